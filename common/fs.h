@@ -1,0 +1,38 @@
+/*
+ * Small file-system helpers the server, the command line and the tests share.
+ * All return 0 or a negative code and fill *err with the path that failed.
+ */
+#ifndef MTQ_FS_H
+#define MTQ_FS_H
+
+#include "err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Reads a whole file into a NUL-terminated heap buffer (*out, caller frees); *len may be NULL.
+ * Refuses files over max_bytes (0: no limit) with ERR_INVALID. */
+int fs_read_file(const char *path, size_t max_bytes, char **out, size_t *len, struct err *err);
+
+/* Writes len bytes to path through a temporary file and rename, so readers never see half. */
+int fs_write_file(const char *path, const void *data, size_t len, struct err *err);
+
+/* mkdir -p, with mode 0755. */
+int fs_mkdir_p(const char *path, struct err *err);
+
+/* rm -rf; never follows symbolic links; a missing path is not an error. */
+int fs_remove_tree(const char *path, struct err *err);
+
+/* Copies a regular file, keeping its permission bits. */
+int fs_copy_file(const char *from, const char *to, struct err *err);
+
+/* Copies a directory tree (regular files and directories; symbolic links are refused). */
+int fs_copy_tree(const char *from, const char *to, struct err *err);
+
+bool fs_exists(const char *path);
+bool fs_is_dir(const char *path);
+
+/* Joins a and b with one '/' into out (size outsz); ERR_INVALID if it does not fit. */
+int fs_join(char *out, size_t outsz, const char *a, const char *b, struct err *err);
+
+#endif

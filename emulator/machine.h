@@ -1,0 +1,68 @@
+/*
+ * Machine files: machines/<board>.json, the one source of truth about an emulated board.
+ * The server, the emulator and the command line read them through this module; the
+ * firmware's CMake reads the same files with string(JSON). Schema: machines/README.md.
+ */
+#ifndef MTQ_MACHINE_H
+#define MTQ_MACHINE_H
+
+#include "err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MACH_NAME_MAX 64
+#define MACH_TEXT_MAX 256
+#define MACH_LIST_MAX 16
+
+struct mach_region {
+    uint64_t base;
+    uint64_t size;
+};
+
+struct machine {
+    char path[4096];                      /* the file it was read from */
+    char name[MACH_NAME_MAX];             /* "mps2-an385"; equals the file's basename */
+    char description[MACH_TEXT_MAX];      /* one line for people */
+    char arch[16];                        /* "arm" or "riscv" */
+    char cpu[32];                         /* "cortex-m3", "rv32imac", ... */
+    char qemu_binary[MACH_NAME_MAX];      /* "qemu-system-arm" */
+    char qemu_machine[MACH_NAME_MAX];     /* the -M value */
+    char qemu_memory[16];                 /* the -m value, "" for the machine's default */
+    char qemu_args[MACH_LIST_MAX][MACH_TEXT_MAX]; /* extra arguments, in order */
+    size_t n_qemu_args;
+    char cc_prefix[MACH_NAME_MAX];        /* "arm-none-eabi-" */
+    char cflags[MACH_LIST_MAX][MACH_NAME_MAX]; /* CPU flags for compiler and linker */
+    size_t n_cflags;
+    char libcs[4][16];                    /* the C libraries it supports; [0] is the default */
+    size_t n_libcs;
+    struct mach_region flash;             /* where code and read-only data go */
+    struct mach_region ram;               /* data, bss, heap, stack, the model's workspace */
+    uint64_t vector_base;                 /* Cortex-M: where the core reads SP and PC at reset */
+    char uart_kind[16];                   /* "cmsdk_apb" or "ns16550a" */
+    uint64_t uart_base;
+    char timer_kind[16];                  /* "cmsdk_timer" or "riscv_mtime" */
+    uint64_t timer_base;
+    uint64_t timer_hz;
+    char exit_kind[16];                   /* "semihosting" or "sifive_test" */
+    uint64_t exit_base;
+    uint64_t default_workspace_bytes;     /* the workspace_size_bytes option's default */
+};
+
+/* Reads and validates one machine file. A malformed or incomplete file fails with
+ * ERR_INVALID and a message naming the file and the field ("x.json: uart.base: ..."). */
+int mach_load(struct machine *m, const char *path, struct err *err);
+
+/* Loads <dir>/<name>.json; an unknown name fails with ERR_INVALID listing the boards there. */
+int mach_load_by_name(struct machine *m, const char *dir, const char *name, struct err *err);
+
+/* Lists the board names in dir (the *.json basenames), sorted. *names is a heap array of
+ * heap strings; free it with mach_free_names. */
+int mach_list(const char *dir, char ***names, size_t *n, struct err *err);
+void mach_free_names(char **names, size_t n);
+
+/* True when the board supports that C library. */
+bool mach_has_libc(const struct machine *m, const char *libc);
+
+#endif
