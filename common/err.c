@@ -47,7 +47,8 @@ int err_errno(struct err *e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(head, sizeof head, fmt, ap);
     va_end(ap);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", head, strerror(saved));
+    if (snprintf(e->msg, sizeof e->msg, "%s: %s", head, strerror(saved)) >= (int)sizeof e->msg)
+        e->msg[sizeof e->msg - 2] = '~'; /* marks a cut message; the head matters most */
     flatten(e->msg);
     e->code = -saved;
     e->detail[0] = '\0';
@@ -65,7 +66,8 @@ int err_prefix(struct err *e, const char *fmt, ...)
     vsnprintf(head, sizeof head, fmt, ap);
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", head, old);
+    if (snprintf(e->msg, sizeof e->msg, "%s: %s", head, old) >= (int)sizeof e->msg)
+        e->msg[sizeof e->msg - 2] = '~';
     flatten(e->msg);
     return e->code;
 }

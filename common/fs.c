@@ -1,5 +1,4 @@
 /* File-system helpers: see fs.h. Plain POSIX, no recursion limits beyond the path length. */
-#define _GNU_SOURCE
 #include "fs.h"
 
 #include <dirent.h>

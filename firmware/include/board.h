@@ -1,0 +1,46 @@
+/*
+ * The board layer every firmware application is written against: one UART, a timer, an
+ * instruction counter where the CPU has one, entropy, and the one way out. Each board's
+ * implementation lives in firmware/board/ and firmware/uart/; its numbers come from the
+ * generated board_config.h (from machines/<board>.json), never from literals.
+ * Nothing here allocates or prints on its own.
+ */
+#ifndef MTQ_BOARD_H
+#define MTQ_BOARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "board_config.h" /* generated: BOARD_NAME, BOARD_ARCH, BOARD_LIBC, BOARD_TIMER_HZ, ... */
+
+/* Brings up the UART (transmitter and receiver both enabled) and starts the timer.
+ * Called once, first thing in main(). */
+void board_init(void);
+
+/* Sends n bytes; returns when the last one is queued in the UART (blocks while TX is full). */
+void uart_write(const void *data, size_t n);
+
+/* Sends a NUL-terminated string. */
+void uart_puts(const char *s);
+
+/* Returns the next received byte, waiting for it. */
+int uart_getc(void);
+
+/* Returns the next received byte, or -1 at once when none is pending. */
+int uart_try_getc(void);
+
+/* Timer ticks since board_init, at BOARD_TIMER_HZ; 64-bit, never wraps in practice.
+ * Under QEMU's -icount shift=0 one tick is a fixed number of guest instructions. */
+uint64_t timer_ticks(void);
+
+/* Instructions retired since reset where the CPU counts them (RISC-V minstret), else 0. */
+uint64_t board_instret(void);
+
+/* 32 bits that differ from one boot or reset to the next (the host seeds each boot, and a
+ * boot counter in RAM that survives a reset is mixed in). For TVMPlatformGenerateRandom. */
+uint32_t board_entropy(void);
+
+/* Ends the emulation with this exit code (QEMU exits with it). Never returns. */
+_Noreturn void board_exit(int code);
+
+#endif
