@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds the host tools twice (plain, and
+# with AddressSanitizer + UndefinedBehaviorSanitizer) and runs the whole suite in each:
+# unit tests, then the end-to-end tests that build firmware and boot QEMU boards.
+#   scripts/test.sh            everything
+#   scripts/test.sh -L unit    extra arguments go to ctest (e.g. a label or -R pattern)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+
+"$root/scripts/build.sh" "$root/build"
+"$root/scripts/build.sh" "$root/build-asan" -DMTQ_SANITIZE=ON
+
+# halt on the first sanitizer report; leak checks on
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+status=0
+for dir in "$root/build" "$root/build-asan"; do
+    echo "== ctest in ${dir#"$root"/}"
+    ctest --test-dir "$dir" --output-on-failure -j "$jobs" "$@" || status=1
+done
+exit $status
