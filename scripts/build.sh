@@ -8,4 +8,9 @@ dir=${1:-$root/build}
 shift || true
 "$root/scripts/install-deps.sh"
 cmake -S "$root" -B "$dir" -G Ninja "$@" >/dev/null
-ninja -C "$dir" "${MTQ_NINJA_FLAGS:-}" >/dev/null || ninja -C "$dir"
+# quiet on success; on failure the compiler's messages are what matters
+if ! log=$(ninja -C "$dir" 2>&1); then
+    printf '%s\n' "$log" | tail -n 60 >&2
+    echo "build failed in $dir (full log: ninja -C $dir)" >&2
+    exit 1
+fi

@@ -1,0 +1,603 @@
+/*
+ * The Project API client: see client.h. The launch mirrors TVM's client (PROJECT_API.md
+ * section 1): two pipes, their numbers on the launcher's command line, the project directory
+ * as cwd. One request is in flight at a time, so a reply is simply the next line we read.
+ */
+#include "client.h"
+
+#include "b85.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MTQ_VERSION
+#define MTQ_VERSION "0.0.0"
+#endif
+
+/* A reply larger than this is a broken server, not a big read: read_transport asks for KiBs. */
+#define MAX_REPLY_BYTES (64u << 20)
+
+struct cli_client {
+    pid_t pid;          /* -1 once reaped */
+    int status;         /* wait status, valid once pid is -1 */
+    int to_fd;          /* requests: our end of the server's read fd */
+    int from_fd;        /* replies: our end of the server's write fd */
+    long next_id;       /* TVM's ids count from 1 */
+    int last_rpc_code;
+    char *buf;          /* bytes read past the last reply line */
+    size_t len, cap;
+};
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* Waits up to timeout_ms for the server to exit; true when it has been reaped. */
+static bool reap(struct cli_client *c, int timeout_ms)
+{
+    for (int waited = 0; c->pid > 0; waited += 10) {
+        pid_t r = waitpid(c->pid, &c->status, WNOHANG);
+        if (r == c->pid || (r < 0 && errno == ECHILD)) {
+            if (r < 0)
+                c->status = 0;
+            c->pid = -1;
+            break;
+        }
+        if (r < 0 && errno != EINTR)
+            break;
+        if (waited >= timeout_ms)
+            break;
+        sleep_ms(10);
+    }
+    return c->pid < 0;
+}
+
+/* "exited with status 3" / "was killed by signal 9" for the reaped server. */
+static void describe_status(int status, char *out, size_t outsz)
+{
+    if (WIFEXITED(status))
+        snprintf(out, outsz, "exited with status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(out, outsz, "was killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(out, outsz, "stopped (wait status 0x%x)", (unsigned)status);
+}
+
+int cli_client_start(const char *dir, bool debug, struct cli_client **out, struct err *err)
+{
+    int rc = 0;
+    int req[2] = {-1, -1}, rep[2] = {-1, -1}, exec_pipe[2] = {-1, -1};
+    struct cli_client *c = NULL;
+    char launcher[PATH_MAX], py[PATH_MAX], rfd[16], wfd[16];
+
+    if (snprintf(launcher, sizeof launcher, "%s/launch_microtvm_api_server.sh", dir) >=
+            (int)sizeof launcher ||
+        snprintf(py, sizeof py, "%s/microtvm_api_server.py", dir) >= (int)sizeof py)
+        return err_set(err, ERR_INVALID, "%s: path too long", dir);
+    if (access(launcher, F_OK) < 0)
+        return err_errno(err, "%s", launcher);
+    if (access(launcher, X_OK) < 0)
+        return err_errno(err, "%s: cannot execute it (is it chmod +x?)", launcher);
+
+    if (!(c = calloc(1, sizeof *c))) {
+        rc = err_set(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    c->pid = -1;
+    c->to_fd = c->from_fd = -1;
+    c->next_id = 1;
+    if (pipe2(req, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0 || pipe2(exec_pipe, O_CLOEXEC) < 0) {
+        rc = err_errno(err, "pipe");
+        goto fail;
+    }
+    snprintf(rfd, sizeof rfd, "%d", req[0]);
+    snprintf(wfd, sizeof wfd, "%d", rep[1]);
+    char *argv[] = {launcher, py, "--read-fd", rfd, "--write-fd", wfd, debug ? "--debug" : NULL,
+                    NULL};
+    pid_t parent = getpid();
+
+    pid_t pid = fork();
+    if (pid < 0) {
+        rc = err_errno(err, "fork");
+        goto fail;
+    }
+    if (pid == 0) {
+        /* Only async-signal-safe calls from here to exec. The server must not outlive us:
+         * EOF on its read fd stops it, and the death signal covers a crash of ours. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127);
+        signal(SIGPIPE, SIG_DFL); /* we ignore it, and ignored signals survive exec */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        close(req[1]);
+        close(rep[0]);
+        close(exec_pipe[0]);
+        /* Like TVM's subprocess.Popen (close_fds), the server gets stdin, stdout, stderr and
+         * its two pipe ends, nothing we inherited: every other fd closes at exec. */
+        close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+        if (fcntl(req[0], F_SETFD, 0) < 0 || fcntl(rep[1], F_SETFD, 0) < 0 ||
+            dup2(STDERR_FILENO, STDOUT_FILENO) < 0 || chdir(dir) < 0)
+            goto child_fail;
+        execv(launcher, argv);
+    child_fail:;
+        int e = errno;
+        ssize_t ignored = write(exec_pipe[1], &e, sizeof e);
+        (void)ignored;
+        _exit(127);
+    }
+    c->pid = pid;
+    close(req[0]);
+    close(rep[1]);
+    close(exec_pipe[1]);
+    req[0] = rep[1] = exec_pipe[1] = -1;
+
+    int child_errno = 0;
+    ssize_t n;
+    while ((n = read(exec_pipe[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR)
+        ;
+    if (n > 0) {
+        errno = child_errno;
+        rc = err_errno(err, "%s: cannot start it", launcher);
+        goto fail;
+    }
+    close(exec_pipe[0]);
+    c->to_fd = req[1];
+    c->from_fd = rep[0];
+    log_debug("started %s (pid %d, fds %s/%s)", launcher, (int)pid, rfd, wfd);
+    *out = c;
+    return 0;
+
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (req[i] >= 0)
+            close(req[i]);
+        if (rep[i] >= 0)
+            close(rep[i]);
+        if (exec_pipe[i] >= 0)
+            close(exec_pipe[i]);
+    }
+    if (c && c->pid > 0)
+        reap(c, 5000);
+    free(c);
+    return rc;
+}
+
+int cli_client_pid(const struct cli_client *c)
+{
+    return c ? (int)c->pid : -1;
+}
+
+int cli_client_last_rpc_code(const struct cli_client *c)
+{
+    return c ? c->last_rpc_code : 0;
+}
+
+int cli_client_close(struct cli_client *c, int timeout_ms, struct err *err)
+{
+    int rc = 0;
+    if (!c)
+        return 0;
+    if (c->to_fd >= 0)
+        close(c->to_fd); /* EOF on the server's read fd: it stops its board and exits */
+    c->to_fd = -1;
+    if (!reap(c, timeout_ms)) {
+        log_warn("the server (pid %d) did not exit within %d ms of EOF; stopping it",
+                 (int)c->pid, timeout_ms);
+        kill(c->pid, SIGTERM);
+        if (!reap(c, 2000)) {
+            kill(c->pid, SIGKILL);
+            reap(c, 60000);
+        }
+        rc = err_set(err, ERR_TOOL, "the server did not exit within %d ms of EOF on its read fd",
+                     timeout_ms);
+    } else if (!(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)) {
+        char how[128];
+        describe_status(c->status, how, sizeof how);
+        rc = err_set(err, ERR_TOOL, "the server %s", how);
+    }
+    if (c->from_fd >= 0)
+        close(c->from_fd);
+    free(c->buf);
+    free(c);
+    return rc;
+}
+
+/* The server closed its end or died: name what happened to it. */
+static int server_gone(struct cli_client *c, const char *method, struct err *err)
+{
+    char how[128] = "closed its reply pipe";
+    if (reap(c, 5000))
+        describe_status(c->status, how, sizeof how);
+    return err_set(err, ERR_CLOSED, "%s: the server %s without answering (its messages, if any, "
+                   "are above; rerun with -v for its debug log)", method, how);
+}
+
+static int write_all(struct cli_client *c, const char *p, size_t len, const char *method,
+                     struct err *err)
+{
+    while (len) {
+        ssize_t n = write(c->to_fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EPIPE)
+            return server_gone(c, method, err);
+        if (n < 0)
+            return err_errno(err, "%s: writing the request", method);
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Reads one reply line into c->buf; *line_len excludes the '\n'. */
+static int read_line(struct cli_client *c, size_t *line_len, const char *method, struct err *err)
+{
+    size_t scanned = 0;
+    for (;;) {
+        char *nl = c->len > scanned ? memchr(c->buf + scanned, '\n', c->len - scanned) : NULL;
+        if (nl) {
+            *line_len = (size_t)(nl - c->buf);
+            return 0;
+        }
+        scanned = c->len;
+        if (c->len >= MAX_REPLY_BYTES)
+            return err_set(err, ERR_INTERNAL, "%s: the reply is over %u bytes without a newline",
+                           method, MAX_REPLY_BYTES);
+        if (c->cap - c->len < 4096) {
+            size_t cap = c->cap ? c->cap * 2 : 65536;
+            char *bigger = realloc(c->buf, cap);
+            if (!bigger)
+                return err_set(err, -ENOMEM, "%s: out of memory", method);
+            c->buf = bigger;
+            c->cap = cap;
+        }
+        ssize_t n = read(c->from_fd, c->buf + c->len, c->cap - c->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return err_errno(err, "%s: reading the reply", method);
+        if (n == 0)
+            return server_gone(c, method, err);
+        c->len += (size_t)n;
+    }
+}
+
+/* Turns a JSON-RPC error object into *err (see client.h for the mapping). */
+static int rpc_error(struct cli_client *c, const char *method, const cJSON *e, struct err *err)
+{
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
+    const cJSON *message = cJSON_GetObjectItemCaseSensitive(e, "message");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(e, "data");
+    const cJSON *tb = cJSON_IsObject(data) ? cJSON_GetObjectItemCaseSensitive(data, "traceback")
+                                           : NULL;
+    if (!cJSON_IsNumber(code) || !cJSON_IsString(message))
+        return err_set(err, ERR_INTERNAL, "%s: the server sent a malformed error object", method);
+    c->last_rpc_code = code->valueint;
+    const char *msg = message->valuestring;
+    const char *trace = cJSON_IsString(tb) ? tb->valuestring : "";
+    int kind = ERR_INTERNAL;
+    if (code->valueint == -32000 && strcmp(msg, "IoTimeoutError") == 0)
+        kind = ERR_TIMEOUT;
+    else if (code->valueint == -32000 && strcmp(msg, "TransportClosedError") == 0)
+        kind = ERR_CLOSED;
+    else if (code->valueint == -32000)
+        kind = ERR_TOOL;
+    else if (code->valueint == -32602)
+        kind = ERR_PARAMS;
+
+    /* "calling method build" says nothing the caller does not know: the diagnosis is the
+     * traceback's first line, the rest (command, compiler lines) goes to the detail. */
+    size_t first = strcspn(trace, "\n");
+    if (strncmp(msg, "calling method", 14) == 0 && first > 0) {
+        err_set(err, kind, "%s: %.*s", method, (int)first, trace);
+        trace += first + (trace[first] == '\n');
+    } else if (kind == ERR_TIMEOUT) {
+        err_set(err, kind, "%s: nothing arrived in time (IoTimeoutError)", method);
+    } else if (kind == ERR_CLOSED) {
+        err_set(err, kind, "%s: the transport is closed (TransportClosedError)", method);
+    } else if (strncmp(msg, method, strlen(method)) == 0 && msg[strlen(method)] == ':') {
+        err_set(err, kind, "%s", msg); /* already names the method */
+    } else {
+        err_set(err, kind, "%s: %s", method, msg);
+    }
+    log_debug("%s: JSON-RPC error %d", method, code->valueint);
+    if (*trace)
+        err_set_detail(err, trace, strlen(trace));
+    return kind;
+}
+
+int cli_client_call(struct cli_client *c, const char *method, cJSON *params, cJSON **result,
+                    struct err *err)
+{
+    int rc = 0;
+    char *text = NULL;
+    cJSON *req = NULL, *reply = NULL;
+    size_t line_len = 0;
+
+    c->last_rpc_code = 0;
+    if (!params)
+        params = cJSON_CreateObject();
+    if (c->to_fd < 0) {
+        cJSON_Delete(params);
+        return err_set(err, ERR_STATE, "%s: the client is closed", method);
+    }
+    long id = c->next_id++;
+    if (!(req = cJSON_CreateObject()) || !params ||
+        !cJSON_AddStringToObject(req, "jsonrpc", "2.0") ||
+        !cJSON_AddStringToObject(req, "method", method)) {
+        cJSON_Delete(params);
+        rc = err_set(err, -ENOMEM, "%s: out of memory", method);
+        goto out;
+    }
+    cJSON_AddItemToObject(req, "params", params);
+    if (!cJSON_AddNumberToObject(req, "id", (double)id) || !(text = cJSON_PrintUnformatted(req))) {
+        rc = err_set(err, -ENOMEM, "%s: out of memory", method);
+        goto out;
+    }
+    /* cJSON escapes control characters inside strings, so the request is one line */
+    size_t tlen = strlen(text);
+    text[tlen] = '\n'; /* overwrite the NUL; we pass the length, not a string */
+    log_debug("-> %.*s", (int)(tlen < 300 ? tlen : 300), text);
+    if ((rc = write_all(c, text, tlen + 1, method, err)) < 0)
+        goto out;
+    if ((rc = read_line(c, &line_len, method, err)) < 0)
+        goto out;
+    log_debug("<- %.*s", (int)(line_len < 300 ? line_len : 300), c->buf);
+
+    const char *end = NULL;
+    reply = cJSON_ParseWithLengthOpts(c->buf, line_len, &end, 0);
+    ptrdiff_t bad_at = end ? end - c->buf : 0;
+    size_t consumed = line_len + 1;
+    memmove(c->buf, c->buf + consumed, c->len - consumed);
+    c->len -= consumed;
+    if (!reply) {
+        rc = err_set(err, ERR_INTERNAL, "%s: the server's reply is not JSON (at byte %td)",
+                     method, bad_at);
+        goto out;
+    }
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, "jsonrpc");
+    const cJSON *rid = cJSON_GetObjectItemCaseSensitive(reply, "id");
+    if (!cJSON_IsObject(reply) || !cJSON_IsString(v) || strcmp(v->valuestring, "2.0") != 0) {
+        rc = err_set(err, ERR_INTERNAL, "%s: the server's reply is not a JSON-RPC 2.0 object",
+                     method);
+        goto out;
+    }
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");
+    if (e && cJSON_IsObject(e) && cJSON_IsNull(rid)) {
+        /* id null: the server could not read our request at all */
+        rc = rpc_error(c, method, e, err);
+        goto out;
+    }
+    if (!cJSON_IsNumber(rid) || rid->valuedouble != (double)id) {
+        rc = err_set(err, ERR_INTERNAL, "%s: the reply's id does not match the request's (%ld)",
+                     method, id);
+        goto out;
+    }
+    if (e) {
+        rc = cJSON_IsObject(e) ? rpc_error(c, method, e, err)
+                               : err_set(err, ERR_INTERNAL, "%s: the reply's error is not an "
+                                         "object", method);
+        goto out;
+    }
+    cJSON *r = cJSON_DetachItemFromObjectCaseSensitive(reply, "result");
+    if (!r) {
+        rc = err_set(err, ERR_INTERNAL, "%s: the reply has neither result nor error", method);
+        goto out;
+    }
+    if (result)
+        *result = r;
+    else
+        cJSON_Delete(r);
+out:
+    free(text);
+    cJSON_Delete(req);
+    cJSON_Delete(reply);
+    return rc;
+}
+
+int cli_server_info_query(struct cli_client *c, cJSON **info, struct err *err)
+{
+    cJSON *params = cJSON_CreateObject();
+    cJSON *r = NULL;
+    /* TVM sends its own version; we are not TVM, and the server only records it */
+    if (params && !cJSON_AddStringToObject(params, "tvm_version", MTQ_VERSION)) {
+        cJSON_Delete(params);
+        params = NULL;
+    }
+    if (!params)
+        return err_set(err, -ENOMEM, "out of memory");
+    int rc = cli_client_call(c, "server_info_query", params, &r, err);
+    if (rc < 0)
+        return rc;
+    const cJSON *pv = cJSON_GetObjectItemCaseSensitive(r, "protocol_version");
+    const cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(r, "is_template");
+    const cJSON *opts = cJSON_GetObjectItemCaseSensitive(r, "project_options");
+    if (!cJSON_IsObject(r) || !cJSON_IsNumber(pv) || !cJSON_IsBool(tmpl) || !cJSON_IsArray(opts)) {
+        cJSON_Delete(r);
+        return err_set(err, ERR_INTERNAL, "server_info_query: the reply lacks protocol_version, "
+                       "is_template or project_options");
+    }
+    if (pv->valueint != 1) {
+        int got = pv->valueint;
+        cJSON_Delete(r);
+        return err_set(err, ERR_INVALID, "server_info_query: the server speaks protocol version "
+                       "%d, this client speaks 1", got);
+    }
+    *info = r;
+    return 0;
+}
+
+/* Wraps options (taken) as {"options": ...} plus nothing else. */
+static cJSON *options_params(cJSON *options)
+{
+    cJSON *p = cJSON_CreateObject();
+    if (!options)
+        options = cJSON_CreateObject();
+    if (!p || !options) {
+        cJSON_Delete(p);
+        cJSON_Delete(options);
+        return NULL;
+    }
+    cJSON_AddItemToObject(p, "options", options);
+    return p;
+}
+
+int cli_generate_project(struct cli_client *c, const char *mlf_path, const char *crt_dir,
+                         const char *project_dir, cJSON *options, struct err *err)
+{
+    cJSON *p = options_params(options);
+    if (!p || !cJSON_AddStringToObject(p, "model_library_format_path", mlf_path ? mlf_path : "") ||
+        !cJSON_AddStringToObject(p, "standalone_crt_dir", crt_dir ? crt_dir : "") ||
+        !cJSON_AddStringToObject(p, "project_dir", project_dir)) {
+        cJSON_Delete(p);
+        return err_set(err, -ENOMEM, "out of memory");
+    }
+    return cli_client_call(c, "generate_project", p, NULL, err);
+}
+
+static int options_call(struct cli_client *c, const char *method, cJSON *options, cJSON **result,
+                        struct err *err)
+{
+    cJSON *p = options_params(options);
+    if (!p)
+        return err_set(err, -ENOMEM, "out of memory");
+    return cli_client_call(c, method, p, result, err);
+}
+
+int cli_build(struct cli_client *c, cJSON *options, struct err *err)
+{
+    return options_call(c, "build", options, NULL, err);
+}
+
+int cli_flash(struct cli_client *c, cJSON *options, struct err *err)
+{
+    return options_call(c, "flash", options, NULL, err);
+}
+
+int cli_open_transport(struct cli_client *c, cJSON *options, struct cli_timeouts *t,
+                       struct err *err)
+{
+    cJSON *r = NULL;
+    int rc = options_call(c, "open_transport", options, &r, err);
+    if (rc < 0)
+        return rc;
+    const cJSON *to = cJSON_GetObjectItemCaseSensitive(r, "timeouts");
+    const cJSON *retry = cJSON_GetObjectItemCaseSensitive(to, "session_start_retry_timeout_sec");
+    const cJSON *start = cJSON_GetObjectItemCaseSensitive(to, "session_start_timeout_sec");
+    const cJSON *est = cJSON_GetObjectItemCaseSensitive(to, "session_established_timeout_sec");
+    if (!cJSON_IsNumber(retry) || !cJSON_IsNumber(start) || !cJSON_IsNumber(est)) {
+        cJSON_Delete(r);
+        return err_set(err, ERR_INTERNAL, "open_transport: the reply lacks a timeout");
+    }
+    if (t) {
+        t->session_start_retry_timeout_sec = retry->valuedouble;
+        t->session_start_timeout_sec = start->valuedouble;
+        t->session_established_timeout_sec = est->valuedouble;
+    }
+    cJSON_Delete(r);
+    return 0;
+}
+
+int cli_close_transport(struct cli_client *c, struct err *err)
+{
+    return cli_client_call(c, "close_transport", NULL, NULL, err);
+}
+
+static cJSON *timeout_value(double timeout_sec)
+{
+    return timeout_sec < 0 ? cJSON_CreateNull() : cJSON_CreateNumber(timeout_sec);
+}
+
+int cli_read_transport(struct cli_client *c, void *buf, size_t n, double timeout_sec,
+                       size_t *got, struct err *err)
+{
+    cJSON *p = cJSON_CreateObject(), *r = NULL;
+    cJSON *to = timeout_value(timeout_sec);
+    if (!p || !to || !cJSON_AddNumberToObject(p, "n", (double)n)) {
+        cJSON_Delete(p);
+        cJSON_Delete(to);
+        return err_set(err, -ENOMEM, "out of memory");
+    }
+    cJSON_AddItemToObject(p, "timeout_sec", to);
+    int rc = cli_client_call(c, "read_transport", p, &r, err);
+    if (rc < 0)
+        return rc;
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(r, "data");
+    if (!cJSON_IsString(data)) {
+        rc = err_set(err, ERR_INTERNAL, "read_transport: the reply has no data string");
+        goto out;
+    }
+    size_t text_len = strlen(data->valuestring);
+    if (b85_decoded_len(text_len) > n) {
+        rc = err_set(err, ERR_INTERNAL, "read_transport: the server sent more than the %zu bytes "
+                     "asked for", n);
+        goto out;
+    }
+    if ((rc = b85_decode(data->valuestring, text_len, buf, got, err)) < 0) {
+        err_prefix(err, "read_transport: the reply's data");
+        goto out;
+    }
+    if (*got == 0)
+        rc = err_set(err, ERR_INTERNAL, "read_transport: the server returned no bytes and no "
+                     "IoTimeoutError");
+out:
+    cJSON_Delete(r);
+    return rc;
+}
+
+int cli_write_transport(struct cli_client *c, const void *data, size_t len, double timeout_sec,
+                        struct err *err)
+{
+    cJSON *p = cJSON_CreateObject();
+    cJSON *to = timeout_value(timeout_sec);
+    char *text = malloc(b85_encoded_len(len) + 1);
+    int rc = 0;
+    if (!p || !to || !text) {
+        cJSON_Delete(to);
+        rc = err_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t tlen = b85_encode(data, len, text);
+    text[tlen] = '\0';
+    if (!cJSON_AddStringToObject(p, "data", text)) {
+        cJSON_Delete(to);
+        rc = err_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    cJSON_AddItemToObject(p, "timeout_sec", to);
+    rc = cli_client_call(c, "write_transport", p, NULL, err);
+    p = NULL; /* taken by the call */
+out:
+    cJSON_Delete(p);
+    free(text);
+    return rc;
+}
+
+const cJSON *cli_info_option(const cJSON *info, const char *name)
+{
+    const cJSON *opts = cJSON_GetObjectItemCaseSensitive(info, "project_options");
+    const cJSON *o;
+    cJSON_ArrayForEach(o, opts) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "name");
+        if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+            return o;
+    }
+    return NULL;
+}

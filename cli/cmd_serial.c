@@ -1,0 +1,231 @@
+/*
+ * `serial`: a console on the board's UART through the Project API transport (open_transport,
+ * then write_transport for what we read on stdin and read_transport for what the board sends).
+ * The calls are synchronous, so the loop alternates: forward a little input, then wait briefly
+ * (READ_WAIT_SEC) for output. Keystrokes reach the board within that wait; piped input is
+ * written in small chunks with reads between them, so the board's replies never pile up in
+ * the pty while we are still writing.
+ */
+#include "internal.h"
+#include "log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define ESCAPE_BYTE 0x1d      /* Ctrl-]: leaves the console, as telnet's escape does */
+#define READ_WAIT_SEC 0.05    /* how long one read_transport waits for the board */
+#define DRAIN_QUIET_SEC 0.5   /* after EOF on stdin: stop once the board is quiet this long */
+#define WRITE_CHUNK 256       /* bytes per write_transport */
+#define WRITE_TIMEOUT_SEC 10.0
+
+/* The one global the signal handler may touch (STYLE.md): which signal asked us to stop. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+static int write_stdout(const unsigned char *p, size_t len, struct err *err)
+{
+    while (len) {
+        ssize_t n = write(STDOUT_FILENO, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return err_errno(err, "writing the board's output to stdout");
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* One read_transport: passes what arrived to stdout. *quiet is set when nothing came. */
+static int pump_output(struct cli_client *c, double wait, bool *quiet, struct err *err)
+{
+    unsigned char buf[4096];
+    size_t got = 0;
+    int rc = cli_read_transport(c, buf, sizeof buf, wait, &got, err);
+    *quiet = rc == ERR_TIMEOUT;
+    if (rc == ERR_TIMEOUT) {
+        err_clear(err);
+        return 0;
+    }
+    if (rc == ERR_CLOSED)
+        return err_set(err, ERR_CLOSED, "the board's UART closed (the emulator stopped; rerun "
+                       "with -v for the server's log)");
+    if (rc < 0)
+        return rc;
+    return write_stdout(buf, got, err);
+}
+
+/* The session: returns 0 when it ended normally (escape, EOF), < 0 with *err otherwise. */
+static int console(struct cli_client *c, bool tty, struct err *err)
+{
+    unsigned char pending[4096];
+    size_t npending = 0, off = 0;
+    bool stdin_open = true, quiet = false, leave = false;
+    int rc = 0;
+    double quiet_for = 0;
+
+    while (!stop_signal) {
+        if (stdin_open && off == npending && !leave) {
+            struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+            int r = poll(&p, 1, 0);
+            if (r > 0) {
+                ssize_t n = read(STDIN_FILENO, pending, sizeof pending);
+                if (n < 0 && errno != EINTR && errno != EAGAIN)
+                    return err_errno(err, "reading stdin");
+                if (n == 0)
+                    stdin_open = false; /* EOF: drain what the board still sends, then stop */
+                if (n > 0) {
+                    off = 0;
+                    npending = (size_t)n;
+                    unsigned char *esc = tty ? memchr(pending, ESCAPE_BYTE, npending) : NULL;
+                    if (esc) {
+                        npending = (size_t)(esc - pending);
+                        leave = true;
+                    }
+                }
+            }
+        }
+        if (off < npending) {
+            size_t chunk = npending - off < WRITE_CHUNK ? npending - off : WRITE_CHUNK;
+            if ((rc = cli_write_transport(c, pending + off, chunk, WRITE_TIMEOUT_SEC, err)) < 0)
+                return rc == ERR_CLOSED ? err_set(err, ERR_CLOSED, "the board's UART closed "
+                                                  "(the emulator stopped)") : rc;
+            off += chunk;
+        }
+        if (leave && off == npending)
+            return 0;
+        bool busy = off < npending;
+        if ((rc = pump_output(c, busy ? 0 : READ_WAIT_SEC, &quiet, err)) < 0)
+            return rc;
+        if (!stdin_open && off == npending) {
+            quiet_for = quiet ? quiet_for + READ_WAIT_SEC : 0;
+            if (quiet_for >= DRAIN_QUIET_SEC)
+                return 0;
+        }
+    }
+    return err_set(err, ERR_INVALID, "stopped by %s", strsignal(stop_signal));
+}
+
+static const struct cli_opt serial_opts[] = {
+    {"option", 'o', "NAME=VALUE", true, "a project option for open_transport"},
+};
+
+static int run_serial(const struct cli_ctx *ctx, const struct cli_command *cmd,
+                      const struct cli_args *a)
+{
+    struct err err;
+    struct cli_client *client = NULL;
+    cJSON *info = NULL, *options = NULL;
+    char dir[PATH_MAX];
+    struct termios saved;
+    bool tty = isatty(STDIN_FILENO), raw = false, open = false;
+    struct sigaction sa, old_int, old_term, old_hup;
+    int rc = 0;
+    err_clear(&err);
+
+    size_t n_o = 0;
+    const char *const *o_texts = cli__opt_all(cmd, a, "option", &n_o);
+    for (size_t i = 0; i < n_o; i++) {
+        char name[64];
+        const char *value;
+        if (cli_option_split(o_texts[i], name, sizeof name, &value, &err) < 0)
+            return cli__usage_error(ctx, "serial ", &err);
+    }
+    if ((rc = cli__abs_path(a->pos[0], dir, sizeof dir, &err)) < 0)
+        goto out;
+    if ((rc = cli__open_server(ctx, dir, false, &client, &info, &err)) < 0)
+        goto out;
+    if (!(options = cli_options_json(o_texts, n_o, info, &err))) {
+        rc = err.code;
+        goto out;
+    }
+    cli__progress(ctx, "powering on the board of %s", dir);
+    rc = cli_open_transport(client, options, NULL, &err);
+    options = NULL; /* taken */
+    if (rc < 0)
+        goto out;
+    open = true;
+
+    /* No SA_RESTART: a signal must interrupt a blocked read so the loop sees the flag. */
+    stop_signal = 0;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
+
+    if (tty) {
+        if (tcgetattr(STDIN_FILENO, &saved) < 0) {
+            rc = err_errno(&err, "stdin: reading the terminal's settings");
+            goto restore_signals;
+        }
+        struct termios t = saved;
+        cfmakeraw(&t);
+        /* the board ends lines with "\n" alone: let the terminal add the "\r" */
+        t.c_oflag |= OPOST | ONLCR;
+        if (tcsetattr(STDIN_FILENO, TCSANOW, &t) < 0) {
+            rc = err_errno(&err, "stdin: switching the terminal to raw mode");
+            goto restore_signals;
+        }
+        raw = true;
+        cli__progress(ctx, "connected to the board's UART; Ctrl-] leaves");
+    }
+    rc = console(client, tty, &err);
+    if (raw) {
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        if (rc == 0)
+            fputc('\n', stderr);
+    }
+restore_signals:
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+out:
+    if (open) {
+        struct err close_err;
+        err_clear(&close_err);
+        if (cli_close_transport(client, &close_err) < 0 && rc == 0 &&
+            close_err.code != ERR_CLOSED) {
+            err = close_err;
+            rc = close_err.code;
+        }
+    }
+    if (client)
+        rc = cli__close_server(client, rc, &err);
+    if (rc < 0)
+        cli__report(ctx, &err);
+    cJSON_Delete(options);
+    cJSON_Delete(info);
+    return rc < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+const struct cli_command cli__cmd_serial = {
+    .name = "serial",
+    .synopsis = "PROJECT_DIR",
+    .summary = "an interactive console on the board's UART (open_transport)",
+    .description =
+        "Powers on the flashed board through the project's server (open_transport) and\n"
+        "connects the terminal to its UART: what you type goes to the board, what it\n"
+        "sends is printed, starting with its banner line. On a terminal, input is raw\n"
+        "(Ctrl-C goes to the board too) and Ctrl-] leaves. With stdin a pipe or file,\n"
+        "its bytes are sent as they are and the session ends once stdin reaches EOF and\n"
+        "the board has been quiet for half a second, e.g.\n"
+        "  printf 'hello' | microtvm-qemu serial PROJECT_DIR\n"
+        "The terminal's settings are restored on every way out.\n",
+    .opts = serial_opts,
+    .n_opts = sizeof serial_opts / sizeof serial_opts[0],
+    .min_pos = 1,
+    .max_pos = 1,
+    .run = run_serial,
+};

@@ -1,0 +1,75 @@
+/*
+ * What the command files (cmd_*.c) share: the command table entry, the context every command
+ * gets, and helpers for the steps they have in common (finding the template, starting a
+ * project's server, reporting an error). Not for use outside cli/.
+ */
+#ifndef MTQ_CLI_INTERNAL_H
+#define MTQ_CLI_INTERNAL_H
+
+#include "args.h"
+#include "cli.h"
+#include "client.h"
+#include "err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Set up once by cli_main, read by every command. */
+struct cli_ctx {
+    const char *prog; /* "microtvm-qemu" for messages */
+    bool verbose;     /* -v: our debug log, and --debug for the server */
+};
+
+/* One subcommand. run returns an exit status (CLI_EXIT_*). */
+struct cli_command {
+    const char *name;
+    const char *synopsis;    /* positional arguments for the usage line: "PROJECT_DIR" */
+    const char *summary;     /* one line for the command list */
+    const char *description; /* paragraphs for --help, each line ending in '\n' */
+    const struct cli_opt *opts;
+    size_t n_opts;
+    size_t min_pos, max_pos;
+    int (*run)(const struct cli_ctx *ctx, const struct cli_command *cmd,
+               const struct cli_args *a);
+};
+
+extern const struct cli_command cli__cmd_machines, cli__cmd_template_dir, cli__cmd_info;
+extern const struct cli_command cli__cmd_create, cli__cmd_build, cli__cmd_flash;
+extern const struct cli_command cli__cmd_serial;
+
+/* The value of the option named name in a, or NULL (an unknown name is a bug: asserts). */
+const char *cli__opt(const struct cli_command *cmd, const struct cli_args *a, const char *name);
+
+/* Every value of the repeatable option name, and their count. */
+const char *const *cli__opt_all(const struct cli_command *cmd, const struct cli_args *a,
+                                const char *name, size_t *n);
+
+/* The template project: <directory of this executable>/../template_project, resolved to an
+ * absolute path. Missing (or without a launcher): ERR_INVALID telling how to build it. */
+int cli__template_dir(char *out, size_t outsz, struct err *err);
+
+/* Prints "<prog>: error: <msg>" and the detail's last lines (all of them with -v) on stderr. */
+void cli__report(const struct cli_ctx *ctx, const struct err *e);
+
+/* Prints a usage error and the hint to run --help, one line; returns CLI_EXIT_USAGE. */
+int cli__usage_error(const struct cli_ctx *ctx, const char *cmd, const struct err *e);
+
+/* One progress line on stderr: "<prog>: <text>". */
+void cli__progress(const struct cli_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Starts the server of an existing project (want_template false) or of the template (true)
+ * and checks that its server_info_query answers is_template accordingly. On success the
+ * caller owns *client (cli__close_server) and *info (cJSON_Delete; may pass NULL). A missing
+ * or wrong directory fails with a message that names the fix. */
+int cli__open_server(const struct cli_ctx *ctx, const char *dir, bool want_template,
+                     struct cli_client **client, cJSON **info, struct err *err);
+
+/* Closes the client; if it fails and *err is not yet set (rc == 0), fills it. Returns the
+ * first failure: rc when rc < 0, else the close's result. */
+int cli__close_server(struct cli_client *client, int rc, struct err *err);
+
+/* Resolves path to an absolute one without requiring it to exist (its parent must). */
+int cli__abs_path(const char *path, char *out, size_t outsz, struct err *err);
+
+#endif

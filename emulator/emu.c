@@ -1,0 +1,783 @@
+/*
+ * QEMU's lifetime as a board (see emu.h). The process is started the way libuv's uv_spawn
+ * does it: every fd close-on-exec, only async-signal-safe calls between fork and exec, exec
+ * failure reported over a CLOEXEC pipe. The child also asks for SIGKILL when we die and lives in
+ * its own process group, so neither a crash of ours nor a stray child of QEMU's outlives us.
+ * We never reap QEMU before emu_stop (waitid WNOWAIT), so its pid and group cannot be reused
+ * while we may still signal them.
+ */
+#include "emu.h"
+
+#include "fs.h"
+#include "internal.h"
+#include "pty.h"
+#include "qmp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A QMP command on a live QEMU answers in about a millisecond; 2 s means it is wedged. */
+#define CMD_TIMEOUT_MS 2000
+/* emu_stop: how long quit may take before SIGKILL. */
+#define QUIT_WAIT_MS 1500
+#define MAX_ARGS (64 + MACH_LIST_MAX)
+#define INSTALL_HINT "install qemu-system-arm and qemu-system-misc (scripts/install-deps.sh)"
+
+struct emu {
+    pid_t pid;          /* QEMU, also its process group; -1 once reaped */
+    int pidfd;          /* readable when QEMU exits; -1 if unsupported */
+    bool exited;        /* seen exiting (not reaped yet while pid > 0) */
+    int status;         /* waitpid-style status once exited */
+    bool gdb;           /* the debugger, not emu_run, lets the CPU run */
+    struct pty pty;
+    struct qmp *qmp;
+    char rundir[108];   /* private 0700 directory: QMP socket, default log */
+    char sock[108];     /* sun_path is 108 bytes */
+    char log_path[PATH_MAX];
+    off_t log_from;     /* where this run's output starts in the log */
+    char binary[64];    /* basename of QEMU's binary, for messages */
+};
+
+void emu_config_init(struct emu_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->deterministic = true;
+    c->start_timeout_ms = EMU_START_TIMEOUT_MS;
+}
+
+/* ---- process state ---- */
+
+/* Records QEMU's exit if it happened; never reaps, never blocks. */
+static bool check_exit(struct emu *e)
+{
+    if (e->exited || e->pid <= 0)
+        return true;
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    int r;
+    do
+        r = waitid(P_PID, (id_t)e->pid, &si, WEXITED | WNOHANG | WNOWAIT);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) { /* ECHILD: someone reaped it (SIGCHLD ignored?): it is gone all the same */
+        e->exited = true;
+        e->status = -1;
+        return true;
+    }
+    if (si.si_pid == 0)
+        return false;
+    e->exited = true;
+    if (si.si_code == CLD_EXITED)
+        e->status = (si.si_status & 0xff) << 8;
+    else
+        e->status = (si.si_status & 0x7f) | (si.si_code == CLD_DUMPED ? 0x80 : 0);
+    return true;
+}
+
+static void describe_status(int status, char *out, size_t n)
+{
+    if (status < 0)
+        snprintf(out, n, "exited");
+    else if (WIFEXITED(status))
+        snprintf(out, n, "exited with code %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(out, n, "was killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(out, n, "stopped (status 0x%x)", (unsigned)status);
+}
+
+/* Waits up to timeout_ms for QEMU to exit, without reaping it. */
+static bool wait_exit(struct emu *e, int timeout_ms)
+{
+    int64_t deadline = emu__deadline(timeout_ms);
+    while (!check_exit(e)) {
+        int left = emu__left_ms(deadline);
+        if (left == 0)
+            return false;
+        if (e->pidfd >= 0) {
+            struct pollfd p = {.fd = e->pidfd, .events = POLLIN};
+            poll(&p, 1, left);
+        } else {
+            usleep(1000u * (unsigned)(left > 10 || left < 0 ? 10 : left));
+        }
+    }
+    return true;
+}
+
+/* ---- QEMU's log ---- */
+
+/* Puts this run's QEMU output into err: its last lines into detail, and its last error line
+ * ("qemu-system-arm: ...", QEMU's error_report format) or else its last line into msg. */
+static void add_log_tail(struct emu *e, struct err *err)
+{
+    if (!err || !e->log_path[0])
+        return;
+    char tail[ERR_DETAIL_MAX];
+    size_t n = 0;
+    int fd = open(e->log_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    off_t end = lseek(fd, 0, SEEK_END);
+    off_t from = end - (off_t)(sizeof tail - 1);
+    if (from < e->log_from)
+        from = e->log_from;
+    if (end > from && lseek(fd, from, SEEK_SET) == from) {
+        ssize_t r;
+        while (n < sizeof tail - 1 && (r = read(fd, tail + n, sizeof tail - 1 - n)) > 0)
+            n += (size_t)r;
+    }
+    close(fd);
+    tail[n] = '\0';
+    while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == '\r'))
+        tail[--n] = '\0';
+    if (n == 0)
+        return;
+    char prefix[80];
+    snprintf(prefix, sizeof prefix, "%s:", e->binary);
+    const char *best = NULL, *last = NULL;
+    for (char *line = tail; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (strncmp(line, prefix, strlen(prefix)) == 0)
+            best = line;
+        last = line;
+        line = nl ? nl + 1 : NULL;
+    }
+    const char *pick = best ? best : last;
+    size_t len = strcspn(pick, "\r\n");
+    char msg[ERR_MSG_MAX];
+    snprintf(msg, sizeof msg, "%.200s: %.*s", err->msg, (int)(len > 300 ? 300 : len), pick);
+    memcpy(err->msg, msg, sizeof msg);
+    err_set_detail(err, tail, n);
+}
+
+/* ---- start-up helpers ---- */
+
+/* Finds name on PATH (or takes it as a path if it has a '/'). */
+static int find_binary(const char *name, char *out, size_t n, struct err *err)
+{
+    if (strchr(name, '/')) {
+        if (access(name, X_OK) == 0 && (size_t)snprintf(out, n, "%s", name) < n)
+            return 0;
+        return err_set(err, ERR_TOOL, "QEMU binary %s is not an executable file: " INSTALL_HINT,
+                       name);
+    }
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    for (const char *p = path; *p;) {
+        size_t len = strcspn(p, ":");
+        if (len > 0 && (size_t)snprintf(out, n, "%.*s/%s", (int)len, p, name) < n &&
+            access(out, X_OK) == 0)
+            return 0;
+        p += len;
+        if (*p == ':')
+            p++;
+    }
+    return err_set(err, ERR_TOOL, "%s not found on PATH: " INSTALL_HINT, name);
+}
+
+/* A private 0700 directory for the QMP socket: $XDG_RUNTIME_DIR if the socket path fits, else
+ * /tmp. Nobody else can connect to QMP, and parallel boards never collide. */
+static int make_rundir(struct emu *e, struct err *err)
+{
+    const char *bases[2] = {getenv("XDG_RUNTIME_DIR"), "/tmp"};
+    for (int i = 0; i < 2; i++) {
+        const char *b = bases[i];
+        if (!b || !*b || !fs_is_dir(b))
+            continue;
+        /* "<base>/mtq-XXXXXX/qmp.sock" must fit in sun_path */
+        if (strlen(b) + strlen("/mtq-XXXXXX/qmp.sock") >= sizeof e->sock)
+            continue;
+        snprintf(e->rundir, sizeof e->rundir, "%s/mtq-XXXXXX", b);
+        if (!mkdtemp(e->rundir)) {
+            e->rundir[0] = '\0';
+            if (i == 1)
+                return err_errno(err, "creating a runtime directory under /tmp");
+            continue;
+        }
+        if ((size_t)snprintf(e->sock, sizeof e->sock, "%s/qmp.sock", e->rundir) < sizeof e->sock)
+            return 0;
+        rmdir(e->rundir); /* cannot happen: the length was checked above */
+        e->rundir[0] = '\0';
+    }
+    return err_set(err, ERR_INTERNAL, "no usable runtime directory ($XDG_RUNTIME_DIR or /tmp)");
+}
+
+struct argv {
+    char *v[MAX_ARGS + 1];
+    size_t n;
+    bool full;
+};
+
+static void add(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct argv *a, const char *fmt, ...)
+{
+    if (a->n >= MAX_ARGS) {
+        a->full = true;
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&a->v[a->n], fmt, ap) < 0) {
+        a->v[a->n] = NULL;
+        a->full = true;
+    } else {
+        a->n++;
+    }
+    va_end(ap);
+}
+
+static void argv_free(struct argv *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i]);
+    a->n = 0;
+}
+
+static int build_argv(struct emu *e, const struct emu_config *c, const char *bin, struct argv *a,
+                      struct err *err)
+{
+    const struct machine *m = c->machine;
+    uint64_t seed = c->seed;
+    if (m->ram.size < 16)
+        return err_set(err, ERR_INVALID, "%s: ram.size is too small for the boot seed", m->name);
+    if (!c->fixed_seed && getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+        return err_errno(err, "getrandom for the boot seed");
+    add(a, "%s", bin);
+    add(a, "-M");
+    add(a, "%s", m->qemu_machine);
+    if (m->qemu_memory[0]) {
+        add(a, "-m");
+        add(a, "%s", m->qemu_memory);
+    }
+    add(a, "-nodefaults");
+    add(a, "-display");
+    add(a, "none");
+    add(a, "-monitor");
+    add(a, "none");
+    add(a, "-S");
+    add(a, "-qmp");
+    add(a, "unix:%s,server=on,wait=off", e->sock);
+    /* the UART alone on its chardev: a muxed monitor would eat 0x01 (QEMU_NOTES.md) */
+    add(a, "-chardev");
+    add(a, "serial,id=uart0,path=%s", e->pty.slave_path);
+    add(a, "-serial");
+    add(a, "chardev:uart0");
+    add(a, "-kernel");
+    add(a, "%s", c->image);
+    for (size_t i = 0; i < m->n_qemu_args; i++)
+        add(a, "%s", m->qemu_args[i]);
+    if (c->deterministic) {
+        /* sleep=off spelled out: QEMU's default is on, which ties guest time to host time */
+        add(a, "-icount");
+        add(a, "shift=0,align=off,sleep=off");
+        add(a, "-rtc");
+        add(a, "clock=vm");
+    }
+    if (c->gdb_port > 0) {
+        add(a, "-gdb");
+        add(a, "tcp:127.0.0.1:%d", c->gdb_port);
+    }
+    /* CONTRACTS.md "Board RAM reservations": the seed lives at ram end - 16; the loader
+     * writes it again at every reset */
+    add(a, "-device");
+    add(a, "loader,addr=0x%llx,data=0x%llx,data-len=8",
+        (unsigned long long)(m->ram.base + m->ram.size - 16), (unsigned long long)seed);
+    for (size_t i = 0; c->extra_args && c->extra_args[i]; i++)
+        add(a, "%s", c->extra_args[i]);
+    if (a->full)
+        return err_set(err, ERR_INVALID, "QEMU command line: too many arguments or no memory");
+    a->v[a->n] = NULL;
+    return 0;
+}
+
+/* Moves fd to 3 or above (keeping close-on-exec), so dup2 onto 0..2 in the child never
+ * clobbers another fd we still need there (a caller may have closed its stdio). */
+static int above_stdio(int fd)
+{
+    if (fd < 0 || fd > 2)
+        return fd;
+    int n = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    close(fd);
+    return n;
+}
+
+/* In the child: only async-signal-safe calls until exec. */
+static void child(const char *bin, char *const argv[], int in, int out, int report,
+                  pid_t parent)
+{
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) /* the parent died before prctl took effect */
+        _exit(127);
+    int fds[3] = {in, out, out};
+    for (int i = 0; i < 3; i++)
+        if (dup2(fds[i], i) < 0)
+            goto fail;
+    /* QEMU must not inherit our blocked or ignored signals (SIGPIPE ignored by a server...) */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int s = 1; s < NSIG; s++)
+        sigaction(s, &dfl, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execv(bin, argv);
+fail:;
+    int e = errno;
+    ssize_t w = write(report, &e, sizeof e);
+    (void)w;
+    _exit(127);
+}
+
+static int spawn(struct emu *e, const char *bin, char *const argv[], int log_fd,
+                 struct err *err)
+{
+    int rc = 0;
+    int pipefd[2] = {-1, -1};
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull < 0 || (devnull = above_stdio(devnull)) < 0) {
+        rc = err_errno(err, "opening /dev/null");
+        goto out;
+    }
+    if (pipe2(pipefd, O_CLOEXEC) < 0) {
+        rc = err_errno(err, "pipe2");
+        goto out;
+    }
+    if ((pipefd[0] = above_stdio(pipefd[0])) < 0 || (pipefd[1] = above_stdio(pipefd[1])) < 0) {
+        rc = err_errno(err, "pipe2");
+        goto out;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        rc = err_errno(err, "fork");
+        goto out;
+    }
+    if (pid == 0)
+        child(bin, argv, devnull, log_fd, pipefd[1], parent);
+    e->pid = pid;
+    setpgid(pid, pid); /* also here, so a kill of the group right after fork cannot miss */
+    e->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (e->pidfd >= 0)
+        fcntl(e->pidfd, F_SETFD, FD_CLOEXEC);
+    close(pipefd[1]);
+    pipefd[1] = -1;
+    int child_errno = 0;
+    ssize_t r;
+    do
+        r = read(pipefd[0], &child_errno, sizeof child_errno);
+    while (r < 0 && errno == EINTR);
+    if (r == (ssize_t)sizeof child_errno) {
+        errno = child_errno;
+        rc = err_errno(err, "starting %s", bin);
+        if (child_errno == ENOENT || child_errno == EACCES)
+            rc = err_set(err, ERR_TOOL, "cannot run %s (%s): " INSTALL_HINT, bin,
+                         strerror(child_errno));
+        goto out;
+    }
+out:
+    if (devnull >= 0)
+        close(devnull);
+    if (pipefd[0] >= 0)
+        close(pipefd[0]);
+    if (pipefd[1] >= 0)
+        close(pipefd[1]);
+    return rc;
+}
+
+/* Connects to QMP, giving up early when QEMU exits (a bad -M dies in milliseconds). */
+static int connect_qmp(struct emu *e, int timeout_ms, struct err *err)
+{
+    int64_t deadline = emu__deadline(timeout_ms);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", e->sock);
+    for (;;) {
+        if (check_exit(e)) {
+            char how[128];
+            describe_status(e->status, how, sizeof how);
+            err_set(err, ERR_TOOL, "%s %s during start-up", e->binary, how);
+            add_log_tail(e, err);
+            return ERR_TOOL;
+        }
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return err_errno(err, "QMP: socket");
+        if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+            e->qmp = qmp_open_fd(fd, emu__left_ms(deadline), err);
+            if (e->qmp)
+                return 0;
+            if (wait_exit(e, 100)) { /* it died while greeting: say why */
+                char how[128];
+                describe_status(e->status, how, sizeof how);
+                err_set(err, ERR_TOOL, "%s %s during start-up", e->binary, how);
+                add_log_tail(e, err);
+                return ERR_TOOL;
+            }
+            return err_prefix(err, "%s", e->binary);
+        }
+        int ce = errno;
+        close(fd);
+        if (ce != ENOENT && ce != ECONNREFUSED && ce != EINTR) {
+            errno = ce;
+            return err_errno(err, "QMP: connecting to %s", e->sock);
+        }
+        int left = emu__left_ms(deadline);
+        if (left == 0) {
+            err_set(err, ERR_TIMEOUT, "%s did not open its QMP socket within %d ms", e->binary,
+                    timeout_ms);
+            add_log_tail(e, err);
+            return ERR_TIMEOUT;
+        }
+        /* wake at once if QEMU dies, else retry the socket in 5 ms */
+        int slice = left < 0 || left > 5 ? 5 : left;
+        if (e->pidfd >= 0) {
+            struct pollfd p = {.fd = e->pidfd, .events = POLLIN};
+            poll(&p, 1, slice);
+        } else {
+            usleep(1000u * (unsigned)slice);
+        }
+    }
+}
+
+struct emu *emu_start(const struct emu_config *c, struct err *err)
+{
+    struct argv a = {.n = 0};
+    char bin[PATH_MAX];
+    int log_fd = -1;
+    int rc = 0;
+    struct emu *e = calloc(1, sizeof *e);
+    if (!e) {
+        err_set(err, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    e->pid = -1;
+    e->pidfd = -1;
+    e->pty.master = e->pty.slave = -1;
+    if (!c || !c->machine || !c->image) {
+        rc = err_set(err, ERR_INVALID, "emu_start: a machine and an image are required");
+        goto out;
+    }
+    struct sigaction chld;
+    if (sigaction(SIGCHLD, NULL, &chld) == 0 &&
+        (chld.sa_handler == SIG_IGN || (chld.sa_flags & SA_NOCLDWAIT))) {
+        /* the kernel would reap QEMU at once and we could no longer tell it is running */
+        rc = err_set(err, ERR_STATE, "SIGCHLD is ignored in this process (SIG_IGN or "
+                     "SA_NOCLDWAIT): restore SIG_DFL or a handler before starting QEMU");
+        goto out;
+    }
+    e->gdb = c->gdb_port > 0;
+    const char *name = c->qemu_binary ? c->qemu_binary : c->machine->qemu_binary;
+    const char *base = strrchr(name, '/');
+    snprintf(e->binary, sizeof e->binary, "%s", base ? base + 1 : name);
+    if ((rc = find_binary(name, bin, sizeof bin, err)) < 0)
+        goto out;
+    if (access(c->image, R_OK) < 0) {
+        rc = err_set(err, ERR_INVALID, "firmware image %s: %s", c->image, strerror(errno));
+        goto out;
+    }
+    if ((rc = make_rundir(e, err)) < 0)
+        goto out;
+    if (c->log_path)
+        snprintf(e->log_path, sizeof e->log_path, "%s", c->log_path);
+    else
+        snprintf(e->log_path, sizeof e->log_path, "%s/qemu.log", e->rundir);
+    log_fd = open(e->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0 || (log_fd = above_stdio(log_fd)) < 0) {
+        rc = err_errno(err, "opening QEMU's log %s", e->log_path);
+        goto out;
+    }
+    if ((rc = pty_open(&e->pty, err)) < 0)
+        goto out;
+    if ((rc = build_argv(e, c, bin, &a, err)) < 0)
+        goto out;
+    /* one header line per start, so the log says which run printed what */
+    dprintf(log_fd, "== microtvm-qemu: starting:");
+    for (size_t i = 0; i < a.n; i++)
+        dprintf(log_fd, " %s", a.v[i]);
+    dprintf(log_fd, "\n");
+    e->log_from = lseek(log_fd, 0, SEEK_END);
+    if ((rc = spawn(e, bin, a.v, log_fd, err)) < 0)
+        goto out;
+    int timeout = c->start_timeout_ms == 0 ? EMU_START_TIMEOUT_MS : c->start_timeout_ms;
+    rc = connect_qmp(e, timeout, err);
+out:
+    argv_free(&a);
+    if (log_fd >= 0)
+        close(log_fd);
+    if (rc < 0) {
+        emu_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* ---- running ---- */
+
+static int closed_error(struct emu *e, struct err *err)
+{
+    char how[128];
+    describe_status(e->status, how, sizeof how);
+    err_set(err, ERR_CLOSED, "%s %s", e->binary, how);
+    add_log_tail(e, err);
+    return ERR_CLOSED;
+}
+
+static int command(struct emu *e, const char *name, struct err *err)
+{
+    if (!e->qmp)
+        return err_set(err, ERR_STATE, "%s: the board is stopped", name);
+    if (check_exit(e))
+        return closed_error(e, err);
+    int rc = qmp_execute(e->qmp, name, NULL, CMD_TIMEOUT_MS, err);
+    if (rc < 0 && wait_exit(e, rc == ERR_CLOSED ? 200 : 0))
+        return closed_error(e, err);
+    return rc;
+}
+
+int emu_run(struct emu *e, struct err *err)
+{
+    if (e->gdb)
+        return 0;
+    return command(e, "cont", err);
+}
+
+int emu_wake(struct emu *e, struct err *err)
+{
+    return command(e, "query-status", err);
+}
+
+int emu_reset(struct emu *e, struct err *err)
+{
+    return command(e, "system_reset", err);
+}
+
+ssize_t emu_read(struct emu *e, void *buf, size_t cap, int timeout_ms, struct err *err)
+{
+    int64_t deadline = emu__deadline(timeout_ms);
+    if (e->pty.master < 0)
+        return err_set(err, ERR_STATE, "reading the UART: the board is stopped");
+    if (cap == 0)
+        return err_set(err, ERR_INVALID, "reading the UART into an empty buffer");
+    for (;;) {
+        /* look at the exit before reading, so bytes sent just before it are still returned */
+        bool dead = check_exit(e);
+        ssize_t r = read(e->pty.master, buf, cap);
+        if (r > 0)
+            return r;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0 || (r < 0 && errno == EIO))
+            return closed_error(e, err);
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return err_errno(err, "reading the UART");
+        if (dead)
+            return closed_error(e, err);
+        int left = emu__left_ms(deadline);
+        if (left == 0)
+            return err_set(err, ERR_TIMEOUT, "no UART data within %d ms", timeout_ms);
+        struct pollfd p[2] = {{.fd = e->pty.master, .events = POLLIN},
+                              {.fd = e->pidfd, .events = POLLIN}};
+        if (e->pidfd < 0 && (left < 0 || left > 50))
+            left = 50; /* no pidfd: look at QEMU's exit every 50 ms */
+        if (poll(p, 2, left) < 0 && errno != EINTR)
+            return err_errno(err, "poll on the UART");
+    }
+}
+
+int emu_write(struct emu *e, const void *data, size_t len, size_t *written, int timeout_ms,
+              struct err *err)
+{
+    int64_t deadline = emu__deadline(timeout_ms);
+    const unsigned char *p = data;
+    size_t done = 0;
+    int rc = 0;
+    if (e->pty.master < 0) {
+        rc = err_set(err, ERR_STATE, "writing the UART: the board is stopped");
+        goto out;
+    }
+    while (done < len) {
+        if (check_exit(e)) {
+            rc = closed_error(e, err);
+            goto out;
+        }
+        ssize_t w = write(e->pty.master, p + done, len - done);
+        if (w > 0) {
+            done += (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno == EIO) {
+            rc = closed_error(e, err);
+            goto out;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            rc = err_errno(err, "writing the UART");
+            goto out;
+        }
+        int left = emu__left_ms(deadline);
+        if (left == 0) {
+            rc = err_set(err, ERR_TIMEOUT, "the board took %zu of %zu bytes within %d ms", done,
+                         len, timeout_ms);
+            goto out;
+        }
+        struct pollfd pf[2] = {{.fd = e->pty.master, .events = POLLOUT},
+                               {.fd = e->pidfd, .events = POLLIN}};
+        if (e->pidfd < 0 && (left < 0 || left > 50))
+            left = 50;
+        if (poll(pf, 2, left) < 0 && errno != EINTR) {
+            rc = err_errno(err, "poll on the UART");
+            goto out;
+        }
+    }
+out:
+    if (written)
+        *written = done;
+    return rc;
+}
+
+int emu_read_until(struct emu *e, const char *delim, char *buf, size_t cap, size_t *got,
+                   int timeout_ms, struct err *err)
+{
+    int64_t deadline = emu__deadline(timeout_ms);
+    size_t dl = strlen(delim);
+    size_t n = 0;
+    int rc = 0;
+    if (dl == 0) {
+        rc = err_set(err, ERR_INVALID, "emu_read_until: empty delimiter");
+        goto out;
+    }
+    for (;;) {
+        if (n >= dl && memcmp(buf + n - dl, delim, dl) == 0)
+            break;
+        if (n == cap) {
+            rc = err_set(err, ERR_INVALID, "no \"%s\" in the first %zu UART bytes", delim, cap);
+            goto out;
+        }
+        /* one byte at a time: whatever follows the delimiter stays in the pty for the caller */
+        ssize_t r = emu_read(e, buf + n, 1, emu__left_ms(deadline), err);
+        if (r < 0) {
+            rc = (int)r;
+            if (rc == ERR_TIMEOUT)
+                err_set(err, ERR_TIMEOUT, "%zu UART bytes but no end of line within %d ms", n,
+                        timeout_ms);
+            goto out;
+        }
+        n += (size_t)r;
+    }
+out:
+    if (got)
+        *got = n;
+    return rc;
+}
+
+int emu_wait_banner(struct emu *e, char *buf, size_t cap, size_t *got, int timeout_ms,
+                    struct err *err)
+{
+    int rc = emu_read_until(e, "\n", buf, cap, got, timeout_ms, err);
+    if (rc < 0)
+        return err_prefix(err, "waiting for the firmware's banner");
+    return emu_wake(e, err);
+}
+
+/* ---- accessors ---- */
+
+int emu_uart_fd(const struct emu *e)
+{
+    return e->pty.master;
+}
+
+int emu_exit_fd(const struct emu *e)
+{
+    return e->pidfd;
+}
+
+bool emu_is_running(struct emu *e)
+{
+    return !check_exit(e);
+}
+
+int emu_poll_exit(struct emu *e, int *status)
+{
+    if (!check_exit(e))
+        return 0;
+    if (status)
+        *status = e->status;
+    return 1;
+}
+
+pid_t emu_pid(const struct emu *e)
+{
+    return e->pid;
+}
+
+const char *emu_runtime_dir(const struct emu *e)
+{
+    return e->rundir;
+}
+
+/* ---- stopping ---- */
+
+int emu_stop(struct emu *e)
+{
+    if (!e)
+        return -1;
+    int status = -1;
+    if (e->pid > 0) {
+        if (!check_exit(e) && e->qmp) {
+            qmp_execute(e->qmp, "quit", NULL, 500, NULL); /* best effort: SIGKILL follows */
+        }
+        wait_exit(e, e->qmp ? QUIT_WAIT_MS : 0);
+        /* the group: QEMU itself if quit failed, and anything it may have started. The
+         * unreaped leader keeps the group id from being reused. */
+        kill(-e->pid, SIGKILL);
+        kill(e->pid, SIGKILL);
+        int st = 0;
+        pid_t r;
+        do
+            r = waitpid(e->pid, &st, 0);
+        while (r < 0 && errno == EINTR);
+        status = r == e->pid ? st : e->status;
+        e->exited = true;
+        e->status = status;
+        e->pid = -1;
+    }
+    if (e->pidfd >= 0)
+        close(e->pidfd);
+    e->pidfd = -1;
+    qmp_close(e->qmp);
+    e->qmp = NULL;
+    pty_close(&e->pty);
+    if (e->rundir[0]) {
+        fs_remove_tree(e->rundir, NULL);
+        e->rundir[0] = '\0';
+        e->sock[0] = '\0';
+    }
+    return status;
+}
+
+void emu_free(struct emu *e)
+{
+    if (!e)
+        return;
+    emu_stop(e);
+    free(e);
+}

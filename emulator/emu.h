@@ -1,0 +1,138 @@
+/*
+ * A QEMU machine as a board: starts QEMU halted with a firmware image, owns its UART (a pty),
+ * its QMP socket (in a private runtime directory) and its process, and guarantees that none of
+ * them outlives the session: no zombie, no orphan QEMU, no socket or directory left behind.
+ * Knows boards (struct machine) and QEMU, nothing of TVM.
+ *
+ * Ownership: emu_start returns a heap object owning the QEMU process, the pty and the runtime
+ * directory; emu_free (or emu_stop then emu_free) releases all of it. Strings in the config are
+ * copied; nothing passed in is kept. Not thread-safe: one thread drives one struct emu.
+ *
+ * Process notes for the caller: QEMU gets SIGKILL when the thread that called emu_start exits
+ * (PR_SET_PDEATHSIG), so call it from a thread that lives as long as the session (main).
+ * Do not set SIGCHLD to SIG_IGN (children would be reaped behind our back); a SIGCHLD handler
+ * is fine. QEMU runs in its own process group, so a terminal's Ctrl-C reaches only the caller.
+ *
+ * Timeouts are in milliseconds; a negative timeout waits forever.
+ */
+#ifndef MTQ_EMU_H
+#define MTQ_EMU_H
+
+#include "err.h"
+#include "machine.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Default for emu_config.start_timeout_ms: QEMU normally answers QMP within ~0.1 s. */
+#define EMU_START_TIMEOUT_MS 10000
+
+struct emu_config {
+    const struct machine *machine; /* required: binary, -M, -m, extra args, RAM for the seed */
+    const char *image;             /* required: the ELF given to -kernel */
+    const char *log_path;          /* QEMU's stdout and stderr are appended here; NULL: a file
+                                    * in the runtime directory, removed by emu_stop */
+    const char *qemu_binary;       /* NULL: machine->qemu_binary, looked up on PATH */
+    bool deterministic;            /* -icount shift=0,align=off,sleep=off -rtc clock=vm */
+    int gdb_port;                  /* > 0: -gdb tcp:127.0.0.1:<port>; see emu_run */
+    bool fixed_seed;               /* true: use seed; false: a fresh random seed per start */
+    uint64_t seed;                 /* the 64-bit boot seed written at ram end - 16 */
+    int start_timeout_ms;          /* how long emu_start waits for QMP; 0: EMU_START_TIMEOUT_MS */
+    const char *const *extra_args; /* NULL-terminated extra QEMU arguments, appended last */
+};
+
+struct emu;
+
+/* Fills *c with the defaults: deterministic on, no gdb, random seed, EMU_START_TIMEOUT_MS,
+ * everything else NULL/0. */
+void emu_config_init(struct emu_config *c);
+
+/* Starts QEMU halted (-S): the CPU does not run until emu_run. Blocks until QMP answers (about
+ * 0.1 s) or QEMU dies, at most start_timeout_ms. Argv: the binary, -M, -m (if set), -nodefaults,
+ * -display none, -monitor none, -S, -qmp on the runtime directory's socket, the UART on our pty
+ * (-chardev serial,... -serial chardev:uart0; never muxed with a monitor), -kernel, the machine's
+ * arguments, icount (deterministic), -gdb, the seed loader, extra_args.
+ * The QMP socket lives in a private 0700 directory made under $XDG_RUNTIME_DIR (or /tmp when
+ * that is unset or too long for a socket path).
+ * Errors: a missing binary (ERR_TOOL, naming it and the fix), a missing image (ERR_INVALID),
+ * QEMU exiting or not answering (ERR_TOOL / ERR_TIMEOUT, with QEMU's last error line in msg
+ * and its last lines in err->detail), SIGCHLD ignored by the caller (ERR_STATE).
+ * On failure nothing is left: no process, no directory. */
+struct emu *emu_start(const struct emu_config *config, struct err *err);
+
+/* Lets the CPU run (QMP cont). With gdb_port > 0 it sends nothing and returns 0: the board stays
+ * halted until the debugger continues it, so a debugger sees the firmware from its first
+ * instruction (emu_wait_banner then waits for that). Blocks up to ~2 s for QMP's answer.
+ * ERR_CLOSED once QEMU has exited. */
+int emu_run(struct emu *e, struct err *err);
+
+/* Sends one query-status through QMP: any QMP command wakes QEMU's main loop, which is what
+ * makes it start watching the pty again once the firmware has enabled its UART receiver
+ * (QEMU_NOTES.md "Input can stall for good at boot"). Call it after the banner, after every
+ * boot. Blocks up to ~2 s. */
+int emu_wake(struct emu *e, struct err *err);
+
+/* Resets the board (QMP system_reset): the firmware boots again from its first instruction and
+ * prints a new banner; call emu_wait_banner (which wakes QEMU) again afterwards. Bytes already in
+ * the pty stay there. Blocks up to ~2 s. */
+int emu_reset(struct emu *e, struct err *err);
+
+/* Reads from the UART until delim (a non-empty string) has been read, never past it: bytes after
+ * the delimiter stay in the pty for the next read. On success returns 0 with *got bytes in buf
+ * (including the delimiter; not NUL-terminated). Blocks up to timeout_ms. ERR_TIMEOUT: not seen
+ * in time; ERR_INVALID: cap bytes without it; ERR_CLOSED: QEMU exited first. On every error *got
+ * still says how many bytes were read into buf. */
+int emu_read_until(struct emu *e, const char *delim, char *buf, size_t cap, size_t *got,
+                   int timeout_ms, struct err *err);
+
+/* The boot handshake: reads the banner line (up to and including its '\n') like
+ * emu_read_until, then emu_wake. The server keeps the banner as the first bytes it hands over.
+ * Blocks up to timeout_ms (plus the wake's QMP round trip, about 1 ms). */
+int emu_wait_banner(struct emu *e, char *buf, size_t cap, size_t *got, int timeout_ms,
+                    struct err *err);
+
+/* Reads what the UART has, up to cap bytes, waiting up to timeout_ms for the first byte.
+ * Returns the number of bytes read (> 0). ERR_TIMEOUT: nothing came; ERR_CLOSED: QEMU has
+ * exited and everything it sent has been read (the pty itself never reports a hangup, because
+ * we hold its slave open). timeout_ms 0 polls without waiting. */
+ssize_t emu_read(struct emu *e, void *buf, size_t cap, int timeout_ms, struct err *err);
+
+/* Writes all len bytes to the UART, waiting for room up to timeout_ms. Returns 0.
+ * ERR_TIMEOUT: the board did not take them in time (*written, if not NULL, says how many went);
+ * ERR_CLOSED: QEMU has exited. The board takes roughly 3 to 11 KB/s (QEMU_NOTES.md). */
+int emu_write(struct emu *e, const void *data, size_t len, size_t *written, int timeout_ms,
+              struct err *err);
+
+/* The pty master: non-blocking, close-on-exec, owned by e. For callers that poll it together
+ * with other fds; it never signals QEMU's exit (see emu_exit_fd). */
+int emu_uart_fd(const struct emu *e);
+
+/* An fd that becomes readable when QEMU exits (a pidfd), owned by e; -1 if the kernel has no
+ * pidfd_open, in which case poll emu_is_running now and then. */
+int emu_exit_fd(const struct emu *e);
+
+/* True while the QEMU process has not exited. Never blocks, never reaps (emu_stop does). */
+bool emu_is_running(struct emu *e);
+
+/* Non-blocking: 1 if QEMU has exited (*status, if not NULL, gets a waitpid-style status: use
+ * WIFEXITED/WEXITSTATUS/WIFSIGNALED), 0 if it still runs. */
+int emu_poll_exit(struct emu *e, int *status);
+
+/* QEMU's process id (also its process group id); -1 once emu_stop has reaped it. */
+pid_t emu_pid(const struct emu *e);
+
+/* The runtime directory (QMP socket, default log); "" once emu_stop has removed it. */
+const char *emu_runtime_dir(const struct emu *e);
+
+/* Ends the session: QMP quit, waits up to ~1.5 s for QEMU to exit, then SIGKILLs its process
+ * group; reaps it, closes the pty and QMP, removes the runtime directory. Idempotent; accepts
+ * NULL. Blocks up to ~2 s. Returns QEMU's waitpid status (or -1 if it was already stopped or
+ * never known); the exit code is informative only: stopping always succeeds. */
+int emu_stop(struct emu *e);
+
+/* emu_stop, then frees e; accepts NULL. */
+void emu_free(struct emu *e);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * The aot_standalone application's command loop, without main(): a byte-at-a-time parser of the
+ * '%'-terminated line protocol in firmware/README.md, and the replies. Kept apart from main so
+ * the host reference (tests/support/host_board.c) and the unit tests drive exactly this code.
+ * It reads no input itself and writes replies with uart_write; it never allocates.
+ */
+#ifndef MTQ_AOT_APP_H
+#define MTQ_AOT_APP_H
+
+/* Sends the boot banner line: "#microtvm-qemu:aot_standalone:<board>:<libc>\n". */
+void aot_app_send_banner(void);
+
+/* Loads the default inputs and empties the command parser. Call once before aot_app_feed. */
+void aot_app_init(void);
+
+/* Takes one received byte. A '%' ends a command, which is then answered; '\r' and '\n' are
+ * ignored everywhere, so a host may end commands with newlines too. Never fails: bad input gets
+ * an "error:..." line. The exit command does not return (board_exit). */
+void aot_app_feed(int byte);
+
+#endif

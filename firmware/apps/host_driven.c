@@ -1,0 +1,73 @@
+/*
+ * The host_driven firmware: TVM's C runtime RPC server on the board's UART, so that TVM on the
+ * host drives the model (graph or AOT executor, time_evaluator, AutoTVM). Sends the banner
+ * (CONTRACTS.md "UART conventions"), starts the server, then hands every received byte to it.
+ *
+ * Why the receive path cannot overflow: there is no receive buffer of ours to overflow. The
+ * UART is polled, and a byte is taken from it only when the loop below is ready to give it to
+ * MicroTVMRpcServerLoop, which runs a whole request (and writes its reply) before returning.
+ * While the server is busy, further bytes wait in QEMU's UART model and the host's pty, which
+ * holds them (QEMU_NOTES.md: input is held, not dropped). The only buffer is the CRT's own
+ * packet buffer (TVM_CRT_MAX_PACKET_SIZE_BYTES), and the host never sends a packet larger than
+ * the size the device reports. TVM's Zephyr firmware instead copied bytes from an interrupt into
+ * a fixed ring buffer and aborted when it filled, which made its QEMU CI flaky.
+ */
+#include "board.h"
+
+#include <stdint.h>
+
+#include <tvm/runtime/crt/microtvm_rpc_server.h>
+#include <tvm/runtime/crt/platform.h>
+#ifdef MTQ_CRT_GRAPH_EXECUTOR
+#include <tvm/runtime/crt/graph_executor_module.h>
+#endif
+
+/* The server's write callback: all bytes, blocking while the UART's transmitter is full. */
+static ssize_t write_uart(void *context, const uint8_t *data, size_t num_bytes)
+{
+    (void)context;
+    uart_write(data, num_bytes);
+    return (ssize_t)num_bytes;
+}
+
+int main(void)
+{
+    board_init();
+    uart_puts("#microtvm-qemu:" BOARD_PROJECT_TYPE ":" BOARD_NAME ":" BOARD_LIBC "\n");
+
+    tvm_crt_error_t err = TVMPlatformInitialize();
+    if (err != kTvmErrorNoError)
+        TVMPlatformAbort(err);
+    microtvm_rpc_server_t server = MicroTVMRpcServerInit(write_uart, NULL);
+#ifdef MTQ_CRT_GRAPH_EXECUTOR
+    /* lets the host create a graph executor on the device ("tvm.graph_executor.create");
+     * the RPC server registers the AOT executor itself */
+    err = TVMGraphExecutorModule_Register();
+    if (err != kTvmErrorNoError)
+        TVMPlatformAbort(err);
+#endif
+
+    for (;;) {
+        uint8_t byte = (uint8_t)uart_getc();
+        uint8_t *cursor = &byte;
+        size_t left = 1;
+        while (left > 0) {
+            err = MicroTVMRpcServerLoop(server, &cursor, &left);
+            /* Framing errors (a packet cut short by a new one, a bad escape) are the host
+             * resynchronising after a reset or a timeout: the unframer has already dropped the
+             * packet and waits for the next start, so carry on. Anything else (no memory, a
+             * session in a bad state) cannot be recovered here. */
+            if (err == kTvmErrorFramingShortPacket || err == kTvmErrorFramingInvalidEscape)
+                continue;
+            /* The host ended the RPC session (kShutdown): the CRT serves nothing more until
+             * it is restarted. TVM's Zephyr firmware rebooted; we end the emulation cleanly,
+             * and the next open_transport boots the board again. */
+            if (err == kTvmErrorPlatformShutdown) {
+                uart_puts("\n#microtvm-qemu:shutdown\n");
+                board_exit(0);
+            }
+            if (err != kTvmErrorNoError)
+                TVMPlatformAbort(err);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+/*
+ * The architecture-neutral part of board.h: the UART byte functions on top of the driver
+ * (uart/uart.h), the idle wait for input, entropy from the host's seed, and fault reporting.
+ */
+#include "board.h"
+#include "internal.h"
+#include "uart.h"
+
+#include <stdbool.h>
+
+/* Set by board_init when the UART can wake a WFI; uart_getc then sleeps instead of spinning,
+ * which frees a host core and doubled UART throughput in FAST_LINKS.md. */
+static bool rx_wakeup;
+/* Counts board_entropy calls, so calls within one boot differ too. */
+static uint32_t entropy_calls;
+/* Whether board_init brought the UART up; a fault before that has to do it itself. */
+static bool uart_up;
+
+/* The host writes a fresh 64-bit seed here before every boot; the boot counter next to it
+ * survives system_reset because nothing loads over it (CONTRACTS.md "Board RAM reservations"). */
+#define SEED (*(volatile uint64_t *)(uintptr_t)BOARD_SEED_ADDR)
+#define BOOT_COUNT (*(volatile uint64_t *)(uintptr_t)BOARD_BOOT_COUNT_ADDR)
+
+void board_init(void)
+{
+    BOOT_COUNT = BOOT_COUNT + 1;
+    board__timer_init();
+    uart_hw_init();
+    uart_up = true;
+#ifndef BOARD_NO_WFI
+    rx_wakeup = board__idle_enable() == 0 && uart_hw_enable_rx_wakeup() == 0;
+#endif
+}
+
+void uart_write(const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    for (size_t i = 0; i < n; i++)
+        uart_hw_putc(p[i]);
+}
+
+void uart_puts(const char *s)
+{
+    while (*s)
+        uart_hw_putc((uint8_t)*s++);
+}
+
+int uart_try_getc(void)
+{
+    return uart_hw_try_getc();
+}
+
+int uart_getc(void)
+{
+    for (;;) {
+        int c = uart_hw_try_getc();
+        if (c >= 0)
+            return c;
+        if (rx_wakeup) {
+            /* A byte that lands between the poll above and the WFI leaves the line pending,
+             * so WFI returns at once: no wake-up is lost. The device's flag is cleared after
+             * the interrupt controller's, and the loop polls again before sleeping. The timer
+             * stands still meanwhile: timer_ticks() counts time spent working, not waiting
+             * for input (under -icount an idle CPU has no time anyway). */
+            board__timer_pause();
+            board__idle_wait();
+            board__timer_resume();
+            uart_hw_clear_rx_wakeup();
+        }
+    }
+}
+
+/* splitmix64's finalizer: spreads every input bit over the whole result. */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return x;
+}
+
+uint32_t board_entropy(void)
+{
+    uint64_t x = SEED ^ mix64(BOOT_COUNT) ^ mix64(((uint64_t)++entropy_calls) << 32);
+    return (uint32_t)(mix64(x) >> 32);
+}
+
+void board__put_hex(uintptr_t v)
+{
+    static const char digits[] = "0123456789abcdef";
+    uart_hw_putc('0');
+    uart_hw_putc('x');
+    for (int shift = (int)sizeof(v) * 8 - 4; shift >= 0; shift -= 4)
+        uart_hw_putc((uint8_t)digits[(v >> shift) & 0xf]);
+}
+
+_Noreturn void board__fault(const char *what, uintptr_t pc, uintptr_t cause, uintptr_t extra)
+{
+    /* Not again when it is up: re-initializing a 16550 clears its FIFOs, losing output. */
+    if (!uart_up)
+        uart_hw_init();
+    uart_puts("\n#microtvm-qemu:fault:");
+    uart_puts(what);
+    uart_puts(" pc=");
+    board__put_hex(pc);
+    uart_puts(" cause=");
+    board__put_hex(cause);
+    uart_puts(" extra=");
+    board__put_hex(extra);
+    uart_puts("\n");
+    board_exit(3);
+}

@@ -1,0 +1,63 @@
+# The aot_standalone project type: the model runs on the board by itself and answers the line
+# protocol in firmware/README.md. Included by firmware/CMakeLists.txt after the `firmware` target
+# exists. Inputs (CONTRACTS.md): MTQ_MODEL_DIR (the extracted MLF, required) and
+# MTQ_WORKSPACE_BYTES (the workspace arena; default: the model's own figure doubled plus 1 KiB,
+# room for the allocator's per-block header and alignment).
+# The model's tensors are read from metadata.json at configure time into a generated C table
+# (firmware/aot/model_table.cmake), so the application sources are the same for every model.
+set(MTQ_AOT_DIR ${CMAKE_CURRENT_LIST_DIR}/../aot)
+set(MTQ_AOT_APP ${CMAKE_CURRENT_LIST_DIR}/../apps/aot_standalone.c)
+include(${MTQ_AOT_DIR}/model_table.cmake)
+
+if(NOT MTQ_MODEL_DIR)
+  message(FATAL_ERROR "aot_standalone needs MTQ_MODEL_DIR: the directory of an extracted Model "
+                      "Library Format (the project's model/)")
+endif()
+get_filename_component(MTQ_MODEL_DIR "${MTQ_MODEL_DIR}" ABSOLUTE)
+
+mtq_aot_model_table(${MTQ_MODEL_DIR} ${CMAKE_CURRENT_BINARY_DIR}/aot_model.c
+                    mtq_aot_prefix mtq_aot_model_workspace)
+if(NOT MTQ_WORKSPACE_BYTES)
+  math(EXPR MTQ_WORKSPACE_BYTES "${mtq_aot_model_workspace} * 2 + 1024")
+elseif(MTQ_WORKSPACE_BYTES LESS mtq_aot_model_workspace)
+  message(WARNING "MTQ_WORKSPACE_BYTES=${MTQ_WORKSPACE_BYTES} is less than the "
+                  "${mtq_aot_model_workspace} bytes the model's metadata.json asks for: runs "
+                  "will fail with 'workspace exhausted'; raise workspace_size_bytes")
+endif()
+
+# Every generated C source, and the objects of an llvm-target build when there are any.
+file(GLOB mtq_aot_model_sources ${MTQ_MODEL_DIR}/codegen/host/src/*.c)
+file(GLOB mtq_aot_model_objects ${MTQ_MODEL_DIR}/codegen/host/lib/*.o)
+if(NOT mtq_aot_model_sources AND NOT mtq_aot_model_objects)
+  message(FATAL_ERROR "${MTQ_MODEL_DIR}/codegen/host: no src/*.c and no lib/*.o; was the model "
+                      "compiled for the c (or llvm) target?")
+endif()
+set_source_files_properties(${mtq_aot_model_objects} PROPERTIES EXTERNAL_OBJECT TRUE
+                                                                GENERATED TRUE)
+
+target_sources(firmware PRIVATE
+  ${MTQ_AOT_APP}
+  ${MTQ_AOT_DIR}/app.c
+  ${MTQ_AOT_DIR}/arena.c
+  ${MTQ_AOT_DIR}/workspace.c
+  ${CMAKE_CURRENT_BINARY_DIR}/aot_model.c
+  ${mtq_aot_model_sources}
+  ${mtq_aot_model_objects})
+
+# TVM's runtime headers: the MLF's own when it carries the standalone runtime, else ours.
+if(EXISTS ${MTQ_MODEL_DIR}/runtime/include/tvm/runtime/c_runtime_api.h)
+  set(mtq_aot_runtime_include ${MTQ_MODEL_DIR}/runtime/include)
+else()
+  set(mtq_aot_runtime_include ${CMAKE_CURRENT_LIST_DIR}/../compat)
+endif()
+target_include_directories(firmware PRIVATE
+  ${MTQ_AOT_DIR} ${MTQ_MODEL_DIR}/codegen/host/include ${mtq_aot_runtime_include})
+target_compile_definitions(firmware PRIVATE MTQ_WORKSPACE_BYTES=${MTQ_WORKSPACE_BYTES})
+
+# A default input for infer% without input commands: <project>/include/mtq_default_input.h
+# (for example from extra_files_tar), one `static const unsigned char mtq_default_input_<i>[]`
+# per input, of exactly that input's size. Without it the inputs start as zeros.
+if(EXISTS ${CMAKE_SOURCE_DIR}/include/mtq_default_input.h)
+  target_include_directories(firmware PRIVATE ${CMAKE_SOURCE_DIR}/include)
+  target_compile_definitions(firmware PRIVATE MTQ_HAVE_DEFAULT_INPUT=1)
+endif()

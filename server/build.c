@@ -1,0 +1,388 @@
+/*
+ * build: the firmware of a generated project, with CMake and Ninja, into <proj>/build.
+ * Tuning loops call build again and again, so the common case must be cheap: configure runs
+ * only when project.cmake changed (or the cached board layer moved), and Ninja rebuilds only
+ * what changed. All tool output goes to build/build.log; a failure comes back as ERR_TOOL with
+ * the failing command and the compiler's last lines, the part a person needs to fix it.
+ */
+#include "project_internal.h"
+
+#include "fs.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* How many of the tool's last output lines go into err->detail. */
+#define BUILD_TAIL_LINES 30
+
+bool proj__which(const char *prog, char *out, size_t outsz)
+{
+    if (strchr(prog, '/')) {
+        if (access(prog, X_OK) != 0)
+            return false;
+        if (out)
+            snprintf(out, outsz, "%s", prog);
+        return true;
+    }
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    while (*path) {
+        const char *colon = strchr(path, ':');
+        size_t n = colon ? (size_t)(colon - path) : strlen(path);
+        char cand[PATH_MAX];
+        if (n > 0 && (size_t)snprintf(cand, sizeof cand, "%.*s/%s", (int)n, path, prog) <
+                         sizeof cand &&
+            access(cand, X_OK) == 0) {
+            if (out)
+                snprintf(out, outsz, "%s", cand);
+            return true;
+        }
+        path += n + (colon ? 1 : 0);
+    }
+    return false;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int proj__run(const char *const argv[], const char *cwd, int log_fd, bool echo, int *status,
+              struct err *err)
+{
+    char exe[PATH_MAX];
+    if (!proj__which(argv[0], exe, sizeof exe))
+        return err_set(err, ERR_TOOL, "%s not found in PATH; run scripts/install-deps.sh",
+                       argv[0]);
+    int out[2] = {-1, -1}, report[2] = {-1, -1}, rc = 0;
+    pid_t parent = getpid();
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
+        rc = err_errno(err, "pipe");
+        goto out;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        rc = err_errno(err, "fork %s", argv[0]);
+        goto out;
+    }
+    if (pid == 0) {
+        /* async-signal-safe calls only from here to exec */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127);
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || dup2(fd, 0) < 0 || dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0 ||
+            (cwd && chdir(cwd) < 0)) {
+            int e = errno;
+            (void)!write(report[1], &e, sizeof e);
+            _exit(127);
+        }
+        execv(exe, (char *const *)argv);
+        int e = errno;
+        (void)!write(report[1], &e, sizeof e);
+        _exit(127);
+    }
+    close(out[1]);
+    out[1] = -1;
+    close(report[1]);
+    report[1] = -1;
+    char buf[8192];
+    for (;;) {
+        ssize_t n = read(out[0], buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (log_fd >= 0)
+            (void)write_all(log_fd, buf, (size_t)n);
+        if (echo)
+            (void)write_all(2, buf, (size_t)n);
+    }
+    int ws = 0;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+        ;
+    int child_errno = 0;
+    ssize_t got;
+    while ((got = read(report[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR)
+        ;
+    if (got == (ssize_t)sizeof child_errno) {
+        errno = child_errno;
+        rc = err_errno(err, "cannot run %s", exe);
+        goto out;
+    }
+    *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+out:
+    for (int i = 0; i < 2; i++) {
+        if (out[i] >= 0)
+            close(out[i]);
+        if (report[i] >= 0)
+            close(report[i]);
+    }
+    return rc;
+}
+
+/* Reads fd from offset to its end into a heap string. */
+static char *read_from(int fd, off_t offset)
+{
+    off_t end = lseek(fd, 0, SEEK_END);
+    if (end < offset)
+        return NULL;
+    size_t n = (size_t)(end - offset);
+    char *s = malloc(n + 1);
+    if (!s)
+        return NULL;
+    ssize_t got = pread(fd, s, n, offset);
+    s[got > 0 ? (size_t)got : 0] = '\0';
+    return s;
+}
+
+/* The first line of text that contains needle, copied (without '\n') into out. */
+static bool find_line(const char *text, const char *needle, char *out, size_t outsz)
+{
+    const char *hit = strstr(text, needle);
+    if (!hit)
+        return false;
+    const char *start = hit;
+    while (start > text && start[-1] != '\n')
+        start--;
+    const char *end = strchr(hit, '\n');
+    size_t n = end ? (size_t)(end - start) : strlen(start);
+    snprintf(out, outsz, "%.*s", (int)n, start);
+    return true;
+}
+
+/* The start of the last `lines` lines of text. */
+static const char *tail(const char *text, int lines)
+{
+    const char *p = text + strlen(text);
+    if (p > text && p[-1] == '\n')
+        p--;
+    while (p > text) {
+        if (p[-1] == '\n' && --lines == 0)
+            break;
+        p--;
+    }
+    return p;
+}
+
+/* Fills err for a failed tool run: message from the first error line, detail from the
+ * failing command (Ninja prints it on the line after "FAILED:") and the last lines. */
+static int tool_failure(struct err *err, const char *what, const char *output, int status,
+                        const char *log_path)
+{
+    char first[400] = "";
+    if (!find_line(output, ": error:", first, sizeof first) &&
+        !find_line(output, ": fatal error:", first, sizeof first) &&
+        !find_line(output, "CMake Error", first, sizeof first) &&
+        !find_line(output, "undefined reference", first, sizeof first) &&
+        !find_line(output, "overflowed", first, sizeof first) &&
+        !find_line(output, "error", first, sizeof first))
+        snprintf(first, sizeof first, "exit status %d; see %s", status, log_path);
+    err_set(err, ERR_TOOL, "%s failed: %s", what, first);
+
+    char detail[ERR_DETAIL_MAX];
+    size_t used = 0;
+    const char *failed = strstr(output, "FAILED: ");
+    if (failed) {
+        const char *cmd = strchr(failed, '\n');
+        const char *cmd_end = cmd ? strchr(cmd + 1, '\n') : NULL;
+        if (cmd && cmd_end) {
+            int n = snprintf(detail, sizeof detail / 2, "command: %.*s\n",
+                             (int)(cmd_end - cmd - 1), cmd + 1);
+            used = n > 0 ? ((size_t)n < sizeof detail / 2 ? (size_t)n : sizeof detail / 2 - 1)
+                         : 0;
+        }
+    }
+    const char *last = tail(output, BUILD_TAIL_LINES);
+    size_t room = sizeof detail - 1 - used;
+    size_t n = strlen(last);
+    if (n > room) { /* keep the end: the last lines matter most */
+        last += n - room;
+        n = room;
+    }
+    memcpy(detail + used, last, n);
+    used += n;
+    detail[used] = '\0';
+    err_set_detail(err, detail, used);
+    return ERR_TOOL;
+}
+
+static bool newer(const struct stat *a, const struct stat *b)
+{
+    return a->st_mtim.tv_sec > b->st_mtim.tv_sec ||
+           (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec > b->st_mtim.tv_nsec);
+}
+
+/* Runs one tool into the log; on failure fills err from the output it produced. */
+static int run_logged(const char *const argv[], const char *cwd, int log_fd, bool verbose,
+                      const char *what, const char *log_path, struct err *err)
+{
+    off_t start = lseek(log_fd, 0, SEEK_END);
+    int status = 0;
+    int rc = proj__run(argv, cwd, log_fd, verbose, &status, err);
+    if (rc < 0)
+        return rc;
+    if (status == 0)
+        return 0;
+    char *output = read_from(log_fd, start);
+    rc = tool_failure(err, what, output ? output : "", status, log_path);
+    free(output);
+    return rc;
+}
+
+static int read_sizes(const char *size_tool, const char *elf, struct proj_sizes *sizes,
+                      struct err *err)
+{
+    int fd = memfd_create("mtq-size", MFD_CLOEXEC);
+    if (fd < 0)
+        return err_errno(err, "memfd_create");
+    const char *argv[] = {size_tool, "-B", elf, NULL};
+    int status = 0;
+    int rc = proj__run(argv, NULL, fd, false, &status, err);
+    char *out = rc == 0 ? read_from(fd, 0) : NULL;
+    close(fd);
+    if (rc < 0)
+        return rc;
+    unsigned long long t, d, b;
+    const char *line2 = out ? strchr(out, '\n') : NULL;
+    if (status != 0 || !line2 || sscanf(line2 + 1, "%llu %llu %llu", &t, &d, &b) != 3)
+        rc = err_set(err, ERR_TOOL, "%s -B %s: unexpected output", size_tool, elf);
+    else
+        *sizes = (struct proj_sizes){t, d, b};
+    free(out);
+    return rc;
+}
+
+/* Where the project's build configuration was last made from: the prebuilt board library
+ * (or ""). A change means configure again. */
+static void read_recorded(const char *path, char *out, size_t outsz)
+{
+    char *text = NULL;
+    out[0] = '\0';
+    if (fs_read_file(path, 1u << 16, &text, NULL, NULL) == 0) {
+        snprintf(out, outsz, "%s", text);
+        free(text);
+    }
+}
+
+int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
+                struct err *err)
+{
+    struct proj_settings s = {0};
+    struct machine *m = calloc(1, sizeof *m);
+    char *lib = NULL;
+    int log_fd = -1, rc = 0;
+    char dir[PATH_MAX], build[PATH_MAX], log_path[PATH_MAX], path[PATH_MAX];
+    if (!m)
+        return err_set(err, -ENOMEM, "build: out of memory");
+    if (!realpath(project_dir, dir)) {
+        rc = err_errno(err, "project directory %s", project_dir);
+        goto out;
+    }
+    if ((rc = proj__settings_read(&s, dir, err)) < 0)
+        goto out;
+    snprintf(path, sizeof path, "%s/machines/%s.json", dir, s.board);
+    if ((rc = mach_load(m, path, err)) < 0)
+        goto out;
+
+    /* the tools first, so a missing one is named rather than buried in CMake's output */
+    char cc[MACH_NAME_MAX + 8], size_tool[MACH_NAME_MAX + 8];
+    snprintf(cc, sizeof cc, "%sgcc", m->cc_prefix);
+    snprintf(size_tool, sizeof size_tool, "%ssize", m->cc_prefix);
+    const char *tools[] = {"cmake", "ninja", cc};
+    for (size_t i = 0; i < 3; i++)
+        if (!proj__which(tools[i], NULL, 0)) {
+            rc = err_set(err, ERR_TOOL, "%s not found in PATH%s; run scripts/install-deps.sh",
+                         tools[i], i == 2 ? " (the board's cross compiler)" : "");
+            goto out;
+        }
+
+    snprintf(build, sizeof build, "%s/build", dir);
+    snprintf(log_path, sizeof log_path, "%s/build.log", build);
+    if ((rc = fs_mkdir_p(build, err)) < 0)
+        goto out;
+    if ((log_fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+        rc = err_errno(err, "%s", log_path);
+        goto out;
+    }
+
+    bool hit = false;
+    struct err cache_err = {0};
+    int crc = proj__cache_board(dir, &s, log_fd, verbose, &lib, &hit, &cache_err);
+    if (crc == ERR_STATE)
+        log_debug("board cache not used: %s", cache_err.msg);
+    else if (crc < 0)
+        log_warn("board cache unavailable (%s); building the board layer in the project",
+                 cache_err.msg);
+    else
+        log_debug("board layer: %s (%s)", lib, hit ? "cached" : "built now");
+
+    char stamp[PATH_MAX], ninja_file[PATH_MAX], cmake_file[PATH_MAX], recorded[PATH_MAX];
+    snprintf(stamp, sizeof stamp, "%s/mtq_configured", build);
+    snprintf(ninja_file, sizeof ninja_file, "%s/build.ninja", build);
+    snprintf(cmake_file, sizeof cmake_file, "%s/project.cmake", dir);
+    read_recorded(stamp, recorded, sizeof recorded);
+    struct stat st_stamp, st_cmake;
+    bool configure = !fs_exists(ninja_file) || stat(stamp, &st_stamp) < 0 ||
+                     stat(cmake_file, &st_cmake) < 0 || newer(&st_cmake, &st_stamp) ||
+                     strcmp(recorded, lib ? lib : "") != 0;
+    if (configure) {
+        char prebuilt[PATH_MAX + 32];
+        snprintf(prebuilt, sizeof prebuilt, "-DMTQ_PREBUILT_BOARD_LIB=%s", lib ? lib : "");
+        const char *argv[] = {"cmake", "-S", dir, "-B", build, "-G", "Ninja", prebuilt, NULL};
+        if ((rc = run_logged(argv, dir, log_fd, verbose, "firmware configure (cmake)", log_path,
+                             err)) < 0)
+            goto out;
+        if ((rc = fs_write_file(stamp, lib ? lib : "", lib ? strlen(lib) : 0, err)) < 0)
+            goto out;
+    }
+    const char *argv[] = {"ninja", "-C", build, NULL};
+    if ((rc = run_logged(argv, dir, log_fd, verbose, "firmware build", log_path, err)) < 0)
+        goto out;
+
+    struct proj_sizes z = {0};
+    snprintf(path, sizeof path, "%s/firmware.elf", build);
+    if ((rc = read_sizes(size_tool, path, &z, err)) < 0)
+        goto out;
+    log_info("firmware.elf for %s (%s, %s): text %" PRIu64 " data %" PRIu64 " bss %" PRIu64,
+             s.board, s.libc, s.project_type, z.text, z.data, z.bss);
+    char json[512];
+    int n = snprintf(json, sizeof json,
+                     "{\"board\": \"%s\", \"libc\": \"%s\", \"project_type\": \"%s\", "
+                     "\"text\": %" PRIu64 ", \"data\": %" PRIu64 ", \"bss\": %" PRIu64 "}\n",
+                     s.board, s.libc, s.project_type, z.text, z.data, z.bss);
+    snprintf(path, sizeof path, "%s/sizes.json", build);
+    if ((rc = fs_write_file(path, json, (size_t)n, err)) < 0)
+        goto out;
+    if (sizes)
+        *sizes = z;
+out:
+    if (log_fd >= 0)
+        close(log_fd);
+    free(lib);
+    free(m);
+    proj__settings_close(&s);
+    return rc;
+}

@@ -1,0 +1,412 @@
+/*
+ * Safe tar extraction for model.tar and extra_files_tar. The archives come from users and
+ * from TVM (whose tarfile writes "./" before every member), and land inside a project that a
+ * person or CI later builds, so nothing may escape the destination: each member's path and
+ * link target is checked here first, with a message naming the rule, and libarchive's
+ * ARCHIVE_EXTRACT_SECURE_* flags are a second line of defence. Work happens in a temporary
+ * directory that is renamed into place only when everything succeeded.
+ */
+#include "project_internal.h"
+
+#include "fs.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The archive's basename, for messages: "model.tar: ../evil: ..." */
+static const char *label_of(const char *archive)
+{
+    const char *slash = strrchr(archive, '/');
+    return slash ? slash + 1 : archive;
+}
+
+/* Drops leading "./" (and extra slashes after it) and trailing slashes into out; returns out.
+ * The result is "" for the archive's root directory. */
+static char *normalize(const char *path, char *out, size_t outsz)
+{
+    while (path[0] == '.' && path[1] == '/') {
+        path += 2;
+        while (*path == '/')
+            path++;
+    }
+    if (!strcmp(path, "."))
+        path = "";
+    snprintf(out, outsz, "%s", path);
+    size_t n = strlen(out);
+    while (n > 0 && out[n - 1] == '/')
+        out[--n] = '\0';
+    return out;
+}
+
+/* Lexical depth below the destination after walking path's components from depth start;
+ * returns -1 as soon as a '..' climbs above the destination. */
+static int walk_depth(int start, const char *path)
+{
+    int depth = start;
+    const char *p = path;
+    while (*p) {
+        const char *end = strchr(p, '/');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            if (--depth < 0)
+                return -1;
+        } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+            depth++;
+        }
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    return depth;
+}
+
+static bool has_dotdot(const char *path)
+{
+    const char *p = path;
+    while (*p) {
+        const char *end = strchr(p, '/');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return true;
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    return false;
+}
+
+/* Checks a member's own path (raw is as stored, rel normalized). */
+static int check_path(const char *label, const char *raw, const char *rel, struct err *err)
+{
+    if (raw[0] == '/')
+        return err_set(err, ERR_INVALID,
+                       "%s: %s: member has an absolute path; rebuild the archive with relative "
+                       "paths",
+                       label, raw);
+    if (has_dotdot(rel))
+        return err_set(err, ERR_INVALID,
+                       "%s: %s: member escapes the project directory; rebuild the archive "
+                       "without '..'",
+                       label, raw);
+    return 0;
+}
+
+/* A symbolic link's target is resolved from the directory that holds the link. */
+static int check_symlink(const char *label, const char *raw, const char *rel,
+                         const char *target, struct err *err)
+{
+    int dir_depth = walk_depth(0, rel) - 1; /* components of rel's directory */
+    if (target[0] == '/' || walk_depth(dir_depth < 0 ? 0 : dir_depth, target) < 0)
+        return err_set(err, ERR_INVALID,
+                       "%s: %s: symbolic link to '%s' points outside the project directory; "
+                       "put the file itself in the archive",
+                       label, raw, target);
+    return 0;
+}
+
+static int check_hardlink(const char *label, const char *raw, const char *target,
+                          struct err *err)
+{
+    char rel[PATH_MAX];
+    normalize(target, rel, sizeof rel);
+    if (target[0] == '/' || has_dotdot(rel) || !rel[0])
+        return err_set(err, ERR_INVALID,
+                       "%s: %s: hard link to '%s' points outside the project directory; "
+                       "put the file itself in the archive",
+                       label, raw, target);
+    return 0;
+}
+
+static int check_type(const char *label, const char *raw, mode_t type, struct err *err)
+{
+    const char *what = NULL;
+    switch (type) {
+    case AE_IFREG:
+    case AE_IFDIR:
+    case AE_IFLNK:
+        return 0;
+    case AE_IFCHR:
+    case AE_IFBLK:
+        what = "a device file";
+        break;
+    case AE_IFIFO:
+        what = "a FIFO";
+        break;
+    case AE_IFSOCK:
+        what = "a socket";
+        break;
+    default:
+        what = "of an unknown kind";
+        break;
+    }
+    return err_set(err, ERR_INVALID,
+                   "%s: %s: member is %s; archives for a project may hold only files, "
+                   "directories and links inside it",
+                   label, raw, what);
+}
+
+/* Copies one member's data; a short read means the archive was cut off. */
+static int copy_data(struct archive *in, struct archive *out, const char *label,
+                     const char *raw, struct err *err)
+{
+    for (;;) {
+        const void *buf;
+        size_t size;
+        la_int64_t offset;
+        int r = archive_read_data_block(in, &buf, &size, &offset);
+        if (r == ARCHIVE_EOF)
+            return 0;
+        if (r < ARCHIVE_WARN)
+            return err_set(err, ERR_INVALID,
+                           "%s: %s: truncated or corrupt archive (%s); create the archive again",
+                           label, raw, archive_error_string(in));
+        if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_WARN)
+            return err_set(err, ERR_INVALID, "%s: %s: cannot write: %s", label, raw,
+                           archive_error_string(out));
+    }
+}
+
+/* Extracts every member of archive under dir (an existing, empty directory). */
+static int extract_members(const char *archive, const char *dir, struct err *err)
+{
+    const char *label = label_of(archive);
+    int rc = 0;
+    struct archive *in = archive_read_new();
+    struct archive *out = archive_write_disk_new();
+    if (!in || !out) {
+        rc = err_set(err, -ENOMEM, "%s: out of memory", label);
+        goto out;
+    }
+    archive_read_support_format_tar(in);
+    archive_read_support_filter_all(in);
+    /* the second line of defence, should a check above ever miss a case */
+    archive_write_disk_set_options(out, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                            ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                            ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+    if (archive_read_open_filename(in, archive, 65536) != ARCHIVE_OK) {
+        rc = err_set(err, ERR_INVALID, "%s: cannot open: %s", archive, archive_error_string(in));
+        goto out;
+    }
+    size_t members = 0;
+    for (;;) {
+        struct archive_entry *e;
+        int r = archive_read_next_header(in, &e);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r < ARCHIVE_WARN) {
+            if (members == 0)
+                rc = err_set(err, ERR_INVALID, "%s: not a readable tar archive (%s)", label,
+                             archive_error_string(in));
+            else
+                rc = err_set(err, ERR_INVALID,
+                             "%s: truncated or corrupt archive (%s); create the archive again",
+                             label, archive_error_string(in));
+            goto out;
+        }
+        members++;
+        const char *raw = archive_entry_pathname(e);
+        if (!raw) {
+            rc = err_set(err, ERR_INVALID, "%s: member %zu has no usable name", label, members);
+            goto out;
+        }
+        char rel[PATH_MAX];
+        normalize(raw, rel, sizeof rel);
+        if ((rc = check_path(label, raw, rel, err)) < 0)
+            goto out;
+        if ((rc = check_type(label, raw, archive_entry_filetype(e), err)) < 0)
+            goto out;
+        const char *hard = archive_entry_hardlink(e);
+        if (hard && (rc = check_hardlink(label, raw, hard, err)) < 0)
+            goto out;
+        if (archive_entry_filetype(e) == AE_IFLNK &&
+            (rc = check_symlink(label, raw, rel, archive_entry_symlink(e) ?
+                                archive_entry_symlink(e) : "", err)) < 0)
+            goto out;
+        if (!rel[0])
+            continue; /* the archive's own root, "./" */
+
+        char full[PATH_MAX];
+        if ((rc = fs_join(full, sizeof full, dir, rel, err)) < 0)
+            goto out;
+        archive_entry_copy_pathname(e, full);
+        if (hard) {
+            char hrel[PATH_MAX], hfull[PATH_MAX];
+            normalize(hard, hrel, sizeof hrel);
+            if ((rc = fs_join(hfull, sizeof hfull, dir, hrel, err)) < 0)
+                goto out;
+            archive_entry_copy_hardlink(e, hfull);
+        }
+        /* readable and writable by us whatever the archive says: a 0500 directory would stop
+         * its own members, and nobody needs set-id bits in a firmware project */
+        mode_t perm = archive_entry_perm(e);
+        if (archive_entry_filetype(e) == AE_IFDIR)
+            archive_entry_set_perm(e, 0755);
+        else
+            archive_entry_set_perm(e, (perm & 0111) ? 0755 : 0644);
+        if (archive_write_header(out, e) < ARCHIVE_WARN) {
+            rc = err_set(err, ERR_INVALID, "%s: %s: cannot extract: %s", label, raw,
+                         archive_error_string(out));
+            goto out;
+        }
+        if (archive_entry_size(e) > 0 && (rc = copy_data(in, out, label, raw, err)) < 0)
+            goto out;
+        if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
+            rc = err_set(err, ERR_INVALID, "%s: %s: cannot extract: %s", label, raw,
+                         archive_error_string(out));
+            goto out;
+        }
+    }
+    if (members == 0) {
+        rc = err_set(err, ERR_INVALID, "%s: empty archive", label);
+        goto out;
+    }
+out:
+    if (out) {
+        if (archive_write_close(out) < ARCHIVE_WARN && rc == 0)
+            rc = err_set(err, ERR_INVALID, "%s: cannot finish extraction: %s", label,
+                         archive_error_string(out));
+        archive_write_free(out);
+    }
+    if (in)
+        archive_read_free(in);
+    return rc;
+}
+
+/* After extraction, follows every symbolic link for real: a chain of links that each look
+ * harmless ("s" -> ".", "t" -> "s/..") can still reach outside. root is realpath'd. */
+static int check_links_physically(const char *label, const char *root, const char *dir,
+                                  size_t root_len, struct err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return err_errno(err, "%s", dir);
+    int rc = 0;
+    struct dirent *ent;
+    while (rc == 0 && (ent = readdir(d))) {
+        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, ".."))
+            continue;
+        char path[PATH_MAX];
+        if ((rc = fs_join(path, sizeof path, dir, ent->d_name, err)) < 0)
+            break;
+        struct stat st;
+        if (lstat(path, &st) < 0) {
+            rc = err_errno(err, "%s", path);
+            break;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            rc = check_links_physically(label, root, path, root_len, err);
+        } else if (S_ISLNK(st.st_mode)) {
+            /* a dangling link was already judged by its text; a live one must land inside */
+            char real[PATH_MAX];
+            if (realpath(path, real) &&
+                (strncmp(real, root, root_len) != 0 ||
+                 (real[root_len] != '\0' && real[root_len] != '/')))
+                rc = err_set(err, ERR_INVALID,
+                             "%s: %s: symbolic link resolves outside the project directory; "
+                             "put the file itself in the archive",
+                             label, path + root_len + 1);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Makes "<parent of dest>/.<name of dest>.XXXXXX" and extracts into it. */
+static int extract_to_temp(const char *archive, const char *dest, char *tmp, size_t tmpsz,
+                           struct err *err)
+{
+    char copy[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s", dest);
+    char *base = basename(copy);
+    char copy2[PATH_MAX];
+    snprintf(copy2, sizeof copy2, "%s", dest);
+    char *parent = dirname(copy2);
+    if ((size_t)snprintf(tmp, tmpsz, "%s/.%s.XXXXXX", parent, base) >= tmpsz)
+        return err_set(err, ERR_INVALID, "%s: path too long", dest);
+    if (!mkdtemp(tmp)) {
+        int rc = err_errno(err, "%s", tmp);
+        tmp[0] = '\0';
+        return rc;
+    }
+    int rc = extract_members(archive, tmp, err);
+    char real[PATH_MAX];
+    if (rc == 0 && !realpath(tmp, real))
+        rc = err_errno(err, "%s", tmp);
+    if (rc == 0)
+        rc = check_links_physically(label_of(archive), real, real, strlen(real), err);
+    return rc;
+}
+
+int proj__extract(const char *archive, const char *dest, struct err *err)
+{
+    if (fs_exists(dest))
+        return err_set(err, ERR_INVALID, "%s: already exists; extract into a new directory",
+                       dest);
+    char tmp[PATH_MAX] = "";
+    int rc = extract_to_temp(archive, dest, tmp, sizeof tmp, err);
+    if (rc == 0 && rename(tmp, dest) < 0)
+        rc = err_errno(err, "%s", dest);
+    if (rc < 0 && tmp[0])
+        fs_remove_tree(tmp, NULL);
+    return rc;
+}
+
+/* Moves everything in from into to: missing entries are renamed over, directories present on
+ * both sides are merged, anything else in the way is replaced. */
+static int merge_tree(const char *from, const char *to, struct err *err)
+{
+    DIR *d = opendir(from);
+    if (!d)
+        return err_errno(err, "%s", from);
+    int rc = 0;
+    struct dirent *ent;
+    while (rc == 0 && (ent = readdir(d))) {
+        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, ".."))
+            continue;
+        char a[PATH_MAX], b[PATH_MAX];
+        if ((rc = fs_join(a, sizeof a, from, ent->d_name, err)) < 0 ||
+            (rc = fs_join(b, sizeof b, to, ent->d_name, err)) < 0)
+            break;
+        struct stat sa, sb;
+        if (lstat(a, &sa) < 0) {
+            rc = err_errno(err, "%s", a);
+            break;
+        }
+        if (lstat(b, &sb) == 0) {
+            if (S_ISDIR(sa.st_mode) && S_ISDIR(sb.st_mode)) {
+                rc = merge_tree(a, b, err);
+                continue;
+            }
+            if ((rc = fs_remove_tree(b, err)) < 0)
+                break;
+        }
+        if (rename(a, b) < 0)
+            rc = err_errno(err, "%s", b);
+    }
+    closedir(d);
+    return rc;
+}
+
+int proj__extract_into(const char *archive, const char *dest, struct err *err)
+{
+    if (!fs_is_dir(dest))
+        return err_set(err, ERR_INVALID, "%s: not a directory", dest);
+    char inner[PATH_MAX], tmp[PATH_MAX] = "";
+    int rc = fs_join(inner, sizeof inner, dest, "extra", err);
+    if (rc == 0)
+        rc = extract_to_temp(archive, inner, tmp, sizeof tmp, err);
+    if (rc == 0)
+        rc = merge_tree(tmp, dest, err);
+    if (tmp[0])
+        fs_remove_tree(tmp, NULL);
+    return rc;
+}

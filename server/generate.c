@@ -1,0 +1,531 @@
+/*
+ * generate_project: turns a template, a Model Library Format archive and options into a
+ * self-contained project directory (CONTRACTS.md "Generated project layout"). Every check that
+ * can fail on the caller's input runs before the directory is created, and any failure after
+ * that removes the directory again, so a retry never meets a half-made project.
+ * project.json is written last: its presence is what makes a directory a generated project.
+ */
+#include "project_internal.h"
+
+#include "fs.h"
+#include "log.h"
+#include "options.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* What the firmware keeps for itself at the top of RAM (firmware/CMakeLists.txt: the stack,
+ * MTQ_STACK_BYTES, and the 16 bytes of CONTRACTS.md "Board RAM reservations"), plus a margin
+ * for .data, .bss and the libc's heap. The linker has the last word; this catches the
+ * hopeless cases with a message instead of a linker error. */
+#define GEN_STACK_BYTES 0x10000u
+#define GEN_RESERVED_BYTES 16u
+#define GEN_MARGIN_BYTES 0x4000u
+
+/* A growing string; out of memory makes it "failed" and every later append a no-op. */
+struct buf {
+    char *s;
+    size_t len, cap;
+    bool failed;
+};
+
+static void buf_add(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_add(struct buf *b, const char *fmt, ...)
+{
+    if (b->failed)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = true;
+            return;
+        }
+        if (b->s && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = (b->cap ? b->cap * 2 : 1024) + (size_t)n;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            b->failed = true;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+}
+
+/* A CMake quoted argument: backslash, quote and dollar escaped. */
+static void buf_add_cmake_str(struct buf *b, const char *s)
+{
+    buf_add(b, "\"");
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"' || *s == '$')
+            buf_add(b, "\\%c", *s);
+        else
+            buf_add(b, "%c", *s);
+    }
+    buf_add(b, "\"");
+}
+
+/* Everything generate decides, before anything is written. */
+struct plan {
+    struct options opt;
+    struct machine board;
+    char project_dir[PATH_MAX];
+    char mlf_path[PATH_MAX];        /* "" for none */
+    char crt_from[PATH_MAX];        /* "" when the CRT comes from model/runtime or is not needed */
+    bool crt_from_model;
+    bool crt_needed;
+    char cmsis_path[PATH_MAX];
+    uint64_t workspace_bytes;
+    bool workspace_from_option;
+};
+
+static bool is_blank(const char *s)
+{
+    return !s || !s[0];
+}
+
+/* path made absolute against the working directory (no symlink resolution: the parent of a
+ * project directory may not exist yet). */
+static int absolute(const char *path, char *out, size_t outsz, struct err *err)
+{
+    if (path[0] == '/') {
+        if ((size_t)snprintf(out, outsz, "%s", path) >= outsz)
+            return err_set(err, ERR_PARAMS, "%s: path too long", path);
+        return 0;
+    }
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return err_errno(err, "getcwd");
+    return fs_join(out, outsz, cwd, path, err);
+}
+
+static int plan_paths(struct plan *p, const char *mlf_path, const char *crt_dir,
+                      const char *project_dir, struct err *err)
+{
+    if (is_blank(project_dir))
+        return err_set(err, ERR_PARAMS, "project_dir is empty; pass the directory to create");
+    int rc = absolute(project_dir, p->project_dir, sizeof p->project_dir, err);
+    if (rc < 0)
+        return rc;
+    size_t n = strlen(p->project_dir);
+    while (n > 1 && p->project_dir[n - 1] == '/')
+        p->project_dir[--n] = '\0';
+    if (fs_exists(p->project_dir))
+        return err_set(err, ERR_INVALID, "project_dir %s already exists; choose a new directory "
+                       "or remove it first", p->project_dir);
+
+    bool needs_model = strcmp(p->opt.project_type, "echo") != 0;
+    if (is_blank(mlf_path)) {
+        if (needs_model)
+            return err_set(err, ERR_PARAMS, "project_type %s needs a model: pass "
+                           "model_library_format_path (a tar from "
+                           "tvm.micro.export_model_library_format)", p->opt.project_type);
+    } else {
+        if ((rc = absolute(mlf_path, p->mlf_path, sizeof p->mlf_path, err)) < 0)
+            return rc;
+        struct stat st;
+        if (stat(p->mlf_path, &st) < 0)
+            return err_errno(err, "model_library_format_path %s", p->mlf_path);
+        if (!S_ISREG(st.st_mode))
+            return err_set(err, ERR_INVALID, "model_library_format_path %s: not a file; pass "
+                           "the .tar that export_model_library_format wrote", p->mlf_path);
+    }
+
+    p->crt_needed = !strcmp(p->opt.project_type, "host_driven");
+    if (p->crt_needed && !is_blank(crt_dir)) {
+        if ((rc = absolute(crt_dir, p->crt_from, sizeof p->crt_from, err)) < 0)
+            return rc;
+        if (!fs_is_dir(p->crt_from))
+            return err_set(err, ERR_INVALID, "standalone_crt_dir %s is not a directory; pass "
+                           "tvm.micro.get_standalone_crt_dir()", p->crt_from);
+    }
+
+    if (p->opt.cmsis_path[0]) {
+        if (!realpath(p->opt.cmsis_path, p->cmsis_path))
+            return err_errno(err, "cmsis_path %s", p->opt.cmsis_path);
+        if (!fs_is_dir(p->cmsis_path))
+            return err_set(err, ERR_INVALID, "cmsis_path %s is not a directory",
+                           p->opt.cmsis_path);
+    }
+    if (p->opt.extra_files_tar[0] && !fs_exists(p->opt.extra_files_tar))
+        return err_set(err, ERR_INVALID, "extra_files_tar %s does not exist",
+                       p->opt.extra_files_tar);
+    for (const char *d = p->opt.compile_definitions; *d; d++)
+        if (*d == '\n' || *d == '"' || *d == '\\' || *d == '$')
+            return err_set(err, ERR_PARAMS, "compile_definitions: '%s' holds a character a "
+                           "definition cannot carry (newline, quote, backslash or $)",
+                           p->opt.compile_definitions);
+    return 0;
+}
+
+static int plan_board(struct plan *p, const char *template_dir, const cJSON *options,
+                      struct err *err)
+{
+    if (!p->opt.project_type[0])
+        return err_set(err, ERR_PARAMS, "project_type is required: one of host_driven, "
+                       "aot_standalone, echo");
+    if (strcmp(p->opt.project_type, "host_driven") && strcmp(p->opt.project_type, "echo") &&
+        strcmp(p->opt.project_type, "aot_standalone"))
+        return err_set(err, ERR_PARAMS, "project_type '%s' is not one of host_driven, "
+                       "aot_standalone, echo", p->opt.project_type);
+    if (!p->opt.board[0])
+        return err_set(err, ERR_PARAMS, "board is required (microtvm-qemu machines lists them)");
+    char machines[PATH_MAX];
+    int rc = fs_join(machines, sizeof machines, template_dir, "machines", err);
+    if (rc == 0)
+        rc = mach_load_by_name(&p->board, machines, p->opt.board, err);
+    if (rc < 0)
+        return rc;
+    /* an unset libc means the board's own default rather than picolibc everywhere */
+    const cJSON *libc = cJSON_GetObjectItemCaseSensitive(options, "libc");
+    if ((!libc || cJSON_IsNull(libc)) && p->board.n_libcs > 0 &&
+        !mach_has_libc(&p->board, p->opt.libc))
+        snprintf(p->opt.libc, sizeof p->opt.libc, "%s", p->board.libcs[0]);
+    if (!mach_has_libc(&p->board, p->opt.libc)) {
+        char list[128] = "";
+        for (size_t i = 0; i < p->board.n_libcs; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                     p->board.libcs[i]);
+        return err_set(err, ERR_PARAMS, "libc %s is not available on %s; it has %s",
+                       p->opt.libc, p->board.name, list);
+    }
+    if (!strchr("0123sg", p->opt.opt_level[0]) || !p->opt.opt_level[0] || p->opt.opt_level[1])
+        return err_set(err, ERR_PARAMS, "opt_level '%s' is not one of 0 1 2 3 s g",
+                       p->opt.opt_level);
+    return 0;
+}
+
+/* The arena size: the option when given; otherwise what the firmware would pick by itself
+ * (firmware/cmake/aot_standalone.cmake: twice the model's figure plus 1 KiB), and at least
+ * the board's default for host_driven, whose CRT allocates more than the model's workspace. */
+static int plan_workspace(struct plan *p, const struct proj_mlf *mlf, struct err *err)
+{
+    uint64_t model = mlf ? proj__mlf_workspace(mlf) : 0;
+    if (p->opt.workspace_size_bytes >= 0) {
+        p->workspace_bytes = (uint64_t)p->opt.workspace_size_bytes;
+        p->workspace_from_option = true;
+    } else if (!strcmp(p->opt.project_type, "aot_standalone")) {
+        p->workspace_bytes = model * 2 + 1024;
+    } else {
+        p->workspace_bytes = p->board.default_workspace_bytes;
+        if (model * 2 + 1024 > p->workspace_bytes && mlf)
+            p->workspace_bytes = model * 2 + 1024;
+    }
+    uint64_t ram = p->board.ram.size;
+    uint64_t kept = GEN_STACK_BYTES + GEN_RESERVED_BYTES + GEN_MARGIN_BYTES;
+    uint64_t room = ram > kept ? ram - kept : 0;
+    if (p->workspace_bytes > room)
+        return err_set(err, ERR_INVALID, "workspace of %" PRIu64 " bytes%s does not fit %s: its "
+                       "RAM is %" PRIu64 " bytes and at most %" PRIu64 " are left after the "
+                       "stack and data; set workspace_size_bytes to %" PRIu64 " or less, or "
+                       "choose a board with more RAM", p->workspace_bytes,
+                       p->workspace_from_option ? " (workspace_size_bytes)" :
+                       " (twice the model's workspace_size_bytes, plus 1 KiB)",
+                       p->board.name, ram, room, room);
+    if (mlf && p->workspace_bytes < model)
+        log_warn("workspace_size_bytes %" PRIu64 " is less than the %" PRIu64 " bytes the "
+                 "model asks for: inference will fail with 'workspace exhausted'",
+                 p->workspace_bytes, model);
+    return 0;
+}
+
+/* Copies what the template contributes: launcher, server, the one machine file, firmware. */
+static int copy_template(const struct plan *p, const char *template_dir, struct err *err)
+{
+    static const char *const files[] = {"launch_microtvm_api_server.sh", "microtvm-qemu-server"};
+    char from[PATH_MAX], to[PATH_MAX];
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof files / sizeof files[0]; i++) {
+        rc = fs_join(from, sizeof from, template_dir, files[i], err);
+        if (rc == 0)
+            rc = fs_join(to, sizeof to, p->project_dir, files[i], err);
+        if (rc == 0 && !fs_exists(from))
+            rc = err_set(err, ERR_INVALID, "%s: missing from the template; rebuild the template "
+                         "(ninja template_project)", from);
+        if (rc == 0)
+            rc = fs_copy_file(from, to, err);
+    }
+    char name[MACH_NAME_MAX + 16];
+    snprintf(name, sizeof name, "machines/%s.json", p->board.name);
+    if (rc == 0 && (rc = fs_join(to, sizeof to, p->project_dir, "machines", err)) == 0)
+        rc = fs_mkdir_p(to, err);
+    if (rc == 0 && (rc = fs_join(to, sizeof to, p->project_dir, name, err)) == 0)
+        rc = fs_copy_file(p->board.path, to, err);
+    if (rc == 0 && (rc = fs_join(from, sizeof from, template_dir, "firmware", err)) == 0 &&
+        (rc = fs_join(to, sizeof to, p->project_dir, "firmware", err)) == 0)
+        rc = fs_copy_tree(from, to, err);
+    if (rc == 0 &&
+        (rc = fs_join(from, sizeof from, template_dir, "firmware/project/CMakeLists.txt",
+                      err)) == 0 &&
+        (rc = fs_join(to, sizeof to, p->project_dir, "CMakeLists.txt", err)) == 0)
+        rc = fs_copy_file(from, to, err);
+    return rc;
+}
+
+/* project.cmake: the firmware's configuration, paths relative to the project so that the
+ * directory can be moved (firmware/project/CMakeLists.txt makes them absolute). */
+static int write_project_cmake(const struct plan *p, bool has_model, struct err *err)
+{
+    struct buf b = {0};
+    buf_add(&b, "# Written by generate_project (microtvm-qemu); read by CMakeLists.txt.\n"
+                "# Paths are relative to this directory. Edit and rebuild: build reconfigures.\n");
+    buf_add(&b, "set(MTQ_PROJECT_TYPE \"%s\")\n", p->opt.project_type);
+    buf_add(&b, "set(MTQ_BOARD \"%s\")\n", p->board.name);
+    buf_add(&b, "set(MTQ_MACHINE_FILE \"machines/%s.json\")\n", p->board.name);
+    buf_add(&b, "set(MTQ_LIBC \"%s\")\n", p->opt.libc);
+    buf_add(&b, "set(MTQ_OPT_LEVEL \"%s\")\n", p->opt.opt_level);
+    buf_add(&b, "set(MTQ_MODEL_DIR \"%s\")\n", has_model ? "model" : "");
+    buf_add(&b, "set(MTQ_CRT_DIR \"%s\")\n", p->crt_needed ? "crt" : "");
+    buf_add(&b, "set(MTQ_WORKSPACE_BYTES %" PRIu64 ")\n", p->workspace_bytes);
+    buf_add(&b, "set(MTQ_COMPILE_DEFINITIONS ");
+    buf_add_cmake_str(&b, p->opt.compile_definitions);
+    buf_add(&b, ")\nset(MTQ_WARNING_AS_ERROR %s)\n", p->opt.warning_as_error ? "ON" : "OFF");
+    buf_add(&b, "set(MTQ_CMSIS_PATH ");
+    buf_add_cmake_str(&b, p->cmsis_path);
+    buf_add(&b, ")\n");
+    char path[PATH_MAX];
+    int rc = b.failed ? err_set(err, -ENOMEM, "project.cmake: out of memory") : 0;
+    if (rc == 0)
+        rc = fs_join(path, sizeof path, p->project_dir, "project.cmake", err);
+    if (rc == 0)
+        rc = fs_write_file(path, b.s, b.len, err);
+    free(b.s);
+    return rc;
+}
+
+static int write_project_json(const struct plan *p, const cJSON *options,
+                              const struct proj_mlf *mlf, struct err *err)
+{
+    int rc = 0;
+    char *text = NULL;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *opts = options ? cJSON_Duplicate(options, 1) : cJSON_CreateObject();
+    cJSON *model = mlf ? proj__mlf_to_json(mlf) : cJSON_CreateNull();
+    cJSON *defs = cJSON_CreateArray();
+    if (!o || !opts || !model || !defs) {
+        cJSON_Delete(opts);
+        cJSON_Delete(model);
+        cJSON_Delete(defs);
+        rc = err_set(err, -ENOMEM, "project.json: out of memory");
+        goto out;
+    }
+    char list[OPT_STR_MAX];
+    snprintf(list, sizeof list, "%s", p->opt.compile_definitions);
+    for (char *save = NULL, *d = strtok_r(list, ";", &save); d; d = strtok_r(NULL, ";", &save))
+        cJSON_AddItemToArray(defs, cJSON_CreateString(d));
+    cJSON_AddStringToObject(o, "generated_by", "microtvm-qemu-server");
+    cJSON_AddStringToObject(o, "project_type", p->opt.project_type);
+    cJSON_AddStringToObject(o, "board", p->board.name);
+    cJSON_AddStringToObject(o, "libc", p->opt.libc);
+    cJSON_AddStringToObject(o, "opt_level", p->opt.opt_level);
+    cJSON_AddNumberToObject(o, "workspace_size_bytes", (double)p->workspace_bytes);
+    cJSON_AddBoolToObject(o, "warning_as_error", p->opt.warning_as_error);
+    cJSON_AddItemToObject(o, "compile_definitions", defs);
+    cJSON_AddStringToObject(o, "cmsis_path", p->cmsis_path);
+    cJSON_AddBoolToObject(o, "crt", p->crt_needed);
+    cJSON_AddStringToObject(o, "crt_source", !p->crt_needed ? "" :
+                            p->crt_from_model ? "model/runtime" : p->crt_from);
+    cJSON_AddItemToObject(o, "model", model);
+    cJSON_AddItemToObject(o, "options", opts);
+    if (!(text = cJSON_Print(o))) {
+        rc = err_set(err, -ENOMEM, "project.json: out of memory");
+        goto out;
+    }
+    char path[PATH_MAX];
+    if ((rc = fs_join(path, sizeof path, p->project_dir, "project.json", err)) == 0)
+        rc = fs_write_file(path, text, strlen(text), err);
+out:
+    free(text);
+    cJSON_Delete(o);
+    return rc;
+}
+
+/* The MLF: copy, extract, read, and check it suits the project type. *mlf is filled. */
+static int bring_model(struct plan *p, struct proj_mlf *mlf, struct err *err)
+{
+    char tar[PATH_MAX], dir[PATH_MAX];
+    int rc = fs_join(tar, sizeof tar, p->project_dir, "model.tar", err);
+    if (rc == 0)
+        rc = fs_join(dir, sizeof dir, p->project_dir, "model", err);
+    if (rc == 0)
+        rc = fs_copy_file(p->mlf_path, tar, err);
+    if (rc == 0)
+        rc = proj__extract(tar, dir, err);
+    if (rc == 0)
+        rc = proj__mlf_read(mlf, dir, err);
+    if (rc < 0)
+        return rc;
+    const char *type = p->opt.project_type;
+    if (!strcmp(type, "aot_standalone") && !proj__mlf_has_executor(mlf, "aot"))
+        return err_set(err, ERR_INVALID, "model.tar: aot_standalone needs a model built with "
+                       "the AOT executor (metadata.json lists executors '%s'); build it with "
+                       "Executor(\"aot\", {\"interface-api\": \"c\"}) or use host_driven",
+                       mlf->n_modules ? mlf->modules[0].executor : "");
+    if (strcmp(type, "echo") && !mlf->has_host_src && !mlf->has_host_lib)
+        return err_set(err, ERR_INVALID, "model.tar: no codegen/host/src (and no "
+                       "codegen/host/lib); was the model compiled for the c or llvm target?");
+    return 0;
+}
+
+static int bring_crt(struct plan *p, const struct proj_mlf *mlf, struct err *err)
+{
+    char to[PATH_MAX], from[PATH_MAX];
+    int rc = fs_join(to, sizeof to, p->project_dir, "crt", err);
+    if (rc < 0)
+        return rc;
+    if (p->crt_from[0])
+        return fs_copy_tree(p->crt_from, to, err);
+    if (mlf && mlf->has_runtime) {
+        p->crt_from_model = true;
+        if ((rc = fs_join(from, sizeof from, p->project_dir, "model/runtime", err)) < 0)
+            return rc;
+        return fs_copy_tree(from, to, err);
+    }
+    return err_set(err, ERR_INVALID, "host_driven needs TVM's standalone C runtime: pass "
+                   "standalone_crt_dir (tvm.micro.get_standalone_crt_dir()), or export a model "
+                   "whose MLF carries runtime/ (AOT executor with the crt runtime)");
+}
+
+int proj__generate(const char *template_dir, const char *mlf_path, const char *crt_dir,
+                   const char *project_dir, const cJSON *options, struct err *err)
+{
+    struct plan *p = calloc(1, sizeof *p);
+    struct proj_mlf mlf = {0};
+    bool have_mlf = false, created = false;
+    int rc = 0;
+    if (!p)
+        return err_set(err, -ENOMEM, "generate_project: out of memory");
+    opt_get(cJSON_IsObject(options) ? options : NULL, &p->opt);
+
+    if ((rc = plan_board(p, template_dir, options, err)) < 0 ||
+        (rc = plan_paths(p, mlf_path, crt_dir, project_dir, err)) < 0)
+        goto out;
+    if (p->crt_needed && !p->crt_from[0] && !p->mlf_path[0]) {
+        rc = bring_crt(p, NULL, err); /* fails with the message naming both ways to a CRT */
+        goto out;
+    }
+    if (!p->mlf_path[0] && (rc = plan_workspace(p, NULL, err)) < 0)
+        goto out;
+
+    if ((rc = fs_mkdir_p(p->project_dir, err)) < 0) {
+        err_prefix(err, "project_dir");
+        goto out;
+    }
+    created = true;
+    if ((rc = copy_template(p, template_dir, err)) < 0)
+        goto out;
+    if (p->mlf_path[0]) {
+        if ((rc = bring_model(p, &mlf, err)) < 0)
+            goto out;
+        have_mlf = true;
+        if ((rc = plan_workspace(p, &mlf, err)) < 0)
+            goto out;
+    }
+    if (p->crt_needed && (rc = bring_crt(p, have_mlf ? &mlf : NULL, err)) < 0)
+        goto out;
+    if (p->opt.extra_files_tar[0] &&
+        (rc = proj__extract_into(p->opt.extra_files_tar, p->project_dir, err)) < 0) {
+        err_prefix(err, "extra_files_tar");
+        goto out;
+    }
+    if ((rc = write_project_cmake(p, have_mlf, err)) < 0 ||
+        (rc = write_project_json(p, options, have_mlf ? &mlf : NULL, err)) < 0)
+        goto out;
+    log_info("generated %s project for %s (%s, -O%s) in %s", p->opt.project_type,
+             p->board.name, p->opt.libc, p->opt.opt_level, p->project_dir);
+out:
+    if (rc < 0 && created)
+        fs_remove_tree(p->project_dir, NULL);
+    proj__mlf_close(&mlf);
+    free(p);
+    return rc;
+}
+
+/* ---- reading a project's settings back (build) ---- */
+
+static int get_string(const cJSON *o, const char *key, char *out, size_t outsz,
+                      const char *label, struct err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsString(v))
+        return err_set(err, ERR_INVALID, "%s: %s: want a string; generate the project again",
+                       label, key);
+    if ((size_t)snprintf(out, outsz, "%s", v->valuestring) >= outsz)
+        return err_set(err, ERR_INVALID, "%s: %s: too long", label, key);
+    return 0;
+}
+
+int proj__settings_read(struct proj_settings *s, const char *project_dir, struct err *err)
+{
+    memset(s, 0, sizeof *s);
+    char path[PATH_MAX];
+    char *text = NULL;
+    size_t len = 0;
+    cJSON *root = NULL;
+    const char *end = NULL;
+    int rc = fs_join(path, sizeof path, project_dir, "project.json", err);
+    if (rc == 0 && !fs_exists(path))
+        rc = err_set(err, ERR_STATE, "%s: not a generated project (no project.json); call "
+                     "generate_project first and build in the project it made", project_dir);
+    if (rc == 0)
+        rc = fs_read_file(path, 1u << 20, &text, &len, err);
+    if (rc < 0)
+        goto out;
+    if (!(root = cJSON_ParseWithLengthOpts(text, len, &end, 0)) || !cJSON_IsObject(root)) {
+        rc = err_set(err, ERR_INVALID, "%s: bad JSON at byte %td; generate the project again",
+                     path, end ? end - text : (ptrdiff_t)0);
+        goto out;
+    }
+    if ((rc = get_string(root, "project_type", s->project_type, sizeof s->project_type,
+                         "project.json", err)) < 0 ||
+        (rc = get_string(root, "board", s->board, sizeof s->board, "project.json", err)) < 0 ||
+        (rc = get_string(root, "libc", s->libc, sizeof s->libc, "project.json", err)) < 0 ||
+        (rc = get_string(root, "opt_level", s->opt_level, sizeof s->opt_level, "project.json",
+                         err)) < 0 ||
+        (rc = get_string(root, "cmsis_path", s->cmsis_path, sizeof s->cmsis_path,
+                         "project.json", err)) < 0)
+        goto out;
+    const cJSON *ws = cJSON_GetObjectItemCaseSensitive(root, "workspace_size_bytes");
+    s->workspace_bytes = cJSON_IsNumber(ws) ? (uint64_t)ws->valuedouble : 0;
+    s->warning_as_error = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root,
+                                                                        "warning_as_error"));
+    s->has_crt = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "crt"));
+    struct buf b = {0};
+    buf_add(&b, "%s", "");
+    const cJSON *defs = cJSON_GetObjectItemCaseSensitive(root, "compile_definitions"), *d;
+    cJSON_ArrayForEach(d, defs) {
+        if (cJSON_IsString(d))
+            buf_add(&b, "%s%s", b.len ? ";" : "", d->valuestring);
+    }
+    if (b.failed) {
+        free(b.s);
+        rc = err_set(err, -ENOMEM, "project.json: out of memory");
+        goto out;
+    }
+    s->compile_definitions = b.s;
+out:
+    cJSON_Delete(root);
+    free(text);
+    return rc;
+}
+
+void proj__settings_close(struct proj_settings *s)
+{
+    if (!s)
+        return;
+    free(s->compile_definitions);
+    s->compile_definitions = NULL;
+}

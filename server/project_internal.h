@@ -1,0 +1,155 @@
+/*
+ * Internals of generate_project and build (server/project.c is the public face, proj_*):
+ * safe tar extraction, Model Library Format metadata, project generation, the firmware
+ * build and the cache of board layers shared between projects. Declared here so the unit
+ * tests can call each piece directly. Ownership: structs filled by a *_read or *_init call
+ * are released with the matching *_close, which accepts a zeroed or already closed struct.
+ */
+#ifndef MTQ_PROJECT_INTERNAL_H
+#define MTQ_PROJECT_INTERNAL_H
+
+#include "err.h"
+#include "machine.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- extract.c: safe tar extraction ---- */
+
+/* Extracts the tar (plain or compressed) at archive into dest, which must not exist yet.
+ * Refuses, with ERR_INVALID naming the archive's basename, the member and the rule: absolute
+ * paths, '..' components, symbolic or hard links that point outside dest, device files, FIFOs,
+ * sockets, and truncated or corrupt archives. Members may start with "./". Works in a
+ * temporary sibling directory and renames it to dest at the end, so on failure nothing is
+ * left behind. */
+int proj__extract(const char *archive, const char *dest, struct err *err);
+
+/* Like proj__extract, but merges the archive's contents into the existing directory dest
+ * (files in the archive replace files of the same name). Used for extra_files_tar. */
+int proj__extract_into(const char *archive, const char *dest, struct err *err);
+
+/* ---- mlf.c: metadata.json of a Model Library Format archive ---- */
+
+#define PROJ_NAME_MAX 128
+
+struct proj_tensor {
+    char name[PROJ_NAME_MAX];
+    char dtype[32];
+    uint64_t size; /* bytes */
+};
+
+struct proj_module {
+    char name[PROJ_NAME_MAX];       /* "default" unless the model was built with another */
+    char executor[16];              /* "aot", "graph", or "" (an operator library) */
+    char style[32];                 /* "full-model" or "operator" */
+    uint64_t workspace_bytes;       /* main function's workspace_size_bytes (0 if none) */
+    struct proj_tensor *inputs;     /* heap; n_inputs entries (version 7 only) */
+    size_t n_inputs;
+    struct proj_tensor *outputs;
+    size_t n_outputs;
+};
+
+struct proj_mlf {
+    int version;                    /* 5 or 7 */
+    struct proj_module *modules;    /* heap; n_modules entries */
+    size_t n_modules;
+    bool has_host_src;              /* codegen/host/src/ exists */
+    bool has_host_lib;              /* codegen/host/lib/ exists (LLVM objects) */
+    bool has_runtime;               /* runtime/ exists: the MLF carries a standalone CRT */
+};
+
+/* Parses the text of a metadata.json (label names it in messages). ERR_INVALID for text that
+ * is not JSON (with the byte offset), an unsupported version, or a wrong shape (with the
+ * field's path, "modules.default.memory.functions.main: want an array"). */
+int proj__mlf_parse(struct proj_mlf *mlf, const char *text, size_t len, const char *label,
+                    struct err *err);
+
+/* Reads <model_dir>/metadata.json and notes which parts of the MLF the directory carries. */
+int proj__mlf_read(struct proj_mlf *mlf, const char *model_dir, struct err *err);
+
+/* The largest main workspace of all modules. */
+uint64_t proj__mlf_workspace(const struct proj_mlf *mlf);
+
+/* True when some module uses that executor ("aot" or "graph"). */
+bool proj__mlf_has_executor(const struct proj_mlf *mlf, const char *executor);
+
+/* The facts as a JSON object for project.json; NULL when out of memory. Caller deletes. */
+cJSON *proj__mlf_to_json(const struct proj_mlf *mlf);
+
+void proj__mlf_close(struct proj_mlf *mlf);
+
+/* ---- generate.c ---- */
+
+/* generate_project. template_dir holds the launcher, the server, machines/ and firmware/;
+ * mlf_path may be "" (or NULL) for an echo project; crt_dir may be "" or NULL. options is
+ * the normalized options object (missing keys and nulls take their defaults). On failure the
+ * partly created project directory is removed. */
+int proj__generate(const char *template_dir, const char *mlf_path, const char *crt_dir,
+                   const char *project_dir, const cJSON *options, struct err *err);
+
+/* The settings a generated project records in project.json, read back for build. */
+struct proj_settings {
+    char project_type[32];
+    char board[MACH_NAME_MAX];
+    char libc[16];
+    char opt_level[4];
+    char cmsis_path[1024];
+    bool warning_as_error;
+    uint64_t workspace_bytes;
+    char *compile_definitions;      /* heap, ';'-separated, "" when none */
+    bool has_crt;
+};
+
+/* Reads <project_dir>/project.json. */
+int proj__settings_read(struct proj_settings *s, const char *project_dir, struct err *err);
+void proj__settings_close(struct proj_settings *s);
+
+/* ---- build.c ---- */
+
+struct proj_sizes {
+    uint64_t text, data, bss;
+};
+
+/* build: configure (when needed) and build <project_dir>/build/firmware.elf with CMake and
+ * Ninja. verbose echoes the tools' output to stderr. A compiler error is ERR_TOOL with
+ * "firmware build failed: <first error line>" and, in err->detail, the failing command and the
+ * compiler's last lines. sizes may be NULL. */
+int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
+                struct err *err);
+
+/* Runs argv[0] (searched in PATH) in cwd, appending its stdout and stderr to log_fd (and to
+ * stderr when echo). *status gets the exit status (or 128+signal). Fails only when the
+ * program cannot be started (ERR_TOOL naming it). */
+int proj__run(const char *const argv[], const char *cwd, int log_fd, bool echo, int *status,
+              struct err *err);
+
+/* Finds prog in PATH; returns true and fills out (may be NULL) when found. */
+bool proj__which(const char *prog, char *out, size_t outsz);
+
+/* ---- cache.c: board layers built once per configuration, shared by projects ---- */
+
+/* The cache root: $MTQ_CACHE_DIR, else $XDG_CACHE_HOME/microtvm-qemu, else
+ * ~/.cache/microtvm-qemu. ERR_INVALID when none of these can be formed. */
+int proj__cache_root(char *out, size_t outsz, struct err *err);
+
+/* 64-bit FNV-1a, continued from h (start with PROJ_FNV_SEED). */
+#define PROJ_FNV_SEED 0xcbf29ce484222325ULL
+uint64_t proj__fnv1a(uint64_t h, const void *data, size_t len);
+
+/* The cache key of a project's board layer: a hash of the machine file, the settings that
+ * change the object code, the compiler binary, and every file under firmware/ (and crt/ for
+ * host_driven). Written as 16 hex digits to key. */
+int proj__cache_key(const char *project_dir, const struct proj_settings *s, char key[17],
+                    struct err *err);
+
+/* Finds or builds the cached board library for a project. On success *lib holds its path
+ * (an absolute path, heap, caller frees) and *hit whether it was already there. Returns
+ * ERR_STATE when the project's firmware/CMakeLists.txt cannot take a prebuilt library (the
+ * caller then builds everything in the project). Any other failure is the caller's cue to
+ * warn and build without the cache: never a reason to fail a build. */
+int proj__cache_board(const char *project_dir, const struct proj_settings *s, int log_fd,
+                      bool verbose, char **lib, bool *hit, struct err *err);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * Test support: finds QEMU processes a test may have left behind, by reading /proc. Tests end
+ * with "no QEMU child of ours is alive", which catches leaks that a pid check alone would miss.
+ */
+#ifndef MTQ_TEST_QEMU_PROCS_H
+#define MTQ_TEST_QEMU_PROCS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* How many processes whose parent is `parent` have a command name starting "qemu-system"
+ * (zombies included: an unreaped QEMU is a leak too). */
+int qemu_procs_children(pid_t parent);
+
+/* True while pid exists (zombie included): kill(pid, 0) succeeds or fails with EPERM. */
+bool qemu_procs_alive(pid_t pid);
+
+/* pid's state letter from /proc/<pid>/stat ('R', 'S', 'Z' for a zombie...), or 0 when there is
+ * no such process. */
+char qemu_procs_state(pid_t pid);
+
+#endif

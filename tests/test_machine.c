@@ -1,0 +1,290 @@
+/*
+ * Tests for emulator/machine.c: every real machines/<board>.json loads and is consistent with what
+ * the firmware build needs, and each kind of malformed file (tests/fixtures/machines/) fails
+ * with ERR_INVALID and a message naming the file, the field and the problem.
+ */
+#include "machine.h"
+
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MACHINES_DIR MTQ_SOURCE_DIR "/machines"
+#define FIXTURES_DIR MTQ_SOURCE_DIR "/tests/fixtures/machines"
+
+/* A machine struct is over 10 KiB: keep it off the stack of every test. */
+static struct machine mach;
+
+/* Loads fixture <name>.json, expecting ERR_INVALID with "<path>: <field>: " and want in the
+ * message. */
+static void expect_invalid(const char *name, const char *field, const char *want)
+{
+    char path[512], prefix[640];
+    struct err err;
+    err_clear(&err);
+    snprintf(path, sizeof(path), "%s/%s.json", FIXTURES_DIR, name);
+    snprintf(prefix, sizeof(prefix), "%s: %s: ", path, field);
+    int rc = mach_load(&mach, path, &err);
+    CU_ASSERT_EQUAL(rc, ERR_INVALID);
+    CU_ASSERT_EQUAL(err.code, ERR_INVALID);
+    if (strncmp(err.msg, prefix, strlen(prefix)) != 0 || !strstr(err.msg, want)) {
+        fprintf(stderr, "\n  %s: got message \"%s\", want prefix \"%s\" and \"%s\"\n", name,
+                err.msg, prefix, want);
+        CU_FAIL("message does not name the file, the field and the problem");
+    }
+}
+
+static void test_every_real_machine_file_loads_and_fits_the_firmware(void)
+{
+    char **names = NULL;
+    size_t n = 0;
+    struct err err;
+    err_clear(&err);
+    CU_ASSERT_EQUAL_FATAL(mach_list(MACHINES_DIR, &names, &n, &err), 0);
+    CU_ASSERT_FATAL(n > 0);
+    for (size_t i = 0; i < n; i++) {
+        int rc = mach_load_by_name(&mach, MACHINES_DIR, names[i], &err);
+        if (rc < 0)
+            fprintf(stderr, "\n  %s\n", err.msg);
+        CU_ASSERT_EQUAL(rc, 0);
+        if (rc < 0)
+            continue;
+        CU_ASSERT_STRING_EQUAL(mach.name, names[i]);
+        /* picolibc is the default everywhere; newlib exists only for Cortex-M. */
+        CU_ASSERT_STRING_EQUAL(mach.libcs[0], "picolibc");
+        CU_ASSERT_EQUAL(mach_has_libc(&mach, "newlib"), strcmp(mach.arch, "arm") == 0);
+        CU_ASSERT_EQUAL(mach_has_libc(&mach, "newlib-nano"), strcmp(mach.arch, "arm") == 0);
+        /* The firmware's 64 KiB stack and the 16 reserved bytes must fit with room to spare. */
+        CU_ASSERT(mach.ram.size > 0x10000 + 16);
+        CU_ASSERT(mach.default_workspace_bytes < mach.ram.size);
+        CU_ASSERT(mach.timer_hz > 0);
+        CU_ASSERT(mach.n_cflags > 0);
+        /* Exits need their QEMU options: semihosting on Arm, -bios none on RISC-V. */
+        bool want_semihosting = strcmp(mach.exit_kind, "semihosting") == 0;
+        bool found = false;
+        for (size_t j = 0; j < mach.n_qemu_args; j++)
+            if (strstr(mach.qemu_args[j], want_semihosting ? "enable=on" : "none"))
+                found = true;
+        CU_ASSERT(found);
+    }
+    mach_free_names(names, n);
+}
+
+static void test_list_is_sorted_and_has_only_json_basenames(void)
+{
+    char **names = NULL;
+    size_t n = 0;
+    struct err err;
+    CU_ASSERT_EQUAL_FATAL(mach_list(FIXTURES_DIR, &names, &n, &err), 0);
+    CU_ASSERT(n >= 10);
+    bool has_good = false;
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT_PTR_NULL(strstr(names[i], ".json"));
+        if (i > 0)
+            CU_ASSERT(strcmp(names[i - 1], names[i]) < 0);
+        has_good |= strcmp(names[i], "good-board") == 0;
+    }
+    CU_ASSERT(has_good);
+    mach_free_names(names, n);
+}
+
+static void test_list_of_a_missing_directory_fails_with_errno(void)
+{
+    char **names = (char **)1;
+    size_t n = 7;
+    struct err err;
+    CU_ASSERT_EQUAL(mach_list(FIXTURES_DIR "/nope", &names, &n, &err), -ENOENT);
+    CU_ASSERT_PTR_NULL(names);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "/nope"));
+}
+
+static void test_a_good_file_fills_every_field(void)
+{
+    struct err err;
+    CU_ASSERT_EQUAL_FATAL(mach_load(&mach, FIXTURES_DIR "/good-board.json", &err), 0);
+    CU_ASSERT_STRING_EQUAL(mach.path, FIXTURES_DIR "/good-board.json");
+    CU_ASSERT_STRING_EQUAL(mach.name, "good-board");
+    CU_ASSERT_STRING_EQUAL(mach.description, "test fixture: good-board");
+    CU_ASSERT_STRING_EQUAL(mach.arch, "arm");
+    CU_ASSERT_STRING_EQUAL(mach.cpu, "cortex-m3");
+    CU_ASSERT_STRING_EQUAL(mach.qemu_binary, "qemu-system-arm");
+    CU_ASSERT_STRING_EQUAL(mach.qemu_machine, "mps2-an385");
+    CU_ASSERT_STRING_EQUAL(mach.qemu_memory, "16M");
+    CU_ASSERT_EQUAL(mach.n_qemu_args, 2);
+    CU_ASSERT_STRING_EQUAL(mach.qemu_args[0], "-semihosting-config");
+    CU_ASSERT_STRING_EQUAL(mach.cc_prefix, "arm-none-eabi-");
+    CU_ASSERT_EQUAL(mach.n_cflags, 3);
+    CU_ASSERT_STRING_EQUAL(mach.cflags[0], "-mcpu=cortex-m3");
+    CU_ASSERT_EQUAL(mach.n_libcs, 3);
+    CU_ASSERT_STRING_EQUAL(mach.libcs[2], "newlib-nano");
+    CU_ASSERT_EQUAL(mach.flash.base, 0);
+    CU_ASSERT_EQUAL(mach.flash.size, 0x400000);
+    CU_ASSERT_EQUAL(mach.ram.base, 0x21000000);
+    CU_ASSERT_EQUAL(mach.ram.size, 0x1000000);
+    CU_ASSERT_EQUAL(mach.vector_base, 0);
+    CU_ASSERT_STRING_EQUAL(mach.uart_kind, "cmsdk_apb");
+    CU_ASSERT_EQUAL(mach.uart_base, 0x40004000);
+    CU_ASSERT_STRING_EQUAL(mach.timer_kind, "cmsdk_timer");
+    CU_ASSERT_EQUAL(mach.timer_base, 0x40000000);
+    CU_ASSERT_EQUAL(mach.timer_hz, 25000000);
+    CU_ASSERT_STRING_EQUAL(mach.exit_kind, "semihosting");
+    CU_ASSERT_EQUAL(mach.default_workspace_bytes, 0x100000);
+    CU_ASSERT(mach_has_libc(&mach, "newlib"));
+    CU_ASSERT(!mach_has_libc(&mach, "glibc"));
+}
+
+static void test_bad_json_names_the_byte_offset(void)
+{
+    struct err err;
+    const char *path = FIXTURES_DIR "/bad-json.json";
+    CU_ASSERT_EQUAL(mach_load(&mach, path, &err), ERR_INVALID);
+    char want[512];
+    snprintf(want, sizeof(want), "%s: bad JSON at byte ", path);
+    CU_ASSERT_EQUAL(strncmp(err.msg, want, strlen(want)), 0);
+}
+
+static void test_a_missing_file_fails_with_enoent_and_its_path(void)
+{
+    struct err err;
+    CU_ASSERT_EQUAL(mach_load(&mach, FIXTURES_DIR "/absent.json", &err), -ENOENT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "absent.json"));
+}
+
+static void test_a_top_level_array_is_rejected(void)
+{
+    expect_invalid("not-an-object", "(top level)", "want a JSON object");
+}
+
+static void test_a_missing_field_is_named(void)
+{
+    expect_invalid("missing-field", "uart.base", "missing");
+}
+
+static void test_a_wrongly_typed_field_is_named(void)
+{
+    expect_invalid("wrong-type", "cpu", "want a string");
+}
+
+static void test_a_malformed_hex_address_is_quoted(void)
+{
+    expect_invalid("bad-hex", "uart.base", "'0x4000g000' is not a hex string");
+}
+
+static void test_a_decimal_address_is_refused(void)
+{
+    expect_invalid("decimal-address", "memory.ram.base", "is not a hex string");
+}
+
+static void test_an_unknown_uart_kind_lists_the_known_ones(void)
+{
+    expect_invalid("unknown-uart", "uart.kind", "unknown value 'pl011' (known: cmsdk_apb, ns16550a)");
+}
+
+static void test_an_unknown_libc_is_named(void)
+{
+    expect_invalid("unknown-libc", "libcs", "unknown C library 'glibc'");
+}
+
+static void test_an_empty_libc_list_is_refused(void)
+{
+    expect_invalid("empty-libcs", "libcs", "empty");
+}
+
+static void test_a_name_other_than_the_file_name_is_refused(void)
+{
+    expect_invalid("name-mismatch", "name", "'some-other-board' differs from the file name");
+}
+
+static void test_an_unknown_field_is_refused_with_the_known_ones(void)
+{
+    expect_invalid("unknown-field", "uart.irq", "unknown field (known here: kind, base)");
+}
+
+static void test_a_zero_size_is_refused(void)
+{
+    expect_invalid("zero-ram", "memory.ram.size", "must not be zero");
+}
+
+static void test_a_rate_given_as_a_string_is_refused(void)
+{
+    expect_invalid("hz-as-string", "timer.hz", "want a positive whole number");
+}
+
+static void test_overlapping_flash_and_ram_are_refused(void)
+{
+    expect_invalid("overlap", "memory", "overlap");
+}
+
+static void test_too_many_qemu_args_are_refused(void)
+{
+    expect_invalid("too-many-args", "qemu.args", "more than 16 entries");
+}
+
+static void test_load_by_name_finds_a_board(void)
+{
+    struct err err;
+    CU_ASSERT_EQUAL_FATAL(mach_load_by_name(&mach, MACHINES_DIR, "riscv32-virt", &err), 0);
+    CU_ASSERT_STRING_EQUAL(mach.name, "riscv32-virt");
+    CU_ASSERT_STRING_EQUAL(mach.path, MACHINES_DIR "/riscv32-virt.json");
+}
+
+static void test_load_by_name_of_an_unknown_board_lists_the_boards(void)
+{
+    struct err err;
+    char **names = NULL;
+    size_t n = 0;
+    CU_ASSERT_EQUAL(mach_load_by_name(&mach, MACHINES_DIR, "pdp-11", &err), ERR_INVALID);
+    CU_ASSERT_EQUAL(strncmp(err.msg, "unknown board 'pdp-11': the boards are ", 39), 0);
+    CU_ASSERT_EQUAL_FATAL(mach_list(MACHINES_DIR, &names, &n, &err), 0);
+    for (size_t i = 0; i < n; i++)
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, names[i]));
+    mach_free_names(names, n);
+}
+
+static void test_load_by_name_refuses_paths(void)
+{
+    struct err err;
+    CU_ASSERT_EQUAL(mach_load_by_name(&mach, FIXTURES_DIR, "../../../machines/mps2-an385", &err),
+                    ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown board"));
+    CU_ASSERT_EQUAL(mach_load_by_name(&mach, MACHINES_DIR, "", &err), ERR_INVALID);
+}
+
+int main(void)
+{
+    CU_initialize_registry();
+    CU_pSuite s = CU_add_suite("machine", NULL, NULL);
+    CU_ADD_TEST(s, test_every_real_machine_file_loads_and_fits_the_firmware);
+    CU_ADD_TEST(s, test_list_is_sorted_and_has_only_json_basenames);
+    CU_ADD_TEST(s, test_list_of_a_missing_directory_fails_with_errno);
+    CU_ADD_TEST(s, test_a_good_file_fills_every_field);
+    CU_ADD_TEST(s, test_bad_json_names_the_byte_offset);
+    CU_ADD_TEST(s, test_a_missing_file_fails_with_enoent_and_its_path);
+    CU_ADD_TEST(s, test_a_top_level_array_is_rejected);
+    CU_ADD_TEST(s, test_a_missing_field_is_named);
+    CU_ADD_TEST(s, test_a_wrongly_typed_field_is_named);
+    CU_ADD_TEST(s, test_a_malformed_hex_address_is_quoted);
+    CU_ADD_TEST(s, test_a_decimal_address_is_refused);
+    CU_ADD_TEST(s, test_an_unknown_uart_kind_lists_the_known_ones);
+    CU_ADD_TEST(s, test_an_unknown_libc_is_named);
+    CU_ADD_TEST(s, test_an_empty_libc_list_is_refused);
+    CU_ADD_TEST(s, test_a_name_other_than_the_file_name_is_refused);
+    CU_ADD_TEST(s, test_an_unknown_field_is_refused_with_the_known_ones);
+    CU_ADD_TEST(s, test_a_zero_size_is_refused);
+    CU_ADD_TEST(s, test_a_rate_given_as_a_string_is_refused);
+    CU_ADD_TEST(s, test_overlapping_flash_and_ram_are_refused);
+    CU_ADD_TEST(s, test_too_many_qemu_args_are_refused);
+    CU_ADD_TEST(s, test_load_by_name_finds_a_board);
+    CU_ADD_TEST(s, test_load_by_name_of_an_unknown_board_lists_the_boards);
+    CU_ADD_TEST(s, test_load_by_name_refuses_paths);
+    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
+        return 1;
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+    CU_cleanup_registry(); /* only after reading the counts: it clears them */
+    return bad != 0;
+}

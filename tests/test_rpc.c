@@ -1,0 +1,465 @@
+/*
+ * The JSON-RPC layer: the bounded line reader, the envelope check with every error's code and
+ * message, and reply writing (one line, all bytes, EPIPE as "client gone").
+ */
+#include "rpc.h"
+
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- the line reader ---- */
+
+/* A pipe whose write end the test fills and closes. */
+struct feed {
+    int rd, wr;
+};
+
+static void feed_open(struct feed *f)
+{
+    int p[2];
+    CU_ASSERT_FATAL(pipe(p) == 0);
+    f->rd = p[0];
+    f->wr = p[1];
+}
+
+static void feed_write(struct feed *f, const char *s)
+{
+    CU_ASSERT_EQUAL((size_t)write(f->wr, s, strlen(s)), strlen(s));
+}
+
+static void feed_close(struct feed *f)
+{
+    if (f->wr >= 0)
+        close(f->wr);
+    if (f->rd >= 0)
+        close(f->rd);
+    f->rd = f->wr = -1;
+}
+
+/* Takes the next line, filling as needed; returns what take returned, or -1 at EOF. */
+static int next(struct rpc_reader *r, char **line, size_t *len)
+{
+    for (;;) {
+        enum rpc_take t = rpc_reader_take(r, line, len);
+        if (t != RPC_TAKE_NEED_MORE)
+            return (int)t;
+        if (r->eof)
+            return -1;
+        struct err err = {0};
+        int rc = rpc_reader_fill(r, &err);
+        CU_ASSERT(rc >= 0);
+        if (rc < 0)
+            return -1;
+    }
+}
+
+static void test_rpc_reader_splits_lines_and_hands_out_a_last_line_without_newline(void)
+{
+    struct feed f;
+    feed_open(&f);
+    feed_write(&f, "one\ntwo\n\nthree");
+    close(f.wr);
+    f.wr = -1;
+    struct rpc_reader r;
+    rpc_reader_init(&r, f.rd, 0);
+    char *line;
+    size_t len;
+    CU_ASSERT_EQUAL(next(&r, &line, &len), RPC_TAKE_LINE);
+    CU_ASSERT_STRING_EQUAL(line, "one");
+    CU_ASSERT_EQUAL(next(&r, &line, &len), RPC_TAKE_LINE);
+    CU_ASSERT_STRING_EQUAL(line, "two");
+    CU_ASSERT_EQUAL(next(&r, &line, &len), RPC_TAKE_LINE);
+    CU_ASSERT_EQUAL(len, 0);
+    CU_ASSERT_EQUAL(next(&r, &line, &len), RPC_TAKE_LINE);
+    CU_ASSERT_STRING_EQUAL(line, "three");
+    CU_ASSERT_EQUAL(len, 5);
+    CU_ASSERT_EQUAL(next(&r, &line, &len), -1);
+    rpc_reader_close(&r);
+    feed_close(&f);
+}
+
+static void test_rpc_reader_joins_a_line_that_arrives_in_pieces(void)
+{
+    struct feed f;
+    feed_open(&f);
+    struct rpc_reader r;
+    rpc_reader_init(&r, f.rd, 0);
+    char *line;
+    size_t len;
+    struct err err = {0};
+    feed_write(&f, "{\"a\":");
+    CU_ASSERT_EQUAL(rpc_reader_fill(&r, &err), 1);
+    CU_ASSERT_EQUAL(rpc_reader_take(&r, &line, &len), RPC_TAKE_NEED_MORE);
+    feed_write(&f, "1}\n{\"b\"");
+    CU_ASSERT_EQUAL(rpc_reader_fill(&r, &err), 1);
+    CU_ASSERT_EQUAL(rpc_reader_take(&r, &line, &len), RPC_TAKE_LINE);
+    CU_ASSERT_STRING_EQUAL(line, "{\"a\":1}");
+    CU_ASSERT_EQUAL(rpc_reader_take(&r, &line, &len), RPC_TAKE_NEED_MORE);
+    rpc_reader_close(&r);
+    feed_close(&f);
+}
+
+static void test_rpc_reader_skips_a_too_long_line_and_serves_the_next(void)
+{
+    struct feed f;
+    feed_open(&f);
+    struct rpc_reader r;
+    rpc_reader_init(&r, f.rd, 16);
+    char *line;
+    size_t len;
+    /* exactly the limit is fine; one more byte is not */
+    feed_write(&f, "0123456789abcdef\n0123456789abcdefX and much more text\nnext\n");
+    close(f.wr);
+    f.wr = -1;
+    CU_ASSERT_EQUAL(next(&r, &line, &len), RPC_TAKE_LINE);
+    CU_ASSERT_EQUAL(len, 16);
+    CU_ASSERT_EQUAL(next(&r, &line, &len), RPC_TAKE_TOO_LONG);
+    CU_ASSERT_EQUAL(next(&r, &line, &len), RPC_TAKE_LINE);
+    CU_ASSERT_STRING_EQUAL(line, "next");
+    CU_ASSERT_EQUAL(next(&r, &line, &len), -1);
+    CU_ASSERT(r.cap <= 16 + 2);
+    rpc_reader_close(&r);
+    feed_close(&f);
+}
+
+/* A child writes a line of 3 MiB (limit 1 MiB), then a short one: the reader reports the long
+ * one once, never buffers more than the limit, and serves the short one. */
+static void test_rpc_reader_stays_bounded_on_a_line_far_over_the_limit(void)
+{
+    struct feed f;
+    feed_open(&f);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        close(f.rd);
+        static char chunk[65536];
+        memset(chunk, 'x', sizeof chunk);
+        for (int i = 0; i < 48; i++)
+            if (write(f.wr, chunk, sizeof chunk) != (ssize_t)sizeof chunk)
+                _exit(1);
+        _exit(write(f.wr, "\nok\n", 4) == 4 ? 0 : 1);
+    }
+    close(f.wr);
+    f.wr = -1;
+    struct rpc_reader r;
+    rpc_reader_init(&r, f.rd, (size_t)1 << 20);
+    char *line;
+    size_t len;
+    size_t max_cap = 0;
+    int too_long = 0, lines = 0;
+    for (;;) {
+        int t = next(&r, &line, &len);
+        if (r.cap > max_cap)
+            max_cap = r.cap;
+        if (t == -1)
+            break;
+        if (t == RPC_TAKE_TOO_LONG)
+            too_long++;
+        else if (t == RPC_TAKE_LINE) {
+            lines++;
+            CU_ASSERT_STRING_EQUAL(line, "ok");
+        }
+    }
+    CU_ASSERT_EQUAL(too_long, 1);
+    CU_ASSERT_EQUAL(lines, 1);
+    CU_ASSERT(max_cap <= ((size_t)1 << 20) + 2);
+    int status = -1;
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    rpc_reader_close(&r);
+    feed_close(&f);
+}
+
+/* ---- the envelope ---- */
+
+/* Parses text expecting failure with code and a message containing want; returns whether the
+ * failed request still had a usable id. */
+static int expect_bad(const char *text, size_t len, int code, const char *want)
+{
+    struct rpc_request req;
+    struct err err = {0};
+    int rc = rpc_parse_request(text, len, &req, &err);
+    CU_ASSERT_EQUAL(rc, code);
+    if (!strstr(err.msg, want))
+        fprintf(stderr, "\n%s: want \"%s\" in \"%s\"\n", text, want, err.msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want));
+    int had_id = req.id != NULL;
+    rpc_request_close(&req);
+    return had_id;
+}
+
+#define BAD(text, code, want) expect_bad(text, strlen(text), code, want)
+
+static void test_rpc_rejects_text_that_is_not_json_with_the_byte_offset(void)
+{
+    BAD("", RPC_PARSE_ERROR, "empty request line");
+    BAD("   \t", RPC_PARSE_ERROR, "empty request line");
+    /* cJSON reports where it gave up, which is the bad byte or the one after it */
+    BAD("{", RPC_PARSE_ERROR, "not valid JSON: syntax error near byte 0");
+    BAD("{\"jsonrpc\": \"2.0\", \"id\": 1,, }", RPC_PARSE_ERROR, "syntax error near byte 28");
+    BAD("{\"jsonrpc\": tru}", RPC_PARSE_ERROR, "syntax error near byte 12");
+    BAD("hello", RPC_PARSE_ERROR, "syntax error near byte 0");
+    BAD("{} {}", RPC_PARSE_ERROR, "text after its JSON value, at byte 3");
+}
+
+static void test_rpc_rejects_invalid_utf8_and_raw_control_characters(void)
+{
+    BAD("{\"method\": \"a\x80\"}", RPC_PARSE_ERROR, "not valid UTF-8: bad byte 0x80 at byte 13");
+    BAD("{\"method\": \"\xc0\xaf\"}", RPC_PARSE_ERROR, "bad byte 0xc0 at byte 12");   /* overlong */
+    BAD("{\"method\": \"\xed\xa0\x80\"}", RPC_PARSE_ERROR, "bad byte 0xed at byte 12"); /* surrogate */
+    BAD("{\"method\": \"\xf5\x80\x80\x80\"}", RPC_PARSE_ERROR, "bad byte 0xf5");      /* > U+10FFFF */
+    BAD("{\"method\": \"\xe2\x82\"}", RPC_PARSE_ERROR, "bad byte 0xe2 at byte 12");   /* cut short */
+    BAD("{\"method\": \"a\tb\"}", RPC_PARSE_ERROR,
+        "raw control character 0x09 inside a string at byte 13");
+    expect_bad("{\"id\":1}\0", 9, RPC_PARSE_ERROR, "control character 0x00 at byte 8");
+    /* valid multi-byte text passes this check (and then fails for another reason) */
+    BAD("[\"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80\"]", RPC_INVALID_REQUEST, "not an array");
+}
+
+static void test_rpc_rejects_deep_nesting_without_recursing(void)
+{
+    size_t n = 100000;
+    char *deep = malloc(n + 1);
+    CU_ASSERT_FATAL(deep != NULL);
+    memset(deep, '[', n);
+    deep[n] = '\0';
+    BAD(deep, RPC_PARSE_ERROR, "nested deeper than 64 levels at byte 64");
+    /* brackets inside strings do not count */
+    memset(deep, ' ', n);
+    memcpy(deep, "{\"id\":1,\"method\":\"", 18);
+    memset(deep + 18, '[', 200);
+    strcpy(deep + 218, "\",\"jsonrpc\":\"2.0\"}");
+    struct rpc_request req;
+    struct err err = {0};
+    CU_ASSERT_EQUAL(rpc_parse_request(deep, strlen(deep), &req, &err), 0);
+    rpc_request_close(&req);
+    free(deep);
+}
+
+static void test_rpc_rejects_a_request_that_is_not_an_object_with_id_null(void)
+{
+    CU_ASSERT_FALSE(BAD("[]", RPC_INVALID_REQUEST, "request must be a JSON object, not an array"));
+    CU_ASSERT_FALSE(BAD("42", RPC_INVALID_REQUEST, "not a number"));
+    CU_ASSERT_FALSE(BAD("\"x\"", RPC_INVALID_REQUEST, "not a string"));
+    CU_ASSERT_FALSE(BAD("null", RPC_INVALID_REQUEST, "not null"));
+}
+
+static void test_rpc_rejects_a_missing_or_wrong_id_with_id_null(void)
+{
+    CU_ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":{}}", RPC_INVALID_REQUEST,
+                        "request has no \"id\" (notifications are not supported"));
+    CU_ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":1.5}", RPC_INVALID_REQUEST,
+                        "\"id\" must be an integer, a string or null, not a number (1.5)"));
+    CU_ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":[1]}", RPC_INVALID_REQUEST,
+                        "not an array ([1])"));
+    CU_ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":true}", RPC_INVALID_REQUEST,
+                        "not a boolean (true)"));
+    CU_ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":1e300}", RPC_INVALID_REQUEST,
+                        "\"id\" must be an integer"));
+    CU_ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":1,\"id\":2}",
+                        RPC_INVALID_REQUEST, "request has member \"id\" twice"));
+}
+
+static void test_rpc_rejects_a_bad_envelope_and_keeps_the_id_for_the_reply(void)
+{
+    CU_ASSERT_TRUE(BAD("{\"jsonrpc\":\"1.0\",\"method\":\"m\",\"id\":7}", RPC_INVALID_REQUEST,
+                       "\"jsonrpc\" must be \"2.0\", not \"1.0\""));
+    CU_ASSERT_TRUE(BAD("{\"method\":\"m\",\"id\":7}", RPC_INVALID_REQUEST,
+                       "\"jsonrpc\" must be \"2.0\", not nothing"));
+    CU_ASSERT_TRUE(BAD("{\"jsonrpc\":2.0,\"method\":\"m\",\"id\":\"x\"}", RPC_INVALID_REQUEST,
+                       "\"jsonrpc\" must be \"2.0\", not 2"));
+    CU_ASSERT_TRUE(BAD("{\"jsonrpc\":\"2.0\",\"id\":7}", RPC_INVALID_REQUEST,
+                       "request has no \"method\""));
+    CU_ASSERT_TRUE(BAD("{\"jsonrpc\":\"2.0\",\"method\":5,\"id\":7}", RPC_INVALID_REQUEST,
+                       "\"method\" must be a string, not a number"));
+    CU_ASSERT_TRUE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":[1],\"id\":7}",
+                       RPC_INVALID_REQUEST,
+                       "\"params\" must be an object (named parameters), not an array"));
+    CU_ASSERT_TRUE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":\"x\",\"id\":null}",
+                       RPC_INVALID_REQUEST, "\"params\" must be an object"));
+    CU_ASSERT_TRUE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"param\":{},\"id\":7}",
+                       RPC_INVALID_REQUEST,
+                       "unexpected member \"param\" (allowed: jsonrpc, method, params, id)"));
+}
+
+static void test_rpc_accepts_a_valid_request_and_takes_missing_params_as_empty(void)
+{
+    const char *text = "{\"jsonrpc\": \"2.0\", \"method\": \"close_transport\", \"id\": 3}\r";
+    struct rpc_request req;
+    struct err err = {0};
+    CU_ASSERT_EQUAL_FATAL(rpc_parse_request(text, strlen(text), &req, &err), 0);
+    CU_ASSERT_STRING_EQUAL(req.method, "close_transport");
+    CU_ASSERT(cJSON_IsNumber(req.id) && req.id->valuedouble == 3);
+    CU_ASSERT(cJSON_IsObject(req.params) && req.params->child == NULL);
+    rpc_request_close(&req);
+
+    text = "{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":{\"n\":1},\"id\":\"abc\"}";
+    CU_ASSERT_EQUAL_FATAL(rpc_parse_request(text, strlen(text), &req, &err), 0);
+    CU_ASSERT(cJSON_IsString(req.id) && strcmp(req.id->valuestring, "abc") == 0);
+    CU_ASSERT(cJSON_GetObjectItemCaseSensitive(req.params, "n") != NULL);
+    rpc_request_close(&req);
+}
+
+/* ---- replies ---- */
+
+static char *print(const cJSON *v)
+{
+    char *s = cJSON_PrintUnformatted(v);
+    CU_ASSERT_FATAL(s != NULL);
+    return s;
+}
+
+static void test_rpc_builds_results_and_errors_echoing_the_id(void)
+{
+    cJSON *id = cJSON_CreateNumber(12);
+    cJSON *r = rpc_make_result(id, cJSON_CreateString("ok"));
+    char *s = print(r);
+    CU_ASSERT_STRING_EQUAL(s, "{\"jsonrpc\":\"2.0\",\"id\":12,\"result\":\"ok\"}");
+    free(s);
+    cJSON_Delete(r);
+    r = rpc_make_result(NULL, NULL);
+    s = print(r);
+    CU_ASSERT_STRING_EQUAL(s, "{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":null}");
+    free(s);
+    cJSON_Delete(r);
+    r = rpc_make_error(id, RPC_METHOD_NOT_FOUND, "x: no such method", NULL);
+    s = print(r);
+    CU_ASSERT_STRING_EQUAL(s, "{\"jsonrpc\":\"2.0\",\"id\":12,\"error\":{\"code\":-32601,"
+                              "\"message\":\"x: no such method\",\"data\":null}}");
+    free(s);
+    cJSON_Delete(r);
+    cJSON_Delete(id);
+}
+
+static void test_rpc_makes_a_cut_multibyte_message_valid_utf8(void)
+{
+    char msg[] = "caf\xc3\xa9 \xe2\x82 end \xff";
+    rpc_utf8_sanitize(msg);
+    CU_ASSERT_STRING_EQUAL(msg, "caf\xc3\xa9 ?? end ?");
+    cJSON *r = rpc_make_error(NULL, RPC_SERVER_ERROR, "cut \xe2\x82", NULL);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(r, "error");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItemCaseSensitive(e, "message")->valuestring, "cut ??");
+    cJSON_Delete(r);
+}
+
+/* Reads everything from fd until EOF into a heap string. */
+static char *slurp(int fd)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    ssize_t n;
+    while (buf && (n = read(fd, buf + len, cap - len - 1)) > 0) {
+        len += (size_t)n;
+        if (cap - len < 2)
+            buf = realloc(buf, cap *= 2);
+    }
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+static void test_rpc_writes_a_reply_as_one_line_with_control_characters_escaped(void)
+{
+    int p[2];
+    CU_ASSERT_FATAL(pipe(p) == 0);
+    cJSON *data = cJSON_CreateObject();
+    cJSON_AddStringToObject(data, "traceback", "line one\nline two\r\x01\t");
+    cJSON *r = rpc_make_error(NULL, RPC_SERVER_ERROR, "calling method build", data);
+    struct err err = {0};
+    CU_ASSERT_EQUAL(rpc_write_reply(p[1], r, &err), 0);
+    close(p[1]);
+    char *text = slurp(p[0]);
+    close(p[0]);
+    CU_ASSERT_FATAL(text != NULL);
+    char *nl = strchr(text, '\n');
+    CU_ASSERT(nl != NULL && nl[1] == '\0'); /* one '\n', at the end */
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "line one\\nline two\\r\\u0001\\t"));
+    cJSON *back = cJSON_Parse(text);
+    CU_ASSERT(back != NULL);
+    cJSON_Delete(back);
+    free(text);
+    cJSON_Delete(r);
+}
+
+static void test_rpc_writes_a_large_reply_completely_through_a_pipe(void)
+{
+    int p[2];
+    CU_ASSERT_FATAL(pipe(p) == 0);
+    size_t n = (size_t)3 << 20; /* far more than a pipe holds: many partial writes */
+    char *big = malloc(n + 1);
+    CU_ASSERT_FATAL(big != NULL);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)('a' + i % 26);
+    big[n] = '\0';
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        cJSON *r = rpc_make_result(NULL, cJSON_CreateString(big));
+        struct err err = {0};
+        _exit(rpc_write_reply(p[1], r, &err) == 0 ? 0 : 1);
+    }
+    close(p[1]);
+    char *text = slurp(p[0]);
+    close(p[0]);
+    int status = -1;
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CU_ASSERT_FATAL(text != NULL);
+    cJSON *back = cJSON_Parse(text);
+    const cJSON *res = cJSON_GetObjectItemCaseSensitive(back, "result");
+    CU_ASSERT(cJSON_IsString(res) && strcmp(res->valuestring, big) == 0);
+    cJSON_Delete(back);
+    free(text);
+    free(big);
+}
+
+static void test_rpc_reports_a_closed_reader_as_err_closed(void)
+{
+    int p[2];
+    CU_ASSERT_FATAL(pipe(p) == 0);
+    close(p[0]);
+    void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+    cJSON *r = rpc_make_result(NULL, NULL);
+    struct err err = {0};
+    CU_ASSERT_EQUAL(rpc_write_reply(p[1], r, &err), ERR_CLOSED);
+    CU_ASSERT_STRING_EQUAL(err.msg, "the client closed its end of the reply pipe");
+    signal(SIGPIPE, old);
+    cJSON_Delete(r);
+    close(p[1]);
+}
+
+int main(void)
+{
+    CU_initialize_registry();
+    CU_pSuite s = CU_add_suite("rpc", NULL, NULL);
+    CU_ADD_TEST(s, test_rpc_reader_splits_lines_and_hands_out_a_last_line_without_newline);
+    CU_ADD_TEST(s, test_rpc_reader_joins_a_line_that_arrives_in_pieces);
+    CU_ADD_TEST(s, test_rpc_reader_skips_a_too_long_line_and_serves_the_next);
+    CU_ADD_TEST(s, test_rpc_reader_stays_bounded_on_a_line_far_over_the_limit);
+    CU_ADD_TEST(s, test_rpc_rejects_text_that_is_not_json_with_the_byte_offset);
+    CU_ADD_TEST(s, test_rpc_rejects_invalid_utf8_and_raw_control_characters);
+    CU_ADD_TEST(s, test_rpc_rejects_deep_nesting_without_recursing);
+    CU_ADD_TEST(s, test_rpc_rejects_a_request_that_is_not_an_object_with_id_null);
+    CU_ADD_TEST(s, test_rpc_rejects_a_missing_or_wrong_id_with_id_null);
+    CU_ADD_TEST(s, test_rpc_rejects_a_bad_envelope_and_keeps_the_id_for_the_reply);
+    CU_ADD_TEST(s, test_rpc_accepts_a_valid_request_and_takes_missing_params_as_empty);
+    CU_ADD_TEST(s, test_rpc_builds_results_and_errors_echoing_the_id);
+    CU_ADD_TEST(s, test_rpc_makes_a_cut_multibyte_message_valid_utf8);
+    CU_ADD_TEST(s, test_rpc_writes_a_reply_as_one_line_with_control_characters_escaped);
+    CU_ADD_TEST(s, test_rpc_writes_a_large_reply_completely_through_a_pipe);
+    CU_ADD_TEST(s, test_rpc_reports_a_closed_reader_as_err_closed);
+    if (CU_get_error() != CUE_SUCCESS)
+        return 1;
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+    CU_cleanup_registry();
+    return bad != 0;
+}
