@@ -10,7 +10,7 @@
 
 #include "fs.h"
 #include "internal.h"
-#include "pty.h"
+#include "uart_pty.h"
 #include "qmp.h"
 
 #include <errno.h>
@@ -518,6 +518,15 @@ struct emu *emu_start(const struct emu_config *c, struct err *err)
         goto out;
     int timeout = c->start_timeout_ms == 0 ? EMU_START_TIMEOUT_MS : c->start_timeout_ms;
     rc = connect_qmp(e, timeout, err);
+    if (rc == 0) {
+        /* QMP serves one client and we hold the connection, so the socket's name is no longer
+         * needed: dropping it now means even a SIGKILLed server leaves no socket behind, and
+         * no directory either when the log lives elsewhere (the server's case). */
+        unlink(e->sock);
+        e->sock[0] = '\0';
+        if (c->log_path && rmdir(e->rundir) == 0)
+            e->rundir[0] = '\0';
+    }
 out:
     argv_free(&a);
     if (log_fd >= 0)

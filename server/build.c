@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,17 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* snprintf for paths: a path cut short by PATH_MAX then fails to open, naming itself. */
+static void pathf(char *out, size_t outsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void pathf(char *out, size_t outsz, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, outsz, fmt, ap);
+    va_end(ap);
+}
 
 /* How many of the tool's last output lines go into err->detail. */
 #define BUILD_TAIL_LINES 30
@@ -303,7 +315,7 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
     }
     if ((rc = proj__settings_read(&s, dir, err)) < 0)
         goto out;
-    snprintf(path, sizeof path, "%s/machines/%s.json", dir, s.board);
+    pathf(path, sizeof path, "%s/machines/%s.json", dir, s.board);
     if ((rc = mach_load(m, path, err)) < 0)
         goto out;
 
@@ -319,8 +331,8 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
             goto out;
         }
 
-    snprintf(build, sizeof build, "%s/build", dir);
-    snprintf(log_path, sizeof log_path, "%s/build.log", build);
+    pathf(build, sizeof build, "%s/build", dir);
+    pathf(log_path, sizeof log_path, "%s/build.log", build);
     if ((rc = fs_mkdir_p(build, err)) < 0)
         goto out;
     if ((log_fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
@@ -340,9 +352,9 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
         log_debug("board layer: %s (%s)", lib, hit ? "cached" : "built now");
 
     char stamp[PATH_MAX], ninja_file[PATH_MAX], cmake_file[PATH_MAX], recorded[PATH_MAX];
-    snprintf(stamp, sizeof stamp, "%s/mtq_configured", build);
-    snprintf(ninja_file, sizeof ninja_file, "%s/build.ninja", build);
-    snprintf(cmake_file, sizeof cmake_file, "%s/project.cmake", dir);
+    pathf(stamp, sizeof stamp, "%s/mtq_configured", build);
+    pathf(ninja_file, sizeof ninja_file, "%s/build.ninja", build);
+    pathf(cmake_file, sizeof cmake_file, "%s/project.cmake", dir);
     read_recorded(stamp, recorded, sizeof recorded);
     struct stat st_stamp, st_cmake;
     bool configure = !fs_exists(ninja_file) || stat(stamp, &st_stamp) < 0 ||
@@ -363,7 +375,7 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
         goto out;
 
     struct proj_sizes z = {0};
-    snprintf(path, sizeof path, "%s/firmware.elf", build);
+    pathf(path, sizeof path, "%s/firmware.elf", build);
     if ((rc = read_sizes(size_tool, path, &z, err)) < 0)
         goto out;
     log_info("firmware.elf for %s (%s, %s): text %" PRIu64 " data %" PRIu64 " bss %" PRIu64,
@@ -373,7 +385,7 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
                      "{\"board\": \"%s\", \"libc\": \"%s\", \"project_type\": \"%s\", "
                      "\"text\": %" PRIu64 ", \"data\": %" PRIu64 ", \"bss\": %" PRIu64 "}\n",
                      s.board, s.libc, s.project_type, z.text, z.data, z.bss);
-    snprintf(path, sizeof path, "%s/sizes.json", build);
+    pathf(path, sizeof path, "%s/sizes.json", build);
     if ((rc = fs_write_file(path, json, (size_t)n, err)) < 0)
         goto out;
     if (sizes)

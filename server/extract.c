@@ -188,12 +188,19 @@ static int extract_members(const char *archive, const char *dir, struct err *err
     }
     archive_read_support_format_tar(in);
     archive_read_support_filter_all(in);
-    /* the second line of defence, should a check above ever miss a case */
+    /* the second line of defence, should a check above ever miss a case. Not
+     * SECURE_NOABSOLUTEPATHS: members are written to absolute paths under dir (the server
+     * cannot chdir, its cwd is shared), and dir itself is a realpath, free of '..' and links. */
     archive_write_disk_set_options(out, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                            ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                            ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+                                            ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+    struct stat st;
+    if (stat(archive, &st) < 0) {
+        rc = err_errno(err, "%s", archive);
+        goto out;
+    }
     if (archive_read_open_filename(in, archive, 65536) != ARCHIVE_OK) {
-        rc = err_set(err, ERR_INVALID, "%s: cannot open: %s", archive, archive_error_string(in));
+        rc = err_set(err, ERR_INVALID, "%s: not a readable tar archive (%s)", label,
+                     archive_error_string(in));
         goto out;
     }
     size_t members = 0;
@@ -213,20 +220,30 @@ static int extract_members(const char *archive, const char *dir, struct err *err
             goto out;
         }
         members++;
-        const char *raw = archive_entry_pathname(e);
-        if (!raw) {
+        /* copied: the entry's own string changes when its pathname is rewritten below */
+        const char *name = archive_entry_pathname(e);
+        if (!name) {
             rc = err_set(err, ERR_INVALID, "%s: member %zu has no usable name", label, members);
             goto out;
         }
-        char rel[PATH_MAX];
+        char raw[PATH_MAX], rel[PATH_MAX];
+        if ((size_t)snprintf(raw, sizeof raw, "%s", name) >= sizeof raw) {
+            rc = err_set(err, ERR_INVALID, "%s: member %zu: name too long", label, members);
+            goto out;
+        }
         normalize(raw, rel, sizeof rel);
         if ((rc = check_path(label, raw, rel, err)) < 0)
             goto out;
-        if ((rc = check_type(label, raw, archive_entry_filetype(e), err)) < 0)
-            goto out;
         const char *hard = archive_entry_hardlink(e);
-        if (hard && (rc = check_hardlink(label, raw, hard, err)) < 0)
+        char hard_copy[PATH_MAX];
+        if (hard) { /* a hard link's type is whatever its target is: no type check */
+            snprintf(hard_copy, sizeof hard_copy, "%s", hard);
+            hard = hard_copy;
+            if ((rc = check_hardlink(label, raw, hard, err)) < 0)
+                goto out;
+        } else if ((rc = check_type(label, raw, archive_entry_filetype(e), err)) < 0) {
             goto out;
+        }
         if (archive_entry_filetype(e) == AE_IFLNK &&
             (rc = check_symlink(label, raw, rel, archive_entry_symlink(e) ?
                                 archive_entry_symlink(e) : "", err)) < 0)
@@ -337,10 +354,10 @@ static int extract_to_temp(const char *archive, const char *dest, char *tmp, siz
         tmp[0] = '\0';
         return rc;
     }
-    int rc = extract_members(archive, tmp, err);
     char real[PATH_MAX];
-    if (rc == 0 && !realpath(tmp, real))
-        rc = err_errno(err, "%s", tmp);
+    int rc = realpath(tmp, real) ? 0 : err_errno(err, "%s", tmp);
+    if (rc == 0)
+        rc = extract_members(archive, real, err);
     if (rc == 0)
         rc = check_links_physically(label_of(archive), real, real, strlen(real), err);
     return rc;

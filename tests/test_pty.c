@@ -3,7 +3,7 @@
  * both ways), the master non-blocking, both fds close-on-exec, and output written while nobody
  * reads must wait for us, even after the writer (QEMU) has closed its end.
  */
-#include "pty.h"
+#include "uart_pty.h"
 
 #include <CUnit/Basic.h>
 #include <errno.h>

@@ -5,8 +5,8 @@
  * "The UART tunnel"). Both ends are raw: every byte value passes unchanged in both directions.
  * Ownership: struct pty is caller-owned (pty_open/pty_close); its fds belong to it.
  */
-#ifndef MTQ_PTY_H
-#define MTQ_PTY_H
+#ifndef MTQ_UART_PTY_H
+#define MTQ_UART_PTY_H
 
 #include "err.h"
 
@@ -16,7 +16,7 @@ struct pty {
     char slave_path[64]; /* "/dev/pts/N", what QEMU opens */
 };
 
-/* Opens a pty pair (posix_openpt, as glibc openpty), puts both ends in raw mode (no echo, no CR/LF
+/* Opens a pty pair with glibc's openpty, puts both ends in raw mode (no echo, no CR/LF
  * translation, no signal or flow-control characters), makes the master non-blocking and both
  * fds close-on-exec. On failure *p is left closed (fds -1) and err names the failing step.
  * Never blocks. */

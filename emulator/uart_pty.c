@@ -1,11 +1,13 @@
 /*
- * Server-owned pty for the UART tunnel (see pty.h). Raw mode matters: the transport is
+ * Server-owned pty for the UART tunnel (see uart_pty.h). Raw mode matters: the transport is
  * binary (TVM's RPC framing, random echo data), so 0x03, 0x11/0x13, 0x0D or 0x7F must never be
  * turned into signals, flow control or newline translation on either end.
- * We open the pair with posix_openpt and friends, which is what glibc's openpty does, because
- * this folder's own pty.h hides <pty.h>; it also gives close-on-exec without a window.
+ * The pair comes from glibc's openpty; we then mark both fds close-on-exec at once (the
+ * server is single-threaded while it spawns nothing, so there is no fork in between).
  */
-#include "pty.h"
+#include "uart_pty.h"
+
+#include <pty.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,24 +34,17 @@ int pty_open(struct pty *p, struct err *err)
     p->master = -1;
     p->slave = -1;
     p->slave_path[0] = '\0';
-    p->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (p->master < 0) {
-        rc = err_errno(err, "posix_openpt");
+    if (openpty(&p->master, &p->slave, NULL, NULL, NULL) < 0) {
+        p->master = p->slave = -1;
+        rc = err_errno(err, "openpty");
         goto out;
     }
-    if (grantpt(p->master) < 0 || unlockpt(p->master) < 0) {
-        rc = err_errno(err, "pty: unlocking the slave");
+    if (fcntl(p->master, F_SETFD, FD_CLOEXEC) < 0 || fcntl(p->slave, F_SETFD, FD_CLOEXEC) < 0) {
+        rc = err_errno(err, "pty: setting close-on-exec");
         goto out;
     }
-    int e = ptsname_r(p->master, p->slave_path, sizeof p->slave_path);
-    if (e != 0) {
-        errno = e; /* ptsname_r returns the error instead of setting errno */
-        rc = err_errno(err, "pty: naming the slave");
-        goto out;
-    }
-    p->slave = open(p->slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (p->slave < 0) {
-        rc = err_errno(err, "pty: opening %s", p->slave_path);
+    if (ptsname_r(p->master, p->slave_path, sizeof p->slave_path) != 0) {
+        rc = err_set(err, ERR_INTERNAL, "pty: naming the slave failed");
         goto out;
     }
     int fl = fcntl(p->master, F_GETFL);
