@@ -288,8 +288,8 @@ int rpc_parse_request(const char *line, size_t len, struct rpc_request *req, str
     req->root = cJSON_ParseWithLengthOpts(line, len, &end, 0);
     if (!req->root) {
         size_t at = end ? (size_t)(end - line) : 0;
-        return err_set(err, RPC_PARSE_ERROR, "request is not valid JSON: syntax error near byte %zu",
-                       at);
+        return err_set(err, RPC_PARSE_ERROR,
+                       "request is not valid JSON: syntax error near byte %zu", at);
     }
     for (size_t at = (size_t)(end - line); at < len; at++)
         if (!strchr(" \t\r\n", line[at]))

@@ -211,10 +211,11 @@ static void test_rpc_rejects_text_that_is_not_json_with_the_byte_offset(void)
 static void test_rpc_rejects_invalid_utf8_and_raw_control_characters(void)
 {
     BAD("{\"method\": \"a\x80\"}", RPC_PARSE_ERROR, "not valid UTF-8: bad byte 0x80 at byte 13");
-    BAD("{\"method\": \"\xc0\xaf\"}", RPC_PARSE_ERROR, "bad byte 0xc0 at byte 12");   /* overlong */
-    BAD("{\"method\": \"\xed\xa0\x80\"}", RPC_PARSE_ERROR, "bad byte 0xed at byte 12"); /* surrogate */
-    BAD("{\"method\": \"\xf5\x80\x80\x80\"}", RPC_PARSE_ERROR, "bad byte 0xf5");      /* > U+10FFFF */
-    BAD("{\"method\": \"\xe2\x82\"}", RPC_PARSE_ERROR, "bad byte 0xe2 at byte 12");   /* cut short */
+    /* an overlong form, a surrogate, a code point above U+10FFFF, a sequence cut short */
+    BAD("{\"method\": \"\xc0\xaf\"}", RPC_PARSE_ERROR, "bad byte 0xc0 at byte 12");
+    BAD("{\"method\": \"\xed\xa0\x80\"}", RPC_PARSE_ERROR, "bad byte 0xed at byte 12");
+    BAD("{\"method\": \"\xf5\x80\x80\x80\"}", RPC_PARSE_ERROR, "bad byte 0xf5");
+    BAD("{\"method\": \"\xe2\x82\"}", RPC_PARSE_ERROR, "bad byte 0xe2 at byte 12");
     BAD("{\"method\": \"a\tb\"}", RPC_PARSE_ERROR,
         "raw control character 0x09 inside a string at byte 13");
     expect_bad("{\"id\":1}\0", 9, RPC_PARSE_ERROR, "control character 0x00 at byte 8");

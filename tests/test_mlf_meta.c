@@ -1,0 +1,247 @@
+/*
+ * server/mlf.c: reading metadata.json of a Model Library Format, versions 5 (TVM 0.8) and 7
+ * (TVM 0.9 to 0.18), from the fixtures in tests/fixtures/mlf/ and from texts written here to
+ * hit each rejection.
+ */
+#include "project_internal.h"
+
+#include "fs.h"
+
+#include <CUnit/Basic.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+
+static int suite_init(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_mlf_meta.XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+    return fs_remove_tree(tmpdir, NULL);
+}
+
+static int parse(struct proj_mlf *mlf, const char *text, struct err *err)
+{
+    return proj__mlf_parse(mlf, text, strlen(text), "metadata.json", err);
+}
+
+/* Parsing text fails with ERR_INVALID and a message containing want. */
+static void assert_rejected(const char *text, const char *want)
+{
+    struct proj_mlf mlf;
+    struct err err = {0};
+    CU_ASSERT_EQUAL(parse(&mlf, text, &err), ERR_INVALID);
+    if (!strstr(err.msg, want))
+        fprintf(stderr, "\nwanted '%s' in: %s\n", want, err.msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want));
+    CU_ASSERT_PTR_NULL(mlf.modules); /* nothing left to free after a failure */
+}
+
+static void test_mlf_reads_the_version_7_fixture(void)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/tests/fixtures/mlf/digits_int8", MTQ_SOURCE_DIR);
+    if (!fs_exists(dir)) {
+        fprintf(stderr, "\n%s is missing; skipped\n", dir);
+        return;
+    }
+    struct proj_mlf mlf;
+    struct err err = {0};
+    CU_ASSERT_EQUAL_FATAL(proj__mlf_read(&mlf, dir, &err), 0);
+    CU_ASSERT_EQUAL(mlf.version, 7);
+    CU_ASSERT_EQUAL_FATAL(mlf.n_modules, 1);
+    CU_ASSERT_STRING_EQUAL(mlf.modules[0].name, "default");
+    CU_ASSERT_STRING_EQUAL(mlf.modules[0].executor, "aot");
+    CU_ASSERT_STRING_EQUAL(mlf.modules[0].style, "full-model");
+    CU_ASSERT_EQUAL(mlf.modules[0].workspace_bytes, 160);
+    CU_ASSERT_EQUAL(proj__mlf_workspace(&mlf), 160);
+    CU_ASSERT_EQUAL_FATAL(mlf.modules[0].n_inputs, 1);
+    CU_ASSERT_STRING_EQUAL(mlf.modules[0].inputs[0].name, "input");
+    CU_ASSERT_STRING_EQUAL(mlf.modules[0].inputs[0].dtype, "int8");
+    CU_ASSERT_EQUAL(mlf.modules[0].inputs[0].size, 64);
+    CU_ASSERT_EQUAL_FATAL(mlf.modules[0].n_outputs, 1);
+    CU_ASSERT_EQUAL(mlf.modules[0].outputs[0].size, 10);
+    CU_ASSERT_TRUE(mlf.has_host_src);
+    CU_ASSERT_FALSE(mlf.has_runtime);
+    CU_ASSERT_TRUE(proj__mlf_has_executor(&mlf, "aot"));
+    CU_ASSERT_FALSE(proj__mlf_has_executor(&mlf, "graph"));
+    proj__mlf_close(&mlf);
+}
+
+static void test_mlf_reads_the_version_5_fixture(void)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/tests/fixtures/mlf/version5", MTQ_SOURCE_DIR);
+    if (!fs_exists(dir)) {
+        fprintf(stderr, "\n%s is missing; skipped\n", dir);
+        return;
+    }
+    struct proj_mlf mlf;
+    struct err err = {0};
+    CU_ASSERT_EQUAL_FATAL(proj__mlf_read(&mlf, dir, &err), 0);
+    CU_ASSERT_EQUAL(mlf.version, 5);
+    CU_ASSERT_EQUAL_FATAL(mlf.n_modules, 1);
+    CU_ASSERT_STRING_EQUAL(mlf.modules[0].name, "default");
+    CU_ASSERT_STRING_EQUAL(mlf.modules[0].executor, "aot");
+    CU_ASSERT_EQUAL(mlf.modules[0].workspace_bytes, 32);
+    CU_ASSERT_EQUAL(mlf.modules[0].n_inputs, 0); /* version 5 does not list tensors */
+    CU_ASSERT_TRUE(mlf.has_host_src);
+    proj__mlf_close(&mlf);
+}
+
+static void test_mlf_parses_a_version_5_graph_model(void)
+{
+    const char *text =
+        "{\"version\": 5, \"model_name\": \"mnist\", \"executors\": [\"graph\"],"
+        " \"style\": \"full-model\", \"target\": {\"1\": \"c\"},"
+        " \"memory\": {\"sids\": [], \"functions\": {\"operator_functions\": [],"
+        " \"main\": [{\"device\": 1, \"workspace_size_bytes\": 4096}]}}}";
+    struct proj_mlf mlf;
+    struct err err = {0};
+    CU_ASSERT_EQUAL_FATAL(parse(&mlf, text, &err), 0);
+    CU_ASSERT_STRING_EQUAL(mlf.modules[0].name, "mnist");
+    CU_ASSERT_STRING_EQUAL(mlf.modules[0].executor, "graph");
+    CU_ASSERT_EQUAL(mlf.modules[0].workspace_bytes, 4096);
+    proj__mlf_close(&mlf);
+}
+
+static void test_mlf_takes_the_largest_workspace_of_several_modules(void)
+{
+    const char *text =
+        "{\"version\": 7, \"modules\": {"
+        " \"a\": {\"executors\": [\"aot\"], \"style\": \"full-model\", \"memory\": {\"functions\":"
+        "  {\"main\": [{\"device\": 1, \"workspace_size_bytes\": 100, \"inputs\": {},"
+        "   \"outputs\": {\"out\": {\"size\": 4, \"dtype\": \"float32\"}}}]}}},"
+        " \"b\": {\"executors\": [\"aot\"], \"style\": \"full-model\", \"memory\": {\"functions\":"
+        "  {\"main\": [{\"device\": 1, \"workspace_size_bytes\": 300}]}}}}}";
+    struct proj_mlf mlf;
+    struct err err = {0};
+    CU_ASSERT_EQUAL_FATAL(parse(&mlf, text, &err), 0);
+    CU_ASSERT_EQUAL(mlf.n_modules, 2);
+    CU_ASSERT_EQUAL(proj__mlf_workspace(&mlf), 300);
+    CU_ASSERT_EQUAL(mlf.modules[0].n_outputs, 1);
+    CU_ASSERT_STRING_EQUAL(mlf.modules[0].outputs[0].dtype, "float32");
+    cJSON *j = proj__mlf_to_json(&mlf);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(j, "modules")), 2);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(j, "workspace_size_bytes")->valuedouble, 300);
+    cJSON_Delete(j);
+    proj__mlf_close(&mlf);
+}
+
+static void test_mlf_accepts_an_operator_library(void)
+{
+    const char *text = "{\"version\": 7, \"modules\": {\"op\": {\"executors\": [],"
+                       " \"style\": \"operator\", \"memory\": {\"add\": []}}}}";
+    struct proj_mlf mlf;
+    struct err err = {0};
+    CU_ASSERT_EQUAL_FATAL(parse(&mlf, text, &err), 0);
+    CU_ASSERT_STRING_EQUAL(mlf.modules[0].executor, "");
+    CU_ASSERT_EQUAL(proj__mlf_workspace(&mlf), 0);
+    proj__mlf_close(&mlf);
+}
+
+static void test_mlf_refuses_an_unknown_version_by_name(void)
+{
+    assert_rejected("{\"version\": 9, \"modules\": {}}",
+                    "metadata.json: version 9 is not supported; this server reads MLF versions "
+                    "5 and 7 (TVM 0.8 to 0.18)");
+    assert_rejected("{\"version\": 6}", "version 6 is not supported");
+}
+
+static void test_mlf_refuses_a_missing_version(void)
+{
+    assert_rejected("{\"modules\": {}}", "metadata.json: version: missing; want a number");
+    assert_rejected("{\"version\": \"7\"}", "metadata.json: version: want a number");
+}
+
+static void test_mlf_reports_bad_json_with_the_byte_offset(void)
+{
+    const char *text = "{\"version\": 7,, }";
+    struct proj_mlf mlf;
+    struct err err = {0};
+    CU_ASSERT_EQUAL(parse(&mlf, text, &err), ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "metadata.json: not valid JSON (error at byte "));
+    const char *at = strstr(err.msg, "at byte ");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    long off = strtol(at + 8, NULL, 10);
+    CU_ASSERT(off >= 13 && off <= 15); /* at the second comma, where the text goes wrong */
+    assert_rejected("[1, 2]", "want a JSON object at the top level");
+}
+
+static void test_mlf_names_the_field_of_a_wrong_shape(void)
+{
+    assert_rejected("{\"version\": 7, \"modules\": {\"default\": {\"executors\": [\"aot\"],"
+                    " \"memory\": {\"functions\": {\"main\": {}}}}}}",
+                    "metadata.json: modules.default.memory.functions.main: want an array");
+    assert_rejected("{\"version\": 7, \"modules\": {\"default\": {\"executors\": [\"aot\"]}}}",
+                    "modules.default.memory: missing; want an object");
+    assert_rejected("{\"version\": 7, \"modules\": []}", "metadata.json: modules: want an object");
+    assert_rejected("{\"version\": 7, \"modules\": {}}", "modules: empty");
+    assert_rejected("{\"version\": 7, \"modules\": {\"m\": {\"executors\": [\"aot\"],"
+                    " \"memory\": {\"functions\": {\"main\": [{\"workspace_size_bytes\": 1,"
+                    " \"inputs\": {\"x\": {\"size\": \"64\", \"dtype\": \"int8\"}}}]}}}}}",
+                    "modules.m.memory.functions.main[0].inputs.x.size: want a number");
+    assert_rejected("{\"version\": 5, \"executors\": \"aot\"}", "executors: want an array");
+    assert_rejected("{\"version\": 5, \"executors\": [], \"memory\": {\"functions\":"
+                    " {\"main\": [{\"device\": 1}]}}}",
+                    "memory.functions.main[0].workspace_size_bytes: missing");
+}
+
+static void test_mlf_reports_a_missing_metadata_file(void)
+{
+    struct proj_mlf mlf;
+    struct err err = {0};
+    CU_ASSERT_EQUAL(proj__mlf_read(&mlf, tmpdir, &err), ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "metadata.json: missing"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "export_model_library_format"));
+}
+
+static void test_mlf_notes_the_runtime_a_model_carries(void)
+{
+    char path[PATH_MAX];
+    const char *text = "{\"version\": 7, \"modules\": {\"default\": {\"executors\": [\"aot\"],"
+                       " \"memory\": {\"functions\": {\"main\": []}}}}}";
+    snprintf(path, sizeof path, "%s/metadata.json", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(fs_write_file(path, text, strlen(text), NULL), 0);
+    snprintf(path, sizeof path, "%s/runtime/include", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(fs_mkdir_p(path, NULL), 0);
+    struct proj_mlf mlf;
+    struct err err = {0};
+    CU_ASSERT_EQUAL_FATAL(proj__mlf_read(&mlf, tmpdir, &err), 0);
+    CU_ASSERT_TRUE(mlf.has_runtime);
+    CU_ASSERT_FALSE(mlf.has_host_src);
+    proj__mlf_close(&mlf);
+    proj__mlf_close(&mlf); /* closing twice is harmless */
+}
+
+int main(void)
+{
+    CU_initialize_registry();
+    CU_pSuite s = CU_add_suite("mlf_meta", suite_init, suite_clean);
+    CU_ADD_TEST(s, test_mlf_reads_the_version_7_fixture);
+    CU_ADD_TEST(s, test_mlf_reads_the_version_5_fixture);
+    CU_ADD_TEST(s, test_mlf_parses_a_version_5_graph_model);
+    CU_ADD_TEST(s, test_mlf_takes_the_largest_workspace_of_several_modules);
+    CU_ADD_TEST(s, test_mlf_accepts_an_operator_library);
+    CU_ADD_TEST(s, test_mlf_refuses_an_unknown_version_by_name);
+    CU_ADD_TEST(s, test_mlf_refuses_a_missing_version);
+    CU_ADD_TEST(s, test_mlf_reports_bad_json_with_the_byte_offset);
+    CU_ADD_TEST(s, test_mlf_names_the_field_of_a_wrong_shape);
+    CU_ADD_TEST(s, test_mlf_reports_a_missing_metadata_file);
+    CU_ADD_TEST(s, test_mlf_notes_the_runtime_a_model_carries);
+    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
+        return 1;
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+    CU_cleanup_registry(); /* only after reading the counts: it clears them */
+    return bad != 0;
+}
