@@ -20,6 +20,7 @@
 /* What a parameter must be. */
 enum kind {
     K_STR,     /* a non-empty string */
+    K_PATH,    /* a string, possibly empty: "" means none (echo has no model, most no CRT) */
     K_OPTIONS, /* an object of project options (null is taken as {}) */
     K_COUNT,   /* an integer >= 1 */
     K_TIMEOUT, /* null or a finite number >= 0 */
@@ -43,6 +44,8 @@ static const char *param_kind_text(enum kind k)
     switch (k) {
     case K_STR:
         return "a non-empty string";
+    case K_PATH:
+        return "a string (\"\" for none)";
     case K_OPTIONS:
         return "an object of project options";
     case K_COUNT:
@@ -60,6 +63,8 @@ static bool param_ok(enum kind k, const cJSON *v)
     switch (k) {
     case K_STR:
         return cJSON_IsString(v) && v->valuestring[0];
+    case K_PATH:
+        return cJSON_IsString(v);
     case K_OPTIONS:
         return cJSON_IsObject(v) || cJSON_IsNull(v);
     case K_COUNT:
@@ -298,8 +303,8 @@ static int do_write_transport(struct server *srv, const cJSON *params, cJSON **r
 static const struct method methods[] = {
     {"server_info_query", {{"tvm_version", K_STR}}, 1, do_server_info_query},
     {"generate_project",
-     {{"model_library_format_path", K_STR},
-      {"standalone_crt_dir", K_STR},
+     {{"model_library_format_path", K_PATH},
+      {"standalone_crt_dir", K_PATH},
       {"project_dir", K_STR},
       {"options", K_OPTIONS}},
      4,

@@ -52,8 +52,9 @@ static const struct decl decls[] = {
     {"cmsis_path", T_STR, NULL, NULL, 0, COMPILE, 0, 0,
      "Path of a CMSIS root whose include directories are added to the firmware build (for "
      "models built with CMSIS-NN)."},
-    {"warning_as_error", T_BOOL, NULL, "false", 0, COMPILE, 0, 0,
-     "Treat compiler warnings in the firmware build as errors."},
+    {"warning_as_error", T_BOOL, NULL, NULL, 0, COMPILE, 0, 0,
+     "Treat compiler warnings in the firmware build as errors (unset: off, or what "
+     "generate_project recorded)."},
     {"compile_definitions", T_STR, NULL, NULL, 0, COMPILE, 0, 0,
      "Extra preprocessor definitions for the firmware: NAME or NAME=VALUE, separated by "
      "spaces (a list is accepted too; a leading -D is dropped)."},
@@ -61,11 +62,11 @@ static const struct decl decls[] = {
      "Path of a tar archive unpacked into the generated project (extra sources or data)."},
     {"workspace_size_bytes", T_INT, NULL, NULL, 0, COMPILE, 0, 4294967295LL,
      "Bytes reserved for the model's workspace arena; unset means the board's default."},
-    {"libc", T_STR, libcs, "\"picolibc\"", 0, COMPILE, 0, 0,
-     "The C library the firmware links: picolibc (every board), newlib or newlib-nano "
-     "(Cortex-M boards only)."},
-    {"opt_level", T_STR, opt_levels, "\"2\"", 0, COMPILE, 0, 0,
-     "The compiler optimization level for the firmware: -O<level>."},
+    {"libc", T_STR, libcs, NULL, 0, COMPILE, 0, 0,
+     "The C library the firmware links: picolibc (every board; used when unset), newlib or "
+     "newlib-nano (Cortex-M boards only)."},
+    {"opt_level", T_STR, opt_levels, NULL, 0, COMPILE, 0, 0,
+     "The compiler optimization level for the firmware: -O<level> (2 when unset)."},
     {"deterministic", T_BOOL, NULL, "true", 0, RUN, 0, 0,
      "Run QEMU with a virtual clock tied to executed instructions (icount), so timings are "
      "the same on every run and every host; false runs as fast as the host allows."},

@@ -1,0 +1,377 @@
+/*
+ * server/generate.c: generate_project from the built template (MTQ_TEMPLATE_DIR) into mkdtemp
+ * directories: the layout of echo, aot_standalone and host_driven projects, and every
+ * rejection, each of which must leave no project directory behind.
+ */
+#include "project_internal.h"
+
+#include "fs.h"
+#include "mlf.h"
+#include "options.h"
+
+#include <CUnit/Basic.h>
+#include <archive.h>
+#include <archive_entry.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+static char digits_tar[PATH_MAX];
+static struct opt_table *table;
+
+static int suite_init(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_generate.XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    char fixture[PATH_MAX];
+    snprintf(digits_tar, sizeof digits_tar, "%s/digits.tar", tmpdir);
+    if (mlf_fixture_path("digits_int8", fixture, sizeof fixture, NULL) < 0 ||
+        mlf_make_tar(fixture, digits_tar, NULL) < 0)
+        return -1;
+    table = opt_table_new(MTQ_TEMPLATE_DIR "/machines", NULL);
+    return table ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+    opt_table_free(table);
+    return fs_remove_tree(tmpdir, NULL);
+}
+
+/* Options as the server hands them over: normalized from a JSON text. */
+static cJSON *options(const char *json)
+{
+    cJSON *in = cJSON_Parse(json), *out = NULL;
+    struct err err = {0};
+    CU_ASSERT_PTR_NOT_NULL(in);
+    if (opt_normalize(table, in, &out, &err) < 0)
+        fprintf(stderr, "\nopt_normalize: %s\n", err.msg);
+    cJSON_Delete(in);
+    CU_ASSERT_PTR_NOT_NULL(out);
+    return out;
+}
+
+static void proj_path(const char *name, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "%s/%s", tmpdir, name);
+}
+
+static bool has(const char *dir, const char *rel)
+{
+    char p[PATH_MAX * 2];
+    snprintf(p, sizeof p, "%s/%s", dir, rel);
+    return fs_exists(p);
+}
+
+static char *slurp(const char *dir, const char *rel)
+{
+    char p[PATH_MAX * 2], *text = NULL;
+    snprintf(p, sizeof p, "%s/%s", dir, rel);
+    if (fs_read_file(p, 0, &text, NULL, NULL) < 0)
+        return NULL;
+    return text;
+}
+
+/* generate fails with code and a message holding want, and no project directory remains. */
+static void assert_refused(const char *name, const char *mlf, const char *crt, const char *json,
+                           int code, const char *want, const char *want2)
+{
+    char dir[PATH_MAX];
+    proj_path(name, dir, sizeof dir);
+    cJSON *o = options(json);
+    struct err err = {0};
+    int rc = proj__generate(MTQ_TEMPLATE_DIR, mlf, crt, dir, o, &err);
+    cJSON_Delete(o);
+    CU_ASSERT_EQUAL(rc, code);
+    if (!strstr(err.msg, want) || (want2 && !strstr(err.msg, want2)))
+        fprintf(stderr, "\n%s: message was: %s\n", name, err.msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want));
+    if (want2)
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want2));
+    CU_ASSERT_FALSE(fs_exists(dir));
+}
+
+static void test_generate_makes_an_echo_project_without_a_model(void)
+{
+    char dir[PATH_MAX];
+    proj_path("echo", dir, sizeof dir);
+    cJSON *o = options("{\"project_type\": \"echo\", \"board\": \"mps2-an385\"}");
+    struct err err = {0};
+    CU_ASSERT_EQUAL_FATAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), 0);
+    cJSON_Delete(o);
+    CU_ASSERT_TRUE(has(dir, "launch_microtvm_api_server.sh"));
+    CU_ASSERT_TRUE(has(dir, "microtvm-qemu-server"));
+    CU_ASSERT_EQUAL(access(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh", X_OK), 0);
+    char launcher[PATH_MAX * 2];
+    snprintf(launcher, sizeof launcher, "%s/launch_microtvm_api_server.sh", dir);
+    CU_ASSERT_EQUAL(access(launcher, X_OK), 0); /* TVM executes it directly */
+    CU_ASSERT_TRUE(has(dir, "machines/mps2-an385.json"));
+    CU_ASSERT_FALSE(has(dir, "machines/riscv32-virt.json")); /* only the chosen board */
+    CU_ASSERT_TRUE(has(dir, "firmware/CMakeLists.txt"));
+    CU_ASSERT_TRUE(has(dir, "CMakeLists.txt"));
+    CU_ASSERT_FALSE(has(dir, "model.tar"));
+    CU_ASSERT_FALSE(has(dir, "crt"));
+    char *cm = slurp(dir, "project.cmake");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cm);
+    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_PROJECT_TYPE \"echo\")"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_MACHINE_FILE \"machines/mps2-an385.json\")"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_LIBC \"picolibc\")"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_OPT_LEVEL \"2\")"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_MODEL_DIR \"\")"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_WORKSPACE_BYTES 1048576)")); /* board default */
+    CU_ASSERT_PTR_NULL(strstr(cm, tmpdir)); /* no absolute paths: the project can move */
+    free(cm);
+    char *pj = slurp(dir, "project.json");
+    cJSON *j = pj ? cJSON_Parse(pj) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(j, "board")->valuestring, "mps2-an385");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(j, "project_type")->valuestring, "echo");
+    CU_ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItem(j, "model")));
+    CU_ASSERT_TRUE(cJSON_IsObject(cJSON_GetObjectItem(j, "options")));
+    cJSON_Delete(j);
+    free(pj);
+}
+
+static void test_generate_makes_an_aot_standalone_project(void)
+{
+    char dir[PATH_MAX];
+    proj_path("aot", dir, sizeof dir);
+    cJSON *o = options("{\"project_type\": \"aot_standalone\", \"board\": \"riscv32-virt\","
+                       " \"opt_level\": \"s\", \"compile_definitions\": [\"-DFOO=1\", \"BAR\"],"
+                       " \"warning_as_error\": true}");
+    struct err err = {0};
+    int rc = proj__generate(MTQ_TEMPLATE_DIR, digits_tar, "", dir, o, &err);
+    if (rc < 0)
+        fprintf(stderr, "\n%s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    cJSON_Delete(o);
+    CU_ASSERT_TRUE(has(dir, "model.tar"));
+    CU_ASSERT_TRUE(has(dir, "model/metadata.json"));
+    CU_ASSERT_TRUE(has(dir, "model/codegen/host/src/default_lib0.c"));
+    CU_ASSERT_TRUE(has(dir, "machines/riscv32-virt.json"));
+    char *cm = slurp(dir, "project.cmake");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cm);
+    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_MODEL_DIR \"model\")"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_OPT_LEVEL \"s\")"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_COMPILE_DEFINITIONS \"FOO=1;BAR\")"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_WARNING_AS_ERROR ON)"));
+    /* twice the model's 160 bytes plus 1 KiB, as the firmware would choose */
+    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_WORKSPACE_BYTES 1344)"));
+    free(cm);
+    struct proj_settings s;
+    CU_ASSERT_EQUAL_FATAL(proj__settings_read(&s, dir, &err), 0);
+    CU_ASSERT_STRING_EQUAL(s.board, "riscv32-virt");
+    CU_ASSERT_STRING_EQUAL(s.project_type, "aot_standalone");
+    CU_ASSERT_STRING_EQUAL(s.compile_definitions, "FOO=1;BAR");
+    CU_ASSERT_EQUAL(s.workspace_bytes, 1344);
+    CU_ASSERT_TRUE(s.warning_as_error);
+    proj__settings_close(&s);
+    char *pj = slurp(dir, "project.json");
+    cJSON *j = pj ? cJSON_Parse(pj) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    cJSON *model = cJSON_GetObjectItem(j, "model");
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(model, "version")->valueint, 7);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(model, "workspace_size_bytes")->valueint, 160);
+    cJSON_Delete(j);
+    free(pj);
+}
+
+static void test_generate_takes_the_workspace_option_over_the_model(void)
+{
+    char dir[PATH_MAX];
+    proj_path("ws", dir, sizeof dir);
+    cJSON *o = options("{\"project_type\": \"aot_standalone\", \"board\": \"mps2-an385\","
+                       " \"workspace_size_bytes\": \"8192\"}");
+    struct err err = {0};
+    CU_ASSERT_EQUAL_FATAL(proj__generate(MTQ_TEMPLATE_DIR, digits_tar, NULL, dir, o, &err), 0);
+    cJSON_Delete(o);
+    char *cm = slurp(dir, "project.cmake");
+    CU_ASSERT_PTR_NOT_NULL(cm && strstr(cm, "set(MTQ_WORKSPACE_BYTES 8192)"));
+    free(cm);
+}
+
+static void test_generate_brings_the_crt_for_host_driven(void)
+{
+    char dir[PATH_MAX], crt[PATH_MAX];
+    proj_path("host", dir, sizeof dir);
+    snprintf(crt, sizeof crt, "%s/tests/fixtures/fake_crt", MTQ_SOURCE_DIR);
+    cJSON *o = options("{\"project_type\": \"host_driven\", \"board\": \"mps2-an385\"}");
+    struct err err = {0};
+    CU_ASSERT_EQUAL_FATAL(proj__generate(MTQ_TEMPLATE_DIR, digits_tar, crt, dir, o, &err), 0);
+    cJSON_Delete(o);
+    CU_ASSERT_TRUE(has(dir, "crt/FAKE_CRT"));
+    char *cm = slurp(dir, "project.cmake");
+    CU_ASSERT_PTR_NOT_NULL(cm && strstr(cm, "set(MTQ_CRT_DIR \"crt\")"));
+    free(cm);
+}
+
+static void test_generate_unpacks_extra_files_into_the_project(void)
+{
+    char dir[PATH_MAX], extra[PATH_MAX], json[PATH_MAX * 2];
+    proj_path("extra", dir, sizeof dir);
+    snprintf(extra, sizeof extra, "%s/extra.tar", tmpdir);
+    struct archive *a = archive_write_new();
+    archive_write_set_format_pax_restricted(a);
+    CU_ASSERT_EQUAL_FATAL(archive_write_open_filename(a, extra), ARCHIVE_OK);
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, "./include/mtq_default_input.h");
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, 3);
+    archive_write_header(a, e);
+    archive_write_data(a, "/**", 3);
+    archive_entry_free(e);
+    archive_write_close(a);
+    archive_write_free(a);
+    snprintf(json, sizeof json, "{\"project_type\": \"echo\", \"board\": \"mps2-an385\","
+             " \"extra_files_tar\": \"%s\"}", extra);
+    cJSON *o = options(json);
+    struct err err = {0};
+    CU_ASSERT_EQUAL_FATAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), 0);
+    cJSON_Delete(o);
+    CU_ASSERT_TRUE(has(dir, "include/mtq_default_input.h"));
+}
+
+static void test_generate_refuses_an_existing_project_dir(void)
+{
+    char dir[PATH_MAX];
+    proj_path("exists", dir, sizeof dir);
+    CU_ASSERT_EQUAL_FATAL(fs_mkdir_p(dir, NULL), 0);
+    cJSON *o = options("{\"project_type\": \"echo\", \"board\": \"mps2-an385\"}");
+    struct err err = {0};
+    CU_ASSERT_EQUAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), ERR_INVALID);
+    cJSON_Delete(o);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "already exists"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, dir));
+    CU_ASSERT_TRUE(fs_is_dir(dir)); /* and it is left alone */
+}
+
+static void test_generate_refuses_an_unknown_board(void)
+{
+    /* the options layer already refuses names outside the choices; generate must too, for
+     * callers that bypass it */
+    char dir[PATH_MAX];
+    proj_path("noboard", dir, sizeof dir);
+    cJSON *o = cJSON_Parse("{\"project_type\": \"echo\", \"board\": \"pdp-11\"}");
+    struct err err = {0};
+    CU_ASSERT(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err) < 0);
+    cJSON_Delete(o);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "pdp-11"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "mps2-an385")); /* lists the boards there are */
+    CU_ASSERT_FALSE(fs_exists(dir));
+}
+
+static void test_generate_refuses_a_libc_the_board_lacks(void)
+{
+    assert_refused("nolibc", "", "", "{\"project_type\": \"echo\", \"board\": \"riscv32-virt\","
+                   " \"libc\": \"newlib\"}", ERR_PARAMS,
+                   "libc newlib is not available on riscv32-virt; it has picolibc", NULL);
+}
+
+static void test_generate_refuses_aot_standalone_without_a_model(void)
+{
+    assert_refused("nomodel", "", "", "{\"project_type\": \"aot_standalone\","
+                   " \"board\": \"mps2-an385\"}", ERR_PARAMS,
+                   "project_type aot_standalone needs a model", "model_library_format_path");
+    char missing[PATH_MAX];
+    snprintf(missing, sizeof missing, "%s/no-such.tar", tmpdir);
+    assert_refused("missingmodel", missing, "", "{\"project_type\": \"aot_standalone\","
+                   " \"board\": \"mps2-an385\"}", -ENOENT, "no-such.tar", NULL);
+}
+
+static void test_generate_refuses_a_workspace_too_big_with_both_numbers(void)
+{
+    assert_refused("bigws", digits_tar, "", "{\"project_type\": \"aot_standalone\","
+                   " \"board\": \"mps2-an385\", \"workspace_size_bytes\": 100000000}",
+                   ERR_INVALID, "workspace of 100000000 bytes", "RAM is 16777216 bytes");
+}
+
+static void test_generate_refuses_host_driven_without_a_crt(void)
+{
+    assert_refused("nocrt", digits_tar, "", "{\"project_type\": \"host_driven\","
+                   " \"board\": \"mps2-an385\"}", ERR_INVALID,
+                   "host_driven needs TVM's standalone C runtime", "standalone_crt_dir");
+    char missing[PATH_MAX];
+    snprintf(missing, sizeof missing, "%s/no-crt", tmpdir);
+    assert_refused("badcrt", digits_tar, missing, "{\"project_type\": \"host_driven\","
+                   " \"board\": \"mps2-an385\"}", ERR_INVALID,
+                   "standalone_crt_dir", "is not a directory");
+}
+
+static void test_generate_refuses_a_hostile_model_and_removes_the_project(void)
+{
+    char tar[PATH_MAX];
+    snprintf(tar, sizeof tar, "%s/evil.tar", tmpdir);
+    struct archive *a = archive_write_new();
+    archive_write_set_format_pax_restricted(a);
+    CU_ASSERT_EQUAL_FATAL(archive_write_open_filename(a, tar), ARCHIVE_OK);
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, "./../evil");
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, 0);
+    archive_write_header(a, e);
+    archive_entry_free(e);
+    archive_write_close(a);
+    archive_write_free(a);
+    assert_refused("evil", tar, "", "{\"project_type\": \"aot_standalone\","
+                   " \"board\": \"mps2-an385\"}", ERR_INVALID,
+                   "model.tar: ./../evil: member escapes the project directory", NULL);
+    CU_ASSERT_FALSE(has(tmpdir, "evil"));
+}
+
+static void test_generate_refuses_a_graph_model_for_aot_standalone(void)
+{
+    char fixture[PATH_MAX], copy[PATH_MAX], meta[PATH_MAX * 2], tar[PATH_MAX];
+    CU_ASSERT_EQUAL_FATAL(mlf_fixture_path("digits_int8", fixture, sizeof fixture, NULL), 0);
+    snprintf(copy, sizeof copy, "%s/graph_model", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(fs_copy_tree(fixture, copy, NULL), 0);
+    char *text = slurp(copy, "metadata.json");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    char *aot = strstr(text, "\"aot\"");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(aot);
+    memcpy(aot, "\"gra\"", 5); /* any executor but aot */
+    snprintf(meta, sizeof meta, "%s/metadata.json", copy);
+    CU_ASSERT_EQUAL(fs_write_file(meta, text, strlen(text), NULL), 0);
+    free(text);
+    snprintf(tar, sizeof tar, "%s/graph.tar", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(mlf_make_tar(copy, tar, NULL), 0);
+    assert_refused("graph", tar, "", "{\"project_type\": \"aot_standalone\","
+                   " \"board\": \"mps2-an385\"}", ERR_INVALID,
+                   "aot_standalone needs a model built with the AOT executor", NULL);
+}
+
+int main(void)
+{
+    if (!fs_exists(MTQ_TEMPLATE_DIR "/microtvm-qemu-server")) {
+        printf("skipping: no template at %s (build the template_project target)\n",
+               MTQ_TEMPLATE_DIR);
+        return 77;
+    }
+    CU_initialize_registry();
+    CU_pSuite s = CU_add_suite("generate", suite_init, suite_clean);
+    CU_ADD_TEST(s, test_generate_makes_an_echo_project_without_a_model);
+    CU_ADD_TEST(s, test_generate_makes_an_aot_standalone_project);
+    CU_ADD_TEST(s, test_generate_takes_the_workspace_option_over_the_model);
+    CU_ADD_TEST(s, test_generate_brings_the_crt_for_host_driven);
+    CU_ADD_TEST(s, test_generate_unpacks_extra_files_into_the_project);
+    CU_ADD_TEST(s, test_generate_refuses_an_existing_project_dir);
+    CU_ADD_TEST(s, test_generate_refuses_an_unknown_board);
+    CU_ADD_TEST(s, test_generate_refuses_a_libc_the_board_lacks);
+    CU_ADD_TEST(s, test_generate_refuses_aot_standalone_without_a_model);
+    CU_ADD_TEST(s, test_generate_refuses_a_workspace_too_big_with_both_numbers);
+    CU_ADD_TEST(s, test_generate_refuses_host_driven_without_a_crt);
+    CU_ADD_TEST(s, test_generate_refuses_a_hostile_model_and_removes_the_project);
+    CU_ADD_TEST(s, test_generate_refuses_a_graph_model_for_aot_standalone);
+    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
+        return 1;
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+    CU_cleanup_registry(); /* only after reading the counts: it clears them */
+    return bad != 0;
+}
