@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -111,6 +112,9 @@ int proj__run(const char *const argv[], const char *cwd, int log_fd, bool echo, 
             (void)!write(report[1], &e, sizeof e);
             _exit(127);
         }
+        /* TVM hands the server its request and reply pipes without close-on-exec; a
+         * compiler must not hold them open */
+        close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
         execv(exe, (char *const *)argv);
         int e = errno;
         (void)!write(report[1], &e, sizeof e);
@@ -205,7 +209,23 @@ static int tool_failure(struct err *err, const char *what, const char *output, i
                         const char *log_path)
 {
     char first[400] = "";
-    if (!find_line(output, ": error:", first, sizeof first) &&
+    const char *cmake_error = strstr(output, "CMake Error");
+    if (cmake_error && !strstr(output, ": error:")) {
+        /* CMake puts the message on the indented lines after "CMake Error at ...:" */
+        const char *p = strchr(cmake_error, '\n');
+        size_t used = 0;
+        while (p && p[1] == ' ' && p[2] == ' ' && used < sizeof first - 2) {
+            const char *line = p + 3, *end = strchr(line, '\n');
+            size_t n = end ? (size_t)(end - line) : strlen(line);
+            int w = snprintf(first + used, sizeof first - used, "%s%.*s", used ? " " : "",
+                             (int)n, line);
+            if (w < 0 || (size_t)w >= sizeof first - used)
+                break; /* cut: the start of the message is what matters */
+            used += (size_t)w;
+            p = end;
+        }
+    }
+    if (!first[0] && !find_line(output, ": error:", first, sizeof first) &&
         !find_line(output, ": fatal error:", first, sizeof first) &&
         !find_line(output, "CMake Error", first, sizeof first) &&
         !find_line(output, "undefined reference", first, sizeof first) &&

@@ -1,15 +1,28 @@
-/* Placeholder for generate_project and build, to be replaced in wave 2 (issue 3). */
+/*
+ * generate_project and build as the API layer sees them: the server's context in, the work
+ * done by generate.c and build.c (project_internal.h), which the unit tests call directly.
+ */
 #include "project.h"
+
+#include "log.h"
+#include "project_internal.h"
 
 int proj_generate(struct server *srv, const char *mlf_path, const char *crt_dir,
                   const char *project_dir, const cJSON *options, struct err *err)
 {
-    (void)srv, (void)mlf_path, (void)crt_dir, (void)project_dir, (void)options;
-    return err_set(err, ERR_STATE, "generate_project: not built yet (issue 3)");
+    /* the server's own directory is the template: a generated project can serve as one too,
+     * for the one board it carries */
+    return proj__generate(srv->dir, mlf_path, crt_dir, project_dir, options, err);
 }
 
 int proj_build(struct server *srv, const cJSON *options, struct err *err)
 {
-    (void)srv, (void)options;
-    return err_set(err, ERR_STATE, "build: not built yet (issue 3)");
+    if (srv->is_template)
+        return err_set(err, ERR_STATE, "build: %s is the template, not a project; call "
+                       "generate_project and build with the server in the directory it made",
+                       srv->dir);
+    struct options opt;
+    opt_get(cJSON_IsObject(options) ? options : NULL, &opt);
+    bool verbose = opt.verbose || log_get_level() >= LOG_DEBUG;
+    return proj__build(srv->dir, verbose, NULL, err);
 }

@@ -1,40 +1,41 @@
-/* Placeholder for flash and the transport, to be replaced in wave 2 (issue 4). */
+/*
+ * flash and the transport (session.h): the public entry points. The work lives in flash.c (the
+ * board's life), transport.c (the bytes) and board_lock.c (one server per board), behind
+ * session_internal.h so the unit tests can reach the parts.
+ */
 #include "session.h"
+
+#include "session_internal.h"
 
 int sess_flash(struct server *srv, const cJSON *options, struct err *err)
 {
-    (void)srv, (void)options;
-    return err_set(err, ERR_STATE, "flash: not built yet (issue 4)");
+    return sess__flash(srv, options, err);
 }
 
 int sess_open(struct server *srv, const cJSON *options, struct sess_timeouts *out,
               struct err *err)
 {
-    (void)srv, (void)options, (void)out;
-    return err_set(err, ERR_STATE, "open_transport: not built yet (issue 4)");
+    return sess__open(srv, options, out, err);
 }
 
 int sess_read(struct server *srv, uint8_t *buf, size_t n, double timeout_sec, size_t *got,
               struct err *err)
 {
-    (void)srv, (void)buf, (void)n, (void)timeout_sec, (void)got;
-    return err_set(err, ERR_CLOSED, "transport not open");
+    return sess__read(srv, buf, n, timeout_sec, got, err);
 }
 
 int sess_write(struct server *srv, const uint8_t *data, size_t n, double timeout_sec,
                struct err *err)
 {
-    (void)srv, (void)data, (void)n, (void)timeout_sec;
-    return err_set(err, ERR_CLOSED, "transport not open");
+    return sess__write(srv, data, n, timeout_sec, err);
 }
 
 int sess_close(struct server *srv, struct err *err)
 {
-    (void)srv, (void)err;
-    return 0;
+    return sess__close(srv, err);
 }
 
 void sess_shutdown(struct server *srv)
 {
-    (void)srv;
+    sess__shutdown(srv);
 }

@@ -1,0 +1,446 @@
+/*
+ * The board's life (session.h, issue 4): flash keeps the built firmware as the project's flash
+ * image (flash/firmware.elf) and powers the board on halted; open_transport boots it (or, in a
+ * fresh server process, as tvmc starts one per command, powers on the flashed image first), waits
+ * for the firmware's banner and hands it over as the first bytes; close_transport and shutdown
+ * stop QEMU. A board lock (board_lock.c) keeps two servers off one board; the bytes themselves
+ * go through transport.c.
+ */
+#include "session_internal.h"
+
+#include "emu.h"
+#include "fs.h"
+#include "log.h"
+#include "machine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct session {
+    struct emu *emu;         /* the powered board (halted until open); NULL when off */
+    bool open;               /* open_transport succeeded and close_transport has not come */
+    struct sess__link link;  /* the UART; its fd is -1 while no board runs */
+    struct sess__lock lock;  /* held exactly while emu is set */
+    char gone_why[ERR_MSG_MAX]; /* how the board went away mid-session, for every later call */
+    char gone_detail[ERR_DETAIL_MAX];
+    struct machine machine;  /* the board's machine file, loaded at power-on */
+};
+
+/* What a board start needs, from the call's options or else what generate_project recorded. */
+struct settings {
+    char board[MACH_NAME_MAX];
+    bool deterministic;
+    int gdb_port;        /* 0: none */
+    int start_sec;       /* -1: our default */
+    int established_sec; /* -1: our default */
+};
+
+static struct session *session_get(struct server *srv, struct err *err)
+{
+    if (srv->session)
+        return srv->session;
+    struct session *s = calloc(1, sizeof *s);
+    if (!s) {
+        err_set(err, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    sess__link_init(&s->link, 0);
+    s->lock.fd = -1;
+    srv->session = s;
+    return s;
+}
+
+static int project_path(const struct server *srv, const char *rel, char *out, size_t size,
+                        struct err *err)
+{
+    return fs_join(out, size, srv->dir, rel, err);
+}
+
+static int refuse_template(const struct server *srv, const char *method, struct err *err)
+{
+    if (!srv->is_template)
+        return 0;
+    return err_set(err, ERR_STATE, "%s: %s is the template, which has no board; call "
+                   "generate_project, then %s through the server in the project it made",
+                   method, srv->dir, method);
+}
+
+/* The value of name: the call's option if set, else the one recorded in project.json. */
+static const cJSON *pick(const cJSON *options, const cJSON *saved, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(options, name);
+    if (v && !cJSON_IsNull(v))
+        return v;
+    v = cJSON_GetObjectItemCaseSensitive(saved, name);
+    return v && !cJSON_IsNull(v) ? v : NULL;
+}
+
+static int int_setting(const cJSON *options, const cJSON *saved, const char *name)
+{
+    const cJSON *v = pick(options, saved, name);
+    if (cJSON_IsNumber(v))
+        return (int)v->valuedouble;
+    if (cJSON_IsString(v)) /* project.json from a tvmc-style call keeps what normalization made */
+        return atoi(v->valuestring);
+    return -1;
+}
+
+static int read_settings(const struct server *srv, const cJSON *options, struct settings *st,
+                         struct err *err)
+{
+    char path[PATH_MAX];
+    char *text = NULL;
+    size_t len = 0;
+    const char *end = NULL;
+    cJSON *root = NULL;
+    memset(st, 0, sizeof *st);
+    int rc = project_path(srv, "project.json", path, sizeof path, err);
+    if (rc == 0)
+        rc = fs_read_file(path, 1u << 20, &text, &len, err);
+    if (rc < 0)
+        goto out;
+    if (!(root = cJSON_ParseWithLengthOpts(text, len, &end, 0)) || !cJSON_IsObject(root)) {
+        rc = err_set(err, ERR_INVALID, "%s: bad JSON at byte %td; generate the project again",
+                     path, end ? end - text : (ptrdiff_t)0);
+        goto out;
+    }
+    const cJSON *saved = cJSON_GetObjectItemCaseSensitive(root, "options");
+    const cJSON *board = cJSON_GetObjectItemCaseSensitive(root, "board");
+    if (!cJSON_IsString(board) || !board->valuestring[0] ||
+        strlen(board->valuestring) >= sizeof st->board) {
+        rc = err_set(err, ERR_INVALID, "%s: no \"board\" string; generate the project again",
+                     path);
+        goto out;
+    }
+    snprintf(st->board, sizeof st->board, "%s", board->valuestring);
+    const cJSON *asked = cJSON_GetObjectItemCaseSensitive(options, "board");
+    if (cJSON_IsString(asked) && strcmp(asked->valuestring, st->board) != 0) {
+        rc = err_set(err, ERR_PARAMS, "board \"%s\": this project was generated and built for "
+                     "%s; generate a new project for that board", asked->valuestring, st->board);
+        goto out;
+    }
+    const cJSON *det = pick(options, saved, "deterministic");
+    st->deterministic = !cJSON_IsFalse(det);
+    int port = int_setting(options, saved, "gdbserver_port");
+    st->gdb_port = port > 0 ? port : 0;
+    st->start_sec = int_setting(options, saved, "session_start_timeout_sec");
+    st->established_sec = int_setting(options, saved, "session_established_timeout_sec");
+out:
+    cJSON_Delete(root);
+    free(text);
+    return rc;
+}
+
+/* Puts the last lines of <proj>/qemu.log into err->detail (QEMU's own words on a failure). */
+static void add_qemu_log(const struct server *srv, struct err *err)
+{
+    char path[PATH_MAX], tail[2048];
+    if (!err || project_path(srv, "qemu.log", path, sizeof path, NULL) < 0)
+        return;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    off_t size = lseek(fd, 0, SEEK_END);
+    off_t from = size > (off_t)sizeof tail ? size - (off_t)sizeof tail : 0;
+    ssize_t n = pread(fd, tail, sizeof tail, from);
+    close(fd);
+    char detail[sizeof tail + 64];
+    int len = snprintf(detail, sizeof detail, "last lines of %s:\n%.*s", path,
+                       (int)(n > 0 ? n : 0), tail);
+    if (n > 0)
+        err_set_detail(err, detail, (size_t)len < sizeof detail ? (size_t)len : sizeof detail - 1);
+}
+
+static bool emu_gone(void *ctx)
+{
+    return !emu_is_running(ctx);
+}
+
+/* Stops QEMU and forgets the link; the lock is kept only when keep_lock (a re-flash or reopen
+ * that boots again at once, so no other server slips in between). */
+static void board_off(struct session *s, bool keep_lock)
+{
+    emu_free(s->emu);
+    s->emu = NULL;
+    s->link.fd = -1;
+    s->link.exit_fd = -1;
+    s->link.dead = false;
+    sess__rx_close(&s->link.rx);
+    if (!keep_lock)
+        sess__lock_release(&s->lock);
+}
+
+/* The board died under us (QEMU killed, crashed, or the firmware exited): note how, reap it,
+ * let go of the lock. The receive buffer stays, so reads still get what it sent. */
+static void board_gone(struct server *srv, struct session *s)
+{
+    if (!s->emu)
+        return;
+    int status = 0;
+    char how[128] = "hung up";
+    if (emu_poll_exit(s->emu, &status) == 1) {
+        if (status >= 0 && WIFEXITED(status))
+            snprintf(how, sizeof how, "exited with code %d", WEXITSTATUS(status));
+        else if (status >= 0 && WIFSIGNALED(status))
+            snprintf(how, sizeof how, "was killed by signal %d (%s)", WTERMSIG(status),
+                     strsignal(WTERMSIG(status)));
+        else
+            snprintf(how, sizeof how, "exited");
+    }
+    snprintf(s->gone_why, sizeof s->gone_why, "the board's QEMU (pid %ld) %s; call "
+             "open_transport to boot it again", (long)emu_pid(s->emu), how);
+    struct err e = {0};
+    add_qemu_log(srv, &e);
+    snprintf(s->gone_detail, sizeof s->gone_detail, "%s", e.detail);
+    log_warn("%s", s->gone_why);
+    emu_free(s->emu);
+    s->emu = NULL;
+    s->link.fd = -1;
+    s->link.exit_fd = -1;
+    s->link.dead = true;
+    sess__lock_release(&s->lock);
+}
+
+/* Takes the lock and starts QEMU halted with the flash image. */
+static int power_on(struct server *srv, struct session *s, const struct settings *st,
+                    struct err *err)
+{
+    char image[PATH_MAX], lock[PATH_MAX], log_path[PATH_MAX];
+    struct emu_config c;
+    int rc = project_path(srv, "flash/firmware.elf", image, sizeof image, err);
+    if (rc == 0)
+        rc = project_path(srv, "flash/board.lock", lock, sizeof lock, err);
+    if (rc == 0)
+        rc = project_path(srv, "qemu.log", log_path, sizeof log_path, err);
+    if (rc == 0)
+        rc = sess__lock_take(&s->lock, lock, err);
+    if (rc == 0)
+        rc = mach_load_by_name(&s->machine, srv->machines_dir, st->board, err);
+    if (rc < 0)
+        goto out;
+    emu_config_init(&c);
+    c.machine = &s->machine;
+    c.image = image;
+    c.log_path = log_path;
+    c.deterministic = st->deterministic;
+    c.gdb_port = st->gdb_port;
+    if (!(s->emu = emu_start(&c, err))) {
+        rc = err && err->code ? err->code : ERR_TOOL;
+        err_prefix(err, "powering on the %s board", st->board);
+        goto out;
+    }
+    sess__lock_note(&s->lock, emu_pid(s->emu));
+    log_debug("board %s powered on (QEMU pid %ld, %s, halted)", st->board,
+              (long)emu_pid(s->emu), st->deterministic ? "deterministic" : "real time");
+out:
+    if (rc < 0)
+        board_off(s, false);
+    return rc;
+}
+
+int sess__flash(struct server *srv, const cJSON *options, struct err *err)
+{
+    char built[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX], image[PATH_MAX], lock[PATH_MAX];
+    struct settings st;
+    struct session *s = NULL;
+    int rc = refuse_template(srv, "flash", err);
+    if (rc == 0)
+        rc = project_path(srv, "build/firmware.elf", built, sizeof built, err);
+    if (rc == 0 && !fs_exists(built))
+        rc = err_set(err, ERR_STATE, "nothing to flash: build the project first (microtvm-qemu "
+                     "build DIR or the build method); %s does not exist", built);
+    if (rc == 0)
+        rc = read_settings(srv, options, &st, err);
+    if (rc == 0 && !(s = session_get(srv, err)))
+        rc = -ENOMEM;
+    if (rc == 0)
+        rc = project_path(srv, "flash", dir, sizeof dir, err);
+    if (rc == 0)
+        rc = project_path(srv, "flash/.firmware.elf.tmp", tmp, sizeof tmp, err);
+    if (rc == 0)
+        rc = project_path(srv, "flash/firmware.elf", image, sizeof image, err);
+    if (rc == 0)
+        rc = project_path(srv, "flash/board.lock", lock, sizeof lock, err);
+    if (rc < 0)
+        return rc;
+    /* a board of ours that runs is stopped first; the lock stays ours throughout */
+    if (s->emu)
+        log_debug("re-flash: stopping the running board");
+    board_off(s, true);
+    s->open = false;
+    s->gone_why[0] = '\0';
+    /* the lock before the image: never overwrite the flash of a board another server runs */
+    if ((rc = fs_mkdir_p(dir, err)) < 0 || (rc = sess__lock_take(&s->lock, lock, err)) < 0)
+        goto out;
+    if ((rc = fs_copy_file(built, tmp, err)) < 0)
+        goto out;
+    if (rename(tmp, image) < 0) { /* atomic: a later server never boots half an image */
+        rc = err_errno(err, "%s -> %s", tmp, image);
+        unlink(tmp);
+        goto out;
+    }
+    rc = power_on(srv, s, &st, err);
+out:
+    if (rc < 0)
+        board_off(s, false);
+    return rc;
+}
+
+/* open_transport failing because QEMU died is a failed boot, not TVM's "transport closed" */
+static int closed_to_tool(int rc, struct err *err)
+{
+    if (rc != ERR_CLOSED)
+        return rc;
+    if (err)
+        err->code = ERR_TOOL;
+    return ERR_TOOL;
+}
+
+int sess__open(struct server *srv, const cJSON *options, struct sess_timeouts *out,
+               struct err *err)
+{
+    char image[PATH_MAX];
+    struct settings st;
+    struct session *s = NULL;
+    int rc = refuse_template(srv, "open_transport", err);
+    if (rc == 0)
+        rc = read_settings(srv, options, &st, err);
+    if (rc == 0)
+        rc = project_path(srv, "flash/firmware.elf", image, sizeof image, err);
+    if (rc == 0 && !(s = session_get(srv, err)))
+        rc = -ENOMEM;
+    if (rc < 0)
+        return rc;
+    /* an open transport, or a board that died while halted, boots afresh (the lock stays) */
+    if (s->open || (s->emu && !emu_is_running(s->emu)))
+        board_off(s, true);
+    s->open = false;
+    s->gone_why[0] = '\0';
+    s->gone_detail[0] = '\0';
+    if (!s->emu) {
+        if (!fs_exists(image)) {
+            sess__lock_release(&s->lock);
+            return err_set(err, ERR_STATE, "the board has not been flashed: call flash first "
+                           "(%s does not exist)", image);
+        }
+        if ((rc = power_on(srv, s, &st, err)) < 0)
+            return rc;
+    }
+    if (st.gdb_port)
+        log_warn("the board waits for a debugger on tcp port %d (gdb: target remote :%d, then "
+                 "continue); open_transport returns after the firmware's banner, with no time "
+                 "limit", st.gdb_port, st.gdb_port);
+    if ((rc = emu_run(s->emu, err)) < 0) {
+        rc = closed_to_tool(rc, err);
+        err_prefix(err, "starting the board's CPU");
+        goto out;
+    }
+    s->link.fd = emu_uart_fd(s->emu);
+    s->link.exit_fd = emu_exit_fd(s->emu);
+    s->link.gone = emu_gone;
+    s->link.gone_ctx = s->emu;
+    s->link.stop = srv->stop;
+    s->link.dead = false;
+    rc = sess__link_wait_line(&s->link, SESS_BANNER_MAX, st.gdb_port ? -1.0 : SESS_BANNER_SEC,
+                              err);
+    if (rc == ERR_TIMEOUT) {
+        rc = err_set(err, ERR_TOOL, "the firmware printed no banner within %g s (%zu bytes "
+                     "came); is build/firmware.elf made for %s? see %s/qemu.log",
+                     SESS_BANNER_SEC, sess__rx_len(&s->link.rx), st.board, srv->dir);
+        add_qemu_log(srv, err);
+    } else if (rc == ERR_CLOSED && s->link.dead) {
+        board_gone(srv, s);
+        rc = err_set(err, ERR_TOOL, "the board stopped while booting: %s", s->gone_why);
+        err_set_detail(err, s->gone_detail, strlen(s->gone_detail));
+        s->gone_why[0] = '\0';
+    } else if (rc == ERR_INVALID) {
+        rc = err_set(err, ERR_TOOL, "the firmware's first %d bytes hold no banner line "
+                     "(#microtvm-qemu:...\\n); is build/firmware.elf ours?", SESS_BANNER_MAX);
+    }
+    if (rc < 0)
+        goto out;
+    /* the firmware has enabled its receiver: wake QEMU's main loop so it watches the pty
+     * (QEMU_NOTES.md "Input can stall for good at boot") */
+    if ((rc = emu_wake(s->emu, err)) < 0) {
+        rc = closed_to_tool(rc, err);
+        err_prefix(err, "waking the board after its banner");
+        goto out;
+    }
+    s->open = true;
+    out->retry = SESS_RETRY_SEC;
+    out->start = st.start_sec >= 0 ? st.start_sec : SESS_START_SEC;
+    out->established = st.established_sec >= 0 ? st.established_sec : SESS_ESTABLISHED_SEC;
+    log_debug("transport open on %s (QEMU pid %ld)", st.board, (long)emu_pid(s->emu));
+out:
+    if (rc < 0)
+        board_off(s, false);
+    return rc;
+}
+
+/* A link error as the session reports it: a board that died says how, once for good. */
+static int link_error(struct server *srv, struct session *s, int rc, struct err *err)
+{
+    if (rc != ERR_CLOSED || !s->link.dead)
+        return rc;
+    board_gone(srv, s);
+    err_set(err, ERR_CLOSED, "%s", s->gone_why);
+    err_set_detail(err, s->gone_detail, strlen(s->gone_detail));
+    return rc;
+}
+
+int sess__read(struct server *srv, uint8_t *buf, size_t n, double timeout_sec, size_t *got,
+               struct err *err)
+{
+    struct session *s = srv->session;
+    *got = 0;
+    if (!s || !s->open)
+        return err_set(err, ERR_CLOSED, "the transport is not open: call open_transport first");
+    int rc = sess__link_read(&s->link, buf, n, timeout_sec, got, err);
+    return rc < 0 ? link_error(srv, s, rc, err) : 0;
+}
+
+int sess__write(struct server *srv, const uint8_t *data, size_t n, double timeout_sec,
+                struct err *err)
+{
+    struct session *s = srv->session;
+    if (!s || !s->open)
+        return err_set(err, ERR_CLOSED, "the transport is not open: call open_transport first");
+    int rc = sess__link_write(&s->link, data, n, timeout_sec, err);
+    return rc < 0 ? link_error(srv, s, rc, err) : 0;
+}
+
+int sess__close(struct server *srv, struct err *err)
+{
+    (void)err; /* closing always succeeds: emu_stop kills what does not quit */
+    struct session *s = srv->session;
+    if (!s)
+        return 0;
+    if (s->emu)
+        log_debug("close_transport: stopping the board (QEMU pid %ld)", (long)emu_pid(s->emu));
+    board_off(s, false);
+    s->open = false;
+    s->gone_why[0] = '\0';
+    s->gone_detail[0] = '\0';
+    return 0;
+}
+
+void sess__shutdown(struct server *srv)
+{
+    if (!srv || !srv->session)
+        return;
+    sess__close(srv, NULL);
+    sess__link_close(&srv->session->link);
+    free(srv->session);
+    srv->session = NULL;
+}
+
+pid_t sess__qemu_pid(const struct server *srv)
+{
+    return srv->session && srv->session->emu ? emu_pid(srv->session->emu) : -1;
+}

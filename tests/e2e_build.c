@@ -1,0 +1,301 @@
+/*
+ * End to end: generate_project then build with the real cross toolchains, CMake and Ninja:
+ * the digits fixture as aot_standalone on mps2-an385 and riscv32-virt, a compiler error coming
+ * back with its command and lines, a no-op second build, a model-only rebuild, and the board
+ * layer reused from the cache by a second project. The cache lives in the test's temporary
+ * directory (MTQ_CACHE_DIR), never in the user's ~/.cache.
+ */
+#include "project_internal.h"
+
+#include "fs.h"
+#include "mlf.h"
+
+#include <CUnit/Basic.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+static char cache[128];
+static char digits_tar[PATH_MAX];
+
+static int suite_init(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/e2e_build.XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    snprintf(cache, sizeof cache, "%s/cache", tmpdir);
+    setenv("MTQ_CACHE_DIR", cache, 1);
+    char fixture[PATH_MAX];
+    snprintf(digits_tar, sizeof digits_tar, "%s/digits.tar", tmpdir);
+    if (mlf_fixture_path("digits_int8", fixture, sizeof fixture, NULL) < 0 ||
+        mlf_make_tar(fixture, digits_tar, NULL) < 0)
+        return -1;
+    return 0;
+}
+
+static int suite_clean(void)
+{
+    return fs_remove_tree(tmpdir, NULL);
+}
+
+static int generate(const char *name, const char *board, char *dir, size_t dirsz)
+{
+    snprintf(dir, dirsz, "%s/%s", tmpdir, name);
+    char json[256];
+    snprintf(json, sizeof json, "{\"project_type\": \"aot_standalone\", \"board\": \"%s\"}",
+             board);
+    cJSON *o = cJSON_Parse(json);
+    struct err err = {0};
+    int rc = proj__generate(MTQ_TEMPLATE_DIR, digits_tar, "", dir, o, &err);
+    if (rc < 0)
+        fprintf(stderr, "\ngenerate %s: %s\n", name, err.msg);
+    cJSON_Delete(o);
+    return rc;
+}
+
+static int build(const char *dir, struct proj_sizes *sizes)
+{
+    struct err err = {0};
+    int rc = proj__build(dir, false, sizes, &err);
+    if (rc < 0)
+        fprintf(stderr, "\nbuild %s: %s\n%s\n", dir, err.msg, err.detail);
+    return rc;
+}
+
+static char *slurp(const char *dir, const char *rel)
+{
+    char p[PATH_MAX * 2], *text = NULL;
+    snprintf(p, sizeof p, "%s/%s", dir, rel);
+    if (fs_read_file(p, 0, &text, NULL, NULL) < 0)
+        return NULL;
+    return text;
+}
+
+/* How many lines of text contain needle. */
+static int count_lines(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        const char *hit = strstr(line, needle);
+        if (hit && hit < line + len)
+            n++;
+        line = end ? end + 1 : NULL;
+    }
+    return n;
+}
+
+static struct timespec mtime_of(const char *dir, const char *rel)
+{
+    char p[PATH_MAX * 2];
+    struct stat st = {0};
+    snprintf(p, sizeof p, "%s/%s", dir, rel);
+    stat(p, &st);
+    return st.st_mtim;
+}
+
+static int cache_entries(void)
+{
+    DIR *d = opendir(cache);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.' && !strstr(e->d_name, ".lock"))
+            n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static char an385[PATH_MAX];
+
+static void test_build_makes_firmware_for_digits_on_mps2_an385(void)
+{
+    CU_ASSERT_EQUAL_FATAL(generate("an385", "mps2-an385", an385, sizeof an385), 0);
+    struct proj_sizes z = {0};
+    CU_ASSERT_EQUAL_FATAL(build(an385, &z), 0);
+    CU_ASSERT(fs_exists(an385) && z.text > 1000);
+    char *sizes = slurp(an385, "build/sizes.json");
+    cJSON *j = sizes ? cJSON_Parse(sizes) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(j, "text")->valuedouble, (double)z.text);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(j, "bss")->valuedouble, (double)z.bss);
+    cJSON_Delete(j);
+    free(sizes);
+    char *log = slurp(an385, "build/build.log");
+    CU_ASSERT_PTR_NOT_NULL(log && strstr(log, "firmware.elf"));
+    free(log);
+    CU_ASSERT_EQUAL(cache_entries(), 1); /* the board layer went into the cache */
+}
+
+static void test_build_makes_firmware_for_digits_on_riscv32_virt(void)
+{
+    char dir[PATH_MAX];
+    CU_ASSERT_EQUAL_FATAL(generate("rv32", "riscv32-virt", dir, sizeof dir), 0);
+    struct proj_sizes z = {0};
+    CU_ASSERT_EQUAL_FATAL(build(dir, &z), 0);
+    CU_ASSERT(z.text > 1000);
+    CU_ASSERT_EQUAL(cache_entries(), 2); /* a second board, a second entry */
+}
+
+static void test_second_build_of_an_unchanged_project_does_nothing(void)
+{
+    CU_ASSERT_TRUE_FATAL(fs_exists(an385));
+    struct timespec elf = mtime_of(an385, "build/firmware.elf");
+    struct timespec ninja = mtime_of(an385, "build/build.ninja");
+    CU_ASSERT_EQUAL_FATAL(build(an385, NULL), 0);
+    struct timespec elf2 = mtime_of(an385, "build/firmware.elf");
+    struct timespec ninja2 = mtime_of(an385, "build/build.ninja");
+    CU_ASSERT(elf.tv_sec == elf2.tv_sec && elf.tv_nsec == elf2.tv_nsec);
+    CU_ASSERT(ninja.tv_sec == ninja2.tv_sec && ninja.tv_nsec == ninja2.tv_nsec); /* no cmake */
+    char *log = slurp(an385, "build/build.log");
+    CU_ASSERT_PTR_NOT_NULL(log && strstr(log, "no work to do"));
+    CU_ASSERT_PTR_NULL(log ? strstr(log, "Configuring") : "");
+    free(log);
+}
+
+static void test_touching_a_model_source_rebuilds_only_the_model(void)
+{
+    CU_ASSERT_TRUE_FATAL(fs_exists(an385));
+    char src[PATH_MAX * 2];
+    snprintf(src, sizeof src, "%s/model/codegen/host/src/default_lib1.c", an385);
+    CU_ASSERT_EQUAL_FATAL(utimensat(AT_FDCWD, src, NULL, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(build(an385, NULL), 0);
+    char *log = slurp(an385, "build/build.log");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+    CU_ASSERT_EQUAL(count_lines(log, "Building C object"), 1);
+    CU_ASSERT_EQUAL(count_lines(log, "default_lib1.c"), 1);
+    CU_ASSERT_EQUAL(count_lines(log, "Linking C executable"), 1);
+    CU_ASSERT_PTR_NULL(strstr(log, "Configuring"));
+    free(log);
+}
+
+static void test_a_second_project_reuses_the_cached_board_layer(void)
+{
+    char dir[PATH_MAX];
+    CU_ASSERT_EQUAL_FATAL(generate("an385b", "mps2-an385", dir, sizeof dir), 0);
+    int before = cache_entries();
+    CU_ASSERT_EQUAL_FATAL(build(dir, NULL), 0);
+    CU_ASSERT_EQUAL(cache_entries(), before);
+    char *log = slurp(dir, "build/build.log");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+    /* the board's start-up and UART driver were not compiled again */
+    CU_ASSERT_EQUAL(count_lines(log, "startup.c"), 0);
+    CU_ASSERT_EQUAL(count_lines(log, "cmsdk_apb.c"), 0);
+    CU_ASSERT(count_lines(log, "default_lib0.c") >= 1);
+    free(log);
+}
+
+static void test_an_edited_project_cmake_makes_build_configure_again(void)
+{
+    CU_ASSERT_TRUE_FATAL(fs_exists(an385));
+    char path[PATH_MAX * 2];
+    snprintf(path, sizeof path, "%s/project.cmake", an385);
+    CU_ASSERT_EQUAL_FATAL(utimensat(AT_FDCWD, path, NULL, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(build(an385, NULL), 0);
+    char *log = slurp(an385, "build/build.log");
+    CU_ASSERT_PTR_NOT_NULL(log && strstr(log, "Configuring done"));
+    CU_ASSERT_EQUAL(log ? count_lines(log, "Building C object") : -1, 0); /* nothing changed */
+    free(log);
+}
+
+static void test_an_unwritable_cache_does_not_fail_the_build(void)
+{
+    char dir[PATH_MAX], bad[PATH_MAX + 16];
+    CU_ASSERT_EQUAL_FATAL(generate("nocache", "mps2-an385", dir, sizeof dir), 0);
+    snprintf(bad, sizeof bad, "%s/cache-is-a-file", digits_tar); /* under a regular file */
+    setenv("MTQ_CACHE_DIR", bad, 1);
+    int rc = build(dir, NULL);
+    setenv("MTQ_CACHE_DIR", cache, 1);
+    CU_ASSERT_EQUAL(rc, 0);
+    char *log = slurp(dir, "build/build.log");
+    CU_ASSERT_PTR_NOT_NULL(log);
+    CU_ASSERT(log && count_lines(log, "startup.c") == 1); /* the board layer built in place */
+    free(log);
+}
+
+static void test_a_compile_error_comes_back_with_its_command_and_lines(void)
+{
+    char dir[PATH_MAX];
+    CU_ASSERT_EQUAL_FATAL(generate("broken", "mps2-an385", dir, sizeof dir), 0);
+    char src[PATH_MAX * 2];
+    snprintf(src, sizeof src, "%s/model/codegen/host/src/default_lib0.c", dir);
+    int fd = open(src, O_WRONLY | O_APPEND);
+    CU_ASSERT_FATAL(fd >= 0);
+    const char bad[] = "\nthis_is_not_c injected_error;\n";
+    CU_ASSERT_EQUAL(write(fd, bad, sizeof bad - 1), (ssize_t)(sizeof bad - 1));
+    close(fd);
+    struct err err = {0};
+    CU_ASSERT_EQUAL(proj__build(dir, false, NULL, &err), ERR_TOOL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "firmware build failed: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "default_lib0.c"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "error"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.detail, "command: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.detail, "arm-none-eabi-gcc"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.detail, "this_is_not_c"));
+    CU_ASSERT_PTR_NULL(strchr(err.msg, '\n'));
+}
+
+static void test_a_missing_tool_is_named_with_the_fix(void)
+{
+    CU_ASSERT_TRUE_FATAL(fs_exists(an385));
+    char *path = strdup(getenv("PATH"));
+    char empty[128];
+    snprintf(empty, sizeof empty, "%s/empty-path", tmpdir);
+    fs_mkdir_p(empty, NULL);
+    setenv("PATH", empty, 1);
+    struct err err = {0};
+    int rc = proj__build(an385, false, NULL, &err);
+    setenv("PATH", path, 1);
+    free(path);
+    CU_ASSERT_EQUAL(rc, ERR_TOOL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "cmake not found in PATH; run scripts/install-deps.sh");
+}
+
+static void test_build_refuses_a_directory_that_is_not_a_project(void)
+{
+    struct err err = {0};
+    CU_ASSERT_EQUAL(proj__build(tmpdir, false, NULL, &err), ERR_STATE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not a generated project"));
+}
+
+int main(void)
+{
+    const char *tools[] = {"cmake", "ninja", "arm-none-eabi-gcc", "riscv64-unknown-elf-gcc"};
+    for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++)
+        if (!proj__which(tools[i], NULL, 0)) {
+            printf("skipping: %s is not installed (scripts/install-deps.sh)\n", tools[i]);
+            return 77;
+        }
+    if (!fs_exists(MTQ_TEMPLATE_DIR "/firmware/CMakeLists.txt")) {
+        printf("skipping: no template at %s (build the template_project target)\n",
+               MTQ_TEMPLATE_DIR);
+        return 77;
+    }
+    CU_initialize_registry();
+    CU_pSuite s = CU_add_suite("e2e_build", suite_init, suite_clean);
+    CU_ADD_TEST(s, test_build_makes_firmware_for_digits_on_mps2_an385);
+    CU_ADD_TEST(s, test_build_makes_firmware_for_digits_on_riscv32_virt);
+    CU_ADD_TEST(s, test_second_build_of_an_unchanged_project_does_nothing);
+    CU_ADD_TEST(s, test_touching_a_model_source_rebuilds_only_the_model);
+    CU_ADD_TEST(s, test_a_second_project_reuses_the_cached_board_layer);
+    CU_ADD_TEST(s, test_an_edited_project_cmake_makes_build_configure_again);
+    CU_ADD_TEST(s, test_an_unwritable_cache_does_not_fail_the_build);
+    CU_ADD_TEST(s, test_a_compile_error_comes_back_with_its_command_and_lines);
+    CU_ADD_TEST(s, test_a_missing_tool_is_named_with_the_fix);
+    CU_ADD_TEST(s, test_build_refuses_a_directory_that_is_not_a_project);
+    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
+        return 1;
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+    CU_cleanup_registry(); /* only after reading the counts: it clears them */
+    return bad != 0;
+}
