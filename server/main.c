@@ -210,8 +210,9 @@ int main(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    if (a.debug)
-        log_set_level(LOG_DEBUG);
+    /* info by default: one line per generate and build (with the firmware's sizes) is what a
+     * TVM user reads in the terminal; per-byte transport detail stays at debug */
+    log_set_level(a.debug ? LOG_DEBUG : LOG_INFO);
     /* the compiler and QEMU must not inherit the pipes: a child holding the reply pipe would
      * keep TVM from seeing EOF when we exit, one holding the request pipe would hide TVM's */
     fcntl(a.read_fd, F_SETFD, FD_CLOEXEC);

@@ -19,7 +19,7 @@ struct server {
     char dir[PATH_MAX];          /* the template or project directory: where the binary lives */
     char machines_dir[PATH_MAX]; /* <dir>/machines */
     bool is_template;            /* no <dir>/project.json: generate_project is the only work */
-    int verbosity;               /* main()'s log level: LOG_WARN, or LOG_DEBUG for --debug */
+    int verbosity;               /* main()'s log level: LOG_INFO, or LOG_DEBUG for --debug */
     struct opt_table *options;   /* the declared options, board choices from machines_dir */
     /* set by main's SIGTERM/SIGINT handler; long waits (builds, QEMU start) may poll it and
      * give up early. NULL when nobody handles signals (tests). */
