@@ -15,6 +15,11 @@ jobs=$(nproc)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+# the firmware build cache goes to a scratch directory, not the user's ~/.cache
+cache=$(mktemp -d /tmp/mtq-test-cache.XXXXXX)
+trap 'rm -rf "$cache"' EXIT
+export MTQ_CACHE_DIR=$cache
+
 status=0
 for dir in "$root/build" "$root/build-asan"; do
     echo "== ctest in ${dir#"$root"/}"
