@@ -155,7 +155,8 @@ const struct cli_aot_model *cli_aot_model_of(const struct cli_aot_session *s);
 int cli_aot_set_input(struct cli_aot_session *s, size_t index, const void *data, size_t len,
                       struct err *err);
 
-/* Sends run% and parses the reply into *r (see cli_aot_parse_run: a failed run is r->error). */
+/* Sends run% and parses the reply into *r (see cli_aot_parse_run: a failed run is r->error).
+ * On failure *r is empty (closing it is harmless). */
 int cli_aot_run(struct cli_aot_session *s, struct cli_aot_result *r, struct err *err);
 
 #endif

@@ -19,16 +19,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef MTQ_VERSION
 #define MTQ_VERSION "0.0.0"
 #endif
 
-/* In the order `--help` lists them; `run` and `demo` join in the second wave. */
+/* In the order `--help` lists them. */
 static const struct cli_command *const commands[] = {
     &cli__cmd_machines, &cli__cmd_template_dir, &cli__cmd_create, &cli__cmd_build,
-    &cli__cmd_flash,    &cli__cmd_serial,       &cli__cmd_info,
+    &cli__cmd_flash,    &cli__cmd_run,          &cli__cmd_serial, &cli__cmd_info,
+    &cli__cmd_demo,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -59,7 +61,8 @@ static void print_top_help(FILE *f, const char *prog)
             "  -v, --verbose  debug log, ours and the server's, on stderr\n"
             "      --version  print the version and exit\n"
             "\n"
-            "exit status: 0 success, 1 failure, 2 usage error\n");
+            "exit status: 0 success, 1 failure, 2 usage error, 3 a regression beyond\n"
+            "'run --max-regression'\n");
 }
 
 static void print_command_help(FILE *f, const char *prog, const struct cli_command *cmd)
@@ -125,6 +128,12 @@ int cli__template_dir(char *out, size_t outsz, struct err *err)
 
 void cli__report(const struct cli_ctx *ctx, const struct err *e)
 {
+    /* The server's report (traceback, compiler output) is for -v: its first line, the
+     * diagnosis, is already in the message. */
+    if (!ctx->verbose && e->detail[0]) {
+        log_error("%s (-v shows the server's full report)", e->msg[0] ? e->msg : "failed");
+        return;
+    }
     log_error("%s", e->msg[0] ? e->msg : "failed (no message)");
     if (!e->detail[0])
         return;
@@ -161,6 +170,41 @@ void cli__progress(const struct cli_ctx *ctx, const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     fprintf(stderr, "%s: %s\n", ctx->prog, line);
+}
+
+double cli__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+bool cli__same_file(const char *a, const char *b)
+{
+    char *x = NULL, *y = NULL;
+    size_t xl = 0, yl = 0;
+    bool same = fs_read_file(a, 0, &x, &xl, NULL) == 0 && fs_read_file(b, 0, &y, &yl, NULL) == 0 &&
+                xl == yl && memcmp(x, y, xl) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+int cli__read_json(const char *path, cJSON **out, struct err *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    const char *end = NULL;
+    int rc = fs_read_file(path, 16u << 20, &text, &len, err);
+    if (rc < 0)
+        return rc;
+    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!j)
+        rc = err_set(err, ERR_INVALID, "%s: bad JSON at byte %td", path,
+                     end ? end - text : (ptrdiff_t)0);
+    free(text);
+    *out = j;
+    return rc;
 }
 
 int cli__abs_path(const char *path, char *out, size_t outsz, struct err *err)

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@ struct cli_client {
     int from_fd;        /* replies: our end of the server's write fd */
     long next_id;       /* TVM's ids count from 1 */
     int last_rpc_code;
+    double deadline;    /* CLOCK_MONOTONIC seconds; 0: calls wait as long as it takes */
+    bool timed_out;     /* a reply may still be in flight: no further calls */
     char *buf;          /* bytes read past the last reply line */
     size_t len, cap;
 };
@@ -184,6 +187,11 @@ int cli_client_pid(const struct cli_client *c)
     return c ? (int)c->pid : -1;
 }
 
+void cli_client_set_deadline(struct cli_client *c, double deadline)
+{
+    c->deadline = deadline;
+}
+
 int cli_client_last_rpc_code(const struct cli_client *c)
 {
     return c ? c->last_rpc_code : 0;
@@ -268,6 +276,21 @@ static int read_line(struct cli_client *c, size_t *line_len, const char *method,
             c->buf = bigger;
             c->cap = cap;
         }
+        if (c->deadline > 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            double left = c->deadline - ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+            struct pollfd p = {.fd = c->from_fd, .events = POLLIN};
+            int r = left > 0 ? poll(&p, 1, (int)(left * 1000) + 1) : 0;
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0)
+                return err_errno(err, "%s: waiting for the reply", method);
+            if (r == 0) {
+                c->timed_out = true;
+                return err_set(err, ERR_TIMEOUT, "%s: no reply within the time limit", method);
+            }
+        }
         ssize_t n = read(c->from_fd, c->buf + c->len, c->cap - c->len);
         if (n < 0 && errno == EINTR)
             continue;
@@ -305,14 +328,16 @@ static int rpc_error(struct cli_client *c, const char *method, const cJSON *e, s
     /* "calling method build" says nothing the caller does not know: the diagnosis is the
      * traceback's first line, the rest (command, compiler lines) goes to the detail. */
     size_t first = strcspn(trace, "\n");
+    size_t mlen = strlen(method);
     if (strncmp(msg, "calling method", 14) == 0 && first > 0) {
-        err_set(err, kind, "%s: %.*s", method, (int)first, trace);
+        bool named = first > mlen && strncmp(trace, method, mlen) == 0 && trace[mlen] == ':';
+        err_set(err, kind, "%s%s%.*s", named ? "" : method, named ? "" : ": ", (int)first, trace);
         trace += first + (trace[first] == '\n');
     } else if (kind == ERR_TIMEOUT) {
         err_set(err, kind, "%s: nothing arrived in time (IoTimeoutError)", method);
     } else if (kind == ERR_CLOSED) {
         err_set(err, kind, "%s: the transport is closed (TransportClosedError)", method);
-    } else if (strncmp(msg, method, strlen(method)) == 0 && msg[strlen(method)] == ':') {
+    } else if (strncmp(msg, method, mlen) == 0 && msg[mlen] == ':') {
         err_set(err, kind, "%s", msg); /* already names the method */
     } else {
         err_set(err, kind, "%s: %s", method, msg);
@@ -334,9 +359,10 @@ int cli_client_call(struct cli_client *c, const char *method, cJSON *params, cJS
     c->last_rpc_code = 0;
     if (!params)
         params = cJSON_CreateObject();
-    if (c->to_fd < 0) {
+    if (c->to_fd < 0 || c->timed_out) {
         cJSON_Delete(params);
-        return err_set(err, ERR_STATE, "%s: the client is closed", method);
+        return err_set(err, ERR_STATE, "%s: the client is %s", method,
+                       c->timed_out ? "unusable after a timed-out call" : "closed");
     }
     long id = c->next_id++;
     if (!(req = cJSON_CreateObject()) || !params ||

@@ -45,6 +45,11 @@ int cli_client_pid(const struct cli_client *c);
 int cli_client_call(struct cli_client *c, const char *method, cJSON *params, cJSON **result,
                     struct err *err);
 
+/* Bounds every later call: once CLOCK_MONOTONIC passes deadline (seconds; 0: no bound), a
+ * call still waiting for its reply fails with ERR_TIMEOUT, and the client refuses further
+ * calls (ERR_STATE: a late reply would be taken for the next one's); close it. */
+void cli_client_set_deadline(struct cli_client *c, double deadline);
+
 /* The JSON-RPC error code of the last failed call's reply (0 when it failed for another
  * reason, e.g. the server exited). */
 int cli_client_last_rpc_code(const struct cli_client *c);

@@ -204,18 +204,6 @@ static const struct cli_opt info_opts[] = {
     {"json", 0, NULL, false, "print one JSON object instead of text"},
 };
 
-/* True when the two files have the same bytes (both must be readable). */
-static bool same_file_contents(const char *a, const char *b)
-{
-    char *x = NULL, *y = NULL;
-    size_t xl = 0, yl = 0;
-    bool same = fs_read_file(a, 0, &x, &xl, NULL) == 0 && fs_read_file(b, 0, &y, &yl, NULL) == 0 &&
-                xl == yl && memcmp(x, y, xl) == 0;
-    free(x);
-    free(y);
-    return same;
-}
-
 static const char *json_str(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -300,7 +288,7 @@ static int run_info(const struct cli_ctx *ctx, const struct cli_command *cmd,
         built = true;
     }
     is_flashed = fs_exists(flashed);
-    flashed_current = is_flashed && built && same_file_contents(elf, flashed);
+    flashed_current = is_flashed && built && cli__same_file(elf, flashed);
     const char *mlf = json_str(info, "model_library_format_path");
 
     if (cli__opt(cmd, a, "json")) {

@@ -6,11 +6,13 @@
 #ifndef MTQ_CLI_INTERNAL_H
 #define MTQ_CLI_INTERNAL_H
 
+#include "aot.h"
 #include "args.h"
 #include "cli.h"
 #include "client.h"
 #include "err.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -35,7 +37,7 @@ struct cli_command {
 
 extern const struct cli_command cli__cmd_machines, cli__cmd_template_dir, cli__cmd_info;
 extern const struct cli_command cli__cmd_create, cli__cmd_build, cli__cmd_flash;
-extern const struct cli_command cli__cmd_serial;
+extern const struct cli_command cli__cmd_serial, cli__cmd_run, cli__cmd_demo;
 
 /* The value of the option named name in a, or NULL (an unknown name is a bug: asserts). */
 const char *cli__opt(const struct cli_command *cmd, const struct cli_args *a, const char *name);
@@ -69,7 +71,48 @@ int cli__open_server(const struct cli_ctx *ctx, const char *dir, bool want_templ
  * first failure: rc when rc < 0, else the close's result. */
 int cli__close_server(struct cli_client *client, int rc, struct err *err);
 
+/* CLOCK_MONOTONIC in seconds, for wall times. */
+double cli__now(void);
+
+/* True when both files can be read and hold the same bytes. */
+bool cli__same_file(const char *a, const char *b);
+
+/* Reads and parses a JSON file (up to 16 MiB) into *out (caller frees). */
+int cli__read_json(const char *path, cJSON **out, struct err *err);
+
 /* Resolves path to an absolute one without requiring it to exist (its parent must). */
 int cli__abs_path(const char *path, char *out, size_t outsz, struct err *err);
+
+/* ---- board.c: what run and demo share ---- */
+
+/* A generated project's recorded facts (project.json) and the state of its firmware. */
+struct cli__project {
+    char project_type[32], board[64], libc[32];
+    char built_elf[PATH_MAX], flashed_elf[PATH_MAX];
+    bool built;           /* build/firmware.elf exists */
+    bool flashed;         /* flash/firmware.elf exists */
+    bool flashed_current; /* ... and is the current build */
+};
+
+/* Reads dir/project.json; a directory without one, or one without a project_type, fails with
+ * ERR_INVALID naming the fix. */
+int cli__project_read(const char *dir, struct cli__project *p, struct err *err);
+
+/* An aot_standalone board powered on through its project's server (client not owned). */
+struct cli__board {
+    struct cli_client *client;
+    struct cli_aot_session *session; /* banner and model known once open */
+    bool open;                       /* the transport is open */
+};
+
+/* open_transport (options taken) and the protocol session's start (banner, info%), all
+ * before deadline (CLOCK_MONOTONIC seconds); the client's calls are bounded by it too. On
+ * failure too, call cli__board_close. */
+int cli__board_open(struct cli_client *client, cJSON *options, double deadline,
+                    struct cli__board *b, struct err *err);
+
+/* Ends the session and closes the transport (which powers the board off). Returns rc when
+ * rc < 0, else close_transport's result, filling *err then. Accepts a zeroed board. */
+int cli__board_close(struct cli__board *b, int rc, struct err *err);
 
 #endif

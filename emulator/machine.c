@@ -321,12 +321,29 @@ static bool board_of_path(const char *path, char *out, size_t n)
     return true;
 }
 
+int mach_parse(struct machine *m, const char *text, size_t len, const char *name_for_messages,
+               struct err *err)
+{
+    const char *end = NULL;
+    cJSON *root;
+    struct ctx c = {name_for_messages, err};
+
+    memset(m, 0, sizeof(*m));
+    if (strlen(name_for_messages) >= sizeof(m->path))
+        return err_set(err, ERR_INVALID, "%.64s...: path too long", name_for_messages);
+    strcpy(m->path, name_for_messages);
+    if (!(root = cJSON_ParseWithLengthOpts(text, len, &end, 0)))
+        return err_set(err, ERR_INVALID, "%s: bad JSON at byte %td", name_for_messages,
+                       end ? end - text : 0);
+    int rc = from_json(m, root, &c);
+    cJSON_Delete(root);
+    return rc;
+}
+
 int mach_load(struct machine *m, const char *path, struct err *err)
 {
     char *text = NULL;
     size_t len = 0;
-    const char *end = NULL;
-    cJSON *root = NULL;
     struct ctx c = {path, err};
     char expect[MACH_NAME_MAX];
 
@@ -337,11 +354,7 @@ int mach_load(struct machine *m, const char *path, struct err *err)
     int rc = fs_read_file(path, MACH_FILE_MAX, &text, &len, err);
     if (rc < 0)
         goto out;
-    if (!(root = cJSON_ParseWithLengthOpts(text, len, &end, 0))) {
-        rc = err_set(err, ERR_INVALID, "%s: bad JSON at byte %td", path, end ? end - text : 0);
-        goto out;
-    }
-    if ((rc = from_json(m, root, &c)) < 0)
+    if ((rc = mach_parse(m, text, len, path, err)) < 0)
         goto out;
     /* The server finds a board by file name; the firmware prints the name field. */
     if (!board_of_path(path, expect, sizeof(expect)) || strcmp(expect, m->name) != 0) {
@@ -349,7 +362,6 @@ int mach_load(struct machine *m, const char *path, struct err *err)
         goto out;
     }
 out:
-    cJSON_Delete(root);
     free(text);
     return rc;
 }

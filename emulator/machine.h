@@ -51,8 +51,16 @@ struct machine {
 };
 
 /* Reads and validates one machine file. A malformed or incomplete file fails with
- * ERR_INVALID and a message naming the file and the field ("x.json: uart.base: ..."). */
+ * ERR_INVALID and a message naming the file and the field ("x.json: uart.base: ..."). Besides
+ * mach_parse's checks, the name field must equal the file's basename without ".json". */
 int mach_load(struct machine *m, const char *path, struct err *err);
+
+/* Validates the len bytes of machine-file text (need not be NUL-terminated) into *m, with the
+ * same checks as mach_load except the file-name rule. name_for_messages (a path, or a label
+ * such as "<stdin>") starts every message and is copied to m->path. ERR_INVALID for bad JSON
+ * (with the byte offset), a wrong field, or a name_for_messages of 4096 bytes or more. */
+int mach_parse(struct machine *m, const char *text, size_t len, const char *name_for_messages,
+               struct err *err);
 
 /* Loads <dir>/<name>.json; an unknown name fails with ERR_INVALID listing the boards there. */
 int mach_load_by_name(struct machine *m, const char *dir, const char *name, struct err *err);

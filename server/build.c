@@ -1,8 +1,8 @@
 /*
  * build: the firmware of a generated project, with CMake and Ninja, into <proj>/build.
  * Tuning loops call build again and again, so the common case must be cheap: configure runs
- * only when project.cmake changed (or the cached board layer moved), and Ninja rebuilds only
- * what changed. All tool output goes to build/build.log; a failure comes back as ERR_TOOL with
+ * only when project.cmake changed (or a cached board layer or CRT moved), and Ninja rebuilds
+ * only what changed. All tool output goes to build/build.log; a failure comes back as ERR_TOOL with
  * the failing command and the compiler's last lines, the part a person needs to fix it.
  */
 #include "project_internal.h"
@@ -308,7 +308,7 @@ static int read_sizes(const char *size_tool, const char *elf, struct proj_sizes 
 }
 
 /* Where the project's build configuration was last made from: the prebuilt board library
- * (or ""). A change means configure again. */
+ * and, on a second line, the prebuilt CRT (or ""). A change means configure again. */
 static void read_recorded(const char *path, char *out, size_t outsz)
 {
     char *text = NULL;
@@ -324,7 +324,7 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
 {
     struct proj_settings s = {0};
     struct machine *m = calloc(1, sizeof *m);
-    char *lib = NULL;
+    char *lib = NULL, *crt_lib = NULL;
     int log_fd = -1, rc = 0;
     char dir[PATH_MAX], build[PATH_MAX], log_path[PATH_MAX], path[PATH_MAX];
     if (!m)
@@ -370,8 +370,23 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
                  cache_err.msg);
     else
         log_debug("board layer: %s (%s)", lib, hit ? "cached" : "built now");
+    /* host_driven: TVM's CRT, the slowest part of its build, comes from the cache too */
+    if (!strcmp(s.project_type, "host_driven")) {
+        crc = proj__cache_crt(dir, &s, log_fd, verbose, &crt_lib, &hit, &cache_err);
+        if (crc == ERR_STATE)
+            log_debug("CRT cache not used: %s", cache_err.msg);
+        else if (crc < 0)
+            log_warn("CRT cache unavailable (%s); building the CRT in the project",
+                     cache_err.msg);
+        else
+            log_debug("CRT: %s (%s)", crt_lib, hit ? "cached" : "built now");
+    }
 
-    char stamp[PATH_MAX], ninja_file[PATH_MAX], cmake_file[PATH_MAX], recorded[PATH_MAX];
+    /* the stamp records the prebuilt libraries the configuration points at */
+    char stamp[PATH_MAX], ninja_file[PATH_MAX], cmake_file[PATH_MAX], recorded[2 * PATH_MAX];
+    char wanted[2 * PATH_MAX + 2];
+    snprintf(wanted, sizeof wanted, "%s%s%s", lib ? lib : "", crt_lib ? "\n" : "",
+             crt_lib ? crt_lib : "");
     pathf(stamp, sizeof stamp, "%s/mtq_configured", build);
     pathf(ninja_file, sizeof ninja_file, "%s/build.ninja", build);
     pathf(cmake_file, sizeof cmake_file, "%s/project.cmake", dir);
@@ -379,15 +394,19 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
     struct stat st_stamp, st_cmake;
     bool configure = !fs_exists(ninja_file) || stat(stamp, &st_stamp) < 0 ||
                      stat(cmake_file, &st_cmake) < 0 || newer(&st_cmake, &st_stamp) ||
-                     strcmp(recorded, lib ? lib : "") != 0;
+                     strcmp(recorded, wanted) != 0;
     if (configure) {
-        char prebuilt[PATH_MAX + 32];
+        char prebuilt[PATH_MAX + 32], prebuilt_crt[PATH_MAX + 32];
         snprintf(prebuilt, sizeof prebuilt, "-DMTQ_PREBUILT_BOARD_LIB=%s", lib ? lib : "");
-        const char *argv[] = {"cmake", "-S", dir, "-B", build, "-G", "Ninja", prebuilt, NULL};
+        snprintf(prebuilt_crt, sizeof prebuilt_crt, "-DMTQ_PREBUILT_CRT_LIB=%s",
+                 crt_lib ? crt_lib : "");
+        /* only host_driven has the variable: elsewhere CMake would warn it went unused */
+        const char *argv[] = {"cmake", "-S", dir, "-B", build, "-G", "Ninja", prebuilt,
+                              strcmp(s.project_type, "host_driven") ? NULL : prebuilt_crt, NULL};
         if ((rc = run_logged(argv, dir, log_fd, verbose, "firmware configure (cmake)", log_path,
                              err)) < 0)
             goto out;
-        if ((rc = fs_write_file(stamp, lib ? lib : "", lib ? strlen(lib) : 0, err)) < 0)
+        if ((rc = fs_write_file(stamp, wanted, strlen(wanted), err)) < 0)
             goto out;
     }
     const char *argv[] = {"ninja", "-C", build, NULL};
@@ -414,6 +433,7 @@ out:
     if (log_fd >= 0)
         close(log_fd);
     free(lib);
+    free(crt_lib);
     free(m);
     proj__settings_close(&s);
     return rc;

@@ -1,7 +1,10 @@
 /*
- * The board-layer cache: libmtq_board.a depends only on the board, the libc, the flags and
- * the firmware sources, so it is compiled once per such combination and shared by every
- * project on the host (firmware/CMakeLists.txt links it through MTQ_PREBUILT_BOARD_LIB).
+ * The firmware caches: the parts of a firmware that depend on neither the model nor the
+ * project are compiled once per configuration and shared by every project on the host.
+ * Two kinds: the board layer (libmtq_board.a: board, libc, flags and the firmware sources;
+ * firmware/CMakeLists.txt links it through MTQ_PREBUILT_BOARD_LIB) and, for host_driven, TVM's
+ * C runtime (libmtq_crt.a: the same plus the CRT tree's content; firmware/cmake/host_driven.cmake
+ * links it through MTQ_PREBUILT_CRT_LIB), which is the slow part of a host_driven build.
  * Entries live under $MTQ_CACHE_DIR, else $XDG_CACHE_HOME/microtvm-qemu, else
  * ~/.cache/microtvm-qemu, named by a 64-bit FNV-1a hash of everything that goes into the
  * library. Writers take an flock per entry and build in a temporary directory renamed into
@@ -39,6 +42,22 @@ static void pathf(char *out, size_t outsz, const char *fmt, ...)
 
 /* Bumped when the entry layout or the way entries are built changes. */
 #define CACHE_FORMAT "mtq-board-cache-1"
+#define CACHE_FORMAT_CRT "mtq-crt-cache-1"
+
+/* What tells the two kinds of entry apart. */
+struct kind {
+    const char *what;        /* for messages: "board layer" */
+    const char *prefix;      /* of the entry's name: "" or "crt-" */
+    const char *lib;         /* the library the entry holds */
+    const char *target;      /* the Ninja target that makes it */
+    const char *switch_file; /* the firmware file that must know switch_var, under the project */
+    const char *switch_var;  /* the CMake variable that links a prebuilt library */
+};
+
+static const struct kind BOARD = {"board layer", "", "libmtq_board.a", "mtq_board",
+                                  "firmware/CMakeLists.txt", "MTQ_PREBUILT_BOARD_LIB"};
+static const struct kind CRT = {"CRT", "crt-", "libmtq_crt.a", "mtq_crt",
+                                "firmware/cmake/host_driven.cmake", "MTQ_PREBUILT_CRT_LIB"};
 
 int proj__cache_root(char *out, size_t outsz, struct err *err)
 {
@@ -126,41 +145,65 @@ static int hash_tree(uint64_t *h, const char *dir, const char *rel, struct err *
     return rc;
 }
 
-int proj__cache_key(const char *project_dir, const struct proj_settings *s, char key[17],
-                    struct err *err)
+/* The compiler itself (path, size, mtime): a toolchain upgrade must not link objects from the
+ * old one. A missing compiler is an error when required, else hashed as absent. */
+static int hash_compiler(uint64_t *h, const char *prog, bool required, struct err *err)
 {
-    uint64_t h = hash_str(PROJ_FNV_SEED, CACHE_FORMAT);
-    h = hash_str(h, s->board);
-    h = hash_str(h, s->libc);
-    h = hash_str(h, s->opt_level);
-    h = hash_str(h, s->compile_definitions ? s->compile_definitions : "");
-    h = hash_str(h, s->warning_as_error ? "Werror" : "");
+    char path[PATH_MAX], stamp[PATH_MAX + 64];
+    struct stat st;
+    if (!proj__which(prog, path, sizeof path) || stat(path, &st) < 0) {
+        if (required)
+            return err_set(err, ERR_TOOL, "%s not found in PATH", prog);
+        *h = hash_str(*h, prog);
+        return 0;
+    }
+    snprintf(stamp, sizeof stamp, "%s:%lld:%lld", path, (long long)st.st_size,
+             (long long)st.st_mtime);
+    *h = hash_str(*h, stamp);
+    return 0;
+}
+
+/* What both kinds of entry depend on: the settings that change object code, the machine file
+ * (CPU flags) and the board's compilers. */
+static int hash_common(uint64_t *h, const char *format, const char *project_dir,
+                       const struct proj_settings *s, struct err *err)
+{
+    *h = hash_str(*h, format);
+    *h = hash_str(*h, s->board);
+    *h = hash_str(*h, s->libc);
+    *h = hash_str(*h, s->opt_level);
+    *h = hash_str(*h, s->compile_definitions ? s->compile_definitions : "");
 
     char path[PATH_MAX];
     pathf(path, sizeof path, "%s/machines/%s.json", project_dir, s->board);
-    int rc = hash_file(&h, path, err);
+    int rc = hash_file(h, path, err);
     if (rc < 0)
         return rc;
-    /* the compiler itself: a toolchain upgrade must not link objects from the old one */
     struct machine *m = calloc(1, sizeof *m);
     if (!m)
         return err_set(err, -ENOMEM, "out of memory");
     if ((rc = mach_load(m, path, err)) == 0) {
-        char cc[MACH_NAME_MAX + 8], cc_path[PATH_MAX];
-        struct stat st;
+        char cc[MACH_NAME_MAX + 8];
         snprintf(cc, sizeof cc, "%sgcc", m->cc_prefix);
-        if (!proj__which(cc, cc_path, sizeof cc_path) || stat(cc_path, &st) < 0) {
-            rc = err_set(err, ERR_TOOL, "%s not found in PATH", cc);
-        } else {
-            char stamp[PATH_MAX + 64];
-            snprintf(stamp, sizeof stamp, "%s:%lld:%lld", cc_path, (long long)st.st_size,
-                     (long long)st.st_mtime);
-            h = hash_str(h, stamp);
-        }
+        rc = hash_compiler(h, cc, true, err);
+        /* the CRT's RPC server is C++; boards without g++ never get that far */
+        snprintf(cc, sizeof cc, "%sg++", m->cc_prefix);
+        if (rc == 0 && !strcmp(format, CACHE_FORMAT_CRT))
+            rc = hash_compiler(h, cc, false, err);
     }
     free(m);
+    return rc;
+}
+
+int proj__cache_key(const char *project_dir, const struct proj_settings *s, char key[17],
+                    struct err *err)
+{
+    uint64_t h = PROJ_FNV_SEED;
+    int rc = hash_common(&h, CACHE_FORMAT, project_dir, s, err);
     if (rc < 0)
         return rc;
+    h = hash_str(h, s->warning_as_error ? "Werror" : "");
+    char path[PATH_MAX];
     pathf(path, sizeof path, "%s/firmware", project_dir);
     if ((rc = hash_tree(&h, path, "firmware", err)) < 0)
         return rc;
@@ -168,24 +211,52 @@ int proj__cache_key(const char *project_dir, const struct proj_settings *s, char
     return 0;
 }
 
-/* True when the project's firmware build can link a prebuilt board library. */
-static bool takes_prebuilt(const char *project_dir)
+int proj__cache_crt_key(const char *project_dir, const struct proj_settings *s, char key[17],
+                        struct err *err)
+{
+    /* Not the whole firmware/ tree: the CRT library is made from the CRT, our platform headers
+     * (crt_config.h, cxx/) and the flags the CMake files set, so an edit to an app or a board
+     * driver keeps the entry. The CRT is compiled with -w, so warning_as_error is not in it. */
+    static const char *const parts[] = {"firmware/platform", "firmware/cmake", "crt"};
+    uint64_t h = PROJ_FNV_SEED;
+    char path[PATH_MAX];
+    int rc = hash_common(&h, CACHE_FORMAT_CRT, project_dir, s, err);
+    pathf(path, sizeof path, "%s/firmware/CMakeLists.txt", project_dir);
+    if (rc == 0) {
+        h = hash_str(h, "firmware/CMakeLists.txt");
+        rc = hash_file(&h, path, err);
+    }
+    for (size_t i = 0; rc == 0 && i < sizeof parts / sizeof parts[0]; i++) {
+        pathf(path, sizeof path, "%s/%s", project_dir, parts[i]);
+        h = hash_str(h, parts[i]);
+        rc = hash_tree(&h, path, parts[i], err);
+    }
+    if (rc < 0)
+        return rc;
+    snprintf(key, 17, "%016" PRIx64, h);
+    return 0;
+}
+
+/* True when the project's firmware build can link a prebuilt library of this kind. */
+static bool takes_prebuilt(const char *project_dir, const struct kind *k)
 {
     char path[PATH_MAX], *text = NULL;
-    pathf(path, sizeof path, "%s/firmware/CMakeLists.txt", project_dir);
+    pathf(path, sizeof path, "%s/%s", project_dir, k->switch_file);
     if (fs_read_file(path, 1u << 20, &text, NULL, NULL) < 0)
         return false;
-    bool yes = strstr(text, "MTQ_PREBUILT_BOARD_LIB") != NULL;
+    bool yes = strstr(text, k->switch_var) != NULL;
     free(text);
     return yes;
 }
 
-/* Builds the board library for s into tmp/build and moves it to tmp/out/libmtq_board.a. */
-static int build_entry(const char *project_dir, const struct proj_settings *s, const char *tmp,
-                       int log_fd, bool verbose, struct err *err)
+/* Builds the library of kind k for s into tmp/build and copies it to tmp/out/<lib>. */
+static int build_entry(const char *project_dir, const struct proj_settings *s,
+                       const struct kind *k, const char *tmp, int log_fd, bool verbose,
+                       struct err *err)
 {
     char src[PATH_MAX], bdir[PATH_MAX], odir[PATH_MAX], lib[PATH_MAX], out[PATH_MAX];
     char d_machine[PATH_MAX + 32], d_libc[64], d_opt[32], d_werr[48], d_defs[8192];
+    char d_type[48], d_crt[PATH_MAX + 32];
     pathf(src, sizeof src, "%s/firmware", project_dir);
     pathf(bdir, sizeof bdir, "%s/build", tmp);
     pathf(odir, sizeof odir, "%s/out", tmp);
@@ -194,25 +265,28 @@ static int build_entry(const char *project_dir, const struct proj_settings *s, c
     snprintf(d_libc, sizeof d_libc, "-DMTQ_LIBC=%s", s->libc);
     snprintf(d_opt, sizeof d_opt, "-DMTQ_OPT_LEVEL=%s", s->opt_level);
     snprintf(d_werr, sizeof d_werr, "-DMTQ_WARNING_AS_ERROR=%s",
-             s->warning_as_error ? "ON" : "OFF");
+             s->warning_as_error && k == &BOARD ? "ON" : "OFF");
     if ((size_t)snprintf(d_defs, sizeof d_defs, "-DMTQ_COMPILE_DEFINITIONS=%s",
                          s->compile_definitions ? s->compile_definitions : "") >= sizeof d_defs)
         return err_set(err, ERR_INVALID, "compile_definitions too long for the cache");
-    /* echo: the board library does not depend on the project type, and echo needs no model */
-    const char *configure[] = {"cmake", "-S", src, "-B", bdir, "-G", "Ninja",
-                               "-DMTQ_PROJECT_TYPE=echo", d_machine, d_libc, d_opt, d_werr,
-                               d_defs, NULL};
-    const char *build[] = {"ninja", "-C", bdir, "mtq_board", NULL};
+    /* The board library does not depend on the project type: echo, which needs no model or
+     * CRT. The CRT library needs host_driven and the project's CRT, but no model. */
+    snprintf(d_type, sizeof d_type, "-DMTQ_PROJECT_TYPE=%s", k == &CRT ? "host_driven" : "echo");
+    snprintf(d_crt, sizeof d_crt, "-DMTQ_CRT_DIR=%s/crt", project_dir);
+    const char *configure[] = {"cmake", "-S", src, "-B", bdir, "-G", "Ninja", d_type,
+                               d_machine, d_libc, d_opt, d_werr, d_defs,
+                               k == &CRT ? d_crt : NULL, NULL};
+    const char *build[] = {"ninja", "-C", bdir, k->target, NULL};
     int status = 0;
     int rc = proj__run(configure, tmp, log_fd, verbose, &status, err);
     if (rc == 0 && status != 0)
-        rc = err_set(err, ERR_TOOL, "cmake for the cached board layer exited with %d", status);
+        rc = err_set(err, ERR_TOOL, "cmake for the cached %s exited with %d", k->what, status);
     if (rc == 0)
         rc = proj__run(build, tmp, log_fd, verbose, &status, err);
     if (rc == 0 && status != 0)
-        rc = err_set(err, ERR_TOOL, "ninja mtq_board for the cache exited with %d", status);
-    pathf(lib, sizeof lib, "%s/libmtq_board.a", bdir);
-    pathf(out, sizeof out, "%s/libmtq_board.a", odir);
+        rc = err_set(err, ERR_TOOL, "ninja %s for the cache exited with %d", k->target, status);
+    pathf(lib, sizeof lib, "%s/%s", bdir, k->lib);
+    pathf(out, sizeof out, "%s/%s", odir, k->lib);
     if (rc == 0 && !fs_exists(lib))
         rc = err_set(err, ERR_TOOL, "%s: not produced by the firmware build", lib);
     if (rc == 0)
@@ -222,24 +296,21 @@ static int build_entry(const char *project_dir, const struct proj_settings *s, c
     return rc;
 }
 
-int proj__cache_board(const char *project_dir, const struct proj_settings *s, int log_fd,
-                      bool verbose, char **lib, bool *hit, struct err *err)
+/* Finds or builds the entry of kind k named by key (see proj__cache_board). */
+static int cache_get(const char *project_dir, const struct proj_settings *s,
+                     const struct kind *k, const char *key, int log_fd, bool verbose,
+                     char **lib, bool *hit, struct err *err)
 {
-    *lib = NULL;
-    *hit = false;
-    if (!takes_prebuilt(project_dir))
-        return err_set(err, ERR_STATE, "firmware/CMakeLists.txt has no MTQ_PREBUILT_BOARD_LIB");
-    char root[PATH_MAX - 200], key[17], name[160], entry[PATH_MAX], path[PATH_MAX];
+    char root[PATH_MAX - 200], name[180], entry[PATH_MAX], path[PATH_MAX];
     char tmp[PATH_MAX] = "";
     int lock = -1;
     int rc = proj__cache_root(root, sizeof root, err);
-    if (rc == 0)
-        rc = proj__cache_key(project_dir, s, key, err);
     if (rc < 0)
         return rc;
-    snprintf(name, sizeof name, "%s-%s-O%s-%s", s->board, s->libc, s->opt_level, key);
+    snprintf(name, sizeof name, "%s%s-%s-O%s-%s", k->prefix, s->board, s->libc, s->opt_level,
+             key);
     pathf(entry, sizeof entry, "%s/%s", root, name);
-    pathf(path, sizeof path, "%s/libmtq_board.a", entry);
+    pathf(path, sizeof path, "%s/%s", entry, k->lib);
     if (fs_exists(path))
         goto found;
 
@@ -265,7 +336,7 @@ int proj__cache_board(const char *project_dir, const struct proj_settings *s, in
         tmp[0] = '\0';
         goto out;
     }
-    if ((rc = build_entry(project_dir, s, tmp, log_fd, verbose, err)) < 0)
+    if ((rc = build_entry(project_dir, s, k, tmp, log_fd, verbose, err)) < 0)
         goto out;
     char out_dir[PATH_MAX];
     pathf(out_dir, sizeof out_dir, "%s/out", tmp);
@@ -274,7 +345,7 @@ int proj__cache_board(const char *project_dir, const struct proj_settings *s, in
         rc = err_errno(err, "%s", entry);
         goto out;
     }
-    log_debug("board cache: built %s", entry);
+    log_debug("%s cache: built %s", k->what, entry);
     goto made;
 found:
     *hit = true;
@@ -287,4 +358,36 @@ out:
     if (lock >= 0)
         close(lock); /* releases the flock */
     return rc;
+}
+
+int proj__cache_board(const char *project_dir, const struct proj_settings *s, int log_fd,
+                      bool verbose, char **lib, bool *hit, struct err *err)
+{
+    char key[17];
+    *lib = NULL;
+    *hit = false;
+    if (!takes_prebuilt(project_dir, &BOARD))
+        return err_set(err, ERR_STATE, "firmware/CMakeLists.txt has no MTQ_PREBUILT_BOARD_LIB");
+    int rc = proj__cache_key(project_dir, s, key, err);
+    if (rc < 0)
+        return rc;
+    return cache_get(project_dir, s, &BOARD, key, log_fd, verbose, lib, hit, err);
+}
+
+int proj__cache_crt(const char *project_dir, const struct proj_settings *s, int log_fd,
+                    bool verbose, char **lib, bool *hit, struct err *err)
+{
+    char key[17], crt[PATH_MAX];
+    *lib = NULL;
+    *hit = false;
+    pathf(crt, sizeof crt, "%s/crt", project_dir);
+    if (strcmp(s->project_type, "host_driven") != 0 || !fs_is_dir(crt))
+        return err_set(err, ERR_STATE, "no CRT to cache: not a host_driven project with crt/");
+    if (!takes_prebuilt(project_dir, &CRT))
+        return err_set(err, ERR_STATE, "firmware/cmake/host_driven.cmake has no "
+                       "MTQ_PREBUILT_CRT_LIB");
+    int rc = proj__cache_crt_key(project_dir, s, key, err);
+    if (rc < 0)
+        return rc;
+    return cache_get(project_dir, s, &CRT, key, log_fd, verbose, lib, hit, err);
 }

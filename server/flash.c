@@ -5,6 +5,12 @@
  * for the firmware's banner and hands it over as the first bytes; close_transport and shutdown
  * stop QEMU. A board lock (board_lock.c) keeps two servers off one board; the bytes themselves
  * go through transport.c.
+ * Choices worth knowing: open_transport on an open transport reboots the board (a fresh banner
+ * comes first again); one whose deterministic or gdbserver_port differ from what flash powered
+ * on restarts it with the new ones. With gdbserver_port the CPU waits for a debugger's continue,
+ * so open_transport waits for the banner without a time limit (SIGTERM still ends the wait) and
+ * says so in the log. A board that dies mid-session is reaped at once and its lock released;
+ * reads still return what it sent before, then TransportClosedError naming how QEMU ended.
  */
 #include "session_internal.h"
 
@@ -22,6 +28,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* What a board start needs, from the call's options or else what generate_project recorded. */
+struct settings {
+    char board[MACH_NAME_MAX];
+    bool deterministic;
+    int gdb_port;        /* 0: none */
+    int start_sec;       /* -1: our default */
+    int established_sec; /* -1: our default */
+};
+
 struct session {
     struct emu *emu;         /* the powered board (halted until open); NULL when off */
     bool open;               /* open_transport succeeded and close_transport has not come */
@@ -30,15 +45,7 @@ struct session {
     char gone_why[ERR_MSG_MAX]; /* how the board went away mid-session, for every later call */
     char gone_detail[ERR_DETAIL_MAX];
     struct machine machine;  /* the board's machine file, loaded at power-on */
-};
-
-/* What a board start needs, from the call's options or else what generate_project recorded. */
-struct settings {
-    char board[MACH_NAME_MAX];
-    bool deterministic;
-    int gdb_port;        /* 0: none */
-    int start_sec;       /* -1: our default */
-    int established_sec; /* -1: our default */
+    struct settings powered; /* what the running emu was started with */
 };
 
 static struct session *session_get(struct server *srv, struct err *err)
@@ -236,6 +243,7 @@ static int power_on(struct server *srv, struct session *s, const struct settings
         goto out;
     }
     sess__lock_note(&s->lock, emu_pid(s->emu));
+    s->powered = *st;
     log_debug("board %s powered on (QEMU pid %ld, %s, halted)", st->board,
               (long)emu_pid(s->emu), st->deterministic ? "deterministic" : "real time");
 out:
@@ -317,8 +325,11 @@ int sess__open(struct server *srv, const cJSON *options, struct sess_timeouts *o
         rc = -ENOMEM;
     if (rc < 0)
         return rc;
-    /* an open transport, or a board that died while halted, boots afresh (the lock stays) */
-    if (s->open || (s->emu && !emu_is_running(s->emu)))
+    /* an open transport, a board that died while halted, or one flash powered on with other
+     * settings (deterministic, gdbserver_port) boots afresh; the lock stays ours */
+    if (s->open || (s->emu && (!emu_is_running(s->emu) ||
+                               s->powered.deterministic != st.deterministic ||
+                               s->powered.gdb_port != st.gdb_port)))
         board_off(s, true);
     s->open = false;
     s->gone_why[0] = '\0';

@@ -112,6 +112,18 @@ static int absolute(const char *path, char *out, size_t outsz, struct err *err)
     return fs_join(out, outsz, cwd, path, err);
 }
 
+/* A standalone CRT has TVM's headers under include/tvm/runtime/crt (the firmware build checks
+ * the rest); caught here so that a wrong directory fails generate_project, not a later build. */
+static int check_crt(const char *dir, const char *what, struct err *err)
+{
+    char inc[PATH_MAX];
+    int rc = fs_join(inc, sizeof inc, dir, "include/tvm/runtime/crt", err);
+    if (rc == 0 && !fs_is_dir(inc))
+        rc = err_set(err, ERR_INVALID, "%s %s has no include/tvm/runtime/crt: it is not TVM's "
+                     "standalone C runtime; pass tvm.micro.get_standalone_crt_dir()", what, dir);
+    return rc;
+}
+
 static int plan_paths(struct plan *p, const char *mlf_path, const char *crt_dir,
                       const char *project_dir, struct err *err)
 {
@@ -151,6 +163,8 @@ static int plan_paths(struct plan *p, const char *mlf_path, const char *crt_dir,
         if (!fs_is_dir(p->crt_from))
             return err_set(err, ERR_INVALID, "standalone_crt_dir %s is not a directory; pass "
                            "tvm.micro.get_standalone_crt_dir()", p->crt_from);
+        if ((rc = check_crt(p->crt_from, "standalone_crt_dir", err)) < 0)
+            return rc;
     }
 
     if (p->opt.cmsis_path[0]) {
@@ -390,7 +404,8 @@ static int bring_crt(struct plan *p, const struct proj_mlf *mlf, struct err *err
         return fs_copy_tree(p->crt_from, to, err);
     if (mlf && mlf->has_runtime) {
         p->crt_from_model = true;
-        if ((rc = fs_join(from, sizeof from, p->project_dir, "model/runtime", err)) < 0)
+        if ((rc = fs_join(from, sizeof from, p->project_dir, "model/runtime", err)) < 0 ||
+            (rc = check_crt(from, "model.tar's runtime/", err)) < 0)
             return rc;
         return fs_copy_tree(from, to, err);
     }

@@ -61,7 +61,9 @@ static int read_tensors(const cJSON *obj, struct proj_tensor **out, size_t *n,
             free(t);
             return err ? err->code : ERR_INVALID;
         }
-        if (size->valuedouble < 0) {
+        /* bounded like the workspace: converting a double past UINT64_MAX (1e20, or the
+         * inf that 1e999 parses to) to an integer is undefined behaviour */
+        if (size->valuedouble < 0 || size->valuedouble > 1e15) {
             free(t);
             return err_set(err, ERR_INVALID, "%s: %s.size: want a size in bytes, not %g", label,
                            sub, size->valuedouble);

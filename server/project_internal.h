@@ -128,7 +128,7 @@ int proj__run(const char *const argv[], const char *cwd, int log_fd, bool echo, 
 /* Finds prog in PATH; returns true and fills out (may be NULL) when found. */
 bool proj__which(const char *prog, char *out, size_t outsz);
 
-/* ---- cache.c: board layers built once per configuration, shared by projects ---- */
+/* ---- cache.c: board layers and CRTs built once per configuration, shared by projects ---- */
 
 /* The cache root: $MTQ_CACHE_DIR, else $XDG_CACHE_HOME/microtvm-qemu, else
  * ~/.cache/microtvm-qemu. ERR_INVALID when none of these can be formed. */
@@ -151,5 +151,17 @@ int proj__cache_key(const char *project_dir, const struct proj_settings *s, char
  * warn and build without the cache: never a reason to fail a build. */
 int proj__cache_board(const char *project_dir, const struct proj_settings *s, int log_fd,
                       bool verbose, char **lib, bool *hit, struct err *err);
+
+/* The cache key of a host_driven project's CRT library: the settings and compilers as for the
+ * board layer, plus the content of crt/, firmware/platform/, firmware/cmake/ and
+ * firmware/CMakeLists.txt (not the rest of firmware/: apps and drivers do not go into it). */
+int proj__cache_crt_key(const char *project_dir, const struct proj_settings *s, char key[17],
+                        struct err *err);
+
+/* Like proj__cache_board, for libmtq_crt.a (linked through MTQ_PREBUILT_CRT_LIB). ERR_STATE
+ * when the project is not host_driven, has no crt/, or its firmware/cmake/host_driven.cmake
+ * cannot take a prebuilt CRT: the caller then builds the CRT in the project. */
+int proj__cache_crt(const char *project_dir, const struct proj_settings *s, int log_fd,
+                    bool verbose, char **lib, bool *hit, struct err *err);
 
 #endif

@@ -1,15 +1,19 @@
 /*
- * The built command line (MTQ_CLI) against the built template and its real server: the board
- * list, the template's path, the client's server_info_query, create of an echo project, and
- * the errors people meet first (no such project, unknown board). Each run gets a private
- * temporary directory that is removed afterwards.
+ * The built command line (MTQ_CLI) against the built template and its real server, QEMU
+ * included: every command's happy path (machines, template-dir, create, build, flash, info,
+ * serial with a pipe as stdin, run as text and --json with inputs, a baseline and a time
+ * limit) and the errors people meet first (no such project, unknown board, run on an echo or
+ * unbuilt project, a wrong input size, a build that fails). Each run gets a private temporary
+ * directory (projects and the firmware cache) that is removed afterwards.
  */
 #include "client.h"
+#include "mlf.h"
 
 #include <CUnit/Basic.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +25,27 @@
 
 static char tmpdir[] = "/tmp/mtq-e2e-cli-XXXXXX";
 
+static char echo_proj[PATH_MAX], aot_proj[PATH_MAX], model_tar[PATH_MAX];
+
 static int suite_init(void)
 {
-    return mkdtemp(tmpdir) ? 0 : -1;
+    if (!mkdtemp(tmpdir))
+        return -1;
+    /* the firmware cache of the projects we build: ours, not the user's ~/.cache */
+    char cache[PATH_MAX];
+    snprintf(cache, sizeof cache, "%s/cache", tmpdir);
+    setenv("MTQ_CACHE_DIR", cache, 1);
+    snprintf(echo_proj, sizeof echo_proj, "%s/echo-proj", tmpdir);
+    snprintf(aot_proj, sizeof aot_proj, "%s/aot-proj", tmpdir);
+    snprintf(model_tar, sizeof model_tar, "%s/digits_int8.tar", tmpdir);
+    char fixture[PATH_MAX];
+    struct err e;
+    if (mlf_fixture_path("digits_int8", fixture, sizeof fixture, &e) < 0 ||
+        mlf_make_tar(fixture, model_tar, &e) < 0) {
+        fprintf(stderr, "%s\n", e.msg);
+        return -1;
+    }
+    return 0;
 }
 
 static int suite_clean(void)
@@ -45,9 +67,11 @@ static char *slurp(const char *path)
     return buf;
 }
 
-/* Runs MTQ_CLI with args (NULL-terminated), stdin from /dev/null, for at most timeout_sec
- * (then SIGKILL, and the test fails). out and errs receive what it printed (caller frees). */
-static int run_cli(const char *const *args, int timeout_sec, char **out, char **errs)
+/* Runs MTQ_CLI with args (NULL-terminated), stdin from the file in_path (NULL: /dev/null),
+ * for at most timeout_sec (then SIGKILL, and the test fails). out and errs receive what it
+ * printed (caller frees). */
+static int run_cli_in(const char *const *args, const char *in_path, int timeout_sec, char **out,
+                      char **errs)
 {
     char opath[PATH_MAX], epath[PATH_MAX];
     const char *argv[32] = {MTQ_CLI};
@@ -57,7 +81,7 @@ static int run_cli(const char *const *args, int timeout_sec, char **out, char **
     snprintf(epath, sizeof epath, "%s/stderr", tmpdir);
     pid_t pid = fork();
     if (pid == 0) {
-        int in = open("/dev/null", O_RDONLY);
+        int in = open(in_path ? in_path : "/dev/null", O_RDONLY);
         int o = open(opath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int e = open(epath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(in, 0);
@@ -80,6 +104,77 @@ static int run_cli(const char *const *args, int timeout_sec, char **out, char **
     *out = slurp(opath);
     *errs = slurp(epath);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static int run_cli(const char *const *args, int timeout_sec, char **out, char **errs)
+{
+    return run_cli_in(args, NULL, timeout_sec, out, errs);
+}
+
+/* The number of lines in text that contain needle. */
+static size_t count_lines_with(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = text; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char *line = strndup(p, len);
+        n += strstr(line, needle) != NULL;
+        free(line);
+        p = nl ? nl + 1 : NULL;
+    }
+    return n;
+}
+
+static void write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+/* The digits samples: sample i's input bytes (64) and reference output hex. */
+static cJSON *digit_samples(void)
+{
+    FILE *f = fopen(MTQ_SOURCE_DIR "/tests/fixtures/mlf/digits_int8_samples.json", "rb");
+    char *text = calloc(1, 1 << 20);
+    CU_ASSERT_FATAL(f && text);
+    text[fread(text, 1, (1 << 20) - 1, f)] = '\0';
+    fclose(f);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    CU_ASSERT_FATAL(cJSON_IsObject(j));
+    return j;
+}
+
+/* How many live qemu-system processes have dir in their command line (their -kernel is a
+ * project's flash/firmware.elf): what a test must leave at zero. */
+static int qemu_using(const char *dir)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    int n = 0;
+    while (d && (de = readdir(d))) {
+        char path[300], cmd[8192];
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            continue;
+        size_t len = fread(cmd, 1, sizeof cmd - 1, f);
+        fclose(f);
+        cmd[len] = '\0';
+        const char *slash = strrchr(cmd, '/'); /* argv[0] ends at the first NUL */
+        bool is_qemu = strncmp(slash ? slash + 1 : cmd, "qemu-system", 11) == 0;
+        for (size_t i = 0; i < len; i++)
+            cmd[i] = cmd[i] ? cmd[i] : ' ';
+        n += is_qemu && strstr(cmd, dir);
+    }
+    if (d)
+        closedir(d);
+    return n;
 }
 
 static int by_name(const void *a, const void *b)
@@ -190,48 +285,326 @@ static void test_the_template_server_answers_server_info_query(void)
     CU_ASSERT(kill(pid, 0) < 0); /* reaped, not left behind */
 }
 
-static void test_create_makes_an_echo_project(void)
+/* Checks a run_cli status; prints the command's stderr (errs, set by the call) when it is
+ * wrong, so a broken server is diagnosed from the test log. */
+#define EXPECT_STATUS(call, want)                                                           \
+    do {                                                                                    \
+        int got_ = (call);                                                                  \
+        CU_ASSERT_EQUAL(got_, want);                                                        \
+        if (got_ != (want))                                                                 \
+            fprintf(stderr, "\nexit %d (want %d): %s\n", got_, want, errs);                  \
+    } while (0)
+
+static void test_create_build_and_flash_make_an_echo_project(void)
 {
-    char proj[PATH_MAX], *out, *errs;
-    snprintf(proj, sizeof proj, "%s/echo-proj", tmpdir);
-    const char *args[] = {"create", proj, "--board", "mps2-an385", "--type", "echo", NULL};
-    int status = run_cli(args, 120, &out, &errs);
-    if (status == 1 && strstr(errs, "not built yet")) {
-        /* the server's generate_project is still a stub (issue 3): the CLI must say so
-         * readably, on one line, and leave nothing behind */
-        printf("(generate_project not implemented yet: checked the error instead) ");
-        CU_ASSERT_STRING_EQUAL(out, "");
-        const char *first = strstr(errs, "error:");
-        CU_ASSERT(first && !strstr(first + 1, "error:")); /* one error line */
-        CU_ASSERT_PTR_NULL(strchr(errs, '{'));
-        struct stat st;
-        CU_ASSERT(stat(proj, &st) < 0);
-    } else {
-        CU_ASSERT_EQUAL(status, 0);
-        if (status != 0) {
-            fprintf(stderr, "\ncreate failed (%d): %s\n", status, errs);
-            goto out;
-        }
-        char real[PATH_MAX], path[PATH_MAX + 40];
-        CU_ASSERT_PTR_NOT_NULL(realpath(proj, real));
-        CU_ASSERT(strncmp(out, real, strlen(real)) == 0 && out[strlen(real)] == '\n');
-        snprintf(path, sizeof path, "%s/launch_microtvm_api_server.sh", proj);
-        CU_ASSERT_EQUAL(access(path, X_OK), 0);
+    char *out, *errs, real[PATH_MAX], want[PATH_MAX + 40];
+    const char *create[] = {"create", echo_proj, "--board", "mps2-an385", "--type", "echo",
+                            NULL};
+    EXPECT_STATUS(run_cli(create, 120, &out, &errs), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(echo_proj, real));
+    snprintf(want, sizeof want, "%s\n", real);
+    CU_ASSERT_STRING_EQUAL(out, want);
+    snprintf(want, sizeof want, "%s/launch_microtvm_api_server.sh", echo_proj);
+    CU_ASSERT_EQUAL(access(want, X_OK), 0);
+    free(out);
+    free(errs);
+
+    /* info before build: not built, not flashed, and says what to do */
+    const char *info[] = {"info", echo_proj, NULL};
+    EXPECT_STATUS(run_cli(info, 60, &out, &errs), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "not built (run 'microtvm-qemu build"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "flashed    no"));
+    free(out);
+    free(errs);
+
+    const char *build[] = {"build", echo_proj, NULL};
+    EXPECT_STATUS(run_cli(build, 300, &out, &errs), 0);
+    snprintf(want, sizeof want, "%s/build/firmware.elf\n", real);
+    CU_ASSERT_STRING_EQUAL(out, want);
+    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "built in"));
+    free(out);
+    free(errs);
+
+    const char *flash[] = {"flash", echo_proj, NULL};
+    EXPECT_STATUS(run_cli(flash, 60, &out, &errs), 0);
+    snprintf(want, sizeof want, "%s/flash/firmware.elf\n", real);
+    CU_ASSERT_STRING_EQUAL(out, want);
+    free(out);
+    free(errs);
+
+    /* and its own server describes it, flashed with the current build */
+    const char *json[] = {"info", echo_proj, "--json", NULL};
+    EXPECT_STATUS(run_cli(json, 60, &out, &errs), 0);
+    cJSON *j = cJSON_Parse(out);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "project_type");
+    const cJSON *board = cJSON_GetObjectItemCaseSensitive(j, "board");
+    const cJSON *fw = cJSON_GetObjectItemCaseSensitive(j, "firmware");
+    CU_ASSERT(cJSON_IsString(type) && strcmp(type->valuestring, "echo") == 0);
+    CU_ASSERT(cJSON_IsString(board) && strcmp(board->valuestring, "mps2-an385") == 0);
+    CU_ASSERT(cJSON_GetObjectItem(fw, "text") && cJSON_GetObjectItem(fw, "text")->valuedouble > 0);
+    CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "flashed")));
+    CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "flashed_is_current")));
+    cJSON_Delete(j);
+    free(out);
+    free(errs);
+}
+
+static void test_serial_echoes_a_pipe_after_the_banner(void)
+{
+    char *out, *errs, in[PATH_MAX];
+    const char text[] = "hello, board\nsecond line\n";
+    snprintf(in, sizeof in, "%s/serial-in", tmpdir);
+    write_bytes(in, text, sizeof text - 1);
+    const char *args[] = {"serial", echo_proj, NULL};
+    EXPECT_STATUS(run_cli_in(args, in, 60, &out, &errs), 0);
+    CU_ASSERT_STRING_EQUAL(out, "#microtvm-qemu:echo:mps2-an385:picolibc\n"
+                                "hello, board\nsecond line\n");
+    free(out);
+    free(errs);
+    unlink(in);
+}
+
+static void test_run_refuses_an_echo_project_naming_what_it_needs(void)
+{
+    char *out, *errs;
+    const char *args[] = {"run", echo_proj, NULL};
+    CU_ASSERT_EQUAL(run_cli(args, 60, &out, &errs), 1);
+    CU_ASSERT_STRING_EQUAL(out, "");
+    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "is an echo project; run needs an aot_standalone "
+                                        "project"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "--type aot_standalone --mlf MODEL.tar --board "
+                                        "mps2-an385"));
+    CU_ASSERT_EQUAL(count_lines_with(errs, "error"), 1);
+    free(out);
+    free(errs);
+}
+
+static void test_run_on_an_unbuilt_project_says_build_it_first(void)
+{
+    char *out, *errs;
+    const char *create[] = {"create", aot_proj, "--board", "mps2-an385", "--type",
+                            "aot_standalone", "--mlf", model_tar, NULL};
+    EXPECT_STATUS(run_cli(create, 120, &out, &errs), 0);
+    free(out);
+    free(errs);
+    const char *args[] = {"run", aot_proj, NULL};
+    CU_ASSERT_EQUAL(run_cli(args, 60, &out, &errs), 1);
+    CU_ASSERT_STRING_EQUAL(out, "");
+    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "build it first: microtvm-qemu build"));
+    free(out);
+    free(errs);
+}
+
+static void test_run_flashes_a_built_project_and_reports_the_outputs(void)
+{
+    char *out, *errs;
+    const char *build[] = {"build", aot_proj, NULL};
+    EXPECT_STATUS(run_cli(build, 300, &out, &errs), 0);
+    free(out);
+    free(errs);
+    /* built, not flashed: run flashes it and says so */
+    const char *args[] = {"run", aot_proj, NULL};
+    EXPECT_STATUS(run_cli(args, 120, &out, &errs), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "flashing"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "built but not flashed"));
+    char elf[PATH_MAX + 32];
+    snprintf(elf, sizeof elf, "%s/flash/firmware.elf", aot_proj);
+    CU_ASSERT_EQUAL(access(elf, F_OK), 0);
+    /* no --input: the firmware's own (zeros), whose output the generator recorded */
+    cJSON *j = digit_samples();
+    const char *zero_hex =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "zero_input"), "output_hex")->valuestring;
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "output 0      'output' int8[10]: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "argmax        "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, " Hz\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "virtual time  "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "firmware      text "));
+    free(out);
+    free(errs);
+
+    const char *json[] = {"run", aot_proj, "--json", NULL};
+    EXPECT_STATUS(run_cli(json, 120, &out, &errs), 0);
+    CU_ASSERT_PTR_NULL(strstr(errs, "flashing")); /* flashed now */
+    cJSON *r = cJSON_Parse(out);
+    CU_ASSERT_FATAL(cJSON_IsObject(r));
+    const cJSON *o = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "outputs"), "output");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(o, "hex")->valuestring, zero_hex);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(o, "dtype")->valuestring, "int8");
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(o, "values")), 10);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(r, "board")->valuestring, "mps2-an385");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(r, "libc")->valuestring, "picolibc");
+    const cJSON *st = cJSON_GetObjectItem(r, "stats");
+    CU_ASSERT(cJSON_GetObjectItem(st, "ticks")->valuedouble > 0);
+    CU_ASSERT(cJSON_GetObjectItem(st, "hz")->valuedouble > 0);
+    CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(st, "instructions"))); /* a Cortex-M3 */
+    const cJSON *count = cJSON_GetObjectItem(r, "count");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(count, "metric")->valuestring, "ticks");
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(count, "value")->valuedouble,
+                    cJSON_GetObjectItem(st, "ticks")->valuedouble);
+    CU_ASSERT(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "firmware"), "text")->valuedouble > 0);
+    CU_ASSERT(cJSON_GetObjectItem(r, "host_wall_ms")->valuedouble > 0);
+    cJSON_Delete(r);
+    cJSON_Delete(j);
+    free(out);
+    free(errs);
+}
+
+static void test_run_sends_input_files_by_name_or_in_order(void)
+{
+    char *out, *errs, path[PATH_MAX], named[PATH_MAX + 8];
+    cJSON *j = digit_samples();
+    const cJSON *seven = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "samples"), 7);
+    const char *hex = cJSON_GetObjectItem(seven, "input_hex")->valuestring;
+    unsigned char bytes[64];
+    for (size_t i = 0; i < 64; i++)
+        sscanf(hex + 2 * i, "%2hhx", &bytes[i]);
+    snprintf(path, sizeof path, "%s/seven.bin", tmpdir);
+    write_bytes(path, bytes, 64);
+    snprintf(named, sizeof named, "input=%s", path);
+    const char *by_order[] = {"run", aot_proj, "--input", path, "--json", NULL};
+    const char *by_name_[] = {"run", aot_proj, "-i", named, "--json", NULL};
+    const char *const *variants[] = {by_order, by_name_};
+    for (size_t v = 0; v < 2; v++) {
+        EXPECT_STATUS(run_cli(variants[v], 120, &out, &errs), 0);
+        cJSON *r = cJSON_Parse(out);
+        const cJSON *o = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "outputs"), "output");
+        CU_ASSERT(cJSON_IsObject(o) && strcmp(cJSON_GetObjectItem(o, "hex")->valuestring,
+                                              cJSON_GetObjectItem(seven, "output_hex")
+                                                  ->valuestring) == 0);
+        CU_ASSERT_EQUAL(cJSON_GetObjectItem(r, "argmax")->valueint, 7);
+        const cJSON *src = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r,
+                                               "inputs"), "input"), "source");
+        CU_ASSERT(cJSON_IsString(src) && strcmp(src->valuestring, path) == 0);
+        cJSON_Delete(r);
         free(out);
         free(errs);
-        /* and its own server describes it */
-        const char *info[] = {"info", proj, "--json", NULL};
-        status = run_cli(info, 60, &out, &errs);
-        CU_ASSERT_EQUAL(status, 0);
-        cJSON *j = cJSON_Parse(out);
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "project_type");
-        const cJSON *board = cJSON_GetObjectItemCaseSensitive(j, "board");
-        CU_ASSERT(cJSON_IsString(type) && strcmp(type->valuestring, "echo") == 0);
-        CU_ASSERT(cJSON_IsString(board) && strcmp(board->valuestring, "mps2-an385") == 0);
-        CU_ASSERT(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "flashed")));
-        cJSON_Delete(j);
     }
-out:
+
+    /* the wrong size: both numbers, and nothing on stdout */
+    write_bytes(path, bytes, 63);
+    const char *short_[] = {"run", aot_proj, "--input", path, NULL};
+    CU_ASSERT_EQUAL(run_cli(short_, 120, &out, &errs), 1);
+    CU_ASSERT_STRING_EQUAL(out, "");
+    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "takes 64 bytes; 63 were given"));
+    CU_ASSERT_EQUAL(count_lines_with(errs, "error"), 1);
+    free(out);
+    free(errs);
+    /* a name the model does not have: its inputs are listed */
+    snprintf(named, sizeof named, "image=%s", path);
+    const char *bad_name[] = {"run", aot_proj, "--input", named, NULL};
+    CU_ASSERT_EQUAL(run_cli(bad_name, 120, &out, &errs), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "the model has no input 'image'; its inputs: 'input'"));
+    free(out);
+    free(errs);
+    /* a missing file: refused before any board starts */
+    const char *missing[] = {"run", aot_proj, "--input", "/nonexistent/x.bin", NULL};
+    CU_ASSERT_EQUAL(run_cli(missing, 30, &out, &errs), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "--input /nonexistent/x.bin: no such file"));
+    CU_ASSERT_PTR_NULL(strstr(errs, "powering on"));
+    free(out);
+    free(errs);
+    unlink(path);
+    cJSON_Delete(j);
+}
+
+/* The count of a run --json output, or -1. */
+static double count_of(const char *json)
+{
+    cJSON *r = cJSON_Parse(json);
+    const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "count"), "value");
+    double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+    cJSON_Delete(r);
+    return d;
+}
+
+static void test_a_baseline_passes_when_equal_and_fails_with_exit_3_when_exceeded(void)
+{
+    char *out, *errs, base[PATH_MAX], doctored[PATH_MAX];
+    snprintf(base, sizeof base, "%s/base.json", tmpdir);
+    snprintf(doctored, sizeof doctored, "%s/doctored.json", tmpdir);
+    const char *json[] = {"run", aot_proj, "--json", NULL};
+    EXPECT_STATUS(run_cli(json, 120, &out, &errs), 0);
+    double count = count_of(out);
+    CU_ASSERT(count > 0);
+    write_bytes(base, out, strlen(out));
+    free(out);
+    free(errs);
+
+    /* deterministic: the same count again, so +0.00% passes even a 0 % limit */
+    const char *same[] = {"run", aot_proj, "--baseline", base, "--max-regression", "0", NULL};
+    EXPECT_STATUS(run_cli(same, 120, &out, &errs), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(+0.00%), limit +0%: ok"));
+    free(out);
+    free(errs);
+
+    /* a baseline 10 % faster than today: +11.1 % is beyond 5 % */
+    char text[256];
+    double lower = floor(count * 0.9);
+    snprintf(text, sizeof text, "{\"board\": \"mps2-an385\", \"count\": {\"metric\": "
+             "\"ticks\", \"value\": %.0f}}", lower);
+    write_bytes(doctored, text, strlen(text));
+    const char *worse[] = {"run", aot_proj, "--json", "--baseline", doctored,
+                           "--max-regression", "5", NULL};
+    CU_ASSERT_EQUAL(run_cli(worse, 120, &out, &errs), 3);
+    cJSON *r = cJSON_Parse(out); /* still one JSON object on stdout */
+    const cJSON *b = cJSON_GetObjectItem(r, "baseline");
+    CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(b, "regressed")));
+    CU_ASSERT(cJSON_GetObjectItem(b, "change_percent")->valuedouble > 5);
+    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "REGRESSION"));
+    cJSON_Delete(r);
+    free(out);
+    free(errs);
+
+    /* usage: a limit needs a baseline */
+    const char *usage[] = {"run", aot_proj, "--max-regression", "5", NULL};
+    CU_ASSERT_EQUAL(run_cli(usage, 30, &out, &errs), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "--max-regression needs --baseline"));
+    free(out);
+    free(errs);
+}
+
+static void test_a_time_limit_too_short_fails_readably_and_leaves_no_qemu(void)
+{
+    char *out, *errs;
+    const char *args[] = {"run", aot_proj, "--timeout", "0.001", NULL};
+    time_t t0 = time(NULL);
+    CU_ASSERT_EQUAL(run_cli(args, 60, &out, &errs), 1);
+    CU_ASSERT(time(NULL) - t0 < 30);
+    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "time limit"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "--timeout"));
+    CU_ASSERT_EQUAL(count_lines_with(errs, "error"), 1);
+    CU_ASSERT_EQUAL(qemu_using(aot_proj), 0);
+    free(out);
+    free(errs);
+    const char *bad[] = {"run", aot_proj, "--timeout", "soon", NULL};
+    CU_ASSERT_EQUAL(run_cli(bad, 30, &out, &errs), 2);
+    free(out);
+    free(errs);
+}
+
+static void test_a_failing_build_is_one_readable_line_and_v_shows_the_compiler(void)
+{
+    char proj[PATH_MAX], *out, *errs;
+    snprintf(proj, sizeof proj, "%s/broken", tmpdir);
+    /* a definition that breaks the model's code: TVMBackendAllocWorkspace becomes 1 */
+    const char *create[] = {"create", proj, "--board", "mps2-an385", "--type",
+                            "aot_standalone", "--mlf", model_tar, "-o",
+                            "compile_definitions=TVMBackendAllocWorkspace=1", NULL};
+    EXPECT_STATUS(run_cli(create, 120, &out, &errs), 0);
+    free(out);
+    free(errs);
+    const char *build[] = {"build", proj, NULL};
+    CU_ASSERT_EQUAL(run_cli(build, 300, &out, &errs), 1);
+    CU_ASSERT_STRING_EQUAL(out, "");
+    CU_ASSERT_EQUAL(count_lines_with(errs, "error"), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "microtvm-qemu: error: build: firmware build failed: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "-v shows"));
+    CU_ASSERT_PTR_NULL(strchr(errs, '{')); /* no JSON-RPC dump */
+    free(out);
+    free(errs);
+    const char *verbose[] = {"-v", "build", proj, NULL};
+    CU_ASSERT_EQUAL(run_cli(verbose, 300, &out, &errs), 1);
+    CU_ASSERT(count_lines_with(errs, "TVMBackendAllocWorkspace") > 1); /* the compiler's lines */
     free(out);
     free(errs);
 }
@@ -240,8 +613,8 @@ static void test_a_missing_project_dir_is_a_clear_error(void)
 {
     char proj[PATH_MAX];
     snprintf(proj, sizeof proj, "%s/no-such-project", tmpdir);
-    const char *cmds[] = {"build", "flash", "info", "serial"};
-    for (size_t i = 0; i < 4; i++) {
+    const char *cmds[] = {"build", "flash", "info", "serial", "run"};
+    for (size_t i = 0; i < 5; i++) {
         char *out, *errs;
         const char *args[] = {cmds[i], proj, NULL};
         CU_ASSERT_EQUAL(run_cli(args, 30, &out, &errs), 1);
@@ -282,6 +655,11 @@ static void test_an_unknown_board_lists_the_boards(void)
     free(errs);
 }
 
+static void test_no_qemu_of_these_tests_is_left_running(void)
+{
+    CU_ASSERT_EQUAL(qemu_using(tmpdir), 0);
+}
+
 int main(void)
 {
     if (access(MTQ_CLI, X_OK) < 0 || access(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh",
@@ -295,10 +673,19 @@ int main(void)
     CU_ADD_TEST(s, test_machines_lists_every_board_in_machines);
     CU_ADD_TEST(s, test_template_dir_prints_the_built_template);
     CU_ADD_TEST(s, test_the_template_server_answers_server_info_query);
-    CU_ADD_TEST(s, test_create_makes_an_echo_project);
+    CU_ADD_TEST(s, test_create_build_and_flash_make_an_echo_project);
+    CU_ADD_TEST(s, test_serial_echoes_a_pipe_after_the_banner);
+    CU_ADD_TEST(s, test_run_refuses_an_echo_project_naming_what_it_needs);
+    CU_ADD_TEST(s, test_run_on_an_unbuilt_project_says_build_it_first);
+    CU_ADD_TEST(s, test_run_flashes_a_built_project_and_reports_the_outputs);
+    CU_ADD_TEST(s, test_run_sends_input_files_by_name_or_in_order);
+    CU_ADD_TEST(s, test_a_baseline_passes_when_equal_and_fails_with_exit_3_when_exceeded);
+    CU_ADD_TEST(s, test_a_time_limit_too_short_fails_readably_and_leaves_no_qemu);
+    CU_ADD_TEST(s, test_a_failing_build_is_one_readable_line_and_v_shows_the_compiler);
     CU_ADD_TEST(s, test_a_missing_project_dir_is_a_clear_error);
     CU_ADD_TEST(s, test_the_template_is_not_taken_for_a_project);
     CU_ADD_TEST(s, test_an_unknown_board_lists_the_boards);
+    CU_ADD_TEST(s, test_no_qemu_of_these_tests_is_left_running);
     if (CU_get_error() != CUE_SUCCESS)
         return 1;
     CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -7,21 +7,34 @@
  *     functions on the board, on mps2-an385 and riscv32-virt.
  * (b) with MTQ_STANDALONE_CRT=<TVM's standalone_crt>: the same with TVM's real CRT, built from a
  *     project laid out by hand as generate_project lays it out (crt/ copied, an empty model/).
+ * (c) through the server, as TVM drives it: generate_project (the digits MLF, with the fake CRT
+ *     and, when set, MTQ_STANDALONE_CRT), build, flash, open_transport, and the handshake over
+ *     write_transport/read_transport; a second project with the same board and CRT must link
+ *     the CRT from the cache, compiling none of it; the CRT cache key's inputs; and
+ *     generate_project's refusals of a host_driven project without a CRT. The cache is a
+ *     temporary MTQ_CACHE_DIR, never the user's ~/.cache.
  * Exits 77 when no board can run here, saying why.
  */
+#include "b85.h"
 #include "emu.h"
 #include "fs.h"
 #include "fwbuild.h"
 #include "machine.h"
+#include "mlf.h"
+#include "project_internal.h"
 #include "qemu_procs.h"
+#include "rpc_client.h"
 #include "utvm_rpc.h"
 
 #include <CUnit/Basic.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define N_BOARDS 2
@@ -45,6 +58,7 @@ struct board {
 static struct board boards[N_BOARDS];
 static char workdir[] = "/tmp/mtq-e2e-hd-XXXXXX";
 static char rundir[sizeof workdir + 8];
+static char cachedir[sizeof workdir + 8];
 static const char *standalone_crt;
 static struct board *cur;
 static const char *cur_elf;
@@ -240,6 +254,363 @@ static bool prepare_board(struct board *b)
     return true;
 }
 
+/* ---- through the server ---- */
+
+#define RPC_QUICK_MS 30000     /* generate, flash, open, close: seconds at most */
+#define RPC_BUILD_MS 600000    /* build: TVM's client waits as long as it takes */
+#define RPC_SLACK_MS 5000      /* on top of a read_transport's own timeout */
+
+static char digits_tar[PATH_MAX];
+static const char *srv_crt;   /* the CRT the server suite passes as standalone_crt_dir */
+static bool srv_fake;
+static const char *srv_label; /* "fake" or "real", in project names */
+static struct rpc_client *client; /* a running server, killed by the suite cleanup */
+
+/* Calls method on c; true when it answered with a result (stored in *result when not NULL,
+ * else deleted). An error reply is printed with its traceback. */
+static bool call(struct rpc_client *c, const char *method, const char *params_json,
+                 int timeout_ms, cJSON **result)
+{
+    struct err err = {0};
+    cJSON *reply = NULL;
+    cJSON *params = cJSON_Parse(params_json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(params);
+    if (rpc_client_call(c, method, params, timeout_ms, &reply, &err) < 0) {
+        report(method, &err);
+        return false;
+    }
+    cJSON *res = cJSON_DetachItemFromObjectCaseSensitive(reply, "result");
+    if (!res) {
+        char *text = cJSON_Print(reply);
+        fprintf(stderr, "\n    %s answered with an error: %s\n", method, text ? text : "?");
+        free(text);
+    }
+    cJSON_Delete(reply);
+    if (result)
+        *result = res;
+    else
+        cJSON_Delete(res);
+    return res != NULL;
+}
+
+/* Starts the server of dir into the file-static client. */
+static void start_server(const char *dir)
+{
+    struct err err = {0};
+    CU_ASSERT_PTR_NULL_FATAL(client);
+    client = calloc(1, sizeof *client);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+    if (rpc_client_spawn(client, dir, false, &err) < 0) {
+        report("rpc_client_spawn", &err);
+        free(client);
+        client = NULL;
+        CU_FAIL_FATAL("the server did not start");
+    }
+}
+
+/* Ends the server by closing its input, as TVM does; it must exit and stop its QEMU. */
+static void stop_server(void)
+{
+    struct err err = {0};
+    int status = -1;
+    if (!client)
+        return;
+    int rc = rpc_client_close(client, 20000, &status, &err);
+    if (rc < 0)
+        report("the server did not exit at EOF", &err);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    free(client);
+    client = NULL;
+}
+
+/* The JSON text of s as a quoted string (paths here hold no quote or backslash). */
+static const char *quoted(char *out, size_t outsz, const char *s)
+{
+    snprintf(out, outsz, "\"%s\"", s);
+    return out;
+}
+
+/* generate_project through the template's server; returns whether it succeeded. With why,
+ * the error's traceback (or "") is copied there. */
+static bool server_generate(const char *dir, const char *board, const char *crt, char *why,
+                            size_t why_size)
+{
+    char params[4 * PATH_MAX], q_mlf[PATH_MAX + 2], q_crt[PATH_MAX + 2], q_dir[PATH_MAX + 2];
+    struct err err = {0};
+    cJSON *reply = NULL;
+    snprintf(params, sizeof params,
+             "{\"model_library_format_path\": %s, \"standalone_crt_dir\": %s, "
+             "\"project_dir\": %s, \"options\": {\"project_type\": \"host_driven\", "
+             "\"board\": \"%s\", \"verbose\": null}}",
+             quoted(q_mlf, sizeof q_mlf, digits_tar), quoted(q_crt, sizeof q_crt, crt),
+             quoted(q_dir, sizeof q_dir, dir), board);
+    start_server(MTQ_TEMPLATE_DIR);
+    cJSON *p = cJSON_Parse(params);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    int rc = rpc_client_call(client, "generate_project", p, RPC_QUICK_MS, &reply, &err);
+    if (rc < 0)
+        report("generate_project", &err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    bool ok = cJSON_HasObjectItem(reply, "result");
+    if (why && why_size) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");
+        const cJSON *tb = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(e, "data"), "traceback");
+        snprintf(why, why_size, "%s", cJSON_IsString(tb) ? tb->valuestring : "");
+    }
+    if (!ok && !why) {
+        char *text = cJSON_Print(reply);
+        fprintf(stderr, "\n    generate_project failed: %s\n", text ? text : "?");
+        free(text);
+    }
+    cJSON_Delete(reply);
+    stop_server();
+    return ok;
+}
+
+/* The utvm_io over read_transport and write_transport of the running client. */
+static ssize_t rpc_io_read(void *ctx, void *buf, size_t cap, int timeout_ms, struct err *err)
+{
+    char params[128];
+    cJSON *reply = NULL;
+    snprintf(params, sizeof params, "{\"n\": %zu, \"timeout_sec\": %.3f}", cap,
+             timeout_ms / 1000.0);
+    int rc = rpc_client_call(ctx, "read_transport", cJSON_Parse(params),
+                             timeout_ms + RPC_SLACK_MS, &reply, err);
+    if (rc < 0)
+        return rc;
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(reply, "result"), "data");
+    size_t got = 0;
+    if (e) {
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
+        bool timeout = cJSON_IsString(msg) && !strcmp(msg->valuestring, "IoTimeoutError");
+        rc = timeout ? err_set(err, ERR_TIMEOUT, "read_transport: nothing in time")
+                     : err_set(err, ERR_CLOSED, "read_transport: %s",
+                               cJSON_IsString(msg) ? msg->valuestring : "?");
+    } else if (!cJSON_IsString(data) || b85_decoded_len(strlen(data->valuestring)) > cap) {
+        rc = err_set(err, ERR_INVALID, "read_transport: no data, or more than %zu bytes", cap);
+    } else {
+        rc = b85_decode(data->valuestring, strlen(data->valuestring), buf, &got, err);
+    }
+    cJSON_Delete(reply);
+    return rc < 0 ? rc : (ssize_t)got;
+}
+
+static int rpc_io_write(void *ctx, const void *data, size_t n, int timeout_ms, struct err *err)
+{
+    char text[256], params[512];
+    cJSON *reply = NULL;
+    if (b85_encoded_len(n) >= sizeof text)
+        return err_set(err, ERR_INVALID, "write_transport: %zu bytes is more than a test sends",
+                       n);
+    text[b85_encode(data, n, text)] = '\0';
+    snprintf(params, sizeof params, "{\"data\": \"%s\", \"timeout_sec\": %.3f}", text,
+             timeout_ms / 1000.0);
+    int rc = rpc_client_call(ctx, "write_transport", cJSON_Parse(params), timeout_ms + RPC_SLACK_MS,
+                             &reply, err);
+    if (rc == 0 && !cJSON_HasObjectItem(reply, "result"))
+        rc = err_set(err, ERR_CLOSED, "write_transport answered with an error");
+    cJSON_Delete(reply);
+    return rc;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* How many lines of text contain needle. */
+static int count_lines(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        const char *hit = strstr(line, needle);
+        if (hit && hit < line + len)
+            n++;
+        line = end ? end + 1 : NULL;
+    }
+    return n;
+}
+
+/* What building a project through the server showed. */
+struct served_build {
+    double seconds;
+    int crt_objects;       /* CRT sources compiled (in the cache's build or the project's) */
+    bool crt_prebuilt;     /* the project's configure linked the CRT from the cache */
+    bool model_left_out;   /* the fake CRT's "model ... is NOT linked" line */
+    unsigned long long text, data, bss;
+};
+
+/* Generates a host_driven project for board named name, builds it through its server, flashes
+ * it, opens the transport and runs the handshake, then stops the server. */
+static void serve_project(const char *board, const char *name, struct served_build *out)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 32], *text = NULL;
+    struct err err = {0};
+    struct timespec t0;
+    memset(out, 0, sizeof *out);
+    snprintf(dir, sizeof dir, "%s/%s-%s-%s", workdir, name, srv_label, board);
+    CU_ASSERT_FATAL(server_generate(dir, board, srv_crt, NULL, 0));
+
+    start_server(dir);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    bool built = call(client, "build", "{\"options\": {}}", RPC_BUILD_MS, NULL);
+    out->seconds = seconds_since(&t0);
+    CU_ASSERT_FATAL(built);
+    snprintf(path, sizeof path, "%s/build/build.log", dir);
+    CU_ASSERT_EQUAL_FATAL(fs_read_file(path, 0, &text, NULL, &err), 0);
+    /* CMake names every object of the CRT library CMakeFiles/mtq_crt.dir/... */
+    out->crt_objects = count_lines(text, "mtq_crt.dir/");
+    out->crt_prebuilt = count_lines(text, "host_driven: CRT prebuilt:") > 0;
+    out->model_left_out = count_lines(text, "is NOT linked") > 0;
+    free(text);
+    text = NULL;
+    /* a second build of the unchanged project: both caches hit, no configure, nothing built */
+    CU_ASSERT_FATAL(call(client, "build", "{\"options\": {}}", RPC_BUILD_MS, NULL));
+    CU_ASSERT_EQUAL_FATAL(fs_read_file(path, 0, &text, NULL, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "no work to do"));
+    CU_ASSERT_PTR_NULL(strstr(text, "Configuring"));
+    free(text);
+    text = NULL;
+    snprintf(path, sizeof path, "%s/build/sizes.json", dir);
+    CU_ASSERT_EQUAL_FATAL(fs_read_file(path, 0, &text, NULL, &err), 0);
+    cJSON *sizes = cJSON_Parse(text);
+    free(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sizes);
+    out->text = (unsigned long long)cJSON_GetNumberValue(cJSON_GetObjectItem(sizes, "text"));
+    out->data = (unsigned long long)cJSON_GetNumberValue(cJSON_GetObjectItem(sizes, "data"));
+    out->bss = (unsigned long long)cJSON_GetNumberValue(cJSON_GetObjectItem(sizes, "bss"));
+    cJSON_Delete(sizes);
+    CU_ASSERT(out->text > 1000);
+
+    CU_ASSERT_FATAL(call(client, "flash", "{\"options\": {}}", RPC_QUICK_MS, NULL));
+    cJSON *opened = NULL;
+    CU_ASSERT_FATAL(call(client, "open_transport", "{\"options\": {}}", RPC_QUICK_MS, &opened));
+    CU_ASSERT_PTR_NOT_NULL(cJSON_GetObjectItem(opened, "timeouts"));
+    cJSON_Delete(opened);
+
+    struct utvm_io io = {rpc_io_read, rpc_io_write, client};
+    struct utvm_handshake_result r;
+    int rc = utvm_handshake(&io, 0x6b, HANDSHAKE_TIMEOUT_MS, &r, &err);
+    if (rc < 0)
+        report("handshake through the server", &err);
+    CU_ASSERT_EQUAL(rc, 0);
+    if (rc == 0) {
+        CU_ASSERT_EQUAL(r.session_id & 0xff, 0x6b);
+        CU_ASSERT_NOT_EQUAL(r.responder_nonce, 0);
+        CU_ASSERT_EQUAL(r.n_dropped, 0);
+        CU_ASSERT_EQUAL(r.n_terminate, 1);
+        if (srv_fake)
+            CU_ASSERT_EQUAL(r.n_log, 1);
+    }
+    CU_ASSERT(call(client, "close_transport", "{}", RPC_QUICK_MS, NULL));
+    stop_server();
+    printf("\n    %s %s (%s CRT): build %.2f s, %d CRT objects compiled%s; firmware.elf text %llu "
+           "data %llu bss %llu ", name, board, srv_label, out->seconds, out->crt_objects,
+           out->crt_prebuilt ? ", CRT from the cache" : "", out->text, out->data, out->bss);
+}
+
+static const char *first_board(void)
+{
+    for (int i = 0; i < N_BOARDS; i++)
+        if (boards[i].usable)
+            return boards[i].name;
+    return NULL;
+}
+
+static void test_a_generated_project_builds_and_shakes_hands_through_the_server(void)
+{
+    struct served_build b;
+    serve_project(first_board(), "first", &b);
+    CU_ASSERT(b.crt_objects > 0); /* an empty cache: the CRT was compiled, into the cache */
+    CU_ASSERT(b.crt_prebuilt);    /* and the project linked the cache's library */
+    CU_ASSERT_EQUAL(b.model_left_out, srv_fake);
+}
+
+static void test_a_second_project_links_the_cached_crt_and_still_works(void)
+{
+    struct served_build b;
+    serve_project(first_board(), "second", &b);
+    CU_ASSERT_EQUAL(b.crt_objects, 0); /* not one CRT source compiled */
+    CU_ASSERT(b.crt_prebuilt);
+}
+
+static void test_every_other_board_builds_and_shakes_hands_through_the_server(void)
+{
+    const char *first = first_board();
+    for (int i = 0; i < N_BOARDS; i++) {
+        if (!boards[i].usable || boards[i].name == first)
+            continue;
+        struct served_build b;
+        serve_project(boards[i].name, "other", &b);
+        CU_ASSERT(b.crt_objects > 0); /* another board: another cache entry */
+        CU_ASSERT(b.crt_prebuilt);
+    }
+}
+
+/* Appends a comment to <dir>/<rel>. */
+static void edit(const char *dir, const char *rel)
+{
+    char path[2 * PATH_MAX];
+    static const char comment[] = "\n/* edited by e2e_host_driven */\n";
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(write(fd, comment, sizeof comment - 1), (ssize_t)(sizeof comment - 1));
+    close(fd);
+}
+
+static void test_the_crt_cache_key_follows_the_crt_and_platform_not_apps(void)
+{
+    char dir[PATH_MAX], before[17], after_app[17], after_crt[17], after_platform[17];
+    struct proj_settings st = {0};
+    struct err err = {0};
+    snprintf(dir, sizeof dir, "%s/key-%s", workdir, srv_label);
+    CU_ASSERT_FATAL(server_generate(dir, first_board(), srv_crt, NULL, 0));
+    OK(proj__settings_read(&st, dir, &err));
+    OK(proj__cache_crt_key(dir, &st, before, &err));
+    edit(dir, "firmware/apps/echo.c");
+    OK(proj__cache_crt_key(dir, &st, after_app, &err));
+    CU_ASSERT_STRING_EQUAL(before, after_app); /* an app is not in the CRT library */
+    edit(dir, "crt/include/tvm/runtime/crt/platform.h");
+    OK(proj__cache_crt_key(dir, &st, after_crt, &err));
+    CU_ASSERT_STRING_NOT_EQUAL(after_app, after_crt);
+    edit(dir, "firmware/platform/crt_config.h");
+    OK(proj__cache_crt_key(dir, &st, after_platform, &err));
+    CU_ASSERT_STRING_NOT_EQUAL(after_crt, after_platform);
+    proj__settings_close(&st);
+}
+
+static void test_generate_refuses_host_driven_without_a_crt(void)
+{
+    char dir[PATH_MAX], why[2048];
+    snprintf(dir, sizeof dir, "%s/refused-no-crt", workdir);
+    /* the digits MLF carries no runtime/, and no standalone_crt_dir is given */
+    CU_ASSERT_FALSE(server_generate(dir, first_board(), "", why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "host_driven needs TVM's standalone C runtime"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "pass standalone_crt_dir"));
+    CU_ASSERT_FALSE(fs_exists(dir));
+}
+
+static void test_generate_refuses_a_crt_dir_without_the_crt_headers(void)
+{
+    char dir[PATH_MAX], why[2048];
+    snprintf(dir, sizeof dir, "%s/refused-bad-crt", workdir);
+    CU_ASSERT_FALSE(server_generate(dir, first_board(), MTQ_SOURCE_DIR "/firmware", why,
+                                    sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "standalone_crt_dir " MTQ_SOURCE_DIR "/firmware has no "
+                                       "include/tvm/runtime/crt"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "tvm.micro.get_standalone_crt_dir()"));
+    CU_ASSERT_FALSE(fs_exists(dir));
+}
+
 /* ---- main ---- */
 
 static int init_fake(int i)
@@ -260,6 +631,29 @@ static int clean_board(void)
 {
     emu_free(live); /* a fatal assert may have left one running */
     live = NULL;
+    return 0;
+}
+static int init_served_fake(void)
+{
+    srv_crt = MTQ_SOURCE_DIR "/tests/fixtures/fake_crt";
+    srv_fake = true;
+    srv_label = "fake";
+    return 0;
+}
+static int init_served_real(void)
+{
+    srv_crt = standalone_crt;
+    srv_fake = false;
+    srv_label = "real";
+    return 0;
+}
+static int clean_served(void)
+{
+    if (client) { /* a fatal assert left a server running: kill it, and its QEMU with it */
+        rpc_client_kill(client);
+        free(client);
+        client = NULL;
+    }
     return 0;
 }
 static int init_fake_0(void) { return init_fake(0); }
@@ -286,8 +680,17 @@ int main(void)
         return 1;
     }
     snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    if (mkdir(rundir, 0700) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0) {
+    snprintf(cachedir, sizeof cachedir, "%s/cache", workdir);
+    if (mkdir(rundir, 0700) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 ||
+        setenv("MTQ_CACHE_DIR", cachedir, 1) < 0) { /* never the user's ~/.cache */
         perror(rundir);
+        goto out;
+    }
+    char fixture[PATH_MAX];
+    snprintf(digits_tar, sizeof digits_tar, "%s/digits.tar", workdir);
+    if (mlf_fixture_path("digits_int8", fixture, sizeof fixture, &err) < 0 ||
+        mlf_make_tar(fixture, digits_tar, &err) < 0) {
+        printf("FAILED: the digits MLF: %s\n", err.msg);
         goto out;
     }
     for (int i = 0; i < N_BOARDS; i++) {
@@ -329,6 +732,18 @@ int main(void)
     if (first >= 0) {
         CU_pSuite s = CU_add_suite("host_driven configure errors", fake_inits[first], clean_board);
         CU_ADD_TEST(s, test_host_driven_without_a_crt_fails_to_configure_with_the_fix);
+        for (int real = 0; real <= (standalone_crt ? 1 : 0); real++) {
+            s = CU_add_suite(real ? "through the server, TVM's CRT" :
+                             "through the server, fake CRT",
+                             real ? init_served_real : init_served_fake, clean_served);
+            CU_ADD_TEST(s, test_a_generated_project_builds_and_shakes_hands_through_the_server);
+            CU_ADD_TEST(s, test_a_second_project_links_the_cached_crt_and_still_works);
+            CU_ADD_TEST(s, test_every_other_board_builds_and_shakes_hands_through_the_server);
+            CU_ADD_TEST(s, test_the_crt_cache_key_follows_the_crt_and_platform_not_apps);
+        }
+        s = CU_add_suite("generate_project refusals", init_served_fake, clean_served);
+        CU_ADD_TEST(s, test_generate_refuses_host_driven_without_a_crt);
+        CU_ADD_TEST(s, test_generate_refuses_a_crt_dir_without_the_crt_headers);
     }
     if (CU_get_error() != CUE_SUCCESS) { /* a failed setup would run nothing and "pass" */
         CU_cleanup_registry();

@@ -5,6 +5,8 @@
  */
 #include "machine.h"
 
+#include "fs.h"
+
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <stdio.h>
@@ -223,6 +225,54 @@ static void test_too_many_qemu_args_are_refused(void)
     expect_invalid("too-many-args", "qemu.args", "more than 16 entries");
 }
 
+/* Reads a fixture into an exact-size heap buffer with no NUL after it (mach_parse takes a
+ * length, so ASan catches any read past it). Caller frees. */
+static char *fixture_text(const char *name, size_t *len)
+{
+    char path[512], *text = NULL;
+    struct err err;
+    snprintf(path, sizeof(path), "%s/%s.json", FIXTURES_DIR, name);
+    if (fs_read_file(path, 0, &text, len, &err) < 0)
+        return NULL;
+    char *exact = malloc(*len ? *len : 1);
+    if (exact)
+        memcpy(exact, text, *len);
+    free(text);
+    return exact;
+}
+
+static void test_parse_reads_text_that_is_not_nul_terminated(void)
+{
+    size_t len = 0;
+    char *text = fixture_text("good-board", &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    struct err err;
+    CU_ASSERT_EQUAL(mach_parse(&mach, text, len, "<buffer>", &err), 0);
+    CU_ASSERT_STRING_EQUAL(mach.path, "<buffer>");
+    CU_ASSERT_STRING_EQUAL(mach.name, "good-board");
+    CU_ASSERT_EQUAL(mach.uart_base, 0x40004000);
+    /* the same text cut short is bad JSON, named by the label */
+    CU_ASSERT_EQUAL(mach_parse(&mach, text, len / 2, "<buffer>", &err), ERR_INVALID);
+    CU_ASSERT_EQUAL(strncmp(err.msg, "<buffer>: bad JSON at byte ", 27), 0);
+    free(text);
+}
+
+static void test_parse_leaves_the_file_name_rule_to_load(void)
+{
+    size_t len = 0;
+    char *text = fixture_text("name-mismatch", &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    struct err err;
+    CU_ASSERT_EQUAL(mach_parse(&mach, text, len, "<stdin>", &err), 0);
+    CU_ASSERT_STRING_EQUAL(mach.name, "some-other-board");
+    free(text);
+    text = fixture_text("unknown-uart", &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_EQUAL(mach_parse(&mach, text, len, "<stdin>", &err), ERR_INVALID);
+    CU_ASSERT_EQUAL(strncmp(err.msg, "<stdin>: uart.kind: ", 20), 0);
+    free(text);
+}
+
 static void test_load_by_name_finds_a_board(void)
 {
     struct err err;
@@ -277,6 +327,8 @@ int main(void)
     CU_ADD_TEST(s, test_a_rate_given_as_a_string_is_refused);
     CU_ADD_TEST(s, test_overlapping_flash_and_ram_are_refused);
     CU_ADD_TEST(s, test_too_many_qemu_args_are_refused);
+    CU_ADD_TEST(s, test_parse_reads_text_that_is_not_nul_terminated);
+    CU_ADD_TEST(s, test_parse_leaves_the_file_name_rule_to_load);
     CU_ADD_TEST(s, test_load_by_name_finds_a_board);
     CU_ADD_TEST(s, test_load_by_name_of_an_unknown_board_lists_the_boards);
     CU_ADD_TEST(s, test_load_by_name_refuses_paths);

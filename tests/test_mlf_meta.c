@@ -195,6 +195,23 @@ static void test_mlf_names_the_field_of_a_wrong_shape(void)
                     "memory.functions.main[0].workspace_size_bytes: missing");
 }
 
+/* Found by tests/fuzz/fuzz_mlf.c: a size past UINT64_MAX was converted to an integer, which
+ * is undefined behaviour (UBSan: "inf is outside the range of representable values"). */
+static void test_mlf_refuses_a_tensor_size_no_integer_can_hold(void)
+{
+    static const char *const sizes[] = {"1e20", "1e999", "-1"};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "{\"version\": 7, \"modules\": {\"m\": {\"executors\": [\"aot\"],"
+                 " \"memory\": {\"functions\": {\"main\": [{\"workspace_size_bytes\": 1,"
+                 " \"outputs\": {\"y\": {\"size\": %s, \"dtype\": \"int8\"}}}]}}}}}",
+                 sizes[i]);
+        assert_rejected(text, "modules.m.memory.functions.main[0].outputs.y.size: want a size "
+                        "in bytes, not ");
+    }
+}
+
 static void test_mlf_reports_a_missing_metadata_file(void)
 {
     struct proj_mlf mlf;
@@ -235,6 +252,7 @@ int main(void)
     CU_ADD_TEST(s, test_mlf_refuses_a_missing_version);
     CU_ADD_TEST(s, test_mlf_reports_bad_json_with_the_byte_offset);
     CU_ADD_TEST(s, test_mlf_names_the_field_of_a_wrong_shape);
+    CU_ADD_TEST(s, test_mlf_refuses_a_tensor_size_no_integer_can_hold);
     CU_ADD_TEST(s, test_mlf_reports_a_missing_metadata_file);
     CU_ADD_TEST(s, test_mlf_notes_the_runtime_a_model_carries);
     if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- the line reader ---- */
@@ -289,6 +290,28 @@ static void test_rpc_rejects_a_bad_envelope_and_keeps_the_id_for_the_reply(void)
                        "unexpected member \"param\" (allowed: jsonrpc, method, params, id)"));
 }
 
+/* A request with a few hundred thousand members is refused at once: the duplicate check once
+ * compared every pair of members, which took hours for the millions a 64 MiB line holds. */
+static void test_rpc_refuses_a_very_wide_request_in_linear_time(void)
+{
+    size_t n = 300000, cap = n * 16 + 64, used = 0;
+    char *text = malloc(cap);
+    CU_ASSERT_FATAL(text != NULL);
+    used += (size_t)snprintf(text, cap, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\"");
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)snprintf(text + used, cap - used, ",\"m%zu\":0", i);
+    snprintf(text + used, cap - used, "}");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    BAD(text, RPC_INVALID_REQUEST, "unexpected member \"m0\"");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (secs >= 10)
+        fprintf(stderr, "\n%zu members took %.1f s\n", n, secs);
+    CU_ASSERT(secs < 10); /* quadratic: ~10^10 comparisons, minutes; linear: well under 1 s */
+    free(text);
+}
+
 static void test_rpc_accepts_a_valid_request_and_takes_missing_params_as_empty(void)
 {
     const char *text = "{\"jsonrpc\": \"2.0\", \"method\": \"close_transport\", \"id\": 3}\r";
@@ -450,6 +473,7 @@ int main(void)
     CU_ADD_TEST(s, test_rpc_rejects_a_request_that_is_not_an_object_with_id_null);
     CU_ADD_TEST(s, test_rpc_rejects_a_missing_or_wrong_id_with_id_null);
     CU_ADD_TEST(s, test_rpc_rejects_a_bad_envelope_and_keeps_the_id_for_the_reply);
+    CU_ADD_TEST(s, test_rpc_refuses_a_very_wide_request_in_linear_time);
     CU_ADD_TEST(s, test_rpc_accepts_a_valid_request_and_takes_missing_params_as_empty);
     CU_ADD_TEST(s, test_rpc_builds_results_and_errors_echoing_the_id);
     CU_ADD_TEST(s, test_rpc_makes_a_cut_multibyte_message_valid_utf8);

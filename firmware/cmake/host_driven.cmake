@@ -5,11 +5,17 @@
 #                  (TVM's standalone_crt, or the runtime/ an AOT+CRT MLF carries). A directory
 #                  holding a FAKE_CRT marker (tests/fixtures/fake_crt), or -DMTQ_FAKE_CRT=ON,
 #                  selects the test double instead: see tests/fixtures/fake_crt/FAKE_CRT.
-#   MTQ_MODEL_DIR  optional: the extracted MLF; codegen/host/src/*.c (and lib/*.o) are linked.
+#   MTQ_MODEL_DIR  optional: the extracted MLF; codegen/host/src/*.c (and lib/*.o) are linked
+#                  (with the fake CRT they are left out: it runs no model).
+#   MTQ_PREBUILT_CRT_LIB  optional: a libmtq_crt.a built earlier from the same CRT tree,
+#                  firmware/platform, board, libc and flags (the server's cache): linked instead
+#                  of compiling the CRT.
 # The CRT becomes the static library mtq_crt. It depends only on the compiler flags, our
 # crt_config.h and the CRT's files, never on the board layer or the model, so a cache can
 # build it once per (board, libc, flags, CRT content).
 set(MTQ_FAKE_CRT OFF CACHE BOOL "build host_driven against tests/fixtures/fake_crt (no TVM)")
+set(MTQ_PREBUILT_CRT_LIB "" CACHE FILEPATH
+    "a libmtq_crt.a built earlier from the same CRT, board, libc and flags: linked, not compiled")
 set(_crt_fix "pass standalone_crt_dir to generate_project or use an MLF with runtime/")
 if(NOT MTQ_CRT_DIR)
   message(FATAL_ERROR "host_driven: MTQ_CRT_DIR is not set: the firmware needs TVM's standalone "
@@ -21,6 +27,20 @@ endif()
 if(EXISTS "${MTQ_CRT_DIR}/FAKE_CRT")
   set(MTQ_FAKE_CRT ON)
 endif()
+if(MTQ_PREBUILT_CRT_LIB AND NOT EXISTS "${MTQ_PREBUILT_CRT_LIB}")
+  message(FATAL_ERROR "host_driven: MTQ_PREBUILT_CRT_LIB ${MTQ_PREBUILT_CRT_LIB} does not exist "
+                      "(leave it empty to build the CRT here)")
+endif()
+
+# mtq_crt from the cache: an imported library with the include directories the one built here
+# would pass on. Its headers are this project's copy of the same CRT tree the library was
+# built from (the cache key covers the tree's content).
+macro(mtq_crt_prebuilt)
+  message(STATUS "host_driven: CRT prebuilt: ${MTQ_PREBUILT_CRT_LIB}")
+  add_library(mtq_crt STATIC IMPORTED GLOBAL)
+  set_target_properties(mtq_crt PROPERTIES IMPORTED_LOCATION "${MTQ_PREBUILT_CRT_LIB}")
+  target_include_directories(mtq_crt INTERFACE ${ARGN})
+endmacro()
 
 set(_platform ${CMAKE_CURRENT_LIST_DIR}/../platform)
 get_filename_component(_platform "${_platform}" ABSOLUTE)
@@ -32,8 +52,12 @@ if(MTQ_FAKE_CRT)
                         "is missing: point MTQ_CRT_DIR at tests/fixtures/fake_crt")
   endif()
   message(STATUS "host_driven: FAKE CRT from ${MTQ_CRT_DIR} (tests only: runs no model)")
-  add_library(mtq_crt STATIC ${MTQ_CRT_DIR}/src/fake_rpc_server.c)
-  target_include_directories(mtq_crt PUBLIC ${MTQ_CRT_DIR}/include)
+  if(MTQ_PREBUILT_CRT_LIB)
+    mtq_crt_prebuilt(${MTQ_CRT_DIR}/include)
+  else()
+    add_library(mtq_crt STATIC ${MTQ_CRT_DIR}/src/fake_rpc_server.c)
+    target_include_directories(mtq_crt PUBLIC ${MTQ_CRT_DIR}/include)
+  endif()
   target_sources(firmware PRIVATE ${_platform}/platform.c)
 else()
   # ---- TVM's CRT ----
@@ -70,25 +94,31 @@ else()
   endif()
   enable_language(CXX)
 
-  add_library(mtq_crt STATIC ${_crt_sources})
-  # TVM's sources are third-party code: their own warnings (int32_t vs int in function pointer
-  # types on these targets) are not ours to fix, and never -Werror.
-  # Some CRT files use PRIu64 and friends without including <inttypes.h>; picolibc's headers
-  # happen to bring it in, newlib's do not. And Debian's newlib inttypes.h defines the 64-bit
-  # PRI macros only under __int64_t_defined, which newlib's stdint.h would set but GCC's own
-  # stdint.h (the one these compilers use) does not, although int64_t exists.
-  if(MTQ_LIBC MATCHES "^newlib")
-    target_compile_definitions(mtq_crt PRIVATE __int64_t_defined=1)
+  if(MTQ_PREBUILT_CRT_LIB)
+    mtq_crt_prebuilt(${_platform} ${MTQ_CRT_DIR}/include)
+  else()
+    add_library(mtq_crt STATIC ${_crt_sources})
+    # TVM's sources are third-party code: their own warnings (int32_t vs int in function pointer
+    # types on these targets) are not ours to fix, and never -Werror.
+    # Some CRT files use PRIu64 and friends without including <inttypes.h>; picolibc's headers
+    # happen to bring it in, newlib's do not. And Debian's newlib inttypes.h defines the 64-bit
+    # PRI macros only under __int64_t_defined, which newlib's stdint.h would set but GCC's own
+    # stdint.h (the one these compilers use) does not, although int64_t exists.
+    if(MTQ_LIBC MATCHES "^newlib")
+      target_compile_definitions(mtq_crt PRIVATE __int64_t_defined=1)
+    endif()
+    # -ffile-prefix-map: the CRT's asserts embed __FILE__; mapped, the library's bytes do not
+    # depend on where the project lives, so a cached copy is the one any project would build.
+    target_compile_options(mtq_crt PRIVATE -w -ffile-prefix-map=${MTQ_CRT_DIR}/=crt/
+      $<$<COMPILE_LANGUAGE:C>:-include inttypes.h>
+      $<$<COMPILE_LANGUAGE:CXX>:-fno-exceptions -fno-rtti -fno-threadsafe-statics -nostdinc++>)
+    target_include_directories(mtq_crt
+      PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${_platform}/cxx>
+      PUBLIC ${_platform} ${MTQ_CRT_DIR}/include)
+    # gnu11: the CRT calls strnlen, which picolibc declares only outside strict ISO C
+    set_target_properties(mtq_crt PROPERTIES C_STANDARD 11 C_EXTENSIONS ON
+                          CXX_STANDARD 17 CXX_EXTENSIONS OFF)
   endif()
-  target_compile_options(mtq_crt PRIVATE -w
-    $<$<COMPILE_LANGUAGE:C>:-include inttypes.h>
-    $<$<COMPILE_LANGUAGE:CXX>:-fno-exceptions -fno-rtti -fno-threadsafe-statics -nostdinc++>)
-  target_include_directories(mtq_crt
-    PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${_platform}/cxx>
-    PUBLIC ${_platform} ${MTQ_CRT_DIR}/include)
-  # gnu11: the CRT calls strnlen, which picolibc declares only outside strict ISO C
-  set_target_properties(mtq_crt PROPERTIES C_STANDARD 11 C_EXTENSIONS ON
-                        CXX_STANDARD 17 CXX_EXTENSIONS OFF)
   target_sources(firmware PRIVATE ${_platform}/platform.c ${_platform}/system_lib.c
                  ${_platform}/cxx_support.cc)
   set_source_files_properties(${_platform}/cxx_support.cc PROPERTIES
@@ -109,11 +139,15 @@ if(MTQ_MODEL_DIR)
   endif()
   file(GLOB _model_sources CONFIGURE_DEPENDS ${MTQ_MODEL_DIR}/codegen/host/src/*.c)
   file(GLOB _model_objects CONFIGURE_DEPENDS ${MTQ_MODEL_DIR}/codegen/host/lib/*.o)
-  if(_model_sources OR _model_objects)
-    if(MTQ_FAKE_CRT)
-      message(FATAL_ERROR "host_driven: the fake CRT runs no model, but ${MTQ_MODEL_DIR} has one: "
-                          "use TVM's standalone CRT as MTQ_CRT_DIR")
-    endif()
+  # The fake CRT has none of the runtime headers the model's sources include, and no executor
+  # to call them: the model is left out (the project still builds, boots and shakes hands).
+  if(MTQ_FAKE_CRT AND (_model_sources OR _model_objects))
+    list(LENGTH _model_sources _n_src)
+    list(LENGTH _model_objects _n_obj)
+    message(STATUS "host_driven: FAKE CRT: the model in ${MTQ_MODEL_DIR} is NOT linked "
+                   "(${_n_src} sources, ${_n_obj} objects left out; the fake runs no model: "
+                   "pass TVM's standalone_crt_dir to run it)")
+  elseif(_model_sources OR _model_objects)
     target_sources(firmware PRIVATE ${_model_sources} ${_model_objects})
     if(IS_DIRECTORY ${MTQ_MODEL_DIR}/codegen/host/include)
       target_include_directories(firmware PRIVATE ${MTQ_MODEL_DIR}/codegen/host/include)

@@ -1,0 +1,218 @@
+/*
+ * `microtvm-qemu demo --all`, the README's main job, end to end on every board in machines/:
+ * its table must show one row per board, every prediction correct and identical across
+ * boards, outputs bit-exact with the generator's reference, and a positive count. Then, on
+ * the projects it kept, `run --json` twice gives identical counts (deterministic mode), on a
+ * board that counts ticks and on one that counts instructions. Six firmwares are built once.
+ */
+#include <CUnit/Basic.h>
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char tmpdir[] = "/tmp/mtq-e2e-demo-XXXXXX";
+static char kept[PATH_MAX];
+
+static int suite_init(void)
+{
+    if (!mkdtemp(tmpdir))
+        return -1;
+    char cache[PATH_MAX];
+    snprintf(cache, sizeof cache, "%s/cache", tmpdir);
+    setenv("MTQ_CACHE_DIR", cache, 1); /* ours, not the user's ~/.cache */
+    snprintf(kept, sizeof kept, "%s/projects", tmpdir);
+    return 0;
+}
+
+static int suite_clean(void)
+{
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = calloc(1, 1 << 20);
+    if (f && buf)
+        buf[fread(buf, 1, (1 << 20) - 1, f)] = '\0';
+    if (f)
+        fclose(f);
+    unlink(path);
+    return buf;
+}
+
+/* Runs MTQ_CLI with args (NULL-terminated), stdin /dev/null, at most timeout_sec. */
+static int run_cli(const char *const *args, int timeout_sec, char **out, char **errs)
+{
+    char opath[PATH_MAX], epath[PATH_MAX];
+    const char *argv[32] = {MTQ_CLI};
+    for (int i = 0; args[i] && i < 30; i++)
+        argv[i + 1] = args[i];
+    snprintf(opath, sizeof opath, "%s/stdout", tmpdir);
+    snprintf(epath, sizeof epath, "%s/stderr", tmpdir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int in = open("/dev/null", O_RDONLY);
+        int o = open(opath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open(epath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(in, 0);
+        dup2(o, 1);
+        dup2(e, 2);
+        execv(MTQ_CLI, (char **)argv);
+        _exit(127);
+    }
+    int status = -1;
+    for (int waited = 0; waitpid(pid, &status, WNOHANG) == 0; waited += 10) {
+        if (waited > timeout_sec * 1000) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            CU_FAIL("the command line did not finish in time");
+            break;
+        }
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    *out = slurp(opath);
+    *errs = slurp(epath);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* The boards: *.json in the source tree's machines/. */
+static size_t board_count(void)
+{
+    DIR *d = opendir(MTQ_SOURCE_DIR "/machines");
+    struct dirent *de;
+    size_t n = 0;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        n += len > 5 && !strcmp(de->d_name + len - 5, ".json") && de->d_name[0] != '.';
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_demo_all_predicts_the_same_on_every_board(void)
+{
+    char *out, *errs;
+    const char *args[] = {"demo", "--all", "--keep", kept, NULL};
+    int status = run_cli(args, 1800, &out, &errs);
+    CU_ASSERT_EQUAL(status, 0);
+    if (status != 0)
+        fprintf(stderr, "\n%s\n%s\n", out, errs);
+    printf("\n%s", out); /* the table, for the test log */
+
+    /* BOARD CORRECT FIRST... rows: "<board> 10/10 <p> (label <l>) <exact> <count> <metric>
+     * <ms> ms <bytes> B <build> s <run> s" */
+    size_t boards = board_count(), rows = 0;
+    char summary[64];
+    snprintf(summary, sizeof summary, "same predictions on all %zu boards: yes\n", boards);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, summary));
+    long first_pred = -2;
+    char *save = NULL;
+    for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char board[64], correct[16], exact[16], metric[32];
+        long pred, label;
+        unsigned long long count;
+        double ms;
+        if (strncmp(line, "BOARD", 5) == 0 || strncmp(line, "same", 4) == 0 ||
+            strncmp(line, "projects kept", 13) == 0)
+            continue;
+        int got = sscanf(line, "%63s %15s %ld (label %ld) %15s %llu %31s %lf ms", board,
+                         correct, &pred, &label, exact, &count, metric, &ms);
+        CU_ASSERT_EQUAL(got, 8);
+        if (got != 8) {
+            fprintf(stderr, "unparsed row: %s\n", line);
+            continue;
+        }
+        rows++;
+        unsigned right, total, same, total2;
+        CU_ASSERT(sscanf(correct, "%u/%u", &right, &total) == 2 && right == total && total > 0);
+        CU_ASSERT(sscanf(exact, "%u/%u", &same, &total2) == 2 && same == total2);
+        CU_ASSERT_EQUAL(pred, label);
+        if (first_pred == -2)
+            first_pred = pred;
+        CU_ASSERT_EQUAL(pred, first_pred); /* the same prediction on every board */
+        CU_ASSERT(count > 0);
+        CU_ASSERT(!strcmp(metric, "ticks") || !strcmp(metric, "instructions"));
+        CU_ASSERT(ms > 0);
+    }
+    CU_ASSERT_EQUAL(rows, boards);
+    free(out);
+    CU_ASSERT_PTR_NULL(strstr(errs, "error"));
+    free(errs);
+}
+
+/* run --json on a kept project: its count, metric and outputs' hex. */
+static void run_json(const char *board, char *metric, size_t msz, double *count, char **hex)
+{
+    char proj[PATH_MAX + 64], *out, *errs;
+    snprintf(proj, sizeof proj, "%s/%s", kept, board);
+    const char *args[] = {"run", proj, "--json", NULL};
+    int status = run_cli(args, 120, &out, &errs);
+    CU_ASSERT_EQUAL(status, 0);
+    if (status)
+        fprintf(stderr, "\n%s\n", errs);
+    cJSON *r = cJSON_Parse(out);
+    const cJSON *c = cJSON_GetObjectItem(r, "count");
+    const cJSON *m = cJSON_GetObjectItem(c, "metric"), *v = cJSON_GetObjectItem(c, "value");
+    const cJSON *h = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "outputs"),
+                                                             "output"), "hex");
+    snprintf(metric, msz, "%s", cJSON_IsString(m) ? m->valuestring : "");
+    *count = cJSON_IsNumber(v) ? v->valuedouble : -1;
+    *hex = strdup(cJSON_IsString(h) ? h->valuestring : "");
+    cJSON_Delete(r);
+    free(out);
+    free(errs);
+}
+
+static void test_run_json_twice_gives_identical_counts(void)
+{
+    const char *boards[] = {"mps2-an385", "riscv32-virt"};
+    const char *want_metric[] = {"ticks", "instructions"};
+    for (size_t i = 0; i < 2; i++) {
+        char m1[32], m2[32], *h1, *h2;
+        double c1, c2;
+        run_json(boards[i], m1, sizeof m1, &c1, &h1);
+        run_json(boards[i], m2, sizeof m2, &c2, &h2);
+        CU_ASSERT_STRING_EQUAL(m1, want_metric[i]);
+        CU_ASSERT_STRING_EQUAL(m1, m2);
+        CU_ASSERT(c1 > 0);
+        CU_ASSERT_EQUAL(c1, c2);
+        CU_ASSERT(h1[0] && !strcmp(h1, h2));
+        printf("(%s: %.0f %s twice) ", boards[i], c1, m1);
+        free(h1);
+        free(h2);
+    }
+}
+
+int main(void)
+{
+    if (access(MTQ_CLI, X_OK) < 0 || access(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh",
+                                            X_OK) < 0) {
+        printf("skipped: build the command line and the template first (%s)\n", MTQ_CLI);
+        return 77;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    CU_initialize_registry();
+    CU_pSuite s = CU_add_suite("e2e_demo", suite_init, suite_clean);
+    CU_ADD_TEST(s, test_demo_all_predicts_the_same_on_every_board);
+    CU_ADD_TEST(s, test_run_json_twice_gives_identical_counts);
+    if (CU_get_error() != CUE_SUCCESS)
+        return 1;
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+    CU_cleanup_registry();
+    return bad != 0;
+}
