@@ -248,10 +248,14 @@ static int do_close_transport(struct server *srv, const cJSON *params, cJSON **r
 static int do_read_transport(struct server *srv, const cJSON *params, cJSON **result,
                              struct err *err)
 {
+    /* TVM reads a few bytes at a time while it hunts for packet headers: serve those from the
+     * stack, so the hot path allocates nothing but the reply itself */
+    uint8_t small[4096];
+    char small_text[sizeof small / 4 * 5 + 8];
     double want = cJSON_GetObjectItemCaseSensitive(params, "n")->valuedouble;
     size_t n = want >= (double)API_READ_MAX ? API_READ_MAX : (size_t)want;
     size_t got = 0;
-    uint8_t *buf = malloc(n);
+    uint8_t *buf = n <= sizeof small ? small : malloc(n);
     char *text = NULL;
     cJSON *res = NULL;
     int rc = buf ? 0 : oom(err);
@@ -264,7 +268,9 @@ static int do_read_transport(struct server *srv, const cJSON *params, cJSON **re
                      "%zu-byte buffer", got, n);
         goto out;
     }
-    if (!(text = malloc(b85_encoded_len(got) + 1))) {
+    size_t text_len = b85_encoded_len(got) + 1;
+    text = text_len <= sizeof small_text ? small_text : malloc(text_len);
+    if (!text) {
         rc = oom(err);
         goto out;
     }
@@ -277,8 +283,10 @@ static int do_read_transport(struct server *srv, const cJSON *params, cJSON **re
     res = NULL;
 out:
     cJSON_Delete(res);
-    free(text);
-    free(buf);
+    if (text != small_text)
+        free(text);
+    if (buf != small)
+        free(buf);
     return rc;
 }
 
