@@ -22,8 +22,8 @@
 #define TEXT_VALUES_MAX 32 /* values per output in the text report; --json has them all */
 
 static const struct cli_opt run_opts[] = {
-    {"input", 'i', "NAME=FILE", true, "an input tensor's raw bytes (or FILE alone: the inputs "
-     "not named, in order); default: the firmware's own input"},
+    {"input", 'i', "NAME=FILE", true, "an input's raw bytes; FILE alone: the next input not "
+     "named"},
     {"json", 0, NULL, false, "print one JSON object (fields: docs/RESULTS.md)"},
     {"timeout", 0, "SEC", false, "bound the whole run (default 120)"},
     {"baseline", 0, "FILE", false, "compare the count with an earlier 'run --json' output"},

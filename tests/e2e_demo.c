@@ -2,15 +2,17 @@
  * `microtvm-qemu demo --all`, the README's main job, end to end on every board in machines/:
  * its table must show one row per board, every prediction correct and identical across
  * boards, outputs bit-exact with the generator's reference, and a positive count. Then, on
- * the projects it kept, `run --json` twice gives identical counts (deterministic mode), on a
- * board that counts ticks and on one that counts instructions. Six firmwares are built once.
+ * the projects it kept, `run --json` twice per board gives the same outputs and the same count
+ * (deterministic mode; a tick count within one tick). Six firmwares are built once.
  */
 #include <CUnit/Basic.h>
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,24 +178,33 @@ static void run_json(const char *board, char *metric, size_t msz, double *count,
     free(errs);
 }
 
+/* On every board: the same outputs twice, and the same instruction count; a tick count may
+ * differ by one tick (the run starts anywhere within a tick: docs/RESULTS.md). */
 static void test_run_json_twice_gives_identical_counts(void)
 {
-    const char *boards[] = {"mps2-an385", "riscv32-virt"};
-    const char *want_metric[] = {"ticks", "instructions"};
-    for (size_t i = 0; i < 2; i++) {
-        char m1[32], m2[32], *h1, *h2;
+    DIR *d = opendir(MTQ_SOURCE_DIR "/machines");
+    struct dirent *de;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len <= 5 || strcmp(de->d_name + len - 5, ".json") || de->d_name[0] == '.')
+            continue;
+        char board[64], m1[32], m2[32], *h1, *h2;
         double c1, c2;
-        run_json(boards[i], m1, sizeof m1, &c1, &h1);
-        run_json(boards[i], m2, sizeof m2, &c2, &h2);
-        CU_ASSERT_STRING_EQUAL(m1, want_metric[i]);
+        snprintf(board, sizeof board, "%.*s", (int)(len - 5), de->d_name);
+        run_json(board, m1, sizeof m1, &c1, &h1);
+        run_json(board, m2, sizeof m2, &c2, &h2);
+        CU_ASSERT(!strcmp(m1, "ticks") || !strcmp(m1, "instructions"));
         CU_ASSERT_STRING_EQUAL(m1, m2);
         CU_ASSERT(c1 > 0);
-        CU_ASSERT_EQUAL(c1, c2);
+        bool exact = !strcmp(m1, "instructions");
+        CU_ASSERT(exact ? c1 == c2 : fabs(c1 - c2) <= 1);
         CU_ASSERT(h1[0] && !strcmp(h1, h2));
-        printf("(%s: %.0f %s twice) ", boards[i], c1, m1);
+        printf("(%s: %.0f, %.0f %s) ", board, c1, c2, m1);
         free(h1);
         free(h2);
     }
+    closedir(d);
 }
 
 int main(void)
