@@ -40,3 +40,10 @@ if(TARGET test_aot_app)
   add_dependencies(test_aot_app digits_int8_host_ref float_tiny_host_ref
                    digits_int8_small_host_ref)
 endif()
+
+# Tests that run the host reference programs need them built first.
+foreach(t test_cli_aot e2e_aot)
+  if(TARGET ${t})
+    add_dependencies(${t} digits_int8_host_ref float_tiny_host_ref digits_int8_small_host_ref)
+  endif()
+endforeach()
