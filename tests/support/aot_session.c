@@ -322,7 +322,8 @@ int aot_parse_run(const char *reply, struct aot_run *r, struct err *err)
         if (!strncmp(line, "output:", 7))
             rc = parse_output(line, r, err);
         else if (!strncmp(line, "error:", 6))
-            snprintf(r->error_line, sizeof r->error_line, "%s", line);
+            snprintf(r->error_line, sizeof r->error_line, "%.*s",
+                     (int)sizeof r->error_line - 1, line);
         else if (!strncmp(line, "stats:", 6))
             rc = parse_stats(line + 6, r, err);
         else if (!strcmp(line, "done"))
