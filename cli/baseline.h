@@ -23,8 +23,7 @@ struct cli_baseline_cmp {
     struct cli_count before, after;
     double change_percent;   /* (after - before) / before * 100; negative: faster */
     double max_percent;      /* the allowed growth; < 0 when none was given */
-    bool regressed;          /* change_percent > max_percent (a limit was given), except that
-                              * one tick more is within a tick count's resolution */
+    bool regressed;          /* change_percent > max_percent (a limit was given) */
 };
 
 /* The count of a run --json object: its "count" {metric, value}; an object without one (an
@@ -38,8 +37,8 @@ int cli_baseline_load(const char *path, cJSON **out, struct err *err);
 
 /* Compares baseline with now (both run --json objects). They must come from the same board
  * and count the same metric (else ERR_INVALID saying which differ), and the baseline's count
- * must be positive. max_percent < 0 means no limit (regressed stays false). A ticks count
- * one tick above the baseline is not a regression, whatever the percentage (the resolution). */
+ * must be positive. max_percent < 0 means no limit (regressed stays false). Ticks compare as
+ * exactly as instructions: the firmware makes both identical across runs. */
 int cli_baseline_compare(const cJSON *baseline, const cJSON *now, double max_percent,
                          struct cli_baseline_cmp *out, struct err *err);
 

@@ -2,8 +2,11 @@
  * generate_project: turns a template, a Model Library Format archive and options into a
  * self-contained project directory (CONTRACTS.md "Generated project layout"). Every check that
  * can fail on the caller's input runs before the directory is created, and any failure after
- * that removes the directory again, so a retry never meets a half-made project.
- * project.json is written last: its presence is what makes a directory a generated project.
+ * that removes the directory again, so a retry never meets a half-made project. The project is
+ * made in a hidden sibling (".<name>.generating-XXXXXX") and renamed into place at the end, so
+ * even a server killed mid-way (SIGKILL: no cleanup possible) leaves no half project under the
+ * name asked for. project.json is written last: its presence is what makes a directory a
+ * generated project.
  */
 #include "project_internal.h"
 
@@ -12,7 +15,9 @@
 #include "options.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -414,10 +419,33 @@ static int bring_crt(struct plan *p, const struct proj_mlf *mlf, struct err *err
                    "whose MLF carries runtime/ (AOT executor with the crt runtime)");
 }
 
+/* Makes the hidden sibling a project is generated in: "<parent>/.<name>.generating-XXXXXX",
+ * creating the parent if needed, with the permissions a plain mkdir would give (mkdtemp's are
+ * 0700). */
+static int make_staging(const char *project_dir, char *out, size_t outsz, struct err *err)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+    snprintf(a, sizeof a, "%s", project_dir);
+    snprintf(b, sizeof b, "%s", project_dir);
+    const char *parent = dirname(a), *name = basename(b);
+    int rc = fs_mkdir_p(parent, err);
+    if (rc < 0)
+        return rc;
+    if ((size_t)snprintf(out, outsz, "%s/.%s.generating-XXXXXX", parent, name) >= outsz)
+        return err_set(err, ERR_PARAMS, "%s: path too long", project_dir);
+    if (!mkdtemp(out))
+        return err_errno(err, "%s", project_dir);
+    mode_t mask = umask(0);
+    umask(mask);
+    chmod(out, 0777 & ~mask);
+    return 0;
+}
+
 int proj__generate(const char *template_dir, const char *mlf_path, const char *crt_dir,
                    const char *project_dir, const cJSON *options, struct err *err)
 {
     struct plan *p = calloc(1, sizeof *p);
+    char final_dir[PATH_MAX], staging[PATH_MAX];
     struct proj_mlf mlf = {0};
     bool have_mlf = false, created = false;
     int rc = 0;
@@ -435,10 +463,12 @@ int proj__generate(const char *template_dir, const char *mlf_path, const char *c
     if (!p->mlf_path[0] && (rc = plan_workspace(p, NULL, err)) < 0)
         goto out;
 
-    if ((rc = fs_mkdir_p(p->project_dir, err)) < 0) {
+    snprintf(final_dir, sizeof final_dir, "%s", p->project_dir);
+    if ((rc = make_staging(p->project_dir, staging, sizeof staging, err)) < 0) {
         err_prefix(err, "project_dir");
         goto out;
     }
+    snprintf(p->project_dir, sizeof p->project_dir, "%s", staging); /* everything goes there */
     created = true;
     if ((rc = copy_template(p, template_dir, err)) < 0)
         goto out;
@@ -459,6 +489,15 @@ int proj__generate(const char *template_dir, const char *mlf_path, const char *c
     if ((rc = write_project_cmake(p, have_mlf, err)) < 0 ||
         (rc = write_project_json(p, options, have_mlf ? &mlf : NULL, err)) < 0)
         goto out;
+    /* NOREPLACE: a directory made under that name meanwhile is never overwritten */
+    if (renameat2(AT_FDCWD, staging, AT_FDCWD, final_dir, RENAME_NOREPLACE) < 0) {
+        rc = errno == EEXIST ? err_set(err, ERR_INVALID, "project_dir %s already exists; "
+                                       "choose a new directory or remove it first", final_dir)
+                             : err_errno(err, "project_dir: %s -> %s", staging, final_dir);
+        goto out;
+    }
+    snprintf(p->project_dir, sizeof p->project_dir, "%s", final_dir);
+    created = false;
     log_info("generated %s project for %s (%s, -O%s) in %s", p->opt.project_type,
              p->board.name, p->opt.libc, p->opt.opt_level, p->project_dir);
 out:

@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,20 +111,26 @@ static int parse_args(int argc, char **argv, struct args *a)
     return 0;
 }
 
-/* Waits until fd is readable or a stop signal came. The signals are blocked from the flag test
- * until ppoll, which unblocks them atomically, so one arriving in between cannot be missed. */
-static void wait_readable(int fd)
+/* Waits until fd is readable or a stop signal came; returns true when instead the reader of
+ * reply_fd is gone (no reply can reach anyone: a client that closed it will not be back). The
+ * signals are blocked from the flag test until ppoll, which unblocks them atomically, so one
+ * arriving in between cannot be missed. */
+static bool wait_readable(int fd, int reply_fd)
 {
     sigset_t block, old;
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     sigprocmask(SIG_BLOCK, &block, &old);
+    bool gone = false;
     if (!stop_signal) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        ppoll(&p, 1, NULL, &old);
+        /* events 0 on the reply pipe: only its POLLERR (no reader left) is reported */
+        struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = reply_fd, .events = 0}};
+        if (ppoll(p, 2, NULL, &old) > 0 && !p[0].revents && (p[1].revents & (POLLERR | POLLHUP)))
+            gone = true;
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
+    return gone;
 }
 
 /* Sends a reply; returns 0, 1 when the client is gone, -1 on another write error (logged). */
@@ -188,7 +195,10 @@ static int serve(struct server *srv, int read_fd, int write_fd)
             log_debug("end of the request pipe; stopping");
             break;
         }
-        wait_readable(read_fd);
+        if (wait_readable(read_fd, write_fd)) {
+            log_info("the client closed the reply pipe; stopping");
+            break;
+        }
         if (stop_signal)
             break;
         struct err err = {0};
@@ -234,6 +244,8 @@ int main(int argc, char **argv)
         return 1;
     }
     srv.stop = &stop_signal;
+    srv.request_fd = a.read_fd;
+    srv.reply_fd = a.write_fd;
     log_debug("serving %s %s (fds %d, %d)", srv.is_template ? "template" : "project", srv.dir,
               a.read_fd, a.write_fd);
     int status = serve(&srv, a.read_fd, a.write_fd);

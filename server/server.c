@@ -17,6 +17,7 @@
 int server_init(struct server *srv, const char *dir, struct err *err)
 {
     memset(srv, 0, sizeof *srv);
+    srv->request_fd = srv->reply_fd = -1;
     srv->verbosity = log_get_level();
     char exe[PATH_MAX];
     if (!dir) {

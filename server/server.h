@@ -24,6 +24,9 @@ struct server {
     /* set by main's SIGTERM/SIGINT handler; long waits (builds, QEMU start) may poll it and
      * give up early. NULL when nobody handles signals (tests). */
     volatile sig_atomic_t *stop;
+    /* the client's request and reply pipes (main sets them; -1 in tests): long waits on the
+     * board end when the client has closed either, so a dead client never leaves us waiting */
+    int request_fd, reply_fd;
     struct session *session;     /* NULL until session.c makes one; freed by sess_shutdown */
 };
 

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,8 @@
 #define RX_MIN_ROOM 4096u
 /* Without an exit fd, how often a wait asks gone(). */
 #define GONE_POLL_NS (50 * 1000000LL)
+/* How often a wait that sees nothing calls wake() (one QMP round trip, about 1 ms). */
+#define WAKE_NS (500 * 1000000LL)
 
 /* ---- receive buffer ---- */
 
@@ -149,19 +152,29 @@ enum { WAIT_READY = 1, WAIT_GONE = 2 };
 static int wait_device(struct sess__link *l, short events, int64_t deadline, short *revents,
                        struct err *err)
 {
+    /* the client's pipes are watched for their far ends going away (events 0: only POLLHUP
+     * and POLLERR are reported); a request pipe that hangs up with requests still unread is
+     * a batch client's, which still wants its answers: it is dropped from the watch instead */
+    bool watch_request = l->request_fd >= 0;
+    int64_t next_wake = l->wake ? now_ns() + WAKE_NS : -1;
     for (;;) {
-        struct pollfd p[2] = {{.fd = l->fd, .events = events},
-                              {.fd = l->exit_fd, .events = POLLIN}};
-        nfds_t nfds = l->exit_fd >= 0 ? 2 : 1;
+        struct pollfd p[4] = {{.fd = l->fd, .events = events}};
+        nfds_t nfds = 1;
+        int exit_i = -1, req_i = -1, rep_i = -1;
+        if (l->exit_fd >= 0)
+            p[exit_i = (int)nfds++] = (struct pollfd){.fd = l->exit_fd, .events = POLLIN};
+        if (watch_request)
+            p[req_i = (int)nfds++] = (struct pollfd){.fd = l->request_fd, .events = 0};
+        if (l->reply_fd >= 0)
+            p[rep_i = (int)nfds++] = (struct pollfd){.fd = l->reply_fd, .events = 0};
         struct timespec ts, *tsp = NULL;
-        int64_t left = -1;
-        if (deadline >= 0) {
-            left = deadline - now_ns();
-            if (left < 0)
-                left = 0;
-        }
+        int64_t now = now_ns(), left = -1;
+        if (deadline >= 0)
+            left = deadline > now ? deadline - now : 0;
         if (l->exit_fd < 0 && l->gone && (left < 0 || left > GONE_POLL_NS))
             left = GONE_POLL_NS;
+        if (next_wake >= 0 && (left < 0 || left > next_wake - now))
+            left = next_wake > now ? next_wake - now : 0;
         if (left >= 0) {
             ts.tv_sec = (time_t)(left / 1000000000LL);
             ts.tv_nsec = (long)(left % 1000000000LL);
@@ -195,12 +208,28 @@ static int wait_device(struct sess__link *l, short events, int64_t deadline, sho
             *revents = p[0].revents;
             return WAIT_READY;
         }
-        if (nfds == 2 && p[1].revents)
+        if (exit_i >= 0 && p[exit_i].revents)
             return WAIT_GONE;
         if (l->exit_fd < 0 && l->gone && l->gone(l->gone_ctx))
             return WAIT_GONE;
-        if (deadline >= 0 && now_ns() >= deadline)
+        if (rep_i >= 0 && (p[rep_i].revents & (POLLERR | POLLHUP)))
+            return err_set(err, ERR_CLOSED, "the client closed the reply pipe; stopping");
+        if (req_i >= 0 && (p[req_i].revents & POLLHUP)) {
+            int pending = 0;
+            if (ioctl(l->request_fd, FIONREAD, &pending) == 0 && pending > 0)
+                watch_request = false;
+            else
+                return err_set(err, ERR_CLOSED, "the client closed the request pipe; stopping");
+        }
+        now = now_ns();
+        if (deadline >= 0 && now >= deadline)
             return ERR_TIMEOUT;
+        if (next_wake >= 0 && now >= next_wake) {
+            /* the board may have reset itself: its new boot needs QEMU's main loop woken
+             * before it takes input (QEMU_NOTES.md "Input can stall for good at boot") */
+            l->wake(l->wake_ctx);
+            next_wake = now + WAKE_NS;
+        }
     }
 }
 
@@ -211,6 +240,8 @@ void sess__link_init(struct sess__link *l, size_t rx_max)
     memset(l, 0, sizeof *l);
     l->fd = -1;
     l->exit_fd = -1;
+    l->request_fd = -1;
+    l->reply_fd = -1;
     sess__rx_init(&l->rx, rx_max);
 }
 

@@ -577,7 +577,7 @@ static void test_a_project_dir_that_exists_or_cannot_be_made_is_refused(void)
              "{\"model_library_format_path\":\"\",\"standalone_crt_dir\":\"\","
              "\"project_dir\":\"%s/proj\",\"options\":{\"project_type\":\"echo\","
              "\"board\":\"mps2-an385\"}}", file);
-    expect_call("generate_project", params, -32000, "Not a directory");
+    expect_call("generate_project", params, -32000, "a-file: exists and is not a directory");
     unlink(file);
     CU_ASSERT_EQUAL(count_entries(gen), 0);
     still_serving();

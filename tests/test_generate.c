@@ -12,10 +12,12 @@
 #include <CUnit/Basic.h>
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char tmpdir[64];
@@ -345,6 +347,44 @@ static void test_generate_refuses_a_graph_model_for_aot_standalone(void)
                    "aot_standalone needs a model built with the AOT executor", NULL);
 }
 
+/* issue 6: the project is made in a hidden sibling and renamed into place, so a server killed
+ * mid-way never leaves half a project under the name asked for; nothing else stays beside it. */
+static void test_generate_renames_the_finished_project_into_place_and_leaves_no_staging(void)
+{
+    char parent[PATH_MAX], dir[PATH_MAX + 8], bad[PATH_MAX + 8];
+    proj_path("staged/deeper", parent, sizeof parent); /* parents are made as needed */
+    snprintf(dir, sizeof dir, "%s/p1", parent);
+    snprintf(bad, sizeof bad, "%s/p2", parent);
+    cJSON *o = options("{\"project_type\": \"echo\", \"board\": \"mps2-an385\"}");
+    struct err err = {0};
+    CU_ASSERT_EQUAL_FATAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), 0);
+    /* a failure after the staging directory exists (the MLF is not a tar) */
+    char notar[PATH_MAX];
+    snprintf(notar, sizeof notar, "%s/notar.tar", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(fs_write_file(notar, "text", 4, NULL), 0);
+    cJSON *o2 = options("{\"project_type\": \"aot_standalone\", \"board\": \"mps2-an385\"}");
+    CU_ASSERT(proj__generate(MTQ_TEMPLATE_DIR, notar, "", bad, o2, &err) < 0);
+    cJSON_Delete(o);
+    cJSON_Delete(o2);
+    DIR *d = opendir(parent);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            CU_ASSERT_STRING_EQUAL(e->d_name, "p1");
+            n++;
+        }
+    closedir(d);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_TRUE(has(dir, "project.json"));
+    struct stat st;
+    mode_t mask = umask(0);
+    umask(mask);
+    CU_ASSERT_EQUAL_FATAL(stat(dir, &st), 0);
+    CU_ASSERT_EQUAL(st.st_mode & 0777, 0777 & ~mask); /* as mkdir makes it, not mkdtemp's 0700 */
+}
+
 int main(void)
 {
     if (!fs_exists(MTQ_TEMPLATE_DIR "/microtvm-qemu-server")) {
@@ -367,6 +407,7 @@ int main(void)
     CU_ADD_TEST(s, test_generate_refuses_host_driven_without_a_crt);
     CU_ADD_TEST(s, test_generate_refuses_a_hostile_model_and_removes_the_project);
     CU_ADD_TEST(s, test_generate_refuses_a_graph_model_for_aot_standalone);
+    CU_ADD_TEST(s, test_generate_renames_the_finished_project_into_place_and_leaves_no_staging);
     if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
         return 1;
     CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -212,11 +212,14 @@ struct run_result {
     uint64_t instret;
 };
 
-/* Runs the model once; the measured region holds nothing but the model's run function. */
+/* Runs the model once; the measured region holds nothing but the model's run function. It
+ * starts at a fixed phase of the timer's tick (timer_align), so the tick count is the same on
+ * every run in deterministic mode, not n or n + 1 depending on when the command arrived. */
 static struct run_result run_model(void)
 {
     struct run_result r;
     aot_workspace_reset();
+    timer_align();
     uint64_t i0 = board_instret();
     uint64_t t0 = timer_ticks();
     r.rc = aot_model_run();

@@ -50,6 +50,20 @@ void board__timer_resume(void)
     reg_write(REG_CTRL, CTRL_ENABLE);
 }
 
+/* QEMU's timer (a ptimer, hw/core/ptimer.c) keeps VALUE when stopped, and on a restart counts
+ * its next tick one whole period after the virtual time of the write that set the enable bit.
+ * Under -icount that write happens at an exact instruction count, so code that runs a fixed
+ * path after it meets every later tick edge at the same offset, however the host timed the
+ * command before. The part of a tick in progress is dropped (never counted twice: VALUE reads
+ * the same just before and just after). An interrupt and WFI would add nothing here: timer0's
+ * next edge is anchored on its last restart too, and another timer's on its own start. On the
+ * real MPS2 the timer counts the CPU's own clock, so there is no phase to align. */
+void timer_align(void)
+{
+    board__timer_pause();
+    board__timer_resume();
+}
+
 uint64_t timer_ticks(void)
 {
     uint32_t now = reg_read(REG_VALUE);

@@ -33,6 +33,14 @@ int uart_try_getc(void);
  * Under QEMU's -icount shift=0 one tick is a fixed number of guest instructions. */
 uint64_t timer_ticks(void);
 
+/* Returns at a fixed phase of the timer's tick, so that a timed region started right after it
+ * (its first timer_ticks() call the next thing done) measures the same number of ticks on
+ * every run. Why: a tick is 40 to 100 guest instructions under -icount shift=0, and a region
+ * that starts at an arbitrary point within a tick measures n or n + 1 ticks depending on when
+ * the host's command arrived. Costs at most about two ticks; never counts as time elsewhere
+ * (timer_ticks() never goes backwards). Without -icount it is harmless and proves nothing. */
+void timer_align(void);
+
 /* Instructions retired since reset where the CPU counts them (RISC-V minstret), else 0. */
 uint64_t board_instret(void);
 

@@ -1,0 +1,335 @@
+/*
+ * End to end (label e2e): in deterministic mode a model run's tick count is the same on every
+ * run, not n or n + 1 depending on when the host's command arrived (timer_align in
+ * firmware/include/board.h; QEMU_NOTES.md "Deterministic time"). Builds the digits_int8
+ * aot_standalone firmware through firmware/CMakeLists.txt for a few boards, boots each several
+ * times (a new QEMU each time) and sends `run%` several times per boot, after random host delays,
+ * with the command split at a random byte and random other commands before it, while another
+ * process keeps a CPU busy. Every run must report the same ticks, ns and instret.
+ * Knobs for longer proofs: MTQ_TICKS_BOARDS (comma-separated; default mps2-an385,mps2-an505,
+ * riscv32-virt), MTQ_TICKS_BOOTS (default 5), MTQ_TICKS_RUNS (runs per boot, default 2),
+ * MTQ_TICKS_FIRMWARE (a firmware/ tree to build instead of this one, e.g. an older copy to
+ * compare with; that is the only use of a failing run). Exits 77 when a tool is missing.
+ */
+#include "aot_session.h"
+#include "emu.h"
+#include "err.h"
+#include "fs.h"
+#include "fwbuild.h"
+#include "machine.h"
+#include "qemu_procs.h"
+
+#include <CUnit/Basic.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MACHINES_DIR MTQ_SOURCE_DIR "/machines"
+#define MODEL_DIR MTQ_SOURCE_DIR "/tests/fixtures/mlf/digits_int8"
+#define LINE_MS 10000   /* a reply that takes longer means the board hangs */
+#define MAX_BOARDS 8
+#define MAX_DISTINCT 8
+#define MAX_DELAY_US 40000
+
+/* The distinct values one quantity took over a board's runs, with how often each came. */
+struct distinct {
+    uint64_t value[MAX_DISTINCT];
+    int count[MAX_DISTINCT];
+    int n;
+    bool overflow; /* more than MAX_DISTINCT values (they are all different anyway) */
+};
+
+/* File-static fixtures (CUnit tests take no arguments): the scratch directory (builds, the
+ * cache), the settings, the CPU burner, and the random state of the host delays. */
+static char workdir[] = "/tmp/mtq-e2e-ticks-XXXXXX";
+static char boards[MAX_BOARDS][MACH_NAME_MAX];
+static int n_boards;
+static int n_boots = 5, n_runs = 2;
+static char firmware_dir[PATH_MAX] = MTQ_SOURCE_DIR "/firmware";
+static pid_t burner = -1;
+static uint64_t rng;
+
+/* xorshift64*: the delays need no quality, only variety; the seed is printed for a replay. */
+static uint32_t rnd(uint32_t bound)
+{
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return (uint32_t)((rng * 0x2545f4914f6cdd1dull) >> 32) % bound;
+}
+
+static void distinct_add(struct distinct *d, uint64_t v)
+{
+    for (int i = 0; i < d->n; i++)
+        if (d->value[i] == v) {
+            d->count[i]++;
+            return;
+        }
+    if (d->n == MAX_DISTINCT) {
+        d->overflow = true;
+        return;
+    }
+    d->value[d->n] = v;
+    d->count[d->n++] = 1;
+}
+
+static void distinct_print(const char *what, const struct distinct *d)
+{
+    printf(" %s", what);
+    for (int i = 0; i < d->n; i++)
+        printf("%s%" PRIu64 "x%d", i ? "," : "=", d->value[i], d->count[i]);
+    if (d->overflow)
+        printf(",...");
+}
+
+static void report(const char *board, const char *what, const struct err *err)
+{
+    fprintf(stderr, "\n    %s: %s: %s (code %d)\n", board, what, err->msg, err->code);
+    if (err->detail[0])
+        fprintf(stderr, "    --- detail ---\n%s\n    --------------\n", err->detail);
+}
+
+/* Builds the digits_int8 aot_standalone firmware for m from firmware_dir into dir/build. */
+static int build_firmware(const struct machine *m, char *elf, size_t elf_size, struct err *err)
+{
+    char dir[256], log[300], d_machine[PATH_MAX + 32], d_model[PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s/%s", workdir, m->name);
+    snprintf(log, sizeof log, "%s/%s.log", workdir, m->name);
+    snprintf(d_machine, sizeof d_machine, "-DMTQ_MACHINE_FILE=%s", m->path);
+    snprintf(d_model, sizeof d_model, "-DMTQ_MODEL_DIR=%s", MODEL_DIR);
+    char *configure[] = {"cmake", "-S", firmware_dir, "-B", dir, "-G", "Ninja", d_machine,
+                         "-DMTQ_PROJECT_TYPE=aot_standalone", d_model,
+                         "-DMTQ_WARNING_AS_ERROR=ON", NULL};
+    char *build[] = {"ninja", "-j2", "-C", dir, NULL};
+    int rc = fwbuild_run(configure, log, err);
+    if (rc == 0)
+        rc = fwbuild_run(build, log, err);
+    if (rc == 0)
+        snprintf(elf, elf_size, "%s/firmware.elf", dir);
+    return rc;
+}
+
+/* Writes text in two pieces split at a random byte, a random pause between them. */
+static int send_split(struct emu *e, const char *text, struct err *err)
+{
+    size_t len = strlen(text), cut = rnd((uint32_t)len + 1);
+    int rc = emu_write(e, text, cut, NULL, LINE_MS, err);
+    if (rc == 0) {
+        usleep(rnd(5000));
+        rc = emu_write(e, text + cut, len - cut, NULL, LINE_MS, err);
+    }
+    return rc;
+}
+
+/* Reads one reply up to and including `end` into buf (NUL-terminated, without the last '\n'). */
+static int read_reply(struct emu *e, const char *end, char *buf, size_t cap, struct err *err)
+{
+    size_t got = 0;
+    int rc = emu_read_until(e, end, buf, cap - 1, &got, LINE_MS, err);
+    buf[got] = '\0';
+    if (rc == 0 && got > 0 && buf[got - 1] == '\n')
+        buf[got - 1] = '\0';
+    return rc;
+}
+
+/* One boot: n_runs `run%` commands, each after a random delay and 0 to 2 other commands.
+ * Adds every run's numbers to the distinct sets; returns the number of runs that answered. */
+static int boot_and_run(const struct machine *m, const char *elf, struct distinct *ticks,
+                        struct distinct *ns, struct distinct *instret)
+{
+    struct emu_config c;
+    struct err err;
+    static char buf[8192];
+    size_t got = 0;
+    int done = 0;
+    emu_config_init(&c);
+    c.machine = m;
+    c.image = elf;
+    c.deterministic = true;
+    struct emu *e = emu_start(&c, &err);
+    if (!e) {
+        report(m->name, "QEMU did not start", &err);
+        CU_FAIL("QEMU did not start");
+        return 0;
+    }
+    if (emu_run(e, &err) < 0 || emu_wait_banner(e, buf, sizeof buf - 1, &got, LINE_MS, &err) < 0) {
+        report(m->name, "no banner", &err);
+        CU_FAIL("no banner");
+        goto out;
+    }
+    buf[got] = '\0';
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "#microtvm-qemu:aot_standalone:"));
+    for (int r = 0; r < n_runs; r++) {
+        for (uint32_t k = rnd(3); k > 0; k--) { /* varies what the firmware did before */
+            usleep(rnd(MAX_DELAY_US / 4));
+            if (send_split(e, "init%", &err) < 0 || read_reply(e, "\n", buf, sizeof buf, &err) < 0) {
+                report(m->name, "init%", &err);
+                CU_FAIL("init% failed");
+                goto out;
+            }
+            CU_ASSERT_STRING_EQUAL(buf, "wakeup");
+        }
+        usleep(rnd(MAX_DELAY_US));
+        struct aot_run run;
+        if (send_split(e, "run%", &err) < 0 || read_reply(e, "done\n", buf, sizeof buf, &err) < 0 ||
+            aot_parse_run(buf, &run, &err) < 0) {
+            report(m->name, "run%", &err);
+            CU_FAIL("run% failed");
+            goto out;
+        }
+        CU_ASSERT_EQUAL(run.rc, 0);
+        CU_ASSERT(run.ticks > 0);
+        distinct_add(ticks, run.ticks);
+        distinct_add(ns, run.ns);
+        distinct_add(instret, run.instret);
+        done++;
+    }
+out:
+    emu_free(e);
+    return done;
+}
+
+static void test_every_run_reports_the_same_ticks_ns_and_instret(void)
+{
+    printf("\n  firmware %s, %d boots x %d runs per board, random seed %" PRIu64, firmware_dir,
+           n_boots, n_runs, rng);
+    for (int b = 0; b < n_boards; b++) {
+        static struct machine m;
+        struct err err;
+        char elf[PATH_MAX];
+        if (mach_load_by_name(&m, MACHINES_DIR, boards[b], &err) < 0) {
+            report(boards[b], "machine file", &err);
+            CU_FAIL("machine file does not load");
+            continue;
+        }
+        if (build_firmware(&m, elf, sizeof elf, &err) < 0) {
+            report(m.name, "build", &err);
+            CU_FAIL("firmware does not build");
+            continue;
+        }
+        struct distinct ticks = {0}, ns = {0}, instret = {0};
+        int runs = 0;
+        for (int i = 0; i < n_boots; i++)
+            runs += boot_and_run(&m, elf, &ticks, &ns, &instret);
+        printf("\n  %-14s %3d runs:", m.name, runs);
+        distinct_print("ticks", &ticks);
+        distinct_print("ns", &ns);
+        distinct_print("instret", &instret);
+        CU_ASSERT_EQUAL(runs, n_boots * n_runs);
+        CU_ASSERT_EQUAL(ticks.n, 1);
+        CU_ASSERT_EQUAL(ns.n, 1);
+        CU_ASSERT_EQUAL(instret.n, 1);
+        if (!strcmp(m.arch, "riscv")) /* the instruction counter is exact there: never 0 */
+            CU_ASSERT(instret.n == 1 && instret.value[0] > 0);
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/%s", workdir, m.name);
+        fs_remove_tree(dir, NULL); /* a few MB per board */
+    }
+    printf("\n");
+}
+
+static void test_no_qemu_is_left_behind(void)
+{
+    CU_ASSERT_EQUAL(qemu_procs_children(getpid()), 0);
+}
+
+/* A child that keeps one CPU busy, so QEMU competes for the host (the delays then vary more). */
+static pid_t start_burner(void)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(0);
+        for (volatile uint64_t x = 0;; x++) {
+        }
+    }
+    return pid;
+}
+
+static int suite_init(void)
+{
+    if (!mkdtemp(workdir))
+        return -1;
+    char cache[sizeof workdir + 8];
+    snprintf(cache, sizeof cache, "%s/cache", workdir);
+    setenv("MTQ_CACHE_DIR", cache, 1); /* nothing here may touch the user's cache */
+    burner = start_burner();
+    return burner > 0 ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+    if (burner > 0) {
+        kill(burner, SIGKILL);
+        waitpid(burner, NULL, 0);
+        burner = -1;
+    }
+    fs_remove_tree(workdir, NULL);
+    return 0;
+}
+
+static int env_count(const char *name, int fallback)
+{
+    const char *v = getenv(name);
+    int n = v && *v ? atoi(v) : fallback;
+    return n > 0 ? n : fallback;
+}
+
+/* Reads the knobs; false with the reason when a board or tool is missing. */
+static bool configure(char *why, size_t n)
+{
+    const char *list = getenv("MTQ_TICKS_BOARDS");
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", list && *list ? list : "mps2-an385,mps2-an505,riscv32-virt");
+    for (char *save = NULL, *t = strtok_r(copy, ",", &save); t && n_boards < MAX_BOARDS;
+         t = strtok_r(NULL, ",", &save))
+        snprintf(boards[n_boards++], MACH_NAME_MAX, "%s", t);
+    n_boots = env_count("MTQ_TICKS_BOOTS", n_boots);
+    n_runs = env_count("MTQ_TICKS_RUNS", n_runs);
+    const char *fw = getenv("MTQ_TICKS_FIRMWARE");
+    if (fw && *fw)
+        snprintf(firmware_dir, sizeof firmware_dir, "%s", fw);
+    for (int i = 0; i < n_boards; i++)
+        if (!fwbuild_available(boards[i], why, n))
+            return false;
+    char cmake_lists[PATH_MAX + 32];
+    snprintf(cmake_lists, sizeof cmake_lists, "%s/CMakeLists.txt", firmware_dir);
+    if (!fs_exists(cmake_lists)) {
+        snprintf(why, n, "%.400s/CMakeLists.txt does not exist (MTQ_TICKS_FIRMWARE)",
+                 firmware_dir);
+        return false;
+    }
+    rng = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+    if (rng == 0)
+        rng = 1;
+    return true;
+}
+
+int main(void)
+{
+    char why[512] = "";
+    if (!configure(why, sizeof why)) {
+        printf("e2e_ticks: skipping: %s\n", why);
+        return 77;
+    }
+    CU_initialize_registry();
+    CU_pSuite s = CU_add_suite("e2e_ticks", suite_init, suite_clean);
+    CU_ADD_TEST(s, test_every_run_reports_the_same_ticks_ns_and_instret);
+    CU_ADD_TEST(s, test_no_qemu_is_left_behind);
+    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
+        return 1;
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+    CU_cleanup_registry(); /* only after reading the counts: it clears them */
+    return bad != 0;
+}
