@@ -100,7 +100,7 @@ for t in "${targets[@]}"; do
     if [ "$status" -ne 0 ] && [ "$rc" -ne 0 ]; then
         echo "---- the end of fuzz_$t's report ----"
         grep -vE '^#[0-9]+|^(INFO|MS):|NEW_FUNC' "$dir/log" | tail -n 40
-        echo "---- reproduce: $build/fuzz/fuzz_$t <input> ----"
+        echo "---- reproduce: $build/fuzz/fuzz_$t ${kept[0]:-<input>} ----"
     fi
     if [ "$merge" -eq 1 ] && [ "$rc" -eq 0 ]; then
         before=$(find "$root/tests/fuzz/corpus/$t" -type f | wc -l)

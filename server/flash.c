@@ -169,14 +169,6 @@ static bool emu_gone(void *ctx)
     return !emu_is_running(ctx);
 }
 
-/* The link's wake: best effort (a QEMU that died is noticed through its exit fd). */
-static void emu_wake_quietly(void *ctx)
-{
-    struct err e = {0};
-    if (emu_wake(ctx, &e) < 0)
-        log_debug("waking the board: %s", e.msg);
-}
-
 /* Stops QEMU and forgets the link; the lock is kept only when keep_lock (a re-flash or reopen
  * that boots again at once, so no other server slips in between). */
 static void board_off(struct session *s, bool keep_lock)
@@ -364,8 +356,6 @@ int sess__open(struct server *srv, const cJSON *options, struct sess_timeouts *o
     s->link.exit_fd = emu_exit_fd(s->emu);
     s->link.gone = emu_gone;
     s->link.gone_ctx = s->emu;
-    s->link.wake = NULL; /* XXX experiment */
-    s->link.wake_ctx = s->emu;
     s->link.request_fd = srv->request_fd;
     s->link.reply_fd = srv->reply_fd;
     s->link.stop = srv->stop;

@@ -59,9 +59,7 @@ ssize_t sess__rx_find_newline(const struct sess__rx *rx, size_t from);
  * NULL; while set, waits end early with ERR_CLOSED. request_fd, reply_fd: the client's pipes
  * (-1: not watched); a wait ends with ERR_CLOSED when the client closed the request pipe (with
  * nothing left unread in it) or the reply pipe, so a client that died never leaves a server
- * waiting forever on a silent board. wake (may be NULL) is called every 500 ms that a wait sees
- * nothing: a board that reset itself needs QEMU woken before it takes input again. No fd is
- * owned by the link. */
+ * waiting forever on a silent board. No fd is owned by the link. */
 struct sess__link {
     int fd;
     int exit_fd;
@@ -69,14 +67,12 @@ struct sess__link {
     int reply_fd;
     bool (*gone)(void *ctx);
     void *gone_ctx;
-    void (*wake)(void *ctx);
-    void *wake_ctx;
     volatile sig_atomic_t *stop;
     bool dead;           /* the device was seen gone: nothing more will come */
     struct sess__rx rx;
 };
 
-/* A closed link (all fds -1, no callbacks) with an empty receive buffer of at most rx_max
+/* A closed link (all fds -1) with an empty receive buffer of at most rx_max
  * bytes (0: SESS_RX_MAX). */
 void sess__link_init(struct sess__link *l, size_t rx_max);
 /* Frees the receive buffer; the link is closed. Accepts NULL. */

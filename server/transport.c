@@ -20,8 +20,6 @@
 #define RX_MIN_ROOM 4096u
 /* Without an exit fd, how often a wait asks gone(). */
 #define GONE_POLL_NS (50 * 1000000LL)
-/* How often a wait that sees nothing calls wake() (one QMP round trip, about 1 ms). */
-#define WAKE_NS (500 * 1000000LL)
 
 /* ---- receive buffer ---- */
 
@@ -156,7 +154,6 @@ static int wait_device(struct sess__link *l, short events, int64_t deadline, sho
      * and POLLERR are reported); a request pipe that hangs up with requests still unread is
      * a batch client's, which still wants its answers: it is dropped from the watch instead */
     bool watch_request = l->request_fd >= 0;
-    int64_t next_wake = l->wake ? now_ns() + WAKE_NS : -1;
     for (;;) {
         struct pollfd p[4] = {{.fd = l->fd, .events = events}};
         nfds_t nfds = 1;
@@ -173,8 +170,6 @@ static int wait_device(struct sess__link *l, short events, int64_t deadline, sho
             left = deadline > now ? deadline - now : 0;
         if (l->exit_fd < 0 && l->gone && (left < 0 || left > GONE_POLL_NS))
             left = GONE_POLL_NS;
-        if (next_wake >= 0 && (left < 0 || left > next_wake - now))
-            left = next_wake > now ? next_wake - now : 0;
         if (left >= 0) {
             ts.tv_sec = (time_t)(left / 1000000000LL);
             ts.tv_nsec = (long)(left % 1000000000LL);
@@ -221,15 +216,8 @@ static int wait_device(struct sess__link *l, short events, int64_t deadline, sho
             else
                 return err_set(err, ERR_CLOSED, "the client closed the request pipe; stopping");
         }
-        now = now_ns();
-        if (deadline >= 0 && now >= deadline)
+        if (deadline >= 0 && now_ns() >= deadline)
             return ERR_TIMEOUT;
-        if (next_wake >= 0 && now >= next_wake) {
-            /* the board may have reset itself: its new boot needs QEMU's main loop woken
-             * before it takes input (QEMU_NOTES.md "Input can stall for good at boot") */
-            l->wake(l->wake_ctx);
-            next_wake = now + WAKE_NS;
-        }
     }
 }
 
