@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds the host tools twice (plain, and
 # with AddressSanitizer + UndefinedBehaviorSanitizer) and runs the whole suite in each:
-# unit tests, then the end-to-end tests that build firmware and boot QEMU boards.
+# unit tests, then the end-to-end tests that build firmware and boot QEMU boards; then each
+# libFuzzer target for a few seconds.
 #   scripts/test.sh            everything
 #   scripts/test.sh -L unit    extra arguments go to ctest (e.g. a label or -R pattern)
 set -euo pipefail
@@ -25,4 +26,10 @@ for dir in "$root/build" "$root/build-asan"; do
     echo "== ctest in ${dir#"$root"/}"
     ctest --test-dir "$dir" --output-on-failure -j "$jobs" "$@" || status=1
 done
+
+# the libFuzzer targets, briefly, on their committed seeds (docs/FUZZING.md: how to run long)
+if [ $# -eq 0 ]; then
+    echo "== fuzz targets, ${MTQ_FUZZ_SECONDS:-10} s each"
+    "$root/scripts/fuzz.sh" "${MTQ_FUZZ_SECONDS:-10}" || status=1
+fi
 exit $status

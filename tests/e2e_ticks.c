@@ -139,37 +139,52 @@ static int read_reply(struct emu *e, const char *end, char *buf, size_t cap, str
     return rc;
 }
 
+/* Starts QEMU on elf and waits for the banner (into buf). On failure nothing is left. */
+static struct emu *boot(const struct machine *m, const char *elf, char *buf, size_t cap,
+                        struct err *err)
+{
+    struct emu_config c;
+    size_t got = 0;
+    emu_config_init(&c);
+    c.machine = m;
+    c.image = elf;
+    c.deterministic = true;
+    struct emu *e = emu_start(&c, err);
+    if (e && (emu_run(e, err) < 0 || emu_wait_banner(e, buf, cap - 1, &got, LINE_MS, err) < 0)) {
+        emu_free(e);
+        return NULL;
+    }
+    if (e)
+        buf[got] = '\0';
+    return e;
+}
+
 /* One boot: n_runs `run%` commands, each after a random delay and 0 to 2 other commands.
  * Adds every run's numbers to the distinct sets; returns the number of runs that answered. */
 static int boot_and_run(const struct machine *m, const char *elf, struct distinct *ticks,
                         struct distinct *ns, struct distinct *instret)
 {
-    struct emu_config c;
     struct err err;
     static char buf[8192];
-    size_t got = 0;
     int done = 0;
-    emu_config_init(&c);
-    c.machine = m;
-    c.image = elf;
-    c.deterministic = true;
-    struct emu *e = emu_start(&c, &err);
+    struct emu *e = boot(m, elf, buf, sizeof buf, &err);
     if (!e) {
-        report(m->name, "QEMU did not start", &err);
-        CU_FAIL("QEMU did not start");
+        /* Seen once with a load average of 18 on 2 cores: QMP did not answer within 2 s. A
+         * boot is not what this test is about, so it gets one more chance. */
+        report(m->name, "boot failed; trying once more", &err);
+        e = boot(m, elf, buf, sizeof buf, &err);
+    }
+    if (!e) {
+        report(m->name, "boot failed again", &err);
+        CU_FAIL("the board did not boot");
         return 0;
     }
-    if (emu_run(e, &err) < 0 || emu_wait_banner(e, buf, sizeof buf - 1, &got, LINE_MS, &err) < 0) {
-        report(m->name, "no banner", &err);
-        CU_FAIL("no banner");
-        goto out;
-    }
-    buf[got] = '\0';
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "#microtvm-qemu:aot_standalone:"));
     for (int r = 0; r < n_runs; r++) {
         for (uint32_t k = rnd(3); k > 0; k--) { /* varies what the firmware did before */
             usleep(rnd(MAX_DELAY_US / 4));
-            if (send_split(e, "init%", &err) < 0 || read_reply(e, "\n", buf, sizeof buf, &err) < 0) {
+            if (send_split(e, "init%", &err) < 0 ||
+                read_reply(e, "\n", buf, sizeof buf, &err) < 0) {
                 report(m->name, "init%", &err);
                 CU_FAIL("init% failed");
                 goto out;
