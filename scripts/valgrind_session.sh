@@ -12,7 +12,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
-command -v valgrind >/dev/null || { echo "valgrind_session: valgrind is not installed (scripts/install-deps.sh)" >&2; exit 1; }
+if ! command -v valgrind >/dev/null; then
+    echo "valgrind_session: valgrind is not installed (scripts/install-deps.sh)" >&2
+    exit 1
+fi
 command -v python3 >/dev/null || { echo "valgrind_session: python3 is not installed" >&2; exit 1; }
 [ -x "$build/template_project/microtvm-qemu-server" ] || "$root/scripts/build.sh" "$build"
 

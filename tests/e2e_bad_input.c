@@ -515,7 +515,8 @@ static void test_a_bad_metadata_json_is_named_and_leaves_no_project(void)
         {"meta_not_json", "{\"version\": 7,, }", "metadata.json: not valid JSON (error at byte "},
         {"meta_array", "[1, 2]", "want a JSON object at the top level"},
         {"meta_version", "{\"version\": 9, \"modules\": {}}", "version 9 is not supported"},
-        {"meta_shape", "{\"version\": 7, \"modules\": []}", "metadata.json: modules: want an object"},
+        {"meta_shape", "{\"version\": 7, \"modules\": []}",
+         "metadata.json: modules: want an object"},
         {"meta_memory", "{\"version\": 7, \"modules\": {\"default\": {\"executors\": [\"aot\"]}}}",
          "modules.default.memory: missing; want an object"},
     };

@@ -75,8 +75,8 @@ static long send_call(struct rpc_client *c, const char *method, const char *para
     long id = c->next_id++;
     char *line = NULL;
     /* no CUnit assertion here: suite_init uses this too, outside any test */
-    if (asprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"%s\",\"params\":%s}", id,
-                 method, params) < 0)
+    if (asprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"%s\",\"params\":%s}",
+                 id, method, params) < 0)
         return -1;
     int rc = rpc_client_send_line(c, line, &err);
     if (rc < 0)
@@ -127,7 +127,8 @@ static bool call_ok(struct rpc_client *c, const char *method, const char *params
 
 #define OPTS "{\"options\":{}}"
 
-/* read_transport: 0 with bytes in buf (*got of them), 1 with an error (its message in msg), -1 none. */
+/* read_transport: 0 with bytes in buf (*got of them), 1 with an error (its message in msg),
+ * -1 with no reply. */
 static int t_read(struct rpc_client *c, size_t n, const char *timeout, uint8_t *buf, size_t *got,
                   char *msg, size_t msgsz)
 {
