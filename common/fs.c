@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +222,30 @@ int fs_copy_tree(const char *from, const char *to, struct err *err)
     }
     closedir(d);
     return rc;
+}
+
+void fs_sweep_dead_owners(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    size_t plen = strlen(prefix);
+    struct dirent *ent;
+    while ((ent = readdir(d))) {
+        if (strncmp(ent->d_name, prefix, plen) != 0)
+            continue;
+        char *end = NULL;
+        errno = 0;
+        long pid = strtol(ent->d_name + plen, &end, 10);
+        if (errno || pid <= 0 || end == ent->d_name + plen || *end != '-' || strlen(end) != 7)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* alive, or not ours to judge */
+        char path[PATH_MAX];
+        if (fs_join(path, sizeof path, dir, ent->d_name, NULL) == 0)
+            fs_remove_tree(path, NULL);
+    }
+    closedir(d);
 }
 
 bool fs_exists(const char *path)

@@ -29,6 +29,12 @@ int fs_copy_file(const char *from, const char *to, struct err *err);
 /* Copies a directory tree (regular files and directories; symbolic links are refused). */
 int fs_copy_tree(const char *from, const char *to, struct err *err);
 
+/* Removes the entries of dir named "<prefix><pid>-<6 characters>" (what mkdtemp makes of
+ * "<prefix><pid>-XXXXXX") whose pid no longer runs: what a process killed with SIGKILL could not
+ * clean up itself. Entries of live processes and other names are left alone. Best effort:
+ * returns nothing, never fails. */
+void fs_sweep_dead_owners(const char *dir, const char *prefix);
+
 bool fs_exists(const char *path);
 bool fs_is_dir(const char *path);
 

@@ -193,7 +193,8 @@ static int find_binary(const char *name, char *out, size_t n, struct err *err)
 }
 
 /* A private 0700 directory for the QMP socket: $XDG_RUNTIME_DIR if the socket path fits, else
- * /tmp. Nobody else can connect to QMP, and parallel boards never collide. */
+ * /tmp. Nobody else can connect to QMP, and parallel boards never collide. The name holds our
+ * pid so that a later start can sweep what a killed server left. */
 static int make_rundir(struct emu *e, struct err *err)
 {
     const char *bases[2] = {getenv("XDG_RUNTIME_DIR"), "/tmp"};
@@ -201,17 +202,22 @@ static int make_rundir(struct emu *e, struct err *err)
         const char *b = bases[i];
         if (!b || !*b || !fs_is_dir(b))
             continue;
-        /* "<base>/mtq-XXXXXX/qmp.sock" must fit in sun_path */
-        if (strlen(b) + strlen("/mtq-XXXXXX/qmp.sock") >= sizeof e->sock)
+        /* "<base>/mtq-<pid>-XXXXXX/qmp.sock" must fit in sun_path */
+        int n = snprintf(e->rundir, sizeof e->rundir, "%s/mtq-%ld-XXXXXX", b, (long)getpid());
+        if (n < 0 || (size_t)n + strlen("/qmp.sock") >= sizeof e->sock) {
+            e->rundir[0] = '\0';
             continue;
-        snprintf(e->rundir, sizeof e->rundir, "%s/mtq-XXXXXX", b);
+        }
+        /* a server SIGKILLed between here and QMP's connection leaves its directory: the
+         * next start anywhere sweeps those by their owner's pid */
+        fs_sweep_dead_owners(b, "mtq-");
         if (!mkdtemp(e->rundir)) {
             e->rundir[0] = '\0';
             if (i == 1)
                 return err_errno(err, "creating a runtime directory under /tmp");
             continue;
         }
-        if ((size_t)snprintf(e->sock, sizeof e->sock, "%s/qmp.sock", e->rundir) < sizeof e->sock)
+        if (snprintf(e->sock, sizeof e->sock, "%s/qmp.sock", e->rundir) < (int)sizeof e->sock)
             return 0;
         rmdir(e->rundir); /* cannot happen: the length was checked above */
         e->rundir[0] = '\0';

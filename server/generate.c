@@ -3,10 +3,10 @@
  * self-contained project directory (CONTRACTS.md "Generated project layout"). Every check that
  * can fail on the caller's input runs before the directory is created, and any failure after
  * that removes the directory again, so a retry never meets a half-made project. The project is
- * made in a hidden sibling (".<name>.generating-XXXXXX") and renamed into place at the end, so
- * even a server killed mid-way (SIGKILL: no cleanup possible) leaves no half project under the
- * name asked for. project.json is written last: its presence is what makes a directory a
- * generated project.
+ * made in a hidden sibling (".<name>.generating-<pid>-XXXXXX") and renamed into place at the
+ * end, so even a server killed mid-way (SIGKILL: no cleanup possible) leaves no half project
+ * under the name asked for, and the next generate beside it sweeps the dead one's staging.
+ * project.json is written last: its presence is what makes a directory a generated project.
  */
 #include "project_internal.h"
 
@@ -419,9 +419,9 @@ static int bring_crt(struct plan *p, const struct proj_mlf *mlf, struct err *err
                    "whose MLF carries runtime/ (AOT executor with the crt runtime)");
 }
 
-/* Makes the hidden sibling a project is generated in: "<parent>/.<name>.generating-XXXXXX",
+/* Makes the hidden sibling a project is generated in: "<parent>/.<name>.generating-<pid>-XXXXXX",
  * creating the parent if needed, with the permissions a plain mkdir would give (mkdtemp's are
- * 0700). */
+ * 0700). Staging left by a server that was killed mid-generate is swept first, by its pid. */
 static int make_staging(const char *project_dir, char *out, size_t outsz, struct err *err)
 {
     char a[PATH_MAX], b[PATH_MAX];
@@ -431,7 +431,10 @@ static int make_staging(const char *project_dir, char *out, size_t outsz, struct
     int rc = fs_mkdir_p(parent, err);
     if (rc < 0)
         return rc;
-    if ((size_t)snprintf(out, outsz, "%s/.%s.generating-XXXXXX", parent, name) >= outsz)
+    char prefix[NAME_MAX + 32];
+    snprintf(prefix, sizeof prefix, ".%s.generating-", name);
+    fs_sweep_dead_owners(parent, prefix);
+    if ((size_t)snprintf(out, outsz, "%s/%s%ld-XXXXXX", parent, prefix, (long)getpid()) >= outsz)
         return err_set(err, ERR_PARAMS, "%s: path too long", project_dir);
     if (!mkdtemp(out))
         return err_errno(err, "%s", project_dir);

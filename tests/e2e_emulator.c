@@ -438,6 +438,37 @@ static void test_qemu_dies_when_the_process_that_started_it_is_killed(void)
     mkdir(rundir, 0700);
 }
 
+/* A server killed in the moment between creating its runtime directory and QMP's connection
+ * leaves the directory behind; the next start of any board sweeps such leftovers by pid. */
+static void test_a_start_sweeps_runtime_directories_of_dead_servers(void)
+{
+    pid_t dead = fork(); /* a pid that surely has no live owner once reaped */
+    CU_ASSERT_FATAL(dead >= 0);
+    if (dead == 0)
+        _exit(0);
+    waitpid(dead, NULL, 0);
+    char stale[PATH_MAX], sock[PATH_MAX + 16], other[PATH_MAX];
+    snprintf(stale, sizeof stale, "%s/mtq-%ld-AbC123", rundir, (long)dead);
+    snprintf(sock, sizeof sock, "%s/qmp.sock", stale);
+    snprintf(other, sizeof other, "%s/not-ours", rundir);
+    CU_ASSERT_FATAL(mkdir(stale, 0700) == 0 && mkdir(other, 0700) == 0);
+    FILE *f = fopen(sock, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fclose(f);
+
+    struct err err = {0};
+    struct emu_config cfg;
+    emu_config_init(&cfg);
+    struct emu *e = start_board(cur, &cfg, &err);
+    if (!e)
+        report("emu_start", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_FALSE(fs_exists(stale));
+    CU_ASSERT_TRUE(fs_is_dir(other)); /* only mtq-<dead pid>-XXXXXX names are touched */
+    rmdir(other);
+    stop_and_check(e);
+}
+
 static void test_start_refuses_to_run_when_sigchld_is_ignored(void)
 {
     struct err err = {0};
@@ -565,6 +596,7 @@ int main(void)
         CU_ADD_TEST(s, test_with_a_gdb_port_the_board_waits_for_the_debuggers_continue);
         CU_ADD_TEST(s, test_qemu_dies_when_the_process_that_started_it_is_killed);
         CU_ADD_TEST(s, test_start_refuses_to_run_when_sigchld_is_ignored);
+        CU_ADD_TEST(s, test_a_start_sweeps_runtime_directories_of_dead_servers);
     }
     if (CU_get_error() != CUE_SUCCESS) { /* a failed setup would run nothing and "pass" */
         CU_cleanup_registry();

@@ -1,0 +1,150 @@
+/* Tests for common/fs.c: reading, writing, copying and removing trees, and sweeping what
+ * killed processes left behind. */
+#include "fs.h"
+
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/mtq-test-fs-XXXXXX";
+
+static int make_dir(void)
+{
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_dir(void)
+{
+    return fs_remove_tree(dir, NULL);
+}
+
+static void path(char *out, size_t n, const char *name)
+{
+    snprintf(out, n, "%s/%s", dir, name);
+}
+
+static void test_fs_writes_then_reads_back_the_same_bytes(void)
+{
+    char p[256];
+    path(p, sizeof p, "data.bin");
+    const char data[] = "a\0b\nc";
+    struct err err = {0};
+    CU_ASSERT_EQUAL(fs_write_file(p, data, sizeof data, &err), 0);
+    char *text = NULL;
+    size_t len = 0;
+    CU_ASSERT_EQUAL(fs_read_file(p, 0, &text, &len, &err), 0);
+    CU_ASSERT_EQUAL(len, sizeof data);
+    CU_ASSERT(text && memcmp(text, data, sizeof data) == 0 && text[len] == '\0');
+    free(text);
+}
+
+static void test_fs_refuses_a_file_over_the_size_limit_naming_it(void)
+{
+    char p[256];
+    path(p, sizeof p, "big.txt");
+    struct err err = {0};
+    CU_ASSERT_EQUAL(fs_write_file(p, "0123456789", 10, &err), 0);
+    char *text = NULL;
+    CU_ASSERT_EQUAL(fs_read_file(p, 4, &text, NULL, &err), ERR_INVALID);
+    CU_ASSERT_PTR_NULL(text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "big.txt: 10 bytes, more than the 4 allowed"));
+}
+
+static void test_fs_reading_a_missing_file_names_the_path_and_errno(void)
+{
+    struct err err = {0};
+    char *text = NULL;
+    CU_ASSERT_EQUAL(fs_read_file("/nonexistent/mtq", 0, &text, NULL, &err), -ENOENT);
+    CU_ASSERT_STRING_EQUAL(err.msg, "/nonexistent/mtq: No such file or directory");
+}
+
+static void test_fs_copies_a_tree_and_removes_it_without_following_links(void)
+{
+    char src[256], dst[256], outside[256], sub[384], file[512], link[512];
+    struct err err = {0};
+    path(src, sizeof src, "src");
+    path(dst, sizeof dst, "dst");
+    path(outside, sizeof outside, "outside.txt");
+    snprintf(sub, sizeof sub, "%s/a/b", src);
+    CU_ASSERT_EQUAL(fs_mkdir_p(sub, &err), 0);
+    snprintf(file, sizeof file, "%s/f.txt", sub);
+    CU_ASSERT_EQUAL(fs_write_file(file, "x", 1, &err), 0);
+    CU_ASSERT_EQUAL(fs_copy_tree(src, dst, &err), 0);
+    snprintf(file, sizeof file, "%s/a/b/f.txt", dst);
+    CU_ASSERT_TRUE(fs_exists(file));
+
+    /* a link inside the tree: removing the tree must not touch what it points to */
+    CU_ASSERT_EQUAL(fs_write_file(outside, "keep", 4, &err), 0);
+    snprintf(link, sizeof link, "%s/link", dst);
+    CU_ASSERT_EQUAL(symlink(outside, link), 0);
+    CU_ASSERT_EQUAL(fs_remove_tree(dst, &err), 0);
+    CU_ASSERT_FALSE(fs_exists(dst));
+    CU_ASSERT_TRUE(fs_exists(outside));
+
+    /* and copying refuses links rather than following them */
+    snprintf(link, sizeof link, "%s/link", src);
+    CU_ASSERT_EQUAL(symlink(outside, link), 0);
+    CU_ASSERT_EQUAL(fs_copy_tree(src, dst, &err), ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is a symbolic link"));
+}
+
+static void test_fs_join_refuses_a_path_that_does_not_fit(void)
+{
+    char out[8];
+    struct err err = {0};
+    CU_ASSERT_EQUAL(fs_join(out, sizeof out, "abc/", "de", &err), 0);
+    CU_ASSERT_STRING_EQUAL(out, "abc/de");
+    CU_ASSERT_EQUAL(fs_join(out, sizeof out, "abcd", "efgh", &err), ERR_INVALID);
+}
+
+static void test_fs_sweeps_only_entries_of_dead_owners_with_the_prefix(void)
+{
+    pid_t dead = fork();
+    CU_ASSERT_FATAL(dead >= 0);
+    if (dead == 0)
+        _exit(0);
+    waitpid(dead, NULL, 0);
+    char gone[512], alive[512], other[512], short_suffix[512], inner[600];
+    snprintf(gone, sizeof gone, "%s/mtq-%ld-Ab12Cd", dir, (long)dead);
+    snprintf(alive, sizeof alive, "%s/mtq-%ld-Ab12Cd", dir, (long)getpid());
+    snprintf(other, sizeof other, "%s/other-%ld-Ab12Cd", dir, (long)dead);
+    snprintf(short_suffix, sizeof short_suffix, "%s/mtq-%ld-Ab", dir, (long)dead);
+    struct err err = {0};
+    CU_ASSERT_EQUAL(fs_mkdir_p(gone, &err), 0);
+    snprintf(inner, sizeof inner, "%s/qmp.sock", gone);
+    CU_ASSERT_EQUAL(fs_write_file(inner, "", 0, &err), 0);
+    CU_ASSERT_EQUAL(fs_mkdir_p(alive, &err), 0);
+    CU_ASSERT_EQUAL(fs_mkdir_p(other, &err), 0);
+    CU_ASSERT_EQUAL(fs_mkdir_p(short_suffix, &err), 0);
+
+    fs_sweep_dead_owners(dir, "mtq-");
+    CU_ASSERT_FALSE(fs_exists(gone));
+    CU_ASSERT_TRUE(fs_exists(alive));        /* its owner (we) still runs */
+    CU_ASSERT_TRUE(fs_exists(other));        /* another prefix */
+    CU_ASSERT_TRUE(fs_exists(short_suffix)); /* not a mkdtemp name */
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    CU_pSuite s = CU_add_suite("fs", make_dir, remove_dir);
+    CU_ADD_TEST(s, test_fs_writes_then_reads_back_the_same_bytes);
+    CU_ADD_TEST(s, test_fs_refuses_a_file_over_the_size_limit_naming_it);
+    CU_ADD_TEST(s, test_fs_reading_a_missing_file_names_the_path_and_errno);
+    CU_ADD_TEST(s, test_fs_copies_a_tree_and_removes_it_without_following_links);
+    CU_ADD_TEST(s, test_fs_join_refuses_a_path_that_does_not_fit);
+    CU_ADD_TEST(s, test_fs_sweeps_only_entries_of_dead_owners_with_the_prefix);
+    if (CU_get_error() != CUE_SUCCESS)
+        return 1;
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+    CU_cleanup_registry();
+    return bad != 0;
+}
