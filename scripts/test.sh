@@ -2,7 +2,7 @@
 # The README's test command: installs what is missing, builds the host tools twice (plain, and
 # with AddressSanitizer + UndefinedBehaviorSanitizer) and runs the whole suite in each:
 # unit tests, then the end-to-end tests that build firmware and boot QEMU boards; then each
-# libFuzzer target for a few seconds.
+# libFuzzer target for a few seconds, and one full server session under valgrind.
 #   scripts/test.sh            everything
 #   scripts/test.sh -L unit    extra arguments go to ctest (e.g. a label or -R pattern)
 set -euo pipefail
@@ -26,6 +26,12 @@ for dir in "$root/build" "$root/build-asan"; do
     echo "== ctest in ${dir#"$root"/}"
     ctest --test-dir "$dir" --output-on-failure -j "$jobs" "$@" || status=1
 done
+
+# a full server session under valgrind (memcheck): no memory errors, no definite leaks
+if [ $# -eq 0 ]; then
+    echo "== valgrind: a full server session"
+    "$root/scripts/valgrind_session.sh" "$root/build" || status=1
+fi
 
 # the libFuzzer targets, briefly, on their committed seeds (docs/FUZZING.md: how to run long)
 if [ $# -eq 0 ]; then
