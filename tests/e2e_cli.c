@@ -530,7 +530,7 @@ static void test_a_baseline_passes_when_equal_and_fails_with_exit_3_when_exceede
     free(out);
     free(errs);
 
-    /* deterministic: the same count again (a tick count within its one-tick resolution), so
+    /* deterministic: the same count again (ticks are exact: timer_align), so
      * even a 0 % limit passes */
     const char *same[] = {"run", aot_proj, "--baseline", base, "--max-regression", "0", NULL};
     EXPECT_STATUS(run_cli(same, 120, &out, &errs), 0);
