@@ -22,20 +22,39 @@ trap 'rm -rf "$cache"' EXIT
 export MTQ_CACHE_DIR=$cache
 
 status=0
+passed=0
+failed=0
+count() { # count <ok?> : one more check passed or failed
+    if [ "$1" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+}
+
 for dir in "$root/build" "$root/build-asan"; do
     echo "== ctest in ${dir#"$root"/}"
-    ctest --test-dir "$dir" --output-on-failure -j "$jobs" "$@" || status=1
+    log=$(mktemp)
+    rc=0
+    ctest --test-dir "$dir" --output-on-failure -j "$jobs" "$@" | tee "$log" || rc=1
+    [ "${PIPESTATUS[0]}" = 0 ] || rc=1
+    # "NN% tests passed, F tests failed out of T"
+    if read -r f t < <(sed -nE 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\1 \2/p' "$log"); then
+        passed=$((passed + t - f))
+        failed=$((failed + f))
+        [ "$rc" = 0 ] || status=1
+    else
+        count 1 # ctest itself failed before running anything
+    fi
+    rm -f "$log"
 done
 
-# a full server session under valgrind (memcheck): no memory errors, no definite leaks
 if [ $# -eq 0 ]; then
+    # a full server session under valgrind (memcheck): no memory errors, no definite leaks
     echo "== valgrind: a full server session"
-    "$root/scripts/valgrind_session.sh" "$root/build" || status=1
+    rc=0; "$root/scripts/valgrind_session.sh" "$root/build" || rc=1; count $rc
+
+    # the libFuzzer targets, briefly, on their committed seeds (docs/FUZZING.md: running long)
+    echo "== fuzz targets, ${MTQ_FUZZ_SECONDS:-10} s each"
+    rc=0; "$root/scripts/fuzz.sh" "${MTQ_FUZZ_SECONDS:-10}" || rc=1; count $rc
 fi
 
-# the libFuzzer targets, briefly, on their committed seeds (docs/FUZZING.md: how to run long)
-if [ $# -eq 0 ]; then
-    echo "== fuzz targets, ${MTQ_FUZZ_SECONDS:-10} s each"
-    "$root/scripts/fuzz.sh" "${MTQ_FUZZ_SECONDS:-10}" || status=1
-fi
+# one closing line for CI: every ctest test of both builds, the valgrind session, the fuzz run
+echo "microtvm-qemu: $passed passed, $failed failed"
 exit $status
