@@ -26,10 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* snprintf for paths: a path cut short by PATH_MAX then fails to open, naming itself. */
-static void pathf(char *out, size_t outsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void pathf(char *out, size_t outsz, const char *fmt, ...)
+void proj__pathf(char *out, size_t outsz, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -335,7 +332,7 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
     }
     if ((rc = proj__settings_read(&s, dir, err)) < 0)
         goto out;
-    pathf(path, sizeof path, "%s/machines/%s.json", dir, s.board);
+    proj__pathf(path, sizeof path, "%s/machines/%s.json", dir, s.board);
     if ((rc = mach_load(m, path, err)) < 0)
         goto out;
 
@@ -351,8 +348,8 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
             goto out;
         }
 
-    pathf(build, sizeof build, "%s/build", dir);
-    pathf(log_path, sizeof log_path, "%s/build.log", build);
+    proj__pathf(build, sizeof build, "%s/build", dir);
+    proj__pathf(log_path, sizeof log_path, "%s/build.log", build);
     if ((rc = fs_mkdir_p(build, err)) < 0)
         goto out;
     if ((log_fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
@@ -387,9 +384,9 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
     char wanted[2 * PATH_MAX + 2];
     snprintf(wanted, sizeof wanted, "%s%s%s", lib ? lib : "", crt_lib ? "\n" : "",
              crt_lib ? crt_lib : "");
-    pathf(stamp, sizeof stamp, "%s/mtq_configured", build);
-    pathf(ninja_file, sizeof ninja_file, "%s/build.ninja", build);
-    pathf(cmake_file, sizeof cmake_file, "%s/project.cmake", dir);
+    proj__pathf(stamp, sizeof stamp, "%s/mtq_configured", build);
+    proj__pathf(ninja_file, sizeof ninja_file, "%s/build.ninja", build);
+    proj__pathf(cmake_file, sizeof cmake_file, "%s/project.cmake", dir);
     read_recorded(stamp, recorded, sizeof recorded);
     struct stat st_stamp, st_cmake;
     bool configure = !fs_exists(ninja_file) || stat(stamp, &st_stamp) < 0 ||
@@ -414,7 +411,7 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
         goto out;
 
     struct proj_sizes z = {0};
-    pathf(path, sizeof path, "%s/firmware.elf", build);
+    proj__pathf(path, sizeof path, "%s/firmware.elf", build);
     if ((rc = read_sizes(size_tool, path, &z, err)) < 0)
         goto out;
     log_info("firmware.elf for %s (%s, %s): text %" PRIu64 " data %" PRIu64 " bss %" PRIu64,
@@ -424,7 +421,7 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
                      "{\"board\": \"%s\", \"libc\": \"%s\", \"project_type\": \"%s\", "
                      "\"text\": %" PRIu64 ", \"data\": %" PRIu64 ", \"bss\": %" PRIu64 "}\n",
                      s.board, s.libc, s.project_type, z.text, z.data, z.bss);
-    pathf(path, sizeof path, "%s/sizes.json", build);
+    proj__pathf(path, sizeof path, "%s/sizes.json", build);
     if ((rc = fs_write_file(path, json, (size_t)n, err)) < 0)
         goto out;
     if (sizes)

@@ -21,24 +21,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* snprintf for paths: a path cut short by PATH_MAX then fails to open, naming itself. */
-static void pathf(char *out, size_t outsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void pathf(char *out, size_t outsz, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, outsz, fmt, ap);
-    va_end(ap);
-}
 
 /* Bumped when the entry layout or the way entries are built changes. */
 #define CACHE_FORMAT "mtq-board-cache-1"
@@ -175,7 +163,7 @@ static int hash_common(uint64_t *h, const char *format, const char *project_dir,
     *h = hash_str(*h, s->compile_definitions ? s->compile_definitions : "");
 
     char path[PATH_MAX];
-    pathf(path, sizeof path, "%s/machines/%s.json", project_dir, s->board);
+    proj__pathf(path, sizeof path, "%s/machines/%s.json", project_dir, s->board);
     int rc = hash_file(h, path, err);
     if (rc < 0)
         return rc;
@@ -204,7 +192,7 @@ int proj__cache_key(const char *project_dir, const struct proj_settings *s, char
         return rc;
     h = hash_str(h, s->warning_as_error ? "Werror" : "");
     char path[PATH_MAX];
-    pathf(path, sizeof path, "%s/firmware", project_dir);
+    proj__pathf(path, sizeof path, "%s/firmware", project_dir);
     if ((rc = hash_tree(&h, path, "firmware", err)) < 0)
         return rc;
     snprintf(key, 17, "%016" PRIx64, h);
@@ -221,13 +209,13 @@ int proj__cache_crt_key(const char *project_dir, const struct proj_settings *s, 
     uint64_t h = PROJ_FNV_SEED;
     char path[PATH_MAX];
     int rc = hash_common(&h, CACHE_FORMAT_CRT, project_dir, s, err);
-    pathf(path, sizeof path, "%s/firmware/CMakeLists.txt", project_dir);
+    proj__pathf(path, sizeof path, "%s/firmware/CMakeLists.txt", project_dir);
     if (rc == 0) {
         h = hash_str(h, "firmware/CMakeLists.txt");
         rc = hash_file(&h, path, err);
     }
     for (size_t i = 0; rc == 0 && i < sizeof parts / sizeof parts[0]; i++) {
-        pathf(path, sizeof path, "%s/%s", project_dir, parts[i]);
+        proj__pathf(path, sizeof path, "%s/%s", project_dir, parts[i]);
         h = hash_str(h, parts[i]);
         rc = hash_tree(&h, path, parts[i], err);
     }
@@ -241,7 +229,7 @@ int proj__cache_crt_key(const char *project_dir, const struct proj_settings *s, 
 static bool takes_prebuilt(const char *project_dir, const struct kind *k)
 {
     char path[PATH_MAX], *text = NULL;
-    pathf(path, sizeof path, "%s/%s", project_dir, k->switch_file);
+    proj__pathf(path, sizeof path, "%s/%s", project_dir, k->switch_file);
     if (fs_read_file(path, 1u << 20, &text, NULL, NULL) < 0)
         return false;
     bool yes = strstr(text, k->switch_var) != NULL;
@@ -257,9 +245,9 @@ static int build_entry(const char *project_dir, const struct proj_settings *s,
     char src[PATH_MAX], bdir[PATH_MAX], odir[PATH_MAX], lib[PATH_MAX], out[PATH_MAX];
     char d_machine[PATH_MAX + 32], d_libc[64], d_opt[32], d_werr[48], d_defs[8192];
     char d_type[48], d_crt[PATH_MAX + 32];
-    pathf(src, sizeof src, "%s/firmware", project_dir);
-    pathf(bdir, sizeof bdir, "%s/build", tmp);
-    pathf(odir, sizeof odir, "%s/out", tmp);
+    proj__pathf(src, sizeof src, "%s/firmware", project_dir);
+    proj__pathf(bdir, sizeof bdir, "%s/build", tmp);
+    proj__pathf(odir, sizeof odir, "%s/out", tmp);
     snprintf(d_machine, sizeof d_machine, "-DMTQ_MACHINE_FILE=%s/machines/%s.json", project_dir,
              s->board);
     snprintf(d_libc, sizeof d_libc, "-DMTQ_LIBC=%s", s->libc);
@@ -285,8 +273,8 @@ static int build_entry(const char *project_dir, const struct proj_settings *s,
         rc = proj__run(build, tmp, log_fd, verbose, &status, err);
     if (rc == 0 && status != 0)
         rc = err_set(err, ERR_TOOL, "ninja %s for the cache exited with %d", k->target, status);
-    pathf(lib, sizeof lib, "%s/%s", bdir, k->lib);
-    pathf(out, sizeof out, "%s/%s", odir, k->lib);
+    proj__pathf(lib, sizeof lib, "%s/%s", bdir, k->lib);
+    proj__pathf(out, sizeof out, "%s/%s", odir, k->lib);
     if (rc == 0 && !fs_exists(lib))
         rc = err_set(err, ERR_TOOL, "%s: not produced by the firmware build", lib);
     if (rc == 0)
@@ -309,15 +297,15 @@ static int cache_get(const char *project_dir, const struct proj_settings *s,
         return rc;
     snprintf(name, sizeof name, "%s%s-%s-O%s-%s", k->prefix, s->board, s->libc, s->opt_level,
              key);
-    pathf(entry, sizeof entry, "%s/%s", root, name);
-    pathf(path, sizeof path, "%s/%s", entry, k->lib);
+    proj__pathf(entry, sizeof entry, "%s/%s", root, name);
+    proj__pathf(path, sizeof path, "%s/%s", entry, k->lib);
     if (fs_exists(path))
         goto found;
 
     if ((rc = fs_mkdir_p(root, err)) < 0)
         goto out;
     char lock_path[PATH_MAX];
-    pathf(lock_path, sizeof lock_path, "%s/%s.lock", root, name);
+    proj__pathf(lock_path, sizeof lock_path, "%s/%s.lock", root, name);
     if ((lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
         rc = err_errno(err, "%s", lock_path);
         goto out;
@@ -330,7 +318,7 @@ static int cache_get(const char *project_dir, const struct proj_settings *s,
     }
     if (fs_exists(path)) /* another build made it while we waited */
         goto found;
-    pathf(tmp, sizeof tmp, "%s/.tmp-%s-XXXXXX", root, name);
+    proj__pathf(tmp, sizeof tmp, "%s/.tmp-%s-XXXXXX", root, name);
     if (!mkdtemp(tmp)) {
         rc = err_errno(err, "%s", tmp);
         tmp[0] = '\0';
@@ -339,7 +327,7 @@ static int cache_get(const char *project_dir, const struct proj_settings *s,
     if ((rc = build_entry(project_dir, s, k, tmp, log_fd, verbose, err)) < 0)
         goto out;
     char out_dir[PATH_MAX];
-    pathf(out_dir, sizeof out_dir, "%s/out", tmp);
+    proj__pathf(out_dir, sizeof out_dir, "%s/out", tmp);
     fs_remove_tree(entry, NULL); /* a partial entry from a crash has no library in it */
     if (rename(out_dir, entry) < 0) {
         rc = err_errno(err, "%s", entry);
@@ -380,7 +368,7 @@ int proj__cache_crt(const char *project_dir, const struct proj_settings *s, int 
     char key[17], crt[PATH_MAX];
     *lib = NULL;
     *hit = false;
-    pathf(crt, sizeof crt, "%s/crt", project_dir);
+    proj__pathf(crt, sizeof crt, "%s/crt", project_dir);
     if (strcmp(s->project_type, "host_driven") != 0 || !fs_is_dir(crt))
         return err_set(err, ERR_STATE, "no CRT to cache: not a host_driven project with crt/");
     if (!takes_prebuilt(project_dir, &CRT))

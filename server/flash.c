@@ -12,6 +12,7 @@
  * says so in the log. A board that dies mid-session is reaped at once and its lock released;
  * reads still return what it sent before, then TransportClosedError naming how QEMU ended.
  */
+#include "project.h"
 #include "session_internal.h"
 
 #include "emu.h"
@@ -101,28 +102,17 @@ static int int_setting(const cJSON *options, const cJSON *saved, const char *nam
 static int read_settings(const struct server *srv, const cJSON *options, struct settings *st,
                          struct err *err)
 {
-    char path[PATH_MAX];
-    char *text = NULL;
-    size_t len = 0;
-    const char *end = NULL;
     cJSON *root = NULL;
     memset(st, 0, sizeof *st);
-    int rc = project_path(srv, "project.json", path, sizeof path, err);
-    if (rc == 0)
-        rc = fs_read_file(path, 1u << 20, &text, &len, err);
+    int rc = proj_read_record(srv->dir, &root, err);
     if (rc < 0)
         goto out;
-    if (!(root = cJSON_ParseWithLengthOpts(text, len, &end, 0)) || !cJSON_IsObject(root)) {
-        rc = err_set(err, ERR_INVALID, "%s: bad JSON at byte %td; generate the project again",
-                     path, end ? end - text : (ptrdiff_t)0);
-        goto out;
-    }
     const cJSON *saved = cJSON_GetObjectItemCaseSensitive(root, "options");
     const cJSON *board = cJSON_GetObjectItemCaseSensitive(root, "board");
     if (!cJSON_IsString(board) || !board->valuestring[0] ||
         strlen(board->valuestring) >= sizeof st->board) {
-        rc = err_set(err, ERR_INVALID, "%s: no \"board\" string; generate the project again",
-                     path);
+        rc = err_set(err, ERR_INVALID, "%s/project.json: no \"board\" string; generate the "
+                     "project again", srv->dir);
         goto out;
     }
     snprintf(st->board, sizeof st->board, "%s", board->valuestring);
@@ -140,7 +130,6 @@ static int read_settings(const struct server *srv, const cJSON *options, struct 
     st->established_sec = int_setting(options, saved, "session_established_timeout_sec");
 out:
     cJSON_Delete(root);
-    free(text);
     return rc;
 }
 

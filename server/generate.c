@@ -525,27 +525,37 @@ static int get_string(const cJSON *o, const char *key, char *out, size_t outsz,
     return 0;
 }
 
-int proj__settings_read(struct proj_settings *s, const char *project_dir, struct err *err)
+int proj_read_record(const char *project_dir, cJSON **root, struct err *err)
 {
-    memset(s, 0, sizeof *s);
     char path[PATH_MAX];
     char *text = NULL;
     size_t len = 0;
-    cJSON *root = NULL;
     const char *end = NULL;
+    *root = NULL;
     int rc = fs_join(path, sizeof path, project_dir, "project.json", err);
     if (rc == 0 && !fs_exists(path))
         rc = err_set(err, ERR_STATE, "%s: not a generated project (no project.json); call "
-                     "generate_project first and build in the project it made", project_dir);
+                     "generate_project first and work in the project it made", project_dir);
     if (rc == 0)
         rc = fs_read_file(path, 1u << 20, &text, &len, err);
-    if (rc < 0)
-        goto out;
-    if (!(root = cJSON_ParseWithLengthOpts(text, len, &end, 0)) || !cJSON_IsObject(root)) {
+    if (rc == 0 && (!(*root = cJSON_ParseWithLengthOpts(text, len, &end, 0)) ||
+                    !cJSON_IsObject(*root))) {
+        cJSON_Delete(*root);
+        *root = NULL;
         rc = err_set(err, ERR_INVALID, "%s: bad JSON at byte %td; generate the project again",
                      path, end ? end - text : (ptrdiff_t)0);
-        goto out;
     }
+    free(text);
+    return rc;
+}
+
+int proj__settings_read(struct proj_settings *s, const char *project_dir, struct err *err)
+{
+    memset(s, 0, sizeof *s);
+    cJSON *root = NULL;
+    int rc = proj_read_record(project_dir, &root, err);
+    if (rc < 0)
+        goto out;
     if ((rc = get_string(root, "project_type", s->project_type, sizeof s->project_type,
                          "project.json", err)) < 0 ||
         (rc = get_string(root, "board", s->board, sizeof s->board, "project.json", err)) < 0 ||
@@ -575,7 +585,6 @@ int proj__settings_read(struct proj_settings *s, const char *project_dir, struct
     s->compile_definitions = b.s;
 out:
     cJSON_Delete(root);
-    free(text);
     return rc;
 }
 

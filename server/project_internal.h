@@ -9,6 +9,7 @@
 #define MTQ_PROJECT_INTERNAL_H
 
 #include "err.h"
+#include "project.h"
 #include "machine.h"
 
 #include <cjson/cJSON.h>
@@ -163,5 +164,10 @@ int proj__cache_crt_key(const char *project_dir, const struct proj_settings *s, 
  * cannot take a prebuilt CRT: the caller then builds the CRT in the project. */
 int proj__cache_crt(const char *project_dir, const struct proj_settings *s, int log_fd,
                     bool verbose, char **lib, bool *hit, struct err *err);
+
+/* snprintf for paths: a path cut short by PATH_MAX then fails to open, naming itself, so
+ * callers need not check the length twice. */
+void proj__pathf(char *out, size_t outsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif
