@@ -1,7 +1,7 @@
 /*
  * Machine files (machines/<board>.json): reading and validating them into struct machine.
- * Validation is strict (every field present, of the right type, known kinds, parseable hex,
- * no unknown keys) because the firmware's CMake reads the same file with far weaker checks:
+ * Validation is strict (every required field present, of the right type, known kinds,
+ * parseable hex, no unknown keys; the optional intc and uart.irq only together) because the firmware's CMake reads the same file with far weaker checks:
  * a typo should stop the server with "<file>: <field>: <problem>", not produce odd firmware.
  * Schema: machines/README.md.
  */
@@ -27,6 +27,9 @@ static const char *const known_libcs[] = {"picolibc", "newlib", "newlib-nano", N
 static const char *const known_uarts[] = {"cmsdk_apb", "ns16550a", NULL};
 static const char *const known_timers[] = {"cmsdk_timer", "riscv_mtime", NULL};
 static const char *const known_exits[] = {"semihosting", "sifive_test", NULL};
+static const char *const known_intcs[] = {"plic", NULL};
+/* A PLIC has sources 1 to 1023 (0 means "none" in its claim register). */
+#define MACH_PLIC_SOURCES 1024
 
 /* Where a field sits, for messages: the file and the dotted path of the object. */
 struct ctx {
@@ -207,15 +210,16 @@ static int get_region(struct ctx *c, const cJSON *mem, const char *key, struct m
 static int from_json(struct machine *m, const cJSON *root, struct ctx *c)
 {
     static const char *const top_keys[] = {"name", "description", "arch", "cpu", "qemu",
-        "compiler", "libcs", "memory", "vector_base", "uart", "timer", "exit",
+        "compiler", "libcs", "memory", "vector_base", "uart", "intc", "timer", "exit",
         "default_workspace_bytes", NULL};
     static const char *const qemu_keys[] = {"binary", "machine", "memory", "args", NULL};
     static const char *const compiler_keys[] = {"prefix", "flags", NULL};
     static const char *const memory_keys[] = {"flash", "ram", NULL};
-    static const char *const uart_keys[] = {"kind", "base", NULL};
+    static const char *const uart_keys[] = {"kind", "base", "irq", NULL};
+    static const char *const intc_keys[] = {"kind", "base", NULL};
     static const char *const timer_keys[] = {"kind", "base", "hz", NULL};
     static const char *const exit_keys[] = {"kind", "base", NULL};
-    const cJSON *qemu, *compiler, *memory, *uart, *timer, *exitobj, *hz;
+    const cJSON *qemu, *compiler, *memory, *uart, *timer, *exitobj, *hz, *irq, *intc;
     int rc;
 
     if (!cJSON_IsObject(root))
@@ -283,6 +287,35 @@ static int from_json(struct machine *m, const cJSON *root, struct ctx *c)
                        known_uarts)) < 0 ||
         (rc = get_hex(c, uart, "base", "uart.base", &m->uart_base, true)) < 0)
         return rc;
+
+    /* Optional, and only together: the interrupt controller and the UART's line on it let the
+     * firmware sleep in WFI until input comes (RISC-V; Cortex-M's NVIC is architectural). */
+    intc = cJSON_GetObjectItemCaseSensitive(root, "intc");
+    irq = cJSON_GetObjectItemCaseSensitive(uart, "irq");
+    if (intc) {
+        if (!cJSON_IsObject(intc))
+            return bad(c, "intc", "want an object");
+        if ((rc = check_keys(c, intc, "intc", intc_keys)) < 0 ||
+            (rc = get_kind(c, intc, "kind", "intc.kind", m->intc_kind, sizeof(m->intc_kind),
+                           known_intcs)) < 0 ||
+            (rc = get_hex(c, intc, "base", "intc.base", &m->intc_base, true)) < 0)
+            return rc;
+        if (strcmp(m->arch, "riscv") != 0)
+            return bad(c, "intc.kind", "a plic needs arch riscv (Cortex-M boards use the NVIC: "
+                                       "leave intc out)");
+        if (!irq)
+            return bad(c, "uart.irq", "missing: intc needs the UART's interrupt source number");
+    }
+    if (irq) {
+        if (!intc)
+            return bad(c, "uart.irq", "needs an intc object (the interrupt controller it is on)");
+        if (!cJSON_IsNumber(irq) || irq->valuedouble < 1 ||
+            irq->valuedouble >= MACH_PLIC_SOURCES ||
+            irq->valuedouble != (double)(uint32_t)irq->valuedouble)
+            return bad(c, "uart.irq", "want a whole number from 1 to %d (the PLIC source)",
+                       MACH_PLIC_SOURCES - 1);
+        m->uart_irq = (uint32_t)irq->valuedouble;
+    }
 
     if ((rc = get_object(c, root, "timer", "timer", &timer)) < 0 ||
         (rc = check_keys(c, timer, "timer", timer_keys)) < 0 ||

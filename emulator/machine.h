@@ -42,6 +42,9 @@ struct machine {
     uint64_t vector_base;                 /* Cortex-M: where the core reads SP and PC at reset */
     char uart_kind[16];                   /* "cmsdk_apb" or "ns16550a" */
     uint64_t uart_base;
+    uint32_t uart_irq;                    /* the UART's interrupt source at intc; 0: none given */
+    char intc_kind[16];                   /* "plic"; "" when the file has no intc (optional) */
+    uint64_t intc_base;
     char timer_kind[16];                  /* "cmsdk_timer" or "riscv_mtime" */
     uint64_t timer_base;
     uint64_t timer_hz;

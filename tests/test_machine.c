@@ -202,7 +202,59 @@ static void test_a_name_other_than_the_file_name_is_refused(void)
 
 static void test_an_unknown_field_is_refused_with_the_known_ones(void)
 {
-    expect_invalid("unknown-field", "uart.irq", "unknown field (known here: kind, base)");
+    expect_invalid("unknown-field", "uart.baud", "unknown field (known here: kind, base, irq)");
+}
+
+static void test_the_riscv_boards_name_their_plic_and_the_uart_line_on_it(void)
+{
+    /* QEMU 7.2 hw/riscv/virt.c: PLIC at 0x0c000000, UART0 on source 10. */
+    static const char *const boards[] = {"riscv32-virt", "riscv64-virt"};
+    struct err err;
+    for (size_t i = 0; i < sizeof(boards) / sizeof(boards[0]); i++) {
+        CU_ASSERT_EQUAL_FATAL(mach_load_by_name(&mach, MACHINES_DIR, boards[i], &err), 0);
+        CU_ASSERT_STRING_EQUAL(mach.intc_kind, "plic");
+        CU_ASSERT_EQUAL(mach.intc_base, 0x0c000000);
+        CU_ASSERT_EQUAL(mach.uart_irq, 10);
+    }
+}
+
+static void test_a_board_without_intc_has_no_uart_line(void)
+{
+    struct err err;
+    CU_ASSERT_EQUAL_FATAL(mach_load(&mach, FIXTURES_DIR "/good-board.json", &err), 0);
+    CU_ASSERT_STRING_EQUAL(mach.intc_kind, "");
+    CU_ASSERT_EQUAL(mach.intc_base, 0);
+    CU_ASSERT_EQUAL(mach.uart_irq, 0);
+}
+
+static void test_a_uart_irq_without_an_intc_is_refused(void)
+{
+    expect_invalid("irq-without-intc", "uart.irq", "needs an intc object");
+}
+
+static void test_an_intc_without_a_uart_irq_is_refused(void)
+{
+    expect_invalid("intc-without-irq", "uart.irq", "missing: intc needs");
+}
+
+static void test_a_uart_irq_out_of_the_plic_range_is_refused(void)
+{
+    expect_invalid("bad-irq", "uart.irq", "want a whole number from 1 to 1023");
+}
+
+static void test_an_unknown_intc_kind_lists_the_known_ones(void)
+{
+    expect_invalid("unknown-intc", "intc.kind", "unknown value 'aplic' (known: plic)");
+}
+
+static void test_a_plic_on_an_arm_board_is_refused(void)
+{
+    expect_invalid("plic-on-arm", "intc.kind", "needs arch riscv");
+}
+
+static void test_an_intc_that_is_not_an_object_is_refused(void)
+{
+    expect_invalid("intc-not-object", "intc", "want an object");
 }
 
 static void test_a_zero_size_is_refused(void)
@@ -323,6 +375,14 @@ int main(void)
     CU_ADD_TEST(s, test_an_empty_libc_list_is_refused);
     CU_ADD_TEST(s, test_a_name_other_than_the_file_name_is_refused);
     CU_ADD_TEST(s, test_an_unknown_field_is_refused_with_the_known_ones);
+    CU_ADD_TEST(s, test_the_riscv_boards_name_their_plic_and_the_uart_line_on_it);
+    CU_ADD_TEST(s, test_a_board_without_intc_has_no_uart_line);
+    CU_ADD_TEST(s, test_a_uart_irq_without_an_intc_is_refused);
+    CU_ADD_TEST(s, test_an_intc_without_a_uart_irq_is_refused);
+    CU_ADD_TEST(s, test_a_uart_irq_out_of_the_plic_range_is_refused);
+    CU_ADD_TEST(s, test_an_unknown_intc_kind_lists_the_known_ones);
+    CU_ADD_TEST(s, test_a_plic_on_an_arm_board_is_refused);
+    CU_ADD_TEST(s, test_an_intc_that_is_not_an_object_is_refused);
     CU_ADD_TEST(s, test_a_zero_size_is_refused);
     CU_ADD_TEST(s, test_a_rate_given_as_a_string_is_refused);
     CU_ADD_TEST(s, test_overlapping_flash_and_ram_are_refused);

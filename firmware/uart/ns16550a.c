@@ -1,6 +1,7 @@
 /*
- * Polled driver for the NS16550A UART of QEMU's RISC-V virt machine (registers one byte apart,
- * reg-shift 0). Register facts: QEMU hw/char/serial.c, QEMU_NOTES.md, FAST_LINKS.md.
+ * Driver for the NS16550A UART of QEMU's RISC-V virt machine (registers one byte apart,
+ * reg-shift 0): polled, with the receive interrupt enabled only as a WFI wake-up (board.c).
+ * Register facts: QEMU hw/char/serial.c, QEMU_NOTES.md, FAST_LINKS.md.
  */
 #include "uart.h"
 
@@ -23,6 +24,10 @@ enum {
  * main-loop wake-up instead of one, 2.7x the host-to-device rate measured in FAST_LINKS.md.
  * Polling still sees every single byte (LSR_DATA_READY is set as soon as the FIFO holds one). */
 #define FCR_FIFO_ON_CLEAR_TRIG14 0xc7
+/* The same without clearing the FIFOs, with trigger level 1 or 14: for the idle wake-up. */
+#define FCR_FIFO_ON_TRIG1 0x01
+#define FCR_FIFO_ON_TRIG14 0xc1
+#define IER_RX_DATA 0x01 /* received data available (and the FIFO's character timeout) */
 #define LSR_DATA_READY 0x01
 #define LSR_THR_EMPTY 0x20
 
@@ -62,13 +67,22 @@ int uart_hw_try_getc(void)
     return reg_read(REG_RBR_THR);
 }
 
-/* A wake-up needs the PLIC's base and the UART's interrupt number, which the machine file
- * does not carry yet: the caller falls back to polling. */
+/* Called before every sleep: the line rises for the first byte that arrives (trigger level 1;
+ * at 14 it would wait for the FIFO's character timeout, 4 character times, ~100 us of QEMU's
+ * virtual clock at the virt machine's 399193 baud base). The FIFO is not cleared (no reset
+ * bits), and QEMU re-evaluates the line on this write. */
 int uart_hw_enable_rx_wakeup(void)
 {
-    return -1;
+    reg_write(REG_FCR, FCR_FIFO_ON_TRIG1);
+    reg_write(REG_IER, IER_RX_DATA);
+    return 0;
 }
 
+/* After a sleep: back to trigger level 14 (QEMU then takes up to 14 bytes per main-loop
+ * wake-up, see FCR_FIFO_ON_CLEAR_TRIG14). The line itself follows the FIFO, which the caller
+ * drains. */
 void uart_hw_clear_rx_wakeup(void)
 {
+    reg_write(REG_IER, 0);
+    reg_write(REG_FCR, FCR_FIFO_ON_TRIG14);
 }

@@ -18,10 +18,13 @@ void uart_hw_putc(uint8_t c);
 int uart_hw_try_getc(void);
 
 /* Makes "a byte arrived" raise the UART's interrupt line, so that a WFI with interrupts
- * masked wakes up on input (no handler runs). Returns 0, or -1 when the driver cannot. */
+ * masked wakes up on input (no handler runs). Returns 0, or -1 when the driver cannot.
+ * Called once by board_init, then again before every sleep (a driver may make the line
+ * quicker to rise while asleep than while busy). */
 int uart_hw_enable_rx_wakeup(void);
 
-/* Clears the UART's pending receive interrupt after such a wake-up. */
+/* Clears the UART's pending receive interrupt after such a wake-up (and undoes what the
+ * call above did only for the sleep). */
 void uart_hw_clear_rx_wakeup(void);
 
 #endif
