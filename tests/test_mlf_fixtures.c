@@ -300,7 +300,13 @@ static void test_tar_refuses_a_symbolic_link_in_the_tree(void)
     snprintf(dir, sizeof(dir), "%s/withlink", tmpdir);
     snprintf(link, sizeof(link), "%s/evil", dir);
     snprintf(tar, sizeof(tar), "%s/withlink.tar", tmpdir);
+    char meta[260];
+    snprintf(meta, sizeof(meta), "%s/metadata.json", dir);
     CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
+    FILE *f = fopen(meta, "w"); /* an MLF in every other way */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("{\"version\": 7}\n", f);
+    fclose(f);
     CU_ASSERT_EQUAL_FATAL(symlink("/etc/passwd", link), 0);
     CU_ASSERT_EQUAL(mlf_make_tar(dir, tar, &err), ERR_INVALID);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "evil: not a regular file or directory"));
