@@ -50,8 +50,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         !TERMINATED(mach.cpu) || !TERMINATED(mach.qemu_binary) ||
         !TERMINATED(mach.qemu_machine) || !TERMINATED(mach.qemu_memory) ||
         !TERMINATED(mach.cc_prefix) || !TERMINATED(mach.uart_kind) ||
-        !TERMINATED(mach.timer_kind) || !TERMINATED(mach.exit_kind))
+        !TERMINATED(mach.timer_kind) || !TERMINATED(mach.exit_kind) ||
+        !TERMINATED(mach.intc_kind))
         die("a string field is not terminated");
+    if ((mach.intc_kind[0] != 0) != (mach.uart_irq != 0))
+        die("an interrupt controller without a UART line, or the other way round");
     if (mach.n_qemu_args > MACH_LIST_MAX || mach.n_cflags > MACH_LIST_MAX ||
         mach.n_libcs < 1 || mach.n_libcs > sizeof mach.libcs / sizeof mach.libcs[0])
         die("a list count is out of range");
