@@ -54,8 +54,10 @@ void emu_config_init(struct emu_config *c);
  * -display none, -monitor none, -S, -qmp on the runtime directory's socket, the UART on our pty
  * (-chardev serial,... -serial chardev:uart0; never muxed with a monitor), -kernel, the machine's
  * arguments, icount (deterministic), -gdb, the seed loader, extra_args.
- * The QMP socket lives in a private 0700 directory made under $XDG_RUNTIME_DIR (or /tmp when
- * that is unset or too long for a socket path).
+ * The QMP socket lives in a private 0700 directory "mtq-<pid>-XXXXXX" made under
+ * $XDG_RUNTIME_DIR (or /tmp when that is unset or too long for a socket path). Once QMP is
+ * connected the socket is unlinked, and so is the directory when log_path is given; leftovers
+ * of owners killed before that point are swept here (fs_sweep_dead_owners).
  * Errors: a missing binary (ERR_TOOL, naming it and the fix), a missing image (ERR_INVALID),
  * QEMU exiting or not answering (ERR_TOOL / ERR_TIMEOUT, with QEMU's last error line in msg
  * and its last lines in err->detail), SIGCHLD ignored by the caller (ERR_STATE).
@@ -123,7 +125,8 @@ int emu_poll_exit(struct emu *e, int *status);
 /* QEMU's process id (also its process group id); -1 once emu_stop has reaped it. */
 pid_t emu_pid(const struct emu *e);
 
-/* The runtime directory (QMP socket, default log); "" once emu_stop has removed it. */
+/* The runtime directory (the default log); "" once it is removed: by emu_start when log_path was
+ * given (nothing in it is needed once QMP is connected), else by emu_stop. */
 const char *emu_runtime_dir(const struct emu *e);
 
 /* Ends the session: QMP quit, waits up to ~1.5 s for QEMU to exit, then SIGKILLs its process
