@@ -10,6 +10,7 @@
 #include "fs.h"
 #include "fwbuild.h"
 #include "qemu_procs.h"
+#include "e2e_rpc.h"
 #include "rpc_client.h"
 
 #include <CUnit/Basic.h>
@@ -26,7 +27,6 @@
 #include <unistd.h>
 
 #define BOARD "mps2-an385"
-#define CALL_MS 60000
 #define BANNER "#microtvm-qemu:echo:" BOARD ":picolibc\n"
 #define OPTS "{\"options\":{}}"
 
@@ -36,196 +36,6 @@ static char workdir[] = "/tmp/mtq-e2e-environment-XXXXXX";
 static char rundir[sizeof workdir + 8], cache[sizeof workdir + 8];
 static char echo_proj[PATH_MAX], silent_proj[PATH_MAX];
 static char *real_path;
-
-/* ---- helpers (talking to the server) ---- */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static bool spawn(struct rpc_client *c, const char *dir)
-{
-    struct err err = {0};
-    if (rpc_client_spawn(c, dir, false, &err) < 0) {
-        fprintf(stderr, "\n    spawn %s: %s\n", dir, err.msg);
-        return false;
-    }
-    return true;
-}
-
-/* Sends method with params (JSON text) without waiting; returns the id used. */
-static long send_call(struct rpc_client *c, const char *method, const char *params)
-{
-    struct err err = {0};
-    long id = c->next_id++;
-    char *line = NULL;
-    /* no CUnit assertion here: suite_init uses this too, outside any test */
-    if (asprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"%s\",\"params\":%s}",
-                 id, method, params) < 0)
-        return -1;
-    int rc = rpc_client_send_line(c, line, &err);
-    if (rc < 0)
-        fprintf(stderr, "\n    sending %s: %s\n", method, err.msg);
-    free(line);
-    return rc < 0 ? -1 : id;
-}
-
-/* Calls method; the whole reply (caller frees), or NULL when none came within CALL_MS. */
-static cJSON *call(struct rpc_client *c, const char *method, const char *params)
-{
-    struct err err = {0};
-    cJSON *reply = NULL;
-    if (send_call(c, method, params) < 0)
-        return NULL;
-    if (rpc_client_read_reply(c, CALL_MS, &reply, &err) < 0) {
-        fprintf(stderr, "\n    %s: no reply: %s\n", method, err.msg);
-        return NULL;
-    }
-    return reply;
-}
-
-static const char *message_of(const cJSON *reply)
-{
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(reply, "error"), "message");
-    return cJSON_IsString(m) ? m->valuestring : "";
-}
-
-static const char *traceback_of(const cJSON *reply)
-{
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "data"),
-                                                      "traceback");
-    return cJSON_IsString(t) ? t->valuestring : "";
-}
-
-/* Calls method and expects a result. */
-static bool call_ok(struct rpc_client *c, const char *method, const char *params)
-{
-    cJSON *reply = call(c, method, params);
-    bool ok = reply && cJSON_HasObjectItem(reply, "result");
-    if (reply && !ok)
-        fprintf(stderr, "\n    %s: %s\n    %s\n", method, message_of(reply), traceback_of(reply));
-    cJSON_Delete(reply);
-    return ok;
-}
-
-/* Calls method and expects an error whose message is msg and whose traceback holds want
- * (may be NULL). */
-static void call_fails(struct rpc_client *c, const char *method, const char *params,
-                       const char *msg, const char *want)
-{
-    cJSON *reply = call(c, method, params);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
-    bool ok = !strcmp(message_of(reply), msg) && (!want || strstr(traceback_of(reply), want));
-    if (!ok)
-        fprintf(stderr, "\n    %s: got \"%s\" / %s\n    want \"%s\" / %s\n", method,
-                message_of(reply), traceback_of(reply), msg, want ? want : "");
-    CU_ASSERT(ok);
-    cJSON_Delete(reply);
-}
-
-#define OPTS "{\"options\":{}}"
-
-/* read_transport: 0 with bytes in buf (*got of them), 1 with an error (its message in msg),
- * -1 with no reply. */
-static int t_read(struct rpc_client *c, size_t n, const char *timeout, uint8_t *buf, size_t *got,
-                  char *msg, size_t msgsz)
-{
-    char params[96];
-    snprintf(params, sizeof params, "{\"n\":%zu,\"timeout_sec\":%s}", n, timeout);
-    cJSON *reply = call(c, "read_transport", params);
-    *got = 0;
-    msg[0] = '\0';
-    int rc = -1;
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(reply, "result"), "data");
-    if (cJSON_IsString(data)) {
-        size_t len = strlen(data->valuestring);
-        uint8_t *tmp = malloc(b85_decoded_len(len) + 1);
-        CU_ASSERT_FATAL(tmp != NULL);
-        rc = b85_decode(data->valuestring, len, tmp, got, NULL) < 0 ? -1 : 0;
-        CU_ASSERT(*got >= 1 && *got <= n);
-        if (*got > n)
-            *got = n;
-        memcpy(buf, tmp, *got);
-        free(tmp);
-    } else if (reply) {
-        snprintf(msg, msgsz, "%s", message_of(reply));
-        rc = 1;
-    }
-    cJSON_Delete(reply);
-    return rc;
-}
-
-/* The write_transport params for n bytes (heap). */
-static char *write_params(const uint8_t *data, size_t n, const char *timeout)
-{
-    char *text = malloc(b85_encoded_len(n) + 1), *params = NULL;
-    CU_ASSERT_FATAL(text != NULL);
-    text[b85_encode(data, n, text)] = '\0';
-    CU_ASSERT_FATAL(asprintf(&params, "{\"data\":\"%s\",\"timeout_sec\":%s}", text, timeout) > 0);
-    free(text);
-    return params;
-}
-
-/* Reads until want bytes came or a read fails; returns how many. */
-static size_t read_n(struct rpc_client *c, uint8_t *buf, size_t want, char *msg, size_t msgsz)
-{
-    size_t all = 0, got = 0;
-    while (all < want && t_read(c, want - all, "10", buf + all, &got, msg, msgsz) == 0)
-        all += got;
-    return all;
-}
-
-static bool banner_first(struct rpc_client *c)
-{
-    uint8_t buf[64];
-    char msg[128];
-    size_t n = read_n(c, buf, strlen(BANNER), msg, sizeof msg);
-    bool ok = n == strlen(BANNER) && memcmp(buf, BANNER, n) == 0;
-    if (!ok)
-        fprintf(stderr, "\n    banner: got %zu bytes \"%.*s\" (%s)\n", n, (int)n, buf, msg);
-    return ok;
-}
-
-/* Writes n random bytes and reads them back. */
-static bool echo_random(struct rpc_client *c, size_t n)
-{
-    uint8_t *out = malloc(n), *in = malloc(n);
-    CU_ASSERT_FATAL(out && in && getrandom(out, n, 0) == (ssize_t)n);
-    for (size_t i = 0; i < n; i++)
-        if (out[i] == 'R') /* reset_on_r.c resets on it */
-            out[i] = 'r';
-    char *params = write_params(out, n, "60");
-    char msg[128] = "";
-    size_t got = 0, at = 0;
-    bool ok = call_ok(c, "write_transport", params) &&
-              (got = read_n(c, in, n, msg, sizeof msg)) == n && memcmp(in, out, n) == 0;
-    while (at < got && in[at] == out[at])
-        at++;
-    if (!ok)
-        fprintf(stderr, "\n    echo of %zu bytes failed: %zu came, first difference at %zu (%s)\n",
-                n, got, at, msg);
-    free(params);
-    free(out);
-    free(in);
-    return ok;
-}
-
-/* Ends a server with EOF; true when it exited 0 in time. */
-static bool close_server(struct rpc_client *c)
-{
-    struct err err = {0};
-    int status = -1;
-    int rc = rpc_client_close(c, 15000, &status, &err);
-    if (rc < 0)
-        fprintf(stderr, "\n    closing the server: %s\n", err.msg);
-    return rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
 
 /* ---- helpers (the environment) ---- */
 
@@ -279,7 +89,7 @@ static void path_restore(void)
 
 static void still_serving(struct rpc_client *c)
 {
-    CU_ASSERT(call_ok(c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
+    CU_ASSERT(e2e_call_ok(c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
 }
 
 static void assert_nothing_left(void)
@@ -295,14 +105,14 @@ static void test_a_missing_cross_compiler_is_named_with_the_fix(void)
     static const char *const gone[] = {"arm-none-eabi-", NULL};
     path_without("nocc", gone);
     struct rpc_client c;
-    bool up = spawn(&c, echo_proj);
+    bool up = e2e_spawn(&c, echo_proj);
     path_restore();
     CU_ASSERT_FATAL(up);
-    call_fails(&c, "build", OPTS, "calling method build",
+    e2e_call_fails(&c, "build", OPTS, "calling method build",
                "arm-none-eabi-gcc not found in PATH (the board's cross compiler); run "
                "scripts/install-deps.sh");
     still_serving(&c);
-    CU_ASSERT(close_server(&c));
+    CU_ASSERT(e2e_close_server(&c));
     assert_nothing_left();
 }
 
@@ -311,13 +121,13 @@ static void test_missing_cmake_is_named_with_the_fix(void)
     static const char *const gone[] = {"cmake", NULL};
     path_without("nocmake", gone);
     struct rpc_client c;
-    bool up = spawn(&c, echo_proj);
+    bool up = e2e_spawn(&c, echo_proj);
     path_restore();
     CU_ASSERT_FATAL(up);
-    call_fails(&c, "build", OPTS, "calling method build",
+    e2e_call_fails(&c, "build", OPTS, "calling method build",
                "cmake not found in PATH; run scripts/install-deps.sh");
     still_serving(&c);
-    CU_ASSERT(close_server(&c));
+    CU_ASSERT(e2e_close_server(&c));
     assert_nothing_left();
 }
 
@@ -326,16 +136,16 @@ static void test_missing_qemu_is_named_with_the_fix_and_starts_nothing(void)
     static const char *const gone[] = {"qemu-system-", NULL};
     path_without("noqemu", gone);
     struct rpc_client c;
-    bool up = spawn(&c, echo_proj);
+    bool up = e2e_spawn(&c, echo_proj);
     path_restore();
     CU_ASSERT_FATAL(up);
-    call_fails(&c, "flash", OPTS, "calling method flash", "qemu-system-arm not found on PATH");
-    cJSON *reply = call(&c, "open_transport", OPTS);
-    CU_ASSERT_PTR_NOT_NULL(strstr(traceback_of(reply), "qemu-system-arm"));
-    fprintf(stderr, "\n    %s", traceback_of(reply));
+    e2e_call_fails(&c, "flash", OPTS, "calling method flash", "qemu-system-arm not found on PATH");
+    cJSON *reply = e2e_call(&c, "open_transport", OPTS);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "qemu-system-arm"));
+    fprintf(stderr, "\n    %s", e2e_traceback_of(reply));
     cJSON_Delete(reply);
     still_serving(&c);
-    CU_ASSERT(close_server(&c));
+    CU_ASSERT(e2e_close_server(&c));
     assert_nothing_left();
 }
 
@@ -349,17 +159,17 @@ static void test_a_cache_directory_that_cannot_be_made_does_not_fail_the_build(v
     snprintf(bad, sizeof bad, "%s/cache", file);
     setenv("MTQ_CACHE_DIR", bad, 1);
     struct rpc_client c;
-    bool up = spawn(&c, echo_proj);
+    bool up = e2e_spawn(&c, echo_proj);
     setenv("MTQ_CACHE_DIR", cache, 1);
     CU_ASSERT_FATAL(up);
     char src[PATH_MAX + 32];
     snprintf(src, sizeof src, "%s/project.cmake", echo_proj); /* force a fresh configure */
     CU_ASSERT_EQUAL(utimensat(AT_FDCWD, src, NULL, 0), 0);
-    CU_ASSERT(call_ok(&c, "build", OPTS));
-    CU_ASSERT(call_ok(&c, "flash", OPTS) && call_ok(&c, "open_transport", OPTS));
-    CU_ASSERT(banner_first(&c));
-    CU_ASSERT(echo_random(&c, 64));
-    CU_ASSERT(close_server(&c));
+    CU_ASSERT(e2e_call_ok(&c, "build", OPTS));
+    CU_ASSERT(e2e_call_ok(&c, "flash", OPTS) && e2e_call_ok(&c, "open_transport", OPTS));
+    CU_ASSERT(e2e_banner_first(&c, BANNER));
+    CU_ASSERT(e2e_echo_random(&c, 64));
+    CU_ASSERT(e2e_close_server(&c));
     unlink(file);
     assert_nothing_left();
 }
@@ -367,21 +177,22 @@ static void test_a_cache_directory_that_cannot_be_made_does_not_fail_the_build(v
 static void test_a_firmware_that_never_prints_fails_open_in_time_and_stops_qemu(void)
 {
     struct rpc_client c;
-    CU_ASSERT_FATAL(spawn(&c, silent_proj));
-    CU_ASSERT_FATAL(call_ok(&c, "flash", OPTS));
-    double t0 = now_s();
-    cJSON *reply = call(&c, "open_transport", OPTS);
-    double took = now_s() - t0;
-    CU_ASSERT_STRING_EQUAL(message_of(reply), "calling method open_transport");
-    CU_ASSERT_PTR_NOT_NULL(strstr(traceback_of(reply), "the firmware printed no banner within "
+    CU_ASSERT_FATAL(e2e_spawn(&c, silent_proj));
+    CU_ASSERT_FATAL(e2e_call_ok(&c, "flash", OPTS));
+    double t0 = e2e_now_s();
+    cJSON *reply = e2e_call(&c, "open_transport", OPTS);
+    double took = e2e_now_s() - t0;
+    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "calling method open_transport");
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "the firmware printed no banner within "
                                   "10 s (0 bytes came); is build/firmware.elf made for " BOARD));
     fprintf(stderr, "\n    open_transport gave up after %.2f s", took);
     CU_ASSERT(took >= 10.0 && took < 30.0);
     cJSON_Delete(reply);
     CU_ASSERT_EQUAL(qemu_procs_children(c.pid), 0); /* stopped at once, not at EOF */
-    call_fails(&c, "read_transport", "{\"n\":8,\"timeout_sec\":0}", "TransportClosedError", NULL);
+    e2e_call_fails(&c, "read_transport", "{\"n\":8,\"timeout_sec\":0}", "TransportClosedError",
+                   NULL);
     still_serving(&c);
-    CU_ASSERT(close_server(&c));
+    CU_ASSERT(e2e_close_server(&c));
     assert_nothing_left();
 }
 
@@ -391,25 +202,25 @@ static int make_project(const char *name, const char *app, char *proj, size_t pr
 {
     snprintf(proj, projsz, "%s/%s", workdir, name);
     struct rpc_client c;
-    if (!spawn(&c, MTQ_TEMPLATE_DIR))
+    if (!e2e_spawn(&c, MTQ_TEMPLATE_DIR))
         return -1;
     char *params = NULL;
     if (asprintf(&params, "{\"model_library_format_path\":\"\",\"standalone_crt_dir\":\"\","
                  "\"project_dir\":\"%s\",\"options\":{\"project_type\":\"echo\",\"board\":\""
                  BOARD "\"}}", proj) < 0)
         return -1;
-    bool ok = call_ok(&c, "generate_project", params);
+    bool ok = e2e_call_ok(&c, "generate_project", params);
     free(params);
-    ok = close_server(&c) && ok;
+    ok = e2e_close_server(&c) && ok;
     if (ok && app) {
         char from[PATH_MAX], to[PATH_MAX + 32];
         snprintf(from, sizeof from, "%s/tests/fixtures/faulty_firmware/%s", MTQ_SOURCE_DIR, app);
         snprintf(to, sizeof to, "%s/firmware/apps/echo.c", proj);
         ok = fs_copy_file(from, to, NULL) == 0;
     }
-    if (ok && spawn(&c, proj)) {
-        ok = call_ok(&c, "build", OPTS);
-        ok = close_server(&c) && ok;
+    if (ok && e2e_spawn(&c, proj)) {
+        ok = e2e_call_ok(&c, "build", OPTS);
+        ok = e2e_close_server(&c) && ok;
     }
     return ok ? 0 : -1;
 }

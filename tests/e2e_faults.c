@@ -15,6 +15,7 @@
 #include "fwbuild.h"
 #include "mlf.h"
 #include "qemu_procs.h"
+#include "e2e_rpc.h"
 #include "rpc_client.h"
 
 #include <CUnit/Basic.h>
@@ -35,204 +36,14 @@
 #include <unistd.h>
 
 #define BOARD "mps2-an385"
-#define CALL_MS 60000 /* a reply slower than this means the server is stuck */
 #define BANNER "#microtvm-qemu:echo:" BOARD ":picolibc\n"
+#define OPTS "{\"options\":{}}"
 
 /* Suite fixtures: the scratch directory (projects, cache, a private $XDG_RUNTIME_DIR) and one
  * project per firmware, generated and built through the server in suite_init. */
 static char workdir[] = "/tmp/mtq-e2e-faults-XXXXXX";
 static char rundir[sizeof workdir + 8];
 static char echo_proj[PATH_MAX], hang_proj[PATH_MAX], exit_proj[PATH_MAX], reset_proj[PATH_MAX];
-
-/* ---- helpers (talking to the server) ---- */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static bool spawn(struct rpc_client *c, const char *dir)
-{
-    struct err err = {0};
-    if (rpc_client_spawn(c, dir, false, &err) < 0) {
-        fprintf(stderr, "\n    spawn %s: %s\n", dir, err.msg);
-        return false;
-    }
-    return true;
-}
-
-/* Sends method with params (JSON text) without waiting; returns the id used. */
-static long send_call(struct rpc_client *c, const char *method, const char *params)
-{
-    struct err err = {0};
-    long id = c->next_id++;
-    char *line = NULL;
-    /* no CUnit assertion here: suite_init uses this too, outside any test */
-    if (asprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"%s\",\"params\":%s}",
-                 id, method, params) < 0)
-        return -1;
-    int rc = rpc_client_send_line(c, line, &err);
-    if (rc < 0)
-        fprintf(stderr, "\n    sending %s: %s\n", method, err.msg);
-    free(line);
-    return rc < 0 ? -1 : id;
-}
-
-/* Calls method; the whole reply (caller frees), or NULL when none came within CALL_MS. */
-static cJSON *call(struct rpc_client *c, const char *method, const char *params)
-{
-    struct err err = {0};
-    cJSON *reply = NULL;
-    if (send_call(c, method, params) < 0)
-        return NULL;
-    if (rpc_client_read_reply(c, CALL_MS, &reply, &err) < 0) {
-        fprintf(stderr, "\n    %s: no reply: %s\n", method, err.msg);
-        return NULL;
-    }
-    return reply;
-}
-
-static const char *message_of(const cJSON *reply)
-{
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(reply, "error"), "message");
-    return cJSON_IsString(m) ? m->valuestring : "";
-}
-
-static const char *traceback_of(const cJSON *reply)
-{
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "data"),
-                                                      "traceback");
-    return cJSON_IsString(t) ? t->valuestring : "";
-}
-
-/* Calls method and expects a result. */
-static bool call_ok(struct rpc_client *c, const char *method, const char *params)
-{
-    cJSON *reply = call(c, method, params);
-    bool ok = reply && cJSON_HasObjectItem(reply, "result");
-    if (reply && !ok)
-        fprintf(stderr, "\n    %s: %s\n    %s\n", method, message_of(reply), traceback_of(reply));
-    cJSON_Delete(reply);
-    return ok;
-}
-
-/* Calls method and expects an error whose message is msg and whose traceback holds want
- * (may be NULL). */
-static void call_fails(struct rpc_client *c, const char *method, const char *params,
-                       const char *msg, const char *want)
-{
-    cJSON *reply = call(c, method, params);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
-    bool ok = !strcmp(message_of(reply), msg) && (!want || strstr(traceback_of(reply), want));
-    if (!ok)
-        fprintf(stderr, "\n    %s: got \"%s\" / %s\n    want \"%s\" / %s\n", method,
-                message_of(reply), traceback_of(reply), msg, want ? want : "");
-    CU_ASSERT(ok);
-    cJSON_Delete(reply);
-}
-
-#define OPTS "{\"options\":{}}"
-
-/* read_transport: 0 with bytes in buf (*got of them), 1 with an error (its message in msg),
- * -1 with no reply. */
-static int t_read(struct rpc_client *c, size_t n, const char *timeout, uint8_t *buf, size_t *got,
-                  char *msg, size_t msgsz)
-{
-    char params[96];
-    snprintf(params, sizeof params, "{\"n\":%zu,\"timeout_sec\":%s}", n, timeout);
-    cJSON *reply = call(c, "read_transport", params);
-    *got = 0;
-    msg[0] = '\0';
-    int rc = -1;
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(reply, "result"), "data");
-    if (cJSON_IsString(data)) {
-        size_t len = strlen(data->valuestring);
-        uint8_t *tmp = malloc(b85_decoded_len(len) + 1);
-        CU_ASSERT_FATAL(tmp != NULL);
-        rc = b85_decode(data->valuestring, len, tmp, got, NULL) < 0 ? -1 : 0;
-        CU_ASSERT(*got >= 1 && *got <= n);
-        if (*got > n)
-            *got = n;
-        memcpy(buf, tmp, *got);
-        free(tmp);
-    } else if (reply) {
-        snprintf(msg, msgsz, "%s", message_of(reply));
-        rc = 1;
-    }
-    cJSON_Delete(reply);
-    return rc;
-}
-
-/* The write_transport params for n bytes (heap). */
-static char *write_params(const uint8_t *data, size_t n, const char *timeout)
-{
-    char *text = malloc(b85_encoded_len(n) + 1), *params = NULL;
-    CU_ASSERT_FATAL(text != NULL);
-    text[b85_encode(data, n, text)] = '\0';
-    CU_ASSERT_FATAL(asprintf(&params, "{\"data\":\"%s\",\"timeout_sec\":%s}", text, timeout) > 0);
-    free(text);
-    return params;
-}
-
-/* Reads until want bytes came or a read fails; returns how many. */
-static size_t read_n(struct rpc_client *c, uint8_t *buf, size_t want, char *msg, size_t msgsz)
-{
-    size_t all = 0, got = 0;
-    while (all < want && t_read(c, want - all, "10", buf + all, &got, msg, msgsz) == 0)
-        all += got;
-    return all;
-}
-
-static bool banner_first(struct rpc_client *c)
-{
-    uint8_t buf[64];
-    char msg[128];
-    size_t n = read_n(c, buf, strlen(BANNER), msg, sizeof msg);
-    bool ok = n == strlen(BANNER) && memcmp(buf, BANNER, n) == 0;
-    if (!ok)
-        fprintf(stderr, "\n    banner: got %zu bytes \"%.*s\" (%s)\n", n, (int)n, buf, msg);
-    return ok;
-}
-
-/* Writes n random bytes and reads them back. */
-static bool echo_random(struct rpc_client *c, size_t n)
-{
-    uint8_t *out = malloc(n), *in = malloc(n);
-    CU_ASSERT_FATAL(out && in && getrandom(out, n, 0) == (ssize_t)n);
-    for (size_t i = 0; i < n; i++)
-        if (out[i] == 'R') /* reset_on_r.c resets on it */
-            out[i] = 'r';
-    char *params = write_params(out, n, "60");
-    char msg[128] = "";
-    size_t got = 0, at = 0;
-    bool ok = call_ok(c, "write_transport", params) &&
-              (got = read_n(c, in, n, msg, sizeof msg)) == n && memcmp(in, out, n) == 0;
-    while (at < got && in[at] == out[at])
-        at++;
-    if (!ok)
-        fprintf(stderr, "\n    echo of %zu bytes failed: %zu came, first difference at %zu (%s)\n",
-                n, got, at, msg);
-    free(params);
-    free(out);
-    free(in);
-    return ok;
-}
-
-/* Ends a server with EOF; true when it exited 0 in time. */
-static bool close_server(struct rpc_client *c)
-{
-    struct err err = {0};
-    int status = -1;
-    int rc = rpc_client_close(c, 15000, &status, &err);
-    if (rc < 0)
-        fprintf(stderr, "\n    closing the server: %s\n", err.msg);
-    return rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
 
 /* ---- helpers (what must be gone) ---- */
 
@@ -362,21 +173,22 @@ static void assert_nothing_left(const char *proj, int rundir_leaks)
 static bool fresh_server_works(const char *proj)
 {
     struct rpc_client c;
-    if (!spawn(&c, proj))
+    if (!e2e_spawn(&c, proj))
         return false;
-    bool ok = call_ok(&c, "build", OPTS) && call_ok(&c, "flash", OPTS) &&
-              call_ok(&c, "open_transport", OPTS) && banner_first(&c) && echo_random(&c, 64) &&
-              call_ok(&c, "close_transport", "{}");
-    ok = close_server(&c) && ok;
+    bool ok = e2e_call_ok(&c, "build", OPTS) && e2e_call_ok(&c, "flash", OPTS) &&
+              e2e_call_ok(&c, "open_transport", OPTS) && e2e_banner_first(&c, BANNER) &&
+              e2e_echo_random(&c, 64) &&
+              e2e_call_ok(&c, "close_transport", "{}");
+    ok = e2e_close_server(&c) && ok;
     return ok;
 }
 
 /* A server on proj with its board flashed, the transport open and the banner read. */
 static void open_session(struct rpc_client *c, const char *proj)
 {
-    CU_ASSERT_FATAL(spawn(c, proj));
-    CU_ASSERT_FATAL(call_ok(c, "flash", OPTS) && call_ok(c, "open_transport", OPTS));
-    CU_ASSERT_FATAL(banner_first(c));
+    CU_ASSERT_FATAL(e2e_spawn(c, proj));
+    CU_ASSERT_FATAL(e2e_call_ok(c, "flash", OPTS) && e2e_call_ok(c, "open_transport", OPTS));
+    CU_ASSERT_FATAL(e2e_banner_first(c, BANNER));
 }
 
 /* ---- QEMU dying or failing ---- */
@@ -390,8 +202,8 @@ static void test_qemu_killed_mid_write_is_transport_closed_and_nothing_is_left(v
     CU_ASSERT_FATAL(qemu > 0);
     size_t n = 64 * 1024;
     uint8_t *data = calloc(1, n);
-    char *params = write_params(data, n, "null");
-    CU_ASSERT_FATAL(send_call(&c, "write_transport", params) > 0);
+    char *params = e2e_write_params(data, n, "null");
+    CU_ASSERT_FATAL(e2e_send_call(&c, "write_transport", params) > 0);
     free(params);
     free(data);
     char *line = NULL;
@@ -400,15 +212,15 @@ static void test_qemu_killed_mid_write_is_transport_closed_and_nothing_is_left(v
     CU_ASSERT_EQUAL(kill(qemu, SIGKILL), 0);
     cJSON *reply = NULL;
     CU_ASSERT_EQUAL_FATAL(rpc_client_read_reply(&c, 10000, &reply, &err), 0);
-    CU_ASSERT_STRING_EQUAL(message_of(reply), "TransportClosedError");
-    CU_ASSERT_PTR_NOT_NULL(strstr(traceback_of(reply), "killed by signal 9"));
+    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "TransportClosedError");
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "killed by signal 9"));
     cJSON_Delete(reply);
     char msg[128];
     uint8_t buf[8];
     size_t got = 0;
-    CU_ASSERT_EQUAL(t_read(&c, 8, "0", buf, &got, msg, sizeof msg), 1);
+    CU_ASSERT_EQUAL(e2e_read(&c, 8, "0", buf, &got, msg, sizeof msg), 1);
     CU_ASSERT_STRING_EQUAL(msg, "TransportClosedError");
-    CU_ASSERT(close_server(&c));
+    CU_ASSERT(e2e_close_server(&c));
     assert_nothing_left(hang_proj, 0);
 }
 
@@ -419,21 +231,21 @@ static void test_qemu_killed_mid_read_with_a_timeout_is_transport_closed_at_once
     open_session(&c, hang_proj);
     pid_t qemu = qemu_of(hang_proj);
     CU_ASSERT_FATAL(qemu > 0);
-    CU_ASSERT_FATAL(send_call(&c, "read_transport", "{\"n\":64,\"timeout_sec\":30}") > 0);
+    CU_ASSERT_FATAL(e2e_send_call(&c, "read_transport", "{\"n\":64,\"timeout_sec\":30}") > 0);
     usleep(300000);
-    double t0 = now_s();
+    double t0 = e2e_now_s();
     CU_ASSERT_EQUAL(kill(qemu, SIGKILL), 0);
     cJSON *reply = NULL;
     CU_ASSERT_EQUAL_FATAL(rpc_client_read_reply(&c, 10000, &reply, &err), 0);
-    double took = now_s() - t0;
-    CU_ASSERT_STRING_EQUAL(message_of(reply), "TransportClosedError");
+    double took = e2e_now_s() - t0;
+    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "TransportClosedError");
     CU_ASSERT(took < 5.0); /* not the 30 s timeout: the server saw QEMU go */
     fprintf(stderr, "\n    read ended %.0f ms after QEMU was killed", took * 1e3);
     cJSON_Delete(reply);
     /* the project's board boots again in the same server */
-    CU_ASSERT(call_ok(&c, "open_transport", OPTS));
-    CU_ASSERT(banner_first(&c));
-    CU_ASSERT(close_server(&c));
+    CU_ASSERT(e2e_call_ok(&c, "open_transport", OPTS));
+    CU_ASSERT(e2e_banner_first(&c, BANNER));
+    CU_ASSERT(e2e_close_server(&c));
     assert_nothing_left(hang_proj, 0);
 }
 
@@ -463,29 +275,29 @@ static void set_qemu(const char *proj, const char *machine, const char *extra_ar
 static void test_qemu_failing_to_start_is_named_with_qemus_words_and_leaves_nothing(void)
 {
     struct rpc_client c;
-    CU_ASSERT_FATAL(spawn(&c, echo_proj));
-    CU_ASSERT_FATAL(call_ok(&c, "flash", OPTS));
-    CU_ASSERT(call_ok(&c, "close_transport", "{}")); /* powers the board off */
+    CU_ASSERT_FATAL(e2e_spawn(&c, echo_proj));
+    CU_ASSERT_FATAL(e2e_call_ok(&c, "flash", OPTS));
+    CU_ASSERT(e2e_call_ok(&c, "close_transport", "{}")); /* powers the board off */
     set_qemu(echo_proj, BOARD, "-no-such-option");
-    call_fails(&c, "open_transport", OPTS, "calling method open_transport",
+    e2e_call_fails(&c, "open_transport", OPTS, "calling method open_transport",
                "powering on the " BOARD " board");
-    cJSON *reply = call(&c, "open_transport", OPTS);
-    CU_ASSERT_PTR_NOT_NULL(strstr(traceback_of(reply), "-no-such-option"));
+    cJSON *reply = e2e_call(&c, "open_transport", OPTS);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "-no-such-option"));
     cJSON_Delete(reply);
     set_qemu(echo_proj, "no-such-machine", NULL);
-    reply = call(&c, "flash", OPTS);
-    CU_ASSERT_STRING_EQUAL(message_of(reply), "calling method flash");
-    CU_ASSERT_PTR_NOT_NULL(strstr(traceback_of(reply), "unsupported machine type"));
-    fprintf(stderr, "\n    %s", traceback_of(reply));
+    reply = e2e_call(&c, "flash", OPTS);
+    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "calling method flash");
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "unsupported machine type"));
+    fprintf(stderr, "\n    %s", e2e_traceback_of(reply));
     cJSON_Delete(reply);
     CU_ASSERT(no_process_left(c.pid, 3000));
     CU_ASSERT_EQUAL(rundir_leftovers(), 0);
     /* the same server boots the board once the machine file is right again */
     set_qemu(echo_proj, BOARD, NULL);
-    CU_ASSERT(call_ok(&c, "flash", OPTS) && call_ok(&c, "open_transport", OPTS));
-    CU_ASSERT(banner_first(&c));
-    CU_ASSERT(echo_random(&c, 64));
-    CU_ASSERT(close_server(&c));
+    CU_ASSERT(e2e_call_ok(&c, "flash", OPTS) && e2e_call_ok(&c, "open_transport", OPTS));
+    CU_ASSERT(e2e_banner_first(&c, BANNER));
+    CU_ASSERT(e2e_echo_random(&c, 64));
+    CU_ASSERT(e2e_close_server(&c));
     assert_nothing_left(echo_proj, 0);
 }
 
@@ -499,29 +311,29 @@ static void test_a_hung_firmware_times_out_reads_and_writes_and_still_closes(voi
     uint8_t buf[64];
     size_t got = 0;
     char msg[128];
-    double t0 = now_s();
-    CU_ASSERT_EQUAL(t_read(&c, sizeof buf, "0.5", buf, &got, msg, sizeof msg), 1);
+    double t0 = e2e_now_s();
+    CU_ASSERT_EQUAL(e2e_read(&c, sizeof buf, "0.5", buf, &got, msg, sizeof msg), 1);
     CU_ASSERT_STRING_EQUAL(msg, "IoTimeoutError");
-    CU_ASSERT(now_s() - t0 >= 0.5);
+    CU_ASSERT(e2e_now_s() - t0 >= 0.5);
     size_t n = 256 * 1024;
     uint8_t *data = calloc(1, n);
-    char *params = write_params(data, n, "1");
-    t0 = now_s();
-    cJSON *reply = call(&c, "write_transport", params);
-    double took = now_s() - t0;
-    CU_ASSERT_STRING_EQUAL(message_of(reply), "IoTimeoutError");
+    char *params = e2e_write_params(data, n, "1");
+    t0 = e2e_now_s();
+    cJSON *reply = e2e_call(&c, "write_transport", params);
+    double took = e2e_now_s() - t0;
+    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "IoTimeoutError");
     CU_ASSERT(took >= 1.0 && took < 10.0);
     fprintf(stderr, "\n    write timed out after %.2f s", took);
     cJSON_Delete(reply);
     free(params);
     free(data);
-    t0 = now_s();
-    CU_ASSERT(call_ok(&c, "close_transport", "{}"));
-    fprintf(stderr, ", close took %.0f ms", (now_s() - t0) * 1e3);
+    t0 = e2e_now_s();
+    CU_ASSERT(e2e_call_ok(&c, "close_transport", "{}"));
+    fprintf(stderr, ", close took %.0f ms", (e2e_now_s() - t0) * 1e3);
     CU_ASSERT_FALSE(qemu_procs_alive(qemu));
-    CU_ASSERT_EQUAL(t_read(&c, 8, "0", buf, &got, msg, sizeof msg), 1);
+    CU_ASSERT_EQUAL(e2e_read(&c, 8, "0", buf, &got, msg, sizeof msg), 1);
     CU_ASSERT_STRING_EQUAL(msg, "TransportClosedError");
-    CU_ASSERT(close_server(&c));
+    CU_ASSERT(e2e_close_server(&c));
     assert_nothing_left(hang_proj, 0);
 }
 
@@ -531,25 +343,25 @@ static void test_a_firmware_that_exits_mid_session_hands_over_its_bytes_then_clo
     open_session(&c, exit_proj);
     /* 16 bytes come back, then the firmware exits with code 3 */
     const uint8_t out[16] = "0123456789abcdef";
-    char *params = write_params(out, sizeof out, "10");
-    CU_ASSERT(call_ok(&c, "write_transport", params));
+    char *params = e2e_write_params(out, sizeof out, "10");
+    CU_ASSERT(e2e_call_ok(&c, "write_transport", params));
     free(params);
     uint8_t in[16];
     char msg[128];
-    CU_ASSERT_EQUAL(read_n(&c, in, sizeof in, msg, sizeof msg), sizeof in);
+    CU_ASSERT_EQUAL(e2e_read_n(&c, in, sizeof in, msg, sizeof msg), sizeof in);
     CU_ASSERT_EQUAL(memcmp(in, out, sizeof in), 0);
-    cJSON *reply = call(&c, "read_transport", "{\"n\":16,\"timeout_sec\":10}");
-    CU_ASSERT_STRING_EQUAL(message_of(reply), "TransportClosedError");
-    CU_ASSERT_PTR_NOT_NULL(strstr(traceback_of(reply), "exited with code 3"));
+    cJSON *reply = e2e_call(&c, "read_transport", "{\"n\":16,\"timeout_sec\":10}");
+    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "TransportClosedError");
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "exited with code 3"));
     cJSON_Delete(reply);
-    params = write_params(out, 1, "1");
-    call_fails(&c, "write_transport", params, "TransportClosedError", "exited with code 3");
+    params = e2e_write_params(out, 1, "1");
+    e2e_call_fails(&c, "write_transport", params, "TransportClosedError", "exited with code 3");
     free(params);
     CU_ASSERT(no_process_left(c.pid, 3000)); /* reaped by the server at once */
     /* open_transport boots it again */
-    CU_ASSERT(call_ok(&c, "open_transport", OPTS));
-    CU_ASSERT(banner_first(&c));
-    CU_ASSERT(close_server(&c));
+    CU_ASSERT(e2e_call_ok(&c, "open_transport", OPTS));
+    CU_ASSERT(e2e_banner_first(&c, BANNER));
+    CU_ASSERT(e2e_close_server(&c));
     assert_nothing_left(exit_proj, 0);
 }
 
@@ -560,26 +372,26 @@ static void test_a_firmware_that_resets_itself_keeps_the_transport_open_and_talk
     pid_t qemu = qemu_of(reset_proj);
     for (int round = 0; round < 3; round++) {
         const uint8_t out[] = "abcR";
-        char *params = write_params(out, 4, "10");
-        CU_ASSERT(call_ok(&c, "write_transport", params));
+        char *params = e2e_write_params(out, 4, "10");
+        CU_ASSERT(e2e_call_ok(&c, "write_transport", params));
         free(params);
         /* the echo, then the banner of the new boot */
         size_t want = 4 + strlen(BANNER);
         uint8_t in[128];
         char msg[128];
-        size_t got = read_n(&c, in, want, msg, sizeof msg);
+        size_t got = e2e_read_n(&c, in, want, msg, sizeof msg);
         bool ok = got == want && !memcmp(in, "abcR", 4) && !memcmp(in + 4, BANNER, want - 4);
         if (!ok)
             fprintf(stderr, "\n    reset %d: \"%.*s\" (%s)\n", round, (int)got, in, msg);
         CU_ASSERT(ok);
         CU_ASSERT_EQUAL(qemu_of(reset_proj), qemu); /* the same QEMU: a reset, not an exit */
         /* and input still reaches the new boot (QEMU_NOTES.md: input can stall after a boot) */
-        double t0 = now_s();
-        CU_ASSERT(echo_random(&c, 256));
+        double t0 = e2e_now_s();
+        CU_ASSERT(e2e_echo_random(&c, 256));
         fprintf(stderr, "\n    reset %d: 256 bytes echoed %.0f ms after the new banner", round,
-                (now_s() - t0) * 1e3);
+                (e2e_now_s() - t0) * 1e3);
     }
-    CU_ASSERT(close_server(&c));
+    CU_ASSERT(e2e_close_server(&c));
     assert_nothing_left(reset_proj, 0);
 }
 
@@ -610,12 +422,12 @@ static int kill_during(const struct kill_case *k, int sig, const char *gen_dir, 
     struct rpc_client c;
     struct err err = {0};
     bool template = !strcmp(k->method, "generate_project");
-    CU_ASSERT_FATAL(spawn(&c, template ? MTQ_TEMPLATE_DIR : echo_proj));
+    CU_ASSERT_FATAL(e2e_spawn(&c, template ? MTQ_TEMPLATE_DIR : echo_proj));
     if (k->needs_flash)
-        CU_ASSERT_FATAL(call_ok(&c, "flash", OPTS));
+        CU_ASSERT_FATAL(e2e_call_ok(&c, "flash", OPTS));
     if (k->needs_open) {
-        CU_ASSERT_FATAL(call_ok(&c, "open_transport", OPTS));
-        CU_ASSERT_FATAL(banner_first(&c));
+        CU_ASSERT_FATAL(e2e_call_ok(&c, "open_transport", OPTS));
+        CU_ASSERT_FATAL(e2e_banner_first(&c, BANNER));
     }
     char *params = NULL;
     if (template) {
@@ -633,14 +445,14 @@ static int kill_during(const struct kill_case *k, int sig, const char *gen_dir, 
         params = strdup("{\"n\":64,\"timeout_sec\":null}");
     } else if (!strcmp(k->method, "write_transport")) {
         uint8_t *data = calloc(1, 512 * 1024); /* a minute's worth at the board's pace */
-        params = write_params(data, 512 * 1024, "null");
+        params = e2e_write_params(data, 512 * 1024, "null");
         free(data);
     } else if (!strcmp(k->method, "server_info_query")) {
         params = strdup("{\"tvm_version\":\"0.18.0\"}");
     } else {
         params = strdup(!strcmp(k->method, "close_transport") ? "{}" : OPTS);
     }
-    CU_ASSERT_FATAL(send_call(&c, k->method, params) > 0);
+    CU_ASSERT_FATAL(e2e_send_call(&c, k->method, params) > 0);
     free(params);
     if (k->delay_ms)
         usleep((useconds_t)k->delay_ms * 1000u);
@@ -687,14 +499,14 @@ static void kill_at_each_method(int sig)
         const struct kill_case *k = &KILL_CASES[i];
         char gen_dir[PATH_MAX];
         snprintf(gen_dir, sizeof gen_dir, "%s/gen-%s-%d", workdir, k->method, sig);
-        double t0 = now_s();
+        double t0 = e2e_now_s();
         int status = kill_during(k, sig, gen_dir, tar);
         bool died = WIFSIGNALED(status) && WTERMSIG(status) == sig;
         if (!died)
             fprintf(stderr, "\n    %s: status 0x%x, want killed by signal %d\n", k->method,
                     status, sig);
         CU_ASSERT(died);
-        double gone = now_s() - t0;
+        double gone = e2e_now_s() - t0;
         bool starting_qemu = !strcmp(k->method, "flash") || !strcmp(k->method, "open_transport");
         assert_nothing_left(echo_proj, sig == SIGKILL && starting_qemu ? 1 : 0);
         if (!strcmp(k->method, "generate_project")) {
@@ -741,16 +553,16 @@ static void test_the_client_dying_during_a_blocking_read_stops_the_server_and_qe
     struct err err = {0};
     open_session(&c, hang_proj);
     pid_t qemu = qemu_of(hang_proj);
-    CU_ASSERT_FATAL(send_call(&c, "read_transport", "{\"n\":64,\"timeout_sec\":null}") > 0);
+    CU_ASSERT_FATAL(e2e_send_call(&c, "read_transport", "{\"n\":64,\"timeout_sec\":null}") > 0);
     usleep(200000);
     close(c.from_server);
     c.from_server = -1;
     rpc_client_close_input(&c);
     int status = -1;
-    double t0 = now_s();
+    double t0 = e2e_now_s();
     CU_ASSERT_EQUAL(rpc_client_wait(&c, 10000, &status, &err), 0);
     CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    fprintf(stderr, "\n    server exited %.0f ms after the client went", (now_s() - t0) * 1e3);
+    fprintf(stderr, "\n    server exited %.0f ms after the client went", (e2e_now_s() - t0) * 1e3);
     rpc_client_kill(&c);
     CU_ASSERT_FALSE(qemu_procs_alive(qemu) && qemu_procs_state(qemu) != 'Z');
     assert_nothing_left(hang_proj, 0);
@@ -763,13 +575,13 @@ static void test_the_request_pipe_closed_during_a_blocking_read_ends_it_and_the_
     struct rpc_client c;
     struct err err = {0};
     open_session(&c, hang_proj);
-    CU_ASSERT_FATAL(send_call(&c, "read_transport", "{\"n\":64,\"timeout_sec\":null}") > 0);
+    CU_ASSERT_FATAL(e2e_send_call(&c, "read_transport", "{\"n\":64,\"timeout_sec\":null}") > 0);
     usleep(200000);
     rpc_client_close_input(&c);
     cJSON *reply = NULL;
     CU_ASSERT_EQUAL(rpc_client_read_reply(&c, 10000, &reply, &err), 0);
-    CU_ASSERT_STRING_EQUAL(message_of(reply), "TransportClosedError");
-    CU_ASSERT_PTR_NOT_NULL(strstr(traceback_of(reply), "request pipe"));
+    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "TransportClosedError");
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "request pipe"));
     cJSON_Delete(reply);
     int status = -1;
     CU_ASSERT_EQUAL(rpc_client_wait(&c, 10000, &status, &err), 0);
@@ -789,13 +601,13 @@ static void test_the_reply_pipe_closed_mid_reply_stops_the_server_cleanly(void)
     size_t n = 64 * 1024;
     uint8_t *data = malloc(n);
     CU_ASSERT_FATAL(data && getrandom(data, n, 0) == (ssize_t)n);
-    char *params = write_params(data, n, "120");
-    CU_ASSERT(call_ok(&c, "write_transport", params));
+    char *params = e2e_write_params(data, n, "120");
+    CU_ASSERT(e2e_call_ok(&c, "write_transport", params));
     free(params);
     free(data);
     usleep(1000000); /* the last echoed bytes land */
     /* its reply overflows the 64 KiB pipe: the server blocks in the middle of the line */
-    CU_ASSERT(send_call(&c, "read_transport", "{\"n\":65536,\"timeout_sec\":10}") > 0);
+    CU_ASSERT(e2e_send_call(&c, "read_transport", "{\"n\":65536,\"timeout_sec\":10}") > 0);
     usleep(300000);
     close(c.from_server);
     c.from_server = -1;
@@ -815,25 +627,25 @@ static int make_project(const char *name, const char *app, char *proj, size_t pr
 {
     snprintf(proj, projsz, "%s/%s", workdir, name);
     struct rpc_client c;
-    if (!spawn(&c, MTQ_TEMPLATE_DIR))
+    if (!e2e_spawn(&c, MTQ_TEMPLATE_DIR))
         return -1;
     char *params = NULL;
     if (asprintf(&params, "{\"model_library_format_path\":\"\",\"standalone_crt_dir\":\"\","
                  "\"project_dir\":\"%s\",\"options\":{\"project_type\":\"echo\",\"board\":\""
                  BOARD "\"}}", proj) < 0)
         return -1;
-    bool ok = call_ok(&c, "generate_project", params);
+    bool ok = e2e_call_ok(&c, "generate_project", params);
     free(params);
-    ok = close_server(&c) && ok;
+    ok = e2e_close_server(&c) && ok;
     if (ok && app) {
         char from[PATH_MAX], to[PATH_MAX + 32];
         snprintf(from, sizeof from, "%s/tests/fixtures/faulty_firmware/%s", MTQ_SOURCE_DIR, app);
         snprintf(to, sizeof to, "%s/firmware/apps/echo.c", proj);
         ok = fs_copy_file(from, to, NULL) == 0;
     }
-    if (ok && spawn(&c, proj)) {
-        ok = call_ok(&c, "build", OPTS);
-        ok = close_server(&c) && ok;
+    if (ok && e2e_spawn(&c, proj)) {
+        ok = e2e_call_ok(&c, "build", OPTS);
+        ok = e2e_close_server(&c) && ok;
     }
     return ok ? 0 : -1;
 }

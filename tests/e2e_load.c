@@ -13,6 +13,7 @@
 #include "fwbuild.h"
 #include "machine.h"
 #include "qemu_procs.h"
+#include "e2e_rpc.h"
 #include "rpc_client.h"
 
 #include <CUnit/Basic.h>
@@ -31,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CALL_MS 120000
+#define LOAD_CALL_MS 120000
 #define OPTS "{\"options\":{}}"
 #define N_PROJECTS 8
 #define CHUNK 4096 /* bytes per write_transport: the board takes ~3-11 KB/s */
@@ -49,173 +50,15 @@ static size_t n_usable;
 static size_t load_bytes = 64 * 1024;
 static int load_cycles = 10;
 
-/* ---- helpers (talking to the server; no CUnit assertions: threads use them) ---- */
+/* ---- helpers (talking to the server) ---- */
 
-static double now_s(void)
+/* e2e_spawn, with a longer limit per reply: eight boards at once load a 2-core host. */
+static bool spawn_loaded(struct rpc_client *c, const char *dir)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static bool spawn(struct rpc_client *c, const char *dir)
-{
-    struct err err = {0};
-    if (rpc_client_spawn(c, dir, false, &err) < 0) {
-        fprintf(stderr, "\n    spawn %s: %s\n", dir, err.msg);
+    if (!e2e_spawn(c, dir))
         return false;
-    }
+    c->call_ms = LOAD_CALL_MS;
     return true;
-}
-
-/* Sends method with params (JSON text) without waiting; returns the id used. */
-static long send_call(struct rpc_client *c, const char *method, const char *params)
-{
-    struct err err = {0};
-    long id = c->next_id++;
-    char *line = NULL;
-    /* no CUnit assertion here: suite_init uses this too, outside any test */
-    if (asprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"%s\",\"params\":%s}",
-                 id, method, params) < 0)
-        return -1;
-    int rc = rpc_client_send_line(c, line, &err);
-    if (rc < 0)
-        fprintf(stderr, "\n    sending %s: %s\n", method, err.msg);
-    free(line);
-    return rc < 0 ? -1 : id;
-}
-
-/* Calls method; the whole reply (caller frees), or NULL when none came within CALL_MS. */
-static cJSON *call(struct rpc_client *c, const char *method, const char *params)
-{
-    struct err err = {0};
-    cJSON *reply = NULL;
-    if (send_call(c, method, params) < 0)
-        return NULL;
-    if (rpc_client_read_reply(c, CALL_MS, &reply, &err) < 0) {
-        fprintf(stderr, "\n    %s: no reply: %s\n", method, err.msg);
-        return NULL;
-    }
-    return reply;
-}
-
-static const char *message_of(const cJSON *reply)
-{
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(reply, "error"), "message");
-    return cJSON_IsString(m) ? m->valuestring : "";
-}
-
-static const char *traceback_of(const cJSON *reply)
-{
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "data"),
-                                                      "traceback");
-    return cJSON_IsString(t) ? t->valuestring : "";
-}
-
-/* Calls method and expects a result. */
-static bool call_ok(struct rpc_client *c, const char *method, const char *params)
-{
-    cJSON *reply = call(c, method, params);
-    bool ok = reply && cJSON_HasObjectItem(reply, "result");
-    if (reply && !ok)
-        fprintf(stderr, "\n    %s: %s\n    %s\n", method, message_of(reply), traceback_of(reply));
-    cJSON_Delete(reply);
-    return ok;
-}
-
-#define OPTS "{\"options\":{}}"
-
-/* read_transport: 0 with bytes in buf (*got of them), 1 with an error (its message in msg),
- * -1 with no reply. */
-static int t_read(struct rpc_client *c, size_t n, const char *timeout, uint8_t *buf, size_t *got,
-                  char *msg, size_t msgsz)
-{
-    char params[96];
-    snprintf(params, sizeof params, "{\"n\":%zu,\"timeout_sec\":%s}", n, timeout);
-    cJSON *reply = call(c, "read_transport", params);
-    *got = 0;
-    msg[0] = '\0';
-    int rc = -1;
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(reply, "result"), "data");
-    if (cJSON_IsString(data)) {
-        size_t len = strlen(data->valuestring);
-        uint8_t *tmp = malloc(b85_decoded_len(len) + 1);
-        if (!tmp) {
-            cJSON_Delete(reply);
-            return -1;
-        }
-        rc = b85_decode(data->valuestring, len, tmp, got, NULL) < 0 || *got < 1 ? -1 : 0;
-        if (*got > n)
-            *got = n;
-        memcpy(buf, tmp, *got);
-        free(tmp);
-    } else if (reply) {
-        snprintf(msg, msgsz, "%s", message_of(reply));
-        rc = 1;
-    }
-    cJSON_Delete(reply);
-    return rc;
-}
-
-/* The write_transport params for n bytes (heap; NULL when out of memory). */
-static char *write_params(const uint8_t *data, size_t n, const char *timeout)
-{
-    char *text = malloc(b85_encoded_len(n) + 1), *params = NULL;
-    if (!text)
-        return NULL;
-    text[b85_encode(data, n, text)] = '\0';
-    if (asprintf(&params, "{\"data\":\"%s\",\"timeout_sec\":%s}", text, timeout) < 0)
-        params = NULL;
-    free(text);
-    return params;
-}
-
-/* Reads until want bytes came or a read fails; returns how many. */
-static size_t read_n(struct rpc_client *c, uint8_t *buf, size_t want, char *msg, size_t msgsz)
-{
-    size_t all = 0, got = 0;
-    while (all < want && t_read(c, want - all, "10", buf + all, &got, msg, msgsz) == 0)
-        all += got;
-    return all;
-}
-
-/* Writes n random bytes and reads them back (main thread only: it asserts). */
-static bool echo_random(struct rpc_client *c, size_t n)
-{
-    uint8_t *out = malloc(n), *in = malloc(n);
-    CU_ASSERT_FATAL(out && in && getrandom(out, n, 0) == (ssize_t)n);
-    for (size_t i = 0; i < n; i++)
-        if (out[i] == 'R') /* reset_on_r.c resets on it */
-            out[i] = 'r';
-    char *params = write_params(out, n, "60");
-    CU_ASSERT_FATAL(params != NULL);
-    char msg[128] = "";
-    size_t got = 0, at = 0;
-    bool ok = call_ok(c, "write_transport", params) &&
-              (got = read_n(c, in, n, msg, sizeof msg)) == n && memcmp(in, out, n) == 0;
-    while (at < got && in[at] == out[at])
-        at++;
-    if (!ok)
-        fprintf(stderr, "\n    echo of %zu bytes failed: %zu came, first difference at %zu (%s)\n",
-                n, got, at, msg);
-    free(params);
-    free(out);
-    free(in);
-    return ok;
-}
-
-/* Ends a server with EOF; true when it exited 0 in time. */
-static bool close_server(struct rpc_client *c)
-{
-    struct err err = {0};
-    int status = -1;
-    int rc = rpc_client_close(c, 15000, &status, &err);
-    if (rc < 0)
-        fprintf(stderr, "\n    closing the server: %s\n", err.msg);
-    return rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 /* ---- helpers (processes and resources) ---- */
@@ -329,8 +172,8 @@ static void *push_echo(void *arg)
     struct worker *w = arg;
     struct rpc_client c;
     uint8_t *out = malloc(CHUNK), *in = malloc(CHUNK);
-    double t0 = now_s();
-    if (!out || !in || !spawn(&c, w->proj)) {
+    double t0 = e2e_now_s();
+    if (!out || !in || !spawn_loaded(&c, w->proj)) {
         snprintf(w->failure, sizeof w->failure, "cannot start the server");
         free(out);
         free(in);
@@ -340,8 +183,8 @@ static void *push_echo(void *arg)
     snprintf(banner, sizeof banner, "#microtvm-qemu:echo:%s:picolibc\n", w->board);
     uint8_t got_banner[128];
     char msg[128] = "";
-    if (!call_ok(&c, "flash", OPTS) || !call_ok(&c, "open_transport", OPTS) ||
-        read_n(&c, got_banner, strlen(banner), msg, sizeof msg) != strlen(banner) ||
+    if (!e2e_call_ok(&c, "flash", OPTS) || !e2e_call_ok(&c, "open_transport", OPTS) ||
+        e2e_read_n(&c, got_banner, strlen(banner), msg, sizeof msg) != strlen(banner) ||
         memcmp(got_banner, banner, strlen(banner))) {
         snprintf(w->failure, sizeof w->failure, "flash/open/banner failed (%s)", msg);
         goto out;
@@ -350,8 +193,8 @@ static void *push_echo(void *arg)
         size_t n = w->bytes - w->sent < CHUNK ? w->bytes - w->sent : CHUNK;
         if (getrandom(out, n, 0) != (ssize_t)n)
             break;
-        char *params = write_params(out, n, "120");
-        bool wrote = params && call_ok(&c, "write_transport", params);
+        char *params = e2e_write_params(out, n, "120");
+        bool wrote = params && e2e_call_ok(&c, "write_transport", params);
         free(params);
         if (!wrote) {
             snprintf(w->failure, sizeof w->failure, "write_transport failed at byte %zu",
@@ -359,7 +202,7 @@ static void *push_echo(void *arg)
             goto out;
         }
         w->sent += n;
-        size_t got = read_n(&c, in, n, msg, sizeof msg);
+        size_t got = e2e_read_n(&c, in, n, msg, sizeof msg);
         w->received += got;
         for (size_t i = 0; i < got; i++)
             w->corrupt += in[i] != out[i];
@@ -369,14 +212,14 @@ static void *push_echo(void *arg)
             goto out;
         }
     }
-    if (!call_ok(&c, "close_transport", "{}")) {
+    if (!e2e_call_ok(&c, "close_transport", "{}")) {
         snprintf(w->failure, sizeof w->failure, "close_transport failed");
         goto out;
     }
     w->ok = true;
 out:
-    w->seconds = now_s() - t0;
-    if (!close_server(&c)) {
+    w->seconds = e2e_now_s() - t0;
+    if (!e2e_close_server(&c)) {
         w->ok = false;
         snprintf(w->failure + strlen(w->failure), sizeof w->failure - strlen(w->failure),
                  "; the server did not exit 0");
@@ -392,7 +235,7 @@ static void test_eight_boards_at_once_echo_every_byte_and_leave_no_process(void)
 {
     pthread_t threads[N_PROJECTS];
     int started = 0;
-    double t0 = now_s();
+    double t0 = e2e_now_s();
     for (int i = 0; i < N_PROJECTS; i++) {
         if (!workers[i].proj[0])
             continue;
@@ -403,7 +246,7 @@ static void test_eight_boards_at_once_echo_every_byte_and_leave_no_process(void)
     for (int i = 0; i < N_PROJECTS; i++)
         if (workers[i].proj[0])
             pthread_join(threads[i], NULL);
-    double took = now_s() - t0;
+    double took = e2e_now_s() - t0;
     size_t total = 0, corrupt = 0, lost = 0;
     for (int i = 0; i < N_PROJECTS; i++) {
         struct worker *w = &workers[i];
@@ -438,32 +281,32 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
     struct rpc_client t, p;
     const char *proj = workers[0].proj;
     CU_ASSERT_FATAL(proj[0]);
-    CU_ASSERT_FATAL(spawn(&t, MTQ_TEMPLATE_DIR));
-    CU_ASSERT_FATAL(spawn(&p, proj));
+    CU_ASSERT_FATAL(spawn_loaded(&t, MTQ_TEMPLATE_DIR));
+    CU_ASSERT_FATAL(spawn_loaded(&p, proj));
     char banner[128], gen[PATH_MAX], src[PATH_MAX + 32];
     snprintf(banner, sizeof banner, "#microtvm-qemu:echo:%s:picolibc\n", workers[0].board);
     snprintf(src, sizeof src, "%s/firmware/apps/echo.c", proj);
     int fd_t0 = 0, fd_p0 = 0, fd_t = 0, fd_p = 0, kids_max = 0, left_max = 0;
     long rss_t0 = 0, rss_p0 = 0, rss_t = 0, rss_p = 0;
-    double t_start = now_s();
+    double t_start = e2e_now_s();
     for (int i = 0; i < load_cycles; i++) {
-        double c0 = now_s();
+        double c0 = e2e_now_s();
         snprintf(gen, sizeof gen, "%s/cycle-%d", workdir, i);
         char *params = NULL;
         CU_ASSERT_FATAL(asprintf(&params, "{\"model_library_format_path\":\"\","
                                  "\"standalone_crt_dir\":\"\",\"project_dir\":\"%s\",\"options\":"
                                  "{\"project_type\":\"echo\",\"board\":\"%s\"}}", gen,
                                  workers[0].board) > 0);
-        bool ok = call_ok(&t, "generate_project", params);
+        bool ok = e2e_call_ok(&t, "generate_project", params);
         free(params);
         ok = ok && fs_remove_tree(gen, NULL) == 0;
         /* a changed source, so every build compiles and links */
-        ok = ok && utimensat(AT_FDCWD, src, NULL, 0) == 0 && call_ok(&p, "build", OPTS) &&
-             call_ok(&p, "flash", OPTS) && call_ok(&p, "open_transport", OPTS);
+        ok = ok && utimensat(AT_FDCWD, src, NULL, 0) == 0 && e2e_call_ok(&p, "build", OPTS) &&
+             e2e_call_ok(&p, "flash", OPTS) && e2e_call_ok(&p, "open_transport", OPTS);
         uint8_t buf[128];
         char msg[128];
-        ok = ok && read_n(&p, buf, strlen(banner), msg, sizeof msg) == strlen(banner) &&
-             echo_random(&p, 64) && call_ok(&p, "close_transport", "{}");
+        ok = ok && e2e_read_n(&p, buf, strlen(banner), msg, sizeof msg) == strlen(banner) &&
+             e2e_echo_random(&p, 64) && e2e_call_ok(&p, "close_transport", "{}");
         CU_ASSERT(ok);
         if (!ok) {
             fprintf(stderr, "\n    cycle %d failed", i);
@@ -485,10 +328,10 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
         }
         if (i < 3 || i == load_cycles - 1 || (i + 1) % 10 == 0)
             fprintf(stderr, "\n    cycle %3d: %.2f s; template server %d fds %ld kB RSS; project "
-                    "server %d fds %ld kB RSS; children %d", i + 1, now_s() - c0, fd_t, rss_t,
+                    "server %d fds %ld kB RSS; children %d", i + 1, e2e_now_s() - c0, fd_t, rss_t,
                     fd_p, rss_p, kids);
     }
-    double took = now_s() - t_start;
+    double took = e2e_now_s() - t_start;
     fprintf(stderr, "\n    %d cycles in %.1f s; fds %d -> %d and %d -> %d, RSS %ld -> %ld kB and "
             "%ld -> %ld kB, at most %d children after a cycle", load_cycles, took, fd_t0, fd_t,
             fd_p0, fd_p, rss_t0, rss_t, rss_p0, rss_p, kids_max);
@@ -505,8 +348,8 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
 #endif
     CU_ASSERT(rss_t - rss_t0 < bound_kb);
     CU_ASSERT(rss_p - rss_p0 < bound_kb);
-    CU_ASSERT(close_server(&t));
-    CU_ASSERT(close_server(&p));
+    CU_ASSERT(e2e_close_server(&t));
+    CU_ASSERT(e2e_close_server(&p));
     CU_ASSERT_EQUAL(wait_no_processes(-1, 5000), 0);
     CU_ASSERT_EQUAL(count_entries(rundir), 0);
 }
@@ -517,19 +360,19 @@ static int make_project(const char *board, char *proj, size_t projsz, int index)
 {
     snprintf(proj, projsz, "%s/%d-%s", workdir, index, board);
     struct rpc_client c;
-    if (!spawn(&c, MTQ_TEMPLATE_DIR))
+    if (!spawn_loaded(&c, MTQ_TEMPLATE_DIR))
         return -1;
     char *params = NULL;
     if (asprintf(&params, "{\"model_library_format_path\":\"\",\"standalone_crt_dir\":\"\","
                  "\"project_dir\":\"%s\",\"options\":{\"project_type\":\"echo\",\"board\":"
                  "\"%s\"}}", proj, board) < 0)
         return -1;
-    bool ok = call_ok(&c, "generate_project", params);
+    bool ok = e2e_call_ok(&c, "generate_project", params);
     free(params);
-    ok = close_server(&c) && ok;
-    if (ok && spawn(&c, proj)) {
-        ok = call_ok(&c, "build", OPTS);
-        ok = close_server(&c) && ok;
+    ok = e2e_close_server(&c) && ok;
+    if (ok && spawn_loaded(&c, proj)) {
+        ok = e2e_call_ok(&c, "build", OPTS);
+        ok = e2e_close_server(&c) && ok;
     }
     return ok ? 0 : -1;
 }

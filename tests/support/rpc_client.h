@@ -28,6 +28,7 @@ struct rpc_client {
     char *buf;        /* reply bytes read but not yet handed out */
     size_t len, cap;
     long next_id;     /* the id rpc_client_call uses next: 1, 2, ... as TVM does */
+    int call_ms;      /* e2e_rpc.h's limit for one reply; 0 (as spawned): E2E_CALL_MS */
 };
 
 /* Starts <dir>/launch_microtvm_api_server.sh as TVM does: two pipes, argv = [launcher,
