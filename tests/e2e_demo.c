@@ -5,6 +5,8 @@
  * the projects it kept, `run --json` twice per board gives the same outputs and the same count
  * (deterministic mode: exactly the same, ticks too). Six firmwares are built once.
  */
+#include "cli_run.h"
+
 #include <CUnit/Basic.h>
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -40,52 +42,10 @@ static int suite_clean(void)
     return system(cmd);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = calloc(1, 1 << 20);
-    if (f && buf)
-        buf[fread(buf, 1, (1 << 20) - 1, f)] = '\0';
-    if (f)
-        fclose(f);
-    unlink(path);
-    return buf;
-}
-
 /* Runs MTQ_CLI with args (NULL-terminated), stdin /dev/null, at most timeout_sec. */
 static int run_cli(const char *const *args, int timeout_sec, char **out, char **errs)
 {
-    char opath[PATH_MAX], epath[PATH_MAX];
-    const char *argv[32] = {MTQ_CLI};
-    for (int i = 0; args[i] && i < 30; i++)
-        argv[i + 1] = args[i];
-    snprintf(opath, sizeof opath, "%s/stdout", tmpdir);
-    snprintf(epath, sizeof epath, "%s/stderr", tmpdir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int in = open("/dev/null", O_RDONLY);
-        int o = open(opath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int e = open(epath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(in, 0);
-        dup2(o, 1);
-        dup2(e, 2);
-        execv(MTQ_CLI, (char **)argv);
-        _exit(127);
-    }
-    int status = -1;
-    for (int waited = 0; waitpid(pid, &status, WNOHANG) == 0; waited += 10) {
-        if (waited > timeout_sec * 1000) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            CU_FAIL("the command line did not finish in time");
-            break;
-        }
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    *out = slurp(opath);
-    *errs = slurp(epath);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    return cli_run_binary(tmpdir, args, NULL, timeout_sec, out, errs);
 }
 
 /* The boards: *.json in the source tree's machines/. */

@@ -5,6 +5,7 @@
  */
 #include "args.h"
 #include "cli.h"
+#include "cli_run.h"
 
 #include <CUnit/Basic.h>
 #include <fcntl.h>
@@ -23,19 +24,6 @@ static int suite_init(void)
 static int suite_clean(void)
 {
     return rmdir(tmpdir);
-}
-
-/* Reads and removes a capture file. */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = calloc(1, 1 << 16);
-    if (f && buf)
-        buf[fread(buf, 1, (1 << 16) - 1, f)] = '\0';
-    if (f)
-        fclose(f);
-    unlink(path);
-    return buf;
 }
 
 /* Runs cli_main on a NULL-terminated argv with fds 1 and 2 sent to files; *out and *errs are
@@ -67,8 +55,8 @@ static int run_cli(const char *const *args, char **out, char **errs)
     dup2(saved_err, 2);
     close(saved_out);
     close(saved_err);
-    *out = slurp(opath);
-    *errs = slurp(epath);
+    *out = cli_run_slurp(opath, 1 << 16);
+    *errs = cli_run_slurp(epath, 1 << 16);
     return status;
 }
 
