@@ -201,28 +201,7 @@ static void test_a_firmware_that_never_prints_fails_open_in_time_and_stops_qemu(
 static int make_project(const char *name, const char *app, char *proj, size_t projsz)
 {
     snprintf(proj, projsz, "%s/%s", workdir, name);
-    struct rpc_client c;
-    if (!e2e_spawn(&c, MTQ_TEMPLATE_DIR))
-        return -1;
-    char *params = NULL;
-    if (asprintf(&params, "{\"model_library_format_path\":\"\",\"standalone_crt_dir\":\"\","
-                 "\"project_dir\":\"%s\",\"options\":{\"project_type\":\"echo\",\"board\":\""
-                 BOARD "\"}}", proj) < 0)
-        return -1;
-    bool ok = e2e_call_ok(&c, "generate_project", params);
-    free(params);
-    ok = e2e_close_server(&c) && ok;
-    if (ok && app) {
-        char from[PATH_MAX], to[PATH_MAX + 32];
-        snprintf(from, sizeof from, "%s/tests/fixtures/faulty_firmware/%s", MTQ_SOURCE_DIR, app);
-        snprintf(to, sizeof to, "%s/firmware/apps/echo.c", proj);
-        ok = fs_copy_file(from, to, NULL) == 0;
-    }
-    if (ok && e2e_spawn(&c, proj)) {
-        ok = e2e_call_ok(&c, "build", OPTS);
-        ok = e2e_close_server(&c) && ok;
-    }
-    return ok ? 0 : -1;
+    return e2e_make_echo_project(proj, BOARD, app);
 }
 
 static int suite_init(void)

@@ -2,8 +2,10 @@
 #include "e2e_rpc.h"
 
 #include "b85.h"
+#include "fs.h"
 
 #include <CUnit/Basic.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,4 +206,32 @@ bool e2e_close_server(struct rpc_client *c)
     if (rc < 0)
         fprintf(stderr, "\n    closing the server: %s\n", err.msg);
     return rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+int e2e_make_echo_project(const char *proj, const char *board, const char *app)
+{
+    struct rpc_client c;
+    if (!e2e_spawn(&c, MTQ_TEMPLATE_DIR))
+        return -1;
+    char *params = NULL;
+    if (asprintf(&params, "{\"model_library_format_path\":\"\",\"standalone_crt_dir\":\"\","
+                 "\"project_dir\":\"%s\",\"options\":{\"project_type\":\"echo\",\"board\":"
+                 "\"%s\"}}", proj, board) < 0) {
+        rpc_client_kill(&c);
+        return -1;
+    }
+    bool ok = e2e_call_ok(&c, "generate_project", params);
+    free(params);
+    ok = e2e_close_server(&c) && ok;
+    if (ok && app) {
+        char from[PATH_MAX], to[PATH_MAX + 32];
+        snprintf(from, sizeof from, "%s/tests/fixtures/faulty_firmware/%s", MTQ_SOURCE_DIR, app);
+        snprintf(to, sizeof to, "%s/firmware/apps/echo.c", proj);
+        ok = fs_copy_file(from, to, NULL) == 0;
+    }
+    if (ok && e2e_spawn(&c, proj)) {
+        ok = e2e_call_ok(&c, "build", "{\"options\":{}}");
+        ok = e2e_close_server(&c) && ok;
+    }
+    return ok ? 0 : -1;
 }
