@@ -7,6 +7,7 @@
  * for the pidfd. Covers read/write/timeout/closed semantics, the receive buffer that keeps a
  * large write from deadlocking, the stop flag, the board lock, and session errors.
  */
+#include "e2e_rpc.h"
 #include "session_internal.h"
 
 #include "fs.h"
@@ -113,13 +114,6 @@ static void board_dies(struct fake *f)
     CU_ASSERT_EQUAL(write(f->exit_pipe[1], "x", 1), 1);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- receive buffer ---- */
 
 static void test_rx_buffer_hands_out_bytes_in_order_and_grows_past_its_first_size(void)
@@ -219,9 +213,9 @@ static void test_read_returns_what_is_there_at_once_up_to_n(void)
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, 3, -1, &got, &err), 0);
     CU_ASSERT_EQUAL(got, 3);
     CU_ASSERT_EQUAL(memcmp(buf, "hel", 3), 0);
-    double t0 = now_s();
+    double t0 = e2e_now_s();
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 5.0, &got, &err), 0);
-    CU_ASSERT(now_s() - t0 < 0.5); /* partial reads do not wait for n */
+    CU_ASSERT(e2e_now_s() - t0 < 0.5); /* partial reads do not wait for n */
     CU_ASSERT_EQUAL(got, 2);
     CU_ASSERT_EQUAL(memcmp(buf, "lo", 2), 0);
     fake_close(&f);
@@ -234,9 +228,9 @@ static void test_read_with_timeout_zero_polls_once_and_reports_a_timeout(void)
     fake_open(&f, 0);
     uint8_t buf[8];
     size_t got = 99;
-    double t0 = now_s();
+    double t0 = e2e_now_s();
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 0, &got, &err), ERR_TIMEOUT);
-    CU_ASSERT(now_s() - t0 < 0.02);
+    CU_ASSERT(e2e_now_s() - t0 < 0.02);
     CU_ASSERT_EQUAL(got, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no data from the board within 0 s"));
     fake_close(&f);
@@ -249,9 +243,9 @@ static void test_read_with_a_timeout_waits_that_long_and_no_longer(void)
     fake_open(&f, 0);
     uint8_t buf[8];
     size_t got = 0;
-    double t0 = now_s();
+    double t0 = e2e_now_s();
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 0.2, &got, &err), ERR_TIMEOUT);
-    double took = now_s() - t0;
+    double took = e2e_now_s() - t0;
     CU_ASSERT(took >= 0.199);
     CU_ASSERT(took < 0.35);
     fake_close(&f);
@@ -282,9 +276,9 @@ static void test_read_without_a_timeout_blocks_until_data_arrives(void)
     CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, write_later, &l), 0);
     uint8_t buf[8];
     size_t got = 0;
-    double t0 = now_s();
+    double t0 = e2e_now_s();
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), 0);
-    CU_ASSERT(now_s() - t0 >= 0.14);
+    CU_ASSERT(e2e_now_s() - t0 >= 0.14);
     CU_ASSERT_EQUAL(got, 1);
     CU_ASSERT_EQUAL(buf[0], 'z');
     pthread_join(t, NULL);
@@ -333,9 +327,9 @@ static void test_a_board_that_exits_hands_over_its_last_bytes_then_closed(void)
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), 0);
     CU_ASSERT_EQUAL(got, 3);
     CU_ASSERT_FALSE(f.link.dead);
-    double t0 = now_s();
+    double t0 = e2e_now_s();
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), ERR_CLOSED);
-    CU_ASSERT(now_s() - t0 < 0.1); /* a blocking read does not hang on a dead board */
+    CU_ASSERT(e2e_now_s() - t0 < 0.1); /* a blocking read does not hang on a dead board */
     CU_ASSERT(f.link.dead);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "gone"));
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 0, &got, &err), ERR_CLOSED);
@@ -363,9 +357,9 @@ static void test_without_an_exit_fd_the_gone_callback_ends_a_blocking_read(void)
     size_t got = 0;
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 0.12, &got, &err), ERR_TIMEOUT);
     atomic_store(&gone_flag, true);
-    double t0 = now_s();
+    double t0 = e2e_now_s();
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), ERR_CLOSED);
-    CU_ASSERT(now_s() - t0 < 0.2);
+    CU_ASSERT(e2e_now_s() - t0 < 0.2);
     fake_close(&f);
 }
 
@@ -408,9 +402,9 @@ static void test_a_stop_signal_ends_a_blocking_read_promptly(void)
     CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, signal_later, &s), 0);
     uint8_t buf[8];
     size_t got = 0;
-    double t0 = now_s();
+    double t0 = e2e_now_s();
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 10.0, &got, &err), ERR_CLOSED);
-    CU_ASSERT(now_s() - t0 < 2.0);
+    CU_ASSERT(e2e_now_s() - t0 < 2.0);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "the server is stopping"));
     CU_ASSERT_FALSE(f.link.dead); /* the board itself is fine */
     pthread_join(t, NULL);
@@ -477,9 +471,9 @@ static void test_a_write_the_board_does_not_take_times_out_saying_how_much_went(
     size_t n = 1u << 20;
     uint8_t *out = calloc(1, n);
     CU_ASSERT_FATAL(out != NULL);
-    double t0 = now_s();
+    double t0 = e2e_now_s();
     CU_ASSERT_EQUAL(sess__link_write(&f.link, out, n, 0.2, &err), ERR_TIMEOUT);
-    double took = now_s() - t0;
+    double took = e2e_now_s() - t0;
     CU_ASSERT(took >= 0.19 && took < 0.5);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "of 1048576 bytes within 0.2 s"));
     fake_close(&f);
