@@ -10,8 +10,9 @@ TVMBackendAllocWorkspace), parameters/default.params and src/default.relay. Ever
 text; only the layout and the names follow TVM (python/tvm/micro/model_library_format.py and
 src/target/source/interface_c.cc describe that layout).
 
-Outputs (re-running reproduces them byte for byte: fixed seed, single-threaded BLAS, fixed
-export date):
+Outputs (re-running reproduces them byte for byte on any machine, whatever BLAS numpy uses and
+whatever the CPU: fixed seed, training in exactly rounded operations in a fixed order, see
+"Arithmetic" below; fixed export date):
   digits_int8/          64 -> 32 -> 10 int8 network on scikit-learn's digits data set
   digits_int8_samples.json   sample images, their labels and this script's integer reference
   float_tiny/           a float32 4 -> 8 -> 3 network with weights on a 1/64 grid, so every
@@ -23,21 +24,14 @@ Run with Debian's python3 (it has python3-numpy; the digits CSV comes with pytho
   /usr/bin/python3 scripts/make_digits_model.py [--out DIR]
 """
 
-import os
+import argparse
+import gzip
+import json
+import pathlib
+import struct
+import sys
 
-# One BLAS thread: a different thread count can change summation order and so the trained bits.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
-
-import argparse  # noqa: E402
-import gzip  # noqa: E402
-import json  # noqa: E402
-import pathlib  # noqa: E402
-import struct  # noqa: E402
-import sys  # noqa: E402
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 DIGITS_CSV = pathlib.Path("/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz")
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -79,49 +73,113 @@ def split(pixels, labels, rng):
     tr, te = order[:n_train], order[n_train:]
     return pixels[tr], labels[tr], pixels[te], labels[te], te
 
+# ----------------------------------------------------------------------------------------------
+# Arithmetic
+#
+# Every float operation below is one IEEE-754 operation that numpy rounds on its own (+, -, *, /,
+# sqrt, rint, ldexp, comparisons), applied in an order fixed by this script. No BLAS (its summation
+# order and fused multiply-adds differ between the reference BLAS, OpenBLAS and others), no numpy
+# reduction (its pairwise order may follow the SIMD kernels), no libm exp or pow (numpy's own
+# AVX-512 exp and glibc's FMA variants give different last bits on different CPUs). So the trained
+# weights are the same bits on every machine. The matrix product sums in the order the reference
+# BLAS does, so the fixtures written with it before this rule did not change.
+
+
+def matmul(a, b):
+    """a @ b with c[i, j] = (..((0 + a[i,0]*b[0,j]) + a[i,1]*b[1,j]) ..) + a[i,K-1]*b[K-1,j]."""
+    out = np.zeros((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    for k in range(a.shape[1]):
+        out += a[:, k:k + 1] * b[k:k + 1, :]
+    return out
+
+
+def sum_rows(a):
+    """a.sum(axis=0), row after row."""
+    out = np.zeros(a.shape[1:], dtype=a.dtype)
+    for row in a:
+        out += row
+    return out
+
+
+def sum_columns(a):
+    """a.sum(axis=1, keepdims=True), column after column."""
+    return sum_rows(a.T).reshape(-1, 1)
+
+
+LN2_HI = 0.693147180369123816490  # ln 2 in its top 32 bits, so k * LN2_HI is exact for |k| < 2**20
+LN2_LO = 1.90821492927058770002e-10  # ln 2 - LN2_HI
+INV_LN2 = 1.44269504088896338700
+
+
+def exp(z):
+    """e**z for float64 arrays (within a few ulp) from + and * only: z = k ln 2 + r with
+    |r| <= ln 2 / 2, then a degree-13 Taylor polynomial for e**r and an exact scaling by 2**k."""
+    k = np.rint(z * INV_LN2)
+    r = (z - k * LN2_HI) - k * LN2_LO
+    p = np.ones_like(r)
+    for n in range(13, 0, -1):  # Horner: 1 + r/1 (1 + r/2 (1 + ... (1 + r/13)))
+        p = 1.0 + (r / n) * p
+    return np.ldexp(p, k.astype(np.int64))
+
+
+# numpy's normal draws are its own integer ziggurat, except beyond this many standard deviations
+# (its tail, where it calls libm's log1p) and in its wedge tests (libm's exp, which decides only
+# whether to draw again: a last-bit difference there would have to fall exactly on the boundary).
+ZIGGURAT_TAIL = 3.6541528853610088
+
+
+def normal(rng, std, shape):
+    """rng.normal(0, std, shape), refusing a draw from the libm-computed tail."""
+    w = rng.normal(0.0, std, size=shape)
+    if np.abs(w).max() >= ZIGGURAT_TAIL * std:
+        sys.exit("make_digits_model.py: an initial weight came from the normal's tail, whose bits "
+                 "depend on libm; choose another SEED")
+    return w
+
 
 def train(x, y, rng, epochs=60, batch=32, lr=0.01):
     """A float64 MLP 64 -> 32 (ReLU) -> 10, softmax cross-entropy, plain Adam. Returns weights
     in TVM's dense layout ([units, in])."""
-    w1 = rng.normal(0.0, np.sqrt(2.0 / 64), size=(HIDDEN, 64))
+    w1 = normal(rng, np.sqrt(2.0 / 64), (HIDDEN, 64))
     b1 = np.zeros(HIDDEN)
-    w2 = rng.normal(0.0, np.sqrt(2.0 / HIDDEN), size=(CLASSES, HIDDEN))
+    w2 = normal(rng, np.sqrt(2.0 / HIDDEN), (CLASSES, HIDDEN))
     b2 = np.zeros(CLASSES)
     params = [w1, b1, w2, b2]
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
-    step = 0
+    decay1 = decay2 = 1.0  # 0.9 ** step and 0.999 ** step, as running products
     onehot = np.eye(CLASSES)[y]
     for _ in range(epochs):
         order = rng.permutation(len(y))
         for start in range(0, len(y), batch):
             idx = order[start:start + batch]
             xb, tb = x[idx], onehot[idx]
-            h_pre = xb @ w1.T + b1
+            h_pre = matmul(xb, w1.T) + b1
             h = np.maximum(h_pre, 0.0)
-            z = h @ w2.T + b2
+            z = matmul(h, w2.T) + b2
             z -= z.max(axis=1, keepdims=True)
-            p = np.exp(z)
-            p /= p.sum(axis=1, keepdims=True)
+            p = exp(z)
+            p /= sum_columns(p)
             dz = (p - tb) / len(idx)
-            gw2 = dz.T @ h
-            gb2 = dz.sum(axis=0)
-            dh = (dz @ w2) * (h_pre > 0)
-            gw1 = dh.T @ xb
-            gb1 = dh.sum(axis=0)
-            step += 1
+            gw2 = matmul(dz.T, h)
+            gb2 = sum_rows(dz)
+            dh = matmul(dz, w2) * (h_pre > 0)
+            gw1 = matmul(dh.T, xb)
+            gb1 = sum_rows(dh)
+            decay1 *= 0.9
+            decay2 *= 0.999
             for i, g in enumerate([gw1, gb1, gw2, gb2]):
                 m[i] = 0.9 * m[i] + 0.1 * g
                 v[i] = 0.999 * v[i] + 0.001 * g * g
-                mh = m[i] / (1 - 0.9 ** step)
-                vh = v[i] / (1 - 0.999 ** step)
+                mh = m[i] / (1 - decay1)
+                vh = v[i] / (1 - decay2)
                 params[i] -= lr * mh / (np.sqrt(vh) + 1e-8)
     return params
 
 
 def float_forward(params, x):
     w1, b1, w2, b2 = params
-    return np.maximum(x @ w1.T + b1, 0.0) @ w2.T + b2
+    return matmul(np.maximum(matmul(x, w1.T) + b1, 0.0), w2.T) + b2
 
 
 # ----------------------------------------------------------------------------------------------
@@ -159,9 +217,9 @@ def quantize_model(params, x_train_float):
     s_x = 1.0 / 128.0
     s_w1 = np.abs(w1).max() / 127.0
     s_w2 = np.abs(w2).max() / 127.0
-    h = np.maximum(x_train_float @ w1.T + b1, 0.0)
+    h = np.maximum(matmul(x_train_float, w1.T) + b1, 0.0)
     s_h = h.max() / 127.0
-    z = h @ w2.T + b2
+    z = matmul(h, w2.T) + b2
     s_o = np.abs(z).max() / 127.0
     q = {
         "w1": np.round(w1 / s_w1).astype(np.int8),
@@ -518,8 +576,8 @@ def grid(rng, shape, lo, hi):
 
 
 def tiny_forward(p, x):
-    h = np.maximum(x @ p["w1"].T + p["b1"], np.float32(0))
-    return h @ p["w2"].T + p["b2"]  # float32 in, float32 out; float64 in for the exactness check
+    h = np.maximum(matmul(x, p["w1"].T) + p["b1"], np.float32(0))
+    return matmul(h, p["w2"].T) + p["b2"]  # float32 in, float32 out; float64 in for the exactness check
 
 
 def tiny_lib0(p):
