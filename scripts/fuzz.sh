@@ -39,7 +39,7 @@ for t in "${targets[@]}"; do
     fi
 done
 
-"$root/scripts/install-deps.sh"
+"$root/scripts/install-deps.sh" --tests
 # a build directory of its own: clang for everything, the fuzz targets on
 if [ -f "$build/CMakeCache.txt" ] && ! grep -qs '^CMAKE_C_COMPILER:.*clang' "$build/CMakeCache.txt"
 then

@@ -9,6 +9,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
 
+# the test set on top of the user's (build.sh below installs only the user's)
+"$root/scripts/install-deps.sh" --tests
 "$root/scripts/build.sh" "$root/build"
 "$root/scripts/build.sh" "$root/build-asan" -DMTQ_SANITIZE=ON
 

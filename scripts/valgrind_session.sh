@@ -13,7 +13,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 if ! command -v valgrind >/dev/null; then
-    echo "valgrind_session: valgrind is not installed (scripts/install-deps.sh)" >&2
+    echo "valgrind_session: valgrind is not installed (scripts/install-deps.sh --tests)" >&2
     exit 1
 fi
 command -v python3 >/dev/null || { echo "valgrind_session: python3 is not installed" >&2; exit 1; }
