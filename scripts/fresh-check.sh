@@ -39,6 +39,7 @@ work=$(mktemp -d "${MTQ_FRESH_TMP:-/var/tmp}/mtq-fresh.XXXXXX")
 R=$work/root
 mkdir "$R"
 mounted=()
+tpid= # the tail showing a command's output
 
 # Mount points under the root, deepest first, from the kernel's own table.
 mounts_under_root() {
@@ -49,6 +50,7 @@ cleanup() {
     local rc=$? p m left
     set +e
     trap - EXIT INT TERM HUP
+    [ -n "$tpid" ] && kill "$tpid" 2>/dev/null
     # processes still running inside the root (a hung test, a QEMU left behind): all are ours
     for p in /proc/[0-9]*; do
         [ "$(readlink "$p/root" 2>/dev/null)" = "$R" ] && kill -KILL "${p#/proc/}" 2>/dev/null
@@ -150,13 +152,20 @@ for cmd in scripts/demo.sh scripts/test.sh; do
     echo "== $cmd (in the fresh root, as root, no terminal)"
     log=$work/$(basename "$cmd" .sh).log
     t0=$(date +%s.%N)
-    set +e
+    : >"$log"
+    # in the background, so that a signal to this script is handled at once (by `wait`), not
+    # after the command; its output is shown as it comes
     env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
         LANG=C.UTF-8 ${OPENBLAS_CORETYPE:+OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE} \
         ${OPENBLAS_L2_SIZE:+OPENBLAS_L2_SIZE=$OPENBLAS_L2_SIZE} \
-        setsid -w chroot "$R" /bin/bash -c "cd $src && $cmd" </dev/null 2>&1 | tee "$log"
-    rc=${PIPESTATUS[0]}
-    set -e
+        setsid -w chroot "$R" /bin/bash -c "cd $src && $cmd" </dev/null >"$log" 2>&1 &
+    cpid=$!
+    tail -n +1 -f --pid="$cpid" "$log" &
+    tpid=$!
+    rc=0
+    wait "$cpid" || rc=$?
+    wait "$tpid" || true
+    tpid=
     t1=$(date +%s.%N)
     read -r n_after k_after < <(installed)
     if [ "$cmd" = scripts/test.sh ]; then
