@@ -31,6 +31,10 @@ int proj__extract(const char *archive, const char *dest, struct err *err);
  * (files in the archive replace files of the same name). Used for extra_files_tar. */
 int proj__extract_into(const char *archive, const char *dest, struct err *err);
 
+/* Checks every symbolic link under root (label names the archive in messages): each must name
+ * a regular file inside root through real directories only. ERR_INVALID naming the link. */
+int proj__check_links(const char *label, const char *root, struct err *err);
+
 /* ---- mlf.c: metadata.json of a Model Library Format archive ---- */
 
 #define PROJ_NAME_MAX 128

@@ -206,7 +206,40 @@ static void test_extract_refuses_a_chain_of_symlinks_that_escapes(void)
         {"s", AE_IFLNK, NULL, ".", NULL},
         {"t", AE_IFLNK, NULL, "s/..", NULL},
     };
-    assert_refused("symlink_chain", m, 2, "t: symbolic link resolves outside", NULL);
+    assert_refused("symlink_chain", m, 2, "s: symbolic link to '.' names a directory", NULL);
+}
+
+static void test_extract_refuses_a_link_that_chains_through_another(void)
+{
+    static const struct member m[] = {
+        {"a.c", AE_IFREG, "int a;\n", NULL, NULL},
+        {"b.c", AE_IFLNK, NULL, "a.c", NULL},
+        {"c.c", AE_IFLNK, NULL, "b.c", NULL},
+    };
+    assert_refused("symlink_via", m, 3, "c.c: symbolic link to 'b.c' goes through another link",
+                   NULL);
+}
+
+static void test_extract_refuses_a_dangling_link_that_could_come_alive_elsewhere(void)
+{
+    /* the re-rooting attack: dangling in the staging directory, alive once renamed */
+    static const struct member m[] = {
+        {"u", AE_IFLNK, NULL, ".", NULL},
+        {"passwd", AE_IFLNK, NULL, "u/u/u/../model/../../../../../etc/passwd", NULL},
+    };
+    assert_refused("reroot", m, 2, "model.tar: ", "symbolic link to");
+    static const struct member d[] = {{"x.h", AE_IFLNK, NULL, "missing/y.h", NULL}};
+    assert_refused("dangling", d, 1, "x.h: symbolic link to 'missing/y.h' leads to nothing",
+                   NULL);
+}
+
+static void test_extract_refuses_a_link_to_a_directory(void)
+{
+    static const struct member m[] = {
+        {"inc/", AE_IFDIR, NULL, NULL, NULL},
+        {"alias", AE_IFLNK, NULL, "inc", NULL},
+    };
+    assert_refused("dirlink", m, 2, "alias: symbolic link to 'inc' is not a regular file", NULL);
 }
 
 static void test_extract_refuses_a_hard_link_out(void)
@@ -344,6 +377,9 @@ int main(void)
     CU_ADD_TEST(s, test_extract_refuses_a_symlink_that_climbs_out);
     CU_ADD_TEST(s, test_extract_refuses_a_symlink_to_an_absolute_path);
     CU_ADD_TEST(s, test_extract_refuses_a_chain_of_symlinks_that_escapes);
+    CU_ADD_TEST(s, test_extract_refuses_a_link_that_chains_through_another);
+    CU_ADD_TEST(s, test_extract_refuses_a_dangling_link_that_could_come_alive_elsewhere);
+    CU_ADD_TEST(s, test_extract_refuses_a_link_to_a_directory);
     CU_ADD_TEST(s, test_extract_refuses_a_hard_link_out);
     CU_ADD_TEST(s, test_extract_refuses_a_hard_link_to_an_absolute_path);
     CU_ADD_TEST(s, test_extract_refuses_device_files);
