@@ -266,11 +266,12 @@ static int build_entry(const char *project_dir, const struct proj_settings *s,
                                k == &CRT ? d_crt : NULL, NULL};
     const char *build[] = {"ninja", "-C", bdir, k->target, NULL};
     int status = 0;
-    int rc = proj__run(configure, tmp, log_fd, verbose, &status, err);
+    int rc = proj__run_limited(configure, tmp, log_fd, verbose, s->build_timeout_s, &status,
+                               err);
     if (rc == 0 && status != 0)
         rc = err_set(err, ERR_TOOL, "cmake for the cached %s exited with %d", k->what, status);
     if (rc == 0)
-        rc = proj__run(build, tmp, log_fd, verbose, &status, err);
+        rc = proj__run_limited(build, tmp, log_fd, verbose, s->build_timeout_s, &status, err);
     if (rc == 0 && status != 0)
         rc = err_set(err, ERR_TOOL, "ninja %s for the cache exited with %d", k->target, status);
     proj__pathf(lib, sizeof lib, "%s/%s", bdir, k->lib);

@@ -140,6 +140,9 @@ static int plan_paths(struct plan *p, const char *mlf_path, const char *crt_dir,
     size_t n = strlen(p->project_dir);
     while (n > 1 && p->project_dir[n - 1] == '/')
         p->project_dir[--n] = '\0';
+    /* the project's path reaches build.ninja through CMake */
+    if ((rc = opt_check_build_text("project_dir", p->project_dir, err)) < 0)
+        return rc;
     if (fs_exists(p->project_dir))
         return err_set(err, ERR_INVALID, "project_dir %s already exists; choose a new directory "
                        "or remove it first", p->project_dir);
@@ -178,6 +181,9 @@ static int plan_paths(struct plan *p, const char *mlf_path, const char *crt_dir,
         if (!fs_is_dir(p->cmsis_path))
             return err_set(err, ERR_INVALID, "cmsis_path %s is not a directory",
                            p->opt.cmsis_path);
+        /* a link can lead to a name the option itself did not hold */
+        if ((rc = opt_check_build_text("cmsis_path (resolved)", p->cmsis_path, err)) < 0)
+            return rc;
     }
     if (p->opt.extra_files_tar[0] && !fs_exists(p->opt.extra_files_tar))
         return err_set(err, ERR_INVALID, "extra_files_tar %s does not exist",

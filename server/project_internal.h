@@ -105,6 +105,7 @@ struct proj_settings {
     uint64_t workspace_bytes;
     char *compile_definitions;      /* heap, ';'-separated, "" when none */
     bool has_crt;
+    int build_timeout_s;            /* set by build (not in project.json): each step's limit */
 };
 
 /* Reads <project_dir>/project.json. */
@@ -124,11 +125,26 @@ struct proj_sizes {
 int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
                 struct err *err);
 
+/* Each build step's time limit when build_timeout_s is unset. */
+#define PROJ_BUILD_TIMEOUT_S 1800
+
+/* proj__build with each step (configure, Ninja, the cache's builds) limited to timeout_s
+ * seconds (<= 0: PROJ_BUILD_TIMEOUT_S); a step over it is killed with its process group and
+ * the build fails with ERR_TOOL saying so. A second build of the same project while one runs
+ * fails at once with ERR_BUSY ("build in progress"). */
+int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
+                        struct proj_sizes *sizes, struct err *err);
+
 /* Runs argv[0] (searched in PATH) in cwd, appending its stdout and stderr to log_fd (and to
  * stderr when echo). *status gets the exit status (or 128+signal). Fails only when the
  * program cannot be started (ERR_TOOL naming it). */
 int proj__run(const char *const argv[], const char *cwd, int log_fd, bool echo, int *status,
               struct err *err);
+
+/* proj__run, stopped after timeout_s seconds (0: never) with its whole process group
+ * (SIGKILL), which is then ERR_TIMEOUT naming the limit (build reports it as ERR_TOOL). */
+int proj__run_limited(const char *const argv[], const char *cwd, int log_fd, bool echo,
+                      int timeout_s, int *status, struct err *err);
 
 /* Finds prog in PATH; returns true and fills out (may be NULL) when found. */
 bool proj__which(const char *prog, char *out, size_t outsz);
