@@ -33,6 +33,50 @@ static cJSON *want(const cJSON *obj, const char *key, const char *label, const c
     return v;
 }
 
+/* Names and dtypes from metadata.json end up in generated C (aot_model.c) and CMake; they must
+ * be what TVM writes, never syntax: a module name is a C identifier's characters, a dtype a
+ * short lowercase word with digits ("int8", "float32", "float16x4"), a tensor name printable
+ * with no quote, backslash or '?' (trigraphs). Refused by name, with the field's path. */
+static bool plain(const char *s, const char *extra, size_t max)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!(s[n] >= 'a' && s[n] <= 'z') && !(s[n] >= 'A' && s[n] <= 'Z') &&
+            !(s[n] >= '0' && s[n] <= '9') && !strchr(extra, s[n]))
+            return false;
+    return n > 0 && n < max;
+}
+
+static bool is_dtype(const char *s)
+{
+    size_t k = 0;
+    while (s[k] >= 'a' && s[k] <= 'z')
+        k++;
+    if (k == 0)
+        return false;
+    while ((s[k] >= '0' && s[k] <= '9') || s[k] == 'x')
+        k++;
+    return s[k] == '\0' && k < 32;
+}
+
+static int check_text(const char *label, const char *path, const char *what, const char *value,
+                      bool ok, struct err *err)
+{
+    if (ok)
+        return 0;
+    char shown[80];
+    size_t k = 0;
+    for (const char *q = value; *q && k + 5 < sizeof shown; q++)
+        k += (size_t)snprintf(shown + k, sizeof shown - k,
+                              (unsigned char)*q < 0x20 || *q == 0x7f ? "\\x%02x" : "%c",
+                              (unsigned char)*q);
+    return err_set(err, ERR_INVALID, "%s: %s: %s \"%s\" is not one TVM writes (want %s); export "
+                   "the model again", label, path, what, shown,
+                   !strcmp(what, "dtype") ? "a word such as int8 or float32"
+                   : !strcmp(what, "module name") ? "letters, digits and _"
+                   : "letters, digits and _ . : / - or space");
+}
+
 static int read_tensors(const cJSON *obj, struct proj_tensor **out, size_t *n,
                         const char *label, const char *path, struct err *err)
 {
@@ -68,6 +112,13 @@ static int read_tensors(const cJSON *obj, struct proj_tensor **out, size_t *n,
             return err_set(err, ERR_INVALID, "%s: %s.size: want a size in bytes, not %g", label,
                            sub, size->valuedouble);
         }
+        if (check_text(label, sub, "tensor name", item->string,
+                       plain(item->string, "_.:/- ", sizeof t[i].name), err) < 0 ||
+            check_text(label, sub, "dtype", dtype->valuestring, is_dtype(dtype->valuestring),
+                       err) < 0) {
+            free(t);
+            return err->code;
+        }
         snprintf(t[i].name, sizeof t[i].name, "%s", item->string);
         snprintf(t[i].dtype, sizeof t[i].dtype, "%s", dtype->valuestring);
         t[i].size = (uint64_t)size->valuedouble;
@@ -83,6 +134,9 @@ static int read_tensors(const cJSON *obj, struct proj_tensor **out, size_t *n,
 static int read_module(struct proj_module *mod, const cJSON *obj, const char *name,
                        const char *label, const char *path, struct err *err)
 {
+    if (check_text(label, path[0] ? path : "model_name", "module name", name,
+                   plain(name, "_", sizeof mod->name), err) < 0)
+        return err->code;
     snprintf(mod->name, sizeof mod->name, "%s", name);
     const cJSON *ex = want(obj, "executors", label, path, cJSON_Array, "an array", err);
     if (!ex)
