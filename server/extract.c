@@ -209,9 +209,9 @@ static int check_size(const char *label, const char *raw, const char *rel,
                       unsigned long long *total, struct err *err)
 {
     if (rel[0] && (unsigned long long)walk_depth(0, rel) > caps->depth)
-        return err_set(err, ERR_INVALID, "%s: %s: nested deeper than %llu directories, the cap "
-                       "(raise %s if this archive is genuine)", label, raw, caps->depth,
-                       CAP_DEPTH.env);
+        return err_set(err, ERR_INVALID, "%s: member nested deeper than %llu directories, the "
+                       "cap (raise %s if this archive is genuine): %.100s", label, caps->depth,
+                       CAP_DEPTH.env, raw);
     la_int64_t size = archive_entry_size(e);
     if (size < 0)
         size = 0;
