@@ -332,8 +332,8 @@ int fs_walk(const char *root, int max_depth, fs_visit_fn visit, void *ctx, struc
             rc = err_errno(err, "%s", path);
         struct fs_entry e = {path, rel, &st, depth_of(rel)};
         if (rc == 0 && e.depth > max_depth)
-            rc = err_set(err, ERR_INVALID, "%s: nested deeper than %d directories", path,
-                         max_depth);
+            rc = err_set(err, ERR_INVALID, "%.200s: nested deeper than %d directories (at "
+                         "%.160s)", root, max_depth, rel);
         int v = rc == 0 ? visit(&e, ctx, err) : 0;
         if (v < 0)
             rc = v;

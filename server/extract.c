@@ -208,7 +208,8 @@ static int check_size(const char *label, const char *raw, const char *rel,
                       struct archive_entry *e, const struct caps *caps,
                       unsigned long long *total, struct err *err)
 {
-    if (rel[0] && (unsigned long long)walk_depth(0, rel) > caps->depth)
+    int depth = rel[0] ? walk_depth(0, rel) : 0; /* -1 ('..' out) is check_path's to refuse */
+    if (depth > 0 && (unsigned long long)depth > caps->depth)
         return err_set(err, ERR_INVALID, "%s: member nested deeper than %llu directories, the "
                        "cap (raise %s if this archive is genuine): %.100s", label, caps->depth,
                        CAP_DEPTH.env, raw);
@@ -252,6 +253,37 @@ static int copy_data(struct archive *in, struct archive *out, const char *label,
     }
 }
 
+/* Reads only the headers and holds them to the caps, so that a bomb is refused before a single
+ * byte of it reaches the disk. Read errors are left to the extraction pass, which reports
+ * them in full (and checks the caps again: the file could change between the passes). */
+static int prescan(const char *archive, const char *label, const struct caps *caps,
+                   struct err *err)
+{
+    struct archive *in = archive_read_new();
+    if (!in)
+        return err_set(err, -ENOMEM, "%s: out of memory", label);
+    archive_read_support_format_tar(in);
+    archive_read_support_filter_all(in);
+    int rc = 0;
+    unsigned long long members = 0, total = 0;
+    struct archive_entry *e;
+    if (archive_read_open_filename(in, archive, 65536) == ARCHIVE_OK) {
+        while (rc == 0 && archive_read_next_header(in, &e) >= ARCHIVE_WARN) {
+            char rel[PATH_MAX];
+            const char *name = archive_entry_pathname(e);
+            if (++members > caps->members)
+                rc = err_set(err, ERR_INVALID, "%s: more than %llu members, the cap; a real "
+                             "model has a few hundred (raise %s if this archive is genuine)",
+                             label, caps->members, CAP_MEMBERS.env);
+            else if (name)
+                rc = check_size(label, name, normalize(name, rel, sizeof rel), e, caps, &total,
+                                err);
+        }
+    }
+    archive_read_free(in);
+    return rc;
+}
+
 /* Extracts every member of archive under dir (an existing, empty directory). */
 static int extract_members(const char *archive, const char *dir, struct err *err)
 {
@@ -284,6 +316,8 @@ static int extract_members(const char *archive, const char *dir, struct err *err
     unsigned long long total = 0;
     struct caps caps;
     caps_read(&caps);
+    if ((rc = prescan(archive, label, &caps, err)) < 0)
+        goto out;
     for (;;) {
         struct archive_entry *e;
         int r = archive_read_next_header(in, &e);

@@ -242,6 +242,36 @@ static void test_extract_refuses_a_link_to_a_directory(void)
     assert_refused("dirlink", m, 2, "alias: symbolic link to 'inc' is not a regular file", NULL);
 }
 
+/* issue 10, item 7: the caps, and the variables that move them */
+static void test_extract_caps_members_and_depth_and_the_environment_moves_them(void)
+{
+    static const struct member m[] = {
+        {"a", AE_IFREG, "1", NULL, NULL}, {"b", AE_IFREG, "2", NULL, NULL},
+        {"c", AE_IFREG, "3", NULL, NULL}, {"d/e/f/g.c", AE_IFREG, "4", NULL, NULL},
+    };
+    setenv("MTQ_EXTRACT_MAX_MEMBERS", "3", 1);
+    assert_refused("members", m, 4, "model.tar: more than 3 members, the cap",
+                   "raise MTQ_EXTRACT_MAX_MEMBERS");
+    unsetenv("MTQ_EXTRACT_MAX_MEMBERS");
+    setenv("MTQ_EXTRACT_MAX_DEPTH", "3", 1);
+    assert_refused("depth", m, 4, "member nested deeper than 3 directories", "d/e/f/g.c");
+    setenv("MTQ_EXTRACT_MAX_BYTES", "3", 1);
+    setenv("MTQ_EXTRACT_MAX_DEPTH", "4", 1);
+    assert_refused("bytes", m, 4, "model.tar: expands to more than 3 bytes, the cap, at d/e/f/g.c",
+                   "raise MTQ_EXTRACT_MAX_BYTES");
+    unsetenv("MTQ_EXTRACT_MAX_BYTES");
+    setenv("MTQ_EXTRACT_MAX_MEMBER_BYTES", "0", 1); /* not a cap: the default stands */
+    char dir[PATH_MAX], tar[PATH_MAX + 16], dest[PATH_MAX + 16];
+    workdir("raised", dir, sizeof dir);
+    snprintf(tar, sizeof tar, "%s/model.tar", dir);
+    snprintf(dest, sizeof dest, "%s/model", dir);
+    make_tar(tar, m, 4);
+    struct err err = {0};
+    CU_ASSERT_EQUAL(proj__extract(tar, dest, &err), 0);
+    unsetenv("MTQ_EXTRACT_MAX_DEPTH");
+    unsetenv("MTQ_EXTRACT_MAX_MEMBER_BYTES");
+}
+
 static void test_extract_refuses_a_hard_link_out(void)
 {
     static const struct member m[] = {{"h", AE_IFREG, NULL, NULL, "../../etc/passwd"}};
@@ -380,6 +410,7 @@ int main(void)
     CU_ADD_TEST(s, test_extract_refuses_a_link_that_chains_through_another);
     CU_ADD_TEST(s, test_extract_refuses_a_dangling_link_that_could_come_alive_elsewhere);
     CU_ADD_TEST(s, test_extract_refuses_a_link_to_a_directory);
+    CU_ADD_TEST(s, test_extract_caps_members_and_depth_and_the_environment_moves_them);
     CU_ADD_TEST(s, test_extract_refuses_a_hard_link_out);
     CU_ADD_TEST(s, test_extract_refuses_a_hard_link_to_an_absolute_path);
     CU_ADD_TEST(s, test_extract_refuses_device_files);
