@@ -95,6 +95,7 @@ struct plan {
     char cmsis_path[PATH_MAX];
     uint64_t workspace_bytes;
     bool workspace_from_option;
+    bool tensors_written;           /* model_tensors.cmake is there */
 };
 
 static bool is_blank(const char *s)
@@ -300,6 +301,18 @@ static int copy_template(const struct plan *p, const char *template_dir, struct 
     return rc;
 }
 
+/* model_tensors.cmake, for aot_standalone: the metadata read once here (linear), not per tensor
+ * by CMake (quadratic in the tensors: a hostile metadata.json could stall the build). */
+static int write_tensors(struct plan *p, const struct proj_mlf *mlf, struct err *err)
+{
+    char path[PATH_MAX];
+    int rc = fs_join(path, sizeof path, p->project_dir, "model_tensors.cmake", err);
+    if (rc == 0)
+        rc = proj__mlf_write_tensors(mlf, path, err);
+    p->tensors_written = rc == 0 && fs_exists(path);
+    return rc;
+}
+
 /* project.cmake: the firmware's configuration, paths relative to the project so that the
  * directory can be moved (firmware/project/CMakeLists.txt makes them absolute). */
 static int write_project_cmake(const struct plan *p, bool has_model, struct err *err)
@@ -321,6 +334,8 @@ static int write_project_cmake(const struct plan *p, bool has_model, struct err 
     buf_add(&b, "set(MTQ_CMSIS_PATH ");
     buf_add_cmake_str(&b, p->cmsis_path);
     buf_add(&b, ")\n");
+    if (p->tensors_written) /* firmware/aot/model_table.cmake reads it instead of the JSON */
+        buf_add(&b, "set(MTQ_AOT_TABLE_FILE \"model_tensors.cmake\")\n");
     char path[PATH_MAX];
     int rc = b.failed ? err_set(err, -ENOMEM, "project.cmake: out of memory") : 0;
     if (rc == 0)
@@ -495,6 +510,9 @@ int proj__generate(const char *template_dir, const char *mlf_path, const char *c
         err_prefix(err, "extra_files_tar");
         goto out;
     }
+    if (have_mlf && !strcmp(p->opt.project_type, "aot_standalone") &&
+        (rc = write_tensors(p, &mlf, err)) < 0)
+        goto out;
     if ((rc = write_project_cmake(p, have_mlf, err)) < 0 ||
         (rc = write_project_json(p, options, have_mlf ? &mlf : NULL, err)) < 0)
         goto out;

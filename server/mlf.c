@@ -19,6 +19,8 @@
 
 /* metadata.json of a real model is a few kB; this bounds a hostile one */
 #define MLF_META_MAX (16u << 20)
+/* inputs (or outputs) of one function: far more than any real model */
+#define MLF_TENSORS_MAX 4096
 
 /* The object member key of obj, or an ERR_INVALID naming label and path.key. */
 static cJSON *want(const cJSON *obj, const char *key, const char *label, const char *path,
@@ -90,6 +92,9 @@ static int read_tensors(const cJSON *obj, struct proj_tensor **out, size_t *n,
     size_t count = (size_t)cJSON_GetArraySize(obj);
     if (count == 0)
         return 0;
+    if (count > MLF_TENSORS_MAX) /* real models have a handful; each costs generated code */
+        return err_set(err, ERR_INVALID, "%s: %s: %zu tensors, more than the %d a model may "
+                       "have", label, path, count, MLF_TENSORS_MAX);
     struct proj_tensor *t = calloc(count, sizeof *t);
     if (!t)
         return err_set(err, -ENOMEM, "%s: out of memory", label);
@@ -370,6 +375,55 @@ cJSON *proj__mlf_to_json(const struct proj_mlf *mlf)
         cJSON_AddItemToObject(mj, "outputs", out);
     }
     return o;
+}
+
+/* One "name|dtype|size" list of a kind; the names and dtypes were validated by the parser, so
+ * none holds a quote, '$', ';' or '|' (CMake's list and our field separators). */
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct proj_tensor *)a)->name, ((const struct proj_tensor *)b)->name);
+}
+
+/* In name order (byte-wise), the order CMake's string(JSON MEMBER) gives, so a tensor keeps
+ * the index it had when the firmware's CMake read metadata.json itself. */
+static int tensors_cmake(FILE *f, const char *var, const struct proj_tensor *t, size_t n)
+{
+    struct proj_tensor *sorted = n ? malloc(n * sizeof *sorted) : NULL;
+    if (n && !sorted)
+        return -1;
+    if (n)
+        memcpy(sorted, t, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, by_name);
+    fprintf(f, "set(%s \"", var);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s%s|%s|%" PRIu64, i ? ";" : "", sorted[i].name, sorted[i].dtype,
+                sorted[i].size);
+    fprintf(f, "\")\n");
+    free(sorted);
+    return 0;
+}
+
+int proj__mlf_write_tensors(const struct proj_mlf *mlf, const char *path, struct err *err)
+{
+    if (mlf->version != 7 || mlf->n_modules != 1)
+        return 0; /* the firmware's CMake reads metadata.json and names the problem */
+    const struct proj_module *m = &mlf->modules[0];
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return err_set(err, -ENOMEM, "%s: out of memory", path);
+    fprintf(f, "# Written by generate_project from model/metadata.json (read once, in linear "
+               "time):\n# the model's main function for firmware/aot/model_table.cmake.\n");
+    fprintf(f, "set(MTQ_AOT_MODULE \"%s\")\nset(MTQ_AOT_WORKSPACE %" PRIu64 ")\n", m->name,
+            m->workspace_bytes);
+    bool ok = tensors_cmake(f, "MTQ_AOT_INPUTS", m->inputs, m->n_inputs) == 0 &&
+              tensors_cmake(f, "MTQ_AOT_OUTPUTS", m->outputs, m->n_outputs) == 0;
+    int rc = fclose(f) == 0 && ok ? 0 : err_set(err, -ENOMEM, "%s: out of memory", path);
+    if (rc == 0)
+        rc = fs_write_file(path, text, len, err);
+    free(text);
+    return rc;
 }
 
 void proj__mlf_close(struct proj_mlf *mlf)

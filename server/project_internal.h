@@ -83,6 +83,13 @@ bool proj__mlf_has_executor(const struct proj_mlf *mlf, const char *executor);
 /* The facts as a JSON object for project.json; NULL when out of memory. Caller deletes. */
 cJSON *proj__mlf_to_json(const struct proj_mlf *mlf);
 
+/* Writes path (model_tensors.cmake): the one module's name, workspace and "name|dtype|size"
+ * lists of inputs and outputs as set() lines, which firmware/aot/model_table.cmake reads in
+ * linear time instead of parsing metadata.json once per tensor. Writes nothing (and returns 0)
+ * for a model the firmware cannot run standalone (not version 7, not one module): its CMake
+ * then reads metadata.json and says why. */
+int proj__mlf_write_tensors(const struct proj_mlf *mlf, const char *path, struct err *err);
+
 void proj__mlf_close(struct proj_mlf *mlf);
 
 /* ---- generate.c ---- */
