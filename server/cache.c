@@ -309,7 +309,7 @@ static int cache_get(const char *project_dir, const struct proj_settings *s,
         goto out;
     char lock_path[PATH_MAX];
     proj__pathf(lock_path, sizeof lock_path, "%s/%s.lock", root, name);
-    if ((lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+    if ((lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
         rc = err_errno(err, "%s", lock_path);
         goto out;
     }
