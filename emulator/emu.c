@@ -505,7 +505,7 @@ struct emu *emu_start(const struct emu_config *c, struct err *err)
         snprintf(e->log_path, sizeof e->log_path, "%s", c->log_path);
     else
         snprintf(e->log_path, sizeof e->log_path, "%s/qemu.log", e->rundir);
-    log_fd = open(e->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    log_fd = open(e->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (log_fd < 0 || (log_fd = above_stdio(log_fd)) < 0) {
         rc = err_errno(err, "opening QEMU's log %s", e->log_path);
         goto out;

@@ -19,7 +19,8 @@ int sess__lock_take(struct sess__lock *lk, const char *path, struct err *err)
 {
     if (lk->fd >= 0)
         return 0;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    /* NOFOLLOW: a link planted under the lock's name must not make us truncate its target */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0)
         return err_errno(err, "%s: cannot open the board lock", path);
     int r;
@@ -70,7 +71,7 @@ void sess__lock_release(struct sess__lock *lk)
 int sess__lock_read(const char *path, pid_t *server_pid, pid_t *qemu_pid, struct err *err)
 {
     char buf[128];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return err_errno(err, "%s", path);
     ssize_t n = read(fd, buf, sizeof buf - 1);

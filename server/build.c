@@ -4,11 +4,14 @@
  * only when project.cmake changed (or a cached board layer or CRT moved), and Ninja rebuilds
  * only what changed. All tool output goes to build/build.log; a failure comes back as ERR_TOOL with
  * the failing command and the compiler's last lines, the part a person needs to fix it.
+ * Every step has a time limit (build_timeout_s): a step still running then is killed with its
+ * whole process group. One build per project at a time: a flock on .mtq_build.lock.
  */
 #include "project_internal.h"
 
 #include "fs.h"
 #include "log.h"
+#include "options.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +24,10 @@
 #include <string.h>
 #include <linux/close_range.h>
 #include <sys/mman.h>
+#include <poll.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,6 +88,50 @@ static int write_all(int fd, const char *p, size_t n)
 int proj__run(const char *const argv[], const char *cwd, int log_fd, bool echo, int *status,
               struct err *err)
 {
+    return proj__run_limited(argv, cwd, log_fd, echo, 0, status, err);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Copies the child's output to the log until it closes; false when the deadline (0: none)
+ * passed first. */
+static bool pump_output(int from, int log_fd, bool echo, double deadline)
+{
+    char buf[8192];
+    for (;;) {
+        int wait_ms = -1;
+        if (deadline > 0) {
+            double left = deadline - now_s();
+            if (left <= 0)
+                return false;
+            wait_ms = left > 3600 ? 3600000 : (int)(left * 1000) + 1;
+        }
+        struct pollfd pfd = {from, POLLIN, 0};
+        int r = poll(&pfd, 1, wait_ms);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0)
+            continue; /* the deadline is checked above */
+        ssize_t n = read(from, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return true;
+        if (log_fd >= 0)
+            (void)write_all(log_fd, buf, (size_t)n);
+        if (echo)
+            (void)write_all(2, buf, (size_t)n);
+    }
+}
+
+int proj__run_limited(const char *const argv[], const char *cwd, int log_fd, bool echo,
+                      int timeout_s, int *status, struct err *err)
+{
     char exe[PATH_MAX];
     if (!proj__which(argv[0], exe, sizeof exe))
         return err_set(err, ERR_TOOL, "%s not found in PATH; run scripts/install-deps.sh",
@@ -102,6 +152,7 @@ int proj__run(const char *const argv[], const char *cwd, int log_fd, bool echo, 
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != parent)
             _exit(127);
+        setpgid(0, 0); /* its own group: a time limit stops the tool and all it started */
         int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (fd < 0 || dup2(fd, 0) < 0 || dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0 ||
             (cwd && chdir(cwd) < 0)) {
@@ -117,21 +168,15 @@ int proj__run(const char *const argv[], const char *cwd, int log_fd, bool echo, 
         (void)!write(report[1], &e, sizeof e);
         _exit(127);
     }
+    setpgid(pid, pid); /* as the child does: whichever runs first */
     close(out[1]);
     out[1] = -1;
     close(report[1]);
     report[1] = -1;
-    char buf[8192];
-    for (;;) {
-        ssize_t n = read(out[0], buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (log_fd >= 0)
-            (void)write_all(log_fd, buf, (size_t)n);
-        if (echo)
-            (void)write_all(2, buf, (size_t)n);
+    bool in_time = pump_output(out[0], log_fd, echo, timeout_s > 0 ? now_s() + timeout_s : 0);
+    if (!in_time) {
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
     }
     int ws = 0;
     while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
@@ -143,6 +188,12 @@ int proj__run(const char *const argv[], const char *cwd, int log_fd, bool echo, 
     if (got == (ssize_t)sizeof child_errno) {
         errno = child_errno;
         rc = err_errno(err, "cannot run %s", exe);
+        goto out;
+    }
+    if (!in_time) {
+        rc = err_set(err, ERR_TIMEOUT, "%s: still running after %d s, the time limit of a build "
+                     "step; stopped it and every process it started (raise the build_timeout_s "
+                     "option if the build is genuinely that slow)", argv[0], timeout_s);
         goto out;
     }
     *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
@@ -266,11 +317,16 @@ static bool newer(const struct stat *a, const struct stat *b)
 
 /* Runs one tool into the log; on failure fills err from the output it produced. */
 static int run_logged(const char *const argv[], const char *cwd, int log_fd, bool verbose,
-                      const char *what, const char *log_path, struct err *err)
+                      int timeout_s, const char *what, const char *log_path, struct err *err)
 {
     off_t start = lseek(log_fd, 0, SEEK_END);
     int status = 0;
-    int rc = proj__run(argv, cwd, log_fd, verbose, &status, err);
+    int rc = proj__run_limited(argv, cwd, log_fd, verbose, timeout_s, &status, err);
+    if (rc == ERR_TIMEOUT) {
+        err->code = ERR_TOOL; /* a build step's limit, not a transport's IoTimeoutError */
+        err_prefix(err, "%s", what);
+        return ERR_TOOL;
+    }
     if (rc < 0)
         return rc;
     if (status == 0)
@@ -281,15 +337,15 @@ static int run_logged(const char *const argv[], const char *cwd, int log_fd, boo
     return rc;
 }
 
-static int read_sizes(const char *size_tool, const char *elf, struct proj_sizes *sizes,
-                      struct err *err)
+static int read_sizes(const char *size_tool, const char *elf, int timeout_s,
+                      struct proj_sizes *sizes, struct err *err)
 {
     int fd = memfd_create("mtq-size", MFD_CLOEXEC);
     if (fd < 0)
         return err_errno(err, "memfd_create");
     const char *argv[] = {size_tool, "-B", elf, NULL};
     int status = 0;
-    int rc = proj__run(argv, NULL, fd, false, &status, err);
+    int rc = proj__run_limited(argv, NULL, fd, false, timeout_s, &status, err);
     char *out = rc == 0 ? read_from(fd, 0) : NULL;
     close(fd);
     if (rc < 0)
@@ -316,13 +372,52 @@ static void read_recorded(const char *path, char *out, size_t outsz)
     }
 }
 
+/* Takes the project's build lock (kept until *fd is closed); ERR_BUSY naming the holder when
+ * another build of the project runs. */
+static int take_build_lock(const char *dir, int *fd, struct err *err)
+{
+    char path[PATH_MAX];
+    proj__pathf(path, sizeof path, "%s/.mtq_build.lock", dir);
+    if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
+        return err_errno(err, "%s: cannot open the build lock", path);
+    int r;
+    while ((r = flock(*fd, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR)
+        ;
+    if (r < 0) {
+        int e = errno;
+        char holder[32] = "";
+        ssize_t n = pread(*fd, holder, sizeof holder - 1, 0);
+        holder[n > 0 ? (size_t)n : 0] = '\0';
+        holder[strcspn(holder, "\n")] = '\0';
+        close(*fd);
+        *fd = -1;
+        if (e != EWOULDBLOCK)
+            return err_set(err, -e, "%s: cannot take the build lock: %s", path, strerror(e));
+        return err_set(err, ERR_BUSY, "build in progress: another build of %s is running "
+                       "(pid %s); wait for it to finish", dir, holder[0] ? holder : "unknown");
+    }
+    char line[32];
+    int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+    if (ftruncate(*fd, 0) == 0 && pwrite(*fd, line, (size_t)len, 0) < 0)
+        log_debug("%s: cannot note the holder", path);
+    return 0;
+}
+
 int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
                 struct err *err)
+{
+    return proj__build_limited(project_dir, verbose, 0, sizes, err);
+}
+
+int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
+                        struct proj_sizes *sizes, struct err *err)
 {
     struct proj_settings s = {0};
     struct machine *m = calloc(1, sizeof *m);
     char *lib = NULL, *crt_lib = NULL;
-    int log_fd = -1, rc = 0;
+    int log_fd = -1, lock_fd = -1, rc = 0;
+    if (timeout_s <= 0)
+        timeout_s = PROJ_BUILD_TIMEOUT_S;
     char dir[PATH_MAX], build[PATH_MAX], log_path[PATH_MAX], path[PATH_MAX];
     if (!m)
         return err_set(err, -ENOMEM, "build: out of memory");
@@ -330,8 +425,12 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
         rc = err_errno(err, "project directory %s", project_dir);
         goto out;
     }
-    if ((rc = proj__settings_read(&s, dir, err)) < 0)
+    /* its path reaches build.ninja through CMake; a renamed project is checked again */
+    if ((rc = opt_check_build_text("project directory", dir, err)) < 0 ||
+        (rc = take_build_lock(dir, &lock_fd, err)) < 0 ||
+        (rc = proj__settings_read(&s, dir, err)) < 0)
         goto out;
+    s.build_timeout_s = timeout_s;
     proj__pathf(path, sizeof path, "%s/machines/%s.json", dir, s.board);
     if ((rc = mach_load(m, path, err)) < 0)
         goto out;
@@ -352,7 +451,15 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
     proj__pathf(log_path, sizeof log_path, "%s/build.log", build);
     if ((rc = fs_mkdir_p(build, err)) < 0)
         goto out;
-    if ((log_fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+    struct stat st_build;
+    if (lstat(build, &st_build) < 0 || !S_ISDIR(st_build.st_mode)) {
+        rc = err_set(err, ERR_INVALID, "%s: not a plain directory (a symbolic link?); remove it "
+                     "and build again", build);
+        goto out;
+    }
+    /* NOFOLLOW: a link planted as build.log must not make the log overwrite its target */
+    if ((log_fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                       0644)) < 0) {
         rc = err_errno(err, "%s", log_path);
         goto out;
     }
@@ -360,6 +467,8 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
     bool hit = false;
     struct err cache_err = {0};
     int crc = proj__cache_board(dir, &s, log_fd, verbose, &lib, &hit, &cache_err);
+    if (crc == ERR_TIMEOUT) /* the same sources would take as long in the project */
+        goto cache_timeout;
     if (crc == ERR_STATE)
         log_debug("board cache not used: %s", cache_err.msg);
     else if (crc < 0)
@@ -370,6 +479,8 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
     /* host_driven: TVM's CRT, the slowest part of its build, comes from the cache too */
     if (!strcmp(s.project_type, "host_driven")) {
         crc = proj__cache_crt(dir, &s, log_fd, verbose, &crt_lib, &hit, &cache_err);
+        if (crc == ERR_TIMEOUT)
+            goto cache_timeout;
         if (crc == ERR_STATE)
             log_debug("CRT cache not used: %s", cache_err.msg);
         else if (crc < 0)
@@ -400,19 +511,20 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
         /* only host_driven has the variable: elsewhere CMake would warn it went unused */
         const char *argv[] = {"cmake", "-S", dir, "-B", build, "-G", "Ninja", prebuilt,
                               strcmp(s.project_type, "host_driven") ? NULL : prebuilt_crt, NULL};
-        if ((rc = run_logged(argv, dir, log_fd, verbose, "firmware configure (cmake)", log_path,
-                             err)) < 0)
+        if ((rc = run_logged(argv, dir, log_fd, verbose, timeout_s,
+                             "firmware configure (cmake)", log_path, err)) < 0)
             goto out;
         if ((rc = fs_write_file(stamp, wanted, strlen(wanted), err)) < 0)
             goto out;
     }
     const char *argv[] = {"ninja", "-C", build, NULL};
-    if ((rc = run_logged(argv, dir, log_fd, verbose, "firmware build", log_path, err)) < 0)
+    if ((rc = run_logged(argv, dir, log_fd, verbose, timeout_s, "firmware build", log_path,
+                         err)) < 0)
         goto out;
 
     struct proj_sizes z = {0};
     proj__pathf(path, sizeof path, "%s/firmware.elf", build);
-    if ((rc = read_sizes(size_tool, path, &z, err)) < 0)
+    if ((rc = read_sizes(size_tool, path, timeout_s, &z, err)) < 0)
         goto out;
     log_info("firmware.elf for %s (%s, %s): text %" PRIu64 " data %" PRIu64 " bss %" PRIu64,
              s.board, s.libc, s.project_type, z.text, z.data, z.bss);
@@ -426,9 +538,14 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
         goto out;
     if (sizes)
         *sizes = z;
+    goto out;
+cache_timeout:
+    rc = err_set(err, ERR_TOOL, "firmware build (cached libraries): %s", cache_err.msg);
 out:
     if (log_fd >= 0)
         close(log_fd);
+    if (lock_fd >= 0)
+        close(lock_fd); /* drops the build lock */
     free(lib);
     free(crt_lib);
     free(m);

@@ -82,7 +82,7 @@ static uint64_t hash_str(uint64_t h, const char *s)
 
 static int hash_file(uint64_t *h, const char *path, struct err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return err_errno(err, "%s", path);
     char buf[65536];
@@ -101,36 +101,38 @@ static int hash_file(uint64_t *h, const char *path, struct err *err)
     return 0;
 }
 
-/* Every file's relative name and content, in a fixed (sorted) order. */
+struct hash_walk {
+    uint64_t *h;
+    const char *rel; /* the tree's name in the key: "firmware" */
+};
+
+static int hash_entry(const struct fs_entry *e, void *ctx, struct err *err)
+{
+    struct hash_walk *w = ctx;
+    char sub[PATH_MAX];
+    int rc = fs_join(sub, sizeof sub, w->rel, e->rel, err);
+    if (rc < 0)
+        return rc;
+    /* The compiler follows links and the key would not: a project whose firmware/ holds one
+     * could store a tampered library under a clean project's key. Such a project builds
+     * without the cache (ERR_STATE: the caller builds in the project). */
+    if (S_ISLNK(e->st->st_mode))
+        return err_set(err, ERR_STATE, "%s is a symbolic link; a project with links in the "
+                       "cached sources builds without the shared cache", sub);
+    if (S_ISDIR(e->st->st_mode)) {
+        *w->h = hash_str(*w->h, sub);
+    } else if (S_ISREG(e->st->st_mode)) {
+        *w->h = hash_str(*w->h, sub);
+        rc = hash_file(w->h, e->path, err);
+    }
+    return rc;
+}
+
+/* Every file's relative name and content, in a fixed (sorted) order; ERR_STATE at a link. */
 static int hash_tree(uint64_t *h, const char *dir, const char *rel, struct err *err)
 {
-    struct dirent **ents = NULL;
-    int n = scandir(dir, &ents, NULL, alphasort);
-    if (n < 0)
-        return err_errno(err, "%s", dir);
-    int rc = 0;
-    for (int i = 0; i < n; i++) {
-        const char *name = ents[i]->d_name;
-        if (rc == 0 && strcmp(name, ".") && strcmp(name, "..")) {
-            char path[PATH_MAX], sub[PATH_MAX];
-            struct stat st;
-            rc = fs_join(path, sizeof path, dir, name, err);
-            if (rc == 0)
-                rc = fs_join(sub, sizeof sub, rel, name, err);
-            if (rc == 0 && lstat(path, &st) < 0)
-                rc = err_errno(err, "%s", path);
-            if (rc == 0 && S_ISDIR(st.st_mode)) {
-                *h = hash_str(*h, sub);
-                rc = hash_tree(h, path, sub, err);
-            } else if (rc == 0 && S_ISREG(st.st_mode)) {
-                *h = hash_str(*h, sub);
-                rc = hash_file(h, path, err);
-            }
-        }
-        free(ents[i]);
-    }
-    free(ents);
-    return rc;
+    struct hash_walk w = {h, rel};
+    return fs_walk(dir, FS_MAX_DEPTH, hash_entry, &w, err);
 }
 
 /* The compiler itself (path, size, mtime): a toolchain upgrade must not link objects from the
@@ -266,11 +268,12 @@ static int build_entry(const char *project_dir, const struct proj_settings *s,
                                k == &CRT ? d_crt : NULL, NULL};
     const char *build[] = {"ninja", "-C", bdir, k->target, NULL};
     int status = 0;
-    int rc = proj__run(configure, tmp, log_fd, verbose, &status, err);
+    int rc = proj__run_limited(configure, tmp, log_fd, verbose, s->build_timeout_s, &status,
+                               err);
     if (rc == 0 && status != 0)
         rc = err_set(err, ERR_TOOL, "cmake for the cached %s exited with %d", k->what, status);
     if (rc == 0)
-        rc = proj__run(build, tmp, log_fd, verbose, &status, err);
+        rc = proj__run_limited(build, tmp, log_fd, verbose, s->build_timeout_s, &status, err);
     if (rc == 0 && status != 0)
         rc = err_set(err, ERR_TOOL, "ninja %s for the cache exited with %d", k->target, status);
     proj__pathf(lib, sizeof lib, "%s/%s", bdir, k->lib);
@@ -306,7 +309,7 @@ static int cache_get(const char *project_dir, const struct proj_settings *s,
         goto out;
     char lock_path[PATH_MAX];
     proj__pathf(lock_path, sizeof lock_path, "%s/%s.lock", root, name);
-    if ((lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+    if ((lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
         rc = err_errno(err, "%s", lock_path);
         goto out;
     }

@@ -5,10 +5,16 @@
  * link target is checked here first, with a message naming the rule, and libarchive's
  * ARCHIVE_EXTRACT_SECURE_* flags are a second line of defence. Work happens in a temporary
  * directory that is renamed into place only when everything succeeded.
+ * Links: a symbolic link must name a regular file inside, through real directories only (no
+ * chains, no links to directories), and the rule is checked again where the files finally sit,
+ * after the rename or the merge, so no re-rooting can turn a dangling link into an escape.
+ * Caps (docs/SECURITY.md): expanded bytes, members, depth and per-member size (sparse members
+ * count by their apparent size), each raised by an environment variable of the operator's.
  */
 #include "project_internal.h"
 
 #include "fs.h"
+#include "log.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -21,6 +27,48 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* The caps, their defaults and the variables that raise them. Generous: a real MLF for a
+ * 4 MiB-flash board is tens of MB and a few hundred files, TVM's CRT is 8 directories deep. */
+struct cap {
+    const char *env;
+    unsigned long long def, max;
+};
+static const struct cap CAP_BYTES = {"MTQ_EXTRACT_MAX_BYTES", 256ull << 20, 1ull << 40};
+static const struct cap CAP_MEMBER_BYTES = {"MTQ_EXTRACT_MAX_MEMBER_BYTES", 64ull << 20,
+                                            1ull << 40};
+static const struct cap CAP_MEMBERS = {"MTQ_EXTRACT_MAX_MEMBERS", 20000, 10000000};
+static const struct cap CAP_DEPTH = {"MTQ_EXTRACT_MAX_DEPTH", 32, FS_MAX_DEPTH};
+
+/* The cap's value: its variable when that is a positive decimal within the cap's max, else
+ * the default (a bad value is logged, never fatal: the default is the safe side). */
+static unsigned long long cap_value(const struct cap *c)
+{
+    const char *v = getenv(c->env);
+    if (!v || !*v)
+        return c->def;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end || x == 0 || x > c->max || v[0] == '-') {
+        log_warn("%s=%s: not a number from 1 to %llu; using %llu", c->env, v, c->max, c->def);
+        return c->def;
+    }
+    return x;
+}
+
+/* The limits one extraction runs under, read once. */
+struct caps {
+    unsigned long long bytes, member_bytes, members, depth;
+};
+
+static void caps_read(struct caps *c)
+{
+    c->bytes = cap_value(&CAP_BYTES);
+    c->member_bytes = cap_value(&CAP_MEMBER_BYTES);
+    c->members = cap_value(&CAP_MEMBERS);
+    c->depth = cap_value(&CAP_DEPTH);
+}
 
 /* The archive's basename, for messages: "model.tar: ../evil: ..." */
 static const char *label_of(const char *archive)
@@ -154,9 +202,35 @@ static int check_type(const char *label, const char *raw, mode_t type, struct er
                    label, raw, what);
 }
 
+/* Holds a member to the caps: its depth, its apparent size (a sparse member counts in full:
+ * whoever copies it later may not keep the holes) and the running total. */
+static int check_size(const char *label, const char *raw, const char *rel,
+                      struct archive_entry *e, const struct caps *caps,
+                      unsigned long long *total, struct err *err)
+{
+    int depth = rel[0] ? walk_depth(0, rel) : 0; /* -1 ('..' out) is check_path's to refuse */
+    if (depth > 0 && (unsigned long long)depth > caps->depth)
+        return err_set(err, ERR_INVALID, "%s: member nested deeper than %llu directories, the "
+                       "cap (raise %s if this archive is genuine): %.100s", label, caps->depth,
+                       CAP_DEPTH.env, raw);
+    la_int64_t size = archive_entry_size(e);
+    if (size < 0)
+        size = 0;
+    if ((unsigned long long)size > caps->member_bytes)
+        return err_set(err, ERR_INVALID, "%s: %s: %lld bytes, more than the %llu a member may "
+                       "have (raise %s if this archive is genuine)", label, raw,
+                       (long long)size, caps->member_bytes, CAP_MEMBER_BYTES.env);
+    *total += (unsigned long long)size;
+    if (*total > caps->bytes)
+        return err_set(err, ERR_INVALID, "%s: expands to more than %llu bytes, the cap, at %s "
+                       "(raise %s if this archive is genuine)", label, caps->bytes, raw,
+                       CAP_BYTES.env);
+    return 0;
+}
+
 /* Copies one member's data; a short read means the archive was cut off. */
 static int copy_data(struct archive *in, struct archive *out, const char *label,
-                     const char *raw, struct err *err)
+                     const char *raw, la_int64_t declared, struct err *err)
 {
     for (;;) {
         const void *buf;
@@ -169,10 +243,45 @@ static int copy_data(struct archive *in, struct archive *out, const char *label,
             return err_set(err, ERR_INVALID,
                            "%s: %s: truncated or corrupt archive (%s); create the archive again",
                            label, raw, archive_error_string(in));
+        /* the header's size was checked against the caps: no data may land beyond it */
+        if (offset < 0 || (la_int64_t)size > declared || offset > declared - (la_int64_t)size)
+            return err_set(err, ERR_INVALID, "%s: %s: data beyond the member's declared size; "
+                           "create the archive again", label, raw);
         if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_WARN)
             return err_set(err, ERR_INVALID, "%s: %s: cannot write: %s", label, raw,
                            archive_error_string(out));
     }
+}
+
+/* Reads only the headers and holds them to the caps, so that a bomb is refused before a single
+ * byte of it reaches the disk. Read errors are left to the extraction pass, which reports
+ * them in full (and checks the caps again: the file could change between the passes). */
+static int prescan(const char *archive, const char *label, const struct caps *caps,
+                   struct err *err)
+{
+    struct archive *in = archive_read_new();
+    if (!in)
+        return err_set(err, -ENOMEM, "%s: out of memory", label);
+    archive_read_support_format_tar(in);
+    archive_read_support_filter_all(in);
+    int rc = 0;
+    unsigned long long members = 0, total = 0;
+    struct archive_entry *e;
+    if (archive_read_open_filename(in, archive, 65536) == ARCHIVE_OK) {
+        while (rc == 0 && archive_read_next_header(in, &e) >= ARCHIVE_WARN) {
+            char rel[PATH_MAX];
+            const char *name = archive_entry_pathname(e);
+            if (++members > caps->members)
+                rc = err_set(err, ERR_INVALID, "%s: more than %llu members, the cap; a real "
+                             "model has a few hundred (raise %s if this archive is genuine)",
+                             label, caps->members, CAP_MEMBERS.env);
+            else if (name)
+                rc = check_size(label, name, normalize(name, rel, sizeof rel), e, caps, &total,
+                                err);
+        }
+    }
+    archive_read_free(in);
+    return rc;
 }
 
 /* Extracts every member of archive under dir (an existing, empty directory). */
@@ -204,6 +313,11 @@ static int extract_members(const char *archive, const char *dir, struct err *err
         goto out;
     }
     size_t members = 0;
+    unsigned long long total = 0;
+    struct caps caps;
+    caps_read(&caps);
+    if ((rc = prescan(archive, label, &caps, err)) < 0)
+        goto out;
     for (;;) {
         struct archive_entry *e;
         int r = archive_read_next_header(in, &e);
@@ -219,7 +333,12 @@ static int extract_members(const char *archive, const char *dir, struct err *err
                              label, archive_error_string(in));
             goto out;
         }
-        members++;
+        if (++members > caps.members) {
+            rc = err_set(err, ERR_INVALID, "%s: more than %llu members, the cap; a real model "
+                         "has a few hundred (raise %s if this archive is genuine)", label,
+                         caps.members, CAP_MEMBERS.env);
+            goto out;
+        }
         /* copied: the entry's own string changes when its pathname is rewritten below */
         const char *name = archive_entry_pathname(e);
         if (!name) {
@@ -232,7 +351,8 @@ static int extract_members(const char *archive, const char *dir, struct err *err
             goto out;
         }
         normalize(raw, rel, sizeof rel);
-        if ((rc = check_path(label, raw, rel, err)) < 0)
+        if ((rc = check_path(label, raw, rel, err)) < 0 ||
+            (rc = check_size(label, raw, rel, e, &caps, &total, err)) < 0)
             goto out;
         const char *hard = archive_entry_hardlink(e);
         char hard_copy[PATH_MAX];
@@ -274,7 +394,8 @@ static int extract_members(const char *archive, const char *dir, struct err *err
                          archive_error_string(out));
             goto out;
         }
-        if (archive_entry_size(e) > 0 && (rc = copy_data(in, out, label, raw, err)) < 0)
+        if (archive_entry_size(e) > 0 &&
+            (rc = copy_data(in, out, label, raw, archive_entry_size(e), err)) < 0)
             goto out;
         if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
             rc = err_set(err, ERR_INVALID, "%s: %s: cannot extract: %s", label, raw,
@@ -298,43 +419,98 @@ out:
     return rc;
 }
 
-/* After extraction, follows every symbolic link for real: a chain of links that each look
- * harmless ("s" -> ".", "t" -> "s/..") can still reach outside. root is realpath'd. */
-static int check_links_physically(const char *label, const char *root, const char *dir,
-                                  size_t root_len, struct err *err)
+/* Resolves target from the directory of the link at rel, lexically, into out (relative to the
+ * root, normalized); -1 when it climbs above the root or does not fit. */
+static int resolve_lexically(const char *rel, const char *target, char *out, size_t outsz)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return err_errno(err, "%s", dir);
-    int rc = 0;
-    struct dirent *ent;
-    while (rc == 0 && (ent = readdir(d))) {
-        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, ".."))
+    char buf[2 * PATH_MAX];
+    const char *slash = strrchr(rel, '/');
+    int n = slash ? snprintf(buf, sizeof buf, "%.*s/%s", (int)(slash - rel), rel, target)
+                  : snprintf(buf, sizeof buf, "%s", target);
+    if (n < 0 || (size_t)n >= sizeof buf || target[0] == '/')
+        return -1;
+    size_t used = 0;
+    out[0] = '\0';
+    for (char *save = NULL, *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+        if (!strcmp(c, "."))
             continue;
-        char path[PATH_MAX];
-        if ((rc = fs_join(path, sizeof path, dir, ent->d_name, err)) < 0)
-            break;
-        struct stat st;
-        if (lstat(path, &st) < 0) {
-            rc = err_errno(err, "%s", path);
-            break;
+        if (!strcmp(c, "..")) {
+            if (used == 0)
+                return -1;
+            char *last = strrchr(out, '/');
+            used = last ? (size_t)(last - out) : 0;
+            out[used] = '\0';
+            continue;
         }
-        if (S_ISDIR(st.st_mode)) {
-            rc = check_links_physically(label, root, path, root_len, err);
-        } else if (S_ISLNK(st.st_mode)) {
-            /* a dangling link was already judged by its text; a live one must land inside */
-            char real[PATH_MAX];
-            if (realpath(path, real) &&
-                (strncmp(real, root, root_len) != 0 ||
-                 (real[root_len] != '\0' && real[root_len] != '/')))
-                rc = err_set(err, ERR_INVALID,
-                             "%s: %s: symbolic link resolves outside the project directory; "
-                             "put the file itself in the archive",
-                             label, path + root_len + 1);
-        }
+        int w = snprintf(out + used, outsz - used, "%s%s", used ? "/" : "", c);
+        if (w < 0 || (size_t)w >= outsz - used)
+            return -1;
+        used += (size_t)w;
     }
-    closedir(d);
-    return rc;
+    return 0;
+}
+
+struct link_check {
+    const char *label;
+    const char *root;
+};
+
+/* A link is plainly inside when its target, resolved from where it sits, is a regular file
+ * inside the root reached through real directories only: no escape, no dangling link (which
+ * could come alive once moved), no link to a directory, no chain through another link. */
+static int check_one_link(const struct fs_entry *e, void *ctx, struct err *err)
+{
+    const struct link_check *c = ctx;
+    if (!S_ISLNK(e->st->st_mode))
+        return 0;
+    char target[PATH_MAX], rel[PATH_MAX], path[PATH_MAX];
+    ssize_t n = readlink(e->path, target, sizeof target - 1);
+    if (n < 0)
+        return err_errno(err, "%s", e->path);
+    target[n] = '\0';
+    if (resolve_lexically(e->rel, target, rel, sizeof rel) == 0 && !rel[0])
+        return err_set(err, ERR_INVALID, "%s: %s: symbolic link to '%s' names a directory; "
+                       "links may name files only", c->label, e->rel, target);
+    if (resolve_lexically(e->rel, target, rel, sizeof rel) < 0)
+        return err_set(err, ERR_INVALID, "%s: %s: symbolic link to '%s' resolves outside the "
+                       "project directory; put the file itself in the archive", c->label,
+                       e->rel, target);
+    /* every component but the last must be a real directory, the last a real file */
+    size_t len = strlen(rel);
+    for (size_t i = 0; i <= len; i++) {
+        if (rel[i] != '/' && rel[i] != '\0')
+            continue;
+        struct stat st;
+        int rc = snprintf(path, sizeof path, "%s/%.*s", c->root, (int)i, rel);
+        if (rc < 0 || (size_t)rc >= sizeof path)
+            return err_set(err, ERR_INVALID, "%s: %s: path too long", c->label, e->rel);
+        bool last = rel[i] == '\0';
+        if (lstat(path, &st) < 0)
+            return err_set(err, ERR_INVALID, "%s: %s: symbolic link to '%s' leads to nothing "
+                           "there; a link must name a file in the archive", c->label, e->rel,
+                           target);
+        if (S_ISLNK(st.st_mode))
+            return err_set(err, ERR_INVALID, "%s: %s: symbolic link to '%s' goes through "
+                           "another link (%.*s); links may not chain: put the file itself in "
+                           "the archive", c->label, e->rel, target, (int)i, rel);
+        if (!last && !S_ISDIR(st.st_mode))
+            return err_set(err, ERR_INVALID, "%s: %s: symbolic link to '%s' leads to nothing "
+                           "there; a link must name a file in the archive", c->label, e->rel,
+                           target);
+        if (last && !S_ISREG(st.st_mode))
+            return err_set(err, ERR_INVALID, "%s: %s: symbolic link to '%s' is not a regular "
+                           "file; links may name files only", c->label, e->rel, target);
+    }
+    return 0;
+}
+
+int proj__check_links(const char *label, const char *root, struct err *err)
+{
+    char real[PATH_MAX];
+    if (!realpath(root, real))
+        return err_errno(err, "%s", root);
+    struct link_check c = {label, real};
+    return fs_walk(real, FS_MAX_DEPTH, check_one_link, &c, err);
 }
 
 /* Makes "<parent of dest>/.<name of dest>.XXXXXX" and extracts into it. */
@@ -359,7 +535,7 @@ static int extract_to_temp(const char *archive, const char *dest, char *tmp, siz
     if (rc == 0)
         rc = extract_members(archive, real, err);
     if (rc == 0)
-        rc = check_links_physically(label_of(archive), real, real, strlen(real), err);
+        rc = proj__check_links(label_of(archive), real, err);
     return rc;
 }
 
@@ -374,6 +550,9 @@ int proj__extract(const char *archive, const char *dest, struct err *err)
         rc = err_errno(err, "%s", dest);
     if (rc < 0 && tmp[0])
         fs_remove_tree(tmp, NULL);
+    /* again where the files now sit (the rule judges from the final place) */
+    if (rc == 0 && (rc = proj__check_links(label_of(archive), dest, err)) < 0)
+        fs_remove_tree(dest, NULL);
     return rc;
 }
 
@@ -425,5 +604,8 @@ int proj__extract_into(const char *archive, const char *dest, struct err *err)
         rc = merge_tree(tmp, dest, err);
     if (tmp[0])
         fs_remove_tree(tmp, NULL);
+    /* the merged files may sit beside others now: judge every link of the whole project */
+    if (rc == 0)
+        rc = proj__check_links(label_of(archive), dest, err);
     return rc;
 }

@@ -95,6 +95,7 @@ struct plan {
     char cmsis_path[PATH_MAX];
     uint64_t workspace_bytes;
     bool workspace_from_option;
+    bool tensors_written;           /* model_tensors.cmake is there */
 };
 
 static bool is_blank(const char *s)
@@ -140,6 +141,9 @@ static int plan_paths(struct plan *p, const char *mlf_path, const char *crt_dir,
     size_t n = strlen(p->project_dir);
     while (n > 1 && p->project_dir[n - 1] == '/')
         p->project_dir[--n] = '\0';
+    /* the project's path reaches build.ninja through CMake */
+    if ((rc = opt_check_build_text("project_dir", p->project_dir, err)) < 0)
+        return rc;
     if (fs_exists(p->project_dir))
         return err_set(err, ERR_INVALID, "project_dir %s already exists; choose a new directory "
                        "or remove it first", p->project_dir);
@@ -178,6 +182,9 @@ static int plan_paths(struct plan *p, const char *mlf_path, const char *crt_dir,
         if (!fs_is_dir(p->cmsis_path))
             return err_set(err, ERR_INVALID, "cmsis_path %s is not a directory",
                            p->opt.cmsis_path);
+        /* a link can lead to a name the option itself did not hold */
+        if ((rc = opt_check_build_text("cmsis_path (resolved)", p->cmsis_path, err)) < 0)
+            return rc;
     }
     if (p->opt.extra_files_tar[0] && !fs_exists(p->opt.extra_files_tar))
         return err_set(err, ERR_INVALID, "extra_files_tar %s does not exist",
@@ -294,6 +301,18 @@ static int copy_template(const struct plan *p, const char *template_dir, struct 
     return rc;
 }
 
+/* model_tensors.cmake, for aot_standalone: the metadata read once here (linear), not per tensor
+ * by CMake (quadratic in the tensors: a hostile metadata.json could stall the build). */
+static int write_tensors(struct plan *p, const struct proj_mlf *mlf, struct err *err)
+{
+    char path[PATH_MAX];
+    int rc = fs_join(path, sizeof path, p->project_dir, "model_tensors.cmake", err);
+    if (rc == 0)
+        rc = proj__mlf_write_tensors(mlf, path, err);
+    p->tensors_written = rc == 0 && fs_exists(path);
+    return rc;
+}
+
 /* project.cmake: the firmware's configuration, paths relative to the project so that the
  * directory can be moved (firmware/project/CMakeLists.txt makes them absolute). */
 static int write_project_cmake(const struct plan *p, bool has_model, struct err *err)
@@ -315,6 +334,8 @@ static int write_project_cmake(const struct plan *p, bool has_model, struct err 
     buf_add(&b, "set(MTQ_CMSIS_PATH ");
     buf_add_cmake_str(&b, p->cmsis_path);
     buf_add(&b, ")\n");
+    if (p->tensors_written) /* firmware/aot/model_table.cmake reads it instead of the JSON */
+        buf_add(&b, "set(MTQ_AOT_TABLE_FILE \"model_tensors.cmake\")\n");
     char path[PATH_MAX];
     int rc = b.failed ? err_set(err, -ENOMEM, "project.cmake: out of memory") : 0;
     if (rc == 0)
@@ -489,6 +510,9 @@ int proj__generate(const char *template_dir, const char *mlf_path, const char *c
         err_prefix(err, "extra_files_tar");
         goto out;
     }
+    if (have_mlf && !strcmp(p->opt.project_type, "aot_standalone") &&
+        (rc = write_tensors(p, &mlf, err)) < 0)
+        goto out;
     if ((rc = write_project_cmake(p, have_mlf, err)) < 0 ||
         (rc = write_project_json(p, options, have_mlf ? &mlf : NULL, err)) < 0)
         goto out;

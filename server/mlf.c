@@ -19,6 +19,8 @@
 
 /* metadata.json of a real model is a few kB; this bounds a hostile one */
 #define MLF_META_MAX (16u << 20)
+/* inputs (or outputs) of one function: far more than any real model */
+#define MLF_TENSORS_MAX 4096
 
 /* The object member key of obj, or an ERR_INVALID naming label and path.key. */
 static cJSON *want(const cJSON *obj, const char *key, const char *label, const char *path,
@@ -31,6 +33,50 @@ static cJSON *want(const cJSON *obj, const char *key, const char *label, const c
         return NULL;
     }
     return v;
+}
+
+/* Names and dtypes from metadata.json end up in generated C (aot_model.c) and CMake; they must
+ * be what TVM writes, never syntax: a module name is a C identifier's characters, a dtype a
+ * short lowercase word with digits ("int8", "float32", "float16x4"), a tensor name printable
+ * with no quote, backslash or '?' (trigraphs). Refused by name, with the field's path. */
+static bool plain(const char *s, const char *extra, size_t max)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!(s[n] >= 'a' && s[n] <= 'z') && !(s[n] >= 'A' && s[n] <= 'Z') &&
+            !(s[n] >= '0' && s[n] <= '9') && !strchr(extra, s[n]))
+            return false;
+    return n > 0 && n < max;
+}
+
+static bool is_dtype(const char *s)
+{
+    size_t k = 0;
+    while (s[k] >= 'a' && s[k] <= 'z')
+        k++;
+    if (k == 0)
+        return false;
+    while ((s[k] >= '0' && s[k] <= '9') || s[k] == 'x')
+        k++;
+    return s[k] == '\0' && k < 32;
+}
+
+static int check_text(const char *label, const char *path, const char *what, const char *value,
+                      bool ok, struct err *err)
+{
+    if (ok)
+        return 0;
+    char shown[80];
+    size_t k = 0;
+    for (const char *q = value; *q && k + 5 < sizeof shown; q++)
+        k += (size_t)snprintf(shown + k, sizeof shown - k,
+                              (unsigned char)*q < 0x20 || *q == 0x7f ? "\\x%02x" : "%c",
+                              (unsigned char)*q);
+    return err_set(err, ERR_INVALID, "%s: %s: %s \"%s\" is not one TVM writes (want %s); export "
+                   "the model again", label, path, what, shown,
+                   !strcmp(what, "dtype") ? "a word such as int8 or float32"
+                   : !strcmp(what, "module name") ? "letters, digits and _"
+                   : "letters, digits and _ . : / - or space");
 }
 
 static int read_tensors(const cJSON *obj, struct proj_tensor **out, size_t *n,
@@ -46,6 +92,9 @@ static int read_tensors(const cJSON *obj, struct proj_tensor **out, size_t *n,
     size_t count = (size_t)cJSON_GetArraySize(obj);
     if (count == 0)
         return 0;
+    if (count > MLF_TENSORS_MAX) /* real models have a handful; each costs generated code */
+        return err_set(err, ERR_INVALID, "%s: %s: %zu tensors, more than the %d a model may "
+                       "have", label, path, count, MLF_TENSORS_MAX);
     struct proj_tensor *t = calloc(count, sizeof *t);
     if (!t)
         return err_set(err, -ENOMEM, "%s: out of memory", label);
@@ -68,6 +117,13 @@ static int read_tensors(const cJSON *obj, struct proj_tensor **out, size_t *n,
             return err_set(err, ERR_INVALID, "%s: %s.size: want a size in bytes, not %g", label,
                            sub, size->valuedouble);
         }
+        if (check_text(label, sub, "tensor name", item->string,
+                       plain(item->string, "_.:/- ", sizeof t[i].name), err) < 0 ||
+            check_text(label, sub, "dtype", dtype->valuestring, is_dtype(dtype->valuestring),
+                       err) < 0) {
+            free(t);
+            return err->code;
+        }
         snprintf(t[i].name, sizeof t[i].name, "%s", item->string);
         snprintf(t[i].dtype, sizeof t[i].dtype, "%s", dtype->valuestring);
         t[i].size = (uint64_t)size->valuedouble;
@@ -83,6 +139,9 @@ static int read_tensors(const cJSON *obj, struct proj_tensor **out, size_t *n,
 static int read_module(struct proj_module *mod, const cJSON *obj, const char *name,
                        const char *label, const char *path, struct err *err)
 {
+    if (check_text(label, path[0] ? path : "model_name", "module name", name,
+                   plain(name, "_", sizeof mod->name), err) < 0)
+        return err->code;
     snprintf(mod->name, sizeof mod->name, "%s", name);
     const cJSON *ex = want(obj, "executors", label, path, cJSON_Array, "an array", err);
     if (!ex)
@@ -316,6 +375,55 @@ cJSON *proj__mlf_to_json(const struct proj_mlf *mlf)
         cJSON_AddItemToObject(mj, "outputs", out);
     }
     return o;
+}
+
+/* One "name|dtype|size" list of a kind; the names and dtypes were validated by the parser, so
+ * none holds a quote, '$', ';' or '|' (CMake's list and our field separators). */
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct proj_tensor *)a)->name, ((const struct proj_tensor *)b)->name);
+}
+
+/* In name order (byte-wise), the order CMake's string(JSON MEMBER) gives, so a tensor keeps
+ * the index it had when the firmware's CMake read metadata.json itself. */
+static int tensors_cmake(FILE *f, const char *var, const struct proj_tensor *t, size_t n)
+{
+    struct proj_tensor *sorted = n ? malloc(n * sizeof *sorted) : NULL;
+    if (n && !sorted)
+        return -1;
+    if (n)
+        memcpy(sorted, t, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, by_name);
+    fprintf(f, "set(%s \"", var);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s%s|%s|%" PRIu64, i ? ";" : "", sorted[i].name, sorted[i].dtype,
+                sorted[i].size);
+    fprintf(f, "\")\n");
+    free(sorted);
+    return 0;
+}
+
+int proj__mlf_write_tensors(const struct proj_mlf *mlf, const char *path, struct err *err)
+{
+    if (mlf->version != 7 || mlf->n_modules != 1)
+        return 0; /* the firmware's CMake reads metadata.json and names the problem */
+    const struct proj_module *m = &mlf->modules[0];
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return err_set(err, -ENOMEM, "%s: out of memory", path);
+    fprintf(f, "# Written by generate_project from model/metadata.json (read once, in linear "
+               "time):\n# the model's main function for firmware/aot/model_table.cmake.\n");
+    fprintf(f, "set(MTQ_AOT_MODULE \"%s\")\nset(MTQ_AOT_WORKSPACE %" PRIu64 ")\n", m->name,
+            m->workspace_bytes);
+    bool ok = tensors_cmake(f, "MTQ_AOT_INPUTS", m->inputs, m->n_inputs) == 0 &&
+              tensors_cmake(f, "MTQ_AOT_OUTPUTS", m->outputs, m->n_outputs) == 0;
+    int rc = fclose(f) == 0 && ok ? 0 : err_set(err, -ENOMEM, "%s: out of memory", path);
+    if (rc == 0)
+        rc = fs_write_file(path, text, len, err);
+    free(text);
+    return rc;
 }
 
 void proj__mlf_close(struct proj_mlf *mlf)

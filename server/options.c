@@ -78,6 +78,9 @@ static const struct decl decls[] = {
     {"session_established_timeout_sec", T_INT, NULL, NULL, 0, OPT_OPEN, 0, 86400,
      "Seconds TVM waits for each reply once the session is up (0 waits forever); unset means "
      "the server's default."},
+    {"build_timeout_s", T_INT, NULL, NULL, 0, COMPILE, 1, 86400,
+     "Seconds each build step (CMake configure, Ninja with its compilers) may run before it is "
+     "stopped with everything it started; unset means 1800."},
 };
 
 #define N_DECLS (sizeof decls / sizeof decls[0])
@@ -338,6 +341,11 @@ static int add_definition(const struct decl *d, const char *s, size_t len, cJSON
     if (!ok)
         return err_set(err, ERR_PARAMS, "option %s: \"%s\" is not a definition (want NAME or "
                        "NAME=VALUE, NAME a C identifier, no ';' in VALUE)", d->name, shown);
+    char value[OPT_STR_MAX];
+    snprintf(value, sizeof value, "%.*s", (int)len, s);
+    int vrc = opt_check_build_text(d->name, value, err);
+    if (vrc < 0)
+        return vrc;
     if (cJSON_GetArraySize(list) >= OPT_DEFS_MAX)
         return err_set(err, ERR_PARAMS, "option %s: more than %d definitions", d->name,
                        OPT_DEFS_MAX);
@@ -452,8 +460,36 @@ static int parse_str(const struct opt_table *t, size_t i, const cJSON *v, cJSON 
                            accepted);
         }
     }
+    /* a free-text value (a path) reaches build files and command lines */
+    if (!has_choices(i)) {
+        int rc = opt_check_build_text(d->name, v->valuestring, err);
+        if (rc < 0)
+            return rc;
+    }
     *out = cJSON_CreateString(v->valuestring);
     return *out ? 0 : oom(err);
+}
+
+int opt_check_build_text(const char *what, const char *value, struct err *err)
+{
+    for (const char *p = value; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != 0x7f && !strchr("\"\\$`;", c))
+            continue;
+        char shown[96];
+        size_t k = 0;
+        for (const char *q = value; *q && k + 5 < sizeof shown; q++) /* the value, made visible */
+            k += (size_t)snprintf(shown + k, sizeof shown - k,
+                                  (unsigned char)*q < 0x20 || *q == 0x7f ? "\\x%02x" : "%c",
+                                  (unsigned char)*q);
+        char bad[8];
+        snprintf(bad, sizeof bad, c < 0x20 || c == 0x7f ? "\\x%02x" : "'%c'", c);
+        return err_set(err, ERR_PARAMS, "option %s: \"%s\" holds %s (character %zu), which a "
+                       "build file or command line cannot carry safely (no control characters, "
+                       "quotes, backslash, $, ` or ;); rename it", what, shown, bad,
+                       (size_t)(p - value) + 1);
+    }
+    return 0;
 }
 
 static const char *declared_names(char *out, size_t outsz)
@@ -596,4 +632,5 @@ void opt_get(const cJSON *n, struct options *o)
     o->gdbserver_port = (int)get_int(n, "gdbserver_port");
     o->session_start_timeout_sec = (int)get_int(n, "session_start_timeout_sec");
     o->session_established_timeout_sec = (int)get_int(n, "session_established_timeout_sec");
+    o->build_timeout_s = (int)get_int(n, "build_timeout_s");
 }

@@ -78,7 +78,14 @@ struct options {
     int gdbserver_port;                   /* -1 when unset (no gdbserver) */
     int session_start_timeout_sec;        /* -1 when unset */
     int session_established_timeout_sec;  /* -1 when unset */
+    int build_timeout_s;                  /* -1 when unset (the build's default applies) */
 };
+
+/* Checks a value that will reach a build file (project.cmake, build.ninja) or a command line:
+ * ERR_PARAMS naming what (an option's name, or "cmsis_path (resolved)") when it holds a control
+ * character, a quote, a backslash, '$', '`' or ';' (what CMake and Ninja would take as syntax).
+ * opt_normalize applies it to every free-text option and to compile definitions' values. */
+int opt_check_build_text(const char *what, const char *value, struct err *err);
 
 /* Fills *o from an object opt_normalize produced (NULL: all defaults). Never fails on such an
  * object: normalization already bounded every length and range. */

@@ -24,5 +24,5 @@ int proj_build(struct server *srv, const cJSON *options, struct err *err)
     struct options opt;
     opt_get(cJSON_IsObject(options) ? options : NULL, &opt);
     bool verbose = opt.verbose || log_get_level() >= LOG_DEBUG;
-    return proj__build(srv->dir, verbose, NULL, err);
+    return proj__build_limited(srv->dir, verbose, opt.build_timeout_s, NULL, err);
 }

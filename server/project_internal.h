@@ -31,6 +31,10 @@ int proj__extract(const char *archive, const char *dest, struct err *err);
  * (files in the archive replace files of the same name). Used for extra_files_tar. */
 int proj__extract_into(const char *archive, const char *dest, struct err *err);
 
+/* Checks every symbolic link under root (label names the archive in messages): each must name
+ * a regular file inside root through real directories only. ERR_INVALID naming the link. */
+int proj__check_links(const char *label, const char *root, struct err *err);
+
 /* ---- mlf.c: metadata.json of a Model Library Format archive ---- */
 
 #define PROJ_NAME_MAX 128
@@ -79,6 +83,13 @@ bool proj__mlf_has_executor(const struct proj_mlf *mlf, const char *executor);
 /* The facts as a JSON object for project.json; NULL when out of memory. Caller deletes. */
 cJSON *proj__mlf_to_json(const struct proj_mlf *mlf);
 
+/* Writes path (model_tensors.cmake): the one module's name, workspace and "name|dtype|size"
+ * lists of inputs and outputs as set() lines, which firmware/aot/model_table.cmake reads in
+ * linear time instead of parsing metadata.json once per tensor. Writes nothing (and returns 0)
+ * for a model the firmware cannot run standalone (not version 7, not one module): its CMake
+ * then reads metadata.json and says why. */
+int proj__mlf_write_tensors(const struct proj_mlf *mlf, const char *path, struct err *err);
+
 void proj__mlf_close(struct proj_mlf *mlf);
 
 /* ---- generate.c ---- */
@@ -101,6 +112,7 @@ struct proj_settings {
     uint64_t workspace_bytes;
     char *compile_definitions;      /* heap, ';'-separated, "" when none */
     bool has_crt;
+    int build_timeout_s;            /* set by build (not in project.json): each step's limit */
 };
 
 /* Reads <project_dir>/project.json. */
@@ -120,11 +132,26 @@ struct proj_sizes {
 int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
                 struct err *err);
 
+/* Each build step's time limit when build_timeout_s is unset. */
+#define PROJ_BUILD_TIMEOUT_S 1800
+
+/* proj__build with each step (configure, Ninja, the cache's builds) limited to timeout_s
+ * seconds (<= 0: PROJ_BUILD_TIMEOUT_S); a step over it is killed with its process group and
+ * the build fails with ERR_TOOL saying so. A second build of the same project while one runs
+ * fails at once with ERR_BUSY ("build in progress"). */
+int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
+                        struct proj_sizes *sizes, struct err *err);
+
 /* Runs argv[0] (searched in PATH) in cwd, appending its stdout and stderr to log_fd (and to
  * stderr when echo). *status gets the exit status (or 128+signal). Fails only when the
  * program cannot be started (ERR_TOOL naming it). */
 int proj__run(const char *const argv[], const char *cwd, int log_fd, bool echo, int *status,
               struct err *err);
+
+/* proj__run, stopped after timeout_s seconds (0: never) with its whole process group
+ * (SIGKILL), which is then ERR_TIMEOUT naming the limit (build reports it as ERR_TOOL). */
+int proj__run_limited(const char *const argv[], const char *cwd, int log_fd, bool echo,
+                      int timeout_s, int *status, struct err *err);
 
 /* Finds prog in PATH; returns true and fills out (may be NULL) when found. */
 bool proj__which(const char *prog, char *out, size_t outsz);

@@ -206,7 +206,70 @@ static void test_extract_refuses_a_chain_of_symlinks_that_escapes(void)
         {"s", AE_IFLNK, NULL, ".", NULL},
         {"t", AE_IFLNK, NULL, "s/..", NULL},
     };
-    assert_refused("symlink_chain", m, 2, "t: symbolic link resolves outside", NULL);
+    assert_refused("symlink_chain", m, 2, "s: symbolic link to '.' names a directory", NULL);
+}
+
+static void test_extract_refuses_a_link_that_chains_through_another(void)
+{
+    static const struct member m[] = {
+        {"a.c", AE_IFREG, "int a;\n", NULL, NULL},
+        {"b.c", AE_IFLNK, NULL, "a.c", NULL},
+        {"c.c", AE_IFLNK, NULL, "b.c", NULL},
+    };
+    assert_refused("symlink_via", m, 3, "c.c: symbolic link to 'b.c' goes through another link",
+                   NULL);
+}
+
+static void test_extract_refuses_a_dangling_link_that_could_come_alive_elsewhere(void)
+{
+    /* the issue's re-rooting attack: dangling in the staging directory, alive once renamed */
+    static const struct member m[] = {
+        {"u", AE_IFLNK, NULL, ".", NULL},
+        {"passwd", AE_IFLNK, NULL, "u/u/u/../model/../../../../../etc/passwd", NULL},
+    };
+    assert_refused("reroot", m, 2, "model.tar: ", "symbolic link to");
+    static const struct member d[] = {{"x.h", AE_IFLNK, NULL, "missing/y.h", NULL}};
+    assert_refused("dangling", d, 1, "x.h: symbolic link to 'missing/y.h' leads to nothing",
+                   NULL);
+}
+
+static void test_extract_refuses_a_link_to_a_directory(void)
+{
+    static const struct member m[] = {
+        {"inc/", AE_IFDIR, NULL, NULL, NULL},
+        {"alias", AE_IFLNK, NULL, "inc", NULL},
+    };
+    assert_refused("dirlink", m, 2, "alias: symbolic link to 'inc' is not a regular file", NULL);
+}
+
+/* issue 10, item 7: the caps, and the variables that move them */
+static void test_extract_caps_members_and_depth_and_the_environment_moves_them(void)
+{
+    static const struct member m[] = {
+        {"a", AE_IFREG, "1", NULL, NULL}, {"b", AE_IFREG, "2", NULL, NULL},
+        {"c", AE_IFREG, "3", NULL, NULL}, {"d/e/f/g.c", AE_IFREG, "4", NULL, NULL},
+    };
+    setenv("MTQ_EXTRACT_MAX_MEMBERS", "3", 1);
+    assert_refused("members", m, 4, "model.tar: more than 3 members, the cap",
+                   "raise MTQ_EXTRACT_MAX_MEMBERS");
+    unsetenv("MTQ_EXTRACT_MAX_MEMBERS");
+    setenv("MTQ_EXTRACT_MAX_DEPTH", "3", 1);
+    assert_refused("depth", m, 4, "member nested deeper than 3 directories", "d/e/f/g.c");
+    setenv("MTQ_EXTRACT_MAX_BYTES", "3", 1);
+    setenv("MTQ_EXTRACT_MAX_DEPTH", "4", 1);
+    assert_refused("bytes", m, 4, "model.tar: expands to more than 3 bytes, the cap, at d/e/f/g.c",
+                   "raise MTQ_EXTRACT_MAX_BYTES");
+    unsetenv("MTQ_EXTRACT_MAX_BYTES");
+    setenv("MTQ_EXTRACT_MAX_MEMBER_BYTES", "0", 1); /* not a cap: the default stands */
+    char dir[PATH_MAX], tar[PATH_MAX + 16], dest[PATH_MAX + 16];
+    workdir("raised", dir, sizeof dir);
+    snprintf(tar, sizeof tar, "%s/model.tar", dir);
+    snprintf(dest, sizeof dest, "%s/model", dir);
+    make_tar(tar, m, 4);
+    struct err err = {0};
+    CU_ASSERT_EQUAL(proj__extract(tar, dest, &err), 0);
+    unsetenv("MTQ_EXTRACT_MAX_DEPTH");
+    unsetenv("MTQ_EXTRACT_MAX_MEMBER_BYTES");
 }
 
 static void test_extract_refuses_a_hard_link_out(void)
@@ -344,6 +407,10 @@ int main(void)
     CU_ADD_TEST(s, test_extract_refuses_a_symlink_that_climbs_out);
     CU_ADD_TEST(s, test_extract_refuses_a_symlink_to_an_absolute_path);
     CU_ADD_TEST(s, test_extract_refuses_a_chain_of_symlinks_that_escapes);
+    CU_ADD_TEST(s, test_extract_refuses_a_link_that_chains_through_another);
+    CU_ADD_TEST(s, test_extract_refuses_a_dangling_link_that_could_come_alive_elsewhere);
+    CU_ADD_TEST(s, test_extract_refuses_a_link_to_a_directory);
+    CU_ADD_TEST(s, test_extract_caps_members_and_depth_and_the_environment_moves_them);
     CU_ADD_TEST(s, test_extract_refuses_a_hard_link_out);
     CU_ADD_TEST(s, test_extract_refuses_a_hard_link_to_an_absolute_path);
     CU_ADD_TEST(s, test_extract_refuses_device_files);

@@ -4,6 +4,8 @@
 
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +95,57 @@ static void test_fs_copies_a_tree_and_removes_it_without_following_links(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is a symbolic link"));
 }
 
+/* issue 10, item 6: walks keep their own stack, so depth cannot overflow ours */
+static void test_fs_walks_and_removes_a_deep_tree_without_recursion(void)
+{
+    char root[256], deep[PATH_MAX], copy[300];
+    struct err err = {0};
+    path(root, sizeof root, "deep");
+    snprintf(deep, sizeof deep, "%s", root);
+    CU_ASSERT_EQUAL_FATAL(fs_mkdir_p(root, &err), 0);
+    for (int i = 0; i < FS_MAX_DEPTH + 10; i++) {
+        strcat(deep, "/d");
+        CU_ASSERT_EQUAL_FATAL(mkdir(deep, 0755), 0);
+    }
+    path(copy, sizeof copy, "deep_copy");
+    CU_ASSERT_EQUAL(fs_copy_tree(root, copy, &err), ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nested deeper than 256 directories"));
+    CU_ASSERT_EQUAL(fs_remove_tree(copy, &err), 0);
+    CU_ASSERT_EQUAL(fs_remove_tree(root, &err), 0);
+    CU_ASSERT_FALSE(fs_exists(root));
+}
+
+static void test_fs_copy_keeps_a_sparse_file_sparse_and_never_writes_through_a_link(void)
+{
+    char from[256], to[256], target[256];
+    struct err err = {0};
+    path(from, sizeof from, "sparse.bin");
+    path(to, sizeof to, "sparse_copy.bin");
+    int fd = open(from, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(pwrite(fd, "end", 3, (16 << 20) - 3), 3); /* 16 MiB, one block of data */
+    close(fd);
+    CU_ASSERT_EQUAL(fs_copy_file(from, to, &err), 0);
+    struct stat st;
+    CU_ASSERT_EQUAL_FATAL(stat(to, &st), 0);
+    CU_ASSERT_EQUAL(st.st_size, 16 << 20);
+    CU_ASSERT(st.st_blocks * 512 < (1 << 20)); /* not 16 MiB on disk */
+    char *text = NULL;
+    CU_ASSERT_EQUAL_FATAL(fs_read_file(to, 0, &text, NULL, &err), 0);
+    CU_ASSERT_EQUAL(memcmp(text + (16 << 20) - 3, "end", 3), 0);
+    free(text);
+    unlink(to);
+    path(target, sizeof target, "link_target.txt");
+    CU_ASSERT_EQUAL(fs_write_file(target, "keep", 4, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(symlink(target, to), 0);
+    CU_ASSERT_EQUAL(fs_copy_file(from, to, &err), -ELOOP);
+    CU_ASSERT_EQUAL_FATAL(fs_read_file(target, 0, &text, NULL, &err), 0);
+    CU_ASSERT_STRING_EQUAL(text, "keep");
+    free(text);
+    unlink(to);
+    unlink(from);
+}
+
 static void test_fs_join_refuses_a_path_that_does_not_fit(void)
 {
     char out[8];
@@ -138,6 +191,8 @@ int main(void)
     CU_ADD_TEST(s, test_fs_refuses_a_file_over_the_size_limit_naming_it);
     CU_ADD_TEST(s, test_fs_reading_a_missing_file_names_the_path_and_errno);
     CU_ADD_TEST(s, test_fs_copies_a_tree_and_removes_it_without_following_links);
+    CU_ADD_TEST(s, test_fs_walks_and_removes_a_deep_tree_without_recursion);
+    CU_ADD_TEST(s, test_fs_copy_keeps_a_sparse_file_sparse_and_never_writes_through_a_link);
     CU_ADD_TEST(s, test_fs_join_refuses_a_path_that_does_not_fit);
     CU_ADD_TEST(s, test_fs_sweeps_only_entries_of_dead_owners_with_the_prefix);
     if (CU_get_error() != CUE_SUCCESS)

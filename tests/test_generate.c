@@ -163,7 +163,16 @@ static void test_generate_makes_an_aot_standalone_project(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_WARNING_AS_ERROR ON)"));
     /* twice the model's 160 bytes plus 1 KiB, as the firmware would choose */
     CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_WORKSPACE_BYTES 1344)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_AOT_TABLE_FILE \"model_tensors.cmake\")"));
     free(cm);
+    /* the tensors read once by the server, for model_table.cmake (linear, issue 10 item 8) */
+    char *mt = slurp(dir, "model_tensors.cmake");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mt);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mt, "set(MTQ_AOT_MODULE \"default\")\n"
+                                      "set(MTQ_AOT_WORKSPACE 160)\n"
+                                      "set(MTQ_AOT_INPUTS \"input|int8|64\")\n"
+                                      "set(MTQ_AOT_OUTPUTS \"output|int8|10\")\n"));
+    free(mt);
     struct proj_settings s;
     CU_ASSERT_EQUAL_FATAL(proj__settings_read(&s, dir, &err), 0);
     CU_ASSERT_STRING_EQUAL(s.board, "riscv32-virt");

@@ -212,6 +212,34 @@ static void test_mlf_refuses_a_tensor_size_no_integer_can_hold(void)
     }
 }
 
+/* issue 10, item 9: text from metadata.json must never become C syntax */
+static void test_mlf_refuses_names_and_dtypes_that_would_be_c_syntax(void)
+{
+    static const char *const cases[][4] = {
+        {"x\\\"y", "y", "int8", "module name \"x\"y\" is not one TVM writes"},
+        {"m", "y", "int8\\\"\\n#include \\\"/etc/hostname\\\"",
+         "dtype \"int8\"\\x0a#include \"/etc/hostname\"\" is not one TVM writes"},
+        {"m", "a\\\"b", "int8", "tensor name \"a\"b\" is not one TVM writes"},
+        {"m", "q?\?/", "int8", "tensor name \"q?\?/\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "{\"version\": 7, \"modules\": {\"%s\": {\"executors\": [\"aot\"],"
+                 " \"memory\": {\"functions\": {\"main\": [{\"workspace_size_bytes\": 1,"
+                 " \"outputs\": {\"%s\": {\"size\": 4, \"dtype\": \"%s\"}}}]}}}}}",
+                 cases[i][0], cases[i][1], cases[i][2]);
+        assert_rejected(text, cases[i][3]);
+    }
+    struct proj_mlf mlf = {0};
+    struct err err = {0};
+    CU_ASSERT_EQUAL(parse(&mlf, "{\"version\": 7, \"modules\": {\"default\": {\"executors\": "
+                          "[\"aot\"], \"memory\": {\"functions\": {\"main\": [{"
+                          "\"workspace_size_bytes\": 1, \"outputs\": {\"serving_default:0\": "
+                          "{\"size\": 4, \"dtype\": \"float16x4\"}}}]}}}}}", &err), 0);
+    proj__mlf_close(&mlf);
+}
+
 static void test_mlf_reports_a_missing_metadata_file(void)
 {
     struct proj_mlf mlf;
@@ -253,6 +281,7 @@ int main(void)
     CU_ADD_TEST(s, test_mlf_reports_bad_json_with_the_byte_offset);
     CU_ADD_TEST(s, test_mlf_names_the_field_of_a_wrong_shape);
     CU_ADD_TEST(s, test_mlf_refuses_a_tensor_size_no_integer_can_hold);
+    CU_ADD_TEST(s, test_mlf_refuses_names_and_dtypes_that_would_be_c_syntax);
     CU_ADD_TEST(s, test_mlf_reports_a_missing_metadata_file);
     CU_ADD_TEST(s, test_mlf_notes_the_runtime_a_model_carries);
     if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */

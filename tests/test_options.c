@@ -99,7 +99,8 @@ static void expect_error_in(const struct opt_table *t, const char *json, const c
 static const char *const contract_names[] = {
     "verbose", "project_type", "board", "cmsis_path", "warning_as_error", "compile_definitions",
     "extra_files_tar", "workspace_size_bytes", "libc", "opt_level", "deterministic",
-    "gdbserver_port", "session_start_timeout_sec", "session_established_timeout_sec"};
+    "gdbserver_port", "session_start_timeout_sec", "session_established_timeout_sec",
+    "build_timeout_s"};
 #define N_CONTRACT (sizeof contract_names / sizeof contract_names[0])
 
 static bool is_method_list(const cJSON *v)
@@ -255,6 +256,22 @@ static void test_options_refuses_an_unparsable_or_out_of_range_integer(void)
     BAD("{\"session_start_timeout_sec\": \"-\"}", "\"-\" is not a decimal integer");
 }
 
+static void test_options_refuses_build_file_syntax_in_paths_and_definitions_by_name(void)
+{
+    /* a newline in cmsis_path would become a rule in build.ninja (issue 10, item 4) */
+    BAD("{\"cmsis_path\": \"/opt/x\\nrule r\\n  command = id\"}",
+        "option cmsis_path: \"/opt/x\\x0arule r\\x0a  command = id\" holds \\x0a (character 7)");
+    BAD("{\"extra_files_tar\": \"/tmp/a$(id).tar\"}", "option extra_files_tar: ");
+    BAD("{\"extra_files_tar\": \"/tmp/a\\\"b.tar\"}", "holds '\"'");
+    BAD("{\"cmsis_path\": \"/opt/a;b\"}", "holds ';'");
+    BAD("{\"compile_definitions\": [\"X=a`id`\"]}", "option compile_definitions: \"X=a`id`\" holds '`'");
+    BAD("{\"compile_definitions\": [\"X=a\\u007fb\"]}", "holds \\x7f");
+    struct err err = {0};
+    CU_ASSERT_EQUAL(opt_check_build_text("cmsis_path", "/opt/CMSIS 5/x-y_z.1", &err), 0);
+    CU_ASSERT_EQUAL(opt_check_build_text("project_dir", "/tmp/p\tq", &err), ERR_PARAMS);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "option project_dir: "));
+}
+
 static void test_options_checks_strings_against_their_choices(void)
 {
     expect_value("{\"board\": \"beta\"}", "board", "\"beta\"");
@@ -303,7 +320,7 @@ static void test_options_refuses_an_undeclared_or_repeated_name(void)
         "unknown option \"boards\" (declared options: verbose, project_type, board, cmsis_path, "
         "warning_as_error, compile_definitions, extra_files_tar, workspace_size_bytes, libc, "
         "opt_level, deterministic, gdbserver_port, session_start_timeout_sec, "
-        "session_established_timeout_sec)");
+        "session_established_timeout_sec, build_timeout_s)");
     BAD("{\"Verbose\": true}", "unknown option \"Verbose\"");
     BAD("{\"verbose\": true, \"verbose\": false}", "option verbose is given twice");
     BAD("[]", "options must be an object, not an array");
@@ -406,6 +423,7 @@ int main(void)
     CU_ADD_TEST(s, test_options_accepts_integers_natively_and_as_decimal_strings);
     CU_ADD_TEST(s, test_options_refuses_an_unparsable_or_out_of_range_integer);
     CU_ADD_TEST(s, test_options_checks_strings_against_their_choices);
+    CU_ADD_TEST(s, test_options_refuses_build_file_syntax_in_paths_and_definitions_by_name);
     CU_ADD_TEST(s, test_options_normalizes_compile_definitions_to_a_list);
     CU_ADD_TEST(s, test_options_refuses_an_undeclared_or_repeated_name);
     CU_ADD_TEST(s, test_options_requires_project_type_and_board_for_generate_project);

@@ -1,12 +1,18 @@
 # mtq_aot_model_table(<model_dir> <out_c> <out_prefix_var> <out_workspace_var>)
 #
-# Reads <model_dir>/metadata.json (Model Library Format version 7, one AOT module) with CMake's
-# string(JSON) and writes <out_c>: the tensor table and run call of firmware/aot/model.h, so the
-# firmware need not know tensor names. Sets <out_prefix_var> to the module's C prefix
-# ("tvmgen_default") and <out_workspace_var> to the module's workspace_size_bytes.
+# Writes <out_c>: the tensor table and run call of firmware/aot/model.h, so the firmware need not
+# know tensor names. Sets <out_prefix_var> to the module's C prefix ("tvmgen_default") and
+# <out_workspace_var> to the module's workspace_size_bytes. The facts come from
+# MTQ_AOT_TABLE_FILE when it is set (model_tensors.cmake, which generate_project writes from
+# metadata.json once, in linear time) and otherwise from <model_dir>/metadata.json (Model Library
+# Format version 7, one AOT module) with CMake's string(JSON), which re-parses the whole function
+# per tensor: quadratic, fine for the trusted fixtures of the host build only.
+# Names and dtypes reach the C text only when they match the shapes TVM writes.
 # Used by firmware/cmake/aot_standalone.cmake and by the host build in tests/support/models.cmake.
-function(mtq_aot_model_table model_dir out_c out_prefix_var out_workspace_var)
-  set(meta_path ${model_dir}/metadata.json)
+
+# Reads metadata.json into mod, workspace, tensors_inputs and tensors_outputs ("name|dtype|size"
+# lists) of the calling function.
+macro(_mtq_aot_read_metadata meta_path)
   if(NOT EXISTS ${meta_path})
     message(FATAL_ERROR "${meta_path}: not found; MTQ_MODEL_DIR must be an extracted Model Library "
                         "Format (tvmc compile --output-format mlf)")
@@ -41,6 +47,40 @@ function(mtq_aot_model_table model_dir out_c out_prefix_var out_workspace_var)
   if(err)
     set(workspace 0)
   endif()
+  foreach(kind inputs outputs)
+    set(tensors_${kind} "")
+    string(JSON count ERROR_VARIABLE err LENGTH "${main}" ${kind})
+    if(err)
+      message(FATAL_ERROR "${meta_path}: module '${mod}' main has no \"${kind}\" (${err})")
+    endif()
+    if(count GREATER 0)
+      math(EXPR last "${count} - 1")
+      foreach(i RANGE ${last})
+        string(JSON name MEMBER "${main}" ${kind} ${i})
+        string(JSON dtype GET "${main}" ${kind} "${name}" dtype)
+        string(JSON size GET "${main}" ${kind} "${name}" size)
+        list(APPEND tensors_${kind} "${name}|${dtype}|${size}")
+      endforeach()
+    endif()
+  endforeach()
+endmacro()
+
+function(mtq_aot_model_table model_dir out_c out_prefix_var out_workspace_var)
+  if(MTQ_AOT_TABLE_FILE)
+    set(meta_path ${MTQ_AOT_TABLE_FILE})
+    include(${MTQ_AOT_TABLE_FILE})
+    set(mod "${MTQ_AOT_MODULE}")
+    set(workspace "${MTQ_AOT_WORKSPACE}")
+    set(tensors_inputs "${MTQ_AOT_INPUTS}")
+    set(tensors_outputs "${MTQ_AOT_OUTPUTS}")
+  else()
+    set(meta_path ${model_dir}/metadata.json)
+    _mtq_aot_read_metadata(${meta_path})
+  endif()
+  if(NOT mod MATCHES "^[A-Za-z0-9_]+$")
+    message(FATAL_ERROR "${meta_path}: module name '${mod}' is not one TVM writes (letters, "
+                        "digits and _)")
+  endif()
 
   string(TOLOWER "${mod}" prefix)
   string(REGEX REPLACE "[^a-z0-9_]" "_" prefix "tvmgen_${prefix}")
@@ -56,46 +96,52 @@ function(mtq_aot_model_table model_dir out_c out_prefix_var out_workspace_var)
   set(members_in "")
   set(members_out "")
   foreach(kind inputs outputs)
-    string(JSON count ERROR_VARIABLE err LENGTH "${main}" ${kind})
-    if(err)
-      message(FATAL_ERROR "${meta_path}: module '${mod}' main has no \"${kind}\" (${err})")
-    endif()
+    list(LENGTH tensors_${kind} count)
     if(kind STREQUAL "outputs" AND count EQUAL 0)
       message(FATAL_ERROR "${meta_path}: module '${mod}' has no outputs")
     endif()
     set(table "const struct aot_tensor aot_model_${kind}[] = {\n")
-    if(count GREATER 0)
-      math(EXPR last "${count} - 1")
-      foreach(i RANGE ${last})
-        string(JSON name MEMBER "${main}" ${kind} ${i})
-        string(JSON dtype GET "${main}" ${kind} "${name}" dtype)
-        string(JSON size GET "${main}" ${kind} "${name}" size)
-        string(REGEX REPLACE "[^A-Za-z0-9_]" "_" member "${name}")
-        string(REPLACE "\\" "\\\\" cname "${name}")
-        string(REPLACE "\"" "\\\"" cname "${cname}")
-        string(SUBSTRING ${kind} 0 3 short)
-        set(buf "${short}_${i}")
-        set(alloc ${size})
-        if(alloc EQUAL 0)
-          set(alloc 1)
-        endif()
-        string(APPEND buffers "static uint8_t ${buf}[${alloc}] __attribute__((aligned(16)));\n")
-        string(APPEND table "    {\"${cname}\", \"${dtype}\", ${size}, ${buf}},\n")
-        if(kind STREQUAL "inputs")
-          string(APPEND members_in "        .${member} = ${buf},\n")
-          string(APPEND defaults
-            "#ifdef MTQ_HAVE_DEFAULT_INPUT\n"
-            "    _Static_assert(sizeof(mtq_default_input_${i}) == ${size}, \"mtq_default_input.h: "
-            "mtq_default_input_${i} must have ${size} bytes (input ${cname}, ${dtype})\");\n"
-            "    memcpy(${buf}, mtq_default_input_${i}, ${size});\n"
-            "#else\n"
-            "    memset(${buf}, 0, ${size});\n"
-            "#endif\n")
-        else()
-          string(APPEND members_out "        .${member} = ${buf},\n")
-        endif()
-      endforeach()
-    endif()
+    set(i 0)
+    foreach(entry IN LISTS tensors_${kind}) # not list(GET): that would re-split per tensor
+      string(REPLACE "|" ";" fields "${entry}")
+      list(LENGTH fields nfields)
+      if(NOT nfields EQUAL 3)
+        message(FATAL_ERROR "${meta_path}: ${kind} entry '${entry}' is not name, dtype, size")
+      endif()
+      list(GET fields 0 name)
+      list(GET fields 1 dtype)
+      list(GET fields 2 size)
+      if(NOT dtype MATCHES "^[a-z]+[0-9x]*$" OR NOT size MATCHES "^[0-9]+$" OR
+         name MATCHES "[\\\\\"?\n]")
+        message(FATAL_ERROR "${meta_path}: ${kind} '${name}' (dtype '${dtype}', size "
+                            "'${size}') is not what TVM writes")
+      endif()
+      string(REGEX REPLACE "[^A-Za-z0-9_]" "_" member "${name}")
+      string(REPLACE "\\" "\\\\" cname "${name}")
+      string(REPLACE "\"" "\\\"" cname "${cname}")
+      string(SUBSTRING ${kind} 0 3 short)
+      set(buf "${short}_${i}")
+      set(alloc ${size})
+      if(alloc EQUAL 0)
+        set(alloc 1)
+      endif()
+      string(APPEND buffers "static uint8_t ${buf}[${alloc}] __attribute__((aligned(16)));\n")
+      string(APPEND table "    {\"${cname}\", \"${dtype}\", ${size}, ${buf}},\n")
+      if(kind STREQUAL "inputs")
+        string(APPEND members_in "        .${member} = ${buf},\n")
+        string(APPEND defaults
+          "#ifdef MTQ_HAVE_DEFAULT_INPUT\n"
+          "    _Static_assert(sizeof(mtq_default_input_${i}) == ${size}, \"mtq_default_input.h: "
+          "mtq_default_input_${i} must have ${size} bytes (input ${cname}, ${dtype})\");\n"
+          "    memcpy(${buf}, mtq_default_input_${i}, ${size});\n"
+          "#else\n"
+          "    memset(${buf}, 0, ${size});\n"
+          "#endif\n")
+      else()
+        string(APPEND members_out "        .${member} = ${buf},\n")
+      endif()
+      math(EXPR i "${i} + 1")
+    endforeach()
     string(APPEND table "    {NULL, NULL, 0, NULL},\n};\n"
                         "const size_t aot_model_num_${kind} = ${count};\n")
     string(APPEND tables "${table}")
