@@ -184,7 +184,7 @@ static int plan_paths(struct plan *p, const char *mlf_path, const char *crt_dir,
                        p->opt.extra_files_tar);
     for (const char *d = p->opt.compile_definitions; *d; d++)
         if (*d == '\n' || *d == '"' || *d == '\\' || *d == '$')
-            return err_set(err, ERR_PARAMS, "compile_definitions: '%s' holds a character a "
+            return err_set(err, ERR_OPTION, "compile_definitions: '%s' holds a character a "
                            "definition cannot carry (newline, quote, backslash or $)",
                            p->opt.compile_definitions);
     return 0;
@@ -194,14 +194,14 @@ static int plan_board(struct plan *p, const char *template_dir, const cJSON *opt
                       struct err *err)
 {
     if (!p->opt.project_type[0])
-        return err_set(err, ERR_PARAMS, "project_type is required: one of host_driven, "
+        return err_set(err, ERR_OPTION, "project_type is required: one of host_driven, "
                        "aot_standalone, echo");
     if (strcmp(p->opt.project_type, "host_driven") && strcmp(p->opt.project_type, "echo") &&
         strcmp(p->opt.project_type, "aot_standalone"))
-        return err_set(err, ERR_PARAMS, "project_type '%s' is not one of host_driven, "
+        return err_set(err, ERR_OPTION, "project_type '%s' is not one of host_driven, "
                        "aot_standalone, echo", p->opt.project_type);
     if (!p->opt.board[0])
-        return err_set(err, ERR_PARAMS, "board is required (microtvm-qemu machines lists them)");
+        return err_set(err, ERR_OPTION, "board is required (microtvm-qemu machines lists them)");
     char machines[PATH_MAX];
     int rc = fs_join(machines, sizeof machines, template_dir, "machines", err);
     if (rc == 0)
@@ -218,11 +218,11 @@ static int plan_board(struct plan *p, const char *template_dir, const cJSON *opt
         for (size_t i = 0; i < p->board.n_libcs; i++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
                      p->board.libcs[i]);
-        return err_set(err, ERR_PARAMS, "libc %s is not available on %s; it has %s",
+        return err_set(err, ERR_OPTION, "libc %s is not available on %s; it has %s",
                        p->opt.libc, p->board.name, list);
     }
     if (!strchr("0123sg", p->opt.opt_level[0]) || !p->opt.opt_level[0] || p->opt.opt_level[1])
-        return err_set(err, ERR_PARAMS, "opt_level '%s' is not one of 0 1 2 3 s g",
+        return err_set(err, ERR_OPTION, "opt_level '%s' is not one of 0 1 2 3 s g",
                        p->opt.opt_level);
     return 0;
 }

@@ -272,7 +272,7 @@ static int parse_bool(const struct decl *d, const cJSON *v, cJSON **out, struct 
         }
     }
     rpc_preview(v, shown, sizeof shown);
-    return err_set(err, ERR_PARAMS,
+    return err_set(err, ERR_OPTION,
                    "option %s: %s is not a boolean (want true or false, or one of the strings "
                    "\"true\", \"false\", \"yes\", \"no\", \"1\", \"0\")", d->name, shown);
 }
@@ -285,7 +285,7 @@ static int parse_int(const struct decl *d, const cJSON *v, cJSON **out, struct e
     if (cJSON_IsNumber(v)) {
         double f = v->valuedouble;
         if (f != floor(f) || fabs(f) > 9e15)
-            return err_set(err, ERR_PARAMS, "option %s: %s is not an integer (want an integer "
+            return err_set(err, ERR_OPTION, "option %s: %s is not an integer (want an integer "
                            "from %lld to %lld)", d->name, shown, d->min, d->max);
         x = (long long)f;
     } else if (cJSON_IsString(v)) {
@@ -301,16 +301,16 @@ static int parse_int(const struct decl *d, const cJSON *v, cJSON **out, struct e
         bool digits = *s && (isdigit((unsigned char)*s) ||
                              ((*s == '-' || *s == '+') && isdigit((unsigned char)s[1])));
         if (!digits || !end || *end || errno == ERANGE)
-            return err_set(err, ERR_PARAMS, "option %s: %s is not a decimal integer (want an "
+            return err_set(err, ERR_OPTION, "option %s: %s is not a decimal integer (want an "
                            "integer from %lld to %lld, as a number or a string of digits)",
                            d->name, shown, d->min, d->max);
         x = y;
     } else {
-        return err_set(err, ERR_PARAMS, "option %s: %s is %s, not an integer (want an integer "
+        return err_set(err, ERR_OPTION, "option %s: %s is %s, not an integer (want an integer "
                        "from %lld to %lld)", d->name, shown, rpc_type_name(v), d->min, d->max);
     }
     if (x < d->min || x > d->max)
-        return err_set(err, ERR_PARAMS, "option %s: %lld is out of range (want an integer from "
+        return err_set(err, ERR_OPTION, "option %s: %lld is out of range (want an integer from "
                        "%lld to %lld)", d->name, x, d->min, d->max);
     *out = cJSON_CreateNumber((double)x);
     return *out ? 0 : oom(err);
@@ -336,10 +336,10 @@ static int add_definition(const struct decl *d, const char *s, size_t len, cJSON
     for (size_t j = k; ok && j < len; j++)
         ok = s[j] != ';' && (unsigned char)s[j] >= 0x20;
     if (!ok)
-        return err_set(err, ERR_PARAMS, "option %s: \"%s\" is not a definition (want NAME or "
+        return err_set(err, ERR_OPTION, "option %s: \"%s\" is not a definition (want NAME or "
                        "NAME=VALUE, NAME a C identifier, no ';' in VALUE)", d->name, shown);
     if (cJSON_GetArraySize(list) >= OPT_DEFS_MAX)
-        return err_set(err, ERR_PARAMS, "option %s: more than %d definitions", d->name,
+        return err_set(err, ERR_OPTION, "option %s: more than %d definitions", d->name,
                        OPT_DEFS_MAX);
     char *copy = strndup(s, len);
     cJSON *item = copy ? cJSON_CreateString(copy) : NULL;
@@ -382,7 +382,7 @@ static int parse_definitions(const struct decl *d, const cJSON *v, cJSON **out, 
         for (const cJSON *e = v->child; e && rc == 0; e = e->next) {
             if (!cJSON_IsString(e)) {
                 rpc_preview(e, shown, sizeof shown);
-                rc = err_set(err, ERR_PARAMS, "option %s: list item %s is %s (want strings "
+                rc = err_set(err, ERR_OPTION, "option %s: list item %s is %s (want strings "
                              "such as \"NAME=VALUE\")", d->name, shown, rpc_type_name(e));
                 break;
             }
@@ -398,7 +398,7 @@ static int parse_definitions(const struct decl *d, const cJSON *v, cJSON **out, 
         }
     } else {
         rpc_preview(v, shown, sizeof shown);
-        rc = err_set(err, ERR_PARAMS, "option %s: %s is %s (want a string of space-separated "
+        rc = err_set(err, ERR_OPTION, "option %s: %s is %s (want a string of space-separated "
                      "NAME[=VALUE] or a list of them)", d->name, shown, rpc_type_name(v));
     }
     if (rc < 0) {
@@ -410,7 +410,7 @@ static int parse_definitions(const struct decl *d, const cJSON *v, cJSON **out, 
         total += strlen(e->valuestring) + 1;
     if (total > OPT_STR_MAX) {
         cJSON_Delete(list);
-        return err_set(err, ERR_PARAMS, "option %s: the definitions add up to %zu bytes (at most "
+        return err_set(err, ERR_OPTION, "option %s: the definitions add up to %zu bytes (at most "
                        "%d)", d->name, total - 1, OPT_STR_MAX - 1);
     }
     if (cJSON_GetArraySize(list) == 0) { /* nothing to define is the same as unset */
@@ -430,25 +430,25 @@ static int parse_str(const struct opt_table *t, size_t i, const cJSON *v, cJSON 
     if (!cJSON_IsString(v)) {
         if (has_choices(i)) {
             list_choices(t, i, accepted, sizeof accepted);
-            return err_set(err, ERR_PARAMS, "option %s: %s is %s, not a string (want one of: "
+            return err_set(err, ERR_OPTION, "option %s: %s is %s, not a string (want one of: "
                            "%s)", d->name, shown, rpc_type_name(v), accepted);
         }
-        return err_set(err, ERR_PARAMS, "option %s: %s is %s, not a string", d->name, shown,
+        return err_set(err, ERR_OPTION, "option %s: %s is %s, not a string", d->name, shown,
                        rpc_type_name(v));
     }
     if (strlen(v->valuestring) >= OPT_STR_MAX)
-        return err_set(err, ERR_PARAMS, "option %s: the value is %zu bytes long (at most %d)",
+        return err_set(err, ERR_OPTION, "option %s: the value is %zu bytes long (at most %d)",
                        d->name, strlen(v->valuestring), OPT_STR_MAX - 1);
     if (has_choices(i)) {
         if (n_choices(t, i) == 0)
-            return err_set(err, ERR_PARAMS, "option %s: %s: no boards are installed (the "
+            return err_set(err, ERR_OPTION, "option %s: %s: no boards are installed (the "
                            "machines directory has no *.json files)", d->name, shown);
         bool found = false;
         for (size_t k = 0; k < n_choices(t, i) && !found; k++)
             found = strcmp(v->valuestring, choice(t, i, k)) == 0;
         if (!found) {
             list_choices(t, i, accepted, sizeof accepted);
-            return err_set(err, ERR_PARAMS, "option %s: %s is not one of: %s", d->name, shown,
+            return err_set(err, ERR_OPTION, "option %s: %s is not one of: %s", d->name, shown,
                            accepted);
         }
     }
@@ -484,12 +484,12 @@ int opt_normalize(const struct opt_table *t, const cJSON *in, cJSON **out, struc
         if (i < 0) {
             char shown[80];
             snprintf(shown, sizeof shown, "%s", v->string);
-            rc = err_set(err, ERR_PARAMS, "unknown option \"%s\" (declared options: %s)", shown,
+            rc = err_set(err, ERR_OPTION, "unknown option \"%s\" (declared options: %s)", shown,
                          declared_names(names, sizeof names));
             goto out;
         }
         if (given[i]) {
-            rc = err_set(err, ERR_PARAMS, "option %s is given twice", decls[i].name);
+            rc = err_set(err, ERR_OPTION, "option %s is given twice", decls[i].name);
             goto out;
         }
         given[i] = (cJSON *)v;
@@ -539,14 +539,14 @@ int opt_require(const struct opt_table *t, const cJSON *normalized, enum opt_met
         char accepted[512];
         if (has_choices(i) && n_choices(t, i) > 0) {
             list_choices(t, i, accepted, sizeof accepted);
-            return err_set(err, ERR_PARAMS, "%s needs option %s (one of: %s)", mname,
+            return err_set(err, ERR_OPTION, "%s needs option %s (one of: %s)", mname,
                            decls[i].name, accepted);
         }
         if (i == BOARD)
-            return err_set(err, ERR_PARAMS, "%s needs option %s, but no boards are installed "
+            return err_set(err, ERR_OPTION, "%s needs option %s, but no boards are installed "
                            "(the machines directory has no *.json files)", mname,
                            decls[i].name);
-        return err_set(err, ERR_PARAMS, "%s needs option %s", mname, decls[i].name);
+        return err_set(err, ERR_OPTION, "%s needs option %s", mname, decls[i].name);
     }
     return 0;
 }

@@ -437,7 +437,7 @@ static void test_options_of_the_wrong_type_or_out_of_their_choices_are_named(voi
          "generate_project needs option board (one of: "},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        expect_call(cases[i].method, cases[i].params, -32602, cases[i].want);
+        expect_call(cases[i].method, cases[i].params, -32000, cases[i].want);
     CU_ASSERT_FALSE(fs_exists("/x"));
     still_serving();
 }

@@ -270,7 +270,7 @@ static void test_generate_refuses_an_unknown_board(void)
 static void test_generate_refuses_a_libc_the_board_lacks(void)
 {
     assert_refused("nolibc", "", "", "{\"project_type\": \"echo\", \"board\": \"riscv32-virt\","
-                   " \"libc\": \"newlib\"}", ERR_PARAMS,
+                   " \"libc\": \"newlib\"}", ERR_OPTION,
                    "libc newlib is not available on riscv32-virt; it has picolibc", NULL);
 }
 

@@ -81,14 +81,15 @@ static void expect_value(const char *json, const char *name, const char *want)
     cJSON_Delete(out);
 }
 
-/* Expects json to be refused with ERR_PARAMS and a message containing want. */
+/* Expects json to be refused with ERR_OPTION (ERR_PARAMS when it is not even an object) and a
+ * message containing want. */
 static void expect_error_in(const struct opt_table *t, const char *json, const char *want)
 {
     struct err err = {0};
     cJSON *out = norm(t, json, &err);
     CU_ASSERT_PTR_NULL(out);
     cJSON_Delete(out);
-    CU_ASSERT_EQUAL(err.code, ERR_PARAMS);
+    CU_ASSERT_EQUAL(err.code, json[0] == '{' ? ERR_OPTION : ERR_PARAMS);
     if (!strstr(err.msg, want))
         fprintf(stderr, "\n%s: want \"%s\" in \"%s\"\n", json, want, err.msg);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want));
@@ -314,13 +315,13 @@ static void test_options_requires_project_type_and_board_for_generate_project(vo
     struct err err = {0};
     cJSON *out = norm(table, "{\"board\": \"alpha\"}", &err);
     CU_ASSERT_FATAL(out != NULL);
-    CU_ASSERT_EQUAL(opt_require(table, out, OPT_GENERATE, &err), ERR_PARAMS);
+    CU_ASSERT_EQUAL(opt_require(table, out, OPT_GENERATE, &err), ERR_OPTION);
     CU_ASSERT_STRING_EQUAL(err.msg, "generate_project needs option project_type (one of: "
                                     "host_driven, aot_standalone, echo)");
     CU_ASSERT_EQUAL(opt_require(table, out, OPT_BUILD, &err), 0);
     cJSON_Delete(out);
     out = norm(table, "{\"project_type\": \"echo\"}", &err);
-    CU_ASSERT_EQUAL(opt_require(table, out, OPT_GENERATE, &err), ERR_PARAMS);
+    CU_ASSERT_EQUAL(opt_require(table, out, OPT_GENERATE, &err), ERR_OPTION);
     CU_ASSERT_STRING_EQUAL(err.msg, "generate_project needs option board (one of: alpha, beta)");
     cJSON_Delete(out);
     out = norm(table, "{\"project_type\": \"echo\", \"board\": \"beta\"}", &err);
@@ -341,7 +342,7 @@ static void test_options_without_boards_says_none_are_installed(void)
     CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(board, "choices")));
     cJSON *none = cJSON_CreateObject(), *out = NULL;
     CU_ASSERT_EQUAL(opt_normalize(t, none, &out, &err), 0);
-    CU_ASSERT_EQUAL(opt_require(t, out, OPT_GENERATE, &err), ERR_PARAMS);
+    CU_ASSERT_EQUAL(opt_require(t, out, OPT_GENERATE, &err), ERR_OPTION);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "generate_project needs option project_type"));
     cJSON_Delete(out);
     cJSON_Delete(none);
