@@ -172,13 +172,10 @@ static int plan_paths(struct plan *p, const char *mlf_path, const char *crt_dir,
             return rc;
     }
 
-    if (p->opt.cmsis_path[0]) {
-        if (!realpath(p->opt.cmsis_path, p->cmsis_path))
-            return err_errno(err, "cmsis_path %s", p->opt.cmsis_path);
-        if (!fs_is_dir(p->cmsis_path))
-            return err_set(err, ERR_INVALID, "cmsis_path %s is not a directory",
-                           p->opt.cmsis_path);
-    }
+    if (p->opt.cmsis_path[0] &&
+        (rc = proj__check_cmsis_path(p->opt.cmsis_path, p->cmsis_path, sizeof p->cmsis_path,
+                                     err)) < 0)
+        return rc;
     if (p->opt.extra_files_tar[0] && !fs_exists(p->opt.extra_files_tar))
         return err_set(err, ERR_INVALID, "extra_files_tar %s does not exist",
                        p->opt.extra_files_tar);
@@ -227,6 +224,55 @@ static int plan_board(struct plan *p, const char *template_dir, const cJSON *opt
     return 0;
 }
 
+int proj__check_workspace(const struct machine *board, uint64_t bytes, const char *why,
+                          struct err *err)
+{
+    uint64_t ram = board->ram.size;
+    uint64_t kept = GEN_STACK_BYTES + GEN_RESERVED_BYTES + GEN_MARGIN_BYTES;
+    uint64_t room = ram > kept ? ram - kept : 0;
+    if (bytes > room)
+        return err_set(err, ERR_INVALID, "workspace of %" PRIu64 " bytes%s does not fit %s: its "
+                       "RAM is %" PRIu64 " bytes and at most %" PRIu64 " are left after the "
+                       "stack and data; set workspace_size_bytes to %" PRIu64 " or less, or "
+                       "choose a board with more RAM", bytes, why, board->name, ram, room, room);
+    return 0;
+}
+
+/* A character that must not reach a build file through a path: CMake writes include
+ * directories into build.ninja unescaped, so a newline there adds rules. */
+static bool bad_path_char(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f || strchr("\"\\$;`", c);
+}
+
+int proj__check_cmsis_path(const char *value, char *out, size_t outsz, struct err *err)
+{
+    char real[PATH_MAX], shown[128];
+    snprintf(shown, sizeof shown, "%s", value);
+    for (char *c = shown; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    for (const char *c = value; *c; c++)
+        if (bad_path_char((unsigned char)*c))
+            return err_set(err, ERR_OPTION, "option cmsis_path: '%s' holds a control character "
+                           "or one of \" \\ $ ; ` (they would reach the build files); move "
+                           "CMSIS to a plainly named directory", shown);
+    if (!realpath(value, real))
+        return err_set(err, ERR_OPTION, "option cmsis_path: %s: %s; pass the root of a "
+                       "CMSIS-NN or CMSIS_5 checkout", shown, strerror(errno));
+    if (!fs_is_dir(real))
+        return err_set(err, ERR_OPTION, "option cmsis_path: %s is not a directory; pass the "
+                       "root of a CMSIS-NN or CMSIS_5 checkout", shown);
+    for (const char *c = real; *c; c++)
+        if (bad_path_char((unsigned char)*c))
+            return err_set(err, ERR_OPTION, "option cmsis_path: %s resolves to a name holding "
+                           "a control character or one of \" \\ $ ; `; move CMSIS to a "
+                           "plainly named directory", shown);
+    if ((size_t)snprintf(out, outsz, "%s", real) >= outsz)
+        return err_set(err, ERR_OPTION, "option cmsis_path: %s: path too long", shown);
+    return 0;
+}
+
 /* The arena size: the option when given; otherwise what the firmware would pick by itself
  * (firmware/cmake/aot_standalone.cmake: twice the model's figure plus 1 KiB), and at least
  * the board's default for host_driven, whose CRT allocates more than the model's workspace. */
@@ -243,17 +289,11 @@ static int plan_workspace(struct plan *p, const struct proj_mlf *mlf, struct err
         if (model * 2 + 1024 > p->workspace_bytes && mlf)
             p->workspace_bytes = model * 2 + 1024;
     }
-    uint64_t ram = p->board.ram.size;
-    uint64_t kept = GEN_STACK_BYTES + GEN_RESERVED_BYTES + GEN_MARGIN_BYTES;
-    uint64_t room = ram > kept ? ram - kept : 0;
-    if (p->workspace_bytes > room)
-        return err_set(err, ERR_INVALID, "workspace of %" PRIu64 " bytes%s does not fit %s: its "
-                       "RAM is %" PRIu64 " bytes and at most %" PRIu64 " are left after the "
-                       "stack and data; set workspace_size_bytes to %" PRIu64 " or less, or "
-                       "choose a board with more RAM", p->workspace_bytes,
-                       p->workspace_from_option ? " (workspace_size_bytes)" :
-                       " (twice the model's workspace_size_bytes, plus 1 KiB)",
-                       p->board.name, ram, room, room);
+    int rc = proj__check_workspace(&p->board, p->workspace_bytes, p->workspace_from_option ?
+                                   " (workspace_size_bytes)" :
+                                   " (twice the model's workspace_size_bytes, plus 1 KiB)", err);
+    if (rc < 0)
+        return rc;
     if (mlf && p->workspace_bytes < model)
         log_warn("workspace_size_bytes %" PRIu64 " is less than the %" PRIu64 " bytes the "
                  "model asks for: inference will fail with 'workspace exhausted'",
@@ -296,33 +336,49 @@ static int copy_template(const struct plan *p, const char *template_dir, struct 
 
 /* project.cmake: the firmware's configuration, paths relative to the project so that the
  * directory can be moved (firmware/project/CMakeLists.txt makes them absolute). */
-static int write_project_cmake(const struct plan *p, bool has_model, struct err *err)
+int proj__write_project_cmake(const char *project_dir, const struct proj_settings *s,
+                              struct err *err)
 {
     struct buf b = {0};
     buf_add(&b, "# Written by generate_project (microtvm-qemu); read by CMakeLists.txt.\n"
                 "# Paths are relative to this directory. Edit and rebuild: build reconfigures.\n");
-    buf_add(&b, "set(MTQ_PROJECT_TYPE \"%s\")\n", p->opt.project_type);
-    buf_add(&b, "set(MTQ_BOARD \"%s\")\n", p->board.name);
-    buf_add(&b, "set(MTQ_MACHINE_FILE \"machines/%s.json\")\n", p->board.name);
-    buf_add(&b, "set(MTQ_LIBC \"%s\")\n", p->opt.libc);
-    buf_add(&b, "set(MTQ_OPT_LEVEL \"%s\")\n", p->opt.opt_level);
-    buf_add(&b, "set(MTQ_MODEL_DIR \"%s\")\n", has_model ? "model" : "");
-    buf_add(&b, "set(MTQ_CRT_DIR \"%s\")\n", p->crt_needed ? "crt" : "");
-    buf_add(&b, "set(MTQ_WORKSPACE_BYTES %" PRIu64 ")\n", p->workspace_bytes);
+    buf_add(&b, "set(MTQ_PROJECT_TYPE \"%s\")\n", s->project_type);
+    buf_add(&b, "set(MTQ_BOARD \"%s\")\n", s->board);
+    buf_add(&b, "set(MTQ_MACHINE_FILE \"machines/%s.json\")\n", s->board);
+    buf_add(&b, "set(MTQ_LIBC \"%s\")\n", s->libc);
+    buf_add(&b, "set(MTQ_OPT_LEVEL \"%s\")\n", s->opt_level);
+    buf_add(&b, "set(MTQ_MODEL_DIR \"%s\")\n", s->has_model ? "model" : "");
+    buf_add(&b, "set(MTQ_CRT_DIR \"%s\")\n", s->has_crt ? "crt" : "");
+    buf_add(&b, "set(MTQ_WORKSPACE_BYTES %" PRIu64 ")\n", s->workspace_bytes);
     buf_add(&b, "set(MTQ_COMPILE_DEFINITIONS ");
-    buf_add_cmake_str(&b, p->opt.compile_definitions);
-    buf_add(&b, ")\nset(MTQ_WARNING_AS_ERROR %s)\n", p->opt.warning_as_error ? "ON" : "OFF");
+    buf_add_cmake_str(&b, s->compile_definitions ? s->compile_definitions : "");
+    buf_add(&b, ")\nset(MTQ_WARNING_AS_ERROR %s)\n", s->warning_as_error ? "ON" : "OFF");
     buf_add(&b, "set(MTQ_CMSIS_PATH ");
-    buf_add_cmake_str(&b, p->cmsis_path);
+    buf_add_cmake_str(&b, s->cmsis_path);
     buf_add(&b, ")\n");
     char path[PATH_MAX];
     int rc = b.failed ? err_set(err, -ENOMEM, "project.cmake: out of memory") : 0;
     if (rc == 0)
-        rc = fs_join(path, sizeof path, p->project_dir, "project.cmake", err);
+        rc = fs_join(path, sizeof path, project_dir, "project.cmake", err);
     if (rc == 0)
         rc = fs_write_file(path, b.s, b.len, err);
     free(b.s);
     return rc;
+}
+
+static int write_project_cmake(const struct plan *p, bool has_model, struct err *err)
+{
+    struct proj_settings s = {.warning_as_error = p->opt.warning_as_error,
+                              .workspace_bytes = p->workspace_bytes,
+                              .compile_definitions = (char *)p->opt.compile_definitions,
+                              .has_crt = p->crt_needed,
+                              .has_model = has_model};
+    snprintf(s.project_type, sizeof s.project_type, "%s", p->opt.project_type);
+    snprintf(s.board, sizeof s.board, "%s", p->board.name);
+    snprintf(s.libc, sizeof s.libc, "%s", p->opt.libc);
+    snprintf(s.opt_level, sizeof s.opt_level, "%s", p->opt.opt_level);
+    snprintf(s.cmsis_path, sizeof s.cmsis_path, "%s", p->cmsis_path);
+    return proj__write_project_cmake(p->project_dir, &s, err);
 }
 
 static int write_project_json(const struct plan *p, const cJSON *options,
@@ -570,6 +626,7 @@ int proj__settings_read(struct proj_settings *s, const char *project_dir, struct
     s->warning_as_error = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root,
                                                                         "warning_as_error"));
     s->has_crt = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "crt"));
+    s->has_model = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "model"));
     struct buf b = {0};
     buf_add(&b, "%s", "");
     const cJSON *defs = cJSON_GetObjectItemCaseSensitive(root, "compile_definitions"), *d;

@@ -96,16 +96,40 @@ struct proj_settings {
     char board[MACH_NAME_MAX];
     char libc[16];
     char opt_level[4];
-    char cmsis_path[1024];
+    char cmsis_path[4096];          /* an absolute path (PATH_MAX), "" when none */
     bool warning_as_error;
     uint64_t workspace_bytes;
     char *compile_definitions;      /* heap, ';'-separated, "" when none */
     bool has_crt;
+    bool has_model;                 /* project.json's "model" is an object: model/ exists */
 };
 
 /* Reads <project_dir>/project.json. */
 int proj__settings_read(struct proj_settings *s, const char *project_dir, struct err *err);
 void proj__settings_close(struct proj_settings *s);
+
+/* Fails (ERR_INVALID, with both figures and the fix) when a workspace arena of bytes cannot fit
+ * the board's RAM beside the stack and data; why says where the figure came from. */
+int proj__check_workspace(const struct machine *board, uint64_t bytes, const char *why,
+                          struct err *err);
+
+/* Checks a cmsis_path value and resolves it into out (an absolute path): an existing
+ * directory whose name, given and resolved, has no control character and none of " \ $ ; `
+ * (they would reach CMake's and Ninja's files). ERR_OPTION naming the option otherwise. */
+int proj__check_cmsis_path(const char *value, char *out, size_t outsz, struct err *err);
+
+/* (Re)writes <project_dir>/project.cmake from s: what generate decided, or build changed. */
+int proj__write_project_cmake(const char *project_dir, const struct proj_settings *s,
+                              struct err *err);
+
+/* ---- build_options.c ---- */
+
+/* Applies the options given to build (normalized; NULL for none) to a generated project:
+ * a compile option (libc, opt_level, warning_as_error, compile_definitions,
+ * workspace_size_bytes, cmsis_path) that differs from project.json replaces it there and in
+ * project.cmake, for this and later builds; project_type, board and extra_files_tar must equal
+ * what generate_project recorded (ERR_OPTION naming the option otherwise). */
+int proj__apply_build_options(const char *project_dir, const cJSON *given, struct err *err);
 
 /* ---- build.c ---- */
 

@@ -206,6 +206,30 @@ static void test_an_edited_project_cmake_makes_build_configure_again(void)
     free(log);
 }
 
+/* `tvmc micro build --project-option opt_level=0`: the option given at build reconfigures and
+ * recompiles at -O0 (it used to be accepted and ignored); giving back 2 returns. */
+static void test_opt_level_given_at_build_rebuilds_at_that_level(void)
+{
+    CU_ASSERT_TRUE_FATAL(fs_exists(an385));
+    const char *levels[] = {"{\"opt_level\": \"0\"}", "{\"opt_level\": \"2\"}"};
+    const char *flags[] = {"-O0", "-O2"};
+    for (int i = 0; i < 2; i++) {
+        cJSON *o = cJSON_Parse(levels[i]);
+        struct err err = {0};
+        CU_ASSERT_EQUAL(proj__apply_build_options(an385, o, &err), 0);
+        cJSON_Delete(o);
+        CU_ASSERT_EQUAL_FATAL(build(an385, NULL), 0);
+        char *log = slurp(an385, "build/build.log");
+        CU_ASSERT_TRUE(log && strstr(log, "Configuring done"));
+        CU_ASSERT(log && count_lines(log, "Building C object") > 0);
+        free(log);
+        char *ninja = slurp(an385, "build/build.ninja");
+        CU_ASSERT_PTR_NOT_NULL(ninja ? strstr(ninja, flags[i]) : NULL);
+        CU_ASSERT_PTR_NULL(ninja ? strstr(ninja, flags[1 - i]) : "");
+        free(ninja);
+    }
+}
+
 static void test_an_unwritable_cache_does_not_fail_the_build(void)
 {
     char dir[PATH_MAX], bad[PATH_MAX + 16];
@@ -287,6 +311,7 @@ int main(void)
     CU_ADD_TEST(s, test_touching_a_model_source_rebuilds_only_the_model);
     CU_ADD_TEST(s, test_a_second_project_reuses_the_cached_board_layer);
     CU_ADD_TEST(s, test_an_edited_project_cmake_makes_build_configure_again);
+    CU_ADD_TEST(s, test_opt_level_given_at_build_rebuilds_at_that_level);
     CU_ADD_TEST(s, test_an_unwritable_cache_does_not_fail_the_build);
     CU_ADD_TEST(s, test_a_compile_error_comes_back_with_its_command_and_lines);
     CU_ADD_TEST(s, test_a_missing_tool_is_named_with_the_fix);
