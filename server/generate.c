@@ -301,7 +301,8 @@ static int plan_workspace(struct plan *p, const struct proj_mlf *mlf, struct err
     return 0;
 }
 
-/* Copies what the template contributes: launcher, server, the one machine file, firmware. */
+/* Copies what the template contributes: launcher, server, the one machine file, boards.json,
+ * firmware. */
 static int copy_template(const struct plan *p, const char *template_dir, struct err *err)
 {
     static const char *const files[] = {"launch_microtvm_api_server.sh", "microtvm-qemu-server"};
@@ -326,6 +327,10 @@ static int copy_template(const struct plan *p, const char *template_dir, struct 
     if (rc == 0 && (rc = fs_join(from, sizeof from, template_dir, "firmware", err)) == 0 &&
         (rc = fs_join(to, sizeof to, p->project_dir, "firmware", err)) == 0)
         rc = fs_copy_tree(from, to, err);
+    /* TVM's boards.json (board -> target model), for tools that read it from a project */
+    if (rc == 0 && (rc = fs_join(from, sizeof from, template_dir, "boards.json", err)) == 0 &&
+        fs_exists(from) && (rc = fs_join(to, sizeof to, p->project_dir, "boards.json", err)) == 0)
+        rc = fs_copy_file(from, to, err);
     if (rc == 0 &&
         (rc = fs_join(from, sizeof from, template_dir, "firmware/project/CMakeLists.txt",
                       err)) == 0 &&
