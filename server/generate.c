@@ -95,6 +95,7 @@ struct plan {
     char cmsis_path[PATH_MAX];
     uint64_t workspace_bytes;
     bool workspace_from_option;
+    bool aot_demo;                  /* asked for as aot_standalone_demo */
 };
 
 static bool is_blank(const char *s)
@@ -192,7 +193,12 @@ static int plan_board(struct plan *p, const char *template_dir, const cJSON *opt
 {
     if (!p->opt.project_type[0])
         return err_set(err, ERR_OPTION, "project_type is required: one of host_driven, "
-                       "aot_standalone, echo");
+                       "aot_standalone, echo, aot_standalone_demo");
+    /* TVM's Zephyr name: aot_standalone fed from include/tvm/input_data.h */
+    if (!strcmp(p->opt.project_type, "aot_standalone_demo")) {
+        snprintf(p->opt.project_type, sizeof p->opt.project_type, "aot_standalone");
+        p->aot_demo = true;
+    }
     if (strcmp(p->opt.project_type, "host_driven") && strcmp(p->opt.project_type, "echo") &&
         strcmp(p->opt.project_type, "aot_standalone"))
         return err_set(err, ERR_OPTION, "project_type '%s' is not one of host_driven, "
@@ -360,7 +366,7 @@ int proj__write_project_cmake(const char *project_dir, const struct proj_setting
     buf_add(&b, ")\nset(MTQ_WARNING_AS_ERROR %s)\n", s->warning_as_error ? "ON" : "OFF");
     buf_add(&b, "set(MTQ_CMSIS_PATH ");
     buf_add_cmake_str(&b, s->cmsis_path);
-    buf_add(&b, ")\n");
+    buf_add(&b, ")\nset(MTQ_AOT_DEMO %s)\n", s->aot_demo ? "ON" : "OFF");
     char path[PATH_MAX];
     int rc = b.failed ? err_set(err, -ENOMEM, "project.cmake: out of memory") : 0;
     if (rc == 0)
@@ -377,7 +383,8 @@ static int write_project_cmake(const struct plan *p, bool has_model, struct err 
                               .workspace_bytes = p->workspace_bytes,
                               .compile_definitions = (char *)p->opt.compile_definitions,
                               .has_crt = p->crt_needed,
-                              .has_model = has_model};
+                              .has_model = has_model,
+                              .aot_demo = p->aot_demo};
     snprintf(s.project_type, sizeof s.project_type, "%s", p->opt.project_type);
     snprintf(s.board, sizeof s.board, "%s", p->board.name);
     snprintf(s.libc, sizeof s.libc, "%s", p->opt.libc);
@@ -416,6 +423,7 @@ static int write_project_json(const struct plan *p, const cJSON *options,
     cJSON_AddItemToObject(o, "compile_definitions", defs);
     cJSON_AddStringToObject(o, "cmsis_path", p->cmsis_path);
     cJSON_AddBoolToObject(o, "crt", p->crt_needed);
+    cJSON_AddBoolToObject(o, "aot_demo", p->aot_demo);
     cJSON_AddStringToObject(o, "crt_source", !p->crt_needed ? "" :
                             p->crt_from_model ? "model/runtime" : p->crt_from);
     cJSON_AddItemToObject(o, "model", model);
@@ -546,9 +554,20 @@ int proj__generate(const char *template_dir, const char *mlf_path, const char *c
     if (p->crt_needed && (rc = bring_crt(p, have_mlf ? &mlf : NULL, err)) < 0)
         goto out;
     if (p->opt.extra_files_tar[0] &&
-        (rc = proj__extract_into(p->opt.extra_files_tar, p->project_dir, err)) < 0) {
+        (rc = proj__add_extra_files(p->opt.extra_files_tar, p->project_dir, err)) < 0) {
         err_prefix(err, "extra_files_tar");
         goto out;
+    }
+    if (p->aot_demo) {
+        char input[PATH_MAX];
+        if ((rc = fs_join(input, sizeof input, p->project_dir, "include/tvm/input_data.h",
+                          err)) == 0 && !fs_exists(input))
+            rc = err_set(err, ERR_INVALID, "aot_standalone_demo takes its input from "
+                         "include/tvm/input_data.h, as TVM's Zephyr demo does: give "
+                         "extra_files_tar a tar holding it (tvm.micro.testing.utils."
+                         "create_header_file writes one), or use aot_standalone");
+        if (rc < 0)
+            goto out;
     }
     if ((rc = write_project_cmake(p, have_mlf, err)) < 0 ||
         (rc = write_project_json(p, options, have_mlf ? &mlf : NULL, err)) < 0)
@@ -632,6 +651,7 @@ int proj__settings_read(struct proj_settings *s, const char *project_dir, struct
                                                                         "warning_as_error"));
     s->has_crt = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "crt"));
     s->has_model = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "model"));
+    s->aot_demo = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "aot_demo"));
     struct buf b = {0};
     buf_add(&b, "%s", "");
     const cJSON *defs = cJSON_GetObjectItemCaseSensitive(root, "compile_definitions"), *d;

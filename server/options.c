@@ -29,7 +29,8 @@ struct decl {
     const char *help;
 };
 
-static const char *const project_types[] = {"host_driven", "aot_standalone", "echo", NULL};
+static const char *const project_types[] = {"host_driven", "aot_standalone", "echo",
+                                            "aot_standalone_demo", NULL};
 static const char *const libcs[] = {"picolibc", "newlib", "newlib-nano", NULL};
 static const char *const opt_levels[] = {"0", "1", "2", "3", "s", "g", NULL};
 
@@ -46,7 +47,9 @@ static const struct decl decls[] = {
     {"project_type", T_STR, project_types, NULL, OPT_GENERATE, 0, 0, 0,
      "What the firmware does: host_driven runs TVM's RPC server so TVM drives the model from "
      "the host; aot_standalone runs the model on the board by itself and reports outputs and "
-     "timing; echo sends back every byte (transport tests)."},
+     "timing; echo sends back every byte (transport tests); aot_standalone_demo (TVM's Zephyr "
+     "name) is aot_standalone with input 0 taken from include/tvm/input_data.h in "
+     "extra_files_tar and ties in infer%'s label going to the last index, as TVM's demo does."},
     {"board", T_STR, NULL, NULL, OPT_GENERATE, 0, 0, 0,
      "The emulated board: the name of a machine file in the template's machines/ directory."},
     {"cmsis_path", T_STR, NULL, NULL, 0, COMPILE, 0, 0,

@@ -31,6 +31,15 @@ int proj__extract(const char *archive, const char *dest, struct err *err);
  * (files in the archive replace files of the same name). Used for extra_files_tar. */
 int proj__extract_into(const char *archive, const char *dest, struct err *err);
 
+/* ---- extra_files.c: extra_files_tar ---- */
+
+/* Unpacks archive (safely, as proj__extract) and adds its files to project_dir. It may only
+ * add: a member that is a link, lies in a directory the project owns (machines/, firmware/,
+ * model/, crt/, build/, flash/, a name starting with '.'), would replace a file (CMakeLists.txt,
+ * the launcher, project.json, boards.json, ...) or, under include/, would shadow a header the
+ * firmware build finds, fails with ERR_INVALID naming the member, and nothing is placed. */
+int proj__add_extra_files(const char *archive, const char *project_dir, struct err *err);
+
 /* ---- mlf.c: metadata.json of a Model Library Format archive ---- */
 
 #define PROJ_NAME_MAX 128
@@ -102,6 +111,7 @@ struct proj_settings {
     char *compile_definitions;      /* heap, ';'-separated, "" when none */
     bool has_crt;
     bool has_model;                 /* project.json's "model" is an object: model/ exists */
+    bool aot_demo;                  /* aot_standalone asked for as aot_standalone_demo */
 };
 
 /* Reads <project_dir>/project.json. */

@@ -207,7 +207,7 @@ static void test_api_refuses_bad_generate_project_params(void)
              "\"project_dir\": \"/p\", \"options\": {\"board\": \"board-a\"}}",
              RPC_SERVER_ERROR,
              "generate_project needs option project_type (one of: host_driven, aot_standalone, "
-             "echo)");
+             "echo, aot_standalone_demo)");
     bad_call("generate_project",
              "{\"model_library_format_path\": \"/m.tar\", \"standalone_crt_dir\": \"/c\", "
              "\"project_dir\": \"/p\", \"options\": {\"project_type\": \"echo\"}}",

@@ -157,8 +157,9 @@ static void test_options_describes_exactly_the_contract_options_with_all_seven_k
                                         "\"default\":null,\"type\":\"str\",\"required\":"
                                         "[\"generate_project\"],\"optional\":null"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "{\"name\":\"project_type\",\"choices\":[\"host_driven\","
-                                        "\"aot_standalone\",\"echo\"],\"default\":null,"
-                                        "\"type\":\"str\",\"required\":[\"generate_project\"]"));
+                                        "\"aot_standalone\",\"echo\",\"aot_standalone_demo\"],"
+                                        "\"default\":null,\"type\":\"str\",\"required\":"
+                                        "[\"generate_project\"]"));
     /* compile-time options default to null: TVM fills every declared default into every call,
      * and a filled-in default must not override what generate_project recorded */
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "{\"name\":\"libc\",\"choices\":[\"picolibc\",\"newlib\","
@@ -269,7 +270,8 @@ static void test_options_checks_strings_against_their_choices(void)
     BAD("{\"libc\": \"musl\"}",
         "option libc: \"musl\" is not one of: picolibc, newlib, newlib-nano");
     BAD("{\"project_type\": \"zephyr\"}",
-        "option project_type: \"zephyr\" is not one of: host_driven, aot_standalone, echo");
+        "option project_type: \"zephyr\" is not one of: host_driven, aot_standalone, echo, "
+        "aot_standalone_demo");
     BAD("{\"opt_level\": 2}",
         "option opt_level: 2 is a number, not a string (want one of: 0, 1, 2, 3, s, g)");
     BAD("{\"cmsis_path\": false}", "option cmsis_path: false is a boolean, not a string");
@@ -317,7 +319,8 @@ static void test_options_requires_project_type_and_board_for_generate_project(vo
     CU_ASSERT_FATAL(out != NULL);
     CU_ASSERT_EQUAL(opt_require(table, out, OPT_GENERATE, &err), ERR_OPTION);
     CU_ASSERT_STRING_EQUAL(err.msg, "generate_project needs option project_type (one of: "
-                                    "host_driven, aot_standalone, echo)");
+                                    "host_driven, aot_standalone, echo, "
+                                    "aot_standalone_demo)");
     CU_ASSERT_EQUAL(opt_require(table, out, OPT_BUILD, &err), 0);
     cJSON_Delete(out);
     out = norm(table, "{\"project_type\": \"echo\"}", &err);
