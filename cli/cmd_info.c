@@ -42,6 +42,10 @@ static cJSON *machine_json(const struct machine *m)
     cJSON_AddStringToObject(o, "description", m->description);
     cJSON_AddStringToObject(o, "arch", m->arch);
     cJSON_AddStringToObject(o, "cpu", m->cpu);
+    char target[160];
+    mach_tvm_target(m, target, sizeof target);
+    cJSON_AddStringToObject(o, "tvm_model", m->tvm_model);
+    cJSON_AddStringToObject(o, "tvm_target", target);
     cJSON_AddStringToObject(o, "qemu_binary", m->qemu_binary);
     cJSON_AddStringToObject(o, "qemu_machine", m->qemu_machine);
     if ((x = cJSON_AddObjectToObject(o, "flash"))) {
@@ -67,6 +71,29 @@ static cJSON *machine_json(const struct machine *m)
     return o;
 }
 
+/* TVM's boards.json: an object keyed by board, each with the keys TVM's own templates give
+ * ("model" is what tvm.micro.testing.get_target reads), plus the full target string. */
+static cJSON *boards_json(const struct machine *ms, size_t n)
+{
+    cJSON *all = cJSON_CreateObject();
+    for (size_t i = 0; all && i < n; i++) {
+        char target[160];
+        mach_tvm_target(&ms[i], target, sizeof target);
+        cJSON *b = cJSON_AddObjectToObject(all, ms[i].name);
+        if (!b || !cJSON_AddStringToObject(b, "board", ms[i].name) ||
+            !cJSON_AddStringToObject(b, "model", ms[i].tvm_model) ||
+            !cJSON_AddBoolToObject(b, "is_qemu", true) ||
+            !cJSON_AddBoolToObject(b, "fpu", mach_has_fpu(&ms[i])) ||
+            !cJSON_AddStringToObject(b, "vid_hex", "") ||
+            !cJSON_AddStringToObject(b, "pid_hex", "") ||
+            !cJSON_AddStringToObject(b, "target", target)) {
+            cJSON_Delete(all);
+            return NULL;
+        }
+    }
+    return all;
+}
+
 /* Prints JSON to stdout, one document and a newline. */
 static int print_json(const cJSON *j, struct err *err)
 {
@@ -82,6 +109,8 @@ static int print_json(const cJSON *j, struct err *err)
 
 static const struct cli_opt machines_opts[] = {
     {"json", 0, NULL, false, "print a JSON array instead of a table"},
+    {"boards-json", 0, NULL, false, "print TVM's boards.json (board -> target model), as the "
+                                    "template carries it"},
 };
 
 static int run_machines(const struct cli_ctx *ctx, const struct cli_command *cmd,
@@ -112,6 +141,13 @@ static int run_machines(const struct cli_ctx *ctx, const struct cli_command *cmd
         if ((rc = mach_load_by_name(&ms[i], mdir, names[i], &err)) < 0)
             goto out;
 
+    if (cli__opt(cmd, a, "boards-json")) {
+        if (!(arr = boards_json(ms, n)))
+            rc = err_set(&err, ERR_INTERNAL, "out of memory");
+        else
+            rc = print_json(arr, &err);
+        goto out;
+    }
     if (cli__opt(cmd, a, "json")) {
         if (!(arr = cJSON_CreateArray())) {
             rc = err_set(&err, ERR_INTERNAL, "out of memory");
@@ -148,6 +184,13 @@ static int run_machines(const struct cli_ctx *ctx, const struct cli_command *cmd
                    m->description);
         }
     }
+    /* what a TVM user compiles for: boards.json's model, and the target tvmc takes */
+    printf("\nTVM targets (boards.json \"model\"; pass the string to tvmc compile --target):\n");
+    for (size_t i = 0; i < n; i++) {
+        char target[160];
+        mach_tvm_target(&ms[i], target, sizeof target);
+        printf("%-*s  %-*s  --target \"%s\"\n", w[0], ms[i].name, 11, ms[i].tvm_model, target);
+    }
 out:
     if (rc < 0)
         cli__report(ctx, &err);
@@ -163,7 +206,9 @@ const struct cli_command cli__cmd_machines = {
     .summary = "list the emulated boards",
     .description = "Lists the boards of the template project (one machine file each in its\n"
                    "machines/ directory): name, architecture, CPU, RAM, UART (driver@address),\n"
-                   "default C library. The name is what --board takes.\n",
+                   "default C library. The name is what --board takes. Below the table, each\n"
+                   "board's TVM target model (boards.json) and the --target string to give\n"
+                   "tvmc compile. --boards-json prints the template's boards.json.\n",
     .opts = machines_opts,
     .n_opts = sizeof machines_opts / sizeof machines_opts[0],
     .run = run_machines,

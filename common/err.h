@@ -19,6 +19,8 @@ enum err_code {
     ERR_BUSY,            /* the board is in use by another server */
     ERR_TOOL,            /* an external tool (compiler, cmake, QEMU) failed */
     ERR_INTERNAL,        /* a bug or an impossible state */
+    ERR_OPTION,          /* a bad project option value: -32000 like ERR_INVALID, not -32602
+                          * (tvmc prints only ServerErrors; others end in a traceback) */
 };
 
 #define ERR_MSG_MAX 512

@@ -10,6 +10,7 @@
 #include "fs.h"
 
 #include <cJSON.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -209,7 +210,7 @@ static int get_region(struct ctx *c, const cJSON *mem, const char *key, struct m
 
 static int from_json(struct machine *m, const cJSON *root, struct ctx *c)
 {
-    static const char *const top_keys[] = {"name", "description", "arch", "cpu", "qemu",
+    static const char *const top_keys[] = {"name", "description", "arch", "cpu", "tvm_model", "qemu",
         "compiler", "libcs", "memory", "vector_base", "uart", "intc", "timer", "exit",
         "default_workspace_bytes", NULL};
     static const char *const qemu_keys[] = {"binary", "machine", "memory", "args", NULL};
@@ -231,6 +232,20 @@ static int from_json(struct machine *m, const cJSON *root, struct ctx *c)
         (rc = get_kind(c, root, "arch", "arch", m->arch, sizeof(m->arch), known_archs)) < 0 ||
         (rc = get_string(c, root, "cpu", "cpu", m->cpu, sizeof(m->cpu))) < 0)
         return rc;
+    /* Optional: TVM's name for a similar real part (boards.json "model"); it lands in TVM
+     * target strings, so only a plain identifier passes. */
+    snprintf(m->tvm_model, sizeof m->tvm_model, "host");
+    if (cJSON_GetObjectItemCaseSensitive(root, "tvm_model")) {
+        if ((rc = get_string(c, root, "tvm_model", "tvm_model", m->tvm_model,
+                             sizeof(m->tvm_model))) < 0)
+            return rc;
+        bool ok = m->tvm_model[0] != '\0';
+        for (const char *k = m->tvm_model; ok && *k; k++)
+            ok = isalnum((unsigned char)*k) || *k == '_';
+        if (!ok)
+            return bad(c, "tvm_model", "want one of TVM's micro models (letters, digits, '_'), "
+                                       "such as \"sam3x8e\" or \"host\"");
+    }
 
     if ((rc = get_object(c, root, "qemu", "qemu", &qemu)) < 0 ||
         (rc = check_keys(c, qemu, "qemu", qemu_keys)) < 0 ||
@@ -483,6 +498,23 @@ int mach_load_by_name(struct machine *m, const char *dir, const char *name, stru
     mach_free_names(names, n);
     return err_set(err, ERR_INVALID, "unknown board '%.64s': the boards are %s (in %.128s)", name,
                    n ? avail : "(none)", dir);
+}
+
+void mach_tvm_target(const struct machine *m, char *out, size_t outsz)
+{
+    if (strcmp(m->arch, "arm") == 0)
+        snprintf(out, outsz, "c -keys=arm_cpu,cpu -device=arm_cpu -mcpu=%s -model=%s", m->cpu,
+                 m->tvm_model);
+    else
+        snprintf(out, outsz, "c -keys=cpu -model=%s", m->tvm_model);
+}
+
+bool mach_has_fpu(const struct machine *m)
+{
+    for (size_t i = 0; i < m->n_cflags; i++)
+        if (strcmp(m->cflags[i], "-mfloat-abi=hard") == 0)
+            return true;
+    return false;
 }
 
 bool mach_has_libc(const struct machine *m, const char *libc)

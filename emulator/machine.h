@@ -27,6 +27,7 @@ struct machine {
     char description[MACH_TEXT_MAX];      /* one line for people */
     char arch[16];                        /* "arm" or "riscv" */
     char cpu[32];                         /* "cortex-m3", "rv32imac", ... */
+    char tvm_model[32];                   /* TVM's target model ("sam3x8e"); "host" if unset */
     char qemu_binary[MACH_NAME_MAX];      /* "qemu-system-arm" */
     char qemu_machine[MACH_NAME_MAX];     /* the -M value */
     char qemu_memory[16];                 /* the -m value, "" for the machine's default */
@@ -72,6 +73,15 @@ int mach_load_by_name(struct machine *m, const char *dir, const char *name, stru
  * heap strings; free it with mach_free_names. */
 int mach_list(const char *dir, char ***names, size_t *n, struct err *err);
 void mach_free_names(char **names, size_t n);
+
+/* The target TVM 0.18 builds for this board, as str(tvm.target.target.micro(model, ...)) prints
+ * it and `tvmc compile --target` takes it: "c -keys=arm_cpu,cpu -device=arm_cpu -mcpu=<cpu>
+ * -model=<tvm_model>" on Arm (what tvm.micro.testing.get_target gives), "c -keys=cpu
+ * -model=<tvm_model>" elsewhere. */
+void mach_tvm_target(const struct machine *m, char *out, size_t outsz);
+
+/* True when the board's compiler flags use the hardware FPU (-mfloat-abi=hard). */
+bool mach_has_fpu(const struct machine *m);
 
 /* True when the board supports that C library. */
 bool mach_has_libc(const struct machine *m, const char *libc);

@@ -120,7 +120,8 @@ static int check_params(const struct method *m, const cJSON *params, struct err 
 }
 
 /* Normalizes params.options, checks what method requires, and applies the verbose option to
- * this call's logging. *out is the caller's. */
+ * this call's logging (api_call restores the server's level afterwards: verbose is per call,
+ * as in TVM's reference servers). *out is the caller's. */
 static int take_options(struct server *srv, const cJSON *params, enum opt_method method,
                         cJSON **out, struct err *err)
 {
@@ -339,7 +340,9 @@ cJSON *api_error_reply(const cJSON *id, const char *method, const struct err *e)
         snprintf(generic, sizeof generic, "calling method %.100s", method);
         message = generic;
     }
-    /* TVM prints data.traceback under the error: the whole diagnosis goes there */
+    /* TVM prints data.traceback under the error: the whole diagnosis goes there. ERR_OPTION
+     * (a bad option value) comes this way too, not as -32602: tvmc prints a -32000
+     * ServerError and lets any other code end in a Python traceback. */
     size_t size = strlen(e->msg) + strlen(e->detail) + 2;
     char *tb = malloc(size);
     if (!tb)
@@ -375,6 +378,9 @@ cJSON *api_call(struct server *srv, const struct rpc_request *req)
     int rc = check_params(m, req->params, &err);
     if (rc == 0)
         rc = m->fn(srv, req->params, &result, &err);
+    /* verbose given to one call must not turn on debug logging for every later request (a
+     * session's thousands of read_transport calls) */
+    log_set_level((enum log_level)srv->verbosity);
     if (rc < 0) {
         log_debug("%s failed: %s", m->name, err.msg);
         return api_error_reply(req->id, m->name, &err);

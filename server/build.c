@@ -426,7 +426,7 @@ int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
         goto out;
     }
     /* its path reaches build.ninja through CMake; a renamed project is checked again */
-    if ((rc = opt_check_build_text("project directory", dir, err)) < 0 ||
+    if ((rc = opt_check_build_text(ERR_INVALID, "project directory", dir, err)) < 0 ||
         (rc = take_build_lock(dir, &lock_fd, err)) < 0 ||
         (rc = proj__settings_read(&s, dir, err)) < 0)
         goto out;

@@ -118,7 +118,7 @@ static int read_settings(const struct server *srv, const cJSON *options, struct 
     snprintf(st->board, sizeof st->board, "%s", board->valuestring);
     const cJSON *asked = cJSON_GetObjectItemCaseSensitive(options, "board");
     if (cJSON_IsString(asked) && strcmp(asked->valuestring, st->board) != 0) {
-        rc = err_set(err, ERR_PARAMS, "board \"%s\": this project was generated and built for "
+        rc = err_set(err, ERR_OPTION, "board \"%s\": this project was generated and built for "
                      "%s; generate a new project for that board", asked->valuestring, st->board);
         goto out;
     }

@@ -95,7 +95,7 @@ struct plan {
     char cmsis_path[PATH_MAX];
     uint64_t workspace_bytes;
     bool workspace_from_option;
-    bool tensors_written;           /* model_tensors.cmake is there */
+    bool aot_demo;                  /* asked for as aot_standalone_demo */
 };
 
 static bool is_blank(const char *s)
@@ -142,7 +142,7 @@ static int plan_paths(struct plan *p, const char *mlf_path, const char *crt_dir,
     while (n > 1 && p->project_dir[n - 1] == '/')
         p->project_dir[--n] = '\0';
     /* the project's path reaches build.ninja through CMake */
-    if ((rc = opt_check_build_text("project_dir", p->project_dir, err)) < 0)
+    if ((rc = opt_check_build_text(ERR_PARAMS, "project_dir", p->project_dir, err)) < 0)
         return rc;
     if (fs_exists(p->project_dir))
         return err_set(err, ERR_INVALID, "project_dir %s already exists; choose a new directory "
@@ -176,22 +176,16 @@ static int plan_paths(struct plan *p, const char *mlf_path, const char *crt_dir,
             return rc;
     }
 
-    if (p->opt.cmsis_path[0]) {
-        if (!realpath(p->opt.cmsis_path, p->cmsis_path))
-            return err_errno(err, "cmsis_path %s", p->opt.cmsis_path);
-        if (!fs_is_dir(p->cmsis_path))
-            return err_set(err, ERR_INVALID, "cmsis_path %s is not a directory",
-                           p->opt.cmsis_path);
-        /* a link can lead to a name the option itself did not hold */
-        if ((rc = opt_check_build_text("cmsis_path (resolved)", p->cmsis_path, err)) < 0)
-            return rc;
-    }
+    if (p->opt.cmsis_path[0] &&
+        (rc = proj__check_cmsis_path(p->opt.cmsis_path, p->cmsis_path, sizeof p->cmsis_path,
+                                     err)) < 0)
+        return rc;
     if (p->opt.extra_files_tar[0] && !fs_exists(p->opt.extra_files_tar))
         return err_set(err, ERR_INVALID, "extra_files_tar %s does not exist",
                        p->opt.extra_files_tar);
     for (const char *d = p->opt.compile_definitions; *d; d++)
         if (*d == '\n' || *d == '"' || *d == '\\' || *d == '$')
-            return err_set(err, ERR_PARAMS, "compile_definitions: '%s' holds a character a "
+            return err_set(err, ERR_OPTION, "compile_definitions: '%s' holds a character a "
                            "definition cannot carry (newline, quote, backslash or $)",
                            p->opt.compile_definitions);
     return 0;
@@ -201,14 +195,19 @@ static int plan_board(struct plan *p, const char *template_dir, const cJSON *opt
                       struct err *err)
 {
     if (!p->opt.project_type[0])
-        return err_set(err, ERR_PARAMS, "project_type is required: one of host_driven, "
-                       "aot_standalone, echo");
+        return err_set(err, ERR_OPTION, "project_type is required: one of host_driven, "
+                       "aot_standalone, echo, aot_standalone_demo");
+    /* TVM's Zephyr name: aot_standalone fed from include/tvm/input_data.h */
+    if (!strcmp(p->opt.project_type, "aot_standalone_demo")) {
+        snprintf(p->opt.project_type, sizeof p->opt.project_type, "aot_standalone");
+        p->aot_demo = true;
+    }
     if (strcmp(p->opt.project_type, "host_driven") && strcmp(p->opt.project_type, "echo") &&
         strcmp(p->opt.project_type, "aot_standalone"))
-        return err_set(err, ERR_PARAMS, "project_type '%s' is not one of host_driven, "
+        return err_set(err, ERR_OPTION, "project_type '%s' is not one of host_driven, "
                        "aot_standalone, echo", p->opt.project_type);
     if (!p->opt.board[0])
-        return err_set(err, ERR_PARAMS, "board is required (microtvm-qemu machines lists them)");
+        return err_set(err, ERR_OPTION, "board is required (microtvm-qemu machines lists them)");
     char machines[PATH_MAX];
     int rc = fs_join(machines, sizeof machines, template_dir, "machines", err);
     if (rc == 0)
@@ -225,12 +224,49 @@ static int plan_board(struct plan *p, const char *template_dir, const cJSON *opt
         for (size_t i = 0; i < p->board.n_libcs; i++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
                      p->board.libcs[i]);
-        return err_set(err, ERR_PARAMS, "libc %s is not available on %s; it has %s",
+        return err_set(err, ERR_OPTION, "libc %s is not available on %s; it has %s",
                        p->opt.libc, p->board.name, list);
     }
     if (!strchr("0123sg", p->opt.opt_level[0]) || !p->opt.opt_level[0] || p->opt.opt_level[1])
-        return err_set(err, ERR_PARAMS, "opt_level '%s' is not one of 0 1 2 3 s g",
+        return err_set(err, ERR_OPTION, "opt_level '%s' is not one of 0 1 2 3 s g",
                        p->opt.opt_level);
+    return 0;
+}
+
+int proj__check_workspace(const struct machine *board, uint64_t bytes, const char *why,
+                          struct err *err)
+{
+    uint64_t ram = board->ram.size;
+    uint64_t kept = GEN_STACK_BYTES + GEN_RESERVED_BYTES + GEN_MARGIN_BYTES;
+    uint64_t room = ram > kept ? ram - kept : 0;
+    if (bytes > room)
+        return err_set(err, ERR_INVALID, "workspace of %" PRIu64 " bytes%s does not fit %s: its "
+                       "RAM is %" PRIu64 " bytes and at most %" PRIu64 " are left after the "
+                       "stack and data; set workspace_size_bytes to %" PRIu64 " or less, or "
+                       "choose a board with more RAM", bytes, why, board->name, ram, room, room);
+    return 0;
+}
+
+/* A character that must not reach a build file through a path: CMake writes include
+ * directories into build.ninja unescaped, so a newline there adds rules. */
+int proj__check_cmsis_path(const char *value, char *out, size_t outsz, struct err *err)
+{
+    char real[PATH_MAX], shown[128];
+    int rc = opt_check_build_text(ERR_OPTION, "option cmsis_path", value, err);
+    if (rc < 0)
+        return rc;
+    snprintf(shown, sizeof shown, "%s", value);
+    if (!realpath(value, real))
+        return err_set(err, ERR_OPTION, "option cmsis_path: %s: %s; pass the root of a "
+                       "CMSIS-NN or CMSIS_5 checkout", shown, strerror(errno));
+    if (!fs_is_dir(real))
+        return err_set(err, ERR_OPTION, "option cmsis_path: %s is not a directory; pass the "
+                       "root of a CMSIS-NN or CMSIS_5 checkout", shown);
+    /* a link can lead to a name the option itself did not hold */
+    if ((rc = opt_check_build_text(ERR_OPTION, "option cmsis_path (resolved)", real, err)) < 0)
+        return rc;
+    if ((size_t)snprintf(out, outsz, "%s", real) >= outsz)
+        return err_set(err, ERR_OPTION, "option cmsis_path: %s: path too long", shown);
     return 0;
 }
 
@@ -250,17 +286,11 @@ static int plan_workspace(struct plan *p, const struct proj_mlf *mlf, struct err
         if (model * 2 + 1024 > p->workspace_bytes && mlf)
             p->workspace_bytes = model * 2 + 1024;
     }
-    uint64_t ram = p->board.ram.size;
-    uint64_t kept = GEN_STACK_BYTES + GEN_RESERVED_BYTES + GEN_MARGIN_BYTES;
-    uint64_t room = ram > kept ? ram - kept : 0;
-    if (p->workspace_bytes > room)
-        return err_set(err, ERR_INVALID, "workspace of %" PRIu64 " bytes%s does not fit %s: its "
-                       "RAM is %" PRIu64 " bytes and at most %" PRIu64 " are left after the "
-                       "stack and data; set workspace_size_bytes to %" PRIu64 " or less, or "
-                       "choose a board with more RAM", p->workspace_bytes,
-                       p->workspace_from_option ? " (workspace_size_bytes)" :
-                       " (twice the model's workspace_size_bytes, plus 1 KiB)",
-                       p->board.name, ram, room, room);
+    int rc = proj__check_workspace(&p->board, p->workspace_bytes, p->workspace_from_option ?
+                                   " (workspace_size_bytes)" :
+                                   " (twice the model's workspace_size_bytes, plus 1 KiB)", err);
+    if (rc < 0)
+        return rc;
     if (mlf && p->workspace_bytes < model)
         log_warn("workspace_size_bytes %" PRIu64 " is less than the %" PRIu64 " bytes the "
                  "model asks for: inference will fail with 'workspace exhausted'",
@@ -268,7 +298,8 @@ static int plan_workspace(struct plan *p, const struct proj_mlf *mlf, struct err
     return 0;
 }
 
-/* Copies what the template contributes: launcher, server, the one machine file, firmware. */
+/* Copies what the template contributes: launcher, server, the one machine file, boards.json,
+ * firmware. */
 static int copy_template(const struct plan *p, const char *template_dir, struct err *err)
 {
     static const char *const files[] = {"launch_microtvm_api_server.sh", "microtvm-qemu-server"};
@@ -293,6 +324,10 @@ static int copy_template(const struct plan *p, const char *template_dir, struct 
     if (rc == 0 && (rc = fs_join(from, sizeof from, template_dir, "firmware", err)) == 0 &&
         (rc = fs_join(to, sizeof to, p->project_dir, "firmware", err)) == 0)
         rc = fs_copy_tree(from, to, err);
+    /* TVM's boards.json (board -> target model), for tools that read it from a project */
+    if (rc == 0 && (rc = fs_join(from, sizeof from, template_dir, "boards.json", err)) == 0 &&
+        fs_exists(from) && (rc = fs_join(to, sizeof to, p->project_dir, "boards.json", err)) == 0)
+        rc = fs_copy_file(from, to, err);
     if (rc == 0 &&
         (rc = fs_join(from, sizeof from, template_dir, "firmware/project/CMakeLists.txt",
                       err)) == 0 &&
@@ -303,47 +338,70 @@ static int copy_template(const struct plan *p, const char *template_dir, struct 
 
 /* model_tensors.cmake, for aot_standalone: the metadata read once here (linear), not per tensor
  * by CMake (quadratic in the tensors: a hostile metadata.json could stall the build). */
-static int write_tensors(struct plan *p, const struct proj_mlf *mlf, struct err *err)
+static int write_tensors(const struct plan *p, const struct proj_mlf *mlf, struct err *err)
 {
     char path[PATH_MAX];
     int rc = fs_join(path, sizeof path, p->project_dir, "model_tensors.cmake", err);
-    if (rc == 0)
-        rc = proj__mlf_write_tensors(mlf, path, err);
-    p->tensors_written = rc == 0 && fs_exists(path);
-    return rc;
+    return rc < 0 ? rc : proj__mlf_write_tensors(mlf, path, err);
+}
+
+/* Whether generate wrote model_tensors.cmake (also asked when build rewrites project.cmake). */
+static bool has_tensor_table(const char *project_dir)
+{
+    char path[PATH_MAX];
+    struct err ignored;
+    return fs_join(path, sizeof path, project_dir, "model_tensors.cmake", &ignored) == 0 &&
+           fs_exists(path);
 }
 
 /* project.cmake: the firmware's configuration, paths relative to the project so that the
  * directory can be moved (firmware/project/CMakeLists.txt makes them absolute). */
-static int write_project_cmake(const struct plan *p, bool has_model, struct err *err)
+int proj__write_project_cmake(const char *project_dir, const struct proj_settings *s,
+                              struct err *err)
 {
     struct buf b = {0};
     buf_add(&b, "# Written by generate_project (microtvm-qemu); read by CMakeLists.txt.\n"
                 "# Paths are relative to this directory. Edit and rebuild: build reconfigures.\n");
-    buf_add(&b, "set(MTQ_PROJECT_TYPE \"%s\")\n", p->opt.project_type);
-    buf_add(&b, "set(MTQ_BOARD \"%s\")\n", p->board.name);
-    buf_add(&b, "set(MTQ_MACHINE_FILE \"machines/%s.json\")\n", p->board.name);
-    buf_add(&b, "set(MTQ_LIBC \"%s\")\n", p->opt.libc);
-    buf_add(&b, "set(MTQ_OPT_LEVEL \"%s\")\n", p->opt.opt_level);
-    buf_add(&b, "set(MTQ_MODEL_DIR \"%s\")\n", has_model ? "model" : "");
-    buf_add(&b, "set(MTQ_CRT_DIR \"%s\")\n", p->crt_needed ? "crt" : "");
-    buf_add(&b, "set(MTQ_WORKSPACE_BYTES %" PRIu64 ")\n", p->workspace_bytes);
+    buf_add(&b, "set(MTQ_PROJECT_TYPE \"%s\")\n", s->project_type);
+    buf_add(&b, "set(MTQ_BOARD \"%s\")\n", s->board);
+    buf_add(&b, "set(MTQ_MACHINE_FILE \"machines/%s.json\")\n", s->board);
+    buf_add(&b, "set(MTQ_LIBC \"%s\")\n", s->libc);
+    buf_add(&b, "set(MTQ_OPT_LEVEL \"%s\")\n", s->opt_level);
+    buf_add(&b, "set(MTQ_MODEL_DIR \"%s\")\n", s->has_model ? "model" : "");
+    buf_add(&b, "set(MTQ_CRT_DIR \"%s\")\n", s->has_crt ? "crt" : "");
+    buf_add(&b, "set(MTQ_WORKSPACE_BYTES %" PRIu64 ")\n", s->workspace_bytes);
     buf_add(&b, "set(MTQ_COMPILE_DEFINITIONS ");
-    buf_add_cmake_str(&b, p->opt.compile_definitions);
-    buf_add(&b, ")\nset(MTQ_WARNING_AS_ERROR %s)\n", p->opt.warning_as_error ? "ON" : "OFF");
+    buf_add_cmake_str(&b, s->compile_definitions ? s->compile_definitions : "");
+    buf_add(&b, ")\nset(MTQ_WARNING_AS_ERROR %s)\n", s->warning_as_error ? "ON" : "OFF");
     buf_add(&b, "set(MTQ_CMSIS_PATH ");
-    buf_add_cmake_str(&b, p->cmsis_path);
-    buf_add(&b, ")\n");
-    if (p->tensors_written) /* firmware/aot/model_table.cmake reads it instead of the JSON */
+    buf_add_cmake_str(&b, s->cmsis_path);
+    buf_add(&b, ")\nset(MTQ_AOT_DEMO %s)\n", s->aot_demo ? "ON" : "OFF");
+    if (has_tensor_table(project_dir)) /* firmware/aot/model_table.cmake reads it, not the JSON */
         buf_add(&b, "set(MTQ_AOT_TABLE_FILE \"model_tensors.cmake\")\n");
     char path[PATH_MAX];
     int rc = b.failed ? err_set(err, -ENOMEM, "project.cmake: out of memory") : 0;
     if (rc == 0)
-        rc = fs_join(path, sizeof path, p->project_dir, "project.cmake", err);
+        rc = fs_join(path, sizeof path, project_dir, "project.cmake", err);
     if (rc == 0)
         rc = fs_write_file(path, b.s, b.len, err);
     free(b.s);
     return rc;
+}
+
+static int write_project_cmake(const struct plan *p, bool has_model, struct err *err)
+{
+    struct proj_settings s = {.warning_as_error = p->opt.warning_as_error,
+                              .workspace_bytes = p->workspace_bytes,
+                              .compile_definitions = (char *)p->opt.compile_definitions,
+                              .has_crt = p->crt_needed,
+                              .has_model = has_model,
+                              .aot_demo = p->aot_demo};
+    snprintf(s.project_type, sizeof s.project_type, "%s", p->opt.project_type);
+    snprintf(s.board, sizeof s.board, "%s", p->board.name);
+    snprintf(s.libc, sizeof s.libc, "%s", p->opt.libc);
+    snprintf(s.opt_level, sizeof s.opt_level, "%s", p->opt.opt_level);
+    snprintf(s.cmsis_path, sizeof s.cmsis_path, "%s", p->cmsis_path);
+    return proj__write_project_cmake(p->project_dir, &s, err);
 }
 
 static int write_project_json(const struct plan *p, const cJSON *options,
@@ -376,6 +434,7 @@ static int write_project_json(const struct plan *p, const cJSON *options,
     cJSON_AddItemToObject(o, "compile_definitions", defs);
     cJSON_AddStringToObject(o, "cmsis_path", p->cmsis_path);
     cJSON_AddBoolToObject(o, "crt", p->crt_needed);
+    cJSON_AddBoolToObject(o, "aot_demo", p->aot_demo);
     cJSON_AddStringToObject(o, "crt_source", !p->crt_needed ? "" :
                             p->crt_from_model ? "model/runtime" : p->crt_from);
     cJSON_AddItemToObject(o, "model", model);
@@ -506,13 +565,24 @@ int proj__generate(const char *template_dir, const char *mlf_path, const char *c
     if (p->crt_needed && (rc = bring_crt(p, have_mlf ? &mlf : NULL, err)) < 0)
         goto out;
     if (p->opt.extra_files_tar[0] &&
-        (rc = proj__extract_into(p->opt.extra_files_tar, p->project_dir, err)) < 0) {
+        (rc = proj__add_extra_files(p->opt.extra_files_tar, p->project_dir, err)) < 0) {
         err_prefix(err, "extra_files_tar");
         goto out;
     }
     if (have_mlf && !strcmp(p->opt.project_type, "aot_standalone") &&
         (rc = write_tensors(p, &mlf, err)) < 0)
         goto out;
+    if (p->aot_demo) {
+        char input[PATH_MAX];
+        if ((rc = fs_join(input, sizeof input, p->project_dir, "include/tvm/input_data.h",
+                          err)) == 0 && !fs_exists(input))
+            rc = err_set(err, ERR_INVALID, "aot_standalone_demo takes its input from "
+                         "include/tvm/input_data.h, as TVM's Zephyr demo does: give "
+                         "extra_files_tar a tar holding it (tvm.micro.testing.utils."
+                         "create_header_file writes one), or use aot_standalone");
+        if (rc < 0)
+            goto out;
+    }
     if ((rc = write_project_cmake(p, have_mlf, err)) < 0 ||
         (rc = write_project_json(p, options, have_mlf ? &mlf : NULL, err)) < 0)
         goto out;
@@ -594,6 +664,8 @@ int proj__settings_read(struct proj_settings *s, const char *project_dir, struct
     s->warning_as_error = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root,
                                                                         "warning_as_error"));
     s->has_crt = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "crt"));
+    s->has_model = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "model"));
+    s->aot_demo = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "aot_demo"));
     struct buf b = {0};
     buf_add(&b, "%s", "");
     const cJSON *defs = cJSON_GetObjectItemCaseSensitive(root, "compile_definitions"), *d;

@@ -29,7 +29,8 @@ struct decl {
     const char *help;
 };
 
-static const char *const project_types[] = {"host_driven", "aot_standalone", "echo", NULL};
+static const char *const project_types[] = {"host_driven", "aot_standalone", "echo",
+                                            "aot_standalone_demo", NULL};
 static const char *const libcs[] = {"picolibc", "newlib", "newlib-nano", NULL};
 static const char *const opt_levels[] = {"0", "1", "2", "3", "s", "g", NULL};
 
@@ -46,7 +47,9 @@ static const struct decl decls[] = {
     {"project_type", T_STR, project_types, NULL, OPT_GENERATE, 0, 0, 0,
      "What the firmware does: host_driven runs TVM's RPC server so TVM drives the model from "
      "the host; aot_standalone runs the model on the board by itself and reports outputs and "
-     "timing; echo sends back every byte (transport tests)."},
+     "timing; echo sends back every byte (transport tests); aot_standalone_demo (TVM's Zephyr "
+     "name) is aot_standalone with input 0 taken from include/tvm/input_data.h in "
+     "extra_files_tar and ties in infer%'s label going to the last index, as TVM's demo does."},
     {"board", T_STR, NULL, NULL, OPT_GENERATE, 0, 0, 0,
      "The emulated board: the name of a machine file in the template's machines/ directory."},
     {"cmsis_path", T_STR, NULL, NULL, 0, COMPILE, 0, 0,
@@ -275,7 +278,7 @@ static int parse_bool(const struct decl *d, const cJSON *v, cJSON **out, struct 
         }
     }
     rpc_preview(v, shown, sizeof shown);
-    return err_set(err, ERR_PARAMS,
+    return err_set(err, ERR_OPTION,
                    "option %s: %s is not a boolean (want true or false, or one of the strings "
                    "\"true\", \"false\", \"yes\", \"no\", \"1\", \"0\")", d->name, shown);
 }
@@ -288,7 +291,7 @@ static int parse_int(const struct decl *d, const cJSON *v, cJSON **out, struct e
     if (cJSON_IsNumber(v)) {
         double f = v->valuedouble;
         if (f != floor(f) || fabs(f) > 9e15)
-            return err_set(err, ERR_PARAMS, "option %s: %s is not an integer (want an integer "
+            return err_set(err, ERR_OPTION, "option %s: %s is not an integer (want an integer "
                            "from %lld to %lld)", d->name, shown, d->min, d->max);
         x = (long long)f;
     } else if (cJSON_IsString(v)) {
@@ -304,16 +307,16 @@ static int parse_int(const struct decl *d, const cJSON *v, cJSON **out, struct e
         bool digits = *s && (isdigit((unsigned char)*s) ||
                              ((*s == '-' || *s == '+') && isdigit((unsigned char)s[1])));
         if (!digits || !end || *end || errno == ERANGE)
-            return err_set(err, ERR_PARAMS, "option %s: %s is not a decimal integer (want an "
+            return err_set(err, ERR_OPTION, "option %s: %s is not a decimal integer (want an "
                            "integer from %lld to %lld, as a number or a string of digits)",
                            d->name, shown, d->min, d->max);
         x = y;
     } else {
-        return err_set(err, ERR_PARAMS, "option %s: %s is %s, not an integer (want an integer "
+        return err_set(err, ERR_OPTION, "option %s: %s is %s, not an integer (want an integer "
                        "from %lld to %lld)", d->name, shown, rpc_type_name(v), d->min, d->max);
     }
     if (x < d->min || x > d->max)
-        return err_set(err, ERR_PARAMS, "option %s: %lld is out of range (want an integer from "
+        return err_set(err, ERR_OPTION, "option %s: %lld is out of range (want an integer from "
                        "%lld to %lld)", d->name, x, d->min, d->max);
     *out = cJSON_CreateNumber((double)x);
     return *out ? 0 : oom(err);
@@ -339,15 +342,17 @@ static int add_definition(const struct decl *d, const char *s, size_t len, cJSON
     for (size_t j = k; ok && j < len; j++)
         ok = s[j] != ';' && (unsigned char)s[j] >= 0x20;
     if (!ok)
-        return err_set(err, ERR_PARAMS, "option %s: \"%s\" is not a definition (want NAME or "
+        return err_set(err, ERR_OPTION, "option %s: \"%s\" is not a definition (want NAME or "
                        "NAME=VALUE, NAME a C identifier, no ';' in VALUE)", d->name, shown);
     char value[OPT_STR_MAX];
     snprintf(value, sizeof value, "%.*s", (int)len, s);
-    int vrc = opt_check_build_text(d->name, value, err);
+    char what[64];
+    snprintf(what, sizeof what, "option %s", d->name);
+    int vrc = opt_check_build_text(ERR_OPTION, what, value, err);
     if (vrc < 0)
         return vrc;
     if (cJSON_GetArraySize(list) >= OPT_DEFS_MAX)
-        return err_set(err, ERR_PARAMS, "option %s: more than %d definitions", d->name,
+        return err_set(err, ERR_OPTION, "option %s: more than %d definitions", d->name,
                        OPT_DEFS_MAX);
     char *copy = strndup(s, len);
     cJSON *item = copy ? cJSON_CreateString(copy) : NULL;
@@ -390,7 +395,7 @@ static int parse_definitions(const struct decl *d, const cJSON *v, cJSON **out, 
         for (const cJSON *e = v->child; e && rc == 0; e = e->next) {
             if (!cJSON_IsString(e)) {
                 rpc_preview(e, shown, sizeof shown);
-                rc = err_set(err, ERR_PARAMS, "option %s: list item %s is %s (want strings "
+                rc = err_set(err, ERR_OPTION, "option %s: list item %s is %s (want strings "
                              "such as \"NAME=VALUE\")", d->name, shown, rpc_type_name(e));
                 break;
             }
@@ -406,7 +411,7 @@ static int parse_definitions(const struct decl *d, const cJSON *v, cJSON **out, 
         }
     } else {
         rpc_preview(v, shown, sizeof shown);
-        rc = err_set(err, ERR_PARAMS, "option %s: %s is %s (want a string of space-separated "
+        rc = err_set(err, ERR_OPTION, "option %s: %s is %s (want a string of space-separated "
                      "NAME[=VALUE] or a list of them)", d->name, shown, rpc_type_name(v));
     }
     if (rc < 0) {
@@ -418,7 +423,7 @@ static int parse_definitions(const struct decl *d, const cJSON *v, cJSON **out, 
         total += strlen(e->valuestring) + 1;
     if (total > OPT_STR_MAX) {
         cJSON_Delete(list);
-        return err_set(err, ERR_PARAMS, "option %s: the definitions add up to %zu bytes (at most "
+        return err_set(err, ERR_OPTION, "option %s: the definitions add up to %zu bytes (at most "
                        "%d)", d->name, total - 1, OPT_STR_MAX - 1);
     }
     if (cJSON_GetArraySize(list) == 0) { /* nothing to define is the same as unset */
@@ -438,31 +443,33 @@ static int parse_str(const struct opt_table *t, size_t i, const cJSON *v, cJSON 
     if (!cJSON_IsString(v)) {
         if (has_choices(i)) {
             list_choices(t, i, accepted, sizeof accepted);
-            return err_set(err, ERR_PARAMS, "option %s: %s is %s, not a string (want one of: "
+            return err_set(err, ERR_OPTION, "option %s: %s is %s, not a string (want one of: "
                            "%s)", d->name, shown, rpc_type_name(v), accepted);
         }
-        return err_set(err, ERR_PARAMS, "option %s: %s is %s, not a string", d->name, shown,
+        return err_set(err, ERR_OPTION, "option %s: %s is %s, not a string", d->name, shown,
                        rpc_type_name(v));
     }
     if (strlen(v->valuestring) >= OPT_STR_MAX)
-        return err_set(err, ERR_PARAMS, "option %s: the value is %zu bytes long (at most %d)",
+        return err_set(err, ERR_OPTION, "option %s: the value is %zu bytes long (at most %d)",
                        d->name, strlen(v->valuestring), OPT_STR_MAX - 1);
     if (has_choices(i)) {
         if (n_choices(t, i) == 0)
-            return err_set(err, ERR_PARAMS, "option %s: %s: no boards are installed (the "
+            return err_set(err, ERR_OPTION, "option %s: %s: no boards are installed (the "
                            "machines directory has no *.json files)", d->name, shown);
         bool found = false;
         for (size_t k = 0; k < n_choices(t, i) && !found; k++)
             found = strcmp(v->valuestring, choice(t, i, k)) == 0;
         if (!found) {
             list_choices(t, i, accepted, sizeof accepted);
-            return err_set(err, ERR_PARAMS, "option %s: %s is not one of: %s", d->name, shown,
+            return err_set(err, ERR_OPTION, "option %s: %s is not one of: %s", d->name, shown,
                            accepted);
         }
     }
     /* a free-text value (a path) reaches build files and command lines */
     if (!has_choices(i)) {
-        int rc = opt_check_build_text(d->name, v->valuestring, err);
+        char what[64];
+        snprintf(what, sizeof what, "option %s", d->name);
+        int rc = opt_check_build_text(ERR_OPTION, what, v->valuestring, err);
         if (rc < 0)
             return rc;
     }
@@ -470,7 +477,7 @@ static int parse_str(const struct opt_table *t, size_t i, const cJSON *v, cJSON 
     return *out ? 0 : oom(err);
 }
 
-int opt_check_build_text(const char *what, const char *value, struct err *err)
+int opt_check_build_text(int code, const char *what, const char *value, struct err *err)
 {
     for (const char *p = value; *p; p++) {
         unsigned char c = (unsigned char)*p;
@@ -484,7 +491,7 @@ int opt_check_build_text(const char *what, const char *value, struct err *err)
                                   (unsigned char)*q);
         char bad[8];
         snprintf(bad, sizeof bad, c < 0x20 || c == 0x7f ? "\\x%02x" : "'%c'", c);
-        return err_set(err, ERR_PARAMS, "option %s: \"%s\" holds %s (character %zu), which a "
+        return err_set(err, code, "%s: \"%s\" holds %s (character %zu), which a "
                        "build file or command line cannot carry safely (no control characters, "
                        "quotes, backslash, $, ` or ;); rename it", what, shown, bad,
                        (size_t)(p - value) + 1);
@@ -520,12 +527,12 @@ int opt_normalize(const struct opt_table *t, const cJSON *in, cJSON **out, struc
         if (i < 0) {
             char shown[80];
             snprintf(shown, sizeof shown, "%s", v->string);
-            rc = err_set(err, ERR_PARAMS, "unknown option \"%s\" (declared options: %s)", shown,
+            rc = err_set(err, ERR_OPTION, "unknown option \"%s\" (declared options: %s)", shown,
                          declared_names(names, sizeof names));
             goto out;
         }
         if (given[i]) {
-            rc = err_set(err, ERR_PARAMS, "option %s is given twice", decls[i].name);
+            rc = err_set(err, ERR_OPTION, "option %s is given twice", decls[i].name);
             goto out;
         }
         given[i] = (cJSON *)v;
@@ -575,14 +582,14 @@ int opt_require(const struct opt_table *t, const cJSON *normalized, enum opt_met
         char accepted[512];
         if (has_choices(i) && n_choices(t, i) > 0) {
             list_choices(t, i, accepted, sizeof accepted);
-            return err_set(err, ERR_PARAMS, "%s needs option %s (one of: %s)", mname,
+            return err_set(err, ERR_OPTION, "%s needs option %s (one of: %s)", mname,
                            decls[i].name, accepted);
         }
         if (i == BOARD)
-            return err_set(err, ERR_PARAMS, "%s needs option %s, but no boards are installed "
+            return err_set(err, ERR_OPTION, "%s needs option %s, but no boards are installed "
                            "(the machines directory has no *.json files)", mname,
                            decls[i].name);
-        return err_set(err, ERR_PARAMS, "%s needs option %s", mname, decls[i].name);
+        return err_set(err, ERR_OPTION, "%s needs option %s", mname, decls[i].name);
     }
     return 0;
 }

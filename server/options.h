@@ -82,10 +82,11 @@ struct options {
 };
 
 /* Checks a value that will reach a build file (project.cmake, build.ninja) or a command line:
- * ERR_PARAMS naming what (an option's name, or "cmsis_path (resolved)") when it holds a control
- * character, a quote, a backslash, '$', '`' or ';' (what CMake and Ninja would take as syntax).
- * opt_normalize applies it to every free-text option and to compile definitions' values. */
-int opt_check_build_text(const char *what, const char *value, struct err *err);
+ * fails with code (ERR_OPTION for an option, ERR_PARAMS for a method's parameter) and a message
+ * starting "<what>: " (e.g. "option cmsis_path") when it holds a control character, a quote, a
+ * backslash, '$', '`' or ';' (what CMake and Ninja would take as syntax). opt_normalize applies
+ * it to every free-text option and to compile definitions' values. */
+int opt_check_build_text(int code, const char *what, const char *value, struct err *err);
 
 /* Fills *o from an object opt_normalize produced (NULL: all defaults). Never fails on such an
  * object: normalization already bounded every length and range. */

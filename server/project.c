@@ -24,5 +24,6 @@ int proj_build(struct server *srv, const cJSON *options, struct err *err)
     struct options opt;
     opt_get(cJSON_IsObject(options) ? options : NULL, &opt);
     bool verbose = opt.verbose || log_get_level() >= LOG_DEBUG;
-    return proj__build_limited(srv->dir, verbose, opt.build_timeout_s, NULL, err);
+    int rc = proj__apply_build_options(srv->dir, cJSON_IsObject(options) ? options : NULL, err);
+    return rc < 0 ? rc : proj__build_limited(srv->dir, verbose, opt.build_timeout_s, NULL, err);
 }

@@ -27,13 +27,18 @@
  * left behind. */
 int proj__extract(const char *archive, const char *dest, struct err *err);
 
-/* Like proj__extract, but merges the archive's contents into the existing directory dest
- * (files in the archive replace files of the same name). Used for extra_files_tar. */
-int proj__extract_into(const char *archive, const char *dest, struct err *err);
-
 /* Checks every symbolic link under root (label names the archive in messages): each must name
  * a regular file inside root through real directories only. ERR_INVALID naming the link. */
 int proj__check_links(const char *label, const char *root, struct err *err);
+
+/* ---- extra_files.c: extra_files_tar ---- */
+
+/* Unpacks archive (safely, as proj__extract) and adds its files to project_dir. It may only
+ * add: a member that is a link, lies in a directory the project owns (machines/, firmware/,
+ * model/, crt/, build/, flash/, a name starting with '.'), would replace a file (CMakeLists.txt,
+ * the launcher, project.json, boards.json, ...) or, under include/, would shadow a header the
+ * firmware build finds, fails with ERR_INVALID naming the member, and nothing is placed. */
+int proj__add_extra_files(const char *archive, const char *project_dir, struct err *err);
 
 /* ---- mlf.c: metadata.json of a Model Library Format archive ---- */
 
@@ -107,17 +112,42 @@ struct proj_settings {
     char board[MACH_NAME_MAX];
     char libc[16];
     char opt_level[4];
-    char cmsis_path[1024];
+    char cmsis_path[4096];          /* an absolute path (PATH_MAX), "" when none */
     bool warning_as_error;
     uint64_t workspace_bytes;
     char *compile_definitions;      /* heap, ';'-separated, "" when none */
     bool has_crt;
     int build_timeout_s;            /* set by build (not in project.json): each step's limit */
+    bool has_model;                 /* project.json's "model" is an object: model/ exists */
+    bool aot_demo;                  /* aot_standalone asked for as aot_standalone_demo */
 };
 
 /* Reads <project_dir>/project.json. */
 int proj__settings_read(struct proj_settings *s, const char *project_dir, struct err *err);
 void proj__settings_close(struct proj_settings *s);
+
+/* Fails (ERR_INVALID, with both figures and the fix) when a workspace arena of bytes cannot fit
+ * the board's RAM beside the stack and data; why says where the figure came from. */
+int proj__check_workspace(const struct machine *board, uint64_t bytes, const char *why,
+                          struct err *err);
+
+/* Checks a cmsis_path value and resolves it into out (an absolute path): an existing
+ * directory whose name, given and resolved, has no control character and none of " \ $ ; `
+ * (they would reach CMake's and Ninja's files). ERR_OPTION naming the option otherwise. */
+int proj__check_cmsis_path(const char *value, char *out, size_t outsz, struct err *err);
+
+/* (Re)writes <project_dir>/project.cmake from s: what generate decided, or build changed. */
+int proj__write_project_cmake(const char *project_dir, const struct proj_settings *s,
+                              struct err *err);
+
+/* ---- build_options.c ---- */
+
+/* Applies the options given to build (normalized; NULL for none) to a generated project:
+ * a compile option (libc, opt_level, warning_as_error, compile_definitions,
+ * workspace_size_bytes, cmsis_path) that differs from project.json replaces it there and in
+ * project.cmake, for this and later builds; project_type, board and extra_files_tar must equal
+ * what generate_project recorded (ERR_OPTION naming the option otherwise). */
+int proj__apply_build_options(const char *project_dir, const cJSON *given, struct err *err);
 
 /* ---- build.c ---- */
 

@@ -437,7 +437,7 @@ static void test_options_of_the_wrong_type_or_out_of_their_choices_are_named(voi
          "generate_project needs option board (one of: "},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        expect_call(cases[i].method, cases[i].params, -32602, cases[i].want);
+        expect_call(cases[i].method, cases[i].params, -32000, cases[i].want);
     CU_ASSERT_FALSE(fs_exists("/x"));
     still_serving();
 }
@@ -557,6 +557,53 @@ static void test_a_hostile_extra_files_tar_is_refused_and_leaves_no_project(void
     CU_ASSERT_FALSE(fs_exists("/tmp/mtq-evil"));
 }
 
+/* extra_files_tar may only add files (issue 10): each member that would replace or shadow
+ * what the template or generate_project made is refused by name, the project is not created,
+ * and the payload (which would touch a marker if it ever ran) never runs. */
+static void test_extra_files_that_replace_or_shadow_the_project_are_refused_by_name(void)
+{
+    char marker[PATH_MAX], payload[PATH_MAX + 64];
+    snprintf(marker, sizeof marker, "%s/ran", tars);
+    snprintf(payload, sizeof payload, "execute_process(COMMAND touch %s)\n", marker);
+    char script[PATH_MAX + 32];
+    snprintf(script, sizeof script, "#!/bin/sh\ntouch %s\n", marker);
+    struct hostile {
+        const char *name;
+        struct member m;
+        const char *want;
+    } cases[] = {
+        {"r_cmake", {"CMakeLists.txt", AE_IFREG, payload, NULL, false},
+         "member CMakeLists.txt would replace a file the project owns"},
+        {"r_launcher", {"./launch_microtvm_api_server.sh", AE_IFREG, script, NULL, false},
+         "member launch_microtvm_api_server.sh would replace a file the project owns"},
+        {"r_machine", {"machines/x.json", AE_IFREG, "{}", NULL, false},
+         "member machines/x.json is inside a directory the project owns"},
+        {"r_fwcmake", {"firmware/cmake/toolchain.cmake", AE_IFREG, payload, NULL, false},
+         "member firmware/cmake/toolchain.cmake is inside a directory the project owns"},
+        {"r_project_cmake", {"project.cmake", AE_IFREG, payload, NULL, false},
+         "member project.cmake would replace a file the project owns"},
+        {"r_boards", {"boards.json", AE_IFREG, "{}", NULL, false},
+         "member boards.json would replace"},
+        {"r_model", {"model/metadata.json", AE_IFREG, "{}", NULL, false},
+         "member model/metadata.json is inside a directory the project owns"},
+        {"r_build", {"build/build.ninja", AE_IFREG, "x", NULL, false},
+         "member build/build.ninja is inside a directory the project owns"},
+        {"r_shadow", {"include/board.h", AE_IFREG, "#error\n", NULL, false},
+         "member include/board.h would shadow the project's firmware/include/board.h"},
+        {"r_generated", {"include/board_config.h", AE_IFREG, "#error\n", NULL, false},
+         "member include/board_config.h would shadow a header the firmware build generates"},
+        {"r_hidden", {".extra-files", AE_IFREG, "x", NULL, false},
+         "member .extra-files"},
+        {"r_link", {"src/x.c", AE_IFLNK, NULL, "y.c", false}, "src/x.c: symbolic link"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char tar[PATH_MAX];
+        mlf_tar(cases[i].name, &cases[i].m, 1, tar, sizeof tar);
+        expect_generate_refused(cases[i].name, NULL, tar, "echo", cases[i].want);
+    }
+    CU_ASSERT_FALSE(fs_exists(marker));
+}
+
 static void test_a_project_dir_that_exists_or_cannot_be_made_is_refused(void)
 {
     char dir[PATH_MAX], params[2 * PATH_MAX];
@@ -650,6 +697,7 @@ int main(void)
     CU_ADD_TEST(s, test_a_truncated_or_foreign_mlf_is_refused_and_leaves_no_project);
     CU_ADD_TEST(s, test_a_bad_metadata_json_is_named_and_leaves_no_project);
     CU_ADD_TEST(s, test_a_hostile_extra_files_tar_is_refused_and_leaves_no_project);
+    CU_ADD_TEST(s, test_extra_files_that_replace_or_shadow_the_project_are_refused_by_name);
     CU_ADD_TEST(s, test_a_project_dir_that_exists_or_cannot_be_made_is_refused);
     if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
         return 1;

@@ -206,6 +206,81 @@ static void test_an_edited_project_cmake_makes_build_configure_again(void)
     free(log);
 }
 
+/* `tvmc micro build --project-option opt_level=0`: the option given at build reconfigures and
+ * recompiles at -O0 (it used to be accepted and ignored); giving back 2 returns. */
+static void test_opt_level_given_at_build_rebuilds_at_that_level(void)
+{
+    CU_ASSERT_TRUE_FATAL(fs_exists(an385));
+    const char *levels[] = {"{\"opt_level\": \"0\"}", "{\"opt_level\": \"2\"}"};
+    const char *flags[] = {"-O0", "-O2"};
+    for (int i = 0; i < 2; i++) {
+        cJSON *o = cJSON_Parse(levels[i]);
+        struct err err = {0};
+        CU_ASSERT_EQUAL(proj__apply_build_options(an385, o, &err), 0);
+        cJSON_Delete(o);
+        CU_ASSERT_EQUAL_FATAL(build(an385, NULL), 0);
+        char *log = slurp(an385, "build/build.log");
+        CU_ASSERT_TRUE(log && strstr(log, "Configuring done"));
+        CU_ASSERT(log && count_lines(log, "Building C object") > 0);
+        free(log);
+        char *ninja = slurp(an385, "build/build.ninja");
+        CU_ASSERT_PTR_NOT_NULL(ninja ? strstr(ninja, flags[i]) : NULL);
+        CU_ASSERT_PTR_NULL(ninja ? strstr(ninja, flags[1 - i]) : "");
+        free(ninja);
+    }
+}
+
+/* Writes text to dir/rel, making the directories on the way. */
+static void put_file(const char *dir, const char *rel, const char *text)
+{
+    char path[PATH_MAX * 2], parent[PATH_MAX * 2];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    snprintf(parent, sizeof parent, "%s", path);
+    *strrchr(parent, '/') = '\0';
+    CU_ASSERT_EQUAL_FATAL(fs_mkdir_p(parent, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(fs_write_file(path, text, strlen(text), NULL), 0);
+}
+
+/* extra_files_tar as TVM's Zephyr and Arduino templates take it: include/ on the include path,
+ * every source under src/ (nested too) compiled and linked into the firmware. */
+static void test_extra_files_include_and_src_are_compiled_into_the_firmware(void)
+{
+    char files[PATH_MAX], tar[PATH_MAX], dir[PATH_MAX], json[PATH_MAX * 2];
+    snprintf(files, sizeof files, "%s/extra-files", tmpdir);
+    put_file(files, "include/mtq_probe.h", "int mtq_probe(void);\nint mtq_probe_deep(void);\n");
+    put_file(files, "src/probe.c", "#include \"mtq_probe.h\"\n"
+                                   "int mtq_probe(void) { return mtq_probe_deep() + 1; }\n");
+    put_file(files, "src/sub/deep.c", "#include <mtq_probe.h>\n"
+                                      "int mtq_probe_deep(void) { return 41; }\n");
+    /* the tar writer wants a metadata.json; a data file at the top is allowed (a new name) */
+    put_file(files, "metadata.json", "{}\n");
+    snprintf(tar, sizeof tar, "%s/extra-files.tar", tmpdir);
+    struct err terr = {0};
+    if (mlf_make_tar(files, tar, &terr) < 0)
+        fprintf(stderr, "\nmlf_make_tar: %s\n", terr.msg);
+    CU_ASSERT_EQUAL_FATAL(terr.code, 0);
+    snprintf(dir, sizeof dir, "%s/extra", tmpdir);
+    snprintf(json, sizeof json, "{\"project_type\": \"echo\", \"board\": \"mps2-an385\", "
+             "\"extra_files_tar\": \"%s\"}", tar);
+    cJSON *o = cJSON_Parse(json);
+    struct err err = {0};
+    int rc = proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err);
+    cJSON_Delete(o);
+    if (rc < 0)
+        fprintf(stderr, "\ngenerate: %s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_EQUAL_FATAL(build(dir, NULL), 0);
+    char *log = slurp(dir, "build/build.log");
+    CU_ASSERT(log && count_lines(log, "src/probe.c") > 0 && count_lines(log, "src/sub/deep.c") > 0);
+    free(log);
+    /* compiled with the project's include/ on the path (the build would fail without it) */
+    char *ninja = slurp(dir, "build/build.ninja");
+    char inc[PATH_MAX * 2];
+    snprintf(inc, sizeof inc, "-I%s/include", dir);
+    CU_ASSERT_PTR_NOT_NULL(ninja ? strstr(ninja, inc) : NULL);
+    free(ninja);
+}
+
 static void test_an_unwritable_cache_does_not_fail_the_build(void)
 {
     char dir[PATH_MAX], bad[PATH_MAX + 16];
@@ -287,6 +362,8 @@ int main(void)
     CU_ADD_TEST(s, test_touching_a_model_source_rebuilds_only_the_model);
     CU_ADD_TEST(s, test_a_second_project_reuses_the_cached_board_layer);
     CU_ADD_TEST(s, test_an_edited_project_cmake_makes_build_configure_again);
+    CU_ADD_TEST(s, test_opt_level_given_at_build_rebuilds_at_that_level);
+    CU_ADD_TEST(s, test_extra_files_include_and_src_are_compiled_into_the_firmware);
     CU_ADD_TEST(s, test_an_unwritable_cache_does_not_fail_the_build);
     CU_ADD_TEST(s, test_a_compile_error_comes_back_with_its_command_and_lines);
     CU_ADD_TEST(s, test_a_missing_tool_is_named_with_the_fix);

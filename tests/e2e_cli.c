@@ -8,6 +8,7 @@
  */
 #include "cli_run.h"
 #include "client.h"
+#include "fs.h"
 #include "mlf.h"
 
 #include <CUnit/Basic.h>
@@ -163,10 +164,10 @@ static void test_machines_lists_every_board_in_machines(void)
     const char *args[] = {"machines", NULL};
     CU_ASSERT_EQUAL(run_cli(args, 30, &out, &errs), 0);
     CU_ASSERT_STRING_EQUAL(errs, "");
-    /* one row per board, in order, after the header */
+    /* one row per board, in order, after the header, up to a blank line */
     char *line = strchr(out, '\n');
     size_t rows = 0;
-    while (line && line[1]) {
+    while (line && line[1] && line[1] != '\n') {
         line++;
         if (rows < n)
             CU_ASSERT(strncmp(line, names[rows], strlen(names[rows])) == 0 &&
@@ -175,6 +176,29 @@ static void test_machines_lists_every_board_in_machines(void)
         line = strchr(line, '\n');
     }
     CU_ASSERT_EQUAL(rows, n);
+    /* then each board's TVM model and the exact --target string for tvmc */
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\nTVM targets"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\nmps2-an385    sam3x8e      --target \"c -keys=arm_cpu,cpu "
+                                       "-device=arm_cpu -mcpu=cortex-m3 -model=sam3x8e\"\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "riscv32-virt  host         --target \"c -keys=cpu "
+                                       "-model=host\"\n"));
+    free(out);
+    free(errs);
+
+    /* --boards-json is the template's boards.json, byte for byte */
+    const char *bj[] = {"machines", "--boards-json", NULL};
+    CU_ASSERT_EQUAL(run_cli(bj, 30, &out, &errs), 0);
+    char *file = NULL;
+    CU_ASSERT_EQUAL(fs_read_file(MTQ_TEMPLATE_DIR "/boards.json", 0, &file, NULL, NULL), 0);
+    CU_ASSERT(file && strcmp(file, out) == 0);
+    cJSON *boards = cJSON_Parse(out);
+    CU_ASSERT_EQUAL((size_t)cJSON_GetArraySize(boards), n);
+    const cJSON *an505 = cJSON_GetObjectItemCaseSensitive(boards, "mps2-an505");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItemCaseSensitive(an505, "model")->valuestring,
+                           "mps2_an521");
+    CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(an505, "is_qemu")));
+    cJSON_Delete(boards);
+    free(file);
     free(out);
     free(errs);
 

@@ -167,10 +167,10 @@ static void test_extra_files_with_a_link_out_or_a_chain_are_refused(void)
 static void test_a_newline_in_cmsis_path_is_refused_by_name(void)
 {
     expect_generate_refused("cmsis", "", "echo",
-                            ",\"cmsis_path\":\"/tmp/x\\nrule r\\n  command = id\"", -32602,
+                            ",\"cmsis_path\":\"/tmp/x\\nrule r\\n  command = id\"", -32000,
                             "option cmsis_path: \"/tmp/x\\x0arule r");
     expect_generate_refused("defs", "", "echo", ",\"compile_definitions\":[\"X=$(id)\"]",
-                            -32602, "option compile_definitions: \"X=$(id)\" holds '$'");
+                            -32000, "option compile_definitions: \"X=$(id)\" holds '$'");
 }
 
 /* ---- item 6: depth ---- */

@@ -5,6 +5,8 @@
  */
 #include "api.h"
 
+#include "log.h"
+
 #include <CUnit/Basic.h>
 #include <limits.h>
 #include <stdio.h>
@@ -76,11 +78,16 @@ static const cJSON *expect_error(const cJSON *reply, int code, const char *want)
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
     CU_ASSERT_PTR_NOT_NULL(cJSON_GetObjectItemCaseSensitive(e, "data"));
     CU_ASSERT_FATAL(cJSON_IsNumber(c) && cJSON_IsString(m));
-    if (c->valueint != code || !strstr(m->valuestring, want))
-        fprintf(stderr, "\ngot %d \"%s\", want %d \"%s\"\n", c->valueint, m->valuestring, code,
-                want);
+    /* a -32000 "calling method X" carries the diagnosis in data.traceback */
+    const cJSON *tb = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "data"),
+                                                       "traceback");
+    const char *text = code == RPC_SERVER_ERROR && cJSON_IsString(tb) &&
+                               !strstr(m->valuestring, want) ? tb->valuestring
+                                                             : m->valuestring;
+    if (c->valueint != code || !strstr(text, want))
+        fprintf(stderr, "\ngot %d \"%s\", want %d \"%s\"\n", c->valueint, text, code, want);
     CU_ASSERT_EQUAL(c->valueint, code);
-    CU_ASSERT_PTR_NOT_NULL(strstr(m->valuestring, want));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
     return e;
 }
 
@@ -194,17 +201,17 @@ static void test_api_refuses_bad_generate_project_params(void)
     bad_call("generate_project",
              "{\"model_library_format_path\": \"/m.tar\", \"standalone_crt_dir\": \"/c\", "
              "\"project_dir\": \"/p\", \"options\": {\"board\": \"board-b\"}}",
-             RPC_INVALID_PARAMS, "option board: \"board-b\" is not one of: board-a");
+             RPC_SERVER_ERROR, "option board: \"board-b\" is not one of: board-a");
     bad_call("generate_project",
              "{\"model_library_format_path\": \"/m.tar\", \"standalone_crt_dir\": \"/c\", "
              "\"project_dir\": \"/p\", \"options\": {\"board\": \"board-a\"}}",
-             RPC_INVALID_PARAMS,
+             RPC_SERVER_ERROR,
              "generate_project needs option project_type (one of: host_driven, aot_standalone, "
-             "echo)");
+             "echo, aot_standalone_demo)");
     bad_call("generate_project",
              "{\"model_library_format_path\": \"/m.tar\", \"standalone_crt_dir\": \"/c\", "
              "\"project_dir\": \"/p\", \"options\": {\"project_type\": \"echo\"}}",
-             RPC_INVALID_PARAMS, "generate_project needs option board (one of: board-a)");
+             RPC_SERVER_ERROR, "generate_project needs option board (one of: board-a)");
 }
 
 static void test_api_refuses_bad_build_flash_and_open_transport_params(void)
@@ -222,9 +229,9 @@ static void test_api_refuses_bad_build_flash_and_open_transport_params(void)
         snprintf(want, sizeof want, "%s: unexpected parameter \"option\" (%s takes: options)", m,
                  m);
         bad_call(m, "{\"options\": {}, \"option\": {}}", RPC_INVALID_PARAMS, want);
-        bad_call(m, "{\"options\": {\"gdbserver_port\": \"port\"}}", RPC_INVALID_PARAMS,
+        bad_call(m, "{\"options\": {\"gdbserver_port\": \"port\"}}", RPC_SERVER_ERROR,
                  "option gdbserver_port: \"port\" is not a decimal integer");
-        bad_call(m, "{\"options\": {\"colour\": true}}", RPC_INVALID_PARAMS,
+        bad_call(m, "{\"options\": {\"colour\": true}}", RPC_SERVER_ERROR,
                  "unknown option \"colour\"");
     }
 }
@@ -352,13 +359,39 @@ static void test_api_maps_work_errors_to_the_names_tvm_knows(void)
                    "no byte within 0.5 s");
     expect_mapping(ERR_CLOSED, "QEMU exited with status 1", NULL, RPC_SERVER_ERROR,
                    "TransportClosedError", "QEMU exited with status 1");
-    expect_mapping(ERR_PARAMS, "option x: bad", NULL, RPC_INVALID_PARAMS, "option x: bad", NULL);
+    expect_mapping(ERR_PARAMS, "build: parameter \"options\" must be an object", NULL,
+                   RPC_INVALID_PARAMS, "build: parameter \"options\" must be an object", NULL);
+    /* tvmc prints a -32000's message; any other code ends in a Python traceback */
+    expect_mapping(ERR_OPTION, "option x: bad", NULL, RPC_SERVER_ERROR, "calling method build",
+                   "option x: bad");
     expect_mapping(ERR_TOOL, "build: cc failed", "$ cc -c a.c\na.c:1: error: x", RPC_SERVER_ERROR,
                    "calling method build", "build: cc failed\n$ cc -c a.c\na.c:1: error: x");
     expect_mapping(-2, "model.tar: No such file or directory", NULL, RPC_SERVER_ERROR,
                    "calling method build", "model.tar: No such file or directory");
     expect_mapping(ERR_STATE, "build: generate the project first", NULL, RPC_SERVER_ERROR,
                    "calling method build", "build: generate the project first");
+}
+
+/* verbose lasts for the call it came with (TVM's reference servers use it for that call's build
+ * output): debug logging must not stay on for every later read_transport of a session. */
+static void test_api_verbose_lasts_for_its_own_call_only(void)
+{
+    log_set_level(LOG_INFO);
+    srv.verbosity = LOG_INFO;
+    cJSON *r = call("build", "{\"options\": {\"verbose\": true}}");
+    expect_error(r, RPC_SERVER_ERROR, "is the template, not a project");
+    cJSON_Delete(r);
+    CU_ASSERT_EQUAL(log_get_level(), LOG_INFO);
+    r = call("read_transport", "{\"n\": 4, \"timeout_sec\": 0}");
+    CU_ASSERT_EQUAL(log_get_level(), LOG_INFO);
+    cJSON_Delete(r);
+    /* a server started with --debug keeps it */
+    srv.verbosity = LOG_DEBUG;
+    r = call("flash", "{\"options\": {\"verbose\": false}}");
+    CU_ASSERT_EQUAL(log_get_level(), LOG_DEBUG);
+    cJSON_Delete(r);
+    srv.verbosity = LOG_INFO;
+    log_set_level(LOG_INFO);
 }
 
 int main(void)
@@ -377,6 +410,7 @@ int main(void)
     CU_ADD_TEST(s, test_api_answers_transport_calls_before_open_with_transport_closed);
     CU_ADD_TEST(s, test_api_echoes_the_id_or_null_on_envelope_errors);
     CU_ADD_TEST(s, test_api_maps_work_errors_to_the_names_tvm_knows);
+    CU_ADD_TEST(s, test_api_verbose_lasts_for_its_own_call_only);
     if (CU_get_error() != CUE_SUCCESS)
         return 1;
     CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -113,6 +113,13 @@ static void test_generate_makes_an_echo_project_without_a_model(void)
     CU_ASSERT_EQUAL(access(launcher, X_OK), 0); /* TVM executes it directly */
     CU_ASSERT_TRUE(has(dir, "machines/mps2-an385.json"));
     CU_ASSERT_FALSE(has(dir, "machines/riscv32-virt.json")); /* only the chosen board */
+    char *boards = slurp(dir, "boards.json"); /* TVM's board -> target model map */
+    cJSON *bj = boards ? cJSON_Parse(boards) : NULL;
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(bj, "mps2-an385"), "model");
+    CU_ASSERT(cJSON_IsString(model) && strcmp(model->valuestring, "sam3x8e") == 0);
+    cJSON_Delete(bj);
+    free(boards);
     CU_ASSERT_TRUE(has(dir, "firmware/CMakeLists.txt"));
     CU_ASSERT_TRUE(has(dir, "CMakeLists.txt"));
     CU_ASSERT_FALSE(has(dir, "model.tar"));
@@ -279,7 +286,7 @@ static void test_generate_refuses_an_unknown_board(void)
 static void test_generate_refuses_a_libc_the_board_lacks(void)
 {
     assert_refused("nolibc", "", "", "{\"project_type\": \"echo\", \"board\": \"riscv32-virt\","
-                   " \"libc\": \"newlib\"}", ERR_PARAMS,
+                   " \"libc\": \"newlib\"}", ERR_OPTION,
                    "libc newlib is not available on riscv32-virt; it has picolibc", NULL);
 }
 

@@ -218,6 +218,59 @@ static void test_the_riscv_boards_name_their_plic_and_the_uart_line_on_it(void)
     }
 }
 
+/* TVM's target models (boards.json "model"; TVM 0.18 python/tvm/target/target.py
+ * MICRO_SUPPORTED_MODELS) and the target strings TVM prints for them. */
+static void test_every_board_names_its_tvm_model_and_target(void)
+{
+    static const struct {
+        const char *board, *model, *target;
+        bool fpu;
+    } want[] = {
+        {"mps2-an385", "sam3x8e",
+         "c -keys=arm_cpu,cpu -device=arm_cpu -mcpu=cortex-m3 -model=sam3x8e", false},
+        {"mps2-an386", "stm32l4r5zi",
+         "c -keys=arm_cpu,cpu -device=arm_cpu -mcpu=cortex-m4 -model=stm32l4r5zi", true},
+        {"mps2-an500", "stm32h7xx",
+         "c -keys=arm_cpu,cpu -device=arm_cpu -mcpu=cortex-m7 -model=stm32h7xx", true},
+        {"mps2-an505", "mps2_an521",
+         "c -keys=arm_cpu,cpu -device=arm_cpu -mcpu=cortex-m33 -model=mps2_an521", true},
+        {"riscv32-virt", "host", "c -keys=cpu -model=host", false},
+        {"riscv64-virt", "host", "c -keys=cpu -model=host", false},
+    };
+    struct err err;
+    char target[160];
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        CU_ASSERT_EQUAL_FATAL(mach_load_by_name(&mach, MACHINES_DIR, want[i].board, &err), 0);
+        CU_ASSERT_STRING_EQUAL(mach.tvm_model, want[i].model);
+        mach_tvm_target(&mach, target, sizeof target);
+        CU_ASSERT_STRING_EQUAL(target, want[i].target);
+        CU_ASSERT_EQUAL(mach_has_fpu(&mach), want[i].fpu);
+    }
+}
+
+static void test_tvm_model_is_optional_and_must_be_an_identifier(void)
+{
+    struct err err;
+    CU_ASSERT_EQUAL_FATAL(mach_load(&mach, FIXTURES_DIR "/good-board.json", &err), 0);
+    CU_ASSERT_STRING_EQUAL(mach.tvm_model, "host"); /* the file has none */
+    char *text = NULL;
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(fs_read_file(FIXTURES_DIR "/good-board.json", 0, &text, &len, &err), 0);
+    static const char *const bad_models[] = {"\"\"", "\"sam3x8e -mcpu=x\"", "\"a\\nb\"", "7"};
+    for (size_t i = 0; i < sizeof(bad_models) / sizeof(bad_models[0]); i++) {
+        char *edited = NULL;
+        const char *at = strstr(text, "\"cpu\"");
+        CU_ASSERT_FATAL(at != NULL);
+        CU_ASSERT_FATAL(asprintf(&edited, "%.*s\"tvm_model\": %s, %s", (int)(at - text), text,
+                                 bad_models[i], at) > 0);
+        err_clear(&err);
+        CU_ASSERT_EQUAL(mach_parse(&mach, edited, strlen(edited), "x.json", &err), ERR_INVALID);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "x.json: tvm_model: want"));
+        free(edited);
+    }
+    free(text);
+}
+
 static void test_a_board_without_intc_has_no_uart_line(void)
 {
     struct err err;
@@ -363,6 +416,8 @@ int main(void)
     CU_ADD_TEST(s, test_list_is_sorted_and_has_only_json_basenames);
     CU_ADD_TEST(s, test_list_of_a_missing_directory_fails_with_errno);
     CU_ADD_TEST(s, test_a_good_file_fills_every_field);
+    CU_ADD_TEST(s, test_every_board_names_its_tvm_model_and_target);
+    CU_ADD_TEST(s, test_tvm_model_is_optional_and_must_be_an_identifier);
     CU_ADD_TEST(s, test_bad_json_names_the_byte_offset);
     CU_ADD_TEST(s, test_a_missing_file_fails_with_enoent_and_its_path);
     CU_ADD_TEST(s, test_a_top_level_array_is_rejected);

@@ -81,14 +81,15 @@ static void expect_value(const char *json, const char *name, const char *want)
     cJSON_Delete(out);
 }
 
-/* Expects json to be refused with ERR_PARAMS and a message containing want. */
+/* Expects json to be refused with ERR_OPTION (ERR_PARAMS when it is not even an object) and a
+ * message containing want. */
 static void expect_error_in(const struct opt_table *t, const char *json, const char *want)
 {
     struct err err = {0};
     cJSON *out = norm(t, json, &err);
     CU_ASSERT_PTR_NULL(out);
     cJSON_Delete(out);
-    CU_ASSERT_EQUAL(err.code, ERR_PARAMS);
+    CU_ASSERT_EQUAL(err.code, json[0] == '{' ? ERR_OPTION : ERR_PARAMS);
     if (!strstr(err.msg, want))
         fprintf(stderr, "\n%s: want \"%s\" in \"%s\"\n", json, want, err.msg);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want));
@@ -157,8 +158,9 @@ static void test_options_describes_exactly_the_contract_options_with_all_seven_k
                                         "\"default\":null,\"type\":\"str\",\"required\":"
                                         "[\"generate_project\"],\"optional\":null"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "{\"name\":\"project_type\",\"choices\":[\"host_driven\","
-                                        "\"aot_standalone\",\"echo\"],\"default\":null,"
-                                        "\"type\":\"str\",\"required\":[\"generate_project\"]"));
+                                        "\"aot_standalone\",\"echo\",\"aot_standalone_demo\"],"
+                                        "\"default\":null,\"type\":\"str\",\"required\":"
+                                        "[\"generate_project\"]"));
     /* compile-time options default to null: TVM fills every declared default into every call,
      * and a filled-in default must not override what generate_project recorded */
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "{\"name\":\"libc\",\"choices\":[\"picolibc\",\"newlib\","
@@ -267,9 +269,11 @@ static void test_options_refuses_build_file_syntax_in_paths_and_definitions_by_n
     BAD("{\"compile_definitions\": [\"X=a`id`\"]}", "option compile_definitions: \"X=a`id`\" holds '`'");
     BAD("{\"compile_definitions\": [\"X=a\\u007fb\"]}", "holds \\x7f");
     struct err err = {0};
-    CU_ASSERT_EQUAL(opt_check_build_text("cmsis_path", "/opt/CMSIS 5/x-y_z.1", &err), 0);
-    CU_ASSERT_EQUAL(opt_check_build_text("project_dir", "/tmp/p\tq", &err), ERR_PARAMS);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "option project_dir: "));
+    CU_ASSERT_EQUAL(opt_check_build_text(ERR_OPTION, "option cmsis_path", "/opt/CMSIS 5/x-y_z.1",
+                                         &err), 0);
+    CU_ASSERT_EQUAL(opt_check_build_text(ERR_PARAMS, "project_dir", "/tmp/p\tq", &err),
+                    ERR_PARAMS);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "project_dir: \"/tmp/p\\x09q\" holds \\x09"));
 }
 
 static void test_options_checks_strings_against_their_choices(void)
@@ -285,7 +289,8 @@ static void test_options_checks_strings_against_their_choices(void)
     BAD("{\"libc\": \"musl\"}",
         "option libc: \"musl\" is not one of: picolibc, newlib, newlib-nano");
     BAD("{\"project_type\": \"zephyr\"}",
-        "option project_type: \"zephyr\" is not one of: host_driven, aot_standalone, echo");
+        "option project_type: \"zephyr\" is not one of: host_driven, aot_standalone, echo, "
+        "aot_standalone_demo");
     BAD("{\"opt_level\": 2}",
         "option opt_level: 2 is a number, not a string (want one of: 0, 1, 2, 3, s, g)");
     BAD("{\"cmsis_path\": false}", "option cmsis_path: false is a boolean, not a string");
@@ -331,13 +336,14 @@ static void test_options_requires_project_type_and_board_for_generate_project(vo
     struct err err = {0};
     cJSON *out = norm(table, "{\"board\": \"alpha\"}", &err);
     CU_ASSERT_FATAL(out != NULL);
-    CU_ASSERT_EQUAL(opt_require(table, out, OPT_GENERATE, &err), ERR_PARAMS);
+    CU_ASSERT_EQUAL(opt_require(table, out, OPT_GENERATE, &err), ERR_OPTION);
     CU_ASSERT_STRING_EQUAL(err.msg, "generate_project needs option project_type (one of: "
-                                    "host_driven, aot_standalone, echo)");
+                                    "host_driven, aot_standalone, echo, "
+                                    "aot_standalone_demo)");
     CU_ASSERT_EQUAL(opt_require(table, out, OPT_BUILD, &err), 0);
     cJSON_Delete(out);
     out = norm(table, "{\"project_type\": \"echo\"}", &err);
-    CU_ASSERT_EQUAL(opt_require(table, out, OPT_GENERATE, &err), ERR_PARAMS);
+    CU_ASSERT_EQUAL(opt_require(table, out, OPT_GENERATE, &err), ERR_OPTION);
     CU_ASSERT_STRING_EQUAL(err.msg, "generate_project needs option board (one of: alpha, beta)");
     cJSON_Delete(out);
     out = norm(table, "{\"project_type\": \"echo\", \"board\": \"beta\"}", &err);
@@ -358,7 +364,7 @@ static void test_options_without_boards_says_none_are_installed(void)
     CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(board, "choices")));
     cJSON *none = cJSON_CreateObject(), *out = NULL;
     CU_ASSERT_EQUAL(opt_normalize(t, none, &out, &err), 0);
-    CU_ASSERT_EQUAL(opt_require(t, out, OPT_GENERATE, &err), ERR_PARAMS);
+    CU_ASSERT_EQUAL(opt_require(t, out, OPT_GENERATE, &err), ERR_OPTION);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "generate_project needs option project_type"));
     cJSON_Delete(out);
     cJSON_Delete(none);

@@ -642,7 +642,7 @@ static void test_flash_refuses_a_board_other_than_the_projects(void)
     CU_ASSERT_EQUAL_FATAL(fs_write_file(path, "ELF", 3, &err), 0);
     CU_ASSERT_EQUAL_FATAL(server_init(&srv, dir, &err), 0);
     cJSON *opts = cJSON_Parse("{\"board\": \"riscv32-virt\", \"deterministic\": null}");
-    CU_ASSERT_EQUAL(sess__flash(&srv, opts, &err), ERR_PARAMS);
+    CU_ASSERT_EQUAL(sess__flash(&srv, opts, &err), ERR_OPTION);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "generated and built for mps2-an385"));
     snprintf(path, sizeof path, "%s/flash/firmware.elf", dir);
     CU_ASSERT_FALSE(fs_exists(path)); /* refused before touching the flash */

@@ -187,8 +187,7 @@ static double elem_at(const char *dtype, const uint8_t *p)
     }
 }
 
-/* The index of the first maximum of a tensor, or -1 when its dtype is not a plain number. */
-static long argmax(const struct aot_tensor *t)
+long aot_app_argmax(const struct aot_tensor *t, int ties_to_last)
 {
     size_t es = elem_size(t->dtype);
     if (es == 0 || t->size < es)
@@ -198,13 +197,34 @@ static long argmax(const struct aot_tensor *t)
     double best_value = elem_at(t->dtype, p);
     for (size_t i = 1; i < t->size / es; i++) {
         double v = elem_at(t->dtype, p + i * es);
-        if (v > best_value) {
+        if (v > best_value || (ties_to_last && v == best_value)) {
             best_value = v;
             best = (long)i;
         }
     }
     return best;
 }
+
+#ifdef MTQ_AOT_DEMO
+/* TVM's Zephyr demo takes its input from include/tvm/input_data.h (made by TVM's
+ * tvm.micro.testing.utils.create_header_file): `input_data[]` and `input_data_len`. */
+#include "tvm/input_data.h"
+#define TIES_TO_LAST 1
+
+/* 0 when input_data fits input 0 exactly; else its size, reported by infer%. */
+static size_t demo_input_mismatch;
+
+static void load_demo_input(void)
+{
+    if (aot_model_num_inputs == 0 || sizeof(input_data) != aot_model_inputs[0].size) {
+        demo_input_mismatch = sizeof(input_data);
+        return;
+    }
+    memcpy(aot_model_inputs[0].data, input_data, sizeof(input_data));
+}
+#else
+#define TIES_TO_LAST 0
+#endif
 
 struct run_result {
     int32_t rc;
@@ -257,6 +277,17 @@ static uint64_t ticks_to_ns(uint64_t ticks)
 
 static void cmd_infer(void)
 {
+#ifdef MTQ_AOT_DEMO
+    if (demo_input_mismatch) {
+        msg_reset();
+        msg_add("infer: include/tvm/input_data.h holds ");
+        msg_add_u64(demo_input_mismatch);
+        msg_add(" bytes; input 0 takes ");
+        msg_add_u64(aot_model_num_inputs ? aot_model_inputs[0].size : 0);
+        send_error();
+        return;
+    }
+#endif
     struct run_result r = run_model();
     if (r.rc != 0) {
         compose_run_error(r.rc);
@@ -265,7 +296,8 @@ static void cmd_infer(void)
     }
     msg_reset();
     msg_add("result:");
-    msg_add_i64(aot_model_num_outputs > 0 ? argmax(&aot_model_outputs[0]) : -1);
+    msg_add_i64(aot_model_num_outputs > 0 ? aot_app_argmax(&aot_model_outputs[0], TIES_TO_LAST)
+                                          : -1);
     msg_add(":");
     msg_add_u64(r.ticks * 1000u / (uint64_t)(BOARD_TIMER_HZ));
     msg_send();
@@ -508,6 +540,9 @@ void aot_app_send_banner(void)
 void aot_app_init(void)
 {
     aot_model_load_defaults();
+#ifdef MTQ_AOT_DEMO
+    load_demo_input();
+#endif
     aot_workspace_reset();
     state = ST_HEAD;
     head_len = 0;

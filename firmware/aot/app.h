@@ -7,10 +7,19 @@
 #ifndef MTQ_AOT_APP_H
 #define MTQ_AOT_APP_H
 
+struct aot_tensor;
+
+/* The class index infer% reports: the index of the maximum of t, ties going to the first index
+ * (np.argmax's rule; aot_standalone) or, with ties_to_last, to the last (TVM's Zephyr demo
+ * compares with >=; aot_standalone_demo). -1 when t's dtype is not a plain number. */
+long aot_app_argmax(const struct aot_tensor *t, int ties_to_last);
+
 /* Sends the boot banner line: "#microtvm-qemu:aot_standalone:<board>:<libc>\n". */
 void aot_app_send_banner(void);
 
-/* Loads the default inputs and empties the command parser. Call once before aot_app_feed. */
+/* Loads the default inputs and empties the command parser. Call once before aot_app_feed.
+ * Built with MTQ_AOT_DEMO (aot_standalone_demo), input 0 then comes from input_data[] of the
+ * project's include/tvm/input_data.h, as in TVM's Zephyr demo. */
 void aot_app_init(void);
 
 /* Takes one received byte. A '%' ends a command, which is then answered; '\r' and '\n' are

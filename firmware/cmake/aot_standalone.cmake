@@ -54,6 +54,19 @@ target_include_directories(firmware PRIVATE
   ${MTQ_AOT_DIR} ${MTQ_MODEL_DIR}/codegen/host/include ${mtq_aot_runtime_include})
 target_compile_definitions(firmware PRIVATE MTQ_WORKSPACE_BYTES=${MTQ_WORKSPACE_BYTES})
 
+# aot_standalone_demo (TVM's Zephyr project type): input 0 is include/tvm/input_data.h's
+# input_data[], as TVM's demo takes it (from extra_files_tar), and infer%'s label breaks ties
+# toward the last index, as the demo's >= does.
+if(MTQ_AOT_DEMO)
+  if(NOT EXISTS ${CMAKE_SOURCE_DIR}/include/tvm/input_data.h)
+    message(FATAL_ERROR "aot_standalone_demo takes its input from include/tvm/input_data.h, "
+                        "which this project lacks: give extra_files_tar a tar holding it (TVM's "
+                        "tvm.micro.testing.utils.create_header_file writes one), or use "
+                        "aot_standalone")
+  endif()
+  target_compile_definitions(firmware PRIVATE MTQ_AOT_DEMO=1)
+endif()
+
 # A default input for infer% without input commands: <project>/include/mtq_default_input.h
 # (for example from extra_files_tar), one `static const unsigned char mtq_default_input_<i>[]`
 # per input, of exactly that input's size. Without it the inputs start as zeros.
