@@ -78,6 +78,9 @@ static const struct decl decls[] = {
     {"session_established_timeout_sec", T_INT, NULL, NULL, 0, OPT_OPEN, 0, 86400,
      "Seconds TVM waits for each reply once the session is up (0 waits forever); unset means "
      "the server's default."},
+    {"serial_number", T_STR, NULL, NULL, 0, ALL, 0, 0,
+     "Accepted and ignored: an emulated board has no serial number. TVM's "
+     "AutoTvmModuleLoader sends the tracker's device key here."},
 };
 
 #define N_DECLS (sizeof decls / sizeof decls[0])
