@@ -261,6 +261,8 @@ static bool prepare_board(struct board *b)
 #define RPC_SLACK_MS 5000      /* on top of a read_transport's own timeout */
 
 static char digits_tar[PATH_MAX];
+static char operator_tar[PATH_MAX]; /* tests/fixtures/mlf/operator_add: what tvm.build exports */
+static const char *srv_mlf = digits_tar; /* the model server_generate hands over */
 static const char *srv_crt;   /* the CRT the server suite passes as standalone_crt_dir */
 static bool srv_fake;
 static const char *srv_label; /* "fake" or "real", in project names */
@@ -343,7 +345,7 @@ static bool server_generate(const char *dir, const char *board, const char *crt,
              "{\"model_library_format_path\": %s, \"standalone_crt_dir\": %s, "
              "\"project_dir\": %s, \"options\": {\"project_type\": \"host_driven\", "
              "\"board\": \"%s\", \"verbose\": null}}",
-             quoted(q_mlf, sizeof q_mlf, digits_tar), quoted(q_crt, sizeof q_crt, crt),
+             quoted(q_mlf, sizeof q_mlf, srv_mlf), quoted(q_crt, sizeof q_crt, crt),
              quoted(q_dir, sizeof q_dir, dir), board);
     start_server(MTQ_TEMPLATE_DIR);
     cJSON *p = cJSON_Parse(params);
@@ -555,6 +557,19 @@ static void test_every_other_board_builds_and_shakes_hands_through_the_server(vo
     }
 }
 
+/* issue 9: an operator library as tvm.build + export_model_library_format write it (AutoTVM's
+ * candidates) generates, builds, flashes and shakes hands as host_driven. */
+static void test_an_operator_library_builds_and_shakes_hands_through_the_server(void)
+{
+    struct served_build b;
+    srv_mlf = operator_tar;
+    serve_project(first_board(), "operator", &b);
+    srv_mlf = digits_tar;
+    CU_ASSERT(b.crt_prebuilt);
+    CU_ASSERT_EQUAL(b.crt_objects, 0); /* the CRT of the first test, from the cache */
+    CU_ASSERT_EQUAL(b.model_left_out, srv_fake);
+}
+
 /* Appends a comment to <dir>/<rel>. */
 static void edit(const char *dir, const char *rel)
 {
@@ -693,6 +708,12 @@ int main(void)
         printf("FAILED: the digits MLF: %s\n", err.msg);
         goto out;
     }
+    snprintf(operator_tar, sizeof operator_tar, "%s/operator_add.tar", workdir);
+    if (mlf_fixture_path("operator_add", fixture, sizeof fixture, &err) < 0 ||
+        mlf_make_tar(fixture, operator_tar, &err) < 0) {
+        printf("FAILED: the operator MLF: %s\n", err.msg);
+        goto out;
+    }
     for (int i = 0; i < N_BOARDS; i++) {
         boards[i].name = BOARD_NAMES[i];
         boards[i].usable = prepare_board(&boards[i]);
@@ -738,6 +759,7 @@ int main(void)
                              real ? init_served_real : init_served_fake, clean_served);
             CU_ADD_TEST(s, test_a_generated_project_builds_and_shakes_hands_through_the_server);
             CU_ADD_TEST(s, test_a_second_project_links_the_cached_crt_and_still_works);
+            CU_ADD_TEST(s, test_an_operator_library_builds_and_shakes_hands_through_the_server);
             CU_ADD_TEST(s, test_every_other_board_builds_and_shakes_hands_through_the_server);
             CU_ADD_TEST(s, test_the_crt_cache_key_follows_the_crt_and_platform_not_apps);
         }
