@@ -115,6 +115,8 @@ def main():
         return 1
     failed = False
     work = pathlib.Path(tempfile.mkdtemp(prefix="mtq-autotvm-"))
+    if "MTQ_CACHE_DIR" not in os.environ:  # never the user's firmware cache
+        os.environ["MTQ_CACHE_DIR"] = str(work / "cache")
     try:
         for board in a.boards.split(","):
             task = conv2d_task()
