@@ -19,6 +19,11 @@ whatever the CPU: fixed seed, training in exactly rounded operations in a fixed 
                         platform computes bit-identical outputs (sums of such products are exact)
   float_tiny_samples.json
   version5/             the float_tiny model as TVM 0.8 exported it (metadata version 5)
+  operator_add/         an operator library as tvm.build + export_model_library_format write
+                        one (what AutoTVM's micro builder sends): metadata.json with style
+                        "operator", model_name and memory {function: [buffers]} at the top
+                        level and no modules key; C[i] = A[i] + B[0] on int8, a packed function
+                        registered in the CRT's system library
 
 Run with Debian's python3 (it has python3-numpy; the digits CSV comes with python3-sklearn):
   /usr/bin/python3 scripts/make_digits_model.py [--out DIR]
@@ -708,6 +713,59 @@ def emit_tiny(out, rng):
     }))
 
 
+# ---- operator_add ----------------------------------------------------------------------------
+
+OPERATOR_TARGET = "c -keys=cpu -model=host"
+
+
+def operator_lib0():
+    """The system library: the CRT's registry of the library's one packed function (a
+    little-endian u16 count, then NUL-terminated names, in the order of the function array)."""
+    return f"""// {GENERATED_BY}
+#include <tvm/runtime/crt/module.h>
+{decl("add(TVMValue* args, int* type_code, int num_args, TVMValue* out_value, int* out_type_code, void* resource_handle);")}
+static TVMBackendPackedCFunc functions[] = {{(TVMBackendPackedCFunc)add}};
+static const TVMFuncRegistry registry = {{"\\001\\000add\\000", functions}};
+static const TVMModule system_lib = {{&registry}};
+const TVMModule* TVMSystemLibEntryPoint(void) {{
+  return &system_lib;
+}}
+"""
+
+
+def operator_lib1():
+    """The operator as a packed function: three DLTensor arguments A[2], B[1], C[2] (int8)."""
+    return LIB_PROLOGUE.format(target=OPERATOR_TARGET, generated=GENERATED_BY) + f"""
+{decl("add(TVMValue* args, int* type_code, int num_args, TVMValue* out_value, int* out_type_code, void* resource_handle) {")}
+  (void)type_code, (void)out_value, (void)out_type_code, (void)resource_handle;
+  if (num_args != 3) {{
+    TVMAPISetLastError("add: want 3 arguments (A, B, C)");
+    return -1;
+  }}
+  int8_t* a = (int8_t*)((DLTensor*)args[0].v_handle)->data;
+  int8_t* b = (int8_t*)((DLTensor*)args[1].v_handle)->data;
+  int8_t* c = (int8_t*)((DLTensor*)args[2].v_handle)->data;
+  for (int32_t i = 0; i < 2; ++i) {{
+    c[i] = (int8_t)(a[i] + b[0]);
+  }}
+  return 0;
+}}
+"""
+
+
+def emit_operator(out):
+    buffer = lambda n: {"size_bytes": n, "shape": [n], "dtype": "int8", "input_binding": None}  # noqa: E731
+    # the key order and the compact separators of TVM's json.dump
+    meta = {"version": 7, "model_name": "add", "export_datetime": EXPORT_DATETIME,
+            "memory": {"add": [buffer(2), buffer(1), buffer(2)]},
+            "target": [OPERATOR_TARGET], "executors": [], "style": "operator"}
+    write(out, "operator_add/metadata.json", json.dumps(meta))
+    write(out, "operator_add/codegen/host/src/lib0.c", operator_lib0())
+    write(out, "operator_add/codegen/host/src/lib1.c", operator_lib1())
+    write(out, "operator_add/src/tir-1.txt",
+          f"# {GENERATED_BY}\n# add(A: int8[2], B: int8[1], C: int8[2]): C[i] = A[i] + B[0]\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=pathlib.Path, default=DEFAULT_OUT,
@@ -716,6 +774,7 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     float_acc, int_acc, n_test = emit_digits(args.out, np.random.default_rng(SEED))
     emit_tiny(args.out, np.random.default_rng(SEED + 1))
+    emit_operator(args.out)
     print(f"digits_int8: float test accuracy {float_acc:.4f}, int8 test accuracy {int_acc:.4f} "
           f"on {n_test} held-out images; fixtures written to {args.out}")
 

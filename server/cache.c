@@ -239,6 +239,38 @@ static bool takes_prebuilt(const char *project_dir, const struct kind *k)
     return yes;
 }
 
+/* What CMake found out about the compilers while building an entry (CMakeFiles/<version>/
+ * CMake{C,ASM,CXX}Compiler.cmake: identification, ABI, implicit directories) is kept in the
+ * entry as cmake-<version>/, so that a project linking the entry loads it instead of running
+ * CMake's compiler identification again (firmware/project/CMakeLists.txt, host_driven.cmake).
+ * It comes from the same compilers and flags the entry's key covers; the version in the name
+ * keeps another CMake from reading it. Best effort: a project without it identifies as usual. */
+static void keep_compiler_facts(const char *bdir, const char *odir)
+{
+    static const char *const langs[] = {"C", "ASM", "CXX"};
+    char files[PATH_MAX], ver[PATH_MAX];
+    proj__pathf(files, sizeof files, "%s/CMakeFiles", bdir);
+    struct dirent **ents = NULL;
+    int n = scandir(files, &ents, NULL, alphasort);
+    for (int i = 0; i < n; i++) {
+        char from[PATH_MAX], to[PATH_MAX];
+        const char *name = ents[i]->d_name;
+        proj__pathf(from, sizeof from, "%s/%s/CMakeCCompiler.cmake", files, name);
+        if (name[0] >= '0' && name[0] <= '9' && fs_exists(from)) {
+            proj__pathf(ver, sizeof ver, "%s/cmake-%s", odir, name);
+            for (size_t l = 0; l < 3 && fs_mkdir_p(ver, NULL) == 0; l++) {
+                proj__pathf(from, sizeof from, "%s/%s/CMake%sCompiler.cmake", files, name,
+                            langs[l]);
+                proj__pathf(to, sizeof to, "%s/CMake%sCompiler.cmake", ver, langs[l]);
+                if (fs_exists(from))
+                    (void)fs_copy_file(from, to, NULL);
+            }
+        }
+        free(ents[i]);
+    }
+    free(ents);
+}
+
 /* Builds the library of kind k for s into tmp/build and copies it to tmp/out/<lib>. */
 static int build_entry(const char *project_dir, const struct proj_settings *s,
                        const struct kind *k, const char *tmp, int log_fd, bool verbose,
@@ -284,6 +316,8 @@ static int build_entry(const char *project_dir, const struct proj_settings *s,
         rc = fs_mkdir_p(odir, err);
     if (rc == 0)
         rc = fs_copy_file(lib, out, err);
+    if (rc == 0)
+        keep_compiler_facts(bdir, odir);
     return rc;
 }
 

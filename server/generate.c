@@ -468,6 +468,12 @@ static int bring_model(struct plan *p, struct proj_mlf *mlf, struct err *err)
     if (rc < 0)
         return rc;
     const char *type = p->opt.project_type;
+    if (!strcmp(type, "aot_standalone") && proj__mlf_is_operator(mlf))
+        return err_set(err, ERR_INVALID, "model.tar is an operator library (metadata.json style "
+                       "\"operator\", from tvm.build): aot_standalone runs a whole model on "
+                       "its own; generate it as host_driven (TVM calls the operator over RPC, as "
+                       "AutoTVM does), or export a model from relay.build with "
+                       "Executor(\"aot\", {\"interface-api\": \"c\"})");
     if (!strcmp(type, "aot_standalone") && !proj__mlf_has_executor(mlf, "aot"))
         return err_set(err, ERR_INVALID, "model.tar: aot_standalone needs a model built with "
                        "the AOT executor (metadata.json lists executors '%s'); build it with "

@@ -5,6 +5,9 @@
  * version 5 (TVM 0.8) keeps one module's fields at the top level (model_name, executors,
  * style, memory.functions.main[]) without inputs or outputs; version 7 (TVM 0.9 to 0.18) nests
  * them per module under modules.<name> and adds inputs/outputs to memory.functions.main[].
+ * An operator library (tvm.build + export_model_library_format, what AutoTVM's micro builder
+ * sends) has no modules key in any version: style "operator", model_name, executors [] and
+ * memory {<function>: [{size_bytes, shape, dtype, input_binding}, ...]} sit at the top level.
  */
 #include "project_internal.h"
 
@@ -134,6 +137,52 @@ static int read_tensors(const cJSON *obj, struct proj_tensor **out, size_t *n,
     return 0;
 }
 
+/* An operator library's memory: one array of argument buffers per function. Each buffer needs
+ * a size_bytes and a dtype; the functions and their arguments go to the module. */
+static int read_operator_memory(struct proj_module *mod, const cJSON *memory, const char *label,
+                                const char *path, struct err *err)
+{
+    size_t count = (size_t)cJSON_GetArraySize(memory);
+    if (count == 0)
+        return 0;
+    if (!(mod->functions = calloc(count, sizeof *mod->functions)))
+        return err_set(err, -ENOMEM, "%s: out of memory", label);
+    const cJSON *fn;
+    cJSON_ArrayForEach(fn, memory) {
+        struct proj_function *f = &mod->functions[mod->n_functions++];
+        char p[512];
+        snprintf(p, sizeof p, "%s%smemory.%s", path, path[0] ? "." : "", fn->string);
+        snprintf(f->name, sizeof f->name, "%s", fn->string);
+        if (!cJSON_IsArray(fn))
+            return err_set(err, ERR_INVALID, "%s: %s: want an array of the function's buffers",
+                           label, p);
+        size_t n = (size_t)cJSON_GetArraySize(fn);
+        if (n && !(f->args = calloc(n, sizeof *f->args)))
+            return err_set(err, -ENOMEM, "%s: out of memory", label);
+        const cJSON *buf;
+        cJSON_ArrayForEach(buf, fn) {
+            char sub[600];
+            snprintf(sub, sizeof sub, "%s[%zu]", p, f->n_args);
+            const cJSON *size = want(buf, "size_bytes", label, sub, cJSON_Number, "a number",
+                                     err);
+            const cJSON *dtype = size ? want(buf, "dtype", label, sub, cJSON_String, "a string",
+                                             err) : NULL;
+            if (!dtype)
+                return err->code;
+            if (size->valuedouble < 0 || size->valuedouble > 1e15)
+                return err_set(err, ERR_INVALID, "%s: %s.size_bytes: want a size in bytes, not "
+                               "%g", label, sub, size->valuedouble);
+            struct proj_tensor *t = &f->args[f->n_args++];
+            const cJSON *binding = cJSON_GetObjectItemCaseSensitive(buf, "input_binding");
+            snprintf(t->name, sizeof t->name, "%s", cJSON_IsString(binding) ?
+                     binding->valuestring : "");
+            snprintf(t->dtype, sizeof t->dtype, "%s", dtype->valuestring);
+            t->size = (uint64_t)size->valuedouble;
+        }
+    }
+    return 0;
+}
+
 /* Fills one module from the object holding executors/style/memory (the root in v5, the
  * module's entry in v7); path is where that object sits, for messages. */
 static int read_module(struct proj_module *mod, const cJSON *obj, const char *name,
@@ -161,7 +210,7 @@ static int read_module(struct proj_module *mod, const cJSON *obj, const char *na
         return err->code;
     /* an operator library (tvm.build) has per-function buffers, no functions.main */
     if (!strcmp(mod->style, "operator"))
-        return 0;
+        return read_operator_memory(mod, memory, label, path, err);
     snprintf(p, sizeof p, "%s%smemory", path, path[0] ? "." : "");
     const cJSON *funcs = want(memory, "functions", label, p, cJSON_Object, "an object", err);
     if (!funcs)
@@ -232,7 +281,10 @@ int proj__mlf_parse(struct proj_mlf *mlf, const char *text, size_t len, const ch
         goto out;
     }
     mlf->version = (int)ver->valuedouble;
-    if (mlf->version == 5) {
+    const cJSON *style = cJSON_GetObjectItemCaseSensitive(root, "style");
+    bool top_level_operator = cJSON_IsString(style) && !strcmp(style->valuestring, "operator") &&
+                              !cJSON_HasObjectItem(root, "modules");
+    if (mlf->version == 5 || top_level_operator) {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "model_name");
         if (!(mlf->modules = calloc(1, sizeof *mlf->modules))) {
             rc = err_set(err, -ENOMEM, "%s: out of memory", label);
@@ -313,6 +365,11 @@ uint64_t proj__mlf_workspace(const struct proj_mlf *mlf)
     return most;
 }
 
+bool proj__mlf_is_operator(const struct proj_mlf *mlf)
+{
+    return mlf->n_modules > 0 && !strcmp(mlf->modules[0].style, "operator");
+}
+
 bool proj__mlf_has_executor(const struct proj_mlf *mlf, const char *executor)
 {
     for (size_t i = 0; i < mlf->n_modules; i++)
@@ -336,6 +393,24 @@ static cJSON *tensors_json(const struct proj_tensor *t, size_t n)
         cJSON_AddStringToObject(o, "dtype", t[i].dtype);
     }
     return arr;
+}
+
+/* An operator library's functions and their argument buffers, added to mj as "functions". */
+static bool functions_json(cJSON *mj, const struct proj_module *m)
+{
+    cJSON *arr = cJSON_AddArrayToObject(mj, "functions");
+    for (size_t i = 0; arr && i < m->n_functions; i++) {
+        cJSON *f = cJSON_CreateObject();
+        cJSON *args = tensors_json(m->functions[i].args, m->functions[i].n_args);
+        if (!f || !args || !cJSON_AddItemToArray(arr, f)) {
+            cJSON_Delete(f);
+            cJSON_Delete(args);
+            return false;
+        }
+        cJSON_AddStringToObject(f, "name", m->functions[i].name);
+        cJSON_AddItemToObject(f, "args", args);
+    }
+    return arr != NULL;
 }
 
 cJSON *proj__mlf_to_json(const struct proj_mlf *mlf)
@@ -373,6 +448,10 @@ cJSON *proj__mlf_to_json(const struct proj_mlf *mlf)
         }
         cJSON_AddItemToObject(mj, "inputs", in);
         cJSON_AddItemToObject(mj, "outputs", out);
+        if (!strcmp(m->style, "operator") && !functions_json(mj, m)) {
+            cJSON_Delete(o);
+            return NULL;
+        }
     }
     return o;
 }
@@ -433,6 +512,9 @@ void proj__mlf_close(struct proj_mlf *mlf)
     for (size_t i = 0; mlf->modules && i < mlf->n_modules; i++) {
         free(mlf->modules[i].inputs);
         free(mlf->modules[i].outputs);
+        for (size_t f = 0; mlf->modules[i].functions && f < mlf->modules[i].n_functions; f++)
+            free(mlf->modules[i].functions[f].args);
+        free(mlf->modules[i].functions);
     }
     free(mlf->modules);
     memset(mlf, 0, sizeof *mlf);

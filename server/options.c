@@ -84,6 +84,9 @@ static const struct decl decls[] = {
     {"build_timeout_s", T_INT, NULL, NULL, 0, COMPILE, 1, 86400,
      "Seconds each build step (CMake configure, Ninja with its compilers) may run before it is "
      "stopped with everything it started; unset means 1800."},
+    {"serial_number", T_STR, NULL, NULL, 0, ALL, 0, 0,
+     "Accepted and ignored: an emulated board has no serial number. TVM's "
+     "AutoTvmModuleLoader sends the tracker's device key here."},
 };
 
 #define N_DECLS (sizeof decls / sizeof decls[0])
@@ -465,8 +468,9 @@ static int parse_str(const struct opt_table *t, size_t i, const cJSON *v, cJSON 
                            accepted);
         }
     }
-    /* a free-text value (a path) reaches build files and command lines */
-    if (!has_choices(i)) {
+    /* a free-text value (a path) reaches build files and command lines; serial_number is only
+     * accepted and dropped, so any string TVM's tracker keys hold is fine there */
+    if (!has_choices(i) && strcmp(d->name, "serial_number") != 0) {
         char what[64];
         snprintf(what, sizeof what, "option %s", d->name);
         int rc = opt_check_build_text(ERR_OPTION, what, v->valuestring, err);

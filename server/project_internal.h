@@ -50,6 +50,14 @@ struct proj_tensor {
     uint64_t size; /* bytes */
 };
 
+/* One function of an operator library (tvm.build) and its argument buffers, in call order;
+ * an argument's name is TVM's input_binding ("" when there is none). */
+struct proj_function {
+    char name[PROJ_NAME_MAX];
+    struct proj_tensor *args;       /* heap; n_args entries */
+    size_t n_args;
+};
+
 struct proj_module {
     char name[PROJ_NAME_MAX];       /* "default" unless the model was built with another */
     char executor[16];              /* "aot", "graph", or "" (an operator library) */
@@ -59,6 +67,8 @@ struct proj_module {
     size_t n_inputs;
     struct proj_tensor *outputs;
     size_t n_outputs;
+    struct proj_function *functions; /* heap; an operator library's functions, else NULL */
+    size_t n_functions;
 };
 
 struct proj_mlf {
@@ -81,6 +91,9 @@ int proj__mlf_read(struct proj_mlf *mlf, const char *model_dir, struct err *err)
 
 /* The largest main workspace of all modules. */
 uint64_t proj__mlf_workspace(const struct proj_mlf *mlf);
+
+/* True when the archive is an operator library (tvm.build): no executor, no whole model. */
+bool proj__mlf_is_operator(const struct proj_mlf *mlf);
 
 /* True when some module uses that executor ("aot" or "graph"). */
 bool proj__mlf_has_executor(const struct proj_mlf *mlf, const char *executor);

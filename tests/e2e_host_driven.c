@@ -261,6 +261,8 @@ static bool prepare_board(struct board *b)
 #define RPC_SLACK_MS 5000      /* on top of a read_transport's own timeout */
 
 static char digits_tar[PATH_MAX];
+static char operator_tar[PATH_MAX]; /* tests/fixtures/mlf/operator_add: what tvm.build exports */
+static const char *srv_mlf = digits_tar; /* the model server_generate hands over */
 static const char *srv_crt;   /* the CRT the server suite passes as standalone_crt_dir */
 static bool srv_fake;
 static const char *srv_label; /* "fake" or "real", in project names */
@@ -343,7 +345,7 @@ static bool server_generate(const char *dir, const char *board, const char *crt,
              "{\"model_library_format_path\": %s, \"standalone_crt_dir\": %s, "
              "\"project_dir\": %s, \"options\": {\"project_type\": \"host_driven\", "
              "\"board\": \"%s\", \"verbose\": null}}",
-             quoted(q_mlf, sizeof q_mlf, digits_tar), quoted(q_crt, sizeof q_crt, crt),
+             quoted(q_mlf, sizeof q_mlf, srv_mlf), quoted(q_crt, sizeof q_crt, crt),
              quoted(q_dir, sizeof q_dir, dir), board);
     start_server(MTQ_TEMPLATE_DIR);
     cJSON *p = cJSON_Parse(params);
@@ -555,6 +557,87 @@ static void test_every_other_board_builds_and_shakes_hands_through_the_server(vo
     }
 }
 
+/* issue 9: an operator library as tvm.build + export_model_library_format write it (AutoTVM's
+ * candidates) generates, builds, flashes and shakes hands as host_driven. */
+static void test_an_operator_library_builds_and_shakes_hands_through_the_server(void)
+{
+    struct served_build b;
+    srv_mlf = operator_tar;
+    serve_project(first_board(), "operator", &b);
+    srv_mlf = digits_tar;
+    CU_ASSERT(b.crt_prebuilt);
+    CU_ASSERT_EQUAL(b.crt_objects, 0); /* the CRT of the first test, from the cache */
+    CU_ASSERT_EQUAL(b.model_left_out, srv_fake);
+}
+
+/* Every "  FLAGS = " and "  DEFINES = " line of dir/<build>/build.ninja, with the build
+ * directory's path replaced by "<B>", joined by newlines (heap; NULL on failure). Include lines
+ * are left out: an imported (prebuilt) library's directories are -isystem, a built one's -I. */
+static char *compile_lines(const char *dir, const char *build)
+{
+    char path[2 * PATH_MAX], bdir[2 * PATH_MAX], *text = NULL;
+    snprintf(path, sizeof path, "%s/%s/build.ninja", dir, build);
+    snprintf(bdir, sizeof bdir, "%s/%s", dir, build);
+    if (fs_read_file(path, 0, &text, NULL, NULL) < 0)
+        return NULL;
+    size_t cap = strlen(text) + 1, used = 0;
+    char *out = calloc(1, cap);
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); out && l;
+         l = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(l, "  FLAGS = ", 10) && strncmp(l, "  DEFINES = ", 12))
+            continue;
+        for (const char *p = l; *p;) { /* the lines only shrink: cap always suffices */
+            if (!strncmp(p, bdir, strlen(bdir))) {
+                used += (size_t)snprintf(out + used, cap - used, "<B>");
+                p += strlen(bdir);
+            } else {
+                out[used++] = *p++;
+            }
+        }
+        out[used++] = '\n';
+    }
+    free(text);
+    return out;
+}
+
+/* issue 9: a project linking the cached libraries loads what CMake found about the compilers
+ * when it built them instead of identifying them again, and still compiles its sources with
+ * exactly the flags a configure that identifies everything itself gives them. */
+static void test_a_project_linking_the_cache_reuses_the_compiler_facts_with_the_same_flags(void)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 32], cmd[4 * PATH_MAX], *log = NULL;
+    struct err err = {0};
+    snprintf(dir, sizeof dir, "%s/second-%s-%s", workdir, srv_label, first_board());
+    snprintf(path, sizeof path, "%s/build", dir);
+    CU_ASSERT_EQUAL_FATAL(fs_remove_tree(path, &err), 0); /* configure it once more */
+    OK(proj__build(dir, false, NULL, &err));
+    snprintf(path, sizeof path, "%s/build/build.log", dir);
+    CU_ASSERT_EQUAL_FATAL(fs_read_file(path, 0, &log, NULL, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "host_driven: CRT prebuilt:"));
+    CU_ASSERT_PTR_NULL(strstr(log, "The C compiler identification"));
+    CU_ASSERT_PTR_NULL(strstr(log, "Detecting C compiler ABI info"));
+    if (!srv_fake) /* the fake CRT has no C++ */
+        CU_ASSERT_PTR_NULL(strstr(log, "The CXX compiler identification"));
+    free(log);
+    /* the same project configured without the cache: CMake identifies every compiler */
+    snprintf(cmd, sizeof cmd, "cmake -S '%s' -B '%s/plain' -G Ninja >'%s/plain.log' 2>&1", dir,
+             dir, dir);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    char *cached = compile_lines(dir, "build"), *plain = compile_lines(dir, "plain");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cached);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(plain);
+    int lines = 0;
+    for (char *save = NULL, *l = strtok_r(cached, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save), lines++) {
+        if (!strstr(plain, l))
+            fprintf(stderr, "\n    only with the cache: %s\n", l);
+        CU_ASSERT_PTR_NOT_NULL(strstr(plain, l));
+    }
+    CU_ASSERT(lines >= 3);
+    free(cached);
+    free(plain);
+}
+
 /* Appends a comment to <dir>/<rel>. */
 static void edit(const char *dir, const char *rel)
 {
@@ -693,6 +776,12 @@ int main(void)
         printf("FAILED: the digits MLF: %s\n", err.msg);
         goto out;
     }
+    snprintf(operator_tar, sizeof operator_tar, "%s/operator_add.tar", workdir);
+    if (mlf_fixture_path("operator_add", fixture, sizeof fixture, &err) < 0 ||
+        mlf_make_tar(fixture, operator_tar, &err) < 0) {
+        printf("FAILED: the operator MLF: %s\n", err.msg);
+        goto out;
+    }
     for (int i = 0; i < N_BOARDS; i++) {
         boards[i].name = BOARD_NAMES[i];
         boards[i].usable = prepare_board(&boards[i]);
@@ -738,6 +827,8 @@ int main(void)
                              real ? init_served_real : init_served_fake, clean_served);
             CU_ADD_TEST(s, test_a_generated_project_builds_and_shakes_hands_through_the_server);
             CU_ADD_TEST(s, test_a_second_project_links_the_cached_crt_and_still_works);
+            CU_ADD_TEST(s, test_an_operator_library_builds_and_shakes_hands_through_the_server);
+            CU_ADD_TEST(s, test_a_project_linking_the_cache_reuses_the_compiler_facts_with_the_same_flags);
             CU_ADD_TEST(s, test_every_other_board_builds_and_shakes_hands_through_the_server);
             CU_ADD_TEST(s, test_the_crt_cache_key_follows_the_crt_and_platform_not_apps);
         }

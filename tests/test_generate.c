@@ -363,6 +363,77 @@ static void test_generate_refuses_a_graph_model_for_aot_standalone(void)
                    "aot_standalone needs a model built with the AOT executor", NULL);
 }
 
+/* issue 9: an operator library (tvm.build, what AutoTVM's micro builder sends) becomes a
+ * host_driven project whose project.json lists its functions; aot_standalone, which runs a whole
+ * model by itself, refuses it naming the problem and the fix. */
+static void test_generate_makes_a_host_driven_project_of_an_operator_library(void)
+{
+    char fixture[PATH_MAX], tar[PATH_MAX], dir[PATH_MAX], crt[PATH_MAX];
+    CU_ASSERT_EQUAL_FATAL(mlf_fixture_path("operator_add", fixture, sizeof fixture, NULL), 0);
+    snprintf(tar, sizeof tar, "%s/operator_add.tar", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(mlf_make_tar(fixture, tar, NULL), 0);
+    snprintf(crt, sizeof crt, "%s/tests/fixtures/fake_crt", MTQ_SOURCE_DIR);
+    proj_path("operator", dir, sizeof dir);
+    cJSON *o = options("{\"project_type\": \"host_driven\", \"board\": \"riscv32-virt\"}");
+    struct err err = {0};
+    int rc = proj__generate(MTQ_TEMPLATE_DIR, tar, crt, dir, o, &err);
+    cJSON_Delete(o);
+    if (rc < 0)
+        fprintf(stderr, "\n%s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_TRUE(has(dir, "model/codegen/host/src/lib1.c"));
+    char *record = slurp(dir, "project.json");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(record);
+    CU_ASSERT_PTR_NOT_NULL(strstr(record, "\"style\":\t\"operator\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(record, "\"functions\":"));
+    free(record);
+    assert_refused("operator_aot", tar, "", "{\"project_type\": \"aot_standalone\","
+                   " \"board\": \"mps2-an385\"}", ERR_INVALID,
+                   "model.tar is an operator library (metadata.json style \"operator\", from "
+                   "tvm.build)", "generate it as host_driven");
+}
+
+/* The archives TVM 0.18 itself wrote (../shared/fixtures/tvm-0.18), each generated as the
+ * project type it is for; the operator ones refused for aot_standalone. */
+static void test_generate_takes_every_archive_tvm_0_18_writes(void)
+{
+    static const struct {
+        const char *tar, *type;
+    } cases[] = {
+        {"operator_add.tar", "host_driven"}, {"autotvm_conv2d.tar", "host_driven"},
+        {"graph_crt.tar", "host_driven"},    {"aot_crt.tar", "host_driven"},
+        {"aot_c.tar", "aot_standalone"},
+    };
+    char crt[PATH_MAX];
+    snprintf(crt, sizeof crt, "%s/tests/fixtures/fake_crt", MTQ_SOURCE_DIR);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char tar[PATH_MAX], dir[PATH_MAX], json[128];
+        struct err err = {0};
+        if (mlf_shared_fixture(cases[i].tar, tar, sizeof tar, &err) < 0) {
+            printf("\n  (skipped: %s)\n", err.msg);
+            return;
+        }
+        char name[64];
+        snprintf(name, sizeof name, "shared-%s", cases[i].tar);
+        proj_path(name, dir, sizeof dir);
+        snprintf(json, sizeof json, "{\"project_type\": \"%s\", \"board\": \"mps2-an385\"}",
+                 cases[i].type);
+        cJSON *o = options(json);
+        int rc = proj__generate(MTQ_TEMPLATE_DIR, tar, crt, dir, o, &err);
+        cJSON_Delete(o);
+        if (rc < 0)
+            fprintf(stderr, "\n%s as %s: %s\n", cases[i].tar, cases[i].type, err.msg);
+        CU_ASSERT_EQUAL(rc, 0);
+        CU_ASSERT_TRUE(has(dir, "project.json"));
+        if (!strncmp(cases[i].tar, "operator", 8) || !strncmp(cases[i].tar, "autotvm", 7)) {
+            snprintf(name, sizeof name, "shared-%s-aot", cases[i].tar);
+            assert_refused(name, tar, "", "{\"project_type\": \"aot_standalone\","
+                           " \"board\": \"mps2-an385\"}", ERR_INVALID,
+                           "is an operator library", "host_driven");
+        }
+    }
+}
+
 /* issue 6: the project is made in a hidden sibling and renamed into place, so a server killed
  * mid-way never leaves half a project under the name asked for; nothing else stays beside it. */
 static void test_generate_renames_the_finished_project_into_place_and_leaves_no_staging(void)
@@ -424,6 +495,8 @@ int main(void)
     CU_ADD_TEST(s, test_generate_refuses_a_hostile_model_and_removes_the_project);
     CU_ADD_TEST(s, test_generate_refuses_a_graph_model_for_aot_standalone);
     CU_ADD_TEST(s, test_generate_renames_the_finished_project_into_place_and_leaves_no_staging);
+    CU_ADD_TEST(s, test_generate_makes_a_host_driven_project_of_an_operator_library);
+    CU_ADD_TEST(s, test_generate_takes_every_archive_tvm_0_18_writes);
     if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
         return 1;
     CU_basic_set_mode(CU_BRM_VERBOSE);

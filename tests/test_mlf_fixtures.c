@@ -174,6 +174,35 @@ static void test_version5_fixture_has_tvm_0_8s_shape(void)
     cJSON_Delete(meta);
 }
 
+/* tvm.build + export_model_library_format (TVM's _export_operator_model_library_format): the
+ * facts at the top level, no modules key, a memory map of function -> argument buffers, lib0.c
+ * and lib1.c without the tvmgen_default_ prefix. */
+static void test_operator_fixture_has_the_shape_tvm_build_exports(void)
+{
+    cJSON *meta = fixture_json("operator_add", "metadata.json");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(meta);
+    CU_ASSERT_EQUAL(get(meta, "version")->valueint, 7);
+    CU_ASSERT_PTR_NULL(get(meta, "modules"));
+    CU_ASSERT_STRING_EQUAL(get(meta, "style")->valuestring, "operator");
+    CU_ASSERT_STRING_EQUAL(get(meta, "model_name")->valuestring, "add");
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(get(meta, "executors")), 0);
+    CU_ASSERT(cJSON_IsArray(get(meta, "target")));
+    cJSON *args = get(get(meta, "memory"), "add");
+    CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(args), 3);
+    cJSON *a0 = cJSON_GetArrayItem(args, 0);
+    CU_ASSERT_EQUAL(get(a0, "size_bytes")->valueint, 2);
+    CU_ASSERT_STRING_EQUAL(get(a0, "dtype")->valuestring, "int8");
+    CU_ASSERT(cJSON_IsArray(get(a0, "shape")));
+    CU_ASSERT(cJSON_IsNull(get(a0, "input_binding")));
+    char *lib0 = fixture_file("operator_add", "codegen/host/src/lib0.c");
+    CU_ASSERT_PTR_NOT_NULL(lib0 && strstr(lib0, "TVMSystemLibEntryPoint"));
+    free(lib0);
+    char *tir = fixture_file("operator_add", "src/tir-1.txt");
+    CU_ASSERT_PTR_NOT_NULL(tir);
+    free(tir);
+    cJSON_Delete(meta);
+}
+
 static void test_digits_samples_agree_with_themselves_and_the_accuracy(void)
 {
     cJSON *root = fixture_json(".", "digits_int8_samples.json");
@@ -217,6 +246,8 @@ static int compare_trees(const char *a, const char *b, const char *rel)
         "digits_int8_samples.json", "float_tiny/metadata.json",
         "float_tiny/codegen/host/src/default_lib0.c", "float_tiny_samples.json",
         "version5/metadata.json", "version5/codegen/host/include/tvmgen_default.h",
+        "operator_add/metadata.json", "operator_add/codegen/host/src/lib0.c",
+        "operator_add/codegen/host/src/lib1.c", "operator_add/src/tir-1.txt",
     };
     (void)rel;
     int same = 0;
@@ -324,6 +355,7 @@ int main(void)
     CU_ADD_TEST(s, test_digits_fixture_has_tvms_version_7_shape);
     CU_ADD_TEST(s, test_float_fixture_sanitizes_tensor_names_as_tvm_does);
     CU_ADD_TEST(s, test_version5_fixture_has_tvm_0_8s_shape);
+    CU_ADD_TEST(s, test_operator_fixture_has_the_shape_tvm_build_exports);
     CU_ADD_TEST(s, test_digits_samples_agree_with_themselves_and_the_accuracy);
     CU_ADD_TEST(s, test_the_script_reproduces_the_fixtures_byte_for_byte);
     CU_ADD_TEST(s, test_tar_members_are_named_as_tvms_exporter_names_them);

@@ -136,16 +136,82 @@ static void test_mlf_takes_the_largest_workspace_of_several_modules(void)
     proj__mlf_close(&mlf);
 }
 
-static void test_mlf_accepts_an_operator_library(void)
+/* What tvm.build + export_model_library_format write (TVM 0.18, the shape of
+ * ../shared/fixtures/tvm-0.18/operator_add.tar): no modules key; style, model_name and a memory
+ * map of function -> argument buffers at the top level. AutoTVM's micro builder sends these. */
+static const char OPERATOR_TEXT[] =
+    "{\"version\": 7, \"model_name\": \"default_function\","
+    " \"export_datetime\": \"2026-12-02 05:24:38Z\", \"memory\": {\"default_function\": ["
+    "{\"size_bytes\": 2048, \"shape\": [1, 8, 8, 8], \"dtype\": \"int32\", \"input_binding\": null},"
+    " {\"size_bytes\": 288, \"shape\": [3, 3, 4, 8], \"dtype\": \"int8\", \"input_binding\": null},"
+    " {\"size_bytes\": 256, \"shape\": [1, 8, 8, 4], \"dtype\": \"int8\","
+    " \"input_binding\": \"data\"}]},"
+    " \"target\": [\"c -keys=arm_cpu,cpu -device=arm_cpu -model=host\"], \"executors\": [],"
+    " \"style\": \"operator\"}";
+
+static void test_mlf_reads_an_operator_library_as_tvm_build_writes_it(void)
 {
-    const char *text = "{\"version\": 7, \"modules\": {\"op\": {\"executors\": [],"
-                       " \"style\": \"operator\", \"memory\": {\"add\": []}}}}";
     struct proj_mlf mlf;
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(parse(&mlf, text, &err), 0);
-    CU_ASSERT_STRING_EQUAL(mlf.modules[0].executor, "");
+    CU_ASSERT_EQUAL_FATAL(parse(&mlf, OPERATOR_TEXT, &err), 0);
+    CU_ASSERT_EQUAL(mlf.version, 7);
+    CU_ASSERT_EQUAL_FATAL(mlf.n_modules, 1);
+    CU_ASSERT_TRUE(proj__mlf_is_operator(&mlf));
+    CU_ASSERT_FALSE(proj__mlf_has_executor(&mlf, "aot"));
+    const struct proj_module *m = &mlf.modules[0];
+    CU_ASSERT_STRING_EQUAL(m->name, "default_function");
+    CU_ASSERT_STRING_EQUAL(m->executor, "");
     CU_ASSERT_EQUAL(proj__mlf_workspace(&mlf), 0);
+    CU_ASSERT_EQUAL_FATAL(m->n_functions, 1);
+    CU_ASSERT_STRING_EQUAL(m->functions[0].name, "default_function");
+    CU_ASSERT_EQUAL_FATAL(m->functions[0].n_args, 3);
+    CU_ASSERT_EQUAL(m->functions[0].args[0].size, 2048);
+    CU_ASSERT_STRING_EQUAL(m->functions[0].args[0].dtype, "int32");
+    CU_ASSERT_STRING_EQUAL(m->functions[0].args[0].name, ""); /* input_binding null */
+    CU_ASSERT_STRING_EQUAL(m->functions[0].args[2].name, "data");
+    cJSON *j = proj__mlf_to_json(&mlf);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    cJSON *f0 = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(
+        cJSON_GetObjectItem(j, "modules"), 0), "functions"), 0);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(f0, "name")->valuestring, "default_function");
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(f0, "args")), 3);
+    cJSON_Delete(j);
     proj__mlf_close(&mlf);
+}
+
+static void test_mlf_reads_the_operator_fixture(void)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/tests/fixtures/mlf/operator_add", MTQ_SOURCE_DIR);
+    struct proj_mlf mlf;
+    struct err err = {0};
+    CU_ASSERT_EQUAL_FATAL(proj__mlf_read(&mlf, dir, &err), 0);
+    CU_ASSERT_TRUE(proj__mlf_is_operator(&mlf));
+    CU_ASSERT_TRUE(mlf.has_host_src);
+    CU_ASSERT_STRING_EQUAL(mlf.modules[0].name, "add");
+    CU_ASSERT_EQUAL_FATAL(mlf.modules[0].n_functions, 1);
+    CU_ASSERT_EQUAL(mlf.modules[0].functions[0].n_args, 3);
+    CU_ASSERT_EQUAL(mlf.modules[0].functions[0].args[1].size, 1);
+    proj__mlf_close(&mlf);
+}
+
+static void test_mlf_names_the_field_of_a_wrong_operator_library(void)
+{
+    assert_rejected("{\"version\": 7, \"style\": \"operator\", \"executors\": [],"
+                    " \"memory\": {\"add\": {}}}",
+                    "metadata.json: memory.add: want an array of the function's buffers");
+    assert_rejected("{\"version\": 7, \"style\": \"operator\", \"executors\": [],"
+                    " \"memory\": {\"add\": [{\"size_bytes\": 2, \"dtype\": \"int8\"},"
+                    " {\"dtype\": \"int8\"}]}}",
+                    "metadata.json: memory.add[1].size_bytes: missing; want a number");
+    assert_rejected("{\"version\": 7, \"style\": \"operator\", \"executors\": [],"
+                    " \"memory\": {\"add\": [{\"size_bytes\": 1e999, \"dtype\": \"int8\"}]}}",
+                    "memory.add[0].size_bytes: want a size in bytes");
+    assert_rejected("{\"version\": 7, \"style\": \"operator\", \"executors\": []}",
+                    "metadata.json: memory: missing; want an object");
+    /* a full model still needs its modules: the operator reading is for style "operator" */
+    assert_rejected("{\"version\": 7, \"style\": \"full-model\", \"executors\": [],"
+                    " \"memory\": {}}", "metadata.json: modules: missing; want an object");
 }
 
 static void test_mlf_refuses_an_unknown_version_by_name(void)
@@ -275,7 +341,9 @@ int main(void)
     CU_ADD_TEST(s, test_mlf_reads_the_version_5_fixture);
     CU_ADD_TEST(s, test_mlf_parses_a_version_5_graph_model);
     CU_ADD_TEST(s, test_mlf_takes_the_largest_workspace_of_several_modules);
-    CU_ADD_TEST(s, test_mlf_accepts_an_operator_library);
+    CU_ADD_TEST(s, test_mlf_reads_an_operator_library_as_tvm_build_writes_it);
+    CU_ADD_TEST(s, test_mlf_reads_the_operator_fixture);
+    CU_ADD_TEST(s, test_mlf_names_the_field_of_a_wrong_operator_library);
     CU_ADD_TEST(s, test_mlf_refuses_an_unknown_version_by_name);
     CU_ADD_TEST(s, test_mlf_refuses_a_missing_version);
     CU_ADD_TEST(s, test_mlf_reports_bad_json_with_the_byte_offset);

@@ -101,7 +101,7 @@ static const char *const contract_names[] = {
     "verbose", "project_type", "board", "cmsis_path", "warning_as_error", "compile_definitions",
     "extra_files_tar", "workspace_size_bytes", "libc", "opt_level", "deterministic",
     "gdbserver_port", "session_start_timeout_sec", "session_established_timeout_sec",
-    "build_timeout_s"};
+    "build_timeout_s", "serial_number"};
 #define N_CONTRACT (sizeof contract_names / sizeof contract_names[0])
 
 static bool is_method_list(const cJSON *v)
@@ -319,13 +319,35 @@ static void test_options_normalizes_compile_definitions_to_a_list(void)
         "NAME[=VALUE] or a list of them)");
 }
 
+/* issue 9: AutoTvmModuleLoader puts the tracker's device key in serial_number and hands the
+ * same options to generate, build, flash and open: any string is taken, at every method. */
+static void test_options_accepts_any_serial_number_at_every_method(void)
+{
+    expect_value("{\"serial_number\": \"micro:mps2-an385\"}", "serial_number",
+                 "\"micro:mps2-an385\"");
+    expect_value("{\"serial_number\": \"0672FF49 5049 7867\"}", "serial_number",
+                 "\"0672FF49 5049 7867\"");
+    expect_value("{\"serial_number\": \"a;b$c\"}", "serial_number", "\"a;b$c\"");
+    cJSON *all = opt_describe(table), *d;
+    const cJSON *serial = NULL;
+    cJSON_ArrayForEach(d, all) {
+        if (!strcmp(cJSON_GetObjectItem(d, "name")->valuestring, "serial_number"))
+            serial = d;
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(serial);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(serial, "type")->valuestring, "str");
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(serial, "optional")), 4);
+    CU_ASSERT_PTR_NOT_NULL(strstr(cJSON_GetObjectItem(serial, "help")->valuestring, "ignored"));
+    cJSON_Delete(all);
+}
+
 static void test_options_refuses_an_undeclared_or_repeated_name(void)
 {
     BAD("{\"boards\": \"alpha\"}",
         "unknown option \"boards\" (declared options: verbose, project_type, board, cmsis_path, "
         "warning_as_error, compile_definitions, extra_files_tar, workspace_size_bytes, libc, "
         "opt_level, deterministic, gdbserver_port, session_start_timeout_sec, "
-        "session_established_timeout_sec, build_timeout_s)");
+        "session_established_timeout_sec, build_timeout_s, serial_number)");
     BAD("{\"Verbose\": true}", "unknown option \"Verbose\"");
     BAD("{\"verbose\": true, \"verbose\": false}", "option verbose is given twice");
     BAD("[]", "options must be an object, not an array");
@@ -431,6 +453,7 @@ int main(void)
     CU_ADD_TEST(s, test_options_checks_strings_against_their_choices);
     CU_ADD_TEST(s, test_options_refuses_build_file_syntax_in_paths_and_definitions_by_name);
     CU_ADD_TEST(s, test_options_normalizes_compile_definitions_to_a_list);
+    CU_ADD_TEST(s, test_options_accepts_any_serial_number_at_every_method);
     CU_ADD_TEST(s, test_options_refuses_an_undeclared_or_repeated_name);
     CU_ADD_TEST(s, test_options_requires_project_type_and_board_for_generate_project);
     CU_ADD_TEST(s, test_options_without_boards_says_none_are_installed);

@@ -28,3 +28,15 @@ int mlf_fixture_path(const char *name, char *out, size_t outsz, struct err *err)
         return err_errno(err, "fixture %s: %s", name, out);
     return 0;
 }
+
+int mlf_shared_fixture(const char *name, char *out, size_t outsz, struct err *err)
+{
+    int n = snprintf(out, outsz, "%s/../shared/fixtures/tvm-0.18/%s", MTQ_SOURCE_DIR, name);
+    if (n < 0 || (size_t)n >= outsz)
+        return err_set(err, ERR_INVALID, "shared fixture %s: path too long", name);
+    struct stat st;
+    if (stat(out, &st) != 0)
+        return err_set(err, ERR_STATE, "%s is absent (no ../shared beside the source tree): "
+                       "the cases with TVM 0.18's own archives are skipped", out);
+    return 0;
+}

@@ -18,4 +18,9 @@ int mlf_make_tar(const char *fixture_dir, const char *out_tar, struct err *err);
  * (size outsz); ERR_INVALID when it does not fit or does not exist. */
 int mlf_fixture_path(const char *name, char *out, size_t outsz, struct err *err);
 
+/* The path of an archive TVM 0.18 itself made, ../shared/fixtures/tvm-0.18/<name> beside the
+ * source tree (CI has it; a clone may not): 0 with the path in out, or ERR_STATE when it is
+ * absent, with err saying so (callers print it as their skip). */
+int mlf_shared_fixture(const char *name, char *out, size_t outsz, struct err *err);
+
 #endif
