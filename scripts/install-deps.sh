@@ -20,6 +20,14 @@ PACKAGES=(
     python3 python3-numpy python3-sklearn
 )
 
+# TEST set, TVM: what TVM 0.18's own Python and libtvm need, for the tests and benchmarks that
+# drive the template with it (tests/tvm/with_tvm.sh; TVM itself comes from ../shared/tools).
+TVM_TEST_PACKAGES=(
+    xz-utils libllvm15 python3-numpy python3-decorator python3-attr python3-psutil python3-scipy
+    python3-typing-extensions python3-cloudpickle python3-tornado python3-packaging
+)
+PACKAGES+=("${TVM_TEST_PACKAGES[@]}")
+
 missing=()
 for p in "${PACKAGES[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
