@@ -17,6 +17,7 @@ Progress goes to stderr.
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -78,14 +79,21 @@ def main():
         children[board] = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     result = {"boards": {}}
     status = 0
-    for board, child in children.items():
-        text, _ = child.communicate()
-        try:
-            result["boards"][board] = json.loads(text)
-        except ValueError:
-            result["boards"][board] = {"error": "exit status %d" % child.returncode}
-        if child.returncode != 0:
-            status = 1
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        for board, child in children.items():
+            text, _ = child.communicate()
+            try:
+                result["boards"][board] = json.loads(text)
+            except ValueError:
+                result["boards"][board] = {"error": "exit status %d" % child.returncode}
+            if child.returncode != 0:
+                status = 1
+    finally:  # stopped early: each child cleans up after itself on SIGTERM
+        for child in children.values():
+            if child.poll() is None:
+                child.terminate()
+                child.wait()
     print(json.dumps(result, indent=1))
     return status
 

@@ -9,6 +9,7 @@ caller gives MTQ_CACHE_DIR, lives in one temporary directory that scratch() remo
 import contextlib
 import os
 import shutil
+import signal
 import sys
 import tarfile
 import tempfile
@@ -49,6 +50,9 @@ def template_dir():
 def scratch(prefix="mtq-tvm-"):
     """A temporary directory, removed afterwards; the firmware cache goes in it unless the
     caller set MTQ_CACHE_DIR (so a test never fills the user's ~/.cache)."""
+    # SIGTERM (a CTest or CI timeout, a parent giving up) unwinds like an exception, so the
+    # directory goes, and each project's server stops its board on the way
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     d = tempfile.mkdtemp(prefix=prefix)
     old = os.environ.get("MTQ_CACHE_DIR")
     if old is None:

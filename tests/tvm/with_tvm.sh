@@ -62,6 +62,7 @@ export PYTHONPATH="$tvm/python${PYTHONPATH:+:$PYTHONPATH}"
 export TVM_LIBRARY_PATH="$tvm/lib"
 export MTQ_STANDALONE_CRT="$tvm/lib/standalone_crt"
 export MTQ_SOURCE_DIR="$src"
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ left in the source tree
 # not exec: the trap must remove the extracted copy after the script ends
 status=0
 /usr/bin/python3 "$@" || status=$?
