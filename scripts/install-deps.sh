@@ -30,8 +30,9 @@ TEST_PACKAGES=(
     # the sample model's generator, re-run by test_mlf_fixtures (the digits data set ships with
     # python3-sklearn); valgrind_session.sh's client is python3 too
     python3 python3-numpy python3-sklearn
-    # TVM 0.18 from ../shared/tools, for the tests that drive TVM's own Python
-    libllvm15 python3-numpy python3-decorator python3-attr python3-psutil python3-scipy
+    # TVM 0.18 from ../shared/tools, for the tests and benchmarks that drive the template with
+    # TVM's own Python (tests/tvm/with_tvm.sh)
+    xz-utils libllvm15 python3-numpy python3-decorator python3-attr python3-psutil python3-scipy
     python3-typing-extensions python3-cloudpickle python3-tornado python3-packaging
 )
 

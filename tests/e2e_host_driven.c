@@ -10,7 +10,9 @@
  * (c) through the server, as TVM drives it: generate_project (the digits MLF, with the fake CRT
  *     and, when set, MTQ_STANDALONE_CRT), build, flash, open_transport, and the handshake over
  *     write_transport/read_transport; a second project with the same board and CRT must link
- *     the CRT from the cache, compiling none of it; the CRT cache key's inputs; and
+ *     the CRT from the cache, compiling none of it; with the fake CRT, a 20 KiB read-back
+ *     through read_transport by a host that reads 61 bytes at a time and sleeps in between,
+ *     in packets no larger than TVM's host receive buffer; the CRT cache key's inputs; and
  *     generate_project's refusals of a host_driven project without a CRT. The cache is a
  *     temporary MTQ_CACHE_DIR, never the user's ~/.cache.
  * Exits 77 when no board can run here, saying why.
@@ -419,6 +421,79 @@ static int rpc_io_write(void *ctx, const void *data, size_t n, int timeout_ms, s
     return rc;
 }
 
+/* The fake CRT's read-back (tests/fixtures/fake_crt/FAKE_CRT): READ_BACK_BYTES pattern bytes,
+ * read by a host that asks for at most SLOW_READ_MAX bytes per read_transport and sleeps before
+ * each, so the board's output backs up in QEMU's UART, the pty and the server in between. */
+#define READ_BACK_BYTES 20481u  /* ten of the fake's largest packets and a short one */
+#define READ_BACK_SEED 0x3cu
+#define SLOW_READ_MAX 61u
+#define SLOW_READ_SLEEP_US 2000
+
+/* The byte the fake sends at offset i (its fake_pattern). */
+static uint8_t read_back_byte(uint32_t i)
+{
+    return (uint8_t)(i * 7u + (i >> 8) + READ_BACK_SEED);
+}
+
+/* Feeds n bytes to the decoder and checks every Normal message's body against the pattern:
+ * *got counts the bytes so far, *wrong the ones that differed. */
+static void take_read_back(struct utvm_decoder *d, const uint8_t *in, size_t n, size_t *got,
+                           size_t *wrong)
+{
+    struct err err = {0};
+    for (size_t off = 0, used = 0; off < n; off += used) {
+        if (!utvm_decoder_feed(d, in + off, n - off, &used))
+            continue;
+        struct utvm_message m;
+        if (utvm_parse_message(d->buf, d->len, &m, &err) < 0 || m.type != UTVM_MSG_NORMAL)
+            continue;
+        for (size_t k = 0; k < m.body_len; k++)
+            if (m.body[k] != read_back_byte((uint32_t)(*got + k)))
+                (*wrong)++;
+        *got += m.body_len;
+    }
+}
+
+/* Asks the fake CRT for a read-back larger than any packet and reads it slowly, into a decoder
+ * no larger than TVM's host's receive buffer: every byte must arrive, in order, in packets that
+ * buffer holds (the device's TVM_CRT_MAX_PACKET_SIZE_BYTES above it broke TVM's read-backs). */
+static void read_back_slowly(struct rpc_client *c, uint16_t session_id)
+{
+    struct err err = {0};
+    const uint8_t body[6] = {'R', (uint8_t)READ_BACK_BYTES, (uint8_t)(READ_BACK_BYTES >> 8),
+                             (uint8_t)(READ_BACK_BYTES >> 16), (uint8_t)(READ_BACK_BYTES >> 24),
+                             READ_BACK_SEED};
+    uint8_t req[UTVM_ENCODED_MAX(UTVM_SESSION_HEADER_BYTES + sizeof body)];
+    uint8_t payload[UTVM_TVM_HOST_RX_BYTES], in[SLOW_READ_MAX];
+    size_t len = 0, got = 0, wrong = 0;
+    unsigned reads = 0;
+    OK(utvm_encode_message(session_id, UTVM_MSG_NORMAL, body, sizeof body, req, sizeof req, &len,
+                           &err));
+    OK(rpc_io_write(c, req, len, HANDSHAKE_TIMEOUT_MS, &err));
+    struct utvm_decoder d;
+    utvm_decoder_init(&d, payload, sizeof payload);
+    while (got < READ_BACK_BYTES && d.n_oversize == 0) {
+        usleep(SLOW_READ_SLEEP_US);
+        ssize_t n = rpc_io_read(c, in, sizeof in, HANDSHAKE_TIMEOUT_MS, &err);
+        if (n < 0)
+            report("slow read-back", &err);
+        CU_ASSERT_FATAL(n > 0);
+        reads++;
+        take_read_back(&d, in, (size_t)n, &got, &wrong);
+    }
+    if (d.n_oversize)
+        printf("\n    the board sent a packet above TVM's host receive buffer (%u bytes): "
+               "TVM_CRT_MAX_PACKET_SIZE_BYTES in firmware/platform/crt_config.h is too large ",
+               UTVM_TVM_HOST_RX_BYTES);
+    CU_ASSERT_EQUAL(d.n_oversize, 0);
+    CU_ASSERT_EQUAL(got, READ_BACK_BYTES);
+    CU_ASSERT_EQUAL(wrong, 0);
+    CU_ASSERT_EQUAL(d.n_bad_crc + d.n_bad_escape + d.n_cut, 0);
+    CU_ASSERT(d.n_packets > READ_BACK_BYTES / UTVM_TVM_HOST_RX_BYTES); /* really cut up */
+    printf("\n    read back %zu bytes in %u packets, %u reads of <= %u bytes ", got, d.n_packets,
+           reads, SLOW_READ_MAX);
+}
+
 static double seconds_since(const struct timespec *t0)
 {
     struct timespec t1;
@@ -509,8 +584,10 @@ static void serve_project(const char *board, const char *name, struct served_bui
         CU_ASSERT_NOT_EQUAL(r.responder_nonce, 0);
         CU_ASSERT_EQUAL(r.n_dropped, 0);
         CU_ASSERT_EQUAL(r.n_terminate, 1);
-        if (srv_fake)
+        if (srv_fake) {
             CU_ASSERT_EQUAL(r.n_log, 1);
+            read_back_slowly(client, r.session_id);
+        }
     }
     CU_ASSERT(call(client, "close_transport", "{}", RPC_QUICK_MS, NULL));
     stop_server();

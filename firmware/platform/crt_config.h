@@ -2,8 +2,7 @@
  * Sizes of TVM's C runtime (CRT) for our emulated boards, read by every CRT source file
  * (they #include "crt_config.h"). TVM generates a default copy when it builds its own CRT
  * (cmake/utils/CRTConfig.cmake in TVM 0.18); ours differs where the boards allow it: they have
- * megabytes of RAM, and host-to-device UART traffic is the slow part (QEMU_NOTES.md), so fewer,
- * larger packets are worth a few KiB of heap.
+ * megabytes of RAM; the packet size, though, is bounded by TVM's host (see below).
  */
 #ifndef MTQ_CRT_CONFIG_H
 #define MTQ_CRT_CONFIG_H
@@ -32,11 +31,18 @@
  * AOT, and a re-created one during AutoTVM). */
 #define TVM_CRT_MAX_REGISTERED_MODULES 4
 
-/* The largest RPC packet, and the receive buffer the RPC server allocates from our heap. The
- * host asks the device for it (tvm.rpc.server.GetCRTMaxPacketSize) and splits tensor uploads
- * to fit, so a bigger packet means fewer round trips over the slow host-to-device direction.
- * 8 KiB is what TVM chose for its Arduino boards; ours have far more RAM. */
-#define TVM_CRT_MAX_PACKET_SIZE_BYTES 8192
+/* The largest RPC packet. The device allocates a receive buffer of this size, and reports the
+ * value to the host (tvm.rpc.server.GetCRTMaxPacketSize), which then cuts every transfer to
+ * fit it in BOTH directions: uploads (CopyToRemote) and read-backs (CopyFromRemote), whose
+ * reply carries the block plus 15 bytes of headers in one packet. But TVM's host receives
+ * into a buffer of its own, fixed when libtvm was built: 2048 bytes in TVM 0.18 (the default
+ * of cmake/utils/CRTConfig.cmake, also what TVM's crt template uses). A larger value here made
+ * every read-back above 2033 bytes overflow the host's buffer, and TVM's unframer then lost
+ * its place: the session timed out or failed "bytes_consumed <= pending_chunk_.size()".
+ * So this must not exceed the host's buffer: 2048, TVM 0.18's (a smaller device value is
+ * always safe with a larger host buffer). Uploads lose little from it: host-to-device time is
+ * set by the UART's byte rate, not by the number of packets. */
+#define TVM_CRT_MAX_PACKET_SIZE_BYTES 2048
 
 /* Longest dtype string ("float32", "uint8x4"), function name and parameter name. Function
  * names carry the model name prefix (tvmgen_<model>_fused_...), so allow long ones. */

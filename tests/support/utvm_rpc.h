@@ -33,6 +33,10 @@
 #define UTVM_CRC_INIT 0xFFFFu
 #define UTVM_SESSION_VERSION 1u
 #define UTVM_SESSION_HEADER_BYTES 3u
+/* TVM 0.18's host receives each packet into a buffer of this many bytes (payload: session
+ * header and body), fixed when libtvm is built; a device packet above it breaks the session.
+ * So a test's decoder uses it as its capacity, as TVM's host does. */
+#define UTVM_TVM_HOST_RX_BYTES 2048u
 
 /* Session message types (the byte after the session id). */
 enum utvm_msg_type {

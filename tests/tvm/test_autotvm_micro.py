@@ -10,7 +10,7 @@ operator archive), generated, built, flashed and timed on the board with time_ev
 trial must measure (no error). Then the best config is built once more, run on the board with
 uploaded operands and read back, and checked against the same operator run on the host.
 
-Usage: /usr/bin/python3 tests/tvm/autotvm_micro.py [--boards B,B] [--trials N] [--template DIR]
+Usage: tests/tvm/with_tvm.sh tests/tvm/test_autotvm_micro.py [--boards B,B] [--trials N] [--template DIR]
 Environment: PYTHONPATH and TVM_LIBRARY_PATH naming TVM 0.18 (see ../shared/tools/tvm-0.18),
 MTQ_TEMPLATE_DIR (default build/template_project). Exit 77 (skip) when tvm is not importable.
 Prints one JSON object per board on stdout.
@@ -106,7 +106,7 @@ def get_shape(t):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--boards", default="mps2-an385,riscv32-virt")
-    ap.add_argument("--trials", type=int, default=3)
+    ap.add_argument("--trials", type=int, default=2)
     ap.add_argument("--template", default=os.environ.get(
         "MTQ_TEMPLATE_DIR", str(SOURCE / "build" / "template_project")))
     a = ap.parse_args()

@@ -1,0 +1,102 @@
+"""Benchmark: tensors moved between TVM 0.18's host and each board through the template, as a
+TVM user moves them (tvm.nd.array(...).copyfrom for uploads, .numpy() for read-backs), with
+TVM's real CRT on the board. Every size is checked byte-exact before it is reported.
+
+    tests/tvm/with_tvm.sh bench/bench_tvm_transfer.py [--boards B,B] [--max BYTES] [--largest]
+
+Sizes: every power of two from 1 B to --max (default 1 MiB) and the odd sizes of
+tests/tvm/tvm_transfer.py; --largest adds the largest tensor that fits the board's RAM (the
+project's workspace_size_bytes is set to the RAM less LARGEST_RESERVE, the tensor to that
+less WORKSPACE_SLACK for the CRT's own buffers). Boards run side by side (one process each:
+uploads wait on QEMU's main loop, not the CPU). Prints one JSON object on stdout:
+  {"boards": {B: {"sizes": [{"bytes", "up_s", "down_s", "up_Bps", "down_Bps"}...],
+                  "largest_up": {"bytes", "Bps"}, "largest_down": {...}, "error"?}}}
+Progress goes to stderr.
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tests", "tvm"))
+import mtq_tvm  # noqa: E402
+
+LARGEST_RESERVE = 512 << 10  # RAM left for .data, .bss, the stack
+WORKSPACE_SLACK = 64 << 10   # heap left for the CRT's packet buffer, RPC server, registry
+WORKSPACE_MIN = 2 << 20      # the workspace of a sweep without --largest (1 MiB tensors fit)
+
+
+def ram_bytes(board):
+    with open(os.path.join(mtq_tvm.SOURCE_DIR, "machines", board + ".json")) as f:
+        return int(json.load(f)["memory"]["ram"]["size"], 16)
+
+
+def one_board(board, limit, largest):
+    import tvm_transfer
+
+    sizes = tvm_transfer.sizes_up_to(limit)
+    workspace = WORKSPACE_MIN
+    if largest:
+        workspace = ram_bytes(board) - LARGEST_RESERVE
+        sizes.append(workspace - WORKSPACE_SLACK)
+    out = {"workspace_size_bytes": workspace, "sizes": []}
+    with mtq_tvm.scratch("mtq-bench-transfer-") as work:
+        project = mtq_tvm.host_driven_project(work, board, mtq_tvm.digits_mlf(work),
+                                              workspace_size_bytes=workspace)
+        with tvm_transfer.session(project) as sess:
+            for n in sizes:
+                up, down = tvm_transfer.round_trip(sess, n)
+                row = {"bytes": n, "up_s": round(up, 4), "down_s": round(down, 4),
+                       "up_Bps": round(n / up), "down_Bps": round(n / down)}
+                out["sizes"].append(row)
+                print("%s %d: %s" % (board, n, row), file=sys.stderr, flush=True)
+    top = out["sizes"][-1]
+    out["largest_up"] = {"bytes": top["bytes"], "Bps": top["up_Bps"]}
+    out["largest_down"] = {"bytes": top["bytes"], "Bps": top["down_Bps"]}
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--boards", default=",".join(mtq_tvm.BOARDS))
+    ap.add_argument("--max", type=int, default=1 << 20)
+    ap.add_argument("--largest", action="store_true")
+    ap.add_argument("--one", help=argparse.SUPPRESS)  # a child process: one board
+    args = ap.parse_args()
+    mtq_tvm.import_tvm()
+    if args.one:
+        json.dump(one_board(args.one, args.max, args.largest), sys.stdout)
+        return 0
+    children = {}
+    for board in args.boards.split(","):
+        cmd = [sys.executable, os.path.abspath(__file__), "--one", board, "--max", str(args.max)]
+        if args.largest:
+            cmd.append("--largest")
+        children[board] = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    result = {"boards": {}}
+    status = 0
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        for board, child in children.items():
+            text, _ = child.communicate()
+            try:
+                result["boards"][board] = json.loads(text)
+            except ValueError:
+                result["boards"][board] = {"error": "exit status %d" % child.returncode}
+            if child.returncode != 0:
+                status = 1
+    finally:  # stopped early: each child cleans up after itself on SIGTERM
+        for child in children.values():
+            if child.poll() is None:
+                child.terminate()
+                child.wait()
+    print(json.dumps(result, indent=1))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

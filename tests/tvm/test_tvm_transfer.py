@@ -1,0 +1,88 @@
+"""End-to-end: tensors of every size, both ways, through the template as TVM 0.18 drives it
+(tvm.micro.generate_project_from_mlf, build, flash, tvm.micro.Session), with TVM's real
+standalone CRT on the board, byte-exact (issue 9 item 2).
+
+Run with tests/tvm/with_tvm.sh (CTest does: label "tvm"). To stay quick in CI it sweeps
+1 B to 16 KiB plus odd sizes on riscv32-virt (and 64 KiB + 1) and mps2-an385, four sizes across the packet
+boundary on the other four boards, and two slow-reader sessions (a reader that sleeps
+before every read_transport; one that asks for 3 bytes at a time). The sweep to 1 MiB and the
+largest tensor each board's RAM holds is bench/bench_tvm_transfer.py.
+Exits 77 (skip) when TVM cannot be imported.
+"""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mtq_tvm  # noqa: E402
+
+mtq_tvm.import_tvm()
+import tvm_transfer  # noqa: E402
+
+# Uploads are the slow direction (QEMU hands the UART one byte per main-loop wake-up), so the
+# sweep stops at 16 KiB, with one tensor of 64 KiB + 1 on riscv32-virt.
+FULL_BOARDS = {"riscv32-virt": tvm_transfer.sizes_up_to(16384) + [65537],
+               "mps2-an385": tvm_transfer.sizes_up_to(16384)}
+FEW_SIZES = [1, 2033, 2034, 4097]
+SLOW = [((0.02, 1 << 20), 8192), ((0.0, 3), 4097)]  # ((delay_sec, max_n), tensor bytes)
+
+failures = []
+
+
+def check(board, what, fn):
+    try:
+        fn()
+        print("ok   %s: %s" % (board, what), flush=True)
+    except Exception as e:  # one failure must not hide the others
+        failures.append("%s: %s: %s" % (board, what, e))
+        print("FAIL %s: %s: %s" % (board, what, e), flush=True)
+
+
+def sweep(project, sizes):
+    with tvm_transfer.session(project) as sess:
+        for n in sizes:
+            up, down = tvm_transfer.round_trip(sess, n)
+            if n >= 4096:
+                print("     %7d B: up %.3f s, down %.3f s" % (n, up, down), flush=True)
+
+
+def slow_read(project_dir, options, slow, n):
+    project = tvm_transfer.reopen(project_dir, options)
+    with tvm_transfer.session(project, slow=slow) as sess:
+        tvm_transfer.round_trip(sess, n, seed=2)
+
+
+def main():
+    t_start = time.monotonic()
+    with mtq_tvm.scratch("mtq-tvm-transfer-") as work:
+        mlf = mtq_tvm.digits_mlf(work)
+        for board in mtq_tvm.BOARDS:
+            options = {"project_type": "host_driven", "board": board}
+            try:
+                t0 = time.monotonic()
+                project = mtq_tvm.host_driven_project(work, board, mlf)
+                print("     %s: generate, build, flash: %.1f s" % (board, time.monotonic() - t0))
+            except Exception as e:
+                failures.append("%s: generate/build/flash: %s" % (board, e))
+                print("FAIL %s: generate/build/flash: %s" % (board, e), flush=True)
+                continue
+            project_dir = os.path.join(work, board)
+            full = board in FULL_BOARDS
+            sizes = FULL_BOARDS.get(board, FEW_SIZES)
+            check(board, "%d sizes, %d B to %d B, up and back" % (len(sizes), sizes[0],
+                                                                   sizes[-1]),
+                  lambda: sweep(project, sizes))
+            if full:
+                for slow, n in SLOW:
+                    check(board, "%d B read back by a reader that sleeps %g s and asks for "
+                          "at most %d B" % (n, slow[0], slow[1]),
+                          lambda: slow_read(project_dir, options, slow, n))
+    print("%d failure(s), %.1f s" % (len(failures), time.monotonic() - t_start))
+    for f in failures:
+        print("  " + f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
