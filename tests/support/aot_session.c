@@ -328,6 +328,8 @@ int aot_parse_run(const char *reply, struct aot_run *r, struct err *err)
             rc = parse_stats(line + 6, r, err);
         else if (!strcmp(line, "done"))
             done = true;
+        else if (!strncmp(line, "op:", 3))
+            r->n_ops++; /* per-operator counts: checked by the command line's parser */
         else
             rc = err_set(err, ERR_INVALID, "run%%: unexpected line \"%.80s\"", line);
     }

@@ -40,6 +40,7 @@ struct aot_run {
     bool have_stats;
     uint64_t ticks, hz, ns, instret, workspace;
     long rc;
+    int n_ops; /* "op:" lines (per-operator counts) */
 };
 
 /* Spawns the server in template_dir and calls generate_project with the MLF mlf_tar ("" for
