@@ -16,9 +16,8 @@
 #include <string.h>
 
 #define CHART_W 960
-#define LABEL_W 380
 #define VALUE_W 200
-#define ROW_H 30
+#define ROW_H 44
 
 static const cJSON *item(const cJSON *o, const char *key)
 {
@@ -136,24 +135,25 @@ static void card(FILE *f, const char *value, const char *label, const char *cls)
     fputs("</span></div>\n", f);
 }
 
+/* Rows put the name on a line of its own above the bars: TVM's names are long. */
 static void chart_single(FILE *f, const cJSON **rows, size_t n, const char *mod, double total)
 {
     double max = 1;
     for (size_t i = 0; i < n; i++)
         max = fmax(max, num(rows[i], "self_instructions"));
-    double bar_w = CHART_W - LABEL_W - VALUE_W;
-    fprintf(f, "<svg width=\"%d\" height=\"%zu\" viewBox=\"0 0 %d %zu\" role=\"img\">\n", CHART_W,
-            n * ROW_H + 10, CHART_W, n * ROW_H + 10);
+    double bar_w = CHART_W - VALUE_W;
+    fprintf(f, "<p class=\"legend\">own instructions per function, largest first</p>\n"
+               "<svg width=\"%d\" height=\"%zu\" viewBox=\"0 0 %d %zu\" role=\"img\">\n",
+            CHART_W, n * ROW_H + 6, CHART_W, n * ROW_H + 6);
     for (size_t i = 0; i < n; i++) {
-        double self = num(rows[i], "self_instructions"), y = (double)i * ROW_H + 5;
+        double self = num(rows[i], "self_instructions"), y = (double)i * ROW_H;
+        double w = fmax(1, self / max * bar_w);
         char v[40];
-        fprintf(f, "<text x=\"%d\" y=\"%.0f\" text-anchor=\"end\">", LABEL_W - 10, y + 18);
+        fprintf(f, "<text x=\"0\" y=\"%.0f\">", y + 14);
         esc(f, cli_ops_short_name(str(rows[i], "name"), mod));
-        fprintf(f, "</text><rect x=\"%d\" y=\"%.0f\" width=\"%.1f\" height=\"18\" rx=\"3\" "
-                "fill=\"#3a6ed8\"/>", LABEL_W, y + 5, fmax(1, self / max * bar_w));
-        fprintf(f, "<text x=\"%.1f\" y=\"%.0f\">%s  (%.1f%%)</text>\n",
-                LABEL_W + fmax(1, self / max * bar_w) + 8, y + 18, grouped(self, v, sizeof v),
-                total > 0 ? self * 100 / total : 0);
+        fprintf(f, "</text><rect x=\"0\" y=\"%.0f\" width=\"%.1f\" height=\"16\" rx=\"3\" "
+                "fill=\"#3a6ed8\"/><text x=\"%.1f\" y=\"%.0f\">%s (%.1f%%)</text>\n", y + 20, w,
+                w + 8, y + 33, grouped(self, v, sizeof v), total > 0 ? self * 100 / total : 0);
     }
     fputs("</svg>\n", f);
 }
@@ -163,25 +163,27 @@ static void chart_compare(FILE *f, const cJSON **rows, size_t n, const char *mod
     double max = 1;
     for (size_t i = 0; i < n; i++)
         max = fmax(max, fmax(num(rows[i], "self_before"), num(rows[i], "self_after")));
-    double bar_w = CHART_W - LABEL_W - VALUE_W;
-    int row = ROW_H + 8;
-    fprintf(f, "<p class=\"legend\">own instructions per operator:<i style=\"background:#b7c0cf\">"
-               "</i>baseline<i style=\"background:#3a6ed8\"></i>this run</p>\n");
+    double bar_w = CHART_W - VALUE_W;
+    int row = ROW_H + 12;
+    fprintf(f, "<p class=\"legend\">own instructions per function, biggest change first:"
+               "<i style=\"background:#b7c0cf\"></i>baseline<i style=\"background:#3a6ed8\">"
+               "</i>this run</p>\n");
     fprintf(f, "<svg width=\"%d\" height=\"%zu\" viewBox=\"0 0 %d %zu\" role=\"img\">\n", CHART_W,
-            n * (size_t)row + 10, CHART_W, n * (size_t)row + 10);
+            n * (size_t)row + 6, CHART_W, n * (size_t)row + 6);
     for (size_t i = 0; i < n; i++) {
         double b = num(rows[i], "self_before"), a = num(rows[i], "self_after");
-        double d = num(rows[i], "self_change"), y = (double)i * row + 5;
+        double d = num(rows[i], "self_change"), y = (double)i * row;
         const char *color = d > 0 ? "#b3261e" : d < 0 ? "#1e7d3a" : "#5b6577";
         char v[48];
-        fprintf(f, "<text x=\"%d\" y=\"%.0f\" text-anchor=\"end\">", LABEL_W - 10, y + 20);
+        fprintf(f, "<text x=\"0\" y=\"%.0f\">", y + 14);
         esc(f, cli_ops_short_name(str(rows[i], "name"), mod));
-        fprintf(f, "</text><rect x=\"%d\" y=\"%.0f\" width=\"%.1f\" height=\"11\" rx=\"2\" "
-                "fill=\"#b7c0cf\"/><rect x=\"%d\" y=\"%.0f\" width=\"%.1f\" height=\"14\" "
-                "rx=\"2\" fill=\"#3a6ed8\"/>", LABEL_W, y + 2, fmax(1, b / max * bar_w), LABEL_W,
-                y + 15, fmax(1, a / max * bar_w));
-        double x = LABEL_W + fmax(1, fmax(a, b) / max * bar_w) + 8;
-        fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" fill=\"%s\">%s", x, y + 20, color,
+        fprintf(f, "</text><rect x=\"0\" y=\"%.0f\" width=\"%.1f\" height=\"10\" rx=\"2\" "
+                "fill=\"#b7c0cf\"/><rect x=\"0\" y=\"%.0f\" width=\"%.1f\" height=\"14\" "
+                "rx=\"2\" fill=\"#3a6ed8\"/>", y + 20, fmax(1, b / max * bar_w), y + 31,
+                fmax(1, a / max * bar_w));
+        double x = fmax(1, fmax(a, b) / max * bar_w) + 8;
+        fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" fill=\"%s\" font-weight=\"%s\">%s", x, y + 40,
+                color, d == 0 ? "normal" : "bold",
                 d == 0 ? "unchanged" : signed_grouped(d, v, sizeof v));
         if (d != 0 && b > 0)
             fprintf(f, " (%+.1f%%)", d * 100 / b);
@@ -254,6 +256,13 @@ static void section(FILE *f, const struct cli_report_section *s)
              d > 0 ? "up" : d < 0 ? "down" : "same");
         cJSON *changes = cli_ops_compare(s->baseline, run);
         n = rows_of(changes, &rows);
+        size_t grew = 0, shrank = 0;
+        for (size_t i = 0; i < n; i++) {
+            grew += num(rows[i], "self_change") > 0;
+            shrank += num(rows[i], "self_change") < 0;
+        }
+        snprintf(w, sizeof w, "%zu / %zu / %zu", grew, shrank, n - grew - shrank);
+        card(f, w, "functions grew / shrank / same (own)", "same");
         fputs("</div>\n", f);
         chart_compare(f, rows, n, mod);
         table_compare(f, rows, n);
