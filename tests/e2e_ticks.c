@@ -5,7 +5,8 @@
  * aot_standalone firmware through firmware/CMakeLists.txt for a few boards, boots each several
  * times (a new QEMU each time) and sends `run%` several times per boot, after random host delays,
  * with the command split at a random byte and random other commands before it, while another
- * process keeps a CPU busy. Every run must report the same ticks, ns and instret. And on every
+ * process keeps a CPU busy. Every run must report the same ticks, ns and instret, and the same
+ * per-operator table (default: 5 boots x 2 runs = 10 runs per board). And on every
  * board, loops of known instruction counts (tests/fixtures/count_firmware/loops.c) must read
  * exactly their length plus one constant: a one-instruction difference always shows.
  * Knobs for longer proofs: MTQ_TICKS_BOARDS (comma-separated; default mps2-an385,mps2-an505,
@@ -80,6 +81,15 @@ static void distinct_add(struct distinct *d, uint64_t v)
     }
     d->value[d->n] = v;
     d->count[d->n++] = 1;
+}
+
+/* FNV-1a: a table of per-operator counts as one number, so runs compare as distinct values. */
+static uint64_t text_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
 }
 
 static void distinct_print(const char *what, const struct distinct *d)
@@ -166,7 +176,7 @@ static struct emu *boot(const struct machine *m, const char *elf, char *buf, siz
 /* One boot: n_runs `run%` commands, each after a random delay and 0 to 2 other commands.
  * Adds every run's numbers to the distinct sets; returns the number of runs that answered. */
 static int boot_and_run(const struct machine *m, const char *elf, struct distinct *ticks,
-                        struct distinct *ns, struct distinct *instret)
+                        struct distinct *ns, struct distinct *instret, struct distinct *ops)
 {
     struct err err;
     static char buf[8192];
@@ -208,6 +218,11 @@ static int boot_and_run(const struct machine *m, const char *elf, struct distinc
         distinct_add(ticks, run.ticks);
         distinct_add(ns, run.ns);
         distinct_add(instret, run.instret);
+        CU_ASSERT(run.n_ops > 0);
+        distinct_add(ops, text_hash(run.ops_text));
+        if (done == 0 && r == 0 && ops->n == 1 && ops->count[0] == 1)
+            printf("\n  %s per-operator table (calls:inclusive:self:name):\n%s", m->name,
+                   run.ops_text);
         done++;
     }
 out:
@@ -233,15 +248,17 @@ static void test_every_run_reports_the_same_ticks_ns_and_instret(void)
             CU_FAIL("firmware does not build");
             continue;
         }
-        struct distinct ticks = {0}, ns = {0}, instret = {0};
+        struct distinct ticks = {0}, ns = {0}, instret = {0}, ops = {0};
         int runs = 0;
         for (int i = 0; i < n_boots; i++)
-            runs += boot_and_run(&m, elf, &ticks, &ns, &instret);
+            runs += boot_and_run(&m, elf, &ticks, &ns, &instret, &ops);
         printf("\n  %-14s %3d runs:", m.name, runs);
         distinct_print("ticks", &ticks);
         distinct_print("ns", &ns);
         distinct_print("instret", &instret);
+        printf(" operator tables: %d distinct", ops.n);
         CU_ASSERT_EQUAL(runs, n_boots * n_runs);
+        CU_ASSERT_EQUAL(ops.n, 1); /* the per-operator table is identical on every run too */
         CU_ASSERT_EQUAL(ticks.n, 1);
         CU_ASSERT_EQUAL(ns.n, 1);
         CU_ASSERT_EQUAL(instret.n, 1);
