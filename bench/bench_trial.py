@@ -13,7 +13,7 @@ candidate (compile_and_create_micro_session, then time_evaluator), timed one by 
 
 Warm cache: one trial per board first fills the firmware cache (reported as "cold"), then
 --trials more are timed; each step's figure is the median over them. Prints one JSON object.
-Usage: . /work/tvm-env.sh; /usr/bin/python3 bench/bench_trial.py [--boards B,B] [--trials N]
+Usage: tests/tvm/with_tvm.sh bench/bench_trial.py [--boards B,B] [--trials N]
 Exit 77 when TVM is not importable or the shared archive is absent.
 """
 

@@ -243,6 +243,25 @@ int cli_aot_parse_output(const char *line, struct cli_aot_output *o, struct err 
     return 0;
 }
 
+int cli_aot_parse_op(const char *line, struct cli_aot_op *op, struct err *err)
+{
+    const char *want = "want op:<calls>:<inclusive>:<self>:<name>";
+    uint64_t *fields[] = {&op->calls, &op->inclusive, &op->self};
+    if (strncmp(line, "op:", 3) != 0)
+        return bad_line(err, "op", line, want);
+    const char *p = line + 3;
+    for (size_t i = 0; i < 3; i++) {
+        size_t len = strcspn(p, ":");
+        if (p[len] != ':' || !parse_u64(p, len, fields[i]))
+            return bad_line(err, "op", line, want);
+        p += len + 1;
+    }
+    if (!*p || strlen(p) >= sizeof op->name)
+        return bad_line(err, "op", line, want);
+    snprintf(op->name, sizeof op->name, "%s", p);
+    return 0;
+}
+
 int cli_aot_parse_stats(const char *line, struct cli_aot_stats *s, struct err *err)
 {
     const char *want = "want stats:ticks=<n>:hz=<n>:ns=<n>:instret=<n>:rc=<n>:workspace=<n>";
@@ -269,6 +288,8 @@ int cli_aot_parse_stats(const char *line, struct cli_aot_stats *s, struct err *e
             ok = parse_u64(v, vlen, &s->instret);
         else if (KEY("workspace"))
             ok = parse_u64(v, vlen, &s->workspace);
+        else if (KEY("hidden"))
+            ok = parse_u64(v, vlen, &s->hidden);
         else if (KEY("rc"))
             ok = have_rc = parse_i64(v, vlen, &s->rc);
 #undef KEY
@@ -408,6 +429,14 @@ int cli_aot_parse_run(const char *text, const struct cli_aot_model *m, struct cl
             have_stats = true;
         } else if (!strncmp(line, "error:", 6)) {
             snprintf(r->error, sizeof r->error, "%s", line + 6);
+        } else if (!strncmp(line, "op:", 3) && have_stats) {
+            if (r->n_ops >= CLI_AOT_MAX_OPS) {
+                rc = bad_line(err, "op", line, "too many operators");
+                goto fail;
+            }
+            if ((rc = cli_aot_parse_op(line, &r->ops[r->n_ops], err)) < 0)
+                goto fail;
+            r->n_ops++;
         } else if (!strncmp(line, "output:", 7) && !have_stats) {
             if (r->n_outputs >= CLI_AOT_MAX_TENSORS) {
                 rc = bad_line(err, "output", line, "too many outputs");
@@ -434,7 +463,7 @@ int cli_aot_parse_run(const char *text, const struct cli_aot_model *m, struct cl
                 goto fail;
             }
         } else {
-            rc = bad_line(err, "run", line, "want output:, error:, stats: or done lines");
+            rc = bad_line(err, "run", line, "want output:, error:, stats:, op: or done lines");
             goto fail;
         }
     }

@@ -50,7 +50,17 @@ struct cli_aot_model {
 /* The stats line of `run%`. Keys the parser does not know are ignored. */
 struct cli_aot_stats {
     uint64_t ticks, hz, ns, instret, workspace;
+    uint64_t hidden; /* instructions the operator-count hooks spent (not in instret) */
     int64_t rc;
+};
+
+#define CLI_AOT_MAX_OPS 128 /* as many as the firmware's table holds (firmware/aot/opcount.c) */
+
+/* One "op:<calls>:<inclusive>:<self>:<name>" line of `run%`: a function of the model's
+ * sources, its calls and instructions with (inclusive) and without (self) its callees. */
+struct cli_aot_op {
+    char name[CLI_AOT_NAME_MAX];
+    uint64_t calls, inclusive, self;
 };
 
 struct cli_aot_output {
@@ -64,6 +74,8 @@ struct cli_aot_result {
     size_t n_outputs;
     struct cli_aot_output outputs[CLI_AOT_MAX_TENSORS];
     struct cli_aot_stats stats;
+    size_t n_ops; /* per-operator counts, in the firmware's (first-call) order */
+    struct cli_aot_op ops[CLI_AOT_MAX_OPS];
     char error[CLI_AOT_ERROR_MAX];
 };
 
@@ -82,6 +94,9 @@ int cli_aot_parse_tensor(const char *line, bool *is_input, struct cli_aot_tensor
 
 /* "output:<i>:<name>:<dtype>:<hex>" (name may contain ':'): o->data is allocated. */
 int cli_aot_parse_output(const char *line, struct cli_aot_output *o, struct err *err);
+
+/* "op:<calls>:<inclusive>:<self>:<name>" (name: the rest of the line, not empty). */
+int cli_aot_parse_op(const char *line, struct cli_aot_op *op, struct err *err);
 
 /* "stats:key=value:..."; ticks, hz and rc are required, the rest default to 0. */
 int cli_aot_parse_stats(const char *line, struct cli_aot_stats *s, struct err *err);

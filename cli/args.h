@@ -14,7 +14,7 @@
 #include <stddef.h>
 
 #define CLI_MAX_OPTS 16    /* options per command, -h and -v not counted */
-#define CLI_MAX_POS 4      /* positional arguments per command */
+#define CLI_MAX_POS 8      /* positional arguments per command (report takes several runs) */
 #define CLI_MAX_REPEAT 64  /* values of one repeatable option (-o) */
 
 /* One option of a command. -h/--help and -v/--verbose are built in and need no entry. */

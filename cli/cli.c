@@ -30,7 +30,7 @@
 static const struct cli_command *const commands[] = {
     &cli__cmd_machines, &cli__cmd_template_dir, &cli__cmd_create, &cli__cmd_build,
     &cli__cmd_flash,    &cli__cmd_run,          &cli__cmd_serial, &cli__cmd_info,
-    &cli__cmd_demo,
+    &cli__cmd_demo,     &cli__cmd_report,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -11,6 +11,8 @@
 #include "log.h"
 #include "machine.h"
 #include "mlftar.h"
+#include "ops.h"
+#include "report.h"
 
 #include <inttypes.h>
 #include <libgen.h>
@@ -41,6 +43,7 @@ struct row {
     uint64_t count, ns;
     uint64_t flash_bytes;
     double build_sec, run_sec;
+    cJSON *summary; /* the first sample's run as run --json has it, for --report (or NULL) */
 };
 
 static const struct cli_opt demo_opts[] = {
@@ -48,6 +51,8 @@ static const struct cli_opt demo_opts[] = {
      "machines' lists them)"},
     {"all", 0, NULL, false, "every board, one after another"},
     {"keep", 0, "DIR", false, "make the projects in DIR (new or empty) and keep them"},
+    {"report", 0, "FILE", false, "write an HTML page of the first image's per-operator counts, "
+     "a section per board"},
 };
 
 static void free_samples(struct sample *s, size_t n)
@@ -105,6 +110,39 @@ static void hex_of(const unsigned char *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* The fields of run --json a report needs: board, model, stats.instructions, operators. */
+static cJSON *summary_of(const char *board, const struct cli_aot_model *m,
+                         const struct cli_aot_result *res)
+{
+    cJSON *o = cJSON_CreateObject(), *st;
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "board", board);
+    cJSON_AddStringToObject(o, "model", m ? m->module : "");
+    if ((st = cJSON_AddObjectToObject(o, "stats")))
+        cJSON_AddNumberToObject(st, "instructions", (double)res->stats.instret);
+    cJSON_AddItemToObject(o, "operators", cli_ops_json(res, res->stats.instret));
+    return o;
+}
+
+/* --report: one section per board that ran. */
+static int write_report(const char *path, const struct row *rows, size_t n, struct err *err)
+{
+    struct cli_report_section *s = calloc(n ? n : 1, sizeof *s);
+    size_t k = 0;
+    if (!s)
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].ok && rows[i].summary)
+            s[k++].run = rows[i].summary;
+    int rc = cli_report_write_sections(path, "The sample model: instructions per operator, "
+                                       "board by board", s, k, err);
+    free(s);
+    if (rc == 0)
+        fprintf(stderr, "microtvm-qemu: report written to %s\n", path);
+    return rc;
+}
+
 /* Runs every sample on an open board, filling the row's predictions and counts. */
 static int run_samples(struct cli__board *b, const struct sample *s, size_t n, struct row *r,
                        struct err *err)
@@ -135,6 +173,7 @@ static int run_samples(struct cli__board *b, const struct sample *s, size_t n, s
             snprintf(r->metric, sizeof r->metric, "%s", st->instret ? "instructions" : "ticks");
             r->count = st->instret ? st->instret : st->ticks;
             r->ns = st->ns;
+            r->summary = summary_of(r->board, cli_aot_model_of(b->session), &res);
         }
         cli_aot_result_close(&res);
     }
@@ -242,6 +281,7 @@ static int run_demo(const struct cli_ctx *ctx, const struct cli_command *cmd,
     struct cli_client *tmpl = NULL;
     bool made_work = false, failed = false;
     const char *board_arg = cli__opt(cmd, a, "board"), *keep = cli__opt(cmd, a, "keep");
+    const char *report = cli__opt(cmd, a, "report");
     bool all = cli__opt(cmd, a, "all") != NULL;
     int rc = 0;
     err_clear(&err);
@@ -361,6 +401,8 @@ static int run_demo(const struct cli_ctx *ctx, const struct cli_command *cmd,
     if (keep)
         printf("projects kept in %s (try: %s run %s/%s)\n", work, ctx->prog, work,
                ref ? ref->board : names[0]);
+    if (report && (rc = write_report(report, rows, n_rows, &err)) < 0)
+        goto out;
 out:
     if (tmpl)
         cli__close_server(tmpl, rc, &err);
@@ -374,6 +416,8 @@ out:
     if (samples)
         free_samples(samples, n_samples);
     free(samples);
+    for (size_t i = 0; rows && i < n_rows; i++)
+        cJSON_Delete(rows[i].summary);
     free(rows);
     mach_free_names(names, n_names);
     return rc < 0 || failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;

@@ -8,6 +8,8 @@
  */
 #include "baseline.h"
 #include "elfsize.h"
+#include "ops.h"
+#include "report.h"
 #include "fs.h"
 #include "internal.h"
 #include "log.h"
@@ -20,6 +22,7 @@
 
 #define DEFAULT_TIMEOUT_SEC 120.0
 #define TEXT_VALUES_MAX 32 /* values per output in the text report; --json has them all */
+#define TEXT_OPS_MAX 8      /* operators in the text report */
 
 static const struct cli_opt run_opts[] = {
     {"input", 'i', "NAME=FILE", true, "an input's raw bytes; FILE alone: the next input not "
@@ -29,6 +32,8 @@ static const struct cli_opt run_opts[] = {
     {"baseline", 0, "FILE", false, "compare the count with an earlier 'run --json' output"},
     {"max-regression", 0, "PCT", false, "with --baseline: exit 3 when the count grew by more "
      "than PCT percent"},
+    {"report", 0, "FILE", false, "write a self-contained HTML page of the per-operator "
+     "counts (against --baseline too)"},
     {"option", 'o', "NAME=VALUE", true, "a project option for flash and open_transport"},
 };
 
@@ -214,6 +219,7 @@ static cJSON *result_json(const char *dir, const struct cli__project *p,
         cJSON_AddStringToObject(x, "metric", s->instret ? "instructions" : "ticks");
         cJSON_AddNumberToObject(x, "value", (double)(s->instret ? s->instret : s->ticks));
     }
+    cJSON_AddItemToObject(o, "operators", cli_ops_json(r, s->instret));
     if (have_sizes && (x = cJSON_AddObjectToObject(o, "firmware"))) {
         cJSON_AddStringToObject(x, "path", p->flashed_elf);
         cJSON_AddNumberToObject(x, "text", (double)sz->text);
@@ -283,6 +289,7 @@ static int run_run(const struct cli_ctx *ctx, const struct cli_command *cmd,
     const char *timeout_arg = cli__opt(cmd, a, "timeout");
     const char *base_path = cli__opt(cmd, a, "baseline");
     const char *pct_arg = cli__opt(cmd, a, "max-regression");
+    const char *report_path = cli__opt(cmd, a, "report");
     int rc = 0;
     err_clear(&err);
 
@@ -414,10 +421,14 @@ static int run_run(const struct cli_ctx *ctx, const struct cli_command *cmd,
         goto out;
     }
     double wall_ms = (cli__now() - t0) * 1000.0;
+    cJSON *changes = baseline ? cli_ops_compare(baseline, out) : NULL;
     if (json) {
         cJSON_AddNumberToObject(out, "host_wall_ms", round(wall_ms * 10) / 10);
-        if (baseline)
-            cJSON_AddItemToObject(out, "baseline", cli_baseline_json(&cmp, base_path));
+        cJSON *cmp_json = baseline ? cli_baseline_json(&cmp, base_path) : NULL;
+        if (cmp_json && changes)
+            cJSON_AddItemReferenceToObject(cmp_json, "operators", changes);
+        if (cmp_json)
+            cJSON_AddItemToObject(out, "baseline", cmp_json);
         char *text = cJSON_Print(out);
         if (text)
             printf("%s\n", text);
@@ -425,19 +436,30 @@ static int run_run(const struct cli_ctx *ctx, const struct cli_command *cmd,
     } else {
         print_text(&banner, model, &result, &sz, have_sizes);
         printf("host wall     %.2f s\n", wall_ms / 1000.0);
+        cli_ops_print_top(stdout, out, TEXT_OPS_MAX);
     }
-    free(model);
     if (baseline) {
         char limit[64] = "";
         if (max_pct >= 0)
             snprintf(limit, sizeof limit, ", limit +%g%%: %s", max_pct,
                      cmp.regressed ? "REGRESSION" : "ok");
         /* with --json, stdout is the object alone */
-        fprintf(json ? stderr : stdout, "%sbaseline      %s %" PRIu64 " -> %" PRIu64
-                " (%+.2f%%)%s\n", json ? "microtvm-qemu: " : "", cmp.after.metric,
-                cmp.before.value, cmp.after.value, cmp.change_percent, limit);
+        FILE *f = json ? stderr : stdout;
+        fprintf(f, "%sbaseline      %s %" PRIu64 " -> %" PRIu64 " (%+.2f%%)%s\n",
+                json ? "microtvm-qemu: " : "", cmp.after.metric, cmp.before.value,
+                cmp.after.value, cmp.change_percent, limit);
+        cli_ops_print_changes(f, changes, model->module, TEXT_OPS_MAX);
         regressed = cmp.regressed;
     }
+    if (report_path && (rc = cli_report_write(report_path, out, baseline, &err)) < 0) {
+        cJSON_Delete(changes);
+        free(model);
+        goto out;
+    }
+    if (report_path)
+        fprintf(stderr, "microtvm-qemu: report written to %s\n", report_path);
+    cJSON_Delete(changes);
+    free(model);
 out:
     rc = cli__board_close(&board, rc, &err);
     if (client)
@@ -464,17 +486,19 @@ const struct cli_command cli__cmd_run = {
         "Powers on the project's board (flashing the current build first if needed),\n"
         "sends the inputs, runs the model once and prints its outputs (values decoded\n"
         "by dtype; argmax of the first), the virtual time in ns and ms, timer ticks and\n"
-        "rate, instructions retired where the board counts them (RISC-V), the\n"
-        "workspace peak and the firmware's size. In deterministic mode (the default)\n"
-        "these counts are identical on every run and every host.\n"
+        "rate, the instructions it retired (exact on every board), the workspace\n"
+        "peak, the firmware's size and the top operators by their own instructions.\n"
+        "In deterministic mode (the default) these counts are identical on every run\n"
+        "and every host.\n"
         "Inputs are files of the tensor's raw bytes, exactly its size, in the board's\n"
         "(little-endian) order: --input input=img.bin, or --input img.bin for the\n"
         "inputs not named, in order. Without --input the firmware's own input is used.\n"
         "Regression check (CI):\n"
         "  microtvm-qemu run P --json > base.json           (once)\n"
         "  microtvm-qemu run P --baseline base.json --max-regression 2\n"
-        "compares the count (instructions, else ticks), prints the change and exits 3\n"
-        "when it grew by more than 2 percent.\n",
+        "compares the count (instructions, else ticks), prints the change and the\n"
+        "operators that changed, and exits 3 when the total grew by more than 2 percent.\n"
+        "--report FILE writes the same as an HTML page with bars (docs/RESULTS.md).\n",
     .opts = run_opts,
     .n_opts = sizeof run_opts / sizeof run_opts[0],
     .min_pos = 1,

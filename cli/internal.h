@@ -37,7 +37,7 @@ struct cli_command {
 
 extern const struct cli_command cli__cmd_machines, cli__cmd_template_dir, cli__cmd_info;
 extern const struct cli_command cli__cmd_create, cli__cmd_build, cli__cmd_flash;
-extern const struct cli_command cli__cmd_serial, cli__cmd_run, cli__cmd_demo;
+extern const struct cli_command cli__cmd_serial, cli__cmd_run, cli__cmd_demo, cli__cmd_report;
 
 /* The value of the option named name in a, or NULL (an unknown name is a bug: asserts). */
 const char *cli__opt(const struct cli_command *cmd, const struct cli_args *a, const char *name);

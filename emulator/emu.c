@@ -292,7 +292,7 @@ static int build_argv(struct emu *e, const struct emu_config *c, const char *bin
     if (c->deterministic) {
         /* sleep=off spelled out: QEMU's default is on, which ties guest time to host time */
         add(a, "-icount");
-        add(a, "shift=0,align=off,sleep=off");
+        add(a, "shift=%d,align=off,sleep=off", m->icount_shift);
         add(a, "-rtc");
         add(a, "clock=vm");
     }

@@ -35,7 +35,8 @@ struct emu_config {
     const char *log_path;          /* QEMU's stdout and stderr are appended here; NULL: a file
                                     * in the runtime directory, removed by emu_stop */
     const char *qemu_binary;       /* NULL: machine->qemu_binary, looked up on PATH */
-    bool deterministic;            /* -icount shift=0,align=off,sleep=off -rtc clock=vm */
+    bool deterministic;            /* -icount shift=<machine icount_shift>,align=off,sleep=off
+                                    * -rtc clock=vm */
     int gdb_port;                  /* > 0: -gdb tcp:127.0.0.1:<port>; see emu_run */
     bool fixed_seed;               /* true: use seed; false: a fresh random seed per start */
     uint64_t seed;                 /* the 64-bit boot seed written at ram end - 16 */

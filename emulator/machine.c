@@ -213,14 +213,15 @@ static int from_json(struct machine *m, const cJSON *root, struct ctx *c)
     static const char *const top_keys[] = {"name", "description", "arch", "cpu", "tvm_model", "qemu",
         "compiler", "libcs", "memory", "vector_base", "uart", "intc", "timer", "exit",
         "default_workspace_bytes", NULL};
-    static const char *const qemu_keys[] = {"binary", "machine", "memory", "args", NULL};
+    static const char *const qemu_keys[] = {"binary", "machine", "memory", "args",
+                                            "icount_shift", NULL};
     static const char *const compiler_keys[] = {"prefix", "flags", NULL};
     static const char *const memory_keys[] = {"flash", "ram", NULL};
     static const char *const uart_keys[] = {"kind", "base", "irq", NULL};
     static const char *const intc_keys[] = {"kind", "base", NULL};
     static const char *const timer_keys[] = {"kind", "base", "hz", NULL};
     static const char *const exit_keys[] = {"kind", "base", NULL};
-    const cJSON *qemu, *compiler, *memory, *uart, *timer, *exitobj, *hz, *irq, *intc;
+    const cJSON *qemu, *compiler, *memory, *uart, *timer, *exitobj, *hz, *irq, *intc, *shift;
     int rc;
 
     if (!cJSON_IsObject(root))
@@ -258,6 +259,18 @@ static int from_json(struct machine *m, const cJSON *root, struct ctx *c)
         (rc = get_string_list(c, qemu, "args", "qemu.args", &m->qemu_args[0][0],
                               sizeof(m->qemu_args[0]), MACH_LIST_MAX, &m->n_qemu_args)) < 0)
         return rc;
+    /* Optional (default 0): deterministic mode's -icount shift, 2^shift ns of virtual time per
+     * instruction. The Cortex-M boards need one instruction to outlast a timer tick, so that
+     * their tick count tells the instruction count exactly (firmware/board/timer_cmsdk_timer.c) */
+    shift = cJSON_GetObjectItemCaseSensitive(qemu, "icount_shift");
+    if (shift) {
+        if (!cJSON_IsNumber(shift) || shift->valuedouble < 0 ||
+            shift->valuedouble > MACH_ICOUNT_SHIFT_MAX ||
+            shift->valuedouble != (double)(int)shift->valuedouble)
+            return bad(c, "qemu.icount_shift", "want a whole number from 0 to %d (QEMU's limit)",
+                       MACH_ICOUNT_SHIFT_MAX);
+        m->icount_shift = (int)shift->valuedouble;
+    }
 
     if ((rc = get_object(c, root, "compiler", "compiler", &compiler)) < 0 ||
         (rc = check_keys(c, compiler, "compiler", compiler_keys)) < 0 ||

@@ -15,6 +15,7 @@
 #define MACH_NAME_MAX 64
 #define MACH_TEXT_MAX 256
 #define MACH_LIST_MAX 16
+#define MACH_ICOUNT_SHIFT_MAX 10 /* QEMU 7.2 refuses a larger -icount shift */
 
 struct mach_region {
     uint64_t base;
@@ -33,6 +34,7 @@ struct machine {
     char qemu_memory[16];                 /* the -m value, "" for the machine's default */
     char qemu_args[MACH_LIST_MAX][MACH_TEXT_MAX]; /* extra arguments, in order */
     size_t n_qemu_args;
+    int icount_shift;                     /* deterministic mode: 2^shift ns per instruction */
     char cc_prefix[MACH_NAME_MAX];        /* "arm-none-eabi-" */
     char cflags[MACH_LIST_MAX][MACH_NAME_MAX]; /* CPU flags for compiler and linker */
     size_t n_cflags;

@@ -5,7 +5,10 @@
  * aot_standalone firmware through firmware/CMakeLists.txt for a few boards, boots each several
  * times (a new QEMU each time) and sends `run%` several times per boot, after random host delays,
  * with the command split at a random byte and random other commands before it, while another
- * process keeps a CPU busy. Every run must report the same ticks, ns and instret.
+ * process keeps a CPU busy. Every run must report the same ticks, ns and instret, and the same
+ * per-operator table (default: 5 boots x 2 runs = 10 runs per board). And on every
+ * board, loops of known instruction counts (tests/fixtures/count_firmware/loops.c) must read
+ * exactly their length plus one constant: a one-instruction difference always shows.
  * Knobs for longer proofs: MTQ_TICKS_BOARDS (comma-separated; default mps2-an385,mps2-an505,
  * riscv32-virt), MTQ_TICKS_BOOTS (default 5), MTQ_TICKS_RUNS (runs per boot, default 2),
  * MTQ_TICKS_FIRMWARE (a firmware/ tree to build instead of this one, e.g. an older copy to
@@ -80,6 +83,15 @@ static void distinct_add(struct distinct *d, uint64_t v)
     d->count[d->n++] = 1;
 }
 
+/* FNV-1a: a table of per-operator counts as one number, so runs compare as distinct values. */
+static uint64_t text_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
 static void distinct_print(const char *what, const struct distinct *d)
 {
     printf(" %s", what);
@@ -96,17 +108,19 @@ static void report(const char *board, const char *what, const struct err *err)
         fprintf(stderr, "    --- detail ---\n%s\n    --------------\n", err->detail);
 }
 
-/* Builds the digits_int8 aot_standalone firmware for m from firmware_dir into dir/build. */
-static int build_firmware(const struct machine *m, char *elf, size_t elf_size, struct err *err)
+/* Builds firmware of type for m from the firmware tree fw into workdir/<board>: the digits_int8
+ * model for aot_standalone. */
+static int build_firmware(const struct machine *m, const char *fw, const char *type, char *elf,
+                          size_t elf_size, struct err *err)
 {
-    char dir[256], log[300], d_machine[PATH_MAX + 32], d_model[PATH_MAX + 32];
+    char dir[256], log[300], d_machine[PATH_MAX + 32], d_model[PATH_MAX + 32], d_type[64];
     snprintf(dir, sizeof dir, "%s/%s", workdir, m->name);
     snprintf(log, sizeof log, "%s/%s.log", workdir, m->name);
     snprintf(d_machine, sizeof d_machine, "-DMTQ_MACHINE_FILE=%s", m->path);
     snprintf(d_model, sizeof d_model, "-DMTQ_MODEL_DIR=%s", MODEL_DIR);
-    char *configure[] = {"cmake", "-S", firmware_dir, "-B", dir, "-G", "Ninja", d_machine,
-                         "-DMTQ_PROJECT_TYPE=aot_standalone", d_model,
-                         "-DMTQ_WARNING_AS_ERROR=ON", NULL};
+    snprintf(d_type, sizeof d_type, "-DMTQ_PROJECT_TYPE=%s", type);
+    char *configure[] = {"cmake", "-S", (char *)fw, "-B", dir, "-G", "Ninja", d_machine,
+                         d_type, d_model, "-DMTQ_WARNING_AS_ERROR=ON", NULL};
     char *build[] = {"ninja", "-j2", "-C", dir, NULL};
     int rc = fwbuild_run(configure, log, err);
     if (rc == 0)
@@ -162,7 +176,7 @@ static struct emu *boot(const struct machine *m, const char *elf, char *buf, siz
 /* One boot: n_runs `run%` commands, each after a random delay and 0 to 2 other commands.
  * Adds every run's numbers to the distinct sets; returns the number of runs that answered. */
 static int boot_and_run(const struct machine *m, const char *elf, struct distinct *ticks,
-                        struct distinct *ns, struct distinct *instret)
+                        struct distinct *ns, struct distinct *instret, struct distinct *ops)
 {
     struct err err;
     static char buf[8192];
@@ -204,6 +218,11 @@ static int boot_and_run(const struct machine *m, const char *elf, struct distinc
         distinct_add(ticks, run.ticks);
         distinct_add(ns, run.ns);
         distinct_add(instret, run.instret);
+        CU_ASSERT(run.n_ops > 0);
+        distinct_add(ops, text_hash(run.ops_text));
+        if (done == 0 && r == 0 && ops->n == 1 && ops->count[0] == 1)
+            printf("\n  %s per-operator table (calls:inclusive:self:name):\n%s", m->name,
+                   run.ops_text);
         done++;
     }
 out:
@@ -224,30 +243,124 @@ static void test_every_run_reports_the_same_ticks_ns_and_instret(void)
             CU_FAIL("machine file does not load");
             continue;
         }
-        if (build_firmware(&m, elf, sizeof elf, &err) < 0) {
+        if (build_firmware(&m, firmware_dir, "aot_standalone", elf, sizeof elf, &err) < 0) {
             report(m.name, "build", &err);
             CU_FAIL("firmware does not build");
             continue;
         }
-        struct distinct ticks = {0}, ns = {0}, instret = {0};
+        struct distinct ticks = {0}, ns = {0}, instret = {0}, ops = {0};
         int runs = 0;
         for (int i = 0; i < n_boots; i++)
-            runs += boot_and_run(&m, elf, &ticks, &ns, &instret);
+            runs += boot_and_run(&m, elf, &ticks, &ns, &instret, &ops);
         printf("\n  %-14s %3d runs:", m.name, runs);
         distinct_print("ticks", &ticks);
         distinct_print("ns", &ns);
         distinct_print("instret", &instret);
+        printf(" operator tables: %d distinct", ops.n);
         CU_ASSERT_EQUAL(runs, n_boots * n_runs);
+        CU_ASSERT_EQUAL(ops.n, 1); /* the per-operator table is identical on every run too */
         CU_ASSERT_EQUAL(ticks.n, 1);
         CU_ASSERT_EQUAL(ns.n, 1);
         CU_ASSERT_EQUAL(instret.n, 1);
-        if (!strcmp(m.arch, "riscv")) /* the instruction counter is exact there: never 0 */
-            CU_ASSERT(instret.n == 1 && instret.value[0] > 0);
+        CU_ASSERT(instret.n == 1 && instret.value[0] > 0); /* counted on every board */
         char dir[PATH_MAX];
         snprintf(dir, sizeof dir, "%s/%s", workdir, m.name);
         fs_remove_tree(dir, NULL); /* a few MB per board */
     }
     printf("\n");
+}
+
+/* Reads the loops firmware's "loop:<iterations>:<extra>:instret=<n>:ticks=<n>" lines from text;
+ * returns how many were read into the arrays. */
+static int parse_loops(const char *text, uint64_t it[], uint64_t extra[], uint64_t insns[], int max)
+{
+    int n = 0;
+    for (const char *p = strstr(text, "loop:"); p && n < max; p = strstr(p + 1, "loop:")) {
+        unsigned long long a, b, c, d;
+        if (sscanf(p, "loop:%llu:%llu:instret=%llu:ticks=%llu", &a, &b, &c, &d) == 4) {
+            it[n] = a;
+            extra[n] = b;
+            insns[n++] = c;
+        }
+    }
+    return n;
+}
+
+/* Boots the loops firmware (tests/fixtures/count_firmware/loops.c) on m and checks that every
+ * measurement is its known instruction count plus one constant: exact to the instruction. */
+static void check_loops(const struct machine *m, const char *fw)
+{
+    struct err err;
+    char elf[PATH_MAX];
+    static char buf[8192];
+    enum { MAX_LOOPS = 80 };
+    uint64_t it[MAX_LOOPS], extra[MAX_LOOPS], insns[MAX_LOOPS];
+    if (build_firmware(m, fw, "echo", elf, sizeof elf, &err) < 0) {
+        report(m->name, "build of the loops firmware", &err);
+        CU_FAIL("loops firmware does not build");
+        return;
+    }
+    struct emu *e = boot(m, elf, buf, sizeof buf, &err);
+    if (!e || read_reply(e, "end\n", buf, sizeof buf, &err) < 0) {
+        report(m->name, "loops firmware", &err);
+        CU_FAIL("the loops firmware did not report");
+        emu_free(e);
+        return;
+    }
+    emu_free(e);
+    int n = parse_loops(buf, it, extra, insns, MAX_LOOPS), wrong = 0;
+    CU_ASSERT_EQUAL(n, 64); /* 8 loop lengths x 0..7 extra instructions */
+    /* the first is 1 iteration, 0 extra: 2 instructions of loop plus the constant */
+    uint64_t constant = n > 0 ? insns[0] - 2 : 0;
+    for (int i = 0; i < n; i++)
+        if (insns[i] != constant + 2 * it[i] + extra[i]) {
+            if (wrong++ < 4)
+                printf("\n    %s: %" PRIu64 " iterations + %" PRIu64 " read %" PRIu64
+                       " instructions, want %" PRIu64, m->name, it[i], extra[i], insns[i],
+                       constant + 2 * it[i] + extra[i]);
+        }
+    printf("\n  %-14s %2d loops from %" PRIu64 " to %" PRIu64 " instructions: %s", m->name, n,
+           n > 0 ? insns[0] : 0, n > 0 ? insns[n - 1] : 0, wrong ? "WRONG" : "all exact");
+    CU_ASSERT_EQUAL(wrong, 0);
+}
+
+/* Instruction counts are exact to one instruction on every board (machines/): loops of known
+ * length, 1 to 6000007 instructions, each one instruction longer than the one before it. */
+static void test_known_loops_count_exactly_on_every_board(void)
+{
+    struct err err;
+    char **names = NULL;
+    size_t n_names = 0;
+    char fw[PATH_MAX], app[PATH_MAX + 32];
+    snprintf(fw, sizeof fw, "%s/loops-firmware", workdir);
+    snprintf(app, sizeof app, "%s/apps/echo.c", fw);
+    if (fs_copy_tree(MTQ_SOURCE_DIR "/firmware", fw, &err) < 0 ||
+        fs_copy_file(MTQ_SOURCE_DIR "/tests/fixtures/count_firmware/loops.c", app, &err) < 0 ||
+        mach_list(MACHINES_DIR, &names, &n_names, &err) < 0) {
+        report("loops", "set-up", &err);
+        CU_FAIL("set-up failed");
+        return;
+    }
+    for (size_t b = 0; b < n_names; b++) {
+        static struct machine m;
+        char why[512];
+        if (!fwbuild_available(names[b], why, sizeof why)) {
+            printf("\n  %-14s skipped: %s", names[b], why);
+            continue;
+        }
+        if (mach_load_by_name(&m, MACHINES_DIR, names[b], &err) < 0) {
+            report(names[b], "machine file", &err);
+            CU_FAIL("machine file does not load");
+            continue;
+        }
+        check_loops(&m, fw);
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/%s", workdir, m.name);
+        fs_remove_tree(dir, NULL);
+    }
+    printf("\n");
+    mach_free_names(names, n_names);
+    fs_remove_tree(fw, NULL);
 }
 
 static void test_no_qemu_is_left_behind(void)
@@ -338,6 +451,7 @@ int main(void)
     }
     CU_initialize_registry();
     CU_pSuite s = CU_add_suite("e2e_ticks", suite_init, suite_clean);
+    CU_ADD_TEST(s, test_known_loops_count_exactly_on_every_board);
     CU_ADD_TEST(s, test_every_run_reports_the_same_ticks_ns_and_instret);
     CU_ADD_TEST(s, test_no_qemu_is_left_behind);
     if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */

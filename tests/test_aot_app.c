@@ -381,7 +381,7 @@ static void test_a_workspace_too_small_is_reported_with_the_fix(void)
         "#microtvm-qemu:aot_standalone:host:glibc\n"
         "error:run: the model returned -1: workspace exhausted: a request for 128 bytes did not "
         "fit in the 64-byte arena; raise workspace_size_bytes\n"
-        "stats:ticks=1:hz=1000:ns=1000000:instret=0:rc=-1:workspace=48\ndone\n"
+        "stats:ticks=1:hz=1000:ns=1000000:instret=0:rc=-1:workspace=48:hidden=0\ndone\n"
         "error:run: the model returned -1: workspace exhausted: a request for 128 bytes did not "
         "fit in the 64-byte arena; raise workspace_size_bytes\n";
     CU_ASSERT_STRING_EQUAL(out, want);

@@ -62,6 +62,13 @@ static void test_every_real_machine_file_loads_and_fits_the_firmware(void)
         CU_ASSERT(mach.ram.size > 0x10000 + 16);
         CU_ASSERT(mach.default_workspace_bytes < mach.ram.size);
         CU_ASSERT(mach.timer_hz > 0);
+        /* Exact instruction counts: a CMSDK timer's tick must be shorter than one instruction
+         * (timer_cmsdk_timer.c); RISC-V reads minstret, and its timer_align wants shift 0. */
+        if (strcmp(mach.timer_kind, "cmsdk_timer") == 0) {
+            CU_ASSERT((1ull << mach.icount_shift) > 1000000000ull / mach.timer_hz);
+        } else {
+            CU_ASSERT_EQUAL(mach.icount_shift, 0);
+        }
         CU_ASSERT(mach.n_cflags > 0);
         /* Exits need their QEMU options: semihosting on Arm, -bios none on RISC-V. */
         bool want_semihosting = strcmp(mach.exit_kind, "semihosting") == 0;
@@ -132,6 +139,7 @@ static void test_a_good_file_fills_every_field(void)
     CU_ASSERT_STRING_EQUAL(mach.timer_kind, "cmsdk_timer");
     CU_ASSERT_EQUAL(mach.timer_base, 0x40000000);
     CU_ASSERT_EQUAL(mach.timer_hz, 25000000);
+    CU_ASSERT_EQUAL(mach.icount_shift, 0); /* absent: 0 */
     CU_ASSERT_STRING_EQUAL(mach.exit_kind, "semihosting");
     CU_ASSERT_EQUAL(mach.default_workspace_bytes, 0x100000);
     CU_ASSERT(mach_has_libc(&mach, "newlib"));
@@ -320,6 +328,11 @@ static void test_a_rate_given_as_a_string_is_refused(void)
     expect_invalid("hz-as-string", "timer.hz", "want a positive whole number");
 }
 
+static void test_an_icount_shift_beyond_qemus_limit_is_refused(void)
+{
+    expect_invalid("bad-icount-shift", "qemu.icount_shift", "from 0 to 10");
+}
+
 static void test_overlapping_flash_and_ram_are_refused(void)
 {
     expect_invalid("overlap", "memory", "overlap");
@@ -440,6 +453,7 @@ int main(void)
     CU_ADD_TEST(s, test_an_intc_that_is_not_an_object_is_refused);
     CU_ADD_TEST(s, test_a_zero_size_is_refused);
     CU_ADD_TEST(s, test_a_rate_given_as_a_string_is_refused);
+    CU_ADD_TEST(s, test_an_icount_shift_beyond_qemus_limit_is_refused);
     CU_ADD_TEST(s, test_overlapping_flash_and_ram_are_refused);
     CU_ADD_TEST(s, test_too_many_qemu_args_are_refused);
     CU_ADD_TEST(s, test_parse_reads_text_that_is_not_nul_terminated);

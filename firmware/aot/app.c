@@ -11,6 +11,7 @@
 
 #include "board.h"
 #include "model.h"
+#include "opcount.h"
 #include "tvm/runtime/c_runtime_api.h"
 #include "workspace.h"
 
@@ -229,7 +230,8 @@ static void load_demo_input(void)
 struct run_result {
     int32_t rc;
     uint64_t ticks;
-    uint64_t instret;
+    uint64_t instret; /* the operator-count hooks' own instructions taken out */
+    uint64_t hidden;  /* those instructions */
 };
 
 /* Runs the model once; the measured region holds nothing but the model's run function. It
@@ -239,6 +241,7 @@ static struct run_result run_model(void)
 {
     struct run_result r;
     aot_workspace_reset();
+    aot_ops_reset();
     timer_align();
     uint64_t i0 = board_instret();
     uint64_t t0 = timer_ticks();
@@ -246,8 +249,47 @@ static struct run_result run_model(void)
     uint64_t t1 = timer_ticks();
     uint64_t i1 = board_instret();
     r.ticks = t1 - t0;
-    r.instret = i1 - i0;
+    r.hidden = aot_ops_hidden();
+    r.instret = i1 - i0 > r.hidden ? i1 - i0 - r.hidden : 0;
     return r;
+}
+
+/* One "op:<calls>:<inclusive>:<self>:<name>" line per function of the model's sources that ran,
+ * in first-call order; a function missing from the name table is named fn@<hex address>. */
+static void send_ops(void)
+{
+    size_t n;
+    uint64_t lost;
+    const struct aot_op *ops = aot_ops_table(&n, &lost);
+    for (size_t i = 0; i < n; i++) {
+        msg_reset();
+        msg_add("op:");
+        msg_add_u64(ops[i].calls);
+        msg_add(":");
+        msg_add_u64(ops[i].inclusive);
+        msg_add(":");
+        msg_add_u64(ops[i].self);
+        msg_add(":");
+        if (ops[i].name) {
+            msg_add(ops[i].name);
+        } else {
+            static const char digits[] = "0123456789abcdef";
+            char hex[2 * sizeof(uintptr_t)];
+            uintptr_t a = (uintptr_t)ops[i].fn;
+            for (size_t k = sizeof hex; k > 0; k--, a >>= 4)
+                hex[k - 1] = digits[a & 15];
+            msg_add("fn@");
+            msg_add_n(hex, sizeof hex);
+        }
+        msg_send();
+    }
+    if (lost) {
+        msg_reset();
+        msg_add("op:");
+        msg_add_u64(lost);
+        msg_add(":0:0:(calls beyond the table, counted in their callers)");
+        msg_send();
+    }
 }
 
 /* Composes "run: ..." for a failed run, naming the cause and the fix where known. */
@@ -339,7 +381,10 @@ static void cmd_run(void)
     msg_add_i64(r.rc);
     msg_add(":workspace=");
     msg_add_u64(aot_workspace_peak());
+    msg_add(":hidden=");
+    msg_add_u64(r.hidden);
     msg_send();
+    send_ops();
     uart_write("done\n", 5);
 }
 
@@ -544,6 +589,7 @@ void aot_app_init(void)
     load_demo_input();
 #endif
     aot_workspace_reset();
+    aot_ops_calibrate();
     state = ST_HEAD;
     head_len = 0;
     msg_reset();

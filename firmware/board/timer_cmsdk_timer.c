@@ -19,6 +19,16 @@ enum {
 
 static uint64_t total;
 static uint32_t last;
+static uint64_t restart_total; /* total when the counter last started counting again */
+
+/* Deterministic mode runs QEMU with -icount shift=BOARD_ICOUNT_SHIFT (machines/<board>.json):
+ * every instruction is INSN_NS ns of virtual time and a tick TICK_NS. With INSN_NS > TICK_NS
+ * no two instructions fall in one tick, which is what lets board_instret() count exactly. */
+#define TICK_NS (1000000000u / (BOARD_TIMER_HZ))
+#define INSN_NS (1u << (BOARD_ICOUNT_SHIFT))
+_Static_assert(1000000000u % (BOARD_TIMER_HZ) == 0, "timer.hz must divide 1e9 (whole ns ticks)");
+_Static_assert(INSN_NS > TICK_NS, "qemu.icount_shift too small: one instruction must last longer "
+                                  "than one tick of timer.hz for exact instruction counts");
 
 static inline uint32_t reg_read(uint32_t off)
 {
@@ -47,6 +57,7 @@ void board__timer_pause(void)
 
 void board__timer_resume(void)
 {
+    restart_total = timer_ticks(); /* VALUE stands still while stopped: the count at the restart */
     reg_write(REG_CTRL, CTRL_ENABLE);
 }
 
@@ -70,4 +81,18 @@ uint64_t timer_ticks(void)
     total += (uint32_t)(last - now); /* down-counter: unsigned wrap-around gives the delta */
     last = now;
     return total;
+}
+
+/* Instructions since the timer last restarted (timer_align, or an idle wait), from its ticks.
+ * QEMU's ptimer counts tick k at the restart write's virtual time plus k * TICK_NS, and under
+ * -icount a read n instructions after that write sees the write's time plus n * INSN_NS (both
+ * are I/O accesses, which QEMU makes the last instruction of their block, counted). So the read
+ * gives k = floor(n * INSN_NS / TICK_NS), strictly increasing in n because INSN_NS > TICK_NS,
+ * and n = ceil(k * TICK_NS / INSN_NS) is its exact inverse (an interval of width
+ * TICK_NS / INSN_NS < 1 holds exactly one whole n). tests/e2e_ticks.c proves it with loops of
+ * known length on every board. Meaningless without -icount (deterministic=false). */
+uint64_t board_instret(void)
+{
+    uint64_t k = timer_ticks() - restart_total;
+    return (k * TICK_NS + INSN_NS - 1) >> (BOARD_ICOUNT_SHIFT);
 }

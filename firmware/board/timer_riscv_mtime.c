@@ -41,6 +41,7 @@ void board__timer_resume(void)
 
 /* One tick in guest instructions under -icount shift=0, where one instruction is one ns. */
 #define TICK_INSNS (1000000000u / (BOARD_TIMER_HZ))
+_Static_assert(BOARD_ICOUNT_SHIFT == 0, "timer_align assumes -icount shift=0 (qemu.icount_shift)");
 _Static_assert(1000000000u % (BOARD_TIMER_HZ) == 0 && TICK_INSNS >= 8 && TICK_INSNS < 4000,
                "timer_align needs a whole number of ns per mtime tick, 8 to 4000 (timer.hz)");
 

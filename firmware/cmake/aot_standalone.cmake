@@ -35,12 +35,26 @@ endif()
 set_source_files_properties(${mtq_aot_model_objects} PROPERTIES EXTERNAL_OBJECT TRUE
                                                                 GENERATED TRUE)
 
+# Per-operator counts (opcount.h): the model's C sources, and the calibration probe, call the
+# counting hooks on every function entry and exit. The names of the functions they define
+# (C identifiers matched in the text, nothing else taken from it) go into a generated table.
+set(MTQ_OPERATOR_COUNTS ON CACHE BOOL "count instructions per function of the model's sources")
+mtq_aot_op_names("${mtq_aot_model_sources}" ${CMAKE_CURRENT_BINARY_DIR}/aot_op_names.c
+                 ${MTQ_OPERATOR_COUNTS})
+if(MTQ_OPERATOR_COUNTS)
+  set_source_files_properties(${mtq_aot_model_sources} ${MTQ_AOT_DIR}/probe.c PROPERTIES
+                              COMPILE_OPTIONS -finstrument-functions)
+endif()
+
 target_sources(firmware PRIVATE
   ${MTQ_AOT_APP}
   ${MTQ_AOT_DIR}/app.c
   ${MTQ_AOT_DIR}/arena.c
   ${MTQ_AOT_DIR}/workspace.c
+  ${MTQ_AOT_DIR}/opcount.c
+  ${MTQ_AOT_DIR}/probe.c
   ${CMAKE_CURRENT_BINARY_DIR}/aot_model.c
+  ${CMAKE_CURRENT_BINARY_DIR}/aot_op_names.c
   ${mtq_aot_model_sources}
   ${mtq_aot_model_objects})
 

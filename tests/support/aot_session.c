@@ -328,6 +328,11 @@ int aot_parse_run(const char *reply, struct aot_run *r, struct err *err)
             rc = parse_stats(line + 6, r, err);
         else if (!strcmp(line, "done"))
             done = true;
+        else if (!strncmp(line, "op:", 3)) { /* per-operator counts: cli/aot.c parses them */
+            size_t used = strlen(r->ops_text);
+            snprintf(r->ops_text + used, sizeof r->ops_text - used, "%s\n", line);
+            r->n_ops++;
+        }
         else
             rc = err_set(err, ERR_INVALID, "run%%: unexpected line \"%.80s\"", line);
     }

@@ -40,6 +40,8 @@ struct aot_run {
     bool have_stats;
     uint64_t ticks, hz, ns, instret, workspace;
     long rc;
+    int n_ops;            /* "op:" lines (per-operator counts) */
+    char ops_text[4096];  /* those lines, each ending in '\n' (truncated if longer) */
 };
 
 /* Spawns the server in template_dir and calls generate_project with the MLF mlf_tar ("" for

@@ -15,8 +15,11 @@ function(mtq_host_model name fixture workspace)
   mtq_aot_model_table(${model_dir} ${table} prefix model_workspace)
   file(GLOB model_sources CONFIGURE_DEPENDS ${model_dir}/codegen/host/src/*.c)
   set(aot ${MTQ_MODELS_ROOT}/firmware/aot)
+  # Not instrumented on the host: the operator-count hooks never run, their table stays empty.
+  set(op_names ${CMAKE_CURRENT_BINARY_DIR}/${name}_aot_op_names.c)
+  mtq_aot_op_names("${model_sources}" ${op_names} OFF)
   add_library(mtq_aot_${name} STATIC ${aot}/app.c ${aot}/arena.c ${aot}/workspace.c ${table}
-              ${model_sources})
+              ${aot}/opcount.c ${aot}/probe.c ${op_names} ${model_sources})
   target_include_directories(mtq_aot_${name} PUBLIC ${aot}
     PRIVATE ${model_dir}/codegen/host/include ${MTQ_MODELS_ROOT}/firmware/compat
             ${MTQ_MODELS_ROOT}/firmware/include ${MTQ_MODELS_ROOT}/tests/support)

@@ -1,0 +1,214 @@
+/*
+ * Unit tests (label unit) for the per-operator counts on the host side: the op: lines of run%
+ * (cli/aot.c), the operators list and its comparison with a baseline (cli/ops.c: a slowed
+ * operator must be the one named first), the terminal bars, and the HTML report (cli/report.c:
+ * it must list every operator and both totals, with the names escaped).
+ */
+#include "aot.h"
+#include "fs.h"
+#include "ops.h"
+#include "report.h"
+
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const reply =
+    "output:0:out:int8:ff01\n"
+    "stats:ticks=30:hz=25000000:ns=1200:instret=1000:rc=0:workspace=32:hidden=77\n"
+    "op:1:990:10:tvmgen_default_run\n"
+    "op:1:980:80:tvmgen_default___tvm_main__\n"
+    "op:1:600:600:tvmgen_default_fused_conv2d\n"
+    "op:2:300:300:tvmgen_default_fused_dense\n"
+    "done\n";
+
+/* A run --json-like object with the operators of a reply. */
+static cJSON *run_of(const char *text)
+{
+    struct cli_aot_result *r = calloc(1, sizeof *r);
+    struct err e;
+    cJSON *o = NULL;
+    if (r && cli_aot_parse_run(text, NULL, r, &e) == 0) {
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "board", "mps2-an385");
+        cJSON_AddStringToObject(o, "model", "default");
+        cJSON *st = cJSON_AddObjectToObject(o, "stats");
+        cJSON_AddNumberToObject(st, "instructions", (double)r->stats.instret);
+        cJSON_AddItemToObject(o, "operators", cli_ops_json(r, r->stats.instret));
+        cli_aot_result_close(r);
+    }
+    free(r);
+    return o;
+}
+
+static void test_op_lines_are_parsed(void)
+{
+    struct cli_aot_op op;
+    struct err e;
+    CU_ASSERT_EQUAL(cli_aot_parse_op("op:2:300:250:tvmgen_default_fused_dense", &op, &e), 0);
+    CU_ASSERT_EQUAL(op.calls, 2);
+    CU_ASSERT_EQUAL(op.inclusive, 300);
+    CU_ASSERT_EQUAL(op.self, 250);
+    CU_ASSERT_STRING_EQUAL(op.name, "tvmgen_default_fused_dense");
+    CU_ASSERT_EQUAL(cli_aot_parse_op("op:2:300:tvmgen", &op, &e), ERR_INVALID);
+    CU_ASSERT_EQUAL(cli_aot_parse_op("op:2:300:1:", &op, &e), ERR_INVALID);
+    CU_ASSERT_EQUAL(cli_aot_parse_op("op:x:300:1:f", &op, &e), ERR_INVALID);
+
+    struct cli_aot_result *r = calloc(1, sizeof *r);
+    CU_ASSERT_EQUAL_FATAL(cli_aot_parse_run(reply, NULL, r, &e), 0);
+    CU_ASSERT_EQUAL(r->n_ops, 4);
+    CU_ASSERT_EQUAL(r->stats.hidden, 77);
+    CU_ASSERT_STRING_EQUAL(r->ops[2].name, "tvmgen_default_fused_conv2d");
+    cli_aot_result_close(r);
+    /* op lines belong after the stats line */
+    CU_ASSERT_EQUAL(cli_aot_parse_run("op:1:1:1:f\nstats:ticks=1:hz=1:rc=0\ndone\n", NULL, r, &e),
+                    ERR_INVALID);
+    free(r);
+}
+
+static void test_a_slowed_operator_is_named_first(void)
+{
+    cJSON *before = run_of(reply);
+    char *slower = strdup(reply);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(slower);
+    /* the dense operator takes 30 instructions more, and so do its callers' inclusive counts */
+    char *p = strstr(slower, "op:2:300:300");
+    memcpy(p, "op:2:330:330", 12);
+    memcpy(strstr(slower, "instret=1000"), "instret=1030", 12);
+    memcpy(strstr(slower, "op:1:990:10"), "op:1:999:10", 11); /* stand-in for 1020 */
+    cJSON *after = run_of(slower);
+    cJSON *changes = cli_ops_compare(before, after);
+    CU_ASSERT_FATAL(cJSON_GetArraySize(changes) == 4);
+    const cJSON *first = cJSON_GetArrayItem(changes, 0);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(first, "name")->valuestring,
+                           "tvmgen_default_fused_dense");
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(first, "change")->valuedouble, 30);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(first, "change_percent")->valuedouble, 10);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(first, "self_change")->valuedouble, 30);
+    const cJSON *last = cJSON_GetArrayItem(changes, 3);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(last, "change")->valuedouble, 0);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    cli_ops_print_changes(f, changes, "default", 8);
+    fclose(f);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "grew"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "300 -> 330"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "fused_dense"));
+    CU_ASSERT_PTR_NULL(strstr(text, "fused_conv2d")); /* unchanged: not listed */
+    free(text);
+    cJSON_Delete(changes);
+
+    /* an operator that appears or goes is reported as such */
+    cJSON *ops = cJSON_GetObjectItem(after, "operators");
+    cJSON_DeleteItemFromArray(ops, 2);
+    changes = cli_ops_compare(before, after);
+    bool gone = false;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, changes) gone |= cJSON_IsNull(cJSON_GetObjectItem(c, "after"));
+    CU_ASSERT(gone);
+    cJSON_Delete(changes);
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+    free(slower);
+}
+
+static void test_the_terminal_shows_the_top_operators_with_bars(void)
+{
+    cJSON *run = run_of(reply);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    cli_ops_print_top(f, run, 2);
+    fclose(f);
+    /* conv2d first (600 of 1000: 18 of 30 marks), dense next, then "2 more" */
+    const char *conv = strstr(text, "fused_conv2d"), *dense = strstr(text, "fused_dense");
+    CU_ASSERT(conv && dense && conv < dense);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "##################............  60.0%"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "2 more"));
+    CU_ASSERT_PTR_NULL(strstr(text, "tvmgen_default_")); /* the common prefix is dropped */
+    free(text);
+    cJSON_Delete(run);
+    CU_ASSERT_STRING_EQUAL(cli_ops_short_name("tvmgen_default_fused_x", "default"), "fused_x");
+    CU_ASSERT_STRING_EQUAL(cli_ops_short_name("tvmgen_other_x", "default"), "tvmgen_other_x");
+    CU_ASSERT_STRING_EQUAL(cli_ops_short_name("tvmgen_default_", "default"), "tvmgen_default_");
+}
+
+static char *write_report(const cJSON *run, const cJSON *baseline)
+{
+    char path[] = "/tmp/mtq-test-report-XXXXXX";
+    int fd = mkstemp(path);
+    struct err e;
+    char *text = NULL;
+    size_t len = 0;
+    if (fd < 0)
+        return NULL;
+    close(fd);
+    if (cli_report_write(path, run, baseline, &e) == 0)
+        fs_read_file(path, 0, &text, &len, &e);
+    unlink(path);
+    return text;
+}
+
+static void test_the_report_lists_every_operator_and_both_totals(void)
+{
+    cJSON *before = run_of(reply);
+    char *changed = strdup(reply);
+    memcpy(strstr(changed, "instret=1000"), "instret=1234", 12);
+    memcpy(strstr(changed, "op:1:600:600"), "op:1:834:834", 12);
+    /* a name with markup must arrive as text */
+    char *name = strstr(changed, "tvmgen_default_fused_dense");
+    memcpy(name + 15, "<b>&'\"", 6);
+    cJSON *after = run_of(changed);
+    char *page = write_report(after, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(page);
+    CU_ASSERT(strncmp(page, "<!DOCTYPE html>", 15) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(page, "</html>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(page, "1,234"));
+    const cJSON *op;
+    cJSON_ArrayForEach(op, cJSON_GetObjectItem(after, "operators")) {
+        const char *n = cJSON_GetObjectItem(op, "name")->valuestring;
+        if (!strchr(n, '<'))
+            CU_ASSERT_PTR_NOT_NULL(strstr(page, n));
+    }
+    CU_ASSERT_PTR_NULL(strstr(page, "<b>&'")); /* escaped */
+    CU_ASSERT_PTR_NOT_NULL(strstr(page, "&lt;b&gt;&amp;&#39;&quot;"));
+    CU_ASSERT_PTR_NULL(strstr(page, "<script"));
+    free(page);
+
+    page = write_report(after, before);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(page);
+    CU_ASSERT_PTR_NOT_NULL(strstr(page, "1,234")); /* this run's total */
+    CU_ASSERT_PTR_NOT_NULL(strstr(page, "1,000")); /* the baseline's */
+    CU_ASSERT_PTR_NOT_NULL(strstr(page, "+234 (+23.40%)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(page, "tvmgen_default_fused_conv2d"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(page, "tvmgen_default___tvm_main__"));
+    free(page);
+
+    struct err e;
+    CU_ASSERT(cli_report_write("/nonexistent-dir/x.html", after, NULL, &e) < 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "/nonexistent-dir/x.html"));
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+    free(changed);
+}
+
+int main(void)
+{
+    CU_initialize_registry();
+    CU_pSuite s = CU_add_suite("cli_ops", NULL, NULL);
+    CU_ADD_TEST(s, test_op_lines_are_parsed);
+    CU_ADD_TEST(s, test_a_slowed_operator_is_named_first);
+    CU_ADD_TEST(s, test_the_terminal_shows_the_top_operators_with_bars);
+    CU_ADD_TEST(s, test_the_report_lists_every_operator_and_both_totals);
+    if (CU_get_error() != CUE_SUCCESS)
+        return 1;
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+    CU_cleanup_registry();
+    return bad != 0;
+}
