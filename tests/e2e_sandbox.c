@@ -16,6 +16,7 @@
 
 #include "fs.h"
 #include "fwbuild.h"
+#include "host_marks.h"
 #include "e2e_rpc.h"
 #include "qemu_procs.h"
 #include "rpc_client.h"
@@ -48,30 +49,9 @@ static char projects[N_BOARDS][PATH_MAX]; /* "" when the board cannot run here *
 
 /* ---- what must not change ---- */
 
-static int entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            n++;
-    if (d)
-        closedir(d);
-    return d ? n : -1;
-}
-
-/* The marker directory is empty and the canary holds its bytes. */
 static bool host_untouched(const char *what)
 {
-    char *text = NULL;
-    bool ok = entries(marker) == 0 && fs_read_file(canary, 0, &text, NULL, NULL) == 0 &&
-              strcmp(text, CANARY) == 0;
-    if (!ok)
-        fprintf(stderr, "\n    %s: the host changed (%d entries in %s, canary %s)\n", what,
-                entries(marker), marker, text ? "changed" : "gone");
-    free(text);
-    return ok;
+    return host_marks_untouched(what, marker, canary, CANARY);
 }
 
 static pid_t qemu_of(const char *proj)
