@@ -8,8 +8,10 @@
  */
 #include "emu.h"
 
+#include "confine.h"
 #include "fs.h"
 #include "internal.h"
+#include "log.h"
 #include "uart_pty.h"
 #include "qmp.h"
 
@@ -36,7 +38,6 @@
 #define CMD_TIMEOUT_MS 2000
 /* emu_stop: how long quit may take before SIGKILL. */
 #define QUIT_WAIT_MS 1500
-#define MAX_ARGS (64 + MACH_LIST_MAX)
 #define INSTALL_HINT "install qemu-system-arm and qemu-system-misc (scripts/install-deps.sh)"
 
 struct emu {
@@ -46,6 +47,10 @@ struct emu {
     int status;         /* waitpid-style status once exited */
     bool gdb;           /* the debugger, not emu_run, lets the CPU run */
     struct pty pty;
+    struct pty status_uart; /* the exit status UART (exit kind cmsdk_watchdog); fds -1 otherwise */
+    bool fw_exit;       /* the status UART said how the firmware ended (fw_code, fw_fault) */
+    int fw_code;
+    char fw_fault[160]; /* its fault line without the prefix, "" when none */
     struct qmp *qmp;
     char rundir[108];   /* private 0700 directory: QMP socket, default log */
     char sock[108];     /* sun_path is 108 bytes */
@@ -62,6 +67,8 @@ void emu_config_init(struct emu_config *c)
 }
 
 /* ---- process state ---- */
+
+static void read_status(struct emu *e);
 
 /* Records QEMU's exit if it happened; never reaps, never blocks. */
 static bool check_exit(struct emu *e)
@@ -86,6 +93,7 @@ static bool check_exit(struct emu *e)
         e->status = (si.si_status & 0xff) << 8;
     else
         e->status = (si.si_status & 0x7f) | (si.si_code == CLD_DUMPED ? 0x80 : 0);
+    read_status(e);
     return true;
 }
 
@@ -100,6 +108,82 @@ static void describe_status(int status, char *out, size_t n)
                  strsignal(WTERMSIG(status)));
     else
         snprintf(out, n, "stopped (status 0x%x)", (unsigned)status);
+}
+
+/* ---- the firmware's exit status ---- */
+
+#define STATUS_EXIT "#microtvm-qemu:exit:"
+#define STATUS_FAULT "#microtvm-qemu:fault:"
+
+/* Takes one status line: the exit code, or the fault report (printable bytes only). */
+static void status_line(struct emu *e, const char *line, bool *got, int *code)
+{
+    size_t xl = strlen(STATUS_EXIT), fl = strlen(STATUS_FAULT);
+    if (strncmp(line, STATUS_EXIT, xl) == 0 && line[xl] && strlen(line + xl) <= 3 &&
+        strspn(line + xl, "0123456789") == strlen(line + xl)) {
+        *got = true;
+        *code = atoi(line + xl);
+    } else if (strncmp(line, STATUS_FAULT, fl) == 0) {
+        size_t n = 0;
+        for (const char *p = line + fl; *p && n < sizeof e->fw_fault - 1; p++)
+            e->fw_fault[n++] = *p >= 0x20 && *p < 0x7f ? *p : '?';
+        e->fw_fault[n] = '\0';
+    }
+}
+
+/* Once QEMU has ended: the status UART's last lines (board_exit on a board whose exit device
+ * carries no code, firmware/board/exit_cmsdk_watchdog.c). A QEMU that ended with 0 after an
+ * exit line ended because the firmware asked, so its status becomes the firmware's code; any
+ * other end is QEMU's own. Only the last 512 bytes count, whatever else a firmware writes. */
+static void read_status(struct emu *e)
+{
+    char buf[512], chunk[256];
+    size_t n = 0;
+    ssize_t r;
+    if (e->status_uart.master < 0)
+        return;
+    while ((r = read(e->status_uart.master, chunk, sizeof chunk)) > 0 ||
+           (r < 0 && errno == EINTR)) {
+        size_t k = r > 0 ? (size_t)r : 0;
+        if (n + k > sizeof buf - 1) { /* keep the newest bytes */
+            size_t drop = n + k - (sizeof buf - 1);
+            memmove(buf, buf + drop, n - drop);
+            n -= drop;
+        }
+        memcpy(buf + n, chunk, k);
+        n += k;
+    }
+    buf[n] = '\0';
+    bool got = false;
+    int code = 0;
+    for (char *line = buf, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        status_line(e, line, &got, &code);
+    }
+    if (got && WIFEXITED(e->status) && WEXITSTATUS(e->status) == 0) {
+        e->fw_exit = true;
+        e->fw_code = code & 0xff;
+        e->status = e->fw_code << 8;
+    }
+}
+
+const char *emu_describe_exit(struct emu *e, char *out, size_t n)
+{
+    char how[128];
+    if (!check_exit(e))
+        snprintf(out, n, "QEMU is running");
+    else if (e->fw_exit && e->fw_fault[0])
+        snprintf(out, n, "the firmware faulted (%s) and exited with code %d", e->fw_fault,
+                 e->fw_code);
+    else if (e->fw_exit)
+        snprintf(out, n, "the firmware exited with code %d", e->fw_code);
+    else {
+        describe_status(e->status, how, sizeof how);
+        snprintf(out, n, "QEMU %s", how);
+    }
+    return out;
 }
 
 /* Waits up to timeout_ms for QEMU to exit, without reaping it. */
@@ -225,94 +309,6 @@ static int make_rundir(struct emu *e, struct err *err)
     return err_set(err, ERR_INTERNAL, "no usable runtime directory ($XDG_RUNTIME_DIR or /tmp)");
 }
 
-struct argv {
-    char *v[MAX_ARGS + 1];
-    size_t n;
-    bool full;
-};
-
-static void add(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct argv *a, const char *fmt, ...)
-{
-    if (a->n >= MAX_ARGS) {
-        a->full = true;
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(&a->v[a->n], fmt, ap) < 0) {
-        a->v[a->n] = NULL;
-        a->full = true;
-    } else {
-        a->n++;
-    }
-    va_end(ap);
-}
-
-static void argv_free(struct argv *a)
-{
-    for (size_t i = 0; i < a->n; i++)
-        free(a->v[i]);
-    a->n = 0;
-}
-
-static int build_argv(struct emu *e, const struct emu_config *c, const char *bin, struct argv *a,
-                      struct err *err)
-{
-    const struct machine *m = c->machine;
-    uint64_t seed = c->seed;
-    if (m->ram.size < 16)
-        return err_set(err, ERR_INVALID, "%s: ram.size is too small for the boot seed", m->name);
-    if (!c->fixed_seed && getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
-        return err_errno(err, "getrandom for the boot seed");
-    add(a, "%s", bin);
-    add(a, "-M");
-    add(a, "%s", m->qemu_machine);
-    if (m->qemu_memory[0]) {
-        add(a, "-m");
-        add(a, "%s", m->qemu_memory);
-    }
-    add(a, "-nodefaults");
-    add(a, "-display");
-    add(a, "none");
-    add(a, "-monitor");
-    add(a, "none");
-    add(a, "-S");
-    add(a, "-qmp");
-    add(a, "unix:%s,server=on,wait=off", e->sock);
-    /* the UART alone on its chardev: a muxed monitor would eat 0x01 (QEMU_NOTES.md) */
-    add(a, "-chardev");
-    add(a, "serial,id=uart0,path=%s", e->pty.slave_path);
-    add(a, "-serial");
-    add(a, "chardev:uart0");
-    add(a, "-kernel");
-    add(a, "%s", c->image);
-    for (size_t i = 0; i < m->n_qemu_args; i++)
-        add(a, "%s", m->qemu_args[i]);
-    if (c->deterministic) {
-        /* sleep=off spelled out: QEMU's default is on, which ties guest time to host time */
-        add(a, "-icount");
-        add(a, "shift=%d,align=off,sleep=off", m->icount_shift);
-        add(a, "-rtc");
-        add(a, "clock=vm");
-    }
-    if (c->gdb_port > 0) {
-        add(a, "-gdb");
-        add(a, "tcp:127.0.0.1:%d", c->gdb_port);
-    }
-    /* CONTRACTS.md "Board RAM reservations": the seed lives at ram end - 16; the loader
-     * writes it again at every reset */
-    add(a, "-device");
-    add(a, "loader,addr=0x%llx,data=0x%llx,data-len=8",
-        (unsigned long long)(m->ram.base + m->ram.size - 16), (unsigned long long)seed);
-    for (size_t i = 0; c->extra_args && c->extra_args[i]; i++)
-        add(a, "%s", c->extra_args[i]);
-    if (a->full)
-        return err_set(err, ERR_INVALID, "QEMU command line: too many arguments or no memory");
-    a->v[a->n] = NULL;
-    return 0;
-}
-
 /* Moves fd to 3 or above (keeping close-on-exec), so dup2 onto 0..2 in the child never
  * clobbers another fd we still need there (a caller may have closed its stdio). */
 static int above_stdio(int fd)
@@ -326,8 +322,9 @@ static int above_stdio(int fd)
 
 /* In the child: only async-signal-safe calls until exec. */
 static void child(const char *bin, char *const argv[], int in, int out, int report,
-                  pid_t parent)
+                  pid_t parent, const struct confine *conf)
 {
+    int stage = 0; /* what failed, for the parent: 0 a dup2 or exec, 1 the confinement */
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) /* the parent died before prctl took effect */
@@ -345,16 +342,22 @@ static void child(const char *bin, char *const argv[], int in, int out, int repo
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    int rc = confine_apply(conf);
+    if (rc < 0) {
+        errno = -rc;
+        stage = 1;
+        goto fail;
+    }
     execv(bin, argv);
 fail:;
-    int e = errno;
-    ssize_t w = write(report, &e, sizeof e);
+    int report_data[2] = {stage, errno};
+    ssize_t w = write(report, report_data, sizeof report_data);
     (void)w;
     _exit(127);
 }
 
 static int spawn(struct emu *e, const char *bin, char *const argv[], int log_fd,
-                 struct err *err)
+                 const struct confine *conf, struct err *err)
 {
     int rc = 0;
     int pipefd[2] = {-1, -1};
@@ -378,7 +381,7 @@ static int spawn(struct emu *e, const char *bin, char *const argv[], int log_fd,
         goto out;
     }
     if (pid == 0)
-        child(bin, argv, devnull, log_fd, pipefd[1], parent);
+        child(bin, argv, devnull, log_fd, pipefd[1], parent, conf);
     e->pid = pid;
     setpgid(pid, pid); /* also here, so a kill of the group right after fork cannot miss */
     e->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -386,13 +389,19 @@ static int spawn(struct emu *e, const char *bin, char *const argv[], int log_fd,
         fcntl(e->pidfd, F_SETFD, FD_CLOEXEC);
     close(pipefd[1]);
     pipefd[1] = -1;
-    int child_errno = 0;
+    int report[2] = {0, 0};
     ssize_t r;
     do
-        r = read(pipefd[0], &child_errno, sizeof child_errno);
+        r = read(pipefd[0], report, sizeof report);
     while (r < 0 && errno == EINTR);
-    if (r == (ssize_t)sizeof child_errno) {
+    if (r == (ssize_t)sizeof report) {
+        int child_errno = report[1];
         errno = child_errno;
+        if (report[0] == 1) {
+            rc = err_errno(err, "confining %s before it starts (no new privileges, rlimits, "
+                           "Landlock)", bin);
+            goto out;
+        }
         rc = err_errno(err, "starting %s", bin);
         if (child_errno == ENOENT || child_errno == EACCES)
             rc = err_set(err, ERR_TOOL, "cannot run %s (%s): " INSTALL_HINT, bin,
@@ -463,9 +472,57 @@ static int connect_qmp(struct emu *e, int timeout_ms, struct err *err)
     }
 }
 
+/* What QEMU may read and write (confine.h): its binary, libraries and data, the image, its
+ * ptys, sockets in the runtime directory, the gdb port. */
+static int prepare_confinement(struct emu *e, const struct emu_config *c, const char *bin,
+                               struct confine *conf, struct err *err)
+{
+    char bindir[PATH_MAX];
+    snprintf(bindir, sizeof bindir, "%s", bin);
+    char *slash = strrchr(bindir, '/');
+    if (slash && slash != bindir)
+        *slash = '\0';
+    const char *trees[] = {"/usr", "/lib", "/lib64", "/etc/ld.so.cache", "/sys/devices/system",
+                           "/dev/urandom", bindir, NULL};
+    const char *image[] = {c->image, NULL};
+    const char *rw[3 + EMU_LINK_FILES_MAX] = {e->pty.slave_path, NULL};
+    size_t n = 1;
+    if (e->status_uart.master >= 0)
+        rw[n++] = e->status_uart.slave_path;
+    for (size_t i = 0; c->link_files && c->link_files[i] && n < 2 + EMU_LINK_FILES_MAX; i++)
+        rw[n++] = c->link_files[i];
+    rw[n] = NULL;
+    struct confine_spec spec = {.read_trees = trees, .read_files = image, .rw_files = rw,
+                                .socket_dir = e->rundir, .tcp_bind_port = c->gdb_port};
+    int rc = confine_prepare(conf, &spec, err);
+    if (rc == 0 && conf->abi > 0)
+        log_debug("QEMU confined: Landlock ABI %d, seccomp (-sandbox), no new privileges",
+                  conf->abi);
+    return rc;
+}
+
+/* Opens what the session gives QEMU: its log, the UART's pty and, where the exit device
+ * carries no code, the status UART's. */
+static int open_devices(struct emu *e, const struct emu_config *c, int *log_fd,
+                        struct err *err)
+{
+    if (c->log_path)
+        snprintf(e->log_path, sizeof e->log_path, "%s", c->log_path);
+    else
+        snprintf(e->log_path, sizeof e->log_path, "%s/qemu.log", e->rundir);
+    *log_fd = open(e->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (*log_fd < 0 || (*log_fd = above_stdio(*log_fd)) < 0)
+        return err_errno(err, "opening QEMU's log %s", e->log_path);
+    int rc = pty_open(&e->pty, err);
+    if (rc == 0 && strcmp(c->machine->exit_kind, "cmsdk_watchdog") == 0)
+        rc = pty_open(&e->status_uart, err);
+    return rc;
+}
+
 struct emu *emu_start(const struct emu_config *c, struct err *err)
 {
-    struct argv a = {.n = 0};
+    struct emu__argv a = {.n = 0};
+    struct confine conf = {.ruleset = -1};
     char bin[PATH_MAX];
     int log_fd = -1;
     int rc = 0;
@@ -477,6 +534,7 @@ struct emu *emu_start(const struct emu_config *c, struct err *err)
     e->pid = -1;
     e->pidfd = -1;
     e->pty.master = e->pty.slave = -1;
+    e->status_uart.master = e->status_uart.slave = -1;
     if (!c || !c->machine || !c->image) {
         rc = err_set(err, ERR_INVALID, "emu_start: a machine and an image are required");
         goto out;
@@ -499,20 +557,17 @@ struct emu *emu_start(const struct emu_config *c, struct err *err)
         rc = err_set(err, ERR_INVALID, "firmware image %s: %s", c->image, strerror(errno));
         goto out;
     }
-    if ((rc = make_rundir(e, err)) < 0)
-        goto out;
-    if (c->log_path)
-        snprintf(e->log_path, sizeof e->log_path, "%s", c->log_path);
-    else
-        snprintf(e->log_path, sizeof e->log_path, "%s/qemu.log", e->rundir);
-    log_fd = open(e->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (log_fd < 0 || (log_fd = above_stdio(log_fd)) < 0) {
-        rc = err_errno(err, "opening QEMU's log %s", e->log_path);
+    struct emu__paths paths = {.bin = bin, .qmp_sock = e->sock, .seed = c->seed};
+    if (!c->fixed_seed && getrandom(&paths.seed, sizeof paths.seed, 0) != sizeof paths.seed) {
+        rc = err_errno(err, "getrandom for the boot seed");
         goto out;
     }
-    if ((rc = pty_open(&e->pty, err)) < 0)
+    if ((rc = make_rundir(e, err)) < 0 || (rc = open_devices(e, c, &log_fd, err)) < 0)
         goto out;
-    if ((rc = build_argv(e, c, bin, &a, err)) < 0)
+    paths.uart_pty = e->pty.slave_path;
+    paths.status_pty = e->status_uart.master >= 0 ? e->status_uart.slave_path : NULL;
+    if ((rc = emu__build_argv(c, &paths, &a, err)) < 0 ||
+        (rc = prepare_confinement(e, c, bin, &conf, err)) < 0)
         goto out;
     /* one header line per start, so the log says which run printed what */
     dprintf(log_fd, "== microtvm-qemu: starting:");
@@ -520,7 +575,7 @@ struct emu *emu_start(const struct emu_config *c, struct err *err)
         dprintf(log_fd, " %s", a.v[i]);
     dprintf(log_fd, "\n");
     e->log_from = lseek(log_fd, 0, SEEK_END);
-    if ((rc = spawn(e, bin, a.v, log_fd, err)) < 0)
+    if ((rc = spawn(e, bin, a.v, log_fd, &conf, err)) < 0)
         goto out;
     int timeout = c->start_timeout_ms == 0 ? EMU_START_TIMEOUT_MS : c->start_timeout_ms;
     rc = connect_qmp(e, timeout, err);
@@ -534,7 +589,8 @@ struct emu *emu_start(const struct emu_config *c, struct err *err)
             e->rundir[0] = '\0';
     }
 out:
-    argv_free(&a);
+    emu__argv_free(&a);
+    confine_release(&conf);
     if (log_fd >= 0)
         close(log_fd);
     if (rc < 0) {
@@ -548,9 +604,8 @@ out:
 
 static int closed_error(struct emu *e, struct err *err)
 {
-    char how[128];
-    describe_status(e->status, how, sizeof how);
-    err_set(err, ERR_CLOSED, "%s %s", e->binary, how);
+    char how[256];
+    err_set(err, ERR_CLOSED, "%s", emu_describe_exit(e, how, sizeof how));
     add_log_tail(e, err);
     return ERR_CLOSED;
 }
@@ -770,7 +825,8 @@ int emu_stop(struct emu *e)
         do
             r = waitpid(e->pid, &st, 0);
         while (r < 0 && errno == EINTR);
-        status = r == e->pid ? st : e->status;
+        /* a firmware's exit said by its status UART stays what the caller sees */
+        status = r == e->pid && !e->fw_exit ? st : e->status;
         e->exited = true;
         e->status = status;
         e->pid = -1;
@@ -781,6 +837,7 @@ int emu_stop(struct emu *e)
     qmp_close(e->qmp);
     e->qmp = NULL;
     pty_close(&e->pty);
+    pty_close(&e->status_uart);
     if (e->rundir[0]) {
         fs_remove_tree(e->rundir, NULL);
         e->rundir[0] = '\0';

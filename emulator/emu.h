@@ -41,8 +41,15 @@ struct emu_config {
     bool fixed_seed;               /* true: use seed; false: a fresh random seed per start */
     uint64_t seed;                 /* the 64-bit boot seed written at ram end - 16 */
     int start_timeout_ms;          /* how long emu_start waits for QMP; 0: EMU_START_TIMEOUT_MS */
+    const char *const *link_args;  /* NULL-terminated: an optional host link's QEMU arguments
+                                    * (its -chardev, -device, -nic); NULL: the board has no
+                                    * network (-nic none) */
+    const char *const *link_files; /* NULL-terminated: files the link's QEMU side opens read and
+                                    * write (a pty slave), at most EMU_LINK_FILES_MAX */
     const char *const *extra_args; /* NULL-terminated extra QEMU arguments, appended last */
 };
+
+#define EMU_LINK_FILES_MAX 4
 
 struct emu;
 
@@ -51,10 +58,14 @@ struct emu;
 void emu_config_init(struct emu_config *c);
 
 /* Starts QEMU halted (-S): the CPU does not run until emu_run. Blocks until QMP answers (about
- * 0.1 s) or QEMU dies, at most start_timeout_ms. Argv: the binary, -M, -m (if set), -nodefaults,
- * -display none, -monitor none, -S, -qmp on the runtime directory's socket, the UART on our pty
- * (-chardev serial,... -serial chardev:uart0; never muxed with a monitor), -kernel, the machine's
- * arguments, icount (deterministic), -gdb, the seed loader, extra_args.
+ * 0.1 s) or QEMU dies, at most start_timeout_ms. Argv: the binary, -M, -m (if set), -sandbox
+ * (seccomp: no exec, no privilege change), -nodefaults, -no-user-config, -display none,
+ * -monitor none, -parallel none, -nic none (unless link_args), -S, -qmp on the runtime
+ * directory's socket, the UART on our pty (-chardev serial,... -serial chardev:uart0; never
+ * muxed with a monitor), for exit kind cmsdk_watchdog the status UART on a second pty and
+ * -action watchdog=poweroff, -kernel, the machine's arguments, icount (deterministic), -gdb,
+ * the seed loader, link_args, extra_args. Never semihosting. QEMU starts confined
+ * (confine.h: no new privileges, rlimits, Landlock where the kernel has it).
  * The QMP socket lives in a private 0700 directory "mtq-<pid>-XXXXXX" made under
  * $XDG_RUNTIME_DIR (or /tmp when that is unset or too long for a socket path). Once QMP is
  * connected the socket is unlinked, and so is the directory when log_path is given; leftovers
@@ -122,6 +133,14 @@ bool emu_is_running(struct emu *e);
 /* Non-blocking: 1 if QEMU has exited (*status, if not NULL, gets a waitpid-style status: use
  * WIFEXITED/WEXITSTATUS/WIFSIGNALED), 0 if it still runs. */
 int emu_poll_exit(struct emu *e, int *status);
+
+/* How the board ended, for messages, into out (returned): "the firmware exited with code 3" or
+ * "the firmware faulted (exception pc=0x... cause=0x... extra=0x...) and exited with code 3"
+ * when its status UART said so (exit kind cmsdk_watchdog; emu_poll_exit then gives that code
+ * as QEMU's exit status), else QEMU's own end: "QEMU exited with code 1" (on sifive_test
+ * boards the code is the firmware's), "QEMU was killed by signal 9 (Killed)"; "QEMU is running"
+ * while it runs. Never blocks. */
+const char *emu_describe_exit(struct emu *e, char *out, size_t n);
 
 /* QEMU's process id (also its process group id); -1 once emu_stop has reaped it. */
 pid_t emu_pid(const struct emu *e);

@@ -27,10 +27,14 @@ static const char *const known_archs[] = {"arm", "riscv", NULL};
 static const char *const known_libcs[] = {"picolibc", "newlib", "newlib-nano", NULL};
 static const char *const known_uarts[] = {"cmsdk_apb", "ns16550a", NULL};
 static const char *const known_timers[] = {"cmsdk_timer", "riscv_mtime", NULL};
-static const char *const known_exits[] = {"semihosting", "sifive_test", NULL};
+static const char *const known_exits[] = {"cmsdk_watchdog", "sifive_test", NULL};
 static const char *const known_intcs[] = {"plic", NULL};
 /* A PLIC has sources 1 to 1023 (0 means "none" in its claim register). */
 #define MACH_PLIC_SOURCES 1024
+
+/* Characters of a name QEMU or the compiler reads as one plain word: no ',' (QEMU's option
+ * separator: "virt,dumpdtb=FILE" would write a host file), no '/', no '=' unless allowed. */
+#define WORD_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
 
 /* Where a field sits, for messages: the file and the dotted path of the object. */
 struct ctx {
@@ -208,6 +212,85 @@ static int get_region(struct ctx *c, const cJSON *mem, const char *key, struct m
     return rc;
 }
 
+/* True when s is non-empty, starts with prefix and the rest is made of WORD_CHARS and extra. */
+static bool is_word(const char *s, const char *prefix, const char *extra)
+{
+    size_t p = strlen(prefix);
+    if (strncmp(s, prefix, p) != 0 || !s[p])
+        return false;
+    for (s += p; *s; s++)
+        if (!strchr(WORD_CHARS, *s) && !(extra && strchr(extra, *s)))
+            return false;
+    return true;
+}
+
+/* What the emulator runs and passes to QEMU and the compiler straight from the file: plain words
+ * only, and qemu.args from a short list. Devices, chardevs, networks, semihosting, monitors,
+ * files and the sandbox are the emulator's alone (docs/SECURITY.md "The board and QEMU"). */
+static int check_commands(struct ctx *c, const struct machine *m)
+{
+    if (!is_word(m->qemu_binary, "qemu-system-", NULL))
+        return bad(c, "qemu.binary", "'%s' is not a QEMU system emulator's name "
+                   "(qemu-system-NAME, looked up on PATH)", m->qemu_binary);
+    if (!is_word(m->qemu_machine, "", NULL))
+        return bad(c, "qemu.machine", "'%s': want a plain machine name (no ',' options)",
+                   m->qemu_machine);
+    if (m->qemu_memory[0] && !is_word(m->qemu_memory, "", NULL))
+        return bad(c, "qemu.memory", "'%s': want a plain size such as 16M", m->qemu_memory);
+    for (size_t i = 0; i < m->n_qemu_args; i++) {
+        const char *a = m->qemu_args[i], *v = i + 1 < m->n_qemu_args ? m->qemu_args[i + 1] : "";
+        char field[32];
+        snprintf(field, sizeof(field), "qemu.args[%zu]", i);
+        if (strcmp(a, "-bios") == 0 && strcmp(v, "none") == 0) {
+            i++;
+            continue;
+        }
+        if (strcmp(a, "-cpu") == 0 && is_word(v, "", NULL)) {
+            i++;
+            continue;
+        }
+        return bad(c, field, "'%s%s%s' is not an argument a machine file may give QEMU "
+                   "(allowed: -bios none, -cpu MODEL); devices, chardevs, networks and "
+                   "semihosting are the emulator's to add", a, *v ? " " : "", v);
+    }
+    if (!is_word(m->cc_prefix, "", NULL) || m->cc_prefix[strlen(m->cc_prefix) - 1] != '-')
+        return bad(c, "compiler.prefix", "'%s': want a toolchain prefix such as "
+                   "arm-none-eabi- (looked up on PATH)", m->cc_prefix);
+    for (size_t i = 0; i < m->n_cflags; i++)
+        if (!is_word(m->cflags[i], "-m", "="))
+            return bad(c, "compiler.flags", "'%s' is not a target option (-mNAME or "
+                       "-mNAME=VALUE)", m->cflags[i]);
+    return 0;
+}
+
+/* The exit device: where it carries no code (cmsdk_watchdog), a second UART carries it. */
+static int get_exit(struct ctx *c, const cJSON *root, struct machine *m)
+{
+    static const char *const exit_keys[] = {"kind", "base", "status_uart", NULL};
+    const cJSON *exitobj, *status;
+    int rc;
+    if ((rc = get_object(c, root, "exit", "exit", &exitobj)) < 0 ||
+        (rc = check_keys(c, exitobj, "exit", exit_keys)) < 0 ||
+        (rc = get_kind(c, exitobj, "kind", "exit.kind", m->exit_kind, sizeof(m->exit_kind),
+                       known_exits)) < 0 ||
+        (rc = get_hex(c, exitobj, "base", "exit.base", &m->exit_base, true)) < 0)
+        return rc;
+    bool needs = strcmp(m->exit_kind, "cmsdk_watchdog") == 0;
+    status = cJSON_GetObjectItemCaseSensitive(exitobj, "status_uart");
+    if (needs && !status)
+        return bad(c, "exit.status_uart", "missing: %s carries no exit code, so the board "
+                   "needs a second CMSDK UART for it", m->exit_kind);
+    if (!needs && status)
+        return bad(c, "exit.status_uart", "only for exit kind cmsdk_watchdog (%s carries the "
+                   "code itself)", m->exit_kind);
+    if (status && (rc = get_hex(c, exitobj, "status_uart", "exit.status_uart",
+                                &m->exit_status_uart, true)) < 0)
+        return rc;
+    if (status && m->exit_status_uart == m->uart_base)
+        return bad(c, "exit.status_uart", "is the console UART (uart.base); want the second one");
+    return 0;
+}
+
 static int from_json(struct machine *m, const cJSON *root, struct ctx *c)
 {
     static const char *const top_keys[] = {"name", "description", "arch", "cpu", "tvm_model", "qemu",
@@ -220,8 +303,7 @@ static int from_json(struct machine *m, const cJSON *root, struct ctx *c)
     static const char *const uart_keys[] = {"kind", "base", "irq", NULL};
     static const char *const intc_keys[] = {"kind", "base", NULL};
     static const char *const timer_keys[] = {"kind", "base", "hz", NULL};
-    static const char *const exit_keys[] = {"kind", "base", NULL};
-    const cJSON *qemu, *compiler, *memory, *uart, *timer, *exitobj, *hz, *irq, *intc, *shift;
+    const cJSON *qemu, *compiler, *memory, *uart, *timer, *hz, *irq, *intc, *shift;
     int rc;
 
     if (!cJSON_IsObject(root))
@@ -358,11 +440,7 @@ static int from_json(struct machine *m, const cJSON *root, struct ctx *c)
         return bad(c, "timer.hz", "want a positive whole number of ticks per second");
     m->timer_hz = (uint64_t)hz->valuedouble;
 
-    if ((rc = get_object(c, root, "exit", "exit", &exitobj)) < 0 ||
-        (rc = check_keys(c, exitobj, "exit", exit_keys)) < 0 ||
-        (rc = get_kind(c, exitobj, "kind", "exit.kind", m->exit_kind, sizeof(m->exit_kind),
-                       known_exits)) < 0 ||
-        (rc = get_hex(c, exitobj, "base", "exit.base", &m->exit_base, false)) < 0)
+    if ((rc = get_exit(c, root, m)) < 0 || (rc = check_commands(c, m)) < 0)
         return rc;
 
     return get_hex(c, root, "default_workspace_bytes", "default_workspace_bytes",

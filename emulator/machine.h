@@ -51,8 +51,9 @@ struct machine {
     char timer_kind[16];                  /* "cmsdk_timer" or "riscv_mtime" */
     uint64_t timer_base;
     uint64_t timer_hz;
-    char exit_kind[16];                   /* "semihosting" or "sifive_test" */
-    uint64_t exit_base;
+    char exit_kind[16];                   /* "cmsdk_watchdog" or "sifive_test" */
+    uint64_t exit_base;                   /* the watchdog or the finisher */
+    uint64_t exit_status_uart;            /* cmsdk_watchdog: the UART carrying the status; else 0 */
     uint64_t default_workspace_bytes;     /* the workspace_size_bytes option's default */
 };
 

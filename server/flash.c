@@ -178,18 +178,10 @@ static void board_gone(struct server *srv, struct session *s)
 {
     if (!s->emu)
         return;
-    int status = 0;
-    char how[128] = "hung up";
-    if (emu_poll_exit(s->emu, &status) == 1) {
-        if (status >= 0 && WIFEXITED(status))
-            snprintf(how, sizeof how, "exited with code %d", WEXITSTATUS(status));
-        else if (status >= 0 && WIFSIGNALED(status))
-            snprintf(how, sizeof how, "was killed by signal %d (%s)", WTERMSIG(status),
-                     strsignal(WTERMSIG(status)));
-        else
-            snprintf(how, sizeof how, "exited");
-    }
-    snprintf(s->gone_why, sizeof s->gone_why, "the board's QEMU (pid %ld) %s; call "
+    char how[256] = "hung up";
+    if (emu_poll_exit(s->emu, NULL) == 1)
+        emu_describe_exit(s->emu, how, sizeof how);
+    snprintf(s->gone_why, sizeof s->gone_why, "the board's QEMU (pid %ld) ended: %s; call "
              "open_transport to boot it again", (long)emu_pid(s->emu), how);
     struct err e = {0};
     add_qemu_log(srv, &e);

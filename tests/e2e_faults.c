@@ -249,8 +249,9 @@ static void test_qemu_killed_mid_read_with_a_timeout_is_transport_closed_at_once
     assert_nothing_left(hang_proj, 0);
 }
 
-/* Rewrites the project's machine file with the QEMU machine and extra argument given. */
-static void set_qemu(const char *proj, const char *machine, const char *extra_arg)
+/* Rewrites the project's machine file with the QEMU machine and CPU (NULL: the machine's own)
+ * given. */
+static void set_qemu(const char *proj, const char *machine, const char *cpu)
 {
     char path[PATH_MAX + 32], *text = NULL;
     snprintf(path, sizeof path, "%s/machines/" BOARD ".json", proj);
@@ -261,10 +262,10 @@ static void set_qemu(const char *proj, const char *machine, const char *extra_ar
     cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "qemu");
     cJSON_ReplaceItemInObjectCaseSensitive(q, "machine", cJSON_CreateString(machine));
     cJSON *args = cJSON_CreateArray();
-    cJSON_AddItemToArray(args, cJSON_CreateString("-semihosting-config"));
-    cJSON_AddItemToArray(args, cJSON_CreateString("enable=on,target=native"));
-    if (extra_arg)
-        cJSON_AddItemToArray(args, cJSON_CreateString(extra_arg));
+    if (cpu) {
+        cJSON_AddItemToArray(args, cJSON_CreateString("-cpu"));
+        cJSON_AddItemToArray(args, cJSON_CreateString(cpu));
+    }
     cJSON_ReplaceItemInObjectCaseSensitive(q, "args", args);
     text = cJSON_Print(j);
     CU_ASSERT_EQUAL(fs_write_file(path, text, strlen(text), NULL), 0);
@@ -278,11 +279,11 @@ static void test_qemu_failing_to_start_is_named_with_qemus_words_and_leaves_noth
     CU_ASSERT_FATAL(e2e_spawn(&c, echo_proj));
     CU_ASSERT_FATAL(e2e_call_ok(&c, "flash", OPTS));
     CU_ASSERT(e2e_call_ok(&c, "close_transport", "{}")); /* powers the board off */
-    set_qemu(echo_proj, BOARD, "-no-such-option");
+    set_qemu(echo_proj, BOARD, "no-such-cpu");
     e2e_call_fails(&c, "open_transport", OPTS, "calling method open_transport",
                "powering on the " BOARD " board");
     cJSON *reply = e2e_call(&c, "open_transport", OPTS);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "-no-such-option"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "no-such-cpu"));
     cJSON_Delete(reply);
     set_qemu(echo_proj, "no-such-machine", NULL);
     reply = e2e_call(&c, "flash", OPTS);

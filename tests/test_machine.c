@@ -70,13 +70,15 @@ static void test_every_real_machine_file_loads_and_fits_the_firmware(void)
             CU_ASSERT_EQUAL(mach.icount_shift, 0);
         }
         CU_ASSERT(mach.n_cflags > 0);
-        /* Exits need their QEMU options: semihosting on Arm, -bios none on RISC-V. */
-        bool want_semihosting = strcmp(mach.exit_kind, "semihosting") == 0;
-        bool found = false;
+        /* No board exits through semihosting (docs/SECURITY.md): Cortex-M through the
+         * watchdog with a status UART, RISC-V through the finisher (with -bios none). */
+        bool arm = strcmp(mach.arch, "arm") == 0;
+        CU_ASSERT_STRING_EQUAL(mach.exit_kind, arm ? "cmsdk_watchdog" : "sifive_test");
+        CU_ASSERT(arm ? mach.exit_status_uart != 0 && mach.exit_status_uart != mach.uart_base
+                      : mach.exit_status_uart == 0);
+        CU_ASSERT_EQUAL(mach.n_qemu_args, arm ? 0u : 2u);
         for (size_t j = 0; j < mach.n_qemu_args; j++)
-            if (strstr(mach.qemu_args[j], want_semihosting ? "enable=on" : "none"))
-                found = true;
-        CU_ASSERT(found);
+            CU_ASSERT_PTR_NULL(strstr(mach.qemu_args[j], "semihosting"));
     }
     mach_free_names(names, n);
 }
@@ -123,7 +125,7 @@ static void test_a_good_file_fills_every_field(void)
     CU_ASSERT_STRING_EQUAL(mach.qemu_machine, "mps2-an385");
     CU_ASSERT_STRING_EQUAL(mach.qemu_memory, "16M");
     CU_ASSERT_EQUAL(mach.n_qemu_args, 2);
-    CU_ASSERT_STRING_EQUAL(mach.qemu_args[0], "-semihosting-config");
+    CU_ASSERT_STRING_EQUAL(mach.qemu_args[0], "-cpu");
     CU_ASSERT_STRING_EQUAL(mach.cc_prefix, "arm-none-eabi-");
     CU_ASSERT_EQUAL(mach.n_cflags, 3);
     CU_ASSERT_STRING_EQUAL(mach.cflags[0], "-mcpu=cortex-m3");
@@ -140,7 +142,9 @@ static void test_a_good_file_fills_every_field(void)
     CU_ASSERT_EQUAL(mach.timer_base, 0x40000000);
     CU_ASSERT_EQUAL(mach.timer_hz, 25000000);
     CU_ASSERT_EQUAL(mach.icount_shift, 0); /* absent: 0 */
-    CU_ASSERT_STRING_EQUAL(mach.exit_kind, "semihosting");
+    CU_ASSERT_STRING_EQUAL(mach.exit_kind, "cmsdk_watchdog");
+    CU_ASSERT_EQUAL(mach.exit_base, 0x40008000);
+    CU_ASSERT_EQUAL(mach.exit_status_uart, 0x40005000);
     CU_ASSERT_EQUAL(mach.default_workspace_bytes, 0x100000);
     CU_ASSERT(mach_has_libc(&mach, "newlib"));
     CU_ASSERT(!mach_has_libc(&mach, "glibc"));
@@ -391,6 +395,70 @@ static void test_parse_leaves_the_file_name_rule_to_load(void)
     free(text);
 }
 
+/* good-board.json with the first `from` replaced by `to` must fail naming field and words. */
+static void expect_edit_refused(const char *from, const char *to, const char *field,
+                                const char *words)
+{
+    size_t len = 0;
+    char *text = fixture_text("good-board", &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    char *edited = malloc(len + strlen(to) + 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(edited);
+    memcpy(edited, text, len);
+    edited[len] = '\0';
+    char *at = strstr(edited, from);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    size_t head = (size_t)(at - edited), fl = strlen(from);
+    snprintf(edited + head, len + strlen(to) + 1 - head, "%s%s", to, text + head + fl);
+    struct err err;
+    err_clear(&err);
+    CU_ASSERT_EQUAL(mach_parse(&mach, edited, strlen(edited), "<edit>", &err), ERR_INVALID);
+    if (!strstr(err.msg, field) || !strstr(err.msg, words))
+        fprintf(stderr, "\n    %s -> %s: \"%s\"\n", from, to, err.msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, field));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, words));
+    free(edited);
+    free(text);
+}
+
+/* What reaches QEMU's or the compiler's command line from a machine file is plain words, and
+ * qemu.args only -bios none and -cpu MODEL (docs/SECURITY.md "The board and QEMU"). */
+static void test_commands_from_a_machine_file_are_plain_and_allow_listed(void)
+{
+    expect_edit_refused("\"-cpu\",\n      \"cortex-m3\"",
+                        "\"-semihosting-config\",\n      \"enable=on,target=native\"",
+                        "qemu.args[0]", "'-semihosting-config enable=on,target=native' is not");
+    expect_edit_refused("\"-cpu\",\n      \"cortex-m3\"", "\"-semihosting\", \"-cpu\"",
+                        "qemu.args[0]", "not an argument a machine file may give QEMU");
+    expect_edit_refused("\"-cpu\",\n      \"cortex-m3\"", "\"-cpu\", \"max,x=/etc/passwd\"",
+                        "qemu.args[0]", "allowed: -bios none, -cpu MODEL");
+    expect_edit_refused("\"-cpu\",\n      \"cortex-m3\"", "\"-chardev\", \"file,id=x,path=/tmp/x\"",
+                        "qemu.args[0]", "chardevs");
+    expect_edit_refused("\"-cpu\",\n      \"cortex-m3\"", "\"-bios\", \"/tmp/evil.bin\"",
+                        "qemu.args[0]", "-bios /tmp/evil.bin");
+    expect_edit_refused("\"qemu-system-arm\"", "\"/bin/sh\"", "qemu.binary",
+                        "not a QEMU system emulator");
+    expect_edit_refused("\"mps2-an385\"", "\"virt,dumpdtb=/tmp/x\"", "qemu.machine",
+                        "plain machine name");
+    expect_edit_refused("\"arm-none-eabi-\"", "\"/tmp/evil/arm-none-eabi-\"",
+                        "compiler.prefix", "toolchain prefix");
+    expect_edit_refused("\"-mthumb\"", "\"-fplugin=/tmp/evil.so\"", "compiler.flags",
+                        "not a target option");
+}
+
+/* The exit device: no semihosting kind, and the watchdog exit needs a second UART. */
+static void test_the_exit_kinds_and_their_status_uart_are_checked(void)
+{
+    expect_edit_refused("\"cmsdk_watchdog\"", "\"semihosting\"", "exit.kind",
+                        "unknown");
+    expect_edit_refused(",\n    \"status_uart\": \"0x40005000\"", "", "exit.status_uart",
+                        "missing");
+    expect_edit_refused("\"status_uart\": \"0x40005000\"", "\"status_uart\": \"0x40004000\"",
+                        "exit.status_uart", "is the console UART");
+    expect_edit_refused("\"cmsdk_watchdog\"", "\"sifive_test\"", "exit.status_uart",
+                        "only for exit kind cmsdk_watchdog");
+}
+
 static void test_load_by_name_finds_a_board(void)
 {
     struct err err;
@@ -458,6 +526,8 @@ int main(void)
     CU_ADD_TEST(s, test_too_many_qemu_args_are_refused);
     CU_ADD_TEST(s, test_parse_reads_text_that_is_not_nul_terminated);
     CU_ADD_TEST(s, test_parse_leaves_the_file_name_rule_to_load);
+    CU_ADD_TEST(s, test_commands_from_a_machine_file_are_plain_and_allow_listed);
+    CU_ADD_TEST(s, test_the_exit_kinds_and_their_status_uart_are_checked);
     CU_ADD_TEST(s, test_load_by_name_finds_a_board);
     CU_ADD_TEST(s, test_load_by_name_of_an_unknown_board_lists_the_boards);
     CU_ADD_TEST(s, test_load_by_name_refuses_paths);

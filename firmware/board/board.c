@@ -114,28 +114,41 @@ uint32_t board_entropy(void)
     return (uint32_t)(mix64(x) >> 32);
 }
 
-void board__put_hex(uintptr_t v)
+/* Appends v as 0x-prefixed hexadecimal at *p (no allocation, no libc). */
+static char *put_hex(char *p, uintptr_t v)
 {
     static const char digits[] = "0123456789abcdef";
-    uart_hw_putc('0');
-    uart_hw_putc('x');
+    *p++ = '0';
+    *p++ = 'x';
     for (int shift = (int)sizeof(v) * 8 - 4; shift >= 0; shift -= 4)
-        uart_hw_putc((uint8_t)digits[(v >> shift) & 0xf]);
+        *p++ = digits[(v >> shift) & 0xf];
+    return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+    while (*s)
+        *p++ = *s++;
+    return p;
 }
 
 _Noreturn void board__fault(const char *what, uintptr_t pc, uintptr_t cause, uintptr_t extra)
 {
+    /* "#microtvm-qemu:fault:<what> pc=0x... cause=0x... extra=0x...\n": 3 x 18 digits at most
+     * on rv64, what is a short literal of ours */
+    char line[160];
+    char *p = put_str(line, "#microtvm-qemu:fault:");
+    p = put_str(p, what);
+    p = put_hex(put_str(p, " pc="), pc);
+    p = put_hex(put_str(p, " cause="), cause);
+    p = put_hex(put_str(p, " extra="), extra);
+    *p++ = '\n';
+    *p = '\0';
     /* Not again when it is up: re-initializing a 16550 clears its FIFOs, losing output. */
     if (!uart_up)
         uart_hw_init();
-    uart_puts("\n#microtvm-qemu:fault:");
-    uart_puts(what);
-    uart_puts(" pc=");
-    board__put_hex(pc);
-    uart_puts(" cause=");
-    board__put_hex(cause);
-    uart_puts(" extra=");
-    board__put_hex(extra);
     uart_puts("\n");
+    uart_puts(line);
+    board__exit_note(line);
     board_exit(3);
 }

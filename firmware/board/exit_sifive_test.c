@@ -4,11 +4,18 @@
  * (QEMU hw/misc/sifive_test.c, QEMU_NOTES.md).
  */
 #include "board.h"
+#include "internal.h"
 
 #include <stdint.h>
 
 #define FINISHER_PASS 0x5555u
 #define FINISHER_FAIL 0x3333u
+
+/* The finisher carries only the code; the fault line went out on the UART already. */
+void board__exit_note(const char *line)
+{
+    (void)line;
+}
 
 _Noreturn void board_exit(int code)
 {

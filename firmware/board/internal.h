@@ -32,12 +32,14 @@ void board__timer_init(void);
 void board__timer_pause(void);
 void board__timer_resume(void);
 
+/* Exit kind: hands the host one line (a fault report, '\n'-terminated) beside the exit
+ * status, where the exit path has a channel for it (exit_cmsdk_watchdog.c: the status UART);
+ * else does nothing. Called just before board_exit. */
+void board__exit_note(const char *line);
+
 /* Prints "<what> pc=0x... cause=0x... [extra=0x...]" on the UART and exits with code 3:
  * used by every fault handler, so that a crash ends QEMU instead of hanging it. */
 _Noreturn void board__fault(const char *what, uintptr_t pc, uintptr_t cause, uintptr_t extra);
-
-/* Writes a value as 0x-prefixed hexadecimal on the UART (no allocation, no libc). */
-void board__put_hex(uintptr_t v);
 
 /* Linker-script symbols (board/firmware.ld). */
 extern uint8_t __data_start[], __data_end[], __data_load[];

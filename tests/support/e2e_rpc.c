@@ -225,7 +225,8 @@ int e2e_make_echo_project(const char *proj, const char *board, const char *app)
     ok = e2e_close_server(&c) && ok;
     if (ok && app) {
         char from[PATH_MAX], to[PATH_MAX + 32];
-        snprintf(from, sizeof from, "%s/tests/fixtures/faulty_firmware/%s", MTQ_SOURCE_DIR, app);
+        snprintf(from, sizeof from, "%s/tests/fixtures/%s%s", MTQ_SOURCE_DIR,
+                 strchr(app, '/') ? "" : "faulty_firmware/", app);
         snprintf(to, sizeof to, "%s/firmware/apps/echo.c", proj);
         ok = fs_copy_file(from, to, NULL) == 0;
     }

@@ -63,8 +63,9 @@ bool e2e_echo_random(struct rpc_client *c, size_t n);
 bool e2e_close_server(struct rpc_client *c);
 
 /* Generates an echo project for board at proj through the template's server, puts the faulty
- * app tests/fixtures/faulty_firmware/<app> (NULL: none) in place of its echo app, and builds it
- * through the project's server. 0, or -1 with the reason on stderr. */
+ * app tests/fixtures/faulty_firmware/<app> (or tests/fixtures/<app> when app has a '/'; NULL:
+ * none) in place of its echo app, and builds it through the project's server. 0, or -1 with the
+ * reason on stderr. */
 int e2e_make_echo_project(const char *proj, const char *board, const char *app);
 
 #endif
