@@ -11,8 +11,9 @@ jobs=$(nproc)
 
 # the test set on top of the user's (build.sh below installs only the user's)
 "$root/scripts/install-deps.sh" --tests
-"$root/scripts/build.sh" "$root/build"
-"$root/scripts/build.sh" "$root/build-asan" -DMTQ_SANITIZE=ON
+# the suite's builds treat every warning as an error (a user's build only warns)
+"$root/scripts/build.sh" "$root/build" -DMTQ_WERROR=ON
+"$root/scripts/build.sh" "$root/build-asan" -DMTQ_SANITIZE=ON -DMTQ_WERROR=ON
 
 # halt on the first sanitizer report; leak checks on
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}

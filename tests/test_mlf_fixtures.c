@@ -88,7 +88,8 @@ static cJSON *get(cJSON *obj, const char *key)
 static long header_define(const char *header, const char *name)
 {
     char pattern[200];
-    snprintf(pattern, sizeof(pattern), "#define %s ", name);
+    if ((size_t)snprintf(pattern, sizeof(pattern), "#define %s ", name) >= sizeof(pattern))
+        return -1; /* no define has such a long name */
     const char *p = strstr(header, pattern);
     return p ? strtol(p + strlen(pattern), NULL, 10) : -1;
 }
@@ -195,7 +196,7 @@ static void test_operator_fixture_has_the_shape_tvm_build_exports(void)
     CU_ASSERT(cJSON_IsArray(get(a0, "shape")));
     CU_ASSERT(cJSON_IsNull(get(a0, "input_binding")));
     char *lib0 = fixture_file("operator_add", "codegen/host/src/lib0.c");
-    CU_ASSERT_PTR_NOT_NULL(lib0 && strstr(lib0, "TVMSystemLibEntryPoint"));
+    CU_ASSERT(lib0 && strstr(lib0, "TVMSystemLibEntryPoint"));
     free(lib0);
     char *tir = fixture_file("operator_add", "src/tir-1.txt");
     CU_ASSERT_PTR_NOT_NULL(tir);
