@@ -350,22 +350,48 @@ static void test_build_log_planted_as_a_link_is_never_written_through(void)
     outside_untouched();
 }
 
+/* The entries of the shared cache (directories and locks, not temporaries). */
+static int cache_entries(void)
+{
+    DIR *d = opendir(cache);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.')
+            n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
 static void test_links_in_the_cached_sources_bypass_the_shared_cache(void)
 {
     char proj[PATH_MAX], path[PATH_MAX + 64], key[17];
     struct rpc_client c;
     CU_ASSERT_FATAL(echo_project("poison", proj, sizeof proj, &c));
-    e2e_close_server(&c);
     struct proj_settings s;
     struct err err = {0};
     CU_ASSERT_EQUAL_FATAL(proj__settings_read(&s, proj, &err), 0);
     CU_ASSERT_EQUAL(proj__cache_key(proj, &s, key, &err), 0); /* clean: cacheable */
+    /* the issue's attack: a header the compiler follows into another file, which the key
+     * would not see; the tampered library must not land in the shared cache */
     snprintf(path, sizeof path, "%s/firmware/board/zz_poison.h", proj);
     CU_ASSERT_FATAL(symlink("../../project.json", path) == 0);
     CU_ASSERT_EQUAL(proj__cache_key(proj, &s, key, &err), ERR_STATE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "firmware/board/zz_poison.h is a symbolic link; a "
                                   "project with links in the cached sources builds without"));
     proj__settings_close(&s);
+    int before = cache_entries();
+    CU_ASSERT(e2e_call_ok(&c, "build", "{\"options\":{}}")); /* a real build, in the project */
+    CU_ASSERT_EQUAL(cache_entries(), before);
+    snprintf(path, sizeof path, "%s/build/firmware.elf", proj);
+    CU_ASSERT(fs_exists(path));
+    /* and once the link is gone the same project uses (here: fills) the cache */
+    snprintf(path, sizeof path, "%s/firmware/board/zz_poison.h", proj);
+    CU_ASSERT_EQUAL(unlink(path), 0);
+    CU_ASSERT(e2e_call_ok(&c, "build", "{\"options\":{}}"));
+    CU_ASSERT(cache_entries() > before);
+    e2e_close_server(&c);
     CU_ASSERT_EQUAL(fs_remove_tree(proj, NULL), 0);
     outside_untouched();
 }
