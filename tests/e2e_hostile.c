@@ -6,6 +6,7 @@
  * cases use a generated echo project and its own server; none runs a compiler (the time limit
  * case runs a stand-in cmake that hangs), so the suite stays fast.
  */
+#include "cli_run.h"
 #include "e2e_rpc.h"
 #include "fs.h"
 #include "hostile.h"
@@ -267,6 +268,41 @@ static void test_metadata_names_that_would_be_c_are_refused(void)
                             "writes");
 }
 
+/* ---- the command line, which speaks to the same server ---- */
+
+static void test_the_command_line_reports_a_hostile_model_in_one_line(void)
+{
+    static const struct hostile_member m[] = {
+        {"./u", AE_IFLNK, NULL, ".", 0, false},
+        {"./passwd", AE_IFLNK, NULL, "u/u/../../canary", 0, false},
+    };
+    char tar[PATH_MAX], proj[PATH_MAX];
+    snprintf(tar, sizeof tar, "%s/cli_reroot.tar", tars);
+    snprintf(proj, sizeof proj, "%s/cli", gen);
+    CU_ASSERT_FATAL(hostile_mlf(tar, m, 2));
+    const char *args[] = {"create", proj, "--mlf", tar, "--board", "mps2-an385", "--type",
+                          "aot_standalone", NULL};
+    char *out = NULL, *errs = NULL;
+    int status = cli_run_binary(workdir, args, NULL, 60, &out, &errs);
+    CU_ASSERT_EQUAL(status, 1);
+    if (!strstr(errs, "passwd: symbolic link to 'u/u/../../canary'"))
+        fprintf(stderr, "\n    create said: %s\n", errs);
+    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "passwd: symbolic link to 'u/u/../../canary'"));
+    CU_ASSERT_FALSE(fs_exists(proj));
+    free(out);
+    free(errs);
+    const char *bad_opt[] = {"create", proj, "--board", "mps2-an385", "--type", "echo", "-o",
+                             "cmsis_path=/tmp/x\nbuild y: phony", NULL};
+    status = cli_run_binary(workdir, bad_opt, NULL, 60, &out, &errs);
+    CU_ASSERT_EQUAL(status, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "option cmsis_path: "));
+    CU_ASSERT_FALSE(fs_exists(proj));
+    free(out);
+    free(errs);
+    CU_ASSERT_EQUAL(count_entries(gen), 0);
+    outside_untouched();
+}
+
 /* ---- items 3, 5, 8, 10: builds of a generated echo project ---- */
 
 /* Generates gen/name (echo) through the template server and starts its own server in *c. */
@@ -314,22 +350,48 @@ static void test_build_log_planted_as_a_link_is_never_written_through(void)
     outside_untouched();
 }
 
+/* The entries of the shared cache (directories and locks, not temporaries). */
+static int cache_entries(void)
+{
+    DIR *d = opendir(cache);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.')
+            n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
 static void test_links_in_the_cached_sources_bypass_the_shared_cache(void)
 {
     char proj[PATH_MAX], path[PATH_MAX + 64], key[17];
     struct rpc_client c;
     CU_ASSERT_FATAL(echo_project("poison", proj, sizeof proj, &c));
-    e2e_close_server(&c);
     struct proj_settings s;
     struct err err = {0};
     CU_ASSERT_EQUAL_FATAL(proj__settings_read(&s, proj, &err), 0);
     CU_ASSERT_EQUAL(proj__cache_key(proj, &s, key, &err), 0); /* clean: cacheable */
+    /* the issue's attack: a header the compiler follows into another file, which the key
+     * would not see; the tampered library must not land in the shared cache */
     snprintf(path, sizeof path, "%s/firmware/board/zz_poison.h", proj);
     CU_ASSERT_FATAL(symlink("../../project.json", path) == 0);
     CU_ASSERT_EQUAL(proj__cache_key(proj, &s, key, &err), ERR_STATE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "firmware/board/zz_poison.h is a symbolic link; a "
                                   "project with links in the cached sources builds without"));
     proj__settings_close(&s);
+    int before = cache_entries();
+    CU_ASSERT(e2e_call_ok(&c, "build", "{\"options\":{}}")); /* a real build, in the project */
+    CU_ASSERT_EQUAL(cache_entries(), before);
+    snprintf(path, sizeof path, "%s/build/firmware.elf", proj);
+    CU_ASSERT(fs_exists(path));
+    /* and once the link is gone the same project uses (here: fills) the cache */
+    snprintf(path, sizeof path, "%s/firmware/board/zz_poison.h", proj);
+    CU_ASSERT_EQUAL(unlink(path), 0);
+    CU_ASSERT(e2e_call_ok(&c, "build", "{\"options\":{}}"));
+    CU_ASSERT(cache_entries() > before);
+    e2e_close_server(&c);
     CU_ASSERT_EQUAL(fs_remove_tree(proj, NULL), 0);
     outside_untouched();
 }
@@ -388,6 +450,7 @@ int main(void)
     CU_ADD_TEST(s, test_an_archive_expanding_past_the_byte_cap_is_refused);
     CU_ADD_TEST(s, test_an_archive_of_20001_files_is_refused);
     CU_ADD_TEST(s, test_metadata_names_that_would_be_c_are_refused);
+    CU_ADD_TEST(s, test_the_command_line_reports_a_hostile_model_in_one_line);
     CU_ADD_TEST(s, test_a_second_build_of_a_project_is_told_a_build_is_in_progress);
     CU_ADD_TEST(s, test_build_log_planted_as_a_link_is_never_written_through);
     CU_ADD_TEST(s, test_links_in_the_cached_sources_bypass_the_shared_cache);

@@ -73,7 +73,8 @@ bool hostile_mlf(const char *path, const struct hostile_member *extra, size_t n)
     if (!all)
         return false;
     memcpy(all, GOOD, sizeof GOOD);
-    memcpy(all + N_GOOD, extra, n * sizeof *extra);
+    if (n)
+        memcpy(all + N_GOOD, extra, n * sizeof *extra);
     bool ok = hostile_tar(path, all, N_GOOD + n, false);
     free(all);
     return ok;
