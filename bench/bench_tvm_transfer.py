@@ -2,15 +2,20 @@
 TVM user moves them (tvm.nd.array(...).copyfrom for uploads, .numpy() for read-backs), with
 TVM's real CRT on the board. Every size is checked byte-exact before it is reported.
 
-    tests/tvm/with_tvm.sh bench/bench_tvm_transfer.py [--boards B,B] [--max BYTES] [--largest]
+    tests/tvm/with_tvm.sh bench/bench_tvm_transfer.py [--boards B,B] [--max BYTES]
+                                                      [--largest [--largest-up]]
 
 Sizes: every power of two from 1 B to --max (default 1 MiB) and the odd sizes of
-tests/tvm/tvm_transfer.py; --largest adds the largest tensor that fits the board's RAM (the
-project's workspace_size_bytes is set to the RAM less LARGEST_RESERVE, the tensor to that
-less WORKSPACE_SLACK for the CRT's own buffers). Boards run side by side (one process each:
-uploads wait on QEMU's main loop, not the CPU). Prints one JSON object on stdout:
-  {"boards": {B: {"sizes": [{"bytes", "up_s", "down_s", "up_Bps", "down_Bps"}...],
-                  "largest_up": {"bytes", "Bps"}, "largest_down": {...}, "error"?}}}
+tests/tvm/tvm_transfer.py, each uploaded and read back. --largest sets the project's
+workspace_size_bytes to the board's RAM less LARGEST_RESERVE and reads back the largest tensor
+that then fits (the workspace less LARGEST_SLACK), filled on the board from one uploaded
+64 KiB block (tvm_transfer.fill_and_read_back); --largest-up also uploads that tensor, which
+over the UART takes many minutes. Boards run side by side (one process each: uploads wait on
+QEMU's main loop more than on the CPU). Prints one JSON object on stdout:
+  {"boards": {B: {"workspace_size_bytes", "sizes": [{"bytes", "up_s", "down_s", "up_Bps",
+                  "down_Bps"}...], "largest_up": {"bytes", "s", "Bps"}, "largest_down": {...}}
+              or {"error"}}}
+largest_up and largest_down are the largest tensor moved that way.
 Progress goes to stderr.
 """
 
@@ -26,7 +31,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import mtq_tvm  # noqa: E402
 
 LARGEST_RESERVE = 512 << 10  # RAM left for .data, .bss, the stack
-WORKSPACE_SLACK = 64 << 10   # heap left for the CRT's packet buffer, RPC server, registry
+# heap left for the CRT's own buffers (packet buffer, RPC server, registry) and the 64 KiB
+# block fill_and_read_back uploads
+LARGEST_SLACK = 192 << 10
 WORKSPACE_MIN = 2 << 20      # the workspace of a sweep without --largest (1 MiB tensors fit)
 
 
@@ -35,14 +42,17 @@ def ram_bytes(board):
         return int(json.load(f)["memory"]["ram"]["size"], 16)
 
 
-def one_board(board, limit, largest):
+def rate(n, seconds):
+    return {"bytes": n, "s": round(seconds, 4), "Bps": round(n / seconds)}
+
+
+def one_board(board, limit, largest, largest_up):
     import tvm_transfer
 
     sizes = tvm_transfer.sizes_up_to(limit)
     workspace = WORKSPACE_MIN
     if largest:
         workspace = ram_bytes(board) - LARGEST_RESERVE
-        sizes.append(workspace - WORKSPACE_SLACK)
     out = {"workspace_size_bytes": workspace, "sizes": []}
     with mtq_tvm.scratch("mtq-bench-transfer-") as work:
         project = mtq_tvm.host_driven_project(work, board, mtq_tvm.digits_mlf(work),
@@ -54,9 +64,17 @@ def one_board(board, limit, largest):
                        "up_Bps": round(n / up), "down_Bps": round(n / down)}
                 out["sizes"].append(row)
                 print("%s %d: %s" % (board, n, row), file=sys.stderr, flush=True)
-    top = out["sizes"][-1]
-    out["largest_up"] = {"bytes": top["bytes"], "Bps": top["up_Bps"]}
-    out["largest_down"] = {"bytes": top["bytes"], "Bps": top["down_Bps"]}
+            top = out["sizes"][-1]
+            out["largest_up"] = rate(top["bytes"], top["up_s"])
+            out["largest_down"] = rate(top["bytes"], top["down_s"])
+            if largest:
+                n = workspace - LARGEST_SLACK
+                out["largest_down"] = rate(n, tvm_transfer.fill_and_read_back(sess, n))
+                print("%s largest down: %s" % (board, out["largest_down"]), file=sys.stderr,
+                      flush=True)
+                if largest_up:
+                    up, _ = tvm_transfer.round_trip(sess, n)
+                    out["largest_up"] = rate(n, up)
     return out
 
 
@@ -65,17 +83,18 @@ def main():
     ap.add_argument("--boards", default=",".join(mtq_tvm.BOARDS))
     ap.add_argument("--max", type=int, default=1 << 20)
     ap.add_argument("--largest", action="store_true")
+    ap.add_argument("--largest-up", action="store_true")
     ap.add_argument("--one", help=argparse.SUPPRESS)  # a child process: one board
     args = ap.parse_args()
     mtq_tvm.import_tvm()
     if args.one:
-        json.dump(one_board(args.one, args.max, args.largest), sys.stdout)
+        json.dump(one_board(args.one, args.max, args.largest, args.largest_up), sys.stdout)
         return 0
     children = {}
     for board in args.boards.split(","):
         cmd = [sys.executable, os.path.abspath(__file__), "--one", board, "--max", str(args.max)]
-        if args.largest:
-            cmd.append("--largest")
+        cmd += ["--largest"] if args.largest else []
+        cmd += ["--largest-up"] if args.largest_up else []
         children[board] = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     result = {"boards": {}}
     status = 0

@@ -80,6 +80,30 @@ def round_trip(sess, n, seed=1):
     return t1 - t0, t2 - t1
 
 
+def fill_and_read_back(sess, n, block=65536, seed=3):
+    """Reads back an n-byte tensor without uploading n bytes first: one random block goes up,
+    the board copies it into every block of the tensor (TVM's CopyAmongRemote, through views
+    at byte offsets), and the whole tensor comes back and is compared with the block repeated.
+    For tensors too large to upload over the UART in reasonable time. Returns download_s."""
+    data = pattern(block, seed)
+    src = tvm.nd.array(data, device=sess.device)
+    big = tvm.nd.empty((n,), "int8", sess.device)
+    for off in range(0, n, block):
+        k = min(block, n - off)
+        big._create_view((k,), relative_byte_offset=off).copyfrom(
+            src if k == block else src._create_view((k,)))
+    t0 = time.monotonic()
+    back = big.numpy()
+    t1 = time.monotonic()
+    want = np.resize(data, n)
+    if not np.array_equal(back, want):
+        bad = np.flatnonzero(back != want)
+        raise AssertionError("%d-byte tensor: read back differs at %d bytes, first at byte %d"
+                             % (n, len(bad), bad[0]))
+    del big, src
+    return t1 - t0
+
+
 def reopen(project_dir, options):
     """The generated project in project_dir, with a server of its own (a session's end shuts
     its project's server down, so each session needs a fresh one)."""
