@@ -179,6 +179,9 @@ const char *emu_describe_exit(struct emu *e, char *out, size_t n)
                  e->fw_code);
     else if (e->fw_exit)
         snprintf(out, n, "the firmware exited with code %d", e->fw_code);
+    else if (e->status_uart.master >= 0 && e->status == 0)
+        snprintf(out, n, "QEMU exited with code 0 but the firmware gave no exit status (a "
+                 "watchdog fired, or the firmware is not ours)");
     else {
         describe_status(e->status, how, sizeof how);
         snprintf(out, n, "QEMU %s", how);
