@@ -2,8 +2,8 @@
  * What QEMU may touch on the host, beyond its own -sandbox (seccomp): applied in the child
  * between fork and exec (emu.c), so it holds from QEMU's first instruction.
  *   - no new privileges (PR_SET_NO_NEW_PRIVS): no set-uid program gains anything;
- *   - rlimits: no core dumps, at most CONFINE_FSIZE_MAX bytes per file written, CONFINE_NOFILE
- *     open files;
+ *   - rlimits: no core dumps, at most CONFINE_FSIZE_MAX bytes per file written, and (where the
+ *     parent may lower it: not under valgrind) CONFINE_NOFILE open files;
  *   - Landlock where the kernel has it: reads only under the read trees (QEMU's binary, its
  *     libraries and data) and the firmware image, reads and writes only the listed files (the
  *     pty slaves), sockets only made in the runtime directory, no TCP but the gdb port, and

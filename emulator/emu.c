@@ -179,6 +179,9 @@ const char *emu_describe_exit(struct emu *e, char *out, size_t n)
                  e->fw_code);
     else if (e->fw_exit)
         snprintf(out, n, "the firmware exited with code %d", e->fw_code);
+    else if (e->status_uart.master >= 0 && e->status == 0)
+        snprintf(out, n, "QEMU exited with code 0 but the firmware gave no exit status (a "
+                 "watchdog fired, or the firmware is not ours)");
     else {
         describe_status(e->status, how, sizeof how);
         snprintf(out, n, "QEMU %s", how);
@@ -320,6 +323,21 @@ static int above_stdio(int fd)
     return n;
 }
 
+/* In the child: every fd above stdio closes at exec, including those our own caller let us
+ * inherit (a test runner's log, TVM's pipes): QEMU gets stdio and what it opens itself. A
+ * link that hands QEMU an fd must dup2 it after this. close_range (Linux 5.11) or, without it,
+ * fcntl on the first 4096. */
+static void no_inherited_fds(void)
+{
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+    if (syscall(SYS_close_range, 3u, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */) == 0)
+        return;
+    for (int fd = 3; fd < 4096; fd++)
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
 /* In the child: only async-signal-safe calls until exec. */
 static void child(const char *bin, char *const argv[], int in, int out, int report,
                   pid_t parent, const struct confine *conf)
@@ -333,6 +351,7 @@ static void child(const char *bin, char *const argv[], int in, int out, int repo
     for (int i = 0; i < 3; i++)
         if (dup2(fds[i], i) < 0)
             goto fail;
+    no_inherited_fds();
     /* QEMU must not inherit our blocked or ignored signals (SIGPIPE ignored by a server...) */
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);

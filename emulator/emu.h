@@ -138,7 +138,8 @@ int emu_poll_exit(struct emu *e, int *status);
  * "the firmware faulted (exception pc=0x... cause=0x... extra=0x...) and exited with code 3"
  * when its status UART said so (exit kind cmsdk_watchdog; emu_poll_exit then gives that code
  * as QEMU's exit status), else QEMU's own end: "QEMU exited with code 1" (on sifive_test
- * boards the code is the firmware's), "QEMU was killed by signal 9 (Killed)"; "QEMU is running"
+ * boards the code is the firmware's), "QEMU was killed by signal 9 (Killed)", a power-off with
+ * no status line on a board that has one (a watchdog fired); "QEMU is running"
  * while it runs. Never blocks. */
 const char *emu_describe_exit(struct emu *e, char *out, size_t n);
 

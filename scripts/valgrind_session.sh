@@ -112,10 +112,11 @@ print(f"valgrind_session: template server exit {rc_t}, project server exit {rc_p
 sys.exit(0 if rc_t == 0 and rc_p == 0 else 1)
 PY
 # the exit codes carry the verdict (--error-exitcode); the logs are shown for the record.
-# valgrind 3.19 notes two calls it does not model, harmlessly: ioctl 0x5441 (TIOCSPTLCK, in
-# openpty) and syscall 434 (pidfd_open, which then fails, so the server polls QEMU instead)
+# valgrind 3.19 notes three calls it does not model, harmlessly: ioctl 0x5441 (TIOCSPTLCK, in
+# openpty), syscall 434 (pidfd_open, which then fails, so the server polls QEMU instead) and
+# syscall 444 (landlock_create_ruleset, which then fails, so QEMU starts without Landlock)
 for log in "$work"/valgrind.*.log; do
-    if grep -qv -e 'ioctl 0x5441' -e 'syscall: 434' -e 'README_MISSING_SYSCALL' \
+    if grep -qv -e 'ioctl 0x5441' -e 'syscall: 434' -e 'syscall: 444' -e 'README_MISSING_SYSCALL' \
             -e 'This could cause spurious' -e 'write your own handler' -e 'consider this a bug' \
             -e 'valgrind.org/support' "$log"; then
         echo "== $log" >&2

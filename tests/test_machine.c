@@ -402,14 +402,14 @@ static void expect_edit_refused(const char *from, const char *to, const char *fi
     size_t len = 0;
     char *text = fixture_text("good-board", &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    char *edited = malloc(len + strlen(to) + 1);
+    /* fixture_text's buffer has no NUL: work on a terminated copy */
+    char *orig = strndup(text, len), *edited = malloc(len + strlen(to) + 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(orig);
     CU_ASSERT_PTR_NOT_NULL_FATAL(edited);
-    memcpy(edited, text, len);
-    edited[len] = '\0';
-    char *at = strstr(edited, from);
+    char *at = strstr(orig, from);
     CU_ASSERT_PTR_NOT_NULL_FATAL(at);
-    size_t head = (size_t)(at - edited), fl = strlen(from);
-    snprintf(edited + head, len + strlen(to) + 1 - head, "%s%s", to, text + head + fl);
+    size_t head = (size_t)(at - orig);
+    snprintf(edited, len + strlen(to) + 1, "%.*s%s%s", (int)head, orig, to, at + strlen(from));
     struct err err;
     err_clear(&err);
     CU_ASSERT_EQUAL(mach_parse(&mach, edited, strlen(edited), "<edit>", &err), ERR_INVALID);
@@ -418,6 +418,7 @@ static void expect_edit_refused(const char *from, const char *to, const char *fi
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, field));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, words));
     free(edited);
+    free(orig);
     free(text);
 }
 

@@ -48,7 +48,9 @@ uint64_t board_instret(void);
  * boot counter in RAM that survives a reset is mixed in). For TVMPlatformGenerateRandom. */
 uint32_t board_entropy(void);
 
-/* Ends the emulation with this exit code (QEMU exits with it). Never returns. */
+/* Ends the emulation with this exit code (0..255): QEMU exits with it (RISC-V's finisher), or
+ * QEMU powers off and the emulator reports the code it read from the status UART (mps2,
+ * board/exit_cmsdk_watchdog.c). Never returns. */
 _Noreturn void board_exit(int code);
 
 #endif
