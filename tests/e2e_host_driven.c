@@ -28,6 +28,7 @@
 #include "rpc_client.h"
 #include "utvm_rpc.h"
 
+#include <ctype.h>
 #include <CUnit/Basic.h>
 #include <fcntl.h>
 #include <limits.h>
