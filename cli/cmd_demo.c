@@ -433,11 +433,11 @@ const struct cli_command cli__cmd_demo = {
         "project (create), its firmware (build), flash, and a run on ten held-out\n"
         "images, one per digit. Prints a table: correct predictions, the first image's\n"
         "prediction and label, outputs identical to the reference bit for bit, the\n"
-        "exact count (instructions where the board counts them, else timer ticks) and\n"
-        "virtual time of one inference, the firmware's flash size, and the build and\n"
-        "run wall times. The projects live in a temporary directory, removed at the end\n"
-        "unless --keep DIR. One progress line per step on stderr; -v adds the compiler's\n"
-        "output.\n",
+        "exact instruction count and virtual time of one inference, the firmware's\n"
+        "flash size, and the build and run wall times. --report FILE also writes an\n"
+        "HTML page of the first image's per-operator counts, a section per board. The\n"
+        "projects live in a temporary directory, removed at the end unless --keep DIR.\n"
+        "One progress line per step on stderr; -v adds the compiler's output.\n",
     .opts = demo_opts,
     .n_opts = sizeof demo_opts / sizeof demo_opts[0],
     .min_pos = 0,

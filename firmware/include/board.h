@@ -30,18 +30,23 @@ int uart_getc(void);
 int uart_try_getc(void);
 
 /* Timer ticks since board_init, at BOARD_TIMER_HZ; 64-bit, never wraps in practice.
- * Under QEMU's -icount shift=0 one tick is a fixed number of guest instructions. */
+ * Under QEMU's -icount (shift=BOARD_ICOUNT_SHIFT) ticks follow guest instructions exactly. */
 uint64_t timer_ticks(void);
 
 /* Returns at a fixed phase of the timer's tick, so that a timed region started right after it
  * (its first timer_ticks() call the next thing done) measures the same number of ticks on
- * every run. Why: a tick is 40 to 100 guest instructions under -icount shift=0, and a region
- * that starts at an arbitrary point within a tick measures n or n + 1 ticks depending on when
- * the host's command arrived. Costs at most about two ticks; never counts as time elsewhere
- * (timer_ticks() never goes backwards). Without -icount it is harmless and proves nothing. */
+ * every run. Why: a tick is not one instruction (100 instructions on RISC-V, 0.625 on the MPS2
+ * boards), and a region that starts at an arbitrary point within a tick measures n or n + 1
+ * ticks depending on when the host's command arrived. Costs at most about two ticks; never
+ * counts as time elsewhere (timer_ticks() never goes backwards). On the MPS2 boards it also
+ * restarts board_instret()'s count. Without -icount it is harmless and proves nothing. */
 void timer_align(void);
 
-/* Instructions retired since reset where the CPU counts them (RISC-V minstret), else 0. */
+/* Instructions retired, exact on every board in deterministic mode: RISC-V minstret (since
+ * reset); Cortex-M derived from the timer's ticks (since the timer last restarted: timer_align
+ * or an idle wait in uart_getc). So only the difference of two calls after one timer_align(),
+ * with no uart_getc between them, is meaningful everywhere. Not an instruction count without
+ * -icount. */
 uint64_t board_instret(void);
 
 /* 32 bits that differ from one boot or reset to the next (the host seeds each boot, and a

@@ -7,10 +7,12 @@ Run through tests/tvm/with_tvm.sh, which sets TVM 0.18's Python package and its 
 (MTQ_STANDALONE_CRT); exits 77 (CTest's skip) without them. MTQ_TEMPLATE_DIR is the build's
 template project (CTest sets it). MTQ_TVM_BOARDS (comma-separated) picks boards; default: all.
 """
+import json
 import os
 import shutil
 import sys
 import tempfile
+import time
 
 SKIP = 77
 
@@ -24,7 +26,8 @@ try:
     import numpy as np
     import tvm
     import tvm.micro
-    from tvm import te
+    import tvm.micro.project_api.server
+    from tvm import relay
     from tvm.relay.backend import Runtime
 except ImportError as e:  # no TVM on this machine
     skip("TVM's Python package is not importable (%s); run through tests/tvm/with_tvm.sh" % e)
@@ -47,30 +50,53 @@ def boards():
 
 
 def build_operator(n):
-    """C[i] = A[i] * B[0] + A[i], int8, n elements: an operator of known shape."""
-    a = te.placeholder((n,), dtype="int8", name="A")
-    b = te.placeholder((1,), dtype="int8", name="B")
-    c = te.compute(a.shape, lambda i: a[i] * b[0] + a[i], name="C")
-    s = te.create_schedule(c.op)
+    """y = x * 3 + x, int8, n elements, as relay.build makes it for host_driven (graph executor,
+    CRT with system-lib): one fused operator of known shape, taking (x, 3, y). Returns the module
+    and the operator's function name."""
+    x = relay.var("x", shape=(n,), dtype="int8")
+    y = relay.add(relay.multiply(x, relay.const(3, "int8")), x)
     target = tvm.target.Target("c -keys=cpu -model=host")
     with tvm.transform.PassContext(opt_level=3, config={"tir.disable_vectorize": True}):
-        return tvm.build(s, [a, b, c], target=target, runtime=Runtime("crt", {"system-lib": True}),
-                         name="mul_add")
+        module = relay.build(tvm.IRModule.from_expr(relay.Function([x], y)), target=target,
+                             runtime=Runtime("crt", {"system-lib": True}))
+    graph = json.loads(module.get_graph_json())
+    names = [nd["attrs"]["func_name"] for nd in graph["nodes"] if nd["op"] == "tvm_op"]
+    return module, names[0]
 
 
-def measure(project, n, sessions=2, calls=3):
+def open_session(project, proj_dir, options):
+    """A session on the project (the one given, else the directory's), entered. TVM ends a
+    project's server when its session closes; the server exits a moment later, and until then
+    the board is in use, so that is waited for."""
+    for attempt in range(50):
+        if project is None:
+            project = tvm.micro.GeneratedProject.from_directory(proj_dir, options)
+        session = tvm.micro.Session(project.transport())
+        try:
+            return session.__enter__()
+        except tvm.micro.project_api.server.ServerError as e:
+            if "in use" not in str(e) or attempt == 49:
+                raise
+            project = None
+            time.sleep(0.2)
+
+
+def measure(project, proj_dir, options, func, n, sessions=2, calls=3):
     """Every time_evaluator result, over a few boots and calls, and the output it computed."""
     results, outputs = [], []
-    for _ in range(sessions):
-        with tvm.micro.Session(project.transport()) as session:
+    for k in range(sessions):
+        session = open_session(project if k == 0 else None, proj_dir, options)
+        try:
             dev = session.device
             a = tvm.nd.array(np.arange(n, dtype="int8"), dev)
-            b = tvm.nd.array(np.array([3], dtype="int8"), dev)
+            three = tvm.nd.array(np.array(3, dtype="int8"), dev)  # the constant, a parameter
             c = tvm.nd.array(np.zeros(n, dtype="int8"), dev)
-            f = session.get_system_lib().time_evaluator("mul_add", dev, number=1, repeat=1)
+            f = session.get_system_lib().time_evaluator(func, dev, number=1, repeat=1)
             for _ in range(calls):
-                results.append(f(a, b, c).mean)
+                results.append(f(a, three, c).mean)
             outputs.append(c.numpy())
+        finally:
+            session.__exit__(None, None, None)
     return results, outputs
 
 
@@ -81,14 +107,14 @@ def main():
         small, large = build_operator(8), build_operator(9)
         for board in boards():
             counts = {}
-            for n, module in ((8, small), (9, large)):
+            for n, (module, func) in ((8, small), (9, large)):
                 proj = os.path.join(work, "%s-%d" % (board, n))
-                project = tvm.micro.generate_project(
-                    TEMPLATE, module, proj,
-                    {"project_type": "host_driven", "board": board, "standalone_crt_dir": CRT})
+                options = {"project_type": "host_driven", "board": board}
+                project = tvm.micro.generate_project(TEMPLATE, module, proj, options)
                 project.build()
                 project.flash()
-                results, outputs = measure(project, n)
+                results, outputs = measure(project, proj, options, func, n)
+                del project
                 want = (np.arange(n, dtype="int8") * 4).astype("int8")
                 ok_out = all((o == want).all() for o in outputs)
                 insns = [r * 1e9 for r in results]
