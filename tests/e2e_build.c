@@ -241,6 +241,23 @@ static void put_file(const char *dir, const char *rel, const char *text)
     CU_ASSERT_EQUAL_FATAL(fs_write_file(path, text, strlen(text), NULL), 0);
 }
 
+/* Generates an echo project on mps2-an385 in dir with more options (JSON members, with a
+ * leading comma) and builds it; fails the test when either fails. */
+static void generate_and_build_echo(const char *dir, const char *more)
+{
+    char json[PATH_MAX * 3];
+    snprintf(json, sizeof json, "{\"project_type\": \"echo\", \"board\": \"mps2-an385\"%s}",
+             more);
+    cJSON *o = cJSON_Parse(json);
+    struct err err = {0};
+    int rc = proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err);
+    cJSON_Delete(o);
+    if (rc < 0)
+        fprintf(stderr, "\ngenerate: %s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_EQUAL_FATAL(build(dir, NULL), 0);
+}
+
 /* extra_files_tar as TVM's Zephyr and Arduino templates take it: include/ on the include path,
  * every source under src/ (nested too) compiled and linked into the firmware. */
 static void test_extra_files_include_and_src_are_compiled_into_the_firmware(void)
@@ -260,16 +277,8 @@ static void test_extra_files_include_and_src_are_compiled_into_the_firmware(void
         fprintf(stderr, "\nmlf_make_tar: %s\n", terr.msg);
     CU_ASSERT_EQUAL_FATAL(terr.code, 0);
     snprintf(dir, sizeof dir, "%s/extra", tmpdir);
-    snprintf(json, sizeof json, "{\"project_type\": \"echo\", \"board\": \"mps2-an385\", "
-             "\"extra_files_tar\": \"%s\"}", tar);
-    cJSON *o = cJSON_Parse(json);
-    struct err err = {0};
-    int rc = proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err);
-    cJSON_Delete(o);
-    if (rc < 0)
-        fprintf(stderr, "\ngenerate: %s\n", err.msg);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-    CU_ASSERT_EQUAL_FATAL(build(dir, NULL), 0);
+    snprintf(json, sizeof json, ", \"extra_files_tar\": \"%s\"", tar);
+    generate_and_build_echo(dir, json);
     char *log = slurp(dir, "build/build.log");
     CU_ASSERT(log && count_lines(log, "src/probe.c") > 0 && count_lines(log, "src/sub/deep.c") > 0);
     free(log);
@@ -317,16 +326,9 @@ static void test_cmsis_path_compiles_and_links_cmsis_nn_in_both_layouts(void)
         snprintf(tar, sizeof tar, "%s/cmsis-caller-%zu.tar", tmpdir, i);
         CU_ASSERT_EQUAL_FATAL(mlf_make_tar(files, tar, NULL), 0);
         snprintf(dir, sizeof dir, "%s/cmsis-%zu", tmpdir, i);
-        snprintf(json, sizeof json, "{\"project_type\": \"echo\", \"board\": \"mps2-an385\", "
-                 "\"cmsis_path\": \"%s\", \"extra_files_tar\": \"%s\"}", root, tar);
-        cJSON *o = cJSON_Parse(json);
-        struct err err = {0};
-        int rc = proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err);
-        cJSON_Delete(o);
-        if (rc < 0)
-            fprintf(stderr, "\ngenerate: %s\n", err.msg);
-        CU_ASSERT_EQUAL_FATAL(rc, 0);
-        CU_ASSERT_EQUAL_FATAL(build(dir, NULL), 0);
+        snprintf(json, sizeof json, ", \"cmsis_path\": \"%s\", \"extra_files_tar\": \"%s\"",
+                 root, tar);
+        generate_and_build_echo(dir, json);
         char *log = slurp(dir, "build/build.log"), want[PATH_MAX + 64], real[PATH_MAX];
         CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(root, real));
         snprintf(want, sizeof want, "CMSIS-NN: 1 sources from %s%s%s", real,
