@@ -68,9 +68,8 @@ static int apply(const cJSON *given, const struct options *o, const struct machi
     const cJSON *v;
     if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(given, "libc")) &&
         strcmp(o->libc, s->libc) != 0) {
-        if (!mach_has_libc(board, o->libc))
-            return err_set(err, ERR_OPTION, "option libc: %s is not available on %s; it has %s",
-                           o->libc, board->name, board->n_libcs ? board->libcs[0] : "none");
+        if ((rc = proj__check_libc(board, o->libc, err)) < 0)
+            return rc;
         snprintf(s->libc, sizeof s->libc, "%s", o->libc);
         rc = put(record, "libc", cJSON_CreateString(o->libc), err);
         ++*changed;
@@ -90,11 +89,8 @@ static int apply(const cJSON *given, const struct options *o, const struct machi
     if (rc == 0 && cJSON_IsArray(v = cJSON_GetObjectItemCaseSensitive(given,
                                                                        "compile_definitions")) &&
         strcmp(o->compile_definitions, s->compile_definitions) != 0) {
-        for (const char *d = o->compile_definitions; *d; d++)
-            if (*d == '"' || *d == '\\' || *d == '$')
-                return err_set(err, ERR_OPTION, "option compile_definitions: '%s' holds a "
-                               "character a definition cannot carry (quote, backslash or $)",
-                               o->compile_definitions);
+        if ((rc = proj__check_definitions(o->compile_definitions, err)) < 0)
+            return rc;
         char *copy = strdup(o->compile_definitions);
         if (!copy)
             return err_set(err, -ENOMEM, "build: out of memory");

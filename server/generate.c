@@ -183,12 +183,28 @@ static int plan_paths(struct plan *p, const char *mlf_path, const char *crt_dir,
     if (p->opt.extra_files_tar[0] && !fs_exists(p->opt.extra_files_tar))
         return err_set(err, ERR_INVALID, "extra_files_tar %s does not exist",
                        p->opt.extra_files_tar);
-    for (const char *d = p->opt.compile_definitions; *d; d++)
+    return proj__check_definitions(p->opt.compile_definitions, err);
+}
+
+int proj__check_definitions(const char *defs, struct err *err)
+{
+    for (const char *d = defs; *d; d++)
         if (*d == '\n' || *d == '"' || *d == '\\' || *d == '$')
             return err_set(err, ERR_OPTION, "compile_definitions: '%s' holds a character a "
-                           "definition cannot carry (newline, quote, backslash or $)",
-                           p->opt.compile_definitions);
+                           "definition cannot carry (newline, quote, backslash or $)", defs);
     return 0;
+}
+
+int proj__check_libc(const struct machine *board, const char *libc, struct err *err)
+{
+    if (mach_has_libc(board, libc))
+        return 0;
+    char list[128] = "";
+    for (size_t i = 0; i < board->n_libcs; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                 board->libcs[i]);
+    return err_set(err, ERR_OPTION, "libc %s is not available on %s; it has %s", libc,
+                   board->name, list);
 }
 
 static int plan_board(struct plan *p, const char *template_dir, const cJSON *options,
@@ -219,14 +235,8 @@ static int plan_board(struct plan *p, const char *template_dir, const cJSON *opt
     if ((!libc || cJSON_IsNull(libc)) && p->board.n_libcs > 0 &&
         !mach_has_libc(&p->board, p->opt.libc))
         snprintf(p->opt.libc, sizeof p->opt.libc, "%s", p->board.libcs[0]);
-    if (!mach_has_libc(&p->board, p->opt.libc)) {
-        char list[128] = "";
-        for (size_t i = 0; i < p->board.n_libcs; i++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
-                     p->board.libcs[i]);
-        return err_set(err, ERR_OPTION, "libc %s is not available on %s; it has %s",
-                       p->opt.libc, p->board.name, list);
-    }
+    if ((rc = proj__check_libc(&p->board, p->opt.libc, err)) < 0)
+        return rc;
     if (!strchr("0123sg", p->opt.opt_level[0]) || !p->opt.opt_level[0] || p->opt.opt_level[1])
         return err_set(err, ERR_OPTION, "opt_level '%s' is not one of 0 1 2 3 s g",
                        p->opt.opt_level);

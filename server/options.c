@@ -43,7 +43,8 @@ static const char *const opt_levels[] = {"0", "1", "2", "3", "s", "g", NULL};
 
 static const struct decl decls[] = {
     {"verbose", T_BOOL, NULL, "false", 0, ALL, 0, 0,
-     "Log every step (commands run, QEMU arguments, bytes moved) to the server's stderr."},
+     "Log the steps of the call it is given with (commands run, the build tools' output, QEMU "
+     "arguments) to the server's stderr; later calls are not affected."},
     {"project_type", T_STR, project_types, NULL, OPT_GENERATE, 0, 0, 0,
      "What the firmware does: host_driven runs TVM's RPC server so TVM drives the model from "
      "the host; aot_standalone runs the model on the board by itself and reports outputs and "
@@ -53,8 +54,9 @@ static const struct decl decls[] = {
     {"board", T_STR, NULL, NULL, OPT_GENERATE, 0, 0, 0,
      "The emulated board: the name of a machine file in the template's machines/ directory."},
     {"cmsis_path", T_STR, NULL, NULL, 0, COMPILE, 0, 0,
-     "Path of a CMSIS root whose include directories are added to the firmware build (for "
-     "models built with CMSIS-NN)."},
+     "Path of a CMSIS-NN checkout or a CMSIS_5 root (CMSIS/NN, or CMSIS-NN beside it): its "
+     "int8 kernels are compiled and linked into the firmware, for models partitioned with "
+     "partition_for_cmsisnn (Cortex-M boards)."},
     {"warning_as_error", T_BOOL, NULL, NULL, 0, COMPILE, 0, 0,
      "Treat compiler warnings in the firmware build as errors (unset: off, or what "
      "generate_project recorded)."},
@@ -62,7 +64,9 @@ static const struct decl decls[] = {
      "Extra preprocessor definitions for the firmware: NAME or NAME=VALUE, separated by "
      "spaces (a list is accepted too; a leading -D is dropped)."},
     {"extra_files_tar", T_STR, NULL, NULL, 0, OPT_GENERATE, 0, 0,
-     "Path of a tar archive unpacked into the generated project (extra sources or data)."},
+     "Path of a tar archive whose files are added to the generated project: include/ goes on "
+     "the firmware's include path and src/*.c is compiled; a member that would replace or "
+     "shadow a project file is refused."},
     {"workspace_size_bytes", T_INT, NULL, NULL, 0, COMPILE, 0, 4294967295LL,
      "Bytes reserved for the model's workspace arena; unset means the board's default."},
     {"libc", T_STR, libcs, NULL, 0, COMPILE, 0, 0,

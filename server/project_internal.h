@@ -144,6 +144,13 @@ void proj__settings_close(struct proj_settings *s);
 int proj__check_workspace(const struct machine *board, uint64_t bytes, const char *why,
                           struct err *err);
 
+/* ERR_OPTION unless the board supports libc (the message lists those it has). */
+int proj__check_libc(const struct machine *board, const char *libc, struct err *err);
+
+/* ERR_OPTION when a ';'-separated compile_definitions list holds a character project.cmake
+ * could not carry (newline, quote, backslash, $). */
+int proj__check_definitions(const char *defs, struct err *err);
+
 /* Checks a cmsis_path value and resolves it into out (an absolute path): an existing
  * directory whose name, given and resolved, has no control character and none of " \ $ ; `
  * (they would reach CMake's and Ninja's files). ERR_OPTION naming the option otherwise. */

@@ -442,6 +442,92 @@ static void test_float_tiny_runs_bit_exact_on_arm_and_riscv_boards(void)
     CU_ASSERT(ran[0] == usable[0] && ran[1] == usable[1]);
 }
 
+/* The extra_files_tar TVM's Zephyr tests give aot_standalone_demo: include/tvm/input_data.h
+ * and output_data.h as tvm.micro.testing.utils.create_header_file writes them (DLPack include,
+ * `const size_t <name>_len`, a C array of the values), here of the first n bytes of hex as
+ * int8. Written by this test (tar: `name`.tar in workdir); path in out. */
+static bool demo_extra_files(const char *name, const char *hex, size_t n, char *out,
+                             size_t outsz)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 64];
+    snprintf(dir, sizeof dir, "%s/%s", workdir, name);
+    snprintf(path, sizeof path, "%s/include/tvm", dir);
+    if (fs_mkdir_p(path, NULL) < 0)
+        return false;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    fprintf(f, "#include <stddef.h>\n#include <stdint.h>\n#include <dlpack/dlpack.h>\n"
+               "const size_t input_data_len = %zu;\nint8_t input_data[] = {", n);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%d, ", (int8_t)(hexval(hex[2 * i]) * 16 + hexval(hex[2 * i + 1])));
+    fprintf(f, "};\n\n");
+    fclose(f);
+    snprintf(path, sizeof path, "%s/include/tvm/input_data.h", dir);
+    bool ok = fs_write_file(path, text, len, NULL) == 0;
+    free(text);
+    static const char output_h[] = "#include <stddef.h>\n#include <stdint.h>\n"
+                                   "#include <dlpack/dlpack.h>\nconst size_t output_data_len = 10;\n"
+                                   "int8_t output_data[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, };\n";
+    snprintf(path, sizeof path, "%s/include/tvm/output_data.h", dir);
+    ok = ok && fs_write_file(path, output_h, strlen(output_h), NULL) == 0;
+    /* the tar writer wants a metadata.json; extra files may carry any new top-level file */
+    snprintf(path, sizeof path, "%s/metadata.json", dir);
+    ok = ok && fs_write_file(path, "{}\n", 3, NULL) == 0;
+    snprintf(out, outsz, "%s/%s.tar", workdir, name);
+    return ok && mlf_make_tar(dir, out, NULL) == 0;
+}
+
+/* generate (aot_standalone_demo on c's board, extra files from tar), build, flash, open,
+ * banner, init%, then infer%'s reply into reply. */
+static bool demo_infer(struct combo *c, const char *name, const char *tar, char *reply,
+                       size_t cap)
+{
+    struct err err = {0};
+    struct aot_session s;
+    snprintf(c->proj, sizeof c->proj, "%s/%s", workdir, name);
+    cJSON *o = opts(c->m.name, c->libc);
+    cJSON_ReplaceItemInObject(o, "project_type", cJSON_CreateString("aot_standalone_demo"));
+    cJSON_AddStringToObject(o, "extra_files_tar", tar);
+    if (!OK("generate_project", aot_generate(MTQ_TEMPLATE_DIR, digits.tar, c->proj, o, &err)))
+        return false;
+    bool ok = OK("starting the server", aot_session_start(&s, c->proj, &err)) &&
+              OK("build", aot_session_call(&s, "build", NULL, &err)) &&
+              OK("flash", aot_session_call(&s, "flash", NULL, &err)) &&
+              OK("open_transport", aot_session_call(&s, "open_transport", NULL, &err)) &&
+              expect_banner(&s, c) && expect_reply(&s, "init%", "wakeup") &&
+              OK("infer%", aot_session_command(&s, "infer%", LINE_MS, reply, cap, &err)) &&
+              OK("close_transport", aot_session_call(&s, "close_transport", NULL, &err));
+    ok = OK("ending the server", aot_session_end(&s, &err)) && ok;
+    aot_session_kill(&s);
+    return ok;
+}
+
+/* TVM's Zephyr project type: no input commands, infer% classifies include/tvm/input_data.h. */
+static void test_aot_standalone_demo_classifies_the_input_data_header(void)
+{
+    const struct combo *d = find_combo("mps2-an385", "picolibc");
+    if (!d || digits.n_samples < 2) {
+        fprintf(stderr, "\n    skipped: no mps2-an385 build here (main said why)");
+        return;
+    }
+    struct combo c = *d;
+    const struct sample *sm = &digits.samples[1];
+    char tar[PATH_MAX], reply[256], want[64];
+    CU_ASSERT_FATAL(demo_extra_files("demo-ok", sm->input_hex, 64, tar, sizeof tar));
+    if (demo_infer(&c, "demo-ok-proj", tar, reply, sizeof reply)) {
+        snprintf(want, sizeof want, "result:%ld:", sm->label);
+        if (strncmp(reply, want, strlen(want)) != 0)
+            fprintf(stderr, "\n    infer%%: got \"%s\", want \"%s...\"\n", reply, want);
+        CU_ASSERT(strncmp(reply, want, strlen(want)) == 0);
+    }
+    /* an input_data[] of the wrong size is named, not run on */
+    CU_ASSERT_FATAL(demo_extra_files("demo-short", sm->input_hex, 63, tar, sizeof tar));
+    if (demo_infer(&c, "demo-short-proj", tar, reply, sizeof reply))
+        CU_ASSERT_STRING_EQUAL(reply, "error:infer: include/tvm/input_data.h holds 63 bytes; "
+                                      "input 0 takes 64");
+}
+
 /* One measurement: the counts and the output of one run%. */
 struct meas {
     uint64_t ticks, ns, instret;
@@ -734,6 +820,7 @@ int main(void)
     CU_ADD_TEST(s, test_the_host_reference_agrees_with_the_generators_outputs);
     CU_ADD_TEST(s, test_every_board_and_libc_runs_digits_bit_exact_with_the_host_reference);
     CU_ADD_TEST(s, test_float_tiny_runs_bit_exact_on_arm_and_riscv_boards);
+    CU_ADD_TEST(s, test_aot_standalone_demo_classifies_the_input_data_header);
     CU_ADD_TEST(s, test_five_boots_and_five_runs_in_a_boot_report_identical_counts_and_outputs);
     CU_ADD_TEST(s, test_counts_stay_identical_while_another_process_keeps_a_cpu_busy);
     CU_ADD_TEST(s, test_with_deterministic_false_outputs_stay_right_and_counts_positive);

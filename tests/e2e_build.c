@@ -241,6 +241,23 @@ static void put_file(const char *dir, const char *rel, const char *text)
     CU_ASSERT_EQUAL_FATAL(fs_write_file(path, text, strlen(text), NULL), 0);
 }
 
+/* Generates an echo project on mps2-an385 in dir with more options (JSON members, with a
+ * leading comma) and builds it; fails the test when either fails. */
+static void generate_and_build_echo(const char *dir, const char *more)
+{
+    char json[PATH_MAX * 3];
+    snprintf(json, sizeof json, "{\"project_type\": \"echo\", \"board\": \"mps2-an385\"%s}",
+             more);
+    cJSON *o = cJSON_Parse(json);
+    struct err err = {0};
+    int rc = proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err);
+    cJSON_Delete(o);
+    if (rc < 0)
+        fprintf(stderr, "\ngenerate: %s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_EQUAL_FATAL(build(dir, NULL), 0);
+}
+
 /* extra_files_tar as TVM's Zephyr and Arduino templates take it: include/ on the include path,
  * every source under src/ (nested too) compiled and linked into the firmware. */
 static void test_extra_files_include_and_src_are_compiled_into_the_firmware(void)
@@ -260,16 +277,8 @@ static void test_extra_files_include_and_src_are_compiled_into_the_firmware(void
         fprintf(stderr, "\nmlf_make_tar: %s\n", terr.msg);
     CU_ASSERT_EQUAL_FATAL(terr.code, 0);
     snprintf(dir, sizeof dir, "%s/extra", tmpdir);
-    snprintf(json, sizeof json, "{\"project_type\": \"echo\", \"board\": \"mps2-an385\", "
-             "\"extra_files_tar\": \"%s\"}", tar);
-    cJSON *o = cJSON_Parse(json);
-    struct err err = {0};
-    int rc = proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err);
-    cJSON_Delete(o);
-    if (rc < 0)
-        fprintf(stderr, "\ngenerate: %s\n", err.msg);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-    CU_ASSERT_EQUAL_FATAL(build(dir, NULL), 0);
+    snprintf(json, sizeof json, ", \"extra_files_tar\": \"%s\"", tar);
+    generate_and_build_echo(dir, json);
     char *log = slurp(dir, "build/build.log");
     CU_ASSERT(log && count_lines(log, "src/probe.c") > 0 && count_lines(log, "src/sub/deep.c") > 0);
     free(log);
@@ -279,6 +288,61 @@ static void test_extra_files_include_and_src_are_compiled_into_the_firmware(void
     snprintf(inc, sizeof inc, "-I%s/include", dir);
     CU_ASSERT_PTR_NOT_NULL(ninja ? strstr(ninja, inc) : NULL);
     free(ninja);
+}
+
+/* TEST DOUBLE, not CMSIS: a fake CMSIS-NN of one int8 kernel with a known result, laid out at
+ * root/<nn> (Include/arm_nnfunctions.h, Source/<group>/<kernel>.c), plus a float kernel that must be
+ * left out (it does not compile) and, for CMSIS_5, the Core include directory. */
+static void fake_cmsis(const char *root, const char *nn)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "%s/Include/arm_nnfunctions.h", nn);
+    put_file(root, rel, "/* test double of CMSIS-NN */\n#include <stdint.h>\n"
+                        "int32_t arm_fake_add_s8(int8_t a, int8_t b);\n");
+    snprintf(rel, sizeof rel, "%s/Source/BasicMathFunctions/arm_fake_add_s8.c", nn);
+    put_file(root, rel, "#include \"arm_nnfunctions.h\"\n#include \"cmsis_fake_core.h\"\n"
+                        "int32_t arm_fake_add_s8(int8_t a, int8_t b) { return a + b + FAKE_ONE; }\n");
+    snprintf(rel, sizeof rel, "%s/Source/BasicMathFunctions/arm_fake_add_f32.c", nn);
+    put_file(root, rel, "#error float kernels are left out\n");
+    /* a Core header where the layout keeps it (CMSIS_5), else beside the NN headers */
+    snprintf(rel, sizeof rel, "%s/cmsis_fake_core.h",
+             strcmp(nn, "CMSIS/NN") == 0 ? "CMSIS/Core/Include" : "Include");
+    put_file(root, rel, "#define FAKE_ONE 1\n");
+}
+
+/* cmsis_path with CMSIS-NN in either layout: detected, its int8 sources compiled into
+ * libmtq_cmsis_nn.a, and linked: the archive member is pulled in for a caller in src/. */
+static void test_cmsis_path_compiles_and_links_cmsis_nn_in_both_layouts(void)
+{
+    static const char *const layouts[] = {".", "CMSIS/NN"};
+    for (size_t i = 0; i < 2; i++) {
+        char root[PATH_MAX], files[PATH_MAX], tar[PATH_MAX], dir[PATH_MAX], json[PATH_MAX * 3];
+        snprintf(root, sizeof root, "%s/fake-cmsis-%zu", tmpdir, i);
+        fake_cmsis(root, layouts[i]);
+        snprintf(files, sizeof files, "%s/cmsis-caller-%zu", tmpdir, i);
+        put_file(files, "src/caller.c", "#include \"arm_nnfunctions.h\"\n"
+                                        "int32_t mtq_call(void) { return arm_fake_add_s8(2, 3); }\n");
+        put_file(files, "metadata.json", "{}\n"); /* the tar writer wants one */
+        snprintf(tar, sizeof tar, "%s/cmsis-caller-%zu.tar", tmpdir, i);
+        CU_ASSERT_EQUAL_FATAL(mlf_make_tar(files, tar, NULL), 0);
+        snprintf(dir, sizeof dir, "%s/cmsis-%zu", tmpdir, i);
+        snprintf(json, sizeof json, ", \"cmsis_path\": \"%s\", \"extra_files_tar\": \"%s\"",
+                 root, tar);
+        generate_and_build_echo(dir, json);
+        char *log = slurp(dir, "build/build.log"), want[PATH_MAX + 64], real[PATH_MAX];
+        CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(root, real));
+        snprintf(want, sizeof want, "CMSIS-NN: 1 sources from %s%s%s", real,
+                 i ? "/" : "", i ? layouts[i] : "");
+        CU_ASSERT_PTR_NOT_NULL(log ? strstr(log, want) : NULL);
+        if (log && !strstr(log, want))
+            fprintf(stderr, "\nwant \"%s\" in the build log\n", want);
+        CU_ASSERT(log && count_lines(log, "arm_fake_add_s8.c") > 0);
+        CU_ASSERT(log && count_lines(log, "arm_fake_add_f32.c") == 0);
+        free(log);
+        char *map = slurp(dir, "build/firmware.map");
+        CU_ASSERT_PTR_NOT_NULL(map ? strstr(map, "libmtq_cmsis_nn.a(arm_fake_add_s8.c.obj)") : NULL);
+        free(map);
+    }
 }
 
 static void test_an_unwritable_cache_does_not_fail_the_build(void)
@@ -364,6 +428,7 @@ int main(void)
     CU_ADD_TEST(s, test_an_edited_project_cmake_makes_build_configure_again);
     CU_ADD_TEST(s, test_opt_level_given_at_build_rebuilds_at_that_level);
     CU_ADD_TEST(s, test_extra_files_include_and_src_are_compiled_into_the_firmware);
+    CU_ADD_TEST(s, test_cmsis_path_compiles_and_links_cmsis_nn_in_both_layouts);
     CU_ADD_TEST(s, test_an_unwritable_cache_does_not_fail_the_build);
     CU_ADD_TEST(s, test_a_compile_error_comes_back_with_its_command_and_lines);
     CU_ADD_TEST(s, test_a_missing_tool_is_named_with_the_fix);

@@ -407,6 +407,26 @@ static void test_float_model_gives_the_exact_reference_outputs(void)
     cJSON_Delete(root);
 }
 
+/* infer%'s label: np.argmax's rule (first of equal maxima) for aot_standalone, the last of
+ * them for aot_standalone_demo (TVM's Zephyr demo compares with >=). */
+static void test_argmax_breaks_ties_first_or_last_as_asked(void)
+{
+    int8_t i8[] = {3, 7, -1, 7, 1};
+    struct aot_tensor t = {"y", "int8", sizeof i8, i8};
+    CU_ASSERT_EQUAL(aot_app_argmax(&t, 0), 1);
+    CU_ASSERT_EQUAL(aot_app_argmax(&t, 1), 3);
+    float f32[] = {0.5f, -2.0f, 0.5f};
+    struct aot_tensor f = {"y", "float32", sizeof f32, f32};
+    CU_ASSERT_EQUAL(aot_app_argmax(&f, 0), 0);
+    CU_ASSERT_EQUAL(aot_app_argmax(&f, 1), 2);
+    uint16_t u16[] = {1, 65535, 2};
+    struct aot_tensor u = {"y", "uint16", sizeof u16, u16};
+    CU_ASSERT_EQUAL(aot_app_argmax(&u, 0), 1); /* unsigned: 65535 is the largest */
+    CU_ASSERT_EQUAL(aot_app_argmax(&u, 1), 1);
+    struct aot_tensor h = {"y", "float16", sizeof u16, u16};
+    CU_ASSERT_EQUAL(aot_app_argmax(&h, 1), -1);
+}
+
 int main(void)
 {
     CU_initialize_registry();
@@ -417,6 +437,7 @@ int main(void)
     CU_ADD_TEST(arena, test_arena_gives_distinct_blocks_for_zero_bytes);
     CU_pSuite proto = CU_add_suite("protocol", suite_init, suite_clean);
     CU_ADD_TEST(proto, test_init_answers_wakeup);
+    CU_ADD_TEST(proto, test_argmax_breaks_ties_first_or_last_as_asked);
     CU_ADD_TEST(proto, test_info_lists_the_model_tensors_from_metadata);
     CU_ADD_TEST(proto, test_digits_model_classifies_each_sample_as_the_numpy_reference_did);
     CU_ADD_TEST(proto, test_run_reports_the_workspace_peak_within_the_arena);
