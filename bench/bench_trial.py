@@ -12,13 +12,18 @@ candidate (compile_and_create_micro_session, then time_evaluator), timed one by 
   close     Session.__exit__: close_transport
 
 Warm cache: one trial per board first fills the firmware cache (reported as "cold"), then
---trials more are timed; each step's figure is the median over them. Prints one JSON object.
+--trials more are timed; each step's figure is the median over them. Wall time depends on what
+else the machine runs (the load average is reported), so each step's CPU time is reported too:
+the CPU this process's descendants (the servers, CMake, Ninja, the compilers, QEMU) used in the
+step, which other load hardly changes. TVM's own Python side is not in it. Prints one JSON
+object.
 Usage: tests/tvm/with_tvm.sh bench/bench_trial.py [--boards B,B] [--trials N]
 Exit 77 when TVM is not importable or the shared archive is absent.
 """
 
 import argparse
 import json
+import resource
 import os
 import pathlib
 import shutil
@@ -37,21 +42,36 @@ try:
     import tvm
     import tvm.micro
     from tvm.micro import project
+    import psutil
 except ImportError as e:
     print(f"skipped: TVM is not importable ({e}); set PYTHONPATH and TVM_LIBRARY_PATH")
     sys.exit(77)
 
 
+def descendants_cpu():
+    """CPU seconds of every process this one started, live or ended (reaped into its parent's
+    children times): each live one's own and its reaped children's, plus ours reaped."""
+    total = 0.0
+    for p in psutil.Process().children(recursive=True):
+        try:
+            c = p.cpu_times()
+            total += c.user + c.system + c.children_user + c.children_system
+        except psutil.Error:
+            pass  # ended meanwhile: its time is in its parent's children times
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return total + r.ru_utime + r.ru_stime
+
+
 def trial(template, board, work, n):
-    """One trial's steps; returns {step: seconds} and the measured cost."""
-    t = {}
-    start = time.monotonic()
+    """One trial's steps; returns {step: seconds}, {step: CPU seconds} and the measured cost."""
+    t, cpu = {}, {}
+    start, cpu_start = time.monotonic(), descendants_cpu()
 
     def lap(step):
-        nonlocal start
-        now = time.monotonic()
-        t[step] = now - start
-        start = now
+        nonlocal start, cpu_start
+        now, cpu_now = time.monotonic(), descendants_cpu()
+        t[step], cpu[step] = now - start, cpu_now - cpu_start
+        start, cpu_start = now, cpu_now
 
     tp = project.TemplateProject.from_directory(template)
     proj = tp.generate_project_from_mlf(str(ARCHIVE), str(work / f"{board}-{n}"),
@@ -74,7 +94,7 @@ def trial(template, board, work, n):
     lap("measure")
     sess.__exit__(None, None, None)
     lap("close")
-    return t, cost
+    return t, cpu, cost
 
 
 def main():
@@ -91,18 +111,26 @@ def main():
     own_cache = "MTQ_CACHE_DIR" not in os.environ
     if own_cache:  # never the user's cache: the cold figure must be cold
         os.environ["MTQ_CACHE_DIR"] = str(work / "cache")
-    report = {"bench": "trial", "archive": ARCHIVE.name, "trials": a.trials, "boards": {}}
+    report = {"bench": "trial", "archive": ARCHIVE.name, "trials": a.trials,
+              "load_average_1min": {"start": round(os.getloadavg()[0], 2)}, "boards": {}}
     try:
         for board in a.boards.split(","):
-            cold, _ = trial(a.template, board, work, 0)
+            cold, _, _ = trial(a.template, board, work, 0)
             runs = [trial(a.template, board, work, n + 1) for n in range(a.trials)]
-            med = {s: round(statistics.median(r[0][s] for r in runs), 3) for s in STEPS}
+
+            def median(i, step):
+                return round(statistics.median(r[i][step] for r in runs), 3)
+
             report["boards"][board] = {
                 "cold_s": {s: round(cold[s], 3) for s in STEPS},
-                "warm_median_s": med,
+                "warm_median_s": {s: median(0, s) for s in STEPS},
+                "warm_median_cpu_s": {s: median(1, s) for s in STEPS},
                 "warm_trial_s": round(statistics.median(sum(r[0].values()) for r in runs), 3),
-                "cost_s": statistics.median(r[1] for r in runs),
+                "warm_trial_cpu_s": round(statistics.median(sum(r[1].values()) for r in runs),
+                                          3),
+                "cost_s": statistics.median(r[2] for r in runs),
             }
+        report["load_average_1min"]["end"] = round(os.getloadavg()[0], 2)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(report, indent=1))
