@@ -11,7 +11,8 @@
 #   MTQ_FRESH_BASE=FILE.tar  reuse a tarball of the debootstrapped base root (made on the first
 #                            run when FILE.tar does not exist yet) to save the few minutes of
 #                            debootstrap on reruns. Default: a new root every time.
-#   MTQ_FRESH_MIRROR=URL     the Debian mirror (default http://deb.debian.org/debian)
+#   MTQ_FRESH_MIRROR=URL     the Debian mirror (default: the one this host's apt uses, read from
+#                            /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list)
 #   MTQ_FRESH_TMP=DIR        where the root is built (default /var/tmp); it needs ~6 GiB
 #
 # The root sees the host only through /proc, /sys, /dev, /dev/pts, a copy of resolv.conf and
@@ -22,7 +23,17 @@
 # busy), checks that nothing is left mounted, and only then removes it.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-mirror=${MTQ_FRESH_MIRROR:-http://deb.debian.org/debian}
+# The host's own Debian mirror: the first "URIs:" (deb822) or "deb URL" line ending in /debian.
+host_mirror() {
+    { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
+      grep -hs '^deb ' /etc/apt/sources.list | awk '$2 !~ /^\[/ {print $2}'; } |
+        grep -m1 '/debian/\?$' | sed 's:/$::'
+}
+mirror=${MTQ_FRESH_MIRROR:-$(host_mirror || true)}
+if [ -z "$mirror" ]; then
+    echo "fresh-check.sh: no Debian mirror in this host's apt sources; set MTQ_FRESH_MIRROR" >&2
+    exit 2
+fi
 base=${MTQ_FRESH_BASE:-}
 
 if [ "$(id -u)" -ne 0 ]; then
