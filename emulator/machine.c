@@ -210,8 +210,8 @@ static int get_region(struct ctx *c, const cJSON *mem, const char *key, struct m
 
 static int from_json(struct machine *m, const cJSON *root, struct ctx *c)
 {
-    static const char *const top_keys[] = {"name", "description", "arch", "cpu", "tvm_model", "qemu",
-        "compiler", "libcs", "memory", "vector_base", "uart", "intc", "timer", "exit",
+    static const char *const top_keys[] = {"name", "description", "arch", "cpu", "tvm_model",
+        "qemu", "compiler", "libcs", "memory", "vector_base", "uart", "intc", "timer", "exit",
         "default_workspace_bytes", NULL};
     static const char *const qemu_keys[] = {"binary", "machine", "memory", "args", NULL};
     static const char *const compiler_keys[] = {"prefix", "flags", NULL};
