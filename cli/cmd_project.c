@@ -52,7 +52,8 @@ static int set_flag_option(cJSON *options, const char *key, const char *flag, co
 static const struct cli_opt create_opts[] = {
     {"mlf", 'm', "MODEL.tar", false, "the Model Library Format tar (not needed for --type echo)"},
     {"board", 'b', "BOARD", false, "the board ('microtvm-qemu machines' lists them)"},
-    {"type", 't', "TYPE", false, "project type: host_driven, aot_standalone or echo"},
+    {"type", 't', "TYPE", false,
+     "project type: host_driven, aot_standalone, aot_standalone_demo or echo"},
     {"crt", 0, "DIR", false, "TVM's standalone C runtime (host_driven projects)"},
     {"option", 'o', "NAME=VALUE", true, "a project option, e.g. -o libc=newlib -o opt_level=s"},
 };
@@ -73,7 +74,7 @@ static int run_create(const struct cli_ctx *ctx, const struct cli_command *cmd,
     if (!board || !type) {
         err_set(&err, ERR_INVALID, "create: --%s is required (%s)", !board ? "board" : "type",
                 !board ? "'microtvm-qemu machines' lists the boards"
-                       : "host_driven, aot_standalone or echo");
+                       : "host_driven, aot_standalone, aot_standalone_demo or echo");
         return cli__usage_error(ctx, "create ", &err);
     }
     if (!mlf_arg && strcmp(type, "echo") != 0) {

@@ -293,8 +293,8 @@ static int get_exit(struct ctx *c, const cJSON *root, struct machine *m)
 
 static int from_json(struct machine *m, const cJSON *root, struct ctx *c)
 {
-    static const char *const top_keys[] = {"name", "description", "arch", "cpu", "tvm_model", "qemu",
-        "compiler", "libcs", "memory", "vector_base", "uart", "intc", "timer", "exit",
+    static const char *const top_keys[] = {"name", "description", "arch", "cpu", "tvm_model",
+        "qemu", "compiler", "libcs", "memory", "vector_base", "uart", "intc", "timer", "exit",
         "default_workspace_bytes", NULL};
     static const char *const qemu_keys[] = {"binary", "machine", "memory", "args",
                                             "icount_shift", NULL};

@@ -52,8 +52,9 @@ static int put(cJSON *record, const char *key, cJSON *value, struct err *err)
     if (!ok)
         cJSON_Delete(value);
     if (ok && cJSON_IsObject(opts)) {
-        ok = cJSON_HasObjectItem(opts, key) ? cJSON_ReplaceItemInObjectCaseSensitive(opts, key, copy)
-                                            : cJSON_AddItemToObject(opts, key, copy);
+        ok = cJSON_HasObjectItem(opts, key)
+                 ? cJSON_ReplaceItemInObjectCaseSensitive(opts, key, copy)
+                 : cJSON_AddItemToObject(opts, key, copy);
         copy = ok ? NULL : copy;
     }
     cJSON_Delete(copy);

@@ -467,7 +467,8 @@ static bool demo_extra_files(const char *name, const char *hex, size_t n, char *
     bool ok = fs_write_file(path, text, len, NULL) == 0;
     free(text);
     static const char output_h[] = "#include <stddef.h>\n#include <stdint.h>\n"
-                                   "#include <dlpack/dlpack.h>\nconst size_t output_data_len = 10;\n"
+                                   "#include <dlpack/dlpack.h>\n"
+                                   "const size_t output_data_len = 10;\n"
                                    "int8_t output_data[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, };\n";
     snprintf(path, sizeof path, "%s/include/tvm/output_data.h", dir);
     ok = ok && fs_write_file(path, output_h, strlen(output_h), NULL) == 0;

@@ -291,8 +291,8 @@ static void test_extra_files_include_and_src_are_compiled_into_the_firmware(void
 }
 
 /* TEST DOUBLE, not CMSIS: a fake CMSIS-NN of one int8 kernel with a known result, laid out at
- * root/<nn> (Include/arm_nnfunctions.h, Source/<group>/<kernel>.c), plus a float kernel that must be
- * left out (it does not compile) and, for CMSIS_5, the Core include directory. */
+ * root/<nn> (Include/arm_nnfunctions.h, Source/<group>/<kernel>.c), plus a float kernel that
+ * must be left out (it does not compile) and, for CMSIS_5, the Core include directory. */
 static void fake_cmsis(const char *root, const char *nn)
 {
     char rel[256];
@@ -301,7 +301,8 @@ static void fake_cmsis(const char *root, const char *nn)
                         "int32_t arm_fake_add_s8(int8_t a, int8_t b);\n");
     snprintf(rel, sizeof rel, "%s/Source/BasicMathFunctions/arm_fake_add_s8.c", nn);
     put_file(root, rel, "#include \"arm_nnfunctions.h\"\n#include \"cmsis_fake_core.h\"\n"
-                        "int32_t arm_fake_add_s8(int8_t a, int8_t b) { return a + b + FAKE_ONE; }\n");
+                        "int32_t arm_fake_add_s8(int8_t a, int8_t b)\n"
+                        "{ return a + b + FAKE_ONE; }\n");
     snprintf(rel, sizeof rel, "%s/Source/BasicMathFunctions/arm_fake_add_f32.c", nn);
     put_file(root, rel, "#error float kernels are left out\n");
     /* a Core header where the layout keeps it (CMSIS_5), else beside the NN headers */
@@ -321,7 +322,8 @@ static void test_cmsis_path_compiles_and_links_cmsis_nn_in_both_layouts(void)
         fake_cmsis(root, layouts[i]);
         snprintf(files, sizeof files, "%s/cmsis-caller-%zu", tmpdir, i);
         put_file(files, "src/caller.c", "#include \"arm_nnfunctions.h\"\n"
-                                        "int32_t mtq_call(void) { return arm_fake_add_s8(2, 3); }\n");
+                                        "int32_t mtq_call(void)\n"
+                                        "{ return arm_fake_add_s8(2, 3); }\n");
         put_file(files, "metadata.json", "{}\n"); /* the tar writer wants one */
         snprintf(tar, sizeof tar, "%s/cmsis-caller-%zu.tar", tmpdir, i);
         CU_ASSERT_EQUAL_FATAL(mlf_make_tar(files, tar, NULL), 0);
@@ -340,7 +342,8 @@ static void test_cmsis_path_compiles_and_links_cmsis_nn_in_both_layouts(void)
         CU_ASSERT(log && count_lines(log, "arm_fake_add_f32.c") == 0);
         free(log);
         char *map = slurp(dir, "build/firmware.map");
-        CU_ASSERT_PTR_NOT_NULL(map ? strstr(map, "libmtq_cmsis_nn.a(arm_fake_add_s8.c.obj)") : NULL);
+        const char *member = "libmtq_cmsis_nn.a(arm_fake_add_s8.c.obj)";
+        CU_ASSERT_PTR_NOT_NULL(map ? strstr(map, member) : NULL);
         free(map);
     }
 }

@@ -179,8 +179,9 @@ static void test_machines_lists_every_board_in_machines(void)
     CU_ASSERT_EQUAL(rows, n);
     /* then each board's TVM model and the exact --target string for tvmc */
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\nTVM targets"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\nmps2-an385    sam3x8e      --target \"c -keys=arm_cpu,cpu "
-                                       "-device=arm_cpu -mcpu=cortex-m3 -model=sam3x8e\"\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\nmps2-an385    sam3x8e      --target "
+                                       "\"c -keys=arm_cpu,cpu -device=arm_cpu -mcpu=cortex-m3 "
+                                       "-model=sam3x8e\"\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "riscv32-virt  host         --target \"c -keys=cpu "
                                        "-model=host\"\n"));
     free(out);
