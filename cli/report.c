@@ -284,6 +284,37 @@ static void section(FILE *f, const struct cli_report_section *s)
     free(rows);
 }
 
+/* With several runs (demo --report, one per board): a table of their totals first. */
+static void overview(FILE *f, const struct cli_report_section *s, size_t n)
+{
+    char v[48], w[48];
+    fputs("<table><tr><th class=\"n\">board</th><th class=\"n\">model</th><th>instructions"
+          "</th><th class=\"n\">largest operator (own instructions)</th></tr>\n", f);
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *run = s[i].run, *op, *top = NULL;
+        const char *mod = str(run, "model");
+        double total = num(item(run, "stats"), "instructions");
+        cJSON_ArrayForEach(op, cli_ops_of(run)) {
+            if (!top || num(op, "self_instructions") > num(top, "self_instructions"))
+                top = op;
+        }
+        fputs("<tr><td class=\"n\">", f);
+        esc(f, str(run, "board"));
+        fputs("</td><td class=\"n\">", f);
+        esc(f, mod);
+        fprintf(f, "</td><td>%s</td><td class=\"n\">", grouped(total, v, sizeof v));
+        if (top) {
+            esc(f, cli_ops_short_name(str(top, "name"), mod));
+            fprintf(f, ": %s (%.1f%%)", grouped(num(top, "self_instructions"), w, sizeof w),
+                    total > 0 ? num(top, "self_instructions") * 100 / total : 0);
+        } else {
+            fputs("-", f);
+        }
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
 static void foot(FILE *f)
 {
     fputs("<p class=\"note\">Counts are instructions retired by the emulated CPU (QEMU, "
@@ -302,6 +333,8 @@ int cli_report_write_sections(const char *path, const char *title,
     if (!f)
         return err_set(err, -errno, "--report %s: cannot write it: %s", path, strerror(errno));
     head(f, title);
+    if (n > 1)
+        overview(f, s, n);
     for (size_t i = 0; i < n; i++)
         section(f, &s[i]);
     foot(f);

@@ -188,7 +188,27 @@ static void test_the_report_lists_every_operator_and_both_totals(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(page, "tvmgen_default___tvm_main__"));
     free(page);
 
+    /* several runs (demo --report): an overview of their totals, then a section each */
+    cJSON_ReplaceItemInObject(before, "board", cJSON_CreateString("riscv32-virt"));
+    struct cli_report_section two[] = {{after, NULL}, {before, NULL}};
+    char path[] = "/tmp/mtq-test-report-XXXXXX";
+    int fd = mkstemp(path);
     struct err e;
+    size_t len = 0;
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    CU_ASSERT_EQUAL(cli_report_write_sections(path, "t", two, 2, &e), 0);
+    CU_ASSERT_EQUAL(fs_read_file(path, 0, &page, &len, &e), 0);
+    unlink(path);
+    const char *overview = page ? strstr(page, "largest operator") : NULL;
+    CU_ASSERT_PTR_NOT_NULL(overview);
+    if (overview) {
+        const char *a = strstr(overview, "mps2-an385"), *b = strstr(overview, "riscv32-virt");
+        CU_ASSERT(a && b && a < b);
+        CU_ASSERT_PTR_NOT_NULL(strstr(overview, "fused_conv2d: 834 (67.6%)"));
+    }
+    free(page);
+
     CU_ASSERT(cli_report_write("/nonexistent-dir/x.html", after, NULL, &e) < 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "/nonexistent-dir/x.html"));
     cJSON_Delete(before);
