@@ -28,7 +28,11 @@ skip() {
 [ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is not installed (apt-get install python3)"
 
 tmp=
-cleanup() { [ -z "$tmp" ] || rm -rf "$tmp"; }
+scratch=
+cleanup() {
+    [ -z "$tmp" ] || rm -rf "$tmp"
+    [ -z "$scratch" ] || rm -rf "$scratch"
+}
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -63,6 +67,10 @@ export TVM_LIBRARY_PATH="$tvm/lib"
 export MTQ_STANDALONE_CRT="$tvm/lib/standalone_crt"
 export MTQ_SOURCE_DIR="$src"
 export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ left in the source tree
+# TVM leaves temporary directories of its own behind (autotvm_build_func's MLF exports): give
+# the script a private TMPDIR that the trap removes with everything in it
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/mtq-tvm-tmp-XXXXXX")
+export TMPDIR=$scratch
 # not exec: the trap must remove the extracted copy after the script ends
 status=0
 /usr/bin/python3 "$@" || status=$?
