@@ -65,6 +65,18 @@ macro(_mtq_aot_read_metadata meta_path)
   endforeach()
 endmacro()
 
+# mtq_aot_write_if_changed(<path> <text>): writes text to path only when it differs from what is
+# there (file(CONFIGURE) would expand @...@ in generated C), so a re-configure rebuilds nothing.
+function(mtq_aot_write_if_changed path text)
+  set(old "")
+  if(EXISTS ${path})
+    file(READ ${path} old)
+  endif()
+  if(NOT old STREQUAL text)
+    file(WRITE ${path} "${text}")
+  endif()
+endfunction()
+
 function(mtq_aot_model_table model_dir out_c out_prefix_var out_workspace_var)
   if(MTQ_AOT_TABLE_FILE)
     set(meta_path ${MTQ_AOT_TABLE_FILE})
@@ -162,14 +174,7 @@ function(mtq_aot_model_table model_dir out_c out_prefix_var out_workspace_var)
     "    struct ${prefix}_inputs inputs = {\n${members_in}    };\n"
     "    struct ${prefix}_outputs outputs = {\n${members_out}    };\n"
     "    return ${prefix}_run(&inputs, &outputs);\n}\n")
-  # Written only when it changes, so a re-configure does not rebuild the firmware.
-  set(old "")
-  if(EXISTS ${out_c})
-    file(READ ${out_c} old)
-  endif()
-  if(NOT old STREQUAL text)
-    file(WRITE ${out_c} "${text}")
-  endif()
+  mtq_aot_write_if_changed(${out_c} "${text}")
   set(${out_prefix_var} ${prefix} PARENT_SCOPE)
   set(${out_workspace_var} ${workspace} PARENT_SCOPE)
 endfunction()
@@ -203,11 +208,5 @@ function(mtq_aot_op_names sources out_c enabled)
     "${decls}\n"
     "const struct aot_op_name aot_op_names[] = {\n${entries}    {NULL, NULL},\n};\n"
     "const size_t aot_op_num_names = ${count};\n")
-  set(old "")
-  if(EXISTS ${out_c})
-    file(READ ${out_c} old)
-  endif()
-  if(NOT old STREQUAL text)
-    file(WRITE ${out_c} "${text}")
-  endif()
+  mtq_aot_write_if_changed(${out_c} "${text}")
 endfunction()
