@@ -7,6 +7,7 @@
  * that, which is the point. Complements e2e_protocol.c (envelope errors, the 65 MiB line).
  */
 #include "fs.h"
+#include "host_marks.h"
 #include "mlf.h"
 #include "qemu_procs.h"
 #include "rpc_client.h"
@@ -34,19 +35,6 @@ static struct rpc_client server;
 static bool server_up;
 
 /* ---- helpers ---- */
-
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            n++;
-    if (d)
-        closedir(d);
-    return d ? n : -1;
-}
 
 /* Sends one raw line, returns the parsed reply (fails the test fatally when none comes). */
 static cJSON *send_raw(const char *line)
@@ -185,7 +173,7 @@ static void expect_generate_refused(const char *name, const char *mlf, const cha
              mlf ? mlf : "", proj, project_type, extra_opt);
     expect_call("generate_project", params, -32000, want);
     CU_ASSERT_FALSE(fs_exists(proj));
-    int left = count_entries(gen);
+    int left = host_marks_entries(gen);
     if (left != 0)
         fprintf(stderr, "\n    %s: %d entries left in %s\n", name, left, gen);
     CU_ASSERT_EQUAL(left, 0);
@@ -614,7 +602,7 @@ static void test_a_project_dir_that_exists_or_cannot_be_made_is_refused(void)
              "\"project_dir\":\"%s/\",\"options\":{\"project_type\":\"echo\","
              "\"board\":\"mps2-an385\"}}", dir);
     expect_call("generate_project", params, -32000, "already exists");
-    CU_ASSERT_EQUAL(count_entries(dir), 0); /* untouched */
+    CU_ASSERT_EQUAL(host_marks_entries(dir), 0); /* untouched */
     rmdir(dir);
     /* under a regular file: mkdir fails with ENOTDIR (a root test process can write anywhere,
      * so permissions cannot make this fail) */
@@ -627,7 +615,7 @@ static void test_a_project_dir_that_exists_or_cannot_be_made_is_refused(void)
              "\"board\":\"mps2-an385\"}}", file);
     expect_call("generate_project", params, -32000, "a-file: exists and is not a directory");
     unlink(file);
-    CU_ASSERT_EQUAL(count_entries(gen), 0);
+    CU_ASSERT_EQUAL(host_marks_entries(gen), 0);
     still_serving();
 }
 
@@ -667,7 +655,7 @@ static int suite_clean(void)
             bad = 1;
         }
     }
-    if (count_entries(rundir) != 0) {
+    if (host_marks_entries(rundir) != 0) {
         fprintf(stderr, "e2e_bad_input: %s is not empty\n", rundir);
         bad = 1;
     }

@@ -7,10 +7,11 @@
  * mps2-an385 toolchain or QEMU is missing here (then there is nothing to take away).
  */
 #include "b85.h"
+#include "e2e_rpc.h"
 #include "fs.h"
 #include "fwbuild.h"
+#include "host_marks.h"
 #include "qemu_procs.h"
-#include "e2e_rpc.h"
 #include "rpc_client.h"
 
 #include <CUnit/Basic.h>
@@ -38,19 +39,6 @@ static char echo_proj[PATH_MAX], silent_proj[PATH_MAX];
 static char *real_path;
 
 /* ---- helpers (the environment) ---- */
-
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            n++;
-    if (d)
-        closedir(d);
-    return d ? n : -1;
-}
 
 /* Makes <workdir>/path-<name>: a directory of symlinks to every program on the real PATH
  * except those whose name starts with one of the prefixes, and sets PATH to it alone. */
@@ -95,7 +83,7 @@ static void still_serving(struct rpc_client *c)
 static void assert_nothing_left(void)
 {
     CU_ASSERT_EQUAL(qemu_procs_children(getpid()), 0);
-    CU_ASSERT_EQUAL(count_entries(rundir), 0);
+    CU_ASSERT_EQUAL(host_marks_entries(rundir), 0);
 }
 
 /* ---- tests ---- */

@@ -9,6 +9,7 @@
 #include "cli_run.h"
 #include "e2e_rpc.h"
 #include "fs.h"
+#include "host_marks.h"
 #include "hostile.h"
 #include "project_internal.h"
 #include "qemu_procs.h"
@@ -34,24 +35,11 @@ static const char CANARY[] = "canary bytes: must never change\n";
 static struct rpc_client server;
 static bool server_up;
 
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            n++;
-    if (d)
-        closedir(d);
-    return d ? n : -1;
-}
-
 /* Nothing outside the projects changed, and the template server still answers. */
 static void outside_untouched(void)
 {
     char *text = NULL;
-    CU_ASSERT_EQUAL(count_entries(marker), 0);
+    CU_ASSERT_EQUAL(host_marks_entries(marker), 0);
     CU_ASSERT_EQUAL_FATAL(fs_read_file(canary, 0, &text, NULL, NULL), 0);
     CU_ASSERT_STRING_EQUAL(text, CANARY);
     free(text);
@@ -93,7 +81,7 @@ static void expect_generate_refused(const char *name, const char *mlf, const cha
              "\"project_dir\":\"%s/%s\",\"options\":{\"project_type\":\"%s\","
              "\"board\":\"mps2-an385\"%s}}", mlf, gen, name, type, more);
     expect_error(&server, "generate_project", params, code, want);
-    CU_ASSERT_EQUAL(count_entries(gen), 0);
+    CU_ASSERT_EQUAL(host_marks_entries(gen), 0);
     outside_untouched();
 }
 
@@ -204,7 +192,7 @@ static void test_a_deep_leftover_staging_directory_is_swept(void)
     CU_ASSERT(e2e_call_ok(&server, "generate_project", params));
     CU_ASSERT_FALSE(fs_exists(staging));
     CU_ASSERT_EQUAL(fs_remove_tree(proj, NULL), 0);
-    CU_ASSERT_EQUAL(count_entries(gen), 0);
+    CU_ASSERT_EQUAL(host_marks_entries(gen), 0);
     outside_untouched();
 }
 
@@ -299,7 +287,7 @@ static void test_the_command_line_reports_a_hostile_model_in_one_line(void)
     CU_ASSERT_FALSE(fs_exists(proj));
     free(out);
     free(errs);
-    CU_ASSERT_EQUAL(count_entries(gen), 0);
+    CU_ASSERT_EQUAL(host_marks_entries(gen), 0);
     outside_untouched();
 }
 

@@ -9,11 +9,12 @@
  * Figures go to stderr; only correctness and non-growth are asserted, never speeds.
  */
 #include "b85.h"
+#include "e2e_rpc.h"
 #include "fs.h"
 #include "fwbuild.h"
+#include "host_marks.h"
 #include "machine.h"
 #include "qemu_procs.h"
-#include "e2e_rpc.h"
 #include "rpc_client.h"
 
 #include <CUnit/Basic.h>
@@ -63,19 +64,6 @@ static bool spawn_loaded(struct rpc_client *c, const char *dir)
 
 /* ---- helpers (processes and resources) ---- */
 
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            n++;
-    if (d)
-        closedir(d);
-    return d ? n : -1;
-}
-
 /* Processes other than us (and except) whose command line mentions workdir. */
 static int processes_in_workdir(pid_t except)
 {
@@ -123,7 +111,7 @@ static int fd_count(pid_t pid)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-    return count_entries(path);
+    return host_marks_entries(path);
 }
 
 /* How many processes have parent pid (QEMU, compilers), zombies included. */
@@ -268,9 +256,9 @@ static void test_eight_boards_at_once_echo_every_byte_and_leave_no_process(void)
     CU_ASSERT_EQUAL(started, N_PROJECTS);
     int left = wait_no_processes(-1, 5000);
     fprintf(stderr, "\n    processes left: %d, runtime directory entries left: %d", left,
-            count_entries(rundir));
+            host_marks_entries(rundir));
     CU_ASSERT_EQUAL(left, 0);
-    CU_ASSERT_EQUAL(count_entries(rundir), 0);
+    CU_ASSERT_EQUAL(host_marks_entries(rundir), 0);
     CU_ASSERT_EQUAL(qemu_procs_children(getpid()), 0);
 }
 
@@ -351,7 +339,7 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
     CU_ASSERT(e2e_close_server(&t));
     CU_ASSERT(e2e_close_server(&p));
     CU_ASSERT_EQUAL(wait_no_processes(-1, 5000), 0);
-    CU_ASSERT_EQUAL(count_entries(rundir), 0);
+    CU_ASSERT_EQUAL(host_marks_entries(rundir), 0);
 }
 
 /* ---- setup ---- */

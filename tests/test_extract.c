@@ -6,6 +6,7 @@
 #include "project_internal.h"
 
 #include "fs.h"
+#include "host_marks.h"
 
 #include <CUnit/Basic.h>
 #include <archive.h>
@@ -73,19 +74,6 @@ static void make_tar(const char *path, const struct member *m, size_t n)
     archive_write_free(a);
 }
 
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            n++;
-    if (d)
-        closedir(d);
-    return n;
-}
-
 static void assert_file(const char *path, const char *content)
 {
     char *text = NULL;
@@ -113,7 +101,7 @@ static void assert_refused(const char *name, const struct member *m, size_t n,
         CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want2));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "model.tar: "));
     CU_ASSERT_FALSE(fs_exists(dest));
-    CU_ASSERT_EQUAL(count_entries(dir), 1);
+    CU_ASSERT_EQUAL(host_marks_entries(dir), 1);
 }
 
 static const struct member good_dot[] = {
@@ -140,7 +128,7 @@ static void test_extract_accepts_members_with_a_leading_dot_slash(void)
     assert_file(path, "int x;\n");
     snprintf(path, sizeof path, "%s/codegen/hard.c", dest);
     assert_file(path, "int x;\n");
-    CU_ASSERT_EQUAL(count_entries(dir), 2); /* model.tar and model/, no temporary left */
+    CU_ASSERT_EQUAL(host_marks_entries(dir), 2); /* model.tar and model/, no temporary left */
 }
 
 static void test_extract_accepts_members_without_a_leading_dot_slash(void)
@@ -320,7 +308,7 @@ static void test_extract_reports_a_truncated_archive(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "model.tar: "));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "truncated or corrupt archive"));
     CU_ASSERT_FALSE(fs_exists(dest));
-    CU_ASSERT_EQUAL(count_entries(dir), 1);
+    CU_ASSERT_EQUAL(host_marks_entries(dir), 1);
 }
 
 static void test_extract_reports_a_file_that_is_not_a_tar(void)
