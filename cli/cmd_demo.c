@@ -50,6 +50,8 @@ static const struct cli_opt demo_opts[] = {
     {"board", 'b', "BOARD", false, "the board (default " DEFAULT_BOARD "; 'microtvm-qemu "
      "machines' lists them)"},
     {"all", 0, NULL, false, "every board, one after another"},
+    {"link", 0, "LINK", false, "the transport: uart (the default) or fast, the board's fast link "
+                               "('microtvm-qemu machines' lists the boards that have one)"},
     {"keep", 0, "DIR", false, "make the projects in DIR (new or empty) and keep them"},
     {"report", 0, "FILE", false, "write an HTML page of the first image's per-operator counts, "
      "a section per board"},
@@ -183,8 +185,8 @@ static int run_samples(struct cli__board *b, const struct sample *s, size_t n, s
 
 /* Create, build, flash and run on one board; the row records the outcome. */
 static int demo_board(const struct cli_ctx *ctx, struct cli_client *tmpl, const char *work,
-                      const char *tar, const struct sample *s, size_t n, struct row *r,
-                      struct err *err)
+                      const char *tar, const char *link, const struct sample *s, size_t n,
+                      struct row *r, struct err *err)
 {
     char dir[PATH_MAX];
     struct cli_client *client = NULL;
@@ -198,6 +200,7 @@ static int demo_board(const struct cli_ctx *ctx, struct cli_client *tmpl, const 
     cli__progress(ctx, "[%s] creating an aot_standalone project in %s", board, dir);
     if (!(opts = cJSON_CreateObject()) || !cJSON_AddStringToObject(opts, "board", board) ||
         !cJSON_AddStringToObject(opts, "project_type", "aot_standalone") ||
+        (link && !cJSON_AddStringToObject(opts, "link", link)) ||
         (ctx->verbose && !cJSON_AddTrueToObject(opts, "verbose"))) {
         cJSON_Delete(opts);
         return err_set(err, ERR_INTERNAL, "out of memory");
@@ -281,7 +284,7 @@ static int run_demo(const struct cli_ctx *ctx, const struct cli_command *cmd,
     struct cli_client *tmpl = NULL;
     bool made_work = false, failed = false;
     const char *board_arg = cli__opt(cmd, a, "board"), *keep = cli__opt(cmd, a, "keep");
-    const char *report = cli__opt(cmd, a, "report");
+    const char *report = cli__opt(cmd, a, "report"), *link = cli__opt(cmd, a, "link");
     bool all = cli__opt(cmd, a, "all") != NULL;
     int rc = 0;
     err_clear(&err);
@@ -369,7 +372,7 @@ static int run_demo(const struct cli_ctx *ctx, const struct cli_command *cmd,
         struct err berr;
         err_clear(&berr);
         snprintf(r->board, sizeof r->board, "%s", names[i]);
-        if (demo_board(ctx, tmpl, work, tar, samples, n_samples, r, &berr) < 0) {
+        if (demo_board(ctx, tmpl, work, tar, link, samples, n_samples, r, &berr) < 0) {
             cli__report(ctx, &berr);
             snprintf(r->error, sizeof r->error, "%s", berr.msg);
             failed = true;
@@ -435,7 +438,9 @@ const struct cli_command cli__cmd_demo = {
         "prediction and label, outputs identical to the reference bit for bit, the\n"
         "exact instruction count and virtual time of one inference, the firmware's\n"
         "flash size, and the build and run wall times. --report FILE also writes an\n"
-        "HTML page of the first image's per-operator counts, a section per board. The\n"
+        "HTML page of the first image's per-operator counts, a section per board.\n"
+        "--link fast runs the transport on the board's fast link (the server refuses\n"
+        "it, saying which boards have one, for a board without). The\n"
         "projects live in a temporary directory, removed at the end unless --keep DIR.\n"
         "One progress line per step on stderr; -v adds the compiler's output.\n",
     .opts = demo_opts,

@@ -68,6 +68,18 @@ static cJSON *machine_json(const struct machine *m)
         for (size_t i = 0; i < m->n_libcs; i++)
             cJSON_AddItemToArray(x, cJSON_CreateString(m->libcs[i]));
     cJSON_AddNumberToObject(o, "default_workspace_bytes", (double)m->default_workspace_bytes);
+    /* the transport's links: always the UART; the fast one where the machine file has it */
+    if ((x = cJSON_AddArrayToObject(o, "links"))) {
+        cJSON_AddItemToArray(x, cJSON_CreateString("uart"));
+        if (mach_has_fast_link(m))
+            cJSON_AddItemToArray(x, cJSON_CreateString("fast"));
+    }
+    if (mach_has_fast_link(m) && (x = cJSON_AddObjectToObject(o, "fast_link"))) {
+        cJSON_AddStringToObject(x, "kind", m->fast_link_kind);
+        hex(m->fast_link_base, buf, sizeof buf);
+        cJSON_AddStringToObject(x, "base", buf);
+        cJSON_AddNumberToObject(x, "irq", m->fast_link_irq);
+    }
     return o;
 }
 
@@ -158,13 +170,15 @@ static int run_machines(const struct cli_ctx *ctx, const struct cli_command *cmd
         rc = print_json(arr, &err);
         goto out;
     }
-    /* A table sized to its contents: name, arch, CPU, RAM, UART, default libc, description. */
-    int w[6] = {4, 4, 3, 3, 4, 4};
-    char cells[6][128];
+    /* A table sized to its contents: name, arch, CPU, RAM, UART, default libc, the transport's
+     * links (the link option's values), description. */
+    int w[7] = {4, 4, 3, 3, 4, 4, 5};
+    char cells[7][128];
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1)
-            printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w[0], "NAME", w[1], "ARCH", w[2],
-                   "CPU", w[3], "RAM", w[4], "UART", w[5], "LIBC", "DESCRIPTION");
+            printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w[0], "NAME", w[1], "ARCH",
+                   w[2], "CPU", w[3], "RAM", w[4], "UART", w[5], "LIBC", w[6], "LINKS",
+                   "DESCRIPTION");
         for (size_t i = 0; i < n; i++) {
             const struct machine *m = &ms[i];
             snprintf(cells[0], sizeof cells[0], "%s", m->name);
@@ -173,15 +187,16 @@ static int run_machines(const struct cli_ctx *ctx, const struct cli_command *cmd
             human_size(m->ram.size, cells[3], sizeof cells[3]);
             snprintf(cells[4], sizeof cells[4], "%s@0x%" PRIx64, m->uart_kind, m->uart_base);
             snprintf(cells[5], sizeof cells[5], "%s", m->n_libcs ? m->libcs[0] : "-");
+            mach_links(m, cells[6], sizeof cells[6]);
             if (pass == 0) {
-                for (int c = 0; c < 6; c++)
+                for (int c = 0; c < 7; c++)
                     if ((int)strlen(cells[c]) > w[c])
                         w[c] = (int)strlen(cells[c]);
                 continue;
             }
-            printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w[0], cells[0], w[1], cells[1],
-                   w[2], cells[2], w[3], cells[3], w[4], cells[4], w[5], cells[5],
-                   m->description);
+            printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w[0], cells[0], w[1],
+                   cells[1], w[2], cells[2], w[3], cells[3], w[4], cells[4], w[5], cells[5], w[6],
+                   cells[6], m->description);
         }
     }
     /* what a TVM user compiles for: boards.json's model, and the target tvmc takes */
@@ -206,7 +221,9 @@ const struct cli_command cli__cmd_machines = {
     .summary = "list the emulated boards",
     .description = "Lists the boards of the template project (one machine file each in its\n"
                    "machines/ directory): name, architecture, CPU, RAM, UART (driver@address),\n"
-                   "default C library. The name is what --board takes. Below the table, each\n"
+                   "default C library, the transport's links (what the link option takes:\n"
+                   "uart everywhere, fast where the board has a fast link). The name is what\n"
+                   "--board takes. Below the table, each\n"
                    "board's TVM target model (boards.json) and the --target string to give\n"
                    "tvmc compile. --boards-json prints the template's boards.json.\n",
     .opts = machines_opts,

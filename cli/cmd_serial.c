@@ -216,8 +216,9 @@ const struct cli_command cli__cmd_serial = {
     .summary = "an interactive console on the board's UART (open_transport)",
     .description =
         "Powers on the flashed board through the project's server (open_transport) and\n"
-        "connects the terminal to its UART: what you type goes to the board, what it\n"
-        "sends is printed, starting with its banner line. On a terminal, input is raw\n"
+        "connects the terminal to its UART (or its fast link, for a project generated\n"
+        "with -o link=fast): what you type goes to the board, what it sends is printed,\n"
+        "starting with its banner line. On a terminal, input is raw\n"
         "(Ctrl-C goes to the board too) and Ctrl-] leaves. With stdin a pipe or file,\n"
         "its bytes are sent as they are and the session ends once stdin reaches EOF and\n"
         "the board has been quiet for half a second, e.g.\n"

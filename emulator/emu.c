@@ -64,6 +64,7 @@ void emu_config_init(struct emu_config *c)
     memset(c, 0, sizeof *c);
     c->deterministic = true;
     c->start_timeout_ms = EMU_START_TIMEOUT_MS;
+    c->link_fd = -1;
 }
 
 /* ---- process state ---- */
@@ -323,6 +324,20 @@ static int above_stdio(int fd)
     return n;
 }
 
+/* The fd a link hands QEMU (emu_config.link_fd): QEMU's command line names it fd=3. */
+#define LINK_CHILD_FD 3
+
+/* Moves fd above LINK_CHILD_FD too (keeping close-on-exec): the child dup2s the link onto it,
+ * which must not clobber the exec-failure report pipe. */
+static int above_link_fd(int fd)
+{
+    if (fd < 0 || fd > LINK_CHILD_FD)
+        return fd;
+    int n = fcntl(fd, F_DUPFD_CLOEXEC, LINK_CHILD_FD + 1);
+    close(fd);
+    return n;
+}
+
 /* In the child: every fd above stdio closes at exec, including those our own caller let us
  * inherit (a test runner's log, TVM's pipes): QEMU gets stdio and what it opens itself. A
  * link that hands QEMU an fd must dup2 it after this. close_range (Linux 5.11) or, without it,
@@ -340,7 +355,7 @@ static void no_inherited_fds(void)
 
 /* In the child: only async-signal-safe calls until exec. */
 static void child(const char *bin, char *const argv[], int in, int out, int report,
-                  pid_t parent, const struct confine *conf)
+                  int link_fd, pid_t parent, const struct confine *conf)
 {
     int stage = 0; /* what failed, for the parent: 0 a dup2 or exec, 1 the confinement */
     setpgid(0, 0);
@@ -367,6 +382,12 @@ static void child(const char *bin, char *const argv[], int in, int out, int repo
         stage = 1;
         goto fail;
     }
+    /* the link's fd is the one QEMU inherits beyond stdio (after the confinement, which may
+     * still need its ruleset's fd, perhaps at 3); dup2 clears its close-on-exec, and an fd
+     * already at 3 has it cleared by hand (dup2 onto itself changes nothing) */
+    if (link_fd >= 0 && (link_fd == LINK_CHILD_FD ? fcntl(LINK_CHILD_FD, F_SETFD, 0)
+                                                  : dup2(link_fd, LINK_CHILD_FD)) < 0)
+        goto fail;
     execv(bin, argv);
 fail:;
     int report_data[2] = {stage, errno};
@@ -375,7 +396,7 @@ fail:;
     _exit(127);
 }
 
-static int spawn(struct emu *e, const char *bin, char *const argv[], int log_fd,
+static int spawn(struct emu *e, const char *bin, char *const argv[], int log_fd, int link_fd,
                  const struct confine *conf, struct err *err)
 {
     int rc = 0;
@@ -389,7 +410,8 @@ static int spawn(struct emu *e, const char *bin, char *const argv[], int log_fd,
         rc = err_errno(err, "pipe2");
         goto out;
     }
-    if ((pipefd[0] = above_stdio(pipefd[0])) < 0 || (pipefd[1] = above_stdio(pipefd[1])) < 0) {
+    if ((pipefd[0] = above_link_fd(pipefd[0])) < 0 ||
+        (pipefd[1] = above_link_fd(pipefd[1])) < 0) {
         rc = err_errno(err, "pipe2");
         goto out;
     }
@@ -400,7 +422,7 @@ static int spawn(struct emu *e, const char *bin, char *const argv[], int log_fd,
         goto out;
     }
     if (pid == 0)
-        child(bin, argv, devnull, log_fd, pipefd[1], parent, conf);
+        child(bin, argv, devnull, log_fd, pipefd[1], link_fd, parent, conf);
     e->pid = pid;
     setpgid(pid, pid); /* also here, so a kill of the group right after fork cannot miss */
     e->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -543,7 +565,7 @@ struct emu *emu_start(const struct emu_config *c, struct err *err)
     struct emu__argv a = {.n = 0};
     struct confine conf = {.ruleset = -1};
     char bin[PATH_MAX];
-    int log_fd = -1;
+    int log_fd = -1, link_fd = -1; /* link_fd: a moved copy of c->link_fd, when needed */
     int rc = 0;
     struct emu *e = calloc(1, sizeof *e);
     if (!e) {
@@ -594,7 +616,14 @@ struct emu *emu_start(const struct emu_config *c, struct err *err)
         dprintf(log_fd, " %s", a.v[i]);
     dprintf(log_fd, "\n");
     e->log_from = lseek(log_fd, 0, SEEK_END);
-    if ((rc = spawn(e, bin, a.v, log_fd, &conf, err)) < 0)
+    /* a link fd among 0..2 (a caller without stdio) would be overwritten by the child's stdio */
+    if (c->link_fd >= 0 && c->link_fd <= 2 &&
+        (link_fd = fcntl(c->link_fd, F_DUPFD_CLOEXEC, LINK_CHILD_FD)) < 0) {
+        rc = err_errno(err, "moving the link's fd above stdio");
+        goto out;
+    }
+    if ((rc = spawn(e, bin, a.v, log_fd, link_fd >= 0 ? link_fd : c->link_fd, &conf,
+                    err)) < 0)
         goto out;
     int timeout = c->start_timeout_ms == 0 ? EMU_START_TIMEOUT_MS : c->start_timeout_ms;
     rc = connect_qmp(e, timeout, err);
@@ -612,6 +641,8 @@ out:
     confine_release(&conf);
     if (log_fd >= 0)
         close(log_fd);
+    if (link_fd >= 0)
+        close(link_fd);
     if (rc < 0) {
         emu_free(e);
         return NULL;

@@ -46,6 +46,10 @@ struct emu_config {
                                     * network (-nic none) */
     const char *const *link_files; /* NULL-terminated: files the link's QEMU side opens read and
                                     * write (a pty slave), at most EMU_LINK_FILES_MAX */
+    int link_fd;                   /* -1 (emu_config_init): none; else an fd QEMU inherits as
+                                    * fd 3 (and no other: every other fd closes at exec), which
+                                    * link_args name ("fd=3"): the server's socketpair end of
+                                    * a fast link. Not taken: the caller closes its copy. */
     const char *const *extra_args; /* NULL-terminated extra QEMU arguments, appended last */
 };
 
@@ -54,7 +58,7 @@ struct emu_config {
 struct emu;
 
 /* Fills *c with the defaults: deterministic on, no gdb, random seed, EMU_START_TIMEOUT_MS,
- * everything else NULL/0. */
+ * no link fd (-1), everything else NULL/0. */
 void emu_config_init(struct emu_config *c);
 
 /* Starts QEMU halted (-S): the CPU does not run until emu_run. Blocks until QMP answers (about
@@ -64,7 +68,8 @@ void emu_config_init(struct emu_config *c);
  * directory's socket, the UART on our pty (-chardev serial,... -serial chardev:uart0; never
  * muxed with a monitor), for exit kind cmsdk_watchdog the status UART on a second pty and
  * -action watchdog=poweroff, -kernel, the machine's arguments, icount (deterministic), -gdb,
- * the seed loader, link_args, extra_args. Never semihosting. QEMU starts confined
+ * the seed loader, link_args, extra_args. Never semihosting. QEMU inherits stdio and, with
+ * link_fd, that fd as its fd 3; nothing else. QEMU starts confined
  * (confine.h: no new privileges, rlimits, Landlock where the kernel has it).
  * The QMP socket lives in a private 0700 directory "mtq-<pid>-XXXXXX" made under
  * $XDG_RUNTIME_DIR (or /tmp when that is unset or too long for a socket path). Once QMP is

@@ -29,6 +29,12 @@ static const char *const known_uarts[] = {"cmsdk_apb", "ns16550a", NULL};
 static const char *const known_timers[] = {"cmsdk_timer", "riscv_mtime", NULL};
 static const char *const known_exits[] = {"cmsdk_watchdog", "sifive_test", NULL};
 static const char *const known_intcs[] = {"plic", NULL};
+/* Fast link kinds (machines/README.md "fast_link") and how people call them. */
+static const char *const known_fast_links[] = {"virtio_serial", "lan9118", NULL};
+static const char *const fast_link_labels[] = {"virtio-serial", "LAN9118 Ethernet", NULL};
+/* The highest interrupt line number a fast link may name: a PLIC's last source, well above
+ * the 480 external interrupts an Armv7-M or Armv8-M NVIC can have. */
+#define MACH_IRQ_MAX 1023
 /* A PLIC has sources 1 to 1023 (0 means "none" in its claim register). */
 #define MACH_PLIC_SOURCES 1024
 
@@ -291,11 +297,39 @@ static int get_exit(struct ctx *c, const cJSON *root, struct machine *m)
     return 0;
 }
 
+/* Optional: the board's fast link (issue 11), a device the firmware can use instead of the
+ * UART for the transport. Its QEMU arguments are the server's (server/fast_link.c), never the
+ * file's: the file only says which kind of device sits where. */
+static int get_fast_link(struct ctx *c, const cJSON *root, struct machine *m)
+{
+    static const char *const keys[] = {"kind", "base", "irq", NULL};
+    const cJSON *link = cJSON_GetObjectItemCaseSensitive(root, "fast_link"), *irq;
+    int rc;
+    if (!link)
+        return 0;
+    if (!cJSON_IsObject(link))
+        return bad(c, "fast_link", "want an object");
+    if ((rc = check_keys(c, link, "fast_link", keys)) < 0 ||
+        (rc = get_kind(c, link, "kind", "fast_link.kind", m->fast_link_kind,
+                       sizeof(m->fast_link_kind), known_fast_links)) < 0 ||
+        (rc = get_hex(c, link, "base", "fast_link.base", &m->fast_link_base, true)) < 0 ||
+        (rc = get_member(c, link, "irq", "fast_link.irq", &irq)) < 0)
+        return rc;
+    if (!cJSON_IsNumber(irq) || irq->valuedouble < 0 || irq->valuedouble > MACH_IRQ_MAX ||
+        irq->valuedouble != (double)(uint32_t)irq->valuedouble)
+        return bad(c, "fast_link.irq", "want a whole number from 0 to %d (the device's "
+                   "interrupt line: a PLIC source or an NVIC interrupt)", MACH_IRQ_MAX);
+    m->fast_link_irq = (uint32_t)irq->valuedouble;
+    if (m->fast_link_base == m->uart_base)
+        return bad(c, "fast_link.base", "is the console UART (uart.base)");
+    return 0;
+}
+
 static int from_json(struct machine *m, const cJSON *root, struct ctx *c)
 {
     static const char *const top_keys[] = {"name", "description", "arch", "cpu", "tvm_model",
         "qemu", "compiler", "libcs", "memory", "vector_base", "uart", "intc", "timer", "exit",
-        "default_workspace_bytes", NULL};
+        "default_workspace_bytes", "fast_link", NULL};
     static const char *const qemu_keys[] = {"binary", "machine", "memory", "args",
                                             "icount_shift", NULL};
     static const char *const compiler_keys[] = {"prefix", "flags", NULL};
@@ -440,7 +474,8 @@ static int from_json(struct machine *m, const cJSON *root, struct ctx *c)
         return bad(c, "timer.hz", "want a positive whole number of ticks per second");
     m->timer_hz = (uint64_t)hz->valuedouble;
 
-    if ((rc = get_exit(c, root, m)) < 0 || (rc = check_commands(c, m)) < 0)
+    if ((rc = get_exit(c, root, m)) < 0 || (rc = check_commands(c, m)) < 0 ||
+        (rc = get_fast_link(c, root, m)) < 0)
         return rc;
 
     return get_hex(c, root, "default_workspace_bytes", "default_workspace_bytes",
@@ -614,4 +649,22 @@ bool mach_has_libc(const struct machine *m, const char *libc)
         if (strcmp(m->libcs[i], libc) == 0)
             return true;
     return false;
+}
+
+bool mach_has_fast_link(const struct machine *m)
+{
+    return m->fast_link_kind[0] != '\0';
+}
+
+const char *mach_links(const struct machine *m, char *out, size_t outsz)
+{
+    const char *label = m->fast_link_kind;
+    for (size_t i = 0; known_fast_links[i]; i++)
+        if (strcmp(m->fast_link_kind, known_fast_links[i]) == 0)
+            label = fast_link_labels[i];
+    if (mach_has_fast_link(m))
+        snprintf(out, outsz, "uart, fast (%s)", label);
+    else
+        snprintf(out, outsz, "uart");
+    return out;
 }

@@ -55,6 +55,10 @@ struct machine {
     uint64_t exit_base;                   /* the watchdog or the finisher */
     uint64_t exit_status_uart;            /* cmsdk_watchdog: the UART carrying the status; else 0 */
     uint64_t default_workspace_bytes;     /* the workspace_size_bytes option's default */
+    char fast_link_kind[16];              /* "virtio_serial" or "lan9118"; "" when the board has
+                                           * no fast link (the optional fast_link object) */
+    uint64_t fast_link_base;              /* the fast link device's registers */
+    uint32_t fast_link_irq;               /* its interrupt line (PLIC source or NVIC number) */
 };
 
 /* Reads and validates one machine file. A malformed or incomplete file fails with
@@ -88,5 +92,11 @@ bool mach_has_fpu(const struct machine *m);
 
 /* True when the board supports that C library. */
 bool mach_has_libc(const struct machine *m, const char *libc);
+
+/* True when the machine file gives the board a fast link (the optional fast_link object). */
+bool mach_has_fast_link(const struct machine *m);
+
+/* The board's links for people, into out (returned): "uart" or "uart, fast (virtio-serial)". */
+const char *mach_links(const struct machine *m, char *out, size_t outsz);
 
 #endif

@@ -3,9 +3,9 @@
  * and TVM's Python API (which sends the generate_project options again with every build) both
  * land here. A compile option whose value differs from what the project records replaces it in
  * project.json and project.cmake, so build reconfigures and rebuilds what it affects, and later
- * builds keep it. Options that shape the project itself (project_type, board, extra_files_tar)
- * cannot change after generate_project: a different value is refused by name; the same value,
- * as TVM's Python API resends it, is fine.
+ * builds keep it. Options that shape the project itself (project_type, board, extra_files_tar,
+ * link) cannot change after generate_project: a different value is refused by name; the same
+ * value, as TVM's Python API resends it, is fine.
  */
 #include "project_internal.h"
 
@@ -134,8 +134,10 @@ int proj__apply_build_options(const char *project_dir, const cJSON *given, struc
     if (!board)
         return err_set(err, -ENOMEM, "build: out of memory");
     opt_get(cJSON_IsObject(given) ? given : NULL, &o);
+    char link[8];
     if ((rc = proj_read_record(project_dir, &record, err)) < 0 ||
         (rc = refuse_changed(record, given, err)) < 0 ||
+        (rc = proj_link_of(record, given, link, sizeof link, err)) < 0 ||
         (rc = proj__settings_read(&s, project_dir, err)) < 0)
         goto out;
     proj__pathf(path, sizeof path, "%s/machines/%s.json", project_dir, s.board);

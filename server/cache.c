@@ -193,6 +193,9 @@ int proj__cache_key(const char *project_dir, const struct proj_settings *s, char
     if (rc < 0)
         return rc;
     h = hash_str(h, s->warning_as_error ? "Werror" : "");
+    /* the board layer holds the transport's link driver (firmware/link/): a fast-link project
+     * must never link a UART layer. Not in the CRT's key: the CRT never sees the link. */
+    h = hash_str(h, s->link[0] ? s->link : "uart");
     char path[PATH_MAX];
     proj__pathf(path, sizeof path, "%s/firmware", project_dir);
     if ((rc = hash_tree(&h, path, "firmware", err)) < 0)
@@ -278,7 +281,7 @@ static int build_entry(const char *project_dir, const struct proj_settings *s,
 {
     char src[PATH_MAX], bdir[PATH_MAX], odir[PATH_MAX], lib[PATH_MAX], out[PATH_MAX];
     char d_machine[PATH_MAX + 32], d_libc[64], d_opt[32], d_werr[48], d_defs[8192];
-    char d_type[48], d_crt[PATH_MAX + 32];
+    char d_type[48], d_crt[PATH_MAX + 32], d_link[32];
     proj__pathf(src, sizeof src, "%s/firmware", project_dir);
     proj__pathf(bdir, sizeof bdir, "%s/build", tmp);
     proj__pathf(odir, sizeof odir, "%s/out", tmp);
@@ -295,8 +298,10 @@ static int build_entry(const char *project_dir, const struct proj_settings *s,
      * CRT. The CRT library needs host_driven and the project's CRT, but no model. */
     snprintf(d_type, sizeof d_type, "-DMTQ_PROJECT_TYPE=%s", k == &CRT ? "host_driven" : "echo");
     snprintf(d_crt, sizeof d_crt, "-DMTQ_CRT_DIR=%s/crt", project_dir);
+    snprintf(d_link, sizeof d_link, "-DMTQ_LINK=%s",
+             k == &BOARD && s->link[0] ? s->link : "uart");
     const char *configure[] = {"cmake", "-S", src, "-B", bdir, "-G", "Ninja", d_type,
-                               d_machine, d_libc, d_opt, d_werr, d_defs,
+                               d_machine, d_libc, d_opt, d_werr, d_defs, d_link,
                                k == &CRT ? d_crt : NULL, NULL};
     const char *build[] = {"ninja", "-C", bdir, k->target, NULL};
     int status = 0;

@@ -11,18 +11,26 @@
  * so open_transport waits for the banner without a time limit (SIGTERM still ends the wait) and
  * says so in the log. A board that dies mid-session is reaped at once and its lock released;
  * reads still return what it sent before, then TransportClosedError naming how QEMU ended.
+ * With link=fast (issue 11) QEMU also gets the board's fast link on a socketpair
+ * (fast_link.c); the banner still comes on the UART, then the link must say it is up
+ * (LINK_UP_MARKER) before open_transport returns, the link carries the transport, and the UART
+ * goes to the server's stderr (uart_forward.c).
  */
 #include "project.h"
 #include "session_internal.h"
 
+#include "../firmware/include/link.h" /* LINK_UP_MARKER: one definition for both sides */
 #include "emu.h"
+#include "fast_link.h"
 #include "fs.h"
 #include "log.h"
 #include "machine.h"
+#include "uart_forward.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +44,7 @@ struct settings {
     int gdb_port;        /* 0: none */
     int start_sec;       /* -1: our default */
     int established_sec; /* -1: our default */
+    char link[8];        /* "uart" or "fast": what the firmware was built for */
 };
 
 struct session {
@@ -47,6 +56,8 @@ struct session {
     char gone_detail[ERR_DETAIL_MAX];
     struct machine machine;  /* the board's machine file, loaded at power-on */
     struct settings powered; /* what the running emu was started with */
+    struct fast_link fast;   /* link=fast: the board's fast link while it runs; closed else */
+    struct uart_forward *uart_fwd; /* link=fast, transport open: the UART to stderr */
 };
 
 static struct session *session_get(struct server *srv, struct err *err)
@@ -59,6 +70,7 @@ static struct session *session_get(struct server *srv, struct err *err)
         return NULL;
     }
     sess__link_init(&s->link, 0);
+    fast_link_init(&s->fast);
     s->lock.fd = -1;
     srv->session = s;
     return s;
@@ -128,6 +140,7 @@ static int read_settings(const struct server *srv, const cJSON *options, struct 
     st->gdb_port = port > 0 ? port : 0;
     st->start_sec = int_setting(options, saved, "session_start_timeout_sec");
     st->established_sec = int_setting(options, saved, "session_established_timeout_sec");
+    rc = proj_link_of(root, options, st->link, sizeof st->link, err);
 out:
     cJSON_Delete(root);
     return rc;
@@ -162,6 +175,9 @@ static bool emu_gone(void *ctx)
  * that boots again at once, so no other server slips in between). */
 static void board_off(struct session *s, bool keep_lock)
 {
+    uart_forward_stop(s->uart_fwd, NULL, 0);
+    s->uart_fwd = NULL;
+    fast_link_close(&s->fast);
     emu_free(s->emu);
     s->emu = NULL;
     s->link.fd = -1;
@@ -178,15 +194,23 @@ static void board_gone(struct server *srv, struct session *s)
 {
     if (!s->emu)
         return;
-    char how[256] = "hung up";
+    char how[256] = "hung up", uart[256];
+    /* a fast link's socket hangs up a moment before its QEMU can be reaped: wait for that */
+    struct pollfd exit_p = {.fd = emu_exit_fd(s->emu), .events = POLLIN};
+    if (emu_poll_exit(s->emu, NULL) != 1 && exit_p.fd >= 0)
+        poll(&exit_p, 1, 1000);
     if (emu_poll_exit(s->emu, NULL) == 1)
         emu_describe_exit(s->emu, how, sizeof how);
-    snprintf(s->gone_why, sizeof s->gone_why, "the board's QEMU (pid %ld) ended: %s; call "
-             "open_transport to boot it again", (long)emu_pid(s->emu), how);
+    uart_forward_stop(s->uart_fwd, uart, sizeof uart);
+    s->uart_fwd = NULL;
+    snprintf(s->gone_why, sizeof s->gone_why, "the board's QEMU (pid %ld) ended: %s%s%.200s%s; "
+             "call open_transport to boot it again", (long)emu_pid(s->emu), how,
+             uart[0] ? " (its UART's last line: " : "", uart, uart[0] ? ")" : "");
     struct err e = {0};
     add_qemu_log(srv, &e);
     snprintf(s->gone_detail, sizeof s->gone_detail, "%s", e.detail);
     log_warn("%s", s->gone_why);
+    fast_link_close(&s->fast);
     emu_free(s->emu);
     s->emu = NULL;
     s->link.fd = -1;
@@ -210,6 +234,10 @@ static int power_on(struct server *srv, struct session *s, const struct settings
         rc = sess__lock_take(&s->lock, lock, err);
     if (rc == 0)
         rc = mach_load_by_name(&s->machine, srv->machines_dir, st->board, err);
+    if (rc == 0)
+        rc = fast_link_check_board(&s->machine, st->link, srv->machines_dir, err);
+    if (rc == 0 && !strcmp(st->link, "fast"))
+        rc = fast_link_open(&s->fast, fast_link_kind_find(s->machine.fast_link_kind), err);
     if (rc < 0)
         goto out;
     emu_config_init(&c);
@@ -218,15 +246,24 @@ static int power_on(struct server *srv, struct session *s, const struct settings
     c.log_path = log_path;
     c.deterministic = st->deterministic;
     c.gdb_port = st->gdb_port;
+    if (s->fast.kind) {
+        c.link_fd = s->fast.qemu_fd;
+        c.link_args = s->fast.kind->qemu_args;
+    }
     if (!(s->emu = emu_start(&c, err))) {
         rc = err && err->code ? err->code : ERR_TOOL;
         err_prefix(err, "powering on the %s board", st->board);
         goto out;
     }
+    if (s->fast.kind && (rc = fast_link_start(&s->fast, emu_exit_fd(s->emu), err)) < 0) {
+        err_prefix(err, "powering on the %s board", st->board);
+        goto out;
+    }
     sess__lock_note(&s->lock, emu_pid(s->emu));
     s->powered = *st;
-    log_debug("board %s powered on (QEMU pid %ld, %s, halted)", st->board,
-              (long)emu_pid(s->emu), st->deterministic ? "deterministic" : "real time");
+    log_debug("board %s powered on (QEMU pid %ld, %s, %s link, halted)", st->board,
+              (long)emu_pid(s->emu), st->deterministic ? "deterministic" : "real time",
+              st->link);
 out:
     if (rc < 0)
         board_off(s, false);
@@ -289,6 +326,79 @@ static int closed_to_tool(int rc, struct err *err)
     if (err)
         err->code = ERR_TOOL;
     return ERR_TOOL;
+}
+
+/* What the UART holds now (after the banner: a link driver's complaint), its last line into
+ * out (or ""). Never waits. */
+static void uart_now(struct session *s, char *out, size_t outsz)
+{
+    char buf[512];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof buf - 1 && (r = emu_read(s->emu, buf + n, sizeof buf - 1 - n, 0, NULL)) > 0)
+        n += (size_t)r;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    buf[n] = '\0';
+    const char *last = strrchr(buf, '\n');
+    last = last ? last + 1 : buf;
+    size_t k = 0;
+    for (; *last && k + 1 < outsz; last++) /* printable only: it goes into messages */
+        out[k++] = *last >= 0x20 && *last < 0x7f ? *last : '?';
+    if (outsz)
+        out[k] = '\0';
+}
+
+/* link=fast, after the banner: the firmware's link_init must bring the link up and say so with
+ * LINK_UP_MARKER as the link's first line (firmware/include/link.h), which is taken out of the
+ * stream; from then on the transport is the link (the banner stays its first bytes) and the
+ * UART goes to stderr. A firmware that never does fails within SESS_BANNER_SEC, saying so. */
+static int fast_link_up(struct server *srv, struct session *s, const struct settings *st,
+                        struct err *err)
+{
+    static const char marker[] = LINK_UP_MARKER;
+    const char *label = s->fast.kind->label;
+    size_t banner = sess__rx_len(&s->link.rx);
+    char uart[200];
+    s->link.fd = s->fast.stream_fd;
+    int rc = sess__link_wait_line_after(&s->link, banner, banner + SESS_BANNER_MAX,
+                                        st->gdb_port ? -1.0 : SESS_BANNER_SEC, err);
+    if (rc == 0) {
+        ssize_t nl = sess__rx_find_newline(&s->link.rx, banner);
+        const uint8_t *line = s->link.rx.data + s->link.rx.head + banner;
+        if ((size_t)(nl - (ssize_t)banner) + 1 == sizeof marker - 1 &&
+            memcmp(line, marker, sizeof marker - 1) == 0)
+            sess__rx_cut(&s->link.rx, banner, sizeof marker - 1);
+        else
+            rc = ERR_INVALID;
+    }
+    if (rc == ERR_TIMEOUT) {
+        uart_now(s, uart, sizeof uart);
+        rc = err_set(err, ERR_TOOL, "the firmware printed its banner but never brought up the "
+                     "fast link (%s) within %g s; is build/firmware.elf built for link=fast "
+                     "(generate with link=fast, then build and flash)?%s%s%s", label,
+                     SESS_BANNER_SEC, uart[0] ? " Its UART said: \"" : "", uart,
+                     uart[0] ? "\"" : "");
+        add_qemu_log(srv, err);
+    } else if (rc == ERR_CLOSED && s->link.dead) {
+        uart_now(s, uart, sizeof uart);
+        board_gone(srv, s);
+        rc = err_set(err, ERR_TOOL, "the board stopped while bringing up its fast link (%s): "
+                     "%s%s%s%s", label, s->gone_why, uart[0] ? " Its UART said: \"" : "", uart,
+                     uart[0] ? "\"" : "");
+        err_set_detail(err, s->gone_detail, strlen(s->gone_detail));
+        s->gone_why[0] = '\0';
+    } else if (rc == ERR_INVALID) {
+        rc = err_set(err, ERR_TOOL, "the fast link's (%s) first line is not the link-up line "
+                     "(%.*s); is build/firmware.elf ours?", label, (int)sizeof marker - 2,
+                     marker);
+    }
+    if (rc < 0)
+        return rc;
+    if ((rc = uart_forward_start(emu_uart_fd(s->emu), st->board, &s->uart_fwd, err)) < 0)
+        return err_prefix(err, "open_transport");
+    log_debug("fast link (%s) up on %s", label, st->board);
+    return 0;
 }
 
 int sess__open(struct server *srv, const cJSON *options, struct sess_timeouts *out,
@@ -366,6 +476,8 @@ int sess__open(struct server *srv, const cJSON *options, struct sess_timeouts *o
         err_prefix(err, "waking the board after its banner");
         goto out;
     }
+    if (s->fast.kind && (rc = fast_link_up(srv, s, &st, err)) < 0)
+        goto out;
     s->open = true;
     out->retry = SESS_RETRY_SEC;
     out->start = st.start_sec >= 0 ? st.start_sec : SESS_START_SEC;

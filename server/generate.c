@@ -10,6 +10,7 @@
  */
 #include "project_internal.h"
 
+#include "fast_link.h"
 #include "fs.h"
 #include "log.h"
 #include "options.h"
@@ -240,7 +241,8 @@ static int plan_board(struct plan *p, const char *template_dir, const cJSON *opt
     if (!strchr("0123sg", p->opt.opt_level[0]) || !p->opt.opt_level[0] || p->opt.opt_level[1])
         return err_set(err, ERR_OPTION, "opt_level '%s' is not one of 0 1 2 3 s g",
                        p->opt.opt_level);
-    return 0;
+    /* the firmware is built for one link: a board without a fast link cannot have it */
+    return fast_link_check_board(&p->board, p->opt.link, machines, err);
 }
 
 int proj__check_workspace(const struct machine *board, uint64_t bytes, const char *why,
@@ -386,6 +388,7 @@ int proj__write_project_cmake(const char *project_dir, const struct proj_setting
     buf_add(&b, "set(MTQ_CMSIS_PATH ");
     buf_add_cmake_str(&b, s->cmsis_path);
     buf_add(&b, ")\nset(MTQ_AOT_DEMO %s)\n", s->aot_demo ? "ON" : "OFF");
+    buf_add(&b, "set(MTQ_LINK \"%s\")\n", s->link[0] ? s->link : "uart");
     if (has_tensor_table(project_dir)) /* firmware/aot/model_table.cmake reads it, not the JSON */
         buf_add(&b, "set(MTQ_AOT_TABLE_FILE \"model_tensors.cmake\")\n");
     char path[PATH_MAX];
@@ -411,6 +414,7 @@ static int write_project_cmake(const struct plan *p, bool has_model, struct err 
     snprintf(s.libc, sizeof s.libc, "%s", p->opt.libc);
     snprintf(s.opt_level, sizeof s.opt_level, "%s", p->opt.opt_level);
     snprintf(s.cmsis_path, sizeof s.cmsis_path, "%s", p->cmsis_path);
+    snprintf(s.link, sizeof s.link, "%s", p->opt.link);
     return proj__write_project_cmake(p->project_dir, &s, err);
 }
 
@@ -439,6 +443,7 @@ static int write_project_json(const struct plan *p, const cJSON *options,
     cJSON_AddStringToObject(o, "board", p->board.name);
     cJSON_AddStringToObject(o, "libc", p->opt.libc);
     cJSON_AddStringToObject(o, "opt_level", p->opt.opt_level);
+    cJSON_AddStringToObject(o, "link", p->opt.link);
     cJSON_AddNumberToObject(o, "workspace_size_bytes", (double)p->workspace_bytes);
     cJSON_AddBoolToObject(o, "warning_as_error", p->opt.warning_as_error);
     cJSON_AddItemToObject(o, "compile_definitions", defs);
@@ -623,6 +628,31 @@ out:
 
 /* ---- reading a project's settings back (build) ---- */
 
+int proj__read_link(const cJSON *record, char *out, size_t outsz, struct err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(record, "link");
+    /* projects generated before the fast link existed record none: they are UART projects */
+    const char *link = cJSON_IsString(v) ? v->valuestring : "uart";
+    if (strcmp(link, "uart") != 0 && strcmp(link, "fast") != 0)
+        return err_set(err, ERR_INVALID, "project.json: link '%.40s' is not uart or fast; "
+                       "generate the project again", link);
+    snprintf(out, outsz, "%s", link);
+    return 0;
+}
+
+int proj_link_of(const cJSON *record, const cJSON *options, char *out, size_t outsz,
+                 struct err *err)
+{
+    int rc = proj__read_link(record, out, outsz, err);
+    const cJSON *asked = cJSON_GetObjectItemCaseSensitive(options, "link");
+    if (rc < 0 || !cJSON_IsString(asked) || strcmp(asked->valuestring, out) == 0)
+        return rc;
+    return err_set(err, ERR_OPTION, "option link: '%.40s' differs from the '%s' this project was "
+                   "generated and built for (the firmware speaks one link); pass link=%s, or "
+                   "generate the project again with link=%.40s", asked->valuestring, out, out,
+                   asked->valuestring);
+}
+
 static int get_string(const cJSON *o, const char *key, char *out, size_t outsz,
                       const char *label, struct err *err)
 {
@@ -682,6 +712,8 @@ int proj__settings_read(struct proj_settings *s, const char *project_dir, struct
     s->has_crt = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "crt"));
     s->has_model = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "model"));
     s->aot_demo = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "aot_demo"));
+    if ((rc = proj__read_link(root, s->link, sizeof s->link, err)) < 0)
+        goto out;
     struct buf b = {0};
     buf_add(&b, "%s", "");
     const cJSON *defs = cJSON_GetObjectItemCaseSensitive(root, "compile_definitions"), *d;

@@ -33,6 +33,7 @@ static const char *const project_types[] = {"host_driven", "aot_standalone", "ec
                                             "aot_standalone_demo", NULL};
 static const char *const libcs[] = {"picolibc", "newlib", "newlib-nano", NULL};
 static const char *const opt_levels[] = {"0", "1", "2", "3", "s", "g", NULL};
+static const char *const links[] = {"uart", "fast", NULL};
 
 #define ALL (OPT_GENERATE | OPT_BUILD | OPT_FLASH | OPT_OPEN)
 #define COMPILE (OPT_GENERATE | OPT_BUILD)
@@ -88,6 +89,11 @@ static const struct decl decls[] = {
     {"build_timeout_s", T_INT, NULL, NULL, 0, COMPILE, 1, 86400,
      "Seconds each build step (CMake configure, Ninja with its compilers) may run before it is "
      "stopped with everything it started; unset means 1800."},
+    {"link", T_STR, links, "\"uart\"", 0, ALL, 0, 0,
+     "The transport's byte stream: uart (the board's UART, what real boards have; the default) "
+     "or fast (the board's fast link: virtio-serial on the RISC-V boards, hundreds of times "
+     "faster for tensors; the banner and aborts still come on the UART). Fixed when the project "
+     "is generated: the firmware is built for one link, and later calls must agree."},
     {"serial_number", T_STR, NULL, NULL, 0, ALL, 0, 0,
      "Accepted and ignored: an emulated board has no serial number. TVM's "
      "AutoTvmModuleLoader sends the tracker's device key here."},
@@ -648,4 +654,5 @@ void opt_get(const cJSON *n, struct options *o)
     o->session_start_timeout_sec = (int)get_int(n, "session_start_timeout_sec");
     o->session_established_timeout_sec = (int)get_int(n, "session_established_timeout_sec");
     o->build_timeout_s = (int)get_int(n, "build_timeout_s");
+    get_str(n, "link", o->link, sizeof o->link, "uart");
 }

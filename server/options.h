@@ -79,6 +79,7 @@ struct options {
     int session_start_timeout_sec;        /* -1 when unset */
     int session_established_timeout_sec;  /* -1 when unset */
     int build_timeout_s;                  /* -1 when unset (the build's default applies) */
+    char link[8];                         /* "uart" (default) or "fast" */
 };
 
 /* Checks a value that will reach a build file (project.cmake, build.ninja) or a command line:

@@ -28,4 +28,11 @@ int proj_build(struct server *srv, const cJSON *options, struct err *err);
  * with the byte offset. */
 int proj_read_record(const char *project_dir, cJSON **root, struct err *err);
 
+/* The link the project's firmware is built for (record: its project.json) into out ("uart" or
+ * "fast"), checked against the link option of a later call (options, normalized; NULL or an
+ * unset link agrees with anything). ERR_OPTION naming both values and the fix when they
+ * differ; ERR_INVALID for a record with another value. */
+int proj_link_of(const cJSON *record, const cJSON *options, char *out, size_t outsz,
+                 struct err *err);
+
 #endif

@@ -133,7 +133,12 @@ struct proj_settings {
     int build_timeout_s;            /* set by build (not in project.json): each step's limit */
     bool has_model;                 /* project.json's "model" is an object: model/ exists */
     bool aot_demo;                  /* aot_standalone asked for as aot_standalone_demo */
+    char link[8];                   /* "uart" or "fast": the transport the firmware is built for */
 };
+
+/* The link a project was generated for (project.json's "link"; "uart" when the record, made
+ * before the option existed, has none) into out. ERR_INVALID for any other value. */
+int proj__read_link(const cJSON *record, char *out, size_t outsz, struct err *err);
 
 /* Reads <project_dir>/project.json. */
 int proj__settings_read(struct proj_settings *s, const char *project_dir, struct err *err);
@@ -165,8 +170,8 @@ int proj__write_project_cmake(const char *project_dir, const struct proj_setting
 /* Applies the options given to build (normalized; NULL for none) to a generated project:
  * a compile option (libc, opt_level, warning_as_error, compile_definitions,
  * workspace_size_bytes, cmsis_path) that differs from project.json replaces it there and in
- * project.cmake, for this and later builds; project_type, board and extra_files_tar must equal
- * what generate_project recorded (ERR_OPTION naming the option otherwise). */
+ * project.cmake, for this and later builds; project_type, board, extra_files_tar and link
+ * must equal what generate_project recorded (ERR_OPTION naming the option otherwise). */
 int proj__apply_build_options(const char *project_dir, const cJSON *given, struct err *err);
 
 /* ---- build.c ---- */

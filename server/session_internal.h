@@ -48,6 +48,9 @@ size_t sess__rx_take(struct sess__rx *rx, uint8_t *dst, size_t n);
  * of bytes read (0: nothing there, EAGAIN), ERR_CLOSED at EOF/EIO, -ENOMEM, or ERR_STATE when
  * the buffer already holds max bytes ("the board sent more than N MiB that nobody read"). */
 ssize_t sess__rx_fill(struct sess__rx *rx, int fd, struct err *err);
+/* Removes the n bytes at index from (relative to head; fewer if the buffer ends first); the
+ * bytes after them move up. */
+void sess__rx_cut(struct sess__rx *rx, size_t from, size_t n);
 /* The index of the first '\n' at or after index from (relative to head), or -1. */
 ssize_t sess__rx_find_newline(const struct sess__rx *rx, size_t from);
 
@@ -95,6 +98,11 @@ int sess__link_write(struct sess__link *l, const uint8_t *data, size_t n, double
  * sess__link_read; ERR_INVALID when limit bytes came without a '\n'. */
 int sess__link_wait_line(struct sess__link *l, size_t limit, double timeout_sec,
                          struct err *err);
+
+/* The same for a '\n' at or after index from of the receive buffer, the bytes before it left
+ * alone (for the fast link's link-up line, which follows the UART's banner). */
+int sess__link_wait_line_after(struct sess__link *l, size_t from, size_t limit,
+                               double timeout_sec, struct err *err);
 
 /* ---- the board lock (board_lock.c) ---- */
 

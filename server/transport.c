@@ -112,6 +112,18 @@ ssize_t sess__rx_fill(struct sess__rx *rx, int fd, struct err *err)
     }
 }
 
+void sess__rx_cut(struct sess__rx *rx, size_t from, size_t n)
+{
+    size_t len = rx->tail - rx->head;
+    if (from >= len)
+        return;
+    if (n > len - from)
+        n = len - from;
+    uint8_t *at = rx->data + rx->head + from;
+    memmove(at, at + n, len - from - n);
+    rx->tail -= n;
+}
+
 ssize_t sess__rx_find_newline(const struct sess__rx *rx, size_t from)
 {
     size_t len = rx->tail - rx->head;
@@ -379,10 +391,16 @@ int sess__link_write(struct sess__link *l, const uint8_t *data, size_t n, double
 int sess__link_wait_line(struct sess__link *l, size_t limit, double timeout_sec,
                          struct err *err)
 {
+    return sess__link_wait_line_after(l, 0, limit, timeout_sec, err);
+}
+
+int sess__link_wait_line_after(struct sess__link *l, size_t from, size_t limit,
+                               double timeout_sec, struct err *err)
+{
     if (l->fd < 0)
         return err_set(err, ERR_CLOSED, "the transport is not open");
     int64_t deadline = deadline_of(timeout_sec);
-    size_t scanned = 0;
+    size_t scanned = from;
     for (;;) {
         if (sess__rx_find_newline(&l->rx, scanned) >= 0)
             return 0;

@@ -177,6 +177,10 @@ static void test_machines_lists_every_board_in_machines(void)
         line = strchr(line, '\n');
     }
     CU_ASSERT_EQUAL(rows, n);
+    /* each row says which links the board has (the link option's values) */
+    const char *rv = strstr(out, "\nriscv32-virt "), *an385 = strstr(out, "\nmps2-an385 ");
+    CU_ASSERT(rv && strstr(rv, " uart, fast (virtio-serial) ") < strchr(rv + 1, '\n'));
+    CU_ASSERT(an385 && strstr(an385, " uart") && strstr(an385, " uart") < strchr(an385 + 1, '\n'));
     /* then each board's TVM model and the exact --target string for tvmc */
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\nTVM targets"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\nmps2-an385    sam3x8e      --target "
@@ -216,6 +220,11 @@ static void test_machines_lists_every_board_in_machines(void)
         CU_ASSERT(i < n && cJSON_IsString(name) && strcmp(name->valuestring, names[i]) == 0);
         CU_ASSERT(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(m, "ram"), "size")
                       ->valuedouble > 0);
+        const cJSON *links = cJSON_GetObjectItemCaseSensitive(m, "links");
+        bool rv_board = cJSON_IsString(name) && !strncmp(name->valuestring, "riscv", 5);
+        bool fast = cJSON_HasObjectItem(m, "fast_link");
+        CU_ASSERT(cJSON_IsArray(links) && cJSON_GetArraySize(links) == (fast ? 2 : 1));
+        CU_ASSERT(fast || !rv_board);
         i++;
     }
     cJSON_Delete(arr);

@@ -15,6 +15,9 @@
  *     in packets no larger than TVM's host receive buffer; the CRT cache key's inputs; and
  *     generate_project's refusals of a host_driven project without a CRT. The cache is a
  *     temporary MTQ_CACHE_DIR, never the user's ~/.cache.
+ * (d) the same through the server on riscv32-virt's fast link (link=fast, issue 11): the
+ *     handshake and the slow read-back go over virtio-serial, and the CRT comes from the cache
+ *     the UART project filled (the link is not in the CRT's key).
  * Exits 77 when no board can run here, saying why.
  */
 #include "b85.h"
@@ -276,6 +279,7 @@ static const char *srv_mlf = digits_tar; /* the model server_generate hands over
 static const char *srv_crt;   /* the CRT the server suite passes as standalone_crt_dir */
 static bool srv_fake;
 static const char *srv_label; /* "fake" or "real", in project names */
+static const char *srv_link = "uart"; /* the link option server_generate passes */
 static struct rpc_client *client; /* a running server, killed by the suite cleanup */
 
 /* Calls method on c; true when it answered with a result (stored in *result when not NULL,
@@ -354,9 +358,9 @@ static bool server_generate(const char *dir, const char *board, const char *crt,
     snprintf(params, sizeof params,
              "{\"model_library_format_path\": %s, \"standalone_crt_dir\": %s, "
              "\"project_dir\": %s, \"options\": {\"project_type\": \"host_driven\", "
-             "\"board\": \"%s\", \"verbose\": null}}",
+             "\"board\": \"%s\", \"verbose\": null, \"link\": \"%s\"}}",
              quoted(q_mlf, sizeof q_mlf, srv_mlf), quoted(q_crt, sizeof q_crt, crt),
-             quoted(q_dir, sizeof q_dir, dir), board);
+             quoted(q_dir, sizeof q_dir, dir), board, srv_link);
     start_server(MTQ_TEMPLATE_DIR);
     cJSON *p = cJSON_Parse(params);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -642,6 +646,26 @@ static void test_every_other_board_builds_and_shakes_hands_through_the_server(vo
     }
 }
 
+/* issue 11: host_driven over riscv32-virt's fast link, as TVM drives it (TVM passes the same
+ * options to every call, link=fast included): generate, build, flash, open_transport, then the
+ * handshake and the slow read-back through read_transport/write_transport. */
+static void test_the_handshake_and_a_slow_read_back_run_over_the_fast_link(void)
+{
+    bool rv = false;
+    for (int i = 0; i < N_BOARDS; i++)
+        rv = rv || (boards[i].usable && !strcmp(boards[i].name, "riscv32-virt"));
+    if (!rv) {
+        printf("\n    skipped: riscv32-virt cannot run here ");
+        return;
+    }
+    struct served_build b;
+    srv_link = "fast";
+    serve_project("riscv32-virt", "fast", &b);
+    srv_link = "uart";
+    CU_ASSERT(b.crt_prebuilt);
+    CU_ASSERT_EQUAL(b.crt_objects, 0); /* the UART project's CRT, from the cache */
+}
+
 /* issue 9: an operator library as tvm.build + export_model_library_format write it (AutoTVM's
  * candidates) generates, builds, flashes and shakes hands as host_driven. */
 static void test_an_operator_library_builds_and_shakes_hands_through_the_server(void)
@@ -915,6 +939,7 @@ int main(void)
             CU_ADD_TEST(s, test_an_operator_library_builds_and_shakes_hands_through_the_server);
             CU_ADD_TEST(s, test_a_project_linking_the_cache_reuses_the_compiler_facts_with_the_same_flags);
             CU_ADD_TEST(s, test_every_other_board_builds_and_shakes_hands_through_the_server);
+            CU_ADD_TEST(s, test_the_handshake_and_a_slow_read_back_run_over_the_fast_link);
             CU_ADD_TEST(s, test_the_crt_cache_key_follows_the_crt_and_platform_not_apps);
         }
         s = CU_add_suite("generate_project refusals", init_served_fake, clean_served);

@@ -6,10 +6,13 @@
  * template server and one project server kept for the whole run: their open file descriptors,
  * memory and child processes must not grow. CI runs a reduced size; set MTQ_LOAD_BYTES (per
  * board) and MTQ_LOAD_CYCLES for the full run of docs/RELIABILITY.md (1048576 and 100).
+ * Part 3 (issue 11): part 1 on the fast link, 8 projects on the boards that have one, 1 MiB
+ * each (always: the link moves megabytes per second), 0 bytes lost.
  * Figures go to stderr; only correctness and non-growth are asserted, never speeds.
  */
 #include "b85.h"
 #include "e2e_rpc.h"
+#include "fast_link.h"
 #include "fs.h"
 #include "fwbuild.h"
 #include "host_marks.h"
@@ -37,6 +40,8 @@
 #define OPTS "{\"options\":{}}"
 #define N_PROJECTS 8
 #define CHUNK 4096 /* bytes per write_transport: the board takes ~3-11 KB/s */
+#define FAST_CHUNK (64 * 1024) /* the fast link takes megabytes per second */
+#define FAST_BYTES (1024 * 1024)
 
 static const char *const BOARD_NAMES[] = {"mps2-an385", "riscv32-virt", "mps2-an386",
                                            "mps2-an500", "mps2-an505", "riscv64-virt"};
@@ -48,6 +53,8 @@ static char workdir[] = "/tmp/mtq-e2e-load-XXXXXX";
 static char rundir[sizeof workdir + 8];
 static const char *usable[N_BOARDS];
 static size_t n_usable;
+static const char *usable_fast[N_BOARDS]; /* those of them with a fast link */
+static size_t n_usable_fast;
 static size_t load_bytes = 64 * 1024;
 static int load_cycles = 10;
 
@@ -148,6 +155,7 @@ struct worker {
     const char *board;
     char proj[PATH_MAX];
     size_t bytes;
+    size_t chunk;     /* bytes per write_transport */
     /* results, read by the main thread after join */
     bool ok;          /* every step succeeded */
     size_t sent, received, corrupt;
@@ -159,7 +167,7 @@ static void *push_echo(void *arg)
 {
     struct worker *w = arg;
     struct rpc_client c;
-    uint8_t *out = malloc(CHUNK), *in = malloc(CHUNK);
+    uint8_t *out = malloc(w->chunk), *in = malloc(w->chunk);
     double t0 = e2e_now_s();
     if (!out || !in || !spawn_loaded(&c, w->proj)) {
         snprintf(w->failure, sizeof w->failure, "cannot start the server");
@@ -178,7 +186,7 @@ static void *push_echo(void *arg)
         goto out;
     }
     while (w->sent < w->bytes) {
-        size_t n = w->bytes - w->sent < CHUNK ? w->bytes - w->sent : CHUNK;
+        size_t n = w->bytes - w->sent < w->chunk ? w->bytes - w->sent : w->chunk;
         if (getrandom(out, n, 0) != (ssize_t)n)
             break;
         char *params = e2e_write_params(out, n, "120");
@@ -217,27 +225,30 @@ out:
     return NULL;
 }
 
-static struct worker workers[N_PROJECTS];
+static struct worker workers[N_PROJECTS], fast_workers[N_PROJECTS];
 
-static void test_eight_boards_at_once_echo_every_byte_and_leave_no_process(void)
+/* Runs every worker of ws at once, bytes each in chunks of chunk, and checks that every byte
+ * came back and nothing was left running. */
+static void eight_at_once(struct worker *ws, size_t bytes, size_t chunk)
 {
     pthread_t threads[N_PROJECTS];
     int started = 0;
     double t0 = e2e_now_s();
     for (int i = 0; i < N_PROJECTS; i++) {
-        if (!workers[i].proj[0])
+        if (!ws[i].proj[0])
             continue;
-        workers[i].bytes = load_bytes;
-        CU_ASSERT_EQUAL_FATAL(pthread_create(&threads[i], NULL, push_echo, &workers[i]), 0);
+        ws[i].bytes = bytes;
+        ws[i].chunk = chunk;
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&threads[i], NULL, push_echo, &ws[i]), 0);
         started++;
     }
     for (int i = 0; i < N_PROJECTS; i++)
-        if (workers[i].proj[0])
+        if (ws[i].proj[0])
             pthread_join(threads[i], NULL);
     double took = e2e_now_s() - t0;
     size_t total = 0, corrupt = 0, lost = 0;
     for (int i = 0; i < N_PROJECTS; i++) {
-        struct worker *w = &workers[i];
+        struct worker *w = &ws[i];
         if (!w->proj[0])
             continue;
         total += w->received;
@@ -247,7 +258,7 @@ static void test_eight_boards_at_once_echo_every_byte_and_leave_no_process(void)
                 w->board, w->sent, w->received, w->corrupt, w->seconds,
                 (double)w->received / w->seconds / 1e3, w->ok ? "ok" : w->failure);
         CU_ASSERT(w->ok);
-        CU_ASSERT_EQUAL(w->sent, load_bytes);
+        CU_ASSERT_EQUAL(w->sent, bytes);
         CU_ASSERT_EQUAL(w->received, w->sent);
         CU_ASSERT_EQUAL(w->corrupt, 0);
     }
@@ -260,6 +271,18 @@ static void test_eight_boards_at_once_echo_every_byte_and_leave_no_process(void)
     CU_ASSERT_EQUAL(left, 0);
     CU_ASSERT_EQUAL(host_marks_entries(rundir), 0);
     CU_ASSERT_EQUAL(qemu_procs_children(getpid()), 0);
+}
+
+static void test_eight_boards_at_once_echo_every_byte_and_leave_no_process(void)
+{
+    eight_at_once(workers, load_bytes, CHUNK);
+}
+
+/* ---- part 3: the fast link ---- */
+
+static void test_eight_fast_link_boards_at_once_echo_a_mebibyte_each_losing_nothing(void)
+{
+    eight_at_once(fast_workers, FAST_BYTES, FAST_CHUNK);
 }
 
 /* ---- part 2: cycles ---- */
@@ -344,16 +367,17 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
 
 /* ---- setup ---- */
 
-static int make_project(const char *board, char *proj, size_t projsz, int index)
+static int make_project(const char *board, const char *link, char *proj, size_t projsz,
+                        int index)
 {
-    snprintf(proj, projsz, "%s/%d-%s", workdir, index, board);
+    snprintf(proj, projsz, "%s/%d-%s-%s", workdir, index, board, link);
     struct rpc_client c;
     if (!spawn_loaded(&c, MTQ_TEMPLATE_DIR))
         return -1;
     char *params = NULL;
     if (asprintf(&params, "{\"model_library_format_path\":\"\",\"standalone_crt_dir\":\"\","
                  "\"project_dir\":\"%s\",\"options\":{\"project_type\":\"echo\",\"board\":"
-                 "\"%s\"}}", proj, board) < 0)
+                 "\"%s\",\"link\":\"%s\"}}", proj, board, link) < 0)
         return -1;
     bool ok = e2e_call_ok(&c, "generate_project", params);
     free(params);
@@ -363,6 +387,21 @@ static int make_project(const char *board, char *proj, size_t projsz, int index)
         ok = e2e_close_server(&c) && ok;
     }
     return ok ? 0 : -1;
+}
+
+/* The fast link's 8 projects, on the usable boards that have one (the board cache of part 1's
+ * projects is not theirs: the link is in its key). */
+static int make_fast_projects(void)
+{
+    for (int i = 0; i < N_PROJECTS && n_usable_fast > 0; i++) {
+        struct worker *w = &fast_workers[i];
+        w->board = usable_fast[(size_t)i % n_usable_fast];
+        if (make_project(w->board, "fast", w->proj, sizeof w->proj, i) < 0) {
+            fprintf(stderr, "e2e_load: cannot make the %s fast-link project\n", w->board);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static int suite_init(void)
@@ -377,12 +416,13 @@ static int suite_init(void)
         return -1;
     for (int i = 0; i < N_PROJECTS; i++) {
         workers[i].board = usable[(size_t)i % n_usable];
-        if (make_project(workers[i].board, workers[i].proj, sizeof workers[i].proj, i) < 0) {
+        if (make_project(workers[i].board, "uart", workers[i].proj, sizeof workers[i].proj,
+                         i) < 0) {
             fprintf(stderr, "e2e_load: cannot make the %s project\n", workers[i].board);
             return -1;
         }
     }
-    return 0;
+    return make_fast_projects();
 }
 
 static int suite_clean(void)
@@ -390,13 +430,15 @@ static int suite_clean(void)
     return fs_remove_tree(workdir, NULL);
 }
 
-static bool board_usable(const char *name)
+static bool board_usable(const char *name, bool *fast)
 {
     char why[512], path[PATH_MAX];
     struct machine m;
     snprintf(path, sizeof path, "%s/machines/%s.json", MTQ_SOURCE_DIR, name);
-    return fwbuild_available(name, why, sizeof why) && mach_load(&m, path, NULL) == 0 &&
-           fwbuild_on_path(m.qemu_binary);
+    bool ok = fwbuild_available(name, why, sizeof why) && mach_load(&m, path, NULL) == 0 &&
+              fwbuild_on_path(m.qemu_binary);
+    *fast = ok && mach_has_fast_link(&m) && fast_link_kind_find(m.fast_link_kind);
+    return ok;
 }
 
 int main(void)
@@ -406,9 +448,13 @@ int main(void)
                MTQ_TEMPLATE_DIR);
         return 77;
     }
-    for (size_t i = 0; i < N_BOARDS; i++)
-        if (board_usable(BOARD_NAMES[i]))
+    for (size_t i = 0; i < N_BOARDS; i++) {
+        bool fast = false;
+        if (board_usable(BOARD_NAMES[i], &fast))
             usable[n_usable++] = BOARD_NAMES[i];
+        if (fast)
+            usable_fast[n_usable_fast++] = BOARD_NAMES[i];
+    }
     if (n_usable == 0) {
         printf("e2e_load: skipped: no board's toolchain and QEMU are installed\n");
         return 77;
@@ -431,6 +477,11 @@ int main(void)
     CU_pSuite s = CU_add_suite("e2e_load", suite_init, suite_clean);
     CU_ADD_TEST(s, test_eight_boards_at_once_echo_every_byte_and_leave_no_process);
     CU_ADD_TEST(s, test_generate_build_flash_open_close_cycles_grow_nothing);
+    if (n_usable_fast > 0)
+        CU_ADD_TEST(s, test_eight_fast_link_boards_at_once_echo_a_mebibyte_each_losing_nothing);
+    else {
+        fprintf(stderr, "e2e_load: skipping the fast link: no board with one can run here\n");
+    }
     if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
         return 1;
     CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -10,6 +10,9 @@
  *   - Every device on the board's map poked from the guest: nothing reaches the host (QEMU
  *     holds only its ptys, its log, /dev/null, pipes and unix sockets; no network socket, no
  *     other file), and QEMU runs confined (no new privileges, seccomp filter on).
+ *   - The same on riscv32-virt built with link=fast (issue 11): the virtio-serial device is
+ *     there and poked too, and QEMU's command line gives the link nothing but fd 3, our
+ *     socketpair (no chardev on a path, no network).
  * Boards whose toolchain or QEMU is missing are skipped by name; exits 77 when none can run.
  */
 #include "session_internal.h"
@@ -46,6 +49,8 @@ static const unsigned OPS[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
 static char workdir[] = "/tmp/mtq-e2e-sandbox-XXXXXX";
 static char marker[PATH_MAX], canary[PATH_MAX];
 static char projects[N_BOARDS][PATH_MAX]; /* "" when the board cannot run here */
+#define FAST_BOARD "riscv32-virt"          /* the fast-link case's board */
+static char fast_project[PATH_MAX];        /* "" when it cannot run here */
 
 /* ---- what must not change ---- */
 
@@ -207,42 +212,102 @@ static bool qemu_is_confined(pid_t qemu)
     return ok;
 }
 
+/* QEMU's command line as one string, arguments separated by '\n' ("" when unreadable). */
+static void qemu_cmdline(pid_t qemu, char *out, size_t outsz)
+{
+    char path[64];
+    size_t n = 0;
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)qemu);
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        n = fread(out, 1, outsz - 1, f);
+        fclose(f);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (out[i] == '\0')
+            out[i] = '\n';
+    out[n] = '\0';
+}
+
+/* The fast link on QEMU's command line: its chardev on fd 3 and nothing else of the host's
+ * (the other chardevs are our ptys; no netdev, no socket with a path, a host or a port). */
+static bool link_only_on_fd_3(pid_t qemu)
+{
+    char cmd[16384];
+    qemu_cmdline(qemu, cmd, sizeof cmd);
+    bool ok = strstr(cmd, "\n-chardev\nsocket,id=link0,fd=3\n") &&
+              strstr(cmd, "\n-device\nvirtserialport,chardev=link0,nr=1\n") &&
+              !strstr(cmd, "-netdev") && !strstr(cmd, "\n-net\n");
+    for (const char *c = strstr(cmd, "\n-chardev\n"); ok && c; c = strstr(c + 1, "\n-chardev\n")) {
+        const char *spec = c + strlen("\n-chardev\n");
+        ok = !strncmp(spec, "socket,id=link0,fd=3\n", 21) ||
+             (!strncmp(spec, "serial,id=", 10) && strstr(spec, ",path=/dev/pts/") &&
+              strstr(spec, ",path=/dev/pts/") < strchr(spec, '\n'));
+    }
+    if (!ok)
+        fprintf(stderr, "\n    QEMU %ld's command line:\n%s\n", (long)qemu, cmd);
+    return ok;
+}
+
+/* Runs the hostile firmware's device probe twice on proj's board; present: how many network
+ * or virtio devices it must find ('0' or '1'). */
+static void poke_every_device(const char *board, const char *proj, char present, bool fast)
+{
+    struct rpc_client c;
+    char banner[128], bytes[256];
+    snprintf(banner, sizeof banner, "#microtvm-qemu:echo:%s:picolibc\n", board);
+    CU_ASSERT_FATAL(e2e_spawn(&c, proj));
+    CU_ASSERT_FATAL(e2e_call_ok(&c, "flash", OPTS) && e2e_call_ok(&c, "open_transport", OPTS));
+    CU_ASSERT_FATAL(e2e_banner_first(&c, banner));
+    /* twice: the board survives its own probe */
+    bool done = true;
+    for (int round = 0; round < 2; round++) {
+        char *params = e2e_write_params((const uint8_t *)"go\n", 3, "10");
+        CU_ASSERT(e2e_call_ok(&c, "write_transport", params));
+        free(params);
+        char msg[128];
+        size_t got = e2e_read_n(&c, (uint8_t *)bytes, 7, msg, sizeof msg);
+        bytes[got] = '\0';
+        if (got != 7 || strncmp(bytes, "done ", 5) != 0) {
+            fprintf(stderr, "\n    %s: \"%s\" (%s)\n", board, bytes, msg);
+            done = false;
+        }
+    }
+    CU_ASSERT(done);
+    CU_ASSERT_EQUAL(bytes[5], present);
+    pid_t qemu = qemu_of(proj);
+    CU_ASSERT(qemu > 0 && qemu_holds_nothing_else(qemu, proj));
+    if (fast)
+        CU_ASSERT(qemu > 0 && link_only_on_fd_3(qemu));
+    CU_ASSERT(qemu > 0 && qemu_is_confined(qemu));
+    CU_ASSERT(host_untouched(board));
+    CU_ASSERT(e2e_close_server(&c));
+    fprintf(stderr, "\n    %-13s every device poked (%c present), QEMU confined, host "
+            "untouched", board, done ? bytes[5] : '?');
+}
+
 static void test_no_device_of_any_board_reaches_the_host(void)
 {
     for (int b = 0; b < N_BOARDS; b++) {
         if (!projects[b][0])
             continue;
-        struct rpc_client c;
-        char banner[128], bytes[256];
-        snprintf(banner, sizeof banner, "#microtvm-qemu:echo:%s:picolibc\n", BOARDS[b]);
-        CU_ASSERT_FATAL(e2e_spawn(&c, projects[b]));
-        CU_ASSERT_FATAL(e2e_call_ok(&c, "flash", OPTS) && e2e_call_ok(&c, "open_transport", OPTS));
-        CU_ASSERT_FATAL(e2e_banner_first(&c, banner));
-        /* twice: the board survives its own probe */
-        bool done = true;
-        for (int round = 0; round < 2; round++) {
-            char *params = e2e_write_params((const uint8_t *)"go\n", 3, "10");
-            CU_ASSERT(e2e_call_ok(&c, "write_transport", params));
-            free(params);
-            char msg[128];
-            size_t got = e2e_read_n(&c, (uint8_t *)bytes, 7, msg, sizeof msg);
-            bytes[got] = '\0';
-            if (got != 7 || strncmp(bytes, "done ", 5) != 0) {
-                fprintf(stderr, "\n    %s: \"%s\" (%s)\n", BOARDS[b], bytes, msg);
-                done = false;
-            }
-        }
-        CU_ASSERT(done);
         /* mps2 has its LAN9118 (with no network behind it), virt no virtio device at all */
-        CU_ASSERT_EQUAL(bytes[5], strncmp(BOARDS[b], "mps2", 4) == 0 ? '1' : '0');
-        pid_t qemu = qemu_of(projects[b]);
-        CU_ASSERT(qemu > 0 && qemu_holds_nothing_else(qemu, projects[b]));
-        CU_ASSERT(qemu > 0 && qemu_is_confined(qemu));
-        CU_ASSERT(host_untouched(BOARDS[b]));
-        CU_ASSERT(e2e_close_server(&c));
-        fprintf(stderr, "\n    %-13s every device poked (%c present), QEMU confined, host "
-                "untouched", BOARDS[b], done ? bytes[5] : '?');
+        poke_every_device(BOARDS[b], projects[b], strncmp(BOARDS[b], "mps2", 4) == 0 ? '1' : '0',
+                          false);
     }
+    CU_ASSERT_EQUAL(qemu_procs_children(getpid()), 0);
+}
+
+/* link=fast adds a device the guest drives (a virtio-serial port) and a host socket behind
+ * it: the hostile firmware talks over that link, pokes every device, the link's included, and
+ * still nothing reaches the host but the link's own bytes. */
+static void test_the_fast_link_of_a_hostile_board_reaches_only_its_socketpair(void)
+{
+    if (!fast_project[0]) {
+        fprintf(stderr, "\n    skipped: %s cannot run here ", FAST_BOARD);
+        return;
+    }
+    poke_every_device(FAST_BOARD, fast_project, '1', true); /* the link's device is there */
     CU_ASSERT_EQUAL(qemu_procs_children(getpid()), 0);
 }
 
@@ -269,6 +334,13 @@ static int suite_init(void)
         if (e2e_make_echo_project(proj, BOARDS[b], "hostile_firmware/hostile.c") < 0)
             return -1;
         snprintf(projects[b], sizeof projects[b], "%s", proj);
+        if (strcmp(BOARDS[b], FAST_BOARD) == 0) {
+            snprintf(proj, sizeof proj, "%s/%s-fast", workdir, BOARDS[b]);
+            if (e2e_make_echo_project_with(proj, BOARDS[b], "hostile_firmware/hostile.c",
+                                           "\"link\":\"fast\"") < 0)
+                return -1;
+            snprintf(fast_project, sizeof fast_project, "%s", proj);
+        }
     }
     return 0;
 }
@@ -315,6 +387,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("e2e_sandbox", suite_init, suite_clean);
     CU_ADD_TEST(s, test_every_semihosting_call_faults_the_board_and_does_nothing_on_the_host);
     CU_ADD_TEST(s, test_no_device_of_any_board_reaches_the_host);
+    CU_ADD_TEST(s, test_the_fast_link_of_a_hostile_board_reaches_only_its_socketpair);
     if (CU_get_error() != CUE_SUCCESS)
         return 1;
     CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -291,24 +291,6 @@ static pid_t qemu_pid_of(const struct board *b)
     return q;
 }
 
-/* True once pid, orphaned by its server's death, has ended; main made us the subreaper, so the
- * orphan is ours to reap. Waits up to timeout_ms. */
-static bool orphan_ends(pid_t pid, int timeout_ms)
-{
-    for (int waited = 0; waited <= timeout_ms; waited += 20) {
-        /* reap it ourselves: a multi-threaded QEMU's leader shows 'Z' before its group has
-         * exited, and only then can it be reaped */
-        pid_t r = waitpid(pid, NULL, WNOHANG);
-        if (r == pid)
-            return true;
-        char st = qemu_procs_state(pid);
-        if (r < 0 && (st == 0 || st == 'Z')) /* not ours (no subreaper): gone or init's */
-            return true;
-        usleep(20000);
-    }
-    return false;
-}
-
 static bool dir_is_empty(const char *path)
 {
     DIR *d = opendir(path);
@@ -486,7 +468,7 @@ static void test_a_server_killed_with_sigkill_leaves_no_qemu_and_no_lock(void)
     CU_ASSERT_FATAL(qemu > 0);
     CU_ASSERT(qemu_procs_state(qemu) != 0);
     rpc_client_kill(&c); /* SIGKILL, then reaped */
-    CU_ASSERT(orphan_ends(qemu, 3000));
+    CU_ASSERT(qemu_procs_orphan_ends(qemu, 3000));
     CU_ASSERT(dir_is_empty(rundir)); /* no QMP socket or runtime directory left */
     /* the kernel dropped the lock with the server: a new one takes the board at once */
     CU_ASSERT_FATAL(spawn(&c, b->proj));

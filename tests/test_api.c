@@ -114,7 +114,7 @@ static void test_api_answers_server_info_query_for_a_template(void)
     v = cJSON_GetObjectItemCaseSensitive(info, "model_library_format_path");
     CU_ASSERT(cJSON_IsString(v) && strcmp(v->valuestring, "") == 0);
     v = cJSON_GetObjectItemCaseSensitive(info, "project_options");
-    CU_ASSERT(cJSON_IsArray(v) && cJSON_GetArraySize(v) == 16);
+    CU_ASSERT(cJSON_IsArray(v) && cJSON_GetArraySize(v) == 17);
     char *text = cJSON_PrintUnformatted(v);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"name\":\"board\",\"choices\":[\"board-a\"]"));
     free(text);

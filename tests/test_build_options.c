@@ -49,17 +49,23 @@ static cJSON *options(const char *json)
     return out;
 }
 
-/* A fresh echo project named name; its path goes to dir. */
-static void make_project(const char *name, char *dir, size_t dirsz)
+/* A fresh echo project named name, generated with json's options; its path goes to dir. */
+static void make_project_with(const char *name, const char *json, char *dir, size_t dirsz)
 {
     snprintf(dir, dirsz, "%s/%s", tmpdir, name);
-    cJSON *o = options(generate_json);
+    cJSON *o = options(json);
     struct err err = {0};
     int rc = proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err);
     if (rc < 0)
         fprintf(stderr, "\ngenerate: %s\n", err.msg);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     cJSON_Delete(o);
+}
+
+/* A fresh echo project named name; its path goes to dir. */
+static void make_project(const char *name, char *dir, size_t dirsz)
+{
+    make_project_with(name, generate_json, dir, dirsz);
 }
 
 static char *slurp(const char *dir, const char *rel)
@@ -161,6 +167,65 @@ static void test_options_fixed_at_generate_or_bad_for_the_board_are_refused_by_n
     free(cmake);
 }
 
+/* The link is recorded at generate (project.json, project.cmake's MTQ_LINK for the firmware's
+ * CMake), fixed at build, and part of the board layer's cache key (a fast-link firmware must
+ * never link a UART board layer), though not of the CRT's, which never sees it. */
+static void test_the_link_is_recorded_fixed_at_build_and_in_the_board_cache_key(void)
+{
+    char fast[PATH_MAX], uart[PATH_MAX];
+    make_project_with("link-fast", "{\"project_type\": \"echo\", \"board\": "
+                      "\"riscv32-virt\", \"link\": \"fast\"}", fast, sizeof fast);
+    make_project_with("link-uart", "{\"project_type\": \"echo\", \"board\": "
+                      "\"riscv32-virt\"}", uart, sizeof uart);
+    char *cmake = slurp(fast, "project.cmake");
+    CU_ASSERT_PTR_NOT_NULL(strstr(cmake, "set(MTQ_LINK \"fast\")"));
+    free(cmake);
+    cmake = slurp(uart, "project.cmake");
+    CU_ASSERT_PTR_NOT_NULL(strstr(cmake, "set(MTQ_LINK \"uart\")"));
+    free(cmake);
+    struct proj_settings sf = {0}, su = {0};
+    struct err err = {0};
+    CU_ASSERT_EQUAL(proj__settings_read(&sf, fast, &err), 0);
+    CU_ASSERT_EQUAL(proj__settings_read(&su, uart, &err), 0);
+    CU_ASSERT_STRING_EQUAL(sf.link, "fast");
+    CU_ASSERT_STRING_EQUAL(su.link, "uart");
+    expect_refused(fast, "{\"link\": \"uart\"}", "option link: 'uart' differs from the 'fast'");
+    expect_refused(uart, "{\"link\": \"fast\"}", "generate the project again with link=fast");
+    CU_ASSERT_EQUAL(apply(fast, "{\"link\": \"fast\"}", &err), 0); /* the same: fine */
+    char kf[17], ku[17], cf[17], cu[17];
+    if (proj__cache_key(fast, &sf, kf, &err) == 0) { /* needs the RISC-V compiler on PATH */
+        CU_ASSERT_EQUAL(proj__cache_key(uart, &su, ku, &err), 0);
+        CU_ASSERT_STRING_NOT_EQUAL(kf, ku);
+        char crt[PATH_MAX + 8];
+        snprintf(crt, sizeof crt, "%s/crt", fast); /* the same (empty) CRT in both */
+        CU_ASSERT_EQUAL(fs_mkdir_p(crt, &err), 0);
+        snprintf(crt, sizeof crt, "%s/crt", uart);
+        CU_ASSERT_EQUAL(fs_mkdir_p(crt, &err), 0);
+        CU_ASSERT_EQUAL(proj__cache_crt_key(fast, &sf, cf, &err), 0);
+        CU_ASSERT_EQUAL(proj__cache_crt_key(uart, &su, cu, &err), 0);
+        CU_ASSERT_STRING_EQUAL(cf, cu);
+    } else {
+        fprintf(stderr, "\n    cache keys not compared: %s\n", err.msg);
+    }
+    proj__settings_close(&sf);
+    proj__settings_close(&su);
+}
+
+/* link=fast is for boards with a fast link only; the message names those that have one. */
+static void test_generate_refuses_a_fast_link_on_a_board_without_one(void)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/no-fast-link", tmpdir);
+    cJSON *o = options("{\"project_type\": \"echo\", \"board\": \"mps2-an385\", "
+                       "\"link\": \"fast\"}");
+    struct err err = {0};
+    CU_ASSERT_EQUAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), ERR_OPTION);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "option link: fast: mps2-an385 has no fast link"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "riscv32-virt, riscv64-virt"));
+    CU_ASSERT_FALSE(fs_exists(dir));
+    cJSON_Delete(o);
+}
+
 static void test_a_cmsis_path_given_at_build_is_resolved_and_recorded(void)
 {
     char dir[PATH_MAX], cmsis[PATH_MAX + 8], json[PATH_MAX + 64];
@@ -186,6 +251,8 @@ int main(void)
     CU_ADD_TEST(s, test_the_options_generate_had_change_nothing);
     CU_ADD_TEST(s, test_options_fixed_at_generate_or_bad_for_the_board_are_refused_by_name);
     CU_ADD_TEST(s, test_a_cmsis_path_given_at_build_is_resolved_and_recorded);
+    CU_ADD_TEST(s, test_the_link_is_recorded_fixed_at_build_and_in_the_board_cache_key);
+    CU_ADD_TEST(s, test_generate_refuses_a_fast_link_on_a_board_without_one);
     if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
         return 1;
     CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -460,6 +460,77 @@ static void test_the_exit_kinds_and_their_status_uart_are_checked(void)
                         "only for exit kind cmsdk_watchdog");
 }
 
+/* The RISC-V boards' fast link is the virtio-mmio slot QEMU 7.2 fills first (the first
+ * -device lands in the last of the eight transports, 0x10008000, on PLIC source 1 + 7: seen in
+ * QEMU's `info qtree`); a board without the object has none. */
+static void test_the_riscv_boards_have_a_virtio_serial_fast_link_in_the_first_slot(void)
+{
+    static const char *const rv[] = {"riscv32-virt", "riscv64-virt"};
+    struct err err;
+    char links[64];
+    for (size_t i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL_FATAL(mach_load_by_name(&mach, MACHINES_DIR, rv[i], &err), 0);
+        CU_ASSERT(mach_has_fast_link(&mach));
+        CU_ASSERT_STRING_EQUAL(mach.fast_link_kind, "virtio_serial");
+        CU_ASSERT_EQUAL(mach.fast_link_base, 0x10008000u);
+        CU_ASSERT_EQUAL(mach.fast_link_irq, 8u);
+        CU_ASSERT_STRING_EQUAL(mach_links(&mach, links, sizeof links),
+                               "uart, fast (virtio-serial)");
+    }
+    CU_ASSERT_EQUAL_FATAL(mach_load(&mach, FIXTURES_DIR "/good-board.json", &err), 0);
+    CU_ASSERT_FALSE(mach_has_fast_link(&mach));
+    CU_ASSERT_STRING_EQUAL(mach_links(&mach, links, sizeof links), "uart");
+}
+
+/* fast_link: a known kind, a nonzero hex base other than the UART's, an interrupt line. */
+static void test_a_fast_link_is_checked_field_by_field(void)
+{
+    static const char *const tail = "\"default_workspace_bytes\": \"0x00100000\"";
+    char good[256], edit[256];
+    snprintf(good, sizeof good, "%s, \"fast_link\": {\"kind\": \"lan9118\", \"base\": "
+             "\"0x40200000\", \"irq\": 13}", tail);
+    size_t len = 0;
+    char *text = fixture_text("good-board", &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    char *orig = strndup(text, len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(orig);
+    char *at = strstr(orig, tail);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    char *edited = malloc(len + sizeof good);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(edited);
+    snprintf(edited, len + sizeof good, "%.*s%s%s", (int)(at - orig), orig, good,
+             at + strlen(tail));
+    struct err err;
+    CU_ASSERT_EQUAL(mach_parse(&mach, edited, strlen(edited), "<edit>", &err), 0);
+    CU_ASSERT_STRING_EQUAL(mach.fast_link_kind, "lan9118");
+    CU_ASSERT_EQUAL(mach.fast_link_base, 0x40200000u);
+    CU_ASSERT_EQUAL(mach.fast_link_irq, 13u);
+    free(edited);
+    free(orig);
+    free(text);
+    /* each edit appends its fast_link text after the last field */
+    static const struct {
+        const char *link, *field, *words;
+    } bad_links[] = {
+        {"{\"kind\": \"virtio_net\", \"base\": \"0x1\", \"irq\": 1}", "fast_link.kind",
+         "known: virtio_serial, lan9118"},
+        {"{\"kind\": \"lan9118\", \"base\": 1073872896, \"irq\": 1}", "fast_link.base",
+         "hex string"},
+        {"{\"kind\": \"lan9118\", \"base\": \"0x40004000\", \"irq\": 1}", "fast_link.base",
+         "is the console UART"},
+        {"{\"kind\": \"lan9118\", \"base\": \"0x40200000\", \"irq\": 1024}", "fast_link.irq",
+         "from 0 to 1023"},
+        {"{\"kind\": \"lan9118\", \"base\": \"0x40200000\"}", "fast_link.irq", "missing"},
+        {"{\"kind\": \"lan9118\", \"base\": \"0x40200000\", \"irq\": 13, \"args\": "
+         "[\"-netdev\"]}", "fast_link.args", "unknown field"},
+        {"\"virtio_serial\"", "fast_link", "want an object"},
+    };
+    for (size_t i = 0; i < sizeof bad_links / sizeof bad_links[0]; i++) {
+        snprintf(edit, sizeof edit, "%s, \"fast_link\": %s", tail, bad_links[i].link);
+        expect_edit_refused(tail, edit, bad_links[i].field, bad_links[i].words);
+    }
+}
+
 static void test_load_by_name_finds_a_board(void)
 {
     struct err err;
@@ -529,6 +600,8 @@ int main(void)
     CU_ADD_TEST(s, test_parse_leaves_the_file_name_rule_to_load);
     CU_ADD_TEST(s, test_commands_from_a_machine_file_are_plain_and_allow_listed);
     CU_ADD_TEST(s, test_the_exit_kinds_and_their_status_uart_are_checked);
+    CU_ADD_TEST(s, test_the_riscv_boards_have_a_virtio_serial_fast_link_in_the_first_slot);
+    CU_ADD_TEST(s, test_a_fast_link_is_checked_field_by_field);
     CU_ADD_TEST(s, test_load_by_name_finds_a_board);
     CU_ADD_TEST(s, test_load_by_name_of_an_unknown_board_lists_the_boards);
     CU_ADD_TEST(s, test_load_by_name_refuses_paths);

@@ -101,7 +101,7 @@ static const char *const contract_names[] = {
     "verbose", "project_type", "board", "cmsis_path", "warning_as_error", "compile_definitions",
     "extra_files_tar", "workspace_size_bytes", "libc", "opt_level", "deterministic",
     "gdbserver_port", "session_start_timeout_sec", "session_established_timeout_sec",
-    "build_timeout_s", "serial_number"};
+    "build_timeout_s", "link", "serial_number"};
 #define N_CONTRACT (sizeof contract_names / sizeof contract_names[0])
 
 static bool is_method_list(const cJSON *v)
@@ -298,6 +298,32 @@ static void test_options_checks_strings_against_their_choices(void)
         "option extra_files_tar: [\"a.tar\"] is an array, not a string");
 }
 
+/* link is one word of two: nothing else (a path, a chardev spec, a host:port) gets past
+ * normalization to the server's link table or QEMU's command line (docs/SECURITY.md). */
+static void test_options_takes_only_uart_or_fast_as_the_link(void)
+{
+    expect_value("{\"link\": \"fast\"}", "link", "\"fast\"");
+    expect_value("{\"link\": \"uart\"}", "link", "\"uart\"");
+    expect_value("{\"link\": \"\"}", "link", "null");
+    static const char *const hostile[] = {
+        "{\"link\": \"FAST\"}", "{\"link\": \"fast \"}", "{\"link\": \"virtio_serial\"}",
+        "{\"link\": \"socket,id=link0,path=/tmp/x\"}", "{\"link\": \"/dev/ttyS0\"}",
+        "{\"link\": \"tcp:10.0.0.1:4444\"}", "{\"link\": \"fast,fd=0\"}"};
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++)
+        BAD(hostile[i], "is not one of: uart, fast");
+    BAD("{\"link\": 1}", "option link: 1 is a number, not a string (want one of: uart, fast)");
+    BAD("{\"link\": [\"fast\"]}", "option link: [\"fast\"] is an array, not a string");
+    struct options o;
+    opt_get(NULL, &o);
+    CU_ASSERT_STRING_EQUAL(o.link, "uart");
+    struct err err = {0};
+    cJSON *out = norm(table, "{\"link\": \"fast\"}", &err);
+    CU_ASSERT_FATAL(out != NULL);
+    opt_get(out, &o);
+    CU_ASSERT_STRING_EQUAL(o.link, "fast");
+    cJSON_Delete(out);
+}
+
 static void test_options_normalizes_compile_definitions_to_a_list(void)
 {
     expect_value("{\"compile_definitions\": \"A B=1  -DC=x\"}", "compile_definitions",
@@ -347,7 +373,7 @@ static void test_options_refuses_an_undeclared_or_repeated_name(void)
         "unknown option \"boards\" (declared options: verbose, project_type, board, cmsis_path, "
         "warning_as_error, compile_definitions, extra_files_tar, workspace_size_bytes, libc, "
         "opt_level, deterministic, gdbserver_port, session_start_timeout_sec, "
-        "session_established_timeout_sec, build_timeout_s, serial_number)");
+        "session_established_timeout_sec, build_timeout_s, link, serial_number)");
     BAD("{\"Verbose\": true}", "unknown option \"Verbose\"");
     BAD("{\"verbose\": true, \"verbose\": false}", "option verbose is given twice");
     BAD("[]", "options must be an object, not an array");
@@ -451,6 +477,7 @@ int main(void)
     CU_ADD_TEST(s, test_options_accepts_integers_natively_and_as_decimal_strings);
     CU_ADD_TEST(s, test_options_refuses_an_unparsable_or_out_of_range_integer);
     CU_ADD_TEST(s, test_options_checks_strings_against_their_choices);
+    CU_ADD_TEST(s, test_options_takes_only_uart_or_fast_as_the_link);
     CU_ADD_TEST(s, test_options_refuses_build_file_syntax_in_paths_and_definitions_by_name);
     CU_ADD_TEST(s, test_options_normalizes_compile_definitions_to_a_list);
     CU_ADD_TEST(s, test_options_accepts_any_serial_number_at_every_method);

@@ -4,6 +4,7 @@
  * and exactly the serial ports we define (docs/SECURITY.md "The board and QEMU"); an optional
  * link's arguments replace only -nic none.
  */
+#include "fast_link.h"
 #include "internal.h"
 #include "machine.h"
 
@@ -130,6 +131,61 @@ static void test_a_link_brings_its_devices_instead_of_no_network(void)
     emu__argv_free(&a);
 }
 
+/* docs/SECURITY.md "The fast link": whatever a link adds to QEMU's command line reaches the
+ * host only through fd 3, the server's socketpair: no chardev or netdev on a path, a host, a
+ * port, a listening socket, a pty or stdio; no serial port or monitor either. Checked for
+ * every kind in the server's table, so a new row is held to it too. */
+static void test_every_fast_link_kind_reaches_the_host_only_through_fd_3(void)
+{
+    static const char *const outward[] = {"path=", "host=", "port=", "server", "listen",
+        "connect", "tcp", "udp", "unix", "file", "pipe", "pty", "stdio", "mcast", "vhost",
+        "script", "ifname", "smb", "hostfwd", "guestfwd", "tftp", NULL};
+    struct err err;
+    CU_ASSERT_EQUAL_FATAL(mach_load_by_name(&mach, MACHINES_DIR, "riscv32-virt", &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(fast_link_kind_find("virtio_serial"));
+    CU_ASSERT_PTR_NULL(fast_link_kind_find("virtio_net"));
+    CU_ASSERT_PTR_NULL(fast_link_kind_find(NULL));
+    size_t k = 0;
+    for (const struct fast_link_kind *kind; (kind = fast_link_kind_at(k)); k++) {
+        struct emu_config c;
+        emu_config_init(&c);
+        CU_ASSERT_EQUAL(c.link_fd, -1);
+        c.machine = &mach;
+        c.image = "/p/flash/firmware.elf";
+        c.link_args = kind->qemu_args;
+        c.link_fd = 7;
+        struct emu__argv a;
+        build(&c, &a);
+        int fd3 = 0;
+        for (size_t i = 0; kind->qemu_args[i]; i++) {
+            const char *v = kind->qemu_args[i];
+            if (v[0] == '-') {
+                CU_ASSERT(!strcmp(v, "-device") || !strcmp(v, "-chardev") ||
+                          !strcmp(v, "-netdev") || !strcmp(v, "-net"));
+                continue;
+            }
+            for (size_t j = 0; outward[j]; j++)
+                if (strstr(v, outward[j])) {
+                    fprintf(stderr, "\n    %s: \"%s\" holds \"%s\"\n", kind->name, v, outward[j]);
+                    CU_FAIL("a link argument reaches outside fd 3");
+                }
+            if (strstr(v, "fd=")) {
+                const char *f = strstr(v, "fd=3"); /* fd=3 itself, not fd=30 */
+                CU_ASSERT(f && (f[4] == '\0' || f[4] == ','));
+                fd3++;
+            }
+        }
+        CU_ASSERT_EQUAL(fd3, 1); /* exactly one backend, on fd 3 */
+        CU_ASSERT_EQUAL(count(&a, "-serial"), 1);
+        CU_ASSERT(has_pair(&a, "-monitor", "none"));
+        CU_ASSERT(has_pair(&a, "-sandbox", SANDBOX));
+        /* the machine's own arguments and the seed loader are still all there is besides */
+        CU_ASSERT(find(&a, "-kernel", 0) > 0);
+        emu__argv_free(&a);
+    }
+    CU_ASSERT(k >= 1);
+}
+
 static void test_a_watchdog_exit_without_its_status_pty_is_refused(void)
 {
     struct err err;
@@ -153,6 +209,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("qemu_argv", NULL, NULL);
     CU_ADD_TEST(s, test_every_board_runs_sandboxed_without_semihosting_or_default_devices);
     CU_ADD_TEST(s, test_a_link_brings_its_devices_instead_of_no_network);
+    CU_ADD_TEST(s, test_every_fast_link_kind_reaches_the_host_only_through_fd_3);
     CU_ADD_TEST(s, test_a_watchdog_exit_without_its_status_pty_is_refused);
     if (CU_get_error() != CUE_SUCCESS)
         return 1;

@@ -200,6 +200,28 @@ static void test_rx_find_newline_looks_only_from_the_given_index(void)
     close(p[1]);
 }
 
+static void test_rx_cut_takes_out_a_range_and_keeps_the_rest_in_order(void)
+{
+    struct sess__rx rx;
+    int p[2];
+    CU_ASSERT_EQUAL_FATAL(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    sess__rx_init(&rx, 0);
+    CU_ASSERT_EQUAL(write(p[1], "banner\nMARK\nrest", 17), 17);
+    CU_ASSERT_EQUAL(sess__rx_fill(&rx, p[0], NULL), 17);
+    uint8_t one;
+    CU_ASSERT_EQUAL(sess__rx_take(&rx, &one, 1), 1); /* a head that is not 0 */
+    sess__rx_cut(&rx, 6, 5);
+    CU_ASSERT_EQUAL(sess__rx_len(&rx), 11);
+    uint8_t out[32];
+    CU_ASSERT_EQUAL(sess__rx_take(&rx, out, sizeof out), 11);
+    CU_ASSERT_EQUAL(memcmp(out, "anner\nrest", 10), 0);
+    sess__rx_cut(&rx, 0, 3); /* on an empty buffer, and past the end: nothing happens */
+    CU_ASSERT_EQUAL(sess__rx_len(&rx), 0);
+    sess__rx_close(&rx);
+    close(p[0]);
+    close(p[1]);
+}
+
 /* ---- reading ---- */
 
 static void test_read_returns_what_is_there_at_once_up_to_n(void)
@@ -523,6 +545,30 @@ static void test_wait_line_keeps_the_line_and_what_follows_in_the_buffer(void)
     fake_close(&f);
 }
 
+/* The fast link's link-up line follows the banner in the receive buffer: the wait looks for a
+ * newline after it only, and the limit counts from the buffer's start. */
+static void test_wait_line_after_an_index_ignores_the_lines_before_it(void)
+{
+    struct fake f;
+    struct err err = {0};
+    fake_open(&f, 0);
+    board_says(&f, "#banner\n", 8);
+    CU_ASSERT_EQUAL(sess__link_wait_line(&f.link, 256, 1.0, &err), 0);
+    CU_ASSERT_EQUAL(sess__link_wait_line_after(&f.link, 8, 8 + 256, 0.1, &err), ERR_TIMEOUT);
+    board_says(&f, "#up", 3);
+    CU_ASSERT_EQUAL(sess__link_wait_line_after(&f.link, 8, 8 + 256, 0.1, &err), ERR_TIMEOUT);
+    board_says(&f, "\nX", 2);
+    CU_ASSERT_EQUAL(sess__link_wait_line_after(&f.link, 8, 8 + 256, 1.0, &err), 0);
+    CU_ASSERT_EQUAL(sess__rx_find_newline(&f.link.rx, 8), 11);
+    CU_ASSERT_EQUAL(sess__rx_len(&f.link.rx), 13);
+    CU_ASSERT_EQUAL(sess__link_wait_line_after(&f.link, 12, 20, 0.5, &err), ERR_TIMEOUT);
+    char junk[16];
+    memset(junk, 'j', sizeof junk);
+    board_says(&f, junk, sizeof junk);
+    CU_ASSERT_EQUAL(sess__link_wait_line_after(&f.link, 12, 20, 1.0, &err), ERR_INVALID);
+    fake_close(&f);
+}
+
 static void test_wait_line_times_out_and_refuses_endless_lines(void)
 {
     struct fake f;
@@ -651,6 +697,50 @@ static void test_flash_refuses_a_board_other_than_the_projects(void)
     server_close(&srv);
 }
 
+/* link is fixed at generate (project.json "link"): a flash or open_transport asking for the
+ * other one is refused before anything is touched, naming both values and the fix. A record
+ * without "link" is a UART project. */
+static void test_flash_and_open_refuse_a_link_other_than_the_projects(void)
+{
+    char dir[PATH_MAX - 32], path[PATH_MAX];
+    struct err err = {0};
+    struct server srv;
+    make_project(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/build", dir);
+    CU_ASSERT_EQUAL_FATAL(fs_mkdir_p(path, &err), 0);
+    snprintf(path, sizeof path, "%s/build/firmware.elf", dir);
+    CU_ASSERT_EQUAL_FATAL(fs_write_file(path, "ELF", 3, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(server_init(&srv, dir, &err), 0);
+    cJSON *opts = cJSON_Parse("{\"link\": \"fast\"}");
+    CU_ASSERT_EQUAL(sess__flash(&srv, opts, &err), ERR_OPTION);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "option link: 'fast' differs from the 'uart' this "
+                                  "project was generated and built for"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "generate the project again with link=fast"));
+    snprintf(path, sizeof path, "%s/flash/firmware.elf", dir);
+    CU_ASSERT_FALSE(fs_exists(path));
+    struct sess_timeouts t;
+    CU_ASSERT_EQUAL(sess__open(&srv, opts, &t, &err), ERR_OPTION);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "option link: 'fast' differs"));
+    cJSON_Delete(opts);
+    /* a record that says fast, asked for uart */
+    snprintf(path, sizeof path, "%s/project.json", dir);
+    const char *json = "{\"board\": \"mps2-an385\", \"project_type\": \"echo\", "
+                       "\"link\": \"fast\", \"options\": {}}";
+    CU_ASSERT_EQUAL_FATAL(fs_write_file(path, json, strlen(json), &err), 0);
+    opts = cJSON_Parse("{\"link\": \"uart\"}");
+    CU_ASSERT_EQUAL(sess__flash(&srv, opts, &err), ERR_OPTION);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "'uart' differs from the 'fast'"));
+    cJSON_Delete(opts);
+    /* and a record whose link is neither */
+    json = "{\"board\": \"mps2-an385\", \"project_type\": \"echo\", \"link\": "
+           "\"tcp:1.2.3.4:5\", \"options\": {}}";
+    CU_ASSERT_EQUAL_FATAL(fs_write_file(path, json, strlen(json), &err), 0);
+    CU_ASSERT_EQUAL(sess__flash(&srv, NULL, &err), ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is not uart or fast"));
+    sess__shutdown(&srv);
+    server_close(&srv);
+}
+
 static void test_the_template_has_no_board_to_flash_or_open(void)
 {
     char dir[PATH_MAX];
@@ -687,6 +777,7 @@ int main(void)
     CU_ADD_TEST(s, test_rx_buffer_hands_out_bytes_in_order_and_grows_past_its_first_size);
     CU_ADD_TEST(s, test_rx_buffer_refuses_more_than_its_bound_with_a_clear_error);
     CU_ADD_TEST(s, test_rx_find_newline_looks_only_from_the_given_index);
+    CU_ADD_TEST(s, test_rx_cut_takes_out_a_range_and_keeps_the_rest_in_order);
     CU_ADD_TEST(s, test_read_returns_what_is_there_at_once_up_to_n);
     CU_ADD_TEST(s, test_read_with_timeout_zero_polls_once_and_reports_a_timeout);
     CU_ADD_TEST(s, test_read_with_a_timeout_waits_that_long_and_no_longer);
@@ -701,11 +792,13 @@ int main(void)
     CU_ADD_TEST(s, test_a_write_the_board_does_not_take_times_out_saying_how_much_went);
     CU_ADD_TEST(s, test_a_write_to_a_board_that_exited_is_transport_closed);
     CU_ADD_TEST(s, test_wait_line_keeps_the_line_and_what_follows_in_the_buffer);
+    CU_ADD_TEST(s, test_wait_line_after_an_index_ignores_the_lines_before_it);
     CU_ADD_TEST(s, test_wait_line_times_out_and_refuses_endless_lines);
     CU_ADD_TEST(s, test_a_second_holder_of_the_board_lock_is_told_who_has_it);
     CU_ADD_TEST(s, test_the_board_lock_reports_a_path_it_cannot_open);
     CU_ADD_TEST(s, test_flash_and_open_say_what_to_do_first);
     CU_ADD_TEST(s, test_flash_refuses_a_board_other_than_the_projects);
+    CU_ADD_TEST(s, test_flash_and_open_refuse_a_link_other_than_the_projects);
     CU_ADD_TEST(s, test_the_template_has_no_board_to_flash_or_open);
     if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
         return 1;

@@ -10,6 +10,7 @@
 #include "app.h"
 
 #include "board.h"
+#include "link.h"
 #include "model.h"
 #include "opcount.h"
 #include "tvm/runtime/c_runtime_api.h"
@@ -81,14 +82,14 @@ static void msg_add_i64(int64_t v)
 /* Sends the composed text as one line. */
 static void msg_send(void)
 {
-    uart_write(msg, msg_len);
-    uart_write("\n", 1);
+    link_write(msg, msg_len);
+    link_write("\n", 1);
     msg_reset();
 }
 
 static void send_error(void)
 {
-    uart_write("error:", 6);
+    link_write("error:", 6);
     msg_send();
 }
 
@@ -103,11 +104,11 @@ static void send_hex(const void *data, size_t n)
         buf[used++] = digits[p[i] >> 4];
         buf[used++] = digits[p[i] & 15];
         if (used == sizeof(buf)) {
-            uart_write(buf, used);
+            link_write(buf, used);
             used = 0;
         }
     }
-    uart_write(buf, used);
+    link_write(buf, used);
 }
 
 static int hex_value(int c)
@@ -359,10 +360,10 @@ static void cmd_run(void)
             msg_add(":");
             msg_add(t->dtype);
             msg_add(":");
-            uart_write(msg, msg_len);
+            link_write(msg, msg_len);
             msg_reset();
             send_hex(t->data, t->size);
-            uart_write("\n", 1);
+            link_write("\n", 1);
         }
     } else {
         compose_run_error(r.rc);
@@ -385,7 +386,7 @@ static void cmd_run(void)
     msg_add_u64(r.hidden);
     msg_send();
     send_ops();
-    uart_write("done\n", 5);
+    link_write("done\n", 5);
 }
 
 static void send_tensor_info(const char *kind, size_t i, const struct aot_tensor *t)
@@ -422,7 +423,7 @@ static void cmd_info(void)
         send_tensor_info("input", i, &aot_model_inputs[i]);
     for (size_t i = 0; i < aot_model_num_outputs; i++)
         send_tensor_info("output", i, &aot_model_outputs[i]);
-    uart_write("done\n", 5);
+    link_write("done\n", 5);
 }
 
 static void cmd_exit(const char *arg, size_t n)
@@ -436,7 +437,8 @@ static void cmd_exit(const char *arg, size_t n)
         send_error();
         return;
     }
-    uart_write("bye\n", 4);
+    link_write("bye\n", 4);
+    link_flush(); /* all of it out before the board goes */
     head_len = 0; /* a host board's board_exit may return to a test; start clean there */
     board_exit((int)code);
 }
@@ -456,7 +458,7 @@ static int head_starts(const char *prefix)
 static void dispatch(void)
 {
     if (head_is("init")) {
-        uart_write("wakeup\n", 7);
+        link_write("wakeup\n", 7);
     } else if (head_is("infer")) {
         cmd_infer();
     } else if (head_is("run")) {
@@ -543,7 +545,7 @@ static void feed_hex(int c)
             send_error();
             return;
         }
-        uart_write("ok\n", 3);
+        link_write("ok\n", 3);
         return;
     }
     int v = hex_value(c);

@@ -2,7 +2,8 @@
  * The aot_standalone application's command loop, without main(): a byte-at-a-time parser of the
  * '%'-terminated line protocol in firmware/README.md, and the replies. Kept apart from main so
  * the host reference (tests/support/host_board.c) and the unit tests drive exactly this code.
- * It reads no input itself and writes replies with uart_write; it never allocates.
+ * It reads no input itself and writes replies with link_write (link.h; the banner goes on the
+ * UART); it never allocates.
  */
 #ifndef MTQ_AOT_APP_H
 #define MTQ_AOT_APP_H

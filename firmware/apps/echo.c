@@ -1,16 +1,19 @@
 /*
  * The echo firmware: no model, bytes in, bytes out. The transport's own test and benchmark.
- * Sends the banner once the receiver is on (CONTRACTS.md "UART conventions"), then returns
- * every received byte unchanged, forever.
+ * Sends the banner on the UART once the receiver is on (CONTRACTS.md "UART conventions"), brings
+ * up the link (link.h: the UART itself, or the fast link), then returns every byte received on
+ * it unchanged, forever. Output is gathered by the link and pushed out whenever input runs dry.
  */
 #include "board.h"
+#include "link.h"
 
 int main(void)
 {
     board_init();
     uart_puts("#microtvm-qemu:" BOARD_PROJECT_TYPE ":" BOARD_NAME ":" BOARD_LIBC "\n");
+    link_init();
     for (;;) {
-        char c = (char)uart_getc();
-        uart_write(&c, 1);
+        char c = (char)link_getc();
+        link_write(&c, 1);
     }
 }

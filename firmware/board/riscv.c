@@ -63,8 +63,13 @@ uint64_t board_instret(void)
  * handler stays right. */
 int board__idle_enable(void)
 {
-    PLIC_PRIORITY(BOARD_UART_IRQ) = 1; /* 0 would mean "never" */
-    PLIC_ENABLE(PLIC_CTX_HART0_M, BOARD_UART_IRQ) |= 1u << (BOARD_UART_IRQ % 32u);
+    return board__idle_enable_line(BOARD_UART_IRQ);
+}
+
+int board__idle_enable_line(uint32_t src)
+{
+    PLIC_PRIORITY(src) = 1; /* 0 would mean "never" */
+    PLIC_ENABLE(PLIC_CTX_HART0_M, src) |= 1u << (src % 32u);
     PLIC_THRESHOLD(PLIC_CTX_HART0_M) = 0;
     __asm__ volatile("csrs mie, %0" ::"r"((uintptr_t)MIE_MEIE) : "memory");
     return 0;
@@ -85,6 +90,12 @@ void board__idle_wait(void)
 /* No interrupt controller in the machine file (intc, uart.irq): board.c polls. */
 int board__idle_enable(void)
 {
+    return -1;
+}
+
+int board__idle_enable_line(uint32_t src)
+{
+    (void)src;
     return -1;
 }
 

@@ -210,13 +210,19 @@ bool e2e_close_server(struct rpc_client *c)
 
 int e2e_make_echo_project(const char *proj, const char *board, const char *app)
 {
+    return e2e_make_echo_project_with(proj, board, app, "");
+}
+
+int e2e_make_echo_project_with(const char *proj, const char *board, const char *app,
+                               const char *options)
+{
     struct rpc_client c;
     if (!e2e_spawn(&c, MTQ_TEMPLATE_DIR))
         return -1;
     char *params = NULL;
     if (asprintf(&params, "{\"model_library_format_path\":\"\",\"standalone_crt_dir\":\"\","
                  "\"project_dir\":\"%s\",\"options\":{\"project_type\":\"echo\",\"board\":"
-                 "\"%s\"}}", proj, board) < 0) {
+                 "\"%s\"%s%s}}", proj, board, options[0] ? "," : "", options) < 0) {
         rpc_client_kill(&c);
         return -1;
     }

@@ -68,4 +68,9 @@ bool e2e_close_server(struct rpc_client *c);
  * reason on stderr. */
 int e2e_make_echo_project(const char *proj, const char *board, const char *app);
 
+/* The same, with more generate_project options: options is JSON members without braces
+ * ("\"link\":\"fast\""), or "" for none. */
+int e2e_make_echo_project_with(const char *proj, const char *board, const char *app,
+                               const char *options);
+
 #endif

@@ -18,8 +18,10 @@ function(mtq_host_model name fixture workspace)
   # Not instrumented on the host: the operator-count hooks never run, their table stays empty.
   set(op_names ${CMAKE_CURRENT_BINARY_DIR}/${name}_aot_op_names.c)
   mtq_aot_op_names("${model_sources}" ${op_names} OFF)
+  # link.h as the UART build has it (firmware/link/uart.c), on host_board's UART
   add_library(mtq_aot_${name} STATIC ${aot}/app.c ${aot}/arena.c ${aot}/workspace.c ${table}
-              ${aot}/opcount.c ${aot}/probe.c ${op_names} ${model_sources})
+              ${aot}/opcount.c ${aot}/probe.c ${op_names} ${model_sources}
+              ${MTQ_MODELS_ROOT}/firmware/link/uart.c)
   target_include_directories(mtq_aot_${name} PUBLIC ${aot}
     PRIVATE ${model_dir}/codegen/host/include ${MTQ_MODELS_ROOT}/firmware/compat
             ${MTQ_MODELS_ROOT}/firmware/include ${MTQ_MODELS_ROOT}/tests/support)

@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 int qemu_procs_children(pid_t parent)
 {
@@ -60,4 +62,18 @@ char qemu_procs_state(pid_t pid)
     if (!close || sscanf(close + 1, " %c", &state) != 1)
         return 0;
     return state;
+}
+
+bool qemu_procs_orphan_ends(pid_t pid, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 20) {
+        pid_t r = waitpid(pid, NULL, WNOHANG);
+        if (r == pid)
+            return true;
+        char st = qemu_procs_state(pid);
+        if (r < 0 && (st == 0 || st == 'Z'))
+            return true;
+        usleep(20000);
+    }
+    return false;
 }

@@ -19,4 +19,10 @@ bool qemu_procs_alive(pid_t pid);
  * no such process. */
 char qemu_procs_state(pid_t pid);
 
+/* True once pid, orphaned by its server's death, has ended, waiting up to timeout_ms. The
+ * caller is the subreaper (PR_SET_CHILD_SUBREAPER), so the orphan is its to reap: it is reaped
+ * here (a multi-threaded QEMU's leader shows 'Z' before its group has exited, and only then
+ * can it be reaped). A pid that is not the caller's counts as ended once gone or a zombie. */
+bool qemu_procs_orphan_ends(pid_t pid, int timeout_ms);
+
 #endif

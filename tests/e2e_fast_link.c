@@ -1,0 +1,562 @@
+/*
+ * End to end (label e2e): the fast link (issue 11) through the REAL server, spoken to as TVM
+ * does, on real QEMU. Echo projects generated with link=fast for every board that has a fast
+ * link this server drives (riscv32-virt and riscv64-virt: virtio-serial), then on them every
+ * promise the UART transport makes: the banner first (it comes on the UART), 1 MiB each way
+ * byte-exact in one write without deadlock, IoTimeoutError semantics for reads and writes,
+ * TransportClosedError with the reason when the board dies (its UART's last line included)
+ * or QEMU is killed, close and reopen, the board lock, nothing left after the server is
+ * SIGKILLed. A test double that never brings the link up (tests/fixtures/fast_link_firmware)
+ * must fail open_transport within the start timeout, saying so. Through the command line: an
+ * aot_standalone model's run --input over the fast link gives the reference outputs and the
+ * same exact instruction count as over the UART, and serial echoes a pipe. Hostile values of
+ * the link option are refused. Prints throughput; asserts none. Exits 77 when no board with a
+ * fast link can run here, saying why.
+ */
+#include "e2e_rpc.h"
+#include "session_internal.h"
+
+#include "cli_run.h"
+#include "fast_link.h"
+#include "fs.h"
+#include "fwbuild.h"
+#include "machine.h"
+#include "mlf.h"
+#include "qemu_procs.h"
+#include "rpc_client.h"
+
+#include <CUnit/Basic.h>
+#include <dirent.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define OPTS "{\"options\":{}}"
+#define FAST "\"link\":\"fast\""
+#define MIB (1024 * 1024)
+#define N_BOARDS 2
+static const char *const BOARD_NAMES[N_BOARDS] = {"riscv32-virt", "riscv64-virt"};
+
+/* Suite fixtures (CUnit suites take no arguments): the scratch directory with its private
+ * $XDG_RUNTIME_DIR and cache, one fast echo project per usable board, and the test doubles'
+ * projects on the first usable board. */
+static char workdir[] = "/tmp/mtq-e2e-fast-link-XXXXXX";
+static char rundir[sizeof workdir + 8];
+static char echo_proj[N_BOARDS][PATH_MAX]; /* "" when the board cannot run here */
+static const char *board0;                 /* the first usable board */
+static char *proj0;                        /* its echo project */
+static char no_link_proj[PATH_MAX], abort_proj[PATH_MAX], hang_proj[PATH_MAX];
+static char model_tar[PATH_MAX];
+
+static void banner_of(const char *board, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "#microtvm-qemu:echo:%s:picolibc\n", board);
+}
+
+static pid_t qemu_of(const char *proj)
+{
+    char path[PATH_MAX + 32];
+    pid_t q = 0;
+    snprintf(path, sizeof path, "%.4000s/flash/board.lock", proj);
+    return sess__lock_read(path, NULL, &q, NULL) < 0 ? 0 : q;
+}
+
+/* Spawns proj's server, flashes and opens; the banner is checked when banner is given. */
+static bool open_board(struct rpc_client *c, const char *proj, const char *board)
+{
+    char banner[128];
+    if (!e2e_spawn(c, proj))
+        return false;
+    bool ok = e2e_call_ok(c, "flash", OPTS) && e2e_call_ok(c, "open_transport", OPTS);
+    if (ok && board) {
+        banner_of(board, banner, sizeof banner);
+        ok = e2e_banner_first(c, banner);
+    }
+    return ok;
+}
+
+/* ---- the transport's promises ---- */
+
+static void test_every_fast_board_hands_its_banner_first_and_echoes_a_mebibyte_each_way(void)
+{
+    for (int b = 0; b < N_BOARDS; b++) {
+        if (!echo_proj[b][0])
+            continue;
+        struct rpc_client c;
+        CU_ASSERT_FATAL(open_board(&c, echo_proj[b], BOARD_NAMES[b]));
+        /* one write_transport of 1 MiB: the server drains the echo while it writes */
+        double t0 = e2e_now_s();
+        CU_ASSERT(e2e_echo_random(&c, MIB));
+        double took = e2e_now_s() - t0;
+        fprintf(stderr, "\n    %s: 1 MiB echoed through the server in %.2f s (%.2f MB/s each "
+                "way)", BOARD_NAMES[b], took, MIB / took / 1e6);
+        CU_ASSERT(e2e_echo_random(&c, 1)); /* and the smallest message after it */
+        CU_ASSERT(e2e_call_ok(&c, "close_transport", "{}"));
+        pid_t server = c.pid;
+        CU_ASSERT(e2e_close_server(&c));
+        CU_ASSERT_EQUAL(qemu_procs_children(server), 0);
+    }
+}
+
+static void test_read_timeouts_give_io_timeout_in_time_and_null_waits_for_data(void)
+{
+    struct rpc_client c;
+    CU_ASSERT_FATAL(open_board(&c, proj0, board0));
+    uint8_t buf[64];
+    size_t got = 0;
+    char msg[128];
+    double t0 = e2e_now_s();
+    CU_ASSERT_EQUAL(e2e_read(&c, sizeof buf, "0", buf, &got, msg, sizeof msg), 1);
+    double took0 = e2e_now_s() - t0;
+    CU_ASSERT_STRING_EQUAL(msg, "IoTimeoutError");
+    CU_ASSERT(took0 < 0.1);
+    t0 = e2e_now_s();
+    CU_ASSERT_EQUAL(e2e_read(&c, sizeof buf, "0.2", buf, &got, msg, sizeof msg), 1);
+    double took2 = e2e_now_s() - t0;
+    CU_ASSERT_STRING_EQUAL(msg, "IoTimeoutError");
+    CU_ASSERT(took2 >= 0.2 && took2 < 0.45);
+    char *params = e2e_write_params((const uint8_t *)"ping", 4, "null");
+    CU_ASSERT(e2e_call_ok(&c, "write_transport", params));
+    free(params);
+    size_t all = 0;
+    while (all < 4 && e2e_read(&c, 4 - all, "null", buf + all, &got, msg, sizeof msg) == 0)
+        all += got;
+    CU_ASSERT(all == 4 && memcmp(buf, "ping", 4) == 0);
+    fprintf(stderr, "\n    timeout 0 answered in %.1f ms, 0.2 s in %.1f ms", took0 * 1e3,
+            took2 * 1e3);
+    CU_ASSERT(e2e_close_server(&c));
+}
+
+/* A board that stops reading its link: what the device, QEMU and the sockets buffer is taken,
+ * then the write times out saying how much went, and the board still closes. */
+static void test_a_write_the_board_does_not_take_times_out_saying_how_much_went(void)
+{
+    struct rpc_client c;
+    CU_ASSERT_FATAL(open_board(&c, hang_proj, board0));
+    size_t n = 8 * MIB;
+    uint8_t *data = calloc(1, n);
+    CU_ASSERT_FATAL(data != NULL);
+    char *params = e2e_write_params(data, n, "1");
+    free(data);
+    CU_ASSERT_FATAL(params != NULL);
+    double t0 = e2e_now_s();
+    cJSON *reply = e2e_call(&c, "write_transport", params);
+    double took = e2e_now_s() - t0;
+    free(params);
+    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "IoTimeoutError");
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), " of 8388608 bytes within 1 s"));
+    fprintf(stderr, "\n    %s", e2e_traceback_of(reply));
+    cJSON_Delete(reply);
+    CU_ASSERT(took >= 1.0 && took < 3.0);
+    uint8_t buf[8];
+    size_t got = 0;
+    char msg[128];
+    CU_ASSERT_EQUAL(e2e_read(&c, sizeof buf, "0.1", buf, &got, msg, sizeof msg), 1);
+    CU_ASSERT_STRING_EQUAL(msg, "IoTimeoutError");
+    pid_t qemu = qemu_of(hang_proj);
+    CU_ASSERT(e2e_call_ok(&c, "close_transport", "{}"));
+    CU_ASSERT_FALSE(qemu_procs_alive(qemu));
+    CU_ASSERT(e2e_close_server(&c));
+}
+
+/* The test double prints its banner and never calls link_init. */
+static void test_a_firmware_that_never_brings_the_link_up_fails_open_in_time_saying_so(void)
+{
+    struct rpc_client c;
+    CU_ASSERT_FATAL(e2e_spawn(&c, no_link_proj));
+    CU_ASSERT_FATAL(e2e_call_ok(&c, "flash", OPTS));
+    double t0 = e2e_now_s();
+    e2e_call_fails(&c, "open_transport", OPTS, "calling method open_transport",
+                   "the firmware printed its banner but never brought up the fast link "
+                   "(virtio-serial) within 10 s");
+    double took = e2e_now_s() - t0;
+    fprintf(stderr, "\n    open_transport failed after %.1f s", took);
+    CU_ASSERT(took >= 9.5 && took < SESS_BANNER_SEC + 5.0);
+    CU_ASSERT_EQUAL(qemu_procs_children(c.pid), 0); /* the board is off again */
+    char lock[PATH_MAX + 32];
+    snprintf(lock, sizeof lock, "%s/flash/board.lock", no_link_proj);
+    CU_ASSERT_EQUAL(qemu_of(no_link_proj), 0);
+    /* the server is fine: the echo project's server next door still answers, this one too */
+    CU_ASSERT(e2e_call_ok(&c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
+    CU_ASSERT(e2e_close_server(&c));
+}
+
+/* abort_after.c: 16 bytes back, then an abort line on the UART and exit code 5. */
+static void test_a_board_that_dies_is_transport_closed_with_its_exit_and_uart_line(void)
+{
+    struct rpc_client c;
+    CU_ASSERT_FATAL(open_board(&c, abort_proj, board0));
+    CU_ASSERT(e2e_echo_random(&c, 16));
+    uint8_t buf[16];
+    size_t got = 0;
+    char msg[128];
+    cJSON *reply = NULL;
+    for (int i = 0; i < 100 && !reply; i++) { /* until the board is seen gone */
+        reply = e2e_call(&c, "read_transport", "{\"n\":16,\"timeout_sec\":0.1}");
+        if (reply && !strcmp(e2e_message_of(reply), "IoTimeoutError")) {
+            cJSON_Delete(reply);
+            reply = NULL;
+        }
+    }
+    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "TransportClosedError");
+    const char *tb = e2e_traceback_of(reply);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tb, "exited with code 5"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(tb, "its UART's last line: #microtvm-qemu:abort:test:after "
+                                  "16 bytes"));
+    fprintf(stderr, "\n    %s", tb);
+    cJSON_Delete(reply);
+    /* every later call says so too, and the server still serves */
+    CU_ASSERT_EQUAL(e2e_read(&c, sizeof buf, "0", buf, &got, msg, sizeof msg), 1);
+    CU_ASSERT_STRING_EQUAL(msg, "TransportClosedError");
+    CU_ASSERT_EQUAL(qemu_procs_children(c.pid), 0);
+    CU_ASSERT(e2e_close_server(&c));
+}
+
+static void test_qemu_killed_mid_read_is_transport_closed_and_the_board_boots_again(void)
+{
+    struct rpc_client c;
+    struct err err = {0};
+    CU_ASSERT_FATAL(open_board(&c, proj0, board0));
+    pid_t qemu = qemu_of(proj0);
+    CU_ASSERT_FATAL(qemu > 0);
+    long id = e2e_send_call(&c, "read_transport", "{\"n\":16,\"timeout_sec\":null}");
+    CU_ASSERT_FATAL(id > 0);
+    char *line = NULL;
+    CU_ASSERT_EQUAL(rpc_client_read_line(&c, 500, &line, &err), ERR_TIMEOUT); /* waiting */
+    free(line);
+    CU_ASSERT_EQUAL(kill(qemu, SIGKILL), 0);
+    cJSON *reply = NULL;
+    CU_ASSERT_EQUAL_FATAL(rpc_client_read_reply(&c, 5000, &reply, &err), 0);
+    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "TransportClosedError");
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "killed by signal 9"));
+    cJSON_Delete(reply);
+    CU_ASSERT_FALSE(qemu_procs_alive(qemu));
+    char banner[128];
+    banner_of(board0, banner, sizeof banner);
+    CU_ASSERT_FATAL(e2e_call_ok(&c, "open_transport", OPTS));
+    CU_ASSERT(e2e_banner_first(&c, banner));
+    CU_ASSERT(qemu_of(proj0) > 0 && qemu_of(proj0) != qemu);
+    CU_ASSERT(e2e_echo_random(&c, 4096));
+    CU_ASSERT(e2e_close_server(&c));
+}
+
+static void test_close_is_idempotent_and_reopen_and_open_on_open_boot_again(void)
+{
+    struct rpc_client c;
+    char banner[128];
+    banner_of(board0, banner, sizeof banner);
+    CU_ASSERT_FATAL(open_board(&c, proj0, board0));
+    pid_t first = qemu_of(proj0);
+    CU_ASSERT(e2e_call_ok(&c, "close_transport", "{}"));
+    CU_ASSERT(e2e_call_ok(&c, "close_transport", "{}"));
+    CU_ASSERT_FALSE(qemu_procs_alive(first));
+    uint8_t buf[4];
+    size_t got = 0;
+    char msg[128];
+    CU_ASSERT_EQUAL(e2e_read(&c, sizeof buf, "0", buf, &got, msg, sizeof msg), 1);
+    CU_ASSERT_STRING_EQUAL(msg, "TransportClosedError");
+    CU_ASSERT_FATAL(e2e_call_ok(&c, "open_transport", OPTS)); /* boots the flash image again */
+    CU_ASSERT(e2e_banner_first(&c, banner));
+    CU_ASSERT(e2e_echo_random(&c, 64 * 1024));
+    /* opening an open transport restarts the board: a fresh banner first, then the link */
+    CU_ASSERT_FATAL(e2e_call_ok(&c, "open_transport", OPTS));
+    CU_ASSERT(e2e_banner_first(&c, banner));
+    CU_ASSERT(e2e_echo_random(&c, 64 * 1024));
+    CU_ASSERT(e2e_close_server(&c));
+    CU_ASSERT_EQUAL(qemu_of(proj0), 0);
+}
+
+static void test_a_second_server_on_the_same_board_is_told_it_is_in_use(void)
+{
+    struct rpc_client a, c;
+    CU_ASSERT_FATAL(open_board(&a, proj0, board0));
+    CU_ASSERT_FATAL(e2e_spawn(&c, proj0));
+    char want[128];
+    snprintf(want, sizeof want, "board in use by another server (pid %ld)", (long)a.pid);
+    e2e_call_fails(&c, "open_transport", OPTS, "calling method open_transport", want);
+    CU_ASSERT(e2e_echo_random(&a, 4096)); /* the first session is untouched */
+    CU_ASSERT(e2e_close_server(&a));
+    char banner[128];
+    banner_of(board0, banner, sizeof banner);
+    CU_ASSERT(e2e_call_ok(&c, "open_transport", OPTS));
+    CU_ASSERT(e2e_banner_first(&c, banner));
+    CU_ASSERT(e2e_close_server(&c));
+}
+
+static void test_a_server_killed_with_sigkill_leaves_no_qemu_socket_or_lock(void)
+{
+    struct rpc_client c;
+    CU_ASSERT_FATAL(open_board(&c, proj0, board0));
+    CU_ASSERT(e2e_echo_random(&c, 4096));
+    pid_t qemu = qemu_of(proj0);
+    CU_ASSERT_FATAL(qemu > 0);
+    rpc_client_kill(&c);
+    CU_ASSERT(qemu_procs_orphan_ends(qemu, 3000));
+    DIR *d = opendir(rundir);
+    int entries = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        entries += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    CU_ASSERT_EQUAL(entries, 0); /* no QMP socket or runtime directory left */
+    CU_ASSERT_FATAL(open_board(&c, proj0, board0)); /* the kernel dropped the lock */
+    CU_ASSERT(e2e_close_server(&c));
+}
+
+/* ---- the option, as a hostile caller gives it ---- */
+
+static void test_link_values_other_than_uart_or_fast_are_refused_everywhere(void)
+{
+    static const char *const hostile[] = {
+        "socket,id=x,path=/tmp/mtq-hostile.sock", "tcp:127.0.0.1:4444", "/dev/ttyS0",
+        "fast,fd=0", "virtio_serial", "FAST", "fast ", "uart;fast", "file:/etc/passwd"};
+    struct rpc_client t;
+    CU_ASSERT_FATAL(e2e_spawn(&t, MTQ_TEMPLATE_DIR));
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        char params[PATH_MAX + 512], dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/hostile-%zu", workdir, i);
+        snprintf(params, sizeof params, "{\"model_library_format_path\":\"\","
+                 "\"standalone_crt_dir\":\"\",\"project_dir\":\"%s\",\"options\":"
+                 "{\"project_type\":\"echo\",\"board\":\"%s\",\"link\":\"%s\"}}", dir, board0,
+                 hostile[i]);
+        e2e_call_fails(&t, "generate_project", params, "calling method generate_project",
+                       "is not one of: uart, fast");
+        CU_ASSERT_FALSE(fs_exists(dir));
+    }
+    CU_ASSERT(e2e_close_server(&t));
+    struct rpc_client c;
+    CU_ASSERT_FATAL(e2e_spawn(&c, proj0));
+    e2e_call_fails(&c, "open_transport", "{\"options\":{\"link\":\"tcp:127.0.0.1:1\"}}",
+                   "calling method open_transport", "is not one of: uart, fast");
+    e2e_call_fails(&c, "open_transport", "{\"options\":{\"link\":\"uart\"}}",
+                   "calling method open_transport",
+                   "option link: 'uart' differs from the 'fast' this project was generated");
+    e2e_call_fails(&c, "build", "{\"options\":{\"link\":\"uart\"}}", "calling method build",
+                   "generate the project again with link=uart");
+    CU_ASSERT_EQUAL(qemu_procs_children(c.pid), 0);
+    CU_ASSERT(e2e_close_server(&c));
+}
+
+/* ---- the command line ---- */
+
+/* An aot_standalone project of the digits model on board for link, built and flashed. */
+static bool cli_aot_project(const char *board, const char *link, char *dir, size_t dirsz)
+{
+    char *out = NULL, *errs = NULL, opt[32];
+    snprintf(dir, dirsz, "%s/aot-%s-%s", workdir, board, link);
+    snprintf(opt, sizeof opt, "link=%s", link);
+    const char *create[] = {"create", dir, "--board", board, "--type", "aot_standalone",
+                            "--mlf", model_tar, "-o", opt, NULL};
+    const char *build[] = {"build", dir, NULL}, *flash[] = {"flash", dir, NULL};
+    bool ok = cli_run_binary(workdir, create, NULL, 120, &out, &errs) == 0;
+    free(out);
+    free(errs);
+    ok = ok && cli_run_binary(workdir, build, NULL, 300, &out, &errs) == 0;
+    if (!ok && errs)
+        fprintf(stderr, "\n    %s\n", errs);
+    free(out);
+    free(errs);
+    ok = ok && cli_run_binary(workdir, flash, NULL, 60, &out, &errs) == 0;
+    free(out);
+    free(errs);
+    return ok;
+}
+
+/* run --json --input: the outputs' hex and the model's exact instruction count. */
+static bool cli_run_input(const char *dir, const char *input, char *hex, size_t hexsz,
+                          double *count)
+{
+    char *out = NULL, *errs = NULL;
+    const char *run[] = {"run", dir, "--input", input, "--json", NULL};
+    int st = cli_run_binary(workdir, run, NULL, 120, &out, &errs);
+    cJSON *j = st == 0 ? cJSON_Parse(out) : NULL;
+    const cJSON *outputs = cJSON_GetObjectItemCaseSensitive(j, "outputs");
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(outputs, "output"), "hex");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "count"), "value");
+    bool ok = cJSON_IsString(h) && cJSON_IsNumber(n);
+    if (ok) {
+        snprintf(hex, hexsz, "%s", h->valuestring);
+        *count = n->valuedouble;
+    } else {
+        fprintf(stderr, "\n    run %s: status %d\n%s\n%s\n", dir, st, out ? out : "",
+                errs ? errs : "");
+    }
+    cJSON_Delete(j);
+    free(out);
+    free(errs);
+    return ok;
+}
+
+static void test_run_with_an_input_over_the_fast_link_matches_the_uart_exactly(void)
+{
+    char fast_dir[PATH_MAX], uart_dir[PATH_MAX], input[PATH_MAX];
+    CU_ASSERT_FATAL(cli_aot_project(board0, "fast", fast_dir, sizeof fast_dir));
+    CU_ASSERT_FATAL(cli_aot_project(board0, "uart", uart_dir, sizeof uart_dir));
+    /* sample 7 of the digits set, and the output the generator recorded for it */
+    char *text = NULL;
+    CU_ASSERT_EQUAL_FATAL(fs_read_file(MTQ_SOURCE_DIR "/tests/fixtures/mlf/"
+                                       "digits_int8_samples.json", 0, &text, NULL, NULL), 0);
+    cJSON *samples = cJSON_Parse(text);
+    free(text);
+    const cJSON *seven = cJSON_GetArrayItem(cJSON_GetObjectItem(samples, "samples"), 7);
+    const char *in_hex = cJSON_GetObjectItem(seven, "input_hex")->valuestring;
+    const char *want = cJSON_GetObjectItem(seven, "output_hex")->valuestring;
+    uint8_t raw[256];
+    size_t n = strlen(in_hex) / 2;
+    CU_ASSERT_FATAL(n <= sizeof raw);
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = 0;
+        sscanf(in_hex + 2 * i, "%2x", &v);
+        raw[i] = (uint8_t)v;
+    }
+    snprintf(input, sizeof input, "%s/seven.bin", workdir);
+    CU_ASSERT_EQUAL_FATAL(fs_write_file(input, raw, n, NULL), 0);
+    char fast_hex[256], uart_hex[256], again_hex[256];
+    double fast_count = 0, uart_count = 0, again = 0;
+    CU_ASSERT_FATAL(cli_run_input(fast_dir, input, fast_hex, sizeof fast_hex, &fast_count));
+    CU_ASSERT_FATAL(cli_run_input(uart_dir, input, uart_hex, sizeof uart_hex, &uart_count));
+    CU_ASSERT_FATAL(cli_run_input(fast_dir, input, again_hex, sizeof again_hex, &again));
+    CU_ASSERT_STRING_EQUAL(fast_hex, want);
+    CU_ASSERT_STRING_EQUAL(uart_hex, want);
+    CU_ASSERT_STRING_EQUAL(again_hex, want);
+    /* the driver leaves the model's data where the UART build has it: the same exact count */
+    CU_ASSERT_EQUAL(fast_count, uart_count);
+    CU_ASSERT_EQUAL(again, fast_count);
+    fprintf(stderr, "\n    run --input on %s: %.0f instructions on both links", board0,
+            fast_count);
+    cJSON_Delete(samples);
+}
+
+static void test_serial_echoes_a_pipe_over_the_fast_link(void)
+{
+    char in[PATH_MAX], want[256], *out = NULL, *errs = NULL;
+    const char text[] = "hello, fast board\nsecond line\n";
+    snprintf(in, sizeof in, "%s/serial-in", workdir);
+    CU_ASSERT_EQUAL_FATAL(fs_write_file(in, text, sizeof text - 1, NULL), 0);
+    const char *args[] = {"serial", proj0, NULL};
+    CU_ASSERT_EQUAL(cli_run_binary(workdir, args, in, 60, &out, &errs), 0);
+    banner_of(board0, want, sizeof want);
+    strncat(want, text, sizeof want - strlen(want) - 1);
+    CU_ASSERT_STRING_EQUAL(out, want);
+    free(out);
+    free(errs);
+}
+
+/* ---- setup ---- */
+
+static bool board_usable(const char *name, char *why, size_t whysz)
+{
+    struct machine m;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/machines/%s.json", MTQ_SOURCE_DIR, name);
+    if (!fwbuild_available(name, why, whysz))
+        return false;
+    if (mach_load(&m, path, NULL) < 0 || !fwbuild_on_path(m.qemu_binary)) {
+        snprintf(why, whysz, "its QEMU is not on PATH (scripts/install-deps.sh)");
+        return false;
+    }
+    if (!mach_has_fast_link(&m) || !fast_link_kind_find(m.fast_link_kind)) {
+        snprintf(why, whysz, "it has no fast link this server drives");
+        return false;
+    }
+    return true;
+}
+
+static int suite_init(void)
+{
+    char cache[sizeof workdir + 8], fixture[PATH_MAX];
+    if (!mkdtemp(workdir))
+        return -1;
+    snprintf(rundir, sizeof rundir, "%s/run", workdir);
+    snprintf(cache, sizeof cache, "%s/cache", workdir);
+    if (fs_mkdir_p(rundir, NULL) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 ||
+        setenv("MTQ_CACHE_DIR", cache, 1) < 0)
+        return -1;
+    snprintf(model_tar, sizeof model_tar, "%s/digits_int8.tar", workdir);
+    if (mlf_fixture_path("digits_int8", fixture, sizeof fixture, NULL) < 0 ||
+        mlf_make_tar(fixture, model_tar, NULL) < 0)
+        return -1;
+    for (int b = 0; b < N_BOARDS; b++) {
+        if (!echo_proj[b][0])
+            continue;
+        snprintf(echo_proj[b], sizeof echo_proj[b], "%s/echo-%s", workdir, BOARD_NAMES[b]);
+        if (e2e_make_echo_project_with(echo_proj[b], BOARD_NAMES[b], NULL, FAST) < 0)
+            return -1;
+        if (!board0) {
+            board0 = BOARD_NAMES[b];
+            proj0 = echo_proj[b];
+        }
+    }
+    snprintf(no_link_proj, sizeof no_link_proj, "%s/no-link-up", workdir);
+    snprintf(abort_proj, sizeof abort_proj, "%s/abort-after", workdir);
+    snprintf(hang_proj, sizeof hang_proj, "%s/hang", workdir);
+    if (e2e_make_echo_project_with(no_link_proj, board0, "fast_link_firmware/no_link_up.c",
+                                   FAST) < 0 ||
+        e2e_make_echo_project_with(abort_proj, board0, "fast_link_firmware/abort_after.c",
+                                   FAST) < 0 ||
+        e2e_make_echo_project_with(hang_proj, board0, "fast_link_firmware/hang.c", FAST) < 0)
+        return -1;
+    return 0;
+}
+
+static int suite_clean(void)
+{
+    return fs_remove_tree(workdir, NULL);
+}
+
+int main(void)
+{
+    int usable = 0;
+    if (!fs_exists(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh")) {
+        printf("e2e_fast_link: skipped: no template at %s (build the template_project "
+               "target)\n", MTQ_TEMPLATE_DIR);
+        return 77;
+    }
+    for (int b = 0; b < N_BOARDS; b++) {
+        char why[512];
+        if (board_usable(BOARD_NAMES[b], why, sizeof why)) {
+            snprintf(echo_proj[b], sizeof echo_proj[b], "x"); /* suite_init fills it in */
+            usable++;
+        } else {
+            printf("e2e_fast_link: skipping %s: %s\n", BOARD_NAMES[b], why);
+        }
+    }
+    if (usable == 0) {
+        printf("e2e_fast_link: skipped: no board with a fast link can run here\n");
+        return 77;
+    }
+    /* orphans (a SIGKILLed server's QEMU) come to us, so the test can reap and check them */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    CU_initialize_registry();
+    CU_pSuite s = CU_add_suite("e2e_fast_link", suite_init, suite_clean);
+    CU_ADD_TEST(s, test_every_fast_board_hands_its_banner_first_and_echoes_a_mebibyte_each_way);
+    CU_ADD_TEST(s, test_read_timeouts_give_io_timeout_in_time_and_null_waits_for_data);
+    CU_ADD_TEST(s, test_a_write_the_board_does_not_take_times_out_saying_how_much_went);
+    CU_ADD_TEST(s, test_a_firmware_that_never_brings_the_link_up_fails_open_in_time_saying_so);
+    CU_ADD_TEST(s, test_a_board_that_dies_is_transport_closed_with_its_exit_and_uart_line);
+    CU_ADD_TEST(s, test_qemu_killed_mid_read_is_transport_closed_and_the_board_boots_again);
+    CU_ADD_TEST(s, test_close_is_idempotent_and_reopen_and_open_on_open_boot_again);
+    CU_ADD_TEST(s, test_a_second_server_on_the_same_board_is_told_it_is_in_use);
+    CU_ADD_TEST(s, test_a_server_killed_with_sigkill_leaves_no_qemu_socket_or_lock);
+    CU_ADD_TEST(s, test_link_values_other_than_uart_or_fast_are_refused_everywhere);
+    CU_ADD_TEST(s, test_run_with_an_input_over_the_fast_link_matches_the_uart_exactly);
+    CU_ADD_TEST(s, test_serial_echoes_a_pipe_over_the_fast_link);
+    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
+        return 1;
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+    CU_cleanup_registry(); /* only after reading the counts: it clears them */
+    if (qemu_procs_children(getpid()) != 0) {
+        fprintf(stderr, "e2e_fast_link: a QEMU child is still alive\n");
+        bad++;
+    }
+    return bad != 0;
+}
