@@ -20,7 +20,8 @@
 
 /* Machine files are a few KiB; anything bigger is not one. */
 #define MACH_FILE_MAX (64 * 1024)
-/* The firmware reserves the last 16 bytes of ram (CONTRACTS.md); a region needs room beyond. */
+/* The last 16 bytes of ram hold the boot seed and counter (docs/BOARD_CONTRACT.md "Board RAM
+ * reservations"); a region needs room beyond them. */
 #define MACH_RAM_MIN 0x1000
 
 static const char *const known_archs[] = {"arm", "riscv", NULL};

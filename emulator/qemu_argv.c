@@ -4,7 +4,8 @@
  * gdb, the seed), and the confinement every board gets: -sandbox (QEMU's seccomp filter: no
  * exec, no privilege change, no obsolete or resource-control calls), no default devices, no
  * user config, no monitor, no network but an optional link's, no semihosting ever. A link
- * (issue 11) brings its own device arguments through emu_config.link_args.
+ * faster than the UART, when one is asked for, brings its own device arguments through
+ * emu_config.link_args.
  */
 #include "internal.h"
 
@@ -106,8 +107,8 @@ int emu__build_argv(const struct emu_config *c, const struct emu__paths *p, stru
         emu__argv_add(a, "-gdb");
         emu__argv_add(a, "tcp:127.0.0.1:%d", c->gdb_port);
     }
-    /* CONTRACTS.md "Board RAM reservations": the seed lives at ram end - 16; the loader
-     * writes it again at every reset */
+    /* the boot seed lives at ram end - 16 (docs/BOARD_CONTRACT.md "Board RAM reservations");
+     * the loader writes it again at every reset */
     emu__argv_add(a, "-device");
     emu__argv_add(a, "loader,addr=0x%llx,data=0x%llx,data-len=8",
                   (unsigned long long)(m->ram.base + m->ram.size - 16),

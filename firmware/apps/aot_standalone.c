@@ -11,7 +11,8 @@ int main(void)
 {
     board_init();
     aot_app_init();
-    /* The banner goes last: once it is out the host may send commands (CONTRACTS.md). */
+    /* The banner goes last: once it is out the host may send commands
+     * (docs/BOARD_CONTRACT.md "The UART conventions"). */
     aot_app_send_banner();
     for (;;)
         aot_app_feed(uart_getc());

@@ -1,7 +1,7 @@
 /*
  * The echo firmware: no model, bytes in, bytes out. The transport's own test and benchmark.
- * Sends the banner once the receiver is on (CONTRACTS.md "UART conventions"), then returns
- * every received byte unchanged, forever.
+ * Sends the banner once the receiver is on (docs/BOARD_CONTRACT.md "The UART conventions"),
+ * then returns every received byte unchanged, forever.
  */
 #include "board.h"
 

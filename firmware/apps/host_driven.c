@@ -1,7 +1,8 @@
 /*
  * The host_driven firmware: TVM's C runtime RPC server on the board's UART, so that TVM on the
  * host drives the model (graph or AOT executor, time_evaluator, AutoTVM). Sends the banner
- * (CONTRACTS.md "UART conventions"), starts the server, then hands every received byte to it.
+ * (docs/BOARD_CONTRACT.md "The UART conventions"), starts the server, then hands every received
+ * byte to it.
  *
  * Why the receive path cannot overflow: there is no receive buffer of ours to overflow. The
  * UART is polled, and a byte is taken from it only when the loop below is ready to give it to
