@@ -5,8 +5,8 @@
  */
 #include "cli.h"
 
+#include "command.h"
 #include "fs.h"
-#include "internal.h"
 #include "log.h"
 
 #include <assert.h>

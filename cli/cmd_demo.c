@@ -5,9 +5,9 @@
  * as a TVM user would through the Project API. The table at the end shows that every board
  * predicts the same digits, and what each costs in exact virtual time.
  */
+#include "command.h"
 #include "elfsize.h"
 #include "fs.h"
-#include "internal.h"
 #include "log.h"
 #include "machine.h"
 #include "mlftar.h"

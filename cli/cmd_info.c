@@ -3,9 +3,9 @@
  * `template-dir` (where TVM should point generate_project) and `info` (what a project is, how
  * big its firmware is and whether it is flashed). Text for people, --json for scripts.
  */
+#include "command.h"
 #include "elfsize.h"
 #include "fs.h"
-#include "internal.h"
 #include "log.h"
 #include "machine.h"
 

@@ -4,8 +4,8 @@
  * `flash` (the project's own server). -o name=value passes a project option; only the options
  * given are sent, and the server fills in the defaults it declares.
  */
+#include "command.h"
 #include "fs.h"
-#include "internal.h"
 #include "log.h"
 #include "machine.h"
 

@@ -3,7 +3,7 @@
  * can publish the per-operator picture (against its stored baseline) without a board.
  */
 #include "baseline.h"
-#include "internal.h"
+#include "command.h"
 #include "report.h"
 
 #include <stdio.h>

@@ -7,12 +7,12 @@
  * line protocol over read/write_transport, close_transport.
  */
 #include "baseline.h"
+#include "command.h"
 #include "elfsize.h"
+#include "fs.h"
+#include "log.h"
 #include "ops.h"
 #include "report.h"
-#include "fs.h"
-#include "internal.h"
-#include "log.h"
 
 #include <inttypes.h>
 #include <math.h>

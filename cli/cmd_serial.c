@@ -6,7 +6,7 @@
  * written in small chunks with reads between them, so the board's replies never pile up in
  * the pty while we are still writing.
  */
-#include "internal.h"
+#include "command.h"
 #include "log.h"
 
 #include <errno.h>

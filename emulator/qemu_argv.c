@@ -1,5 +1,5 @@
 /*
- * QEMU's command line for a board (internal.h): what the machine file says about the board,
+ * QEMU's command line for a board (qemu_argv.h): what the machine file says about the board,
  * what the emulator adds for the session (QMP, the UART's pty, the exit status's pty, icount,
  * gdb, the seed), and the confinement every board gets: -sandbox (QEMU's seccomp filter: no
  * exec, no privilege change, no obsolete or resource-control calls), no default devices, no
@@ -7,7 +7,7 @@
  * faster than the UART, when one is asked for, brings its own device arguments through
  * emu_config.link_args.
  */
-#include "internal.h"
+#include "qemu_argv.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * and exactly the serial ports we define (docs/SECURITY.md "The board and QEMU"); an optional
  * link's arguments replace only -nic none.
  */
-#include "internal.h"
+#include "qemu_argv.h"
 #include "machine.h"
 
 #include <CUnit/Basic.h>

@@ -3,8 +3,8 @@
  * gets, and helpers for the steps they have in common (finding the template, starting a
  * project's server, reporting an error). Not for use outside cli/.
  */
-#ifndef MTQ_CLI_INTERNAL_H
-#define MTQ_CLI_INTERNAL_H
+#ifndef MTQ_CLI_COMMAND_H
+#define MTQ_CLI_COMMAND_H
 
 #include "aot.h"
 #include "args.h"
