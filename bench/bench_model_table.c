@@ -1,9 +1,9 @@
 /*
- * How long the firmware's CMake takes to configure an aot_standalone project whose model has
- * N inputs (issue 10, item 8): with the tensors the server wrote once (model_tensors.cmake,
- * linear) and with CMake reading metadata.json itself (string(JSON) per tensor, quadratic).
- * Prints {"tensors": N, "configure_s_table": x, "configure_s_json": y} per N. Each figure is
- * a whole configure (compiler checks included) in a fresh build directory.
+ * How long the firmware's CMake takes to configure an aot_standalone project whose model has N
+ * inputs, a cost a hostile model could inflate: with the tensors the server wrote once
+ * (model_tensors.cmake, linear) and with CMake reading metadata.json itself (string(JSON) per
+ * tensor, quadratic). Prints {"tensors": N, "configure_s_table": x, "configure_s_json": y} per N.
+ * Each figure is a whole configure (compiler checks included) in a fresh build directory.
  *   bench_model_table [N...]      (default: 100 500 2000)
  */
 #include "fs.h"

@@ -3,8 +3,8 @@
  * aot_standalone board powered on through the project's server with the protocol session
  * on top (the Project API transport as the session's byte channel).
  */
+#include "command.h"
 #include "fs.h"
-#include "internal.h"
 #include "log.h"
 
 #include <limits.h>

@@ -5,8 +5,8 @@
  */
 #include "cli.h"
 
+#include "command.h"
 #include "fs.h"
-#include "internal.h"
 #include "log.h"
 
 #include <assert.h>
@@ -160,6 +160,33 @@ int cli__usage_error(const struct cli_ctx *ctx, const char *cmd, const struct er
 {
     log_error("%s (see '%s %s--help')", e->msg, ctx->prog, cmd ? cmd : "");
     return CLI_EXIT_USAGE;
+}
+
+int cli__check_options(const struct cli_ctx *ctx, const struct cli_command *cmd,
+                       const struct cli_args *a)
+{
+    struct err err;
+    size_t n = 0;
+    const char *const *texts = cli__opt_all(cmd, a, "option", &n);
+    err_clear(&err);
+    for (size_t i = 0; i < n; i++) {
+        char name[64], hint[80];
+        const char *value;
+        if (cli_option_split(texts[i], name, sizeof name, &value, &err) < 0) {
+            snprintf(hint, sizeof hint, "%s ", cmd->name);
+            return cli__usage_error(ctx, hint, &err);
+        }
+    }
+    return 0;
+}
+
+int cli__finish(const struct cli_ctx *ctx, struct cli_client *client, int rc, struct err *err)
+{
+    if (client)
+        rc = cli__close_server(client, rc, err);
+    if (rc < 0)
+        cli__report(ctx, err);
+    return rc < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
 void cli__progress(const struct cli_ctx *ctx, const char *fmt, ...)

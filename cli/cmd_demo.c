@@ -5,9 +5,9 @@
  * as a TVM user would through the Project API. The table at the end shows that every board
  * predicts the same digits, and what each costs in exact virtual time.
  */
+#include "command.h"
 #include "elfsize.h"
 #include "fs.h"
-#include "internal.h"
 #include "log.h"
 #include "machine.h"
 #include "mlftar.h"
@@ -271,159 +271,201 @@ static void print_table(const struct row *rows, size_t n_rows, const struct samp
     }
 }
 
+/* Where the demo's inputs are: the template, its machines/ and the sample model beside it. */
+struct demo_paths {
+    char tdir[PATH_MAX];    /* <build>/template_project */
+    char mdir[PATH_MAX];    /* its machines/ */
+    char model[PATH_MAX];   /* <build>/demo/digits_int8, the MLF's contents */
+    char samples[PATH_MAX]; /* <build>/demo/digits_int8_samples.json */
+};
+
+static int find_paths(struct demo_paths *p, struct err *err)
+{
+    char parent[PATH_MAX], data[PATH_MAX];
+    int rc = cli__template_dir(p->tdir, sizeof p->tdir, err);
+    if (rc < 0)
+        return rc;
+    /* <build>/template_project and <build>/demo are siblings (cli/CMakeLists.txt) */
+    snprintf(parent, sizeof parent, "%s", p->tdir);
+    snprintf(data, sizeof data, "%s/demo", dirname(parent));
+    if ((rc = fs_join(p->model, sizeof p->model, data, "digits_int8", err)) < 0 ||
+        (rc = fs_join(p->samples, sizeof p->samples, data, "digits_int8_samples.json",
+                      err)) < 0 ||
+        (rc = fs_join(p->mdir, sizeof p->mdir, p->tdir, "machines", err)) < 0)
+        return rc;
+    if (!fs_is_dir(p->model) || !fs_exists(p->samples))
+        return err_set(err, ERR_INVALID, "no sample model at %s; build first: ninja -C %s "
+                       "(it copies the sample model there)", data, parent);
+    return 0;
+}
+
+/* The boards: all of the template's machines/, or the one --board names (checked here, so
+ * a typo fails before anything is built). */
+static int pick_boards(const char *mdir, bool all, const char *board_arg, char ***names,
+                       size_t *n, struct err *err)
+{
+    if (all)
+        return mach_list(mdir, names, n, err);
+    const char *b = board_arg ? board_arg : DEFAULT_BOARD;
+    struct machine *m = calloc(1, sizeof *m);
+    int rc = m ? mach_load_by_name(m, mdir, b, err) : err_set(err, ERR_INTERNAL, "oom");
+    free(m);
+    if (rc < 0)
+        return err_prefix(err, "--board %s", b);
+    if (!(*names = calloc(1, sizeof **names)) || !((*names)[0] = strdup(b)))
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    *n = 1;
+    return 0;
+}
+
+/* The work directory: --keep's (new or empty), else a private temporary one (*made: the
+ * caller removes it). */
+static int make_work_dir(const char *keep, char *work, size_t worksz, bool *made,
+                         struct err *err)
+{
+    if (keep) {
+        int rc = cli__abs_path(keep, work, worksz, err);
+        if (rc < 0)
+            return rc;
+        if (fs_exists(work) && (!fs_is_dir(work) || rmdir(work) < 0))
+            return err_set(err, ERR_INVALID, "--keep %s: exists and is not an empty "
+                           "directory; give a new or empty one", keep);
+        return fs_mkdir_p(work, err);
+    }
+    snprintf(work, worksz, "/tmp/microtvm-qemu-demo-XXXXXX");
+    if (!mkdtemp(work))
+        return err_errno(err, "making a work directory in /tmp");
+    *made = true;
+    return 0;
+}
+
+/* One demo's data: the samples, a row per board, and whether any board failed. */
+struct demo_run {
+    struct sample *samples; /* MAX_SAMPLES of room */
+    size_t n_samples;
+    struct row *rows; /* n_boards of room, n_rows used */
+    size_t n_boards, n_rows;
+    bool failed;
+};
+
+/* The act: the sample model as an MLF tar in work, then every board in turn through the
+ * template's server. A board that fails is reported, recorded in its row and skipped. */
+static int run_boards(const struct cli_ctx *ctx, const struct demo_paths *p, const char *work,
+                      const char *link, char *const *names, struct demo_run *d, struct err *err)
+{
+    char tar[PATH_MAX];
+    struct cli_client *tmpl = NULL;
+    int rc;
+    if ((rc = fs_join(tar, sizeof tar, work, "digits_int8.tar", err)) < 0 ||
+        (rc = cli_mlf_tar(p->model, tar, err)) < 0)
+        return rc;
+    cli__progress(ctx, "the sample model: %s (int8 digits, %zu images); work directory %s",
+                  tar, d->n_samples, work);
+    if ((rc = cli__open_server(ctx, p->tdir, true, &tmpl, NULL, err)) < 0)
+        return rc;
+    for (size_t i = 0; i < d->n_boards; i++) {
+        struct row *r = &d->rows[d->n_rows++];
+        struct err berr;
+        err_clear(&berr);
+        snprintf(r->board, sizeof r->board, "%s", names[i]);
+        if (demo_board(ctx, tmpl, work, tar, link, d->samples, d->n_samples, r, &berr) < 0) {
+            cli__report(ctx, &berr);
+            snprintf(r->error, sizeof r->error, "%s", berr.msg);
+            d->failed = true;
+            continue;
+        }
+        r->ok = true;
+    }
+    return cli__close_server(tmpl, 0, err);
+}
+
+/* The report: the table, whether every board predicted the same (a difference fails the
+ * demo), and where the projects were kept. */
+static void report_demo(const struct cli_ctx *ctx, struct demo_run *d, const char *keep,
+                        const char *work, const char *first_board)
+{
+    print_table(d->rows, d->n_rows, d->samples);
+    /* The point of the demo: the same predictions everywhere. */
+    const struct row *ref = NULL;
+    bool same = true;
+    size_t n_ok = 0;
+    for (size_t i = 0; i < d->n_rows; i++) {
+        if (!d->rows[i].ok)
+            continue;
+        n_ok++;
+        if (!ref)
+            ref = &d->rows[i];
+        else if (memcmp(ref->predicted, d->rows[i].predicted, sizeof ref->predicted) != 0)
+            same = false;
+    }
+    if (n_ok > 1)
+        printf("same predictions on all %zu boards: %s\n", n_ok, same ? "yes" : "NO");
+    if (!same)
+        d->failed = true;
+    if (keep)
+        printf("projects kept in %s (try: %s run %s/%s)\n", work, ctx->prog, work,
+               ref ? ref->board : first_board);
+}
+
+static void demo_run_close(struct demo_run *d)
+{
+    if (d->samples)
+        free_samples(d->samples, d->n_samples);
+    free(d->samples);
+    for (size_t i = 0; d->rows && i < d->n_rows; i++)
+        cJSON_Delete(d->rows[i].summary);
+    free(d->rows);
+}
+
 static int run_demo(const struct cli_ctx *ctx, const struct cli_command *cmd,
                     const struct cli_args *a)
 {
     struct err err;
-    char tdir[PATH_MAX], data[PATH_MAX], model[PATH_MAX], samples_path[PATH_MAX];
-    char mdir[PATH_MAX], work[PATH_MAX] = "", tar[PATH_MAX];
+    struct demo_paths paths;
+    struct demo_run d = {0};
+    char work[PATH_MAX] = "";
     char **names = NULL;
-    size_t n_names = 0, n_samples = 0, n_rows = 0;
-    struct sample *samples = NULL;
-    struct row *rows = NULL;
-    struct cli_client *tmpl = NULL;
-    bool made_work = false, failed = false;
+    bool made_work = false;
     const char *board_arg = cli__opt(cmd, a, "board"), *keep = cli__opt(cmd, a, "keep");
     const char *report = cli__opt(cmd, a, "report"), *link = cli__opt(cmd, a, "link");
     bool all = cli__opt(cmd, a, "all") != NULL;
-    int rc = 0;
+    int rc;
     err_clear(&err);
 
     if (all && board_arg) {
         err_set(&err, ERR_INVALID, "demo: --board and --all exclude each other; give one");
         return cli__usage_error(ctx, "demo ", &err);
     }
-    if ((rc = cli__template_dir(tdir, sizeof tdir, &err)) < 0)
+    if ((rc = find_paths(&paths, &err)) < 0)
         goto out;
-    /* <build>/template_project and <build>/demo are siblings (cli/CMakeLists.txt) */
-    char parent[PATH_MAX];
-    snprintf(parent, sizeof parent, "%s", tdir);
-    snprintf(data, sizeof data, "%s/demo", dirname(parent));
-    if ((rc = fs_join(model, sizeof model, data, "digits_int8", &err)) < 0 ||
-        (rc = fs_join(samples_path, sizeof samples_path, data, "digits_int8_samples.json",
-                      &err)) < 0 ||
-        (rc = fs_join(mdir, sizeof mdir, tdir, "machines", &err)) < 0)
-        goto out;
-    if (!fs_is_dir(model) || !fs_exists(samples_path)) {
-        rc = err_set(&err, ERR_INVALID, "no sample model at %s; build first: ninja -C %s "
-                     "(it copies the sample model there)", data, dirname(parent));
-        goto out;
-    }
-    if (!(samples = calloc(MAX_SAMPLES, sizeof *samples))) {
+    if (!(d.samples = calloc(MAX_SAMPLES, sizeof *d.samples))) {
         rc = err_set(&err, ERR_INTERNAL, "out of memory");
         goto out;
     }
-    if ((rc = read_samples(samples_path, samples, &n_samples, &err)) < 0)
+    if ((rc = read_samples(paths.samples, d.samples, &d.n_samples, &err)) < 0 ||
+        (rc = pick_boards(paths.mdir, all, board_arg, &names, &d.n_boards, &err)) < 0)
         goto out;
-
-    /* The boards: one, or all of the template's machines/. */
-    if (all) {
-        if ((rc = mach_list(mdir, &names, &n_names, &err)) < 0)
-            goto out;
-    } else {
-        struct machine *m = calloc(1, sizeof *m);
-        const char *b = board_arg ? board_arg : DEFAULT_BOARD;
-        rc = m ? mach_load_by_name(m, mdir, b, &err) : err_set(&err, ERR_INTERNAL, "oom");
-        free(m);
-        if (rc < 0) {
-            err_prefix(&err, "--board %s", b);
-            goto out;
-        }
-        if (!(names = calloc(1, sizeof *names)) || !(names[0] = strdup(b))) {
-            rc = err_set(&err, ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-        n_names = 1;
-    }
-    if (!(rows = calloc(n_names, sizeof *rows))) {
+    if (!(d.rows = calloc(d.n_boards, sizeof *d.rows))) {
         rc = err_set(&err, ERR_INTERNAL, "out of memory");
         goto out;
     }
-
-    /* The work directory: --keep's (new or empty), else a private temporary one. */
-    if (keep) {
-        if ((rc = cli__abs_path(keep, work, sizeof work, &err)) < 0)
-            goto out;
-        if (fs_exists(work) && (!fs_is_dir(work) || rmdir(work) < 0)) {
-            rc = err_set(&err, ERR_INVALID, "--keep %s: exists and is not an empty directory; "
-                         "give a new or empty one", keep);
-            goto out;
-        }
-        if ((rc = fs_mkdir_p(work, &err)) < 0)
-            goto out;
-    } else {
-        snprintf(work, sizeof work, "/tmp/microtvm-qemu-demo-XXXXXX");
-        if (!mkdtemp(work)) {
-            rc = err_errno(&err, "making a work directory in /tmp");
-            goto out;
-        }
-        made_work = true;
-    }
-    if ((rc = fs_join(tar, sizeof tar, work, "digits_int8.tar", &err)) < 0 ||
-        (rc = cli_mlf_tar(model, tar, &err)) < 0)
+    if ((rc = make_work_dir(keep, work, sizeof work, &made_work, &err)) < 0)
         goto out;
-    cli__progress(ctx, "the sample model: %s (int8 digits, %zu images); work directory %s",
-                  tar, n_samples, work);
-    if ((rc = cli__open_server(ctx, tdir, true, &tmpl, NULL, &err)) < 0)
-        goto out;
-
-    for (size_t i = 0; i < n_names; i++) {
-        struct row *r = &rows[n_rows++];
-        struct err berr;
-        err_clear(&berr);
-        snprintf(r->board, sizeof r->board, "%s", names[i]);
-        if (demo_board(ctx, tmpl, work, tar, link, samples, n_samples, r, &berr) < 0) {
-            cli__report(ctx, &berr);
-            snprintf(r->error, sizeof r->error, "%s", berr.msg);
-            failed = true;
-            continue;
-        }
-        r->ok = true;
-    }
-    rc = cli__close_server(tmpl, 0, &err);
-    tmpl = NULL;
-
-    print_table(rows, n_rows, samples);
-    /* The point of the demo: the same predictions everywhere. */
-    const struct row *ref = NULL;
-    bool same = true;
-    size_t n_ok = 0;
-    for (size_t i = 0; i < n_rows; i++) {
-        if (!rows[i].ok)
-            continue;
-        n_ok++;
-        if (!ref)
-            ref = &rows[i];
-        else if (memcmp(ref->predicted, rows[i].predicted, sizeof ref->predicted) != 0)
-            same = false;
-    }
-    if (n_ok > 1)
-        printf("same predictions on all %zu boards: %s\n", n_ok, same ? "yes" : "NO");
-    if (!same)
-        failed = true;
-    if (keep)
-        printf("projects kept in %s (try: %s run %s/%s)\n", work, ctx->prog, work,
-               ref ? ref->board : names[0]);
-    if (report && (rc = write_report(report, rows, n_rows, &err)) < 0)
-        goto out;
+    rc = run_boards(ctx, &paths, work, link, names, &d, &err);
+    if (d.n_rows) /* the boards ran, even when closing the template's server then failed */
+        report_demo(ctx, &d, keep, work, names[0]);
+    if (rc == 0 && report)
+        rc = write_report(report, d.rows, d.n_rows, &err);
 out:
-    if (tmpl)
-        cli__close_server(tmpl, rc, &err);
     if (made_work) {
         struct err rm_err;
         if (fs_remove_tree(work, &rm_err) < 0)
             log_warn("could not remove %s: %s", work, rm_err.msg);
     }
-    if (rc < 0)
-        cli__report(ctx, &err);
-    if (samples)
-        free_samples(samples, n_samples);
-    free(samples);
-    for (size_t i = 0; rows && i < n_rows; i++)
-        cJSON_Delete(rows[i].summary);
-    free(rows);
-    mach_free_names(names, n_names);
-    return rc < 0 || failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    demo_run_close(&d);
+    mach_free_names(names, d.n_boards);
+    int status = cli__finish(ctx, NULL, rc, &err);
+    return d.failed ? CLI_EXIT_FAIL : status;
 }
 
 const struct cli_command cli__cmd_demo = {

@@ -3,9 +3,9 @@
  * `template-dir` (where TVM should point generate_project) and `info` (what a project is, how
  * big its firmware is and whether it is flashed). Text for people, --json for scripts.
  */
+#include "command.h"
 #include "elfsize.h"
 #include "fs.h"
-#include "internal.h"
 #include "log.h"
 #include "machine.h"
 
@@ -207,12 +207,10 @@ static int run_machines(const struct cli_ctx *ctx, const struct cli_command *cmd
         printf("%-*s  %-*s  --target \"%s\"\n", w[0], ms[i].name, 11, ms[i].tvm_model, target);
     }
 out:
-    if (rc < 0)
-        cli__report(ctx, &err);
     cJSON_Delete(arr);
     free(ms);
     mach_free_names(names, n);
-    return rc < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    return cli__finish(ctx, NULL, rc, &err);
 }
 
 const struct cli_command cli__cmd_machines = {
@@ -241,12 +239,10 @@ static int run_template_dir(const struct cli_ctx *ctx, const struct cli_command 
     struct err err;
     char tdir[PATH_MAX];
     err_clear(&err);
-    if (cli__template_dir(tdir, sizeof tdir, &err) < 0) {
-        cli__report(ctx, &err);
-        return CLI_EXIT_FAIL;
-    }
-    printf("%s\n", tdir);
-    return CLI_EXIT_OK;
+    int rc = cli__template_dir(tdir, sizeof tdir, &err);
+    if (rc == 0)
+        printf("%s\n", tdir);
+    return cli__finish(ctx, NULL, rc, &err);
 }
 
 const struct cli_command cli__cmd_template_dir = {
@@ -282,163 +278,215 @@ static void percent(uint64_t used, uint64_t of, char *out, size_t outsz)
         snprintf(out, outsz, "of an unknown size");
 }
 
+/* What info reports about a project, all gathered before anything is printed. */
+struct project_facts {
+    char dir[PATH_MAX];     /* the project, absolute */
+    char elf[PATH_MAX];     /* build/firmware.elf */
+    char flashed[PATH_MAX]; /* flash/firmware.elf */
+    cJSON *info;            /* the server's ServerInfo */
+    cJSON *project;         /* project.json, or NULL when the project has none */
+    const cJSON *opts;      /* the options it records (in project), or NULL */
+    const char *board, *type, *mlf; /* in project and info, or NULL */
+    struct machine *m;      /* the board's machine file, or NULL when it cannot be read */
+    struct cli_elf_sizes sz;
+    bool built, is_flashed, flashed_current;
+};
+
+static void project_facts_close(struct project_facts *f)
+{
+    cJSON_Delete(f->project);
+    cJSON_Delete(f->info);
+    free(f->m);
+}
+
+/* project.json: the options the server normalized and recorded at generate_project. A
+ * project without one leaves *out NULL. */
+static int read_project_json(const char *dir, cJSON **out, struct err *err)
+{
+    char path[PATH_MAX];
+    char *text = NULL;
+    size_t len = 0;
+    const char *end = NULL;
+    int rc = fs_join(path, sizeof path, dir, "project.json", err);
+    if (rc < 0 || !fs_exists(path))
+        return rc;
+    if ((rc = fs_read_file(path, 1 << 20, &text, &len, err)) < 0)
+        return rc;
+    *out = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!cJSON_IsObject(*out))
+        rc = err_set(err, ERR_INVALID, "%s: bad JSON at byte %td; regenerate the project",
+                     path, end ? end - text : (ptrdiff_t)0);
+    free(text);
+    return rc;
+}
+
+/* The board's machine file from the project's machines/, or NULL: sizes are still worth
+ * showing without the board's totals. */
+static struct machine *load_board(const char *dir, const char *board)
+{
+    char mdir[PATH_MAX];
+    struct err err;
+    struct machine *m = calloc(1, sizeof *m);
+    if (m && (fs_join(mdir, sizeof mdir, dir, "machines", &err) < 0 ||
+              mach_load_by_name(m, mdir, board, &err) < 0)) {
+        log_debug("no board totals: %s", err.msg);
+        free(m);
+        m = NULL;
+    }
+    return m;
+}
+
+/* The firmware: built (and its sizes), flashed, and whether the flashed image is the build. */
+static int firmware_state(struct project_facts *f, struct err *err)
+{
+    int rc;
+    if ((rc = fs_join(f->elf, sizeof f->elf, f->dir, "build/firmware.elf", err)) < 0 ||
+        (rc = fs_join(f->flashed, sizeof f->flashed, f->dir, "flash/firmware.elf", err)) < 0)
+        return rc;
+    if (fs_exists(f->elf)) {
+        if ((rc = cli_elf_sizes(f->elf, &f->sz, err)) < 0)
+            return rc;
+        f->built = true;
+    }
+    f->is_flashed = fs_exists(f->flashed);
+    f->flashed_current = f->is_flashed && f->built && cli__same_file(f->elf, f->flashed);
+    return 0;
+}
+
+/* Asks the project's server for its ServerInfo, then reads what the project holds. */
+static int gather_facts(const struct cli_ctx *ctx, const char *project,
+                        struct project_facts *f, struct err *err)
+{
+    struct cli_client *client = NULL;
+    int rc;
+    if ((rc = cli__abs_path(project, f->dir, sizeof f->dir, err)) < 0 ||
+        (rc = cli__open_server(ctx, f->dir, false, &client, &f->info, err)) < 0)
+        return rc;
+    /* all we need from the server is the ServerInfo */
+    if ((rc = cli__close_server(client, 0, err)) < 0 ||
+        (rc = read_project_json(f->dir, &f->project, err)) < 0)
+        return rc;
+    f->opts = cJSON_GetObjectItemCaseSensitive(f->project, "options");
+    if (!cJSON_IsObject(f->opts))
+        f->opts = f->project; /* the options may be the whole file */
+    f->board = json_str(f->opts, "board");
+    f->type = json_str(f->opts, "project_type");
+    f->mlf = json_str(f->info, "model_library_format_path");
+    if (f->board)
+        f->m = load_board(f->dir, f->board);
+    return firmware_state(f, err);
+}
+
+/* info --json: one object. */
+static cJSON *facts_json(const struct project_facts *f)
+{
+    cJSON *out = cJSON_CreateObject(), *x;
+    if (!out)
+        return NULL;
+    cJSON_AddStringToObject(out, "project_dir", f->dir);
+    const char *platform = json_str(f->info, "platform_name");
+    cJSON_AddStringToObject(out, "platform_name", platform ? platform : "");
+    cJSON_AddItemToObject(out, "board", f->board ? cJSON_CreateString(f->board)
+                                                 : cJSON_CreateNull());
+    cJSON_AddItemToObject(out, "project_type", f->type ? cJSON_CreateString(f->type)
+                                                       : cJSON_CreateNull());
+    cJSON_AddItemToObject(out, "model_library_format_path",
+                          f->mlf && *f->mlf ? cJSON_CreateString(f->mlf) : cJSON_CreateNull());
+    cJSON_AddItemToObject(out, "options",
+                          f->opts ? cJSON_Duplicate(f->opts, 1) : cJSON_CreateObject());
+    if (f->m)
+        cJSON_AddItemToObject(out, "machine", machine_json(f->m));
+    if (f->built && (x = cJSON_AddObjectToObject(out, "firmware"))) {
+        cJSON_AddStringToObject(x, "path", f->elf);
+        cJSON_AddNumberToObject(x, "text", (double)f->sz.text);
+        cJSON_AddNumberToObject(x, "data", (double)f->sz.data);
+        cJSON_AddNumberToObject(x, "bss", (double)f->sz.bss);
+        cJSON_AddNumberToObject(x, "flash_bytes", (double)(f->sz.text + f->sz.data));
+        cJSON_AddNumberToObject(x, "ram_bytes", (double)(f->sz.data + f->sz.bss));
+    } else {
+        cJSON_AddNullToObject(out, "firmware");
+    }
+    cJSON_AddBoolToObject(out, "flashed", f->is_flashed);
+    cJSON_AddBoolToObject(out, "flashed_is_current", f->flashed_current);
+    return out;
+}
+
+/* The recorded options but board and project_type (shown on their own lines). */
+static void print_options(const cJSON *opts)
+{
+    const cJSON *o;
+    printf("options   ");
+    cJSON_ArrayForEach(o, opts) {
+        if (cJSON_IsNull(o) || strcmp(o->string, "board") == 0 ||
+            strcmp(o->string, "project_type") == 0)
+            continue;
+        char *v = cJSON_IsString(o) ? NULL : cJSON_PrintUnformatted(o);
+        printf(" %s=%s", o->string, v ? v : o->valuestring);
+        free(v);
+    }
+    printf("\n");
+}
+
+/* The firmware's sizes (against the board's flash and RAM when known) and flash state. */
+static void print_firmware(const struct cli_ctx *ctx, const char *project,
+                           const struct project_facts *f)
+{
+    const struct cli_elf_sizes *sz = &f->sz;
+    if (f->built) {
+        char fl[64] = "", r[64] = "";
+        if (f->m) {
+            percent(sz->text + sz->data, f->m->flash.size, fl, sizeof fl);
+            percent(sz->data + sz->bss, f->m->ram.size, r, sizeof r);
+        }
+        printf("firmware   text %" PRIu64 "  data %" PRIu64 "  bss %" PRIu64 "  (%s)\n",
+               sz->text, sz->data, sz->bss, f->elf);
+        if (f->m)
+            printf("           flash %" PRIu64 " B (%s), RAM %" PRIu64 " B (%s) before heap "
+                   "and stack\n", sz->text + sz->data, fl, sz->data + sz->bss, r);
+    } else {
+        printf("firmware   not built (run '%s build %s')\n", ctx->prog, project);
+    }
+    if (!f->is_flashed)
+        printf("flashed    no (run '%s flash %s')\n", ctx->prog, project);
+    else if (f->flashed_current)
+        printf("flashed    yes, the current build\n");
+    else
+        printf("flashed    yes, but not the current build (run '%s flash %s' again)\n",
+               ctx->prog, project);
+}
+
+/* info as text for people. */
+static void print_facts(const struct cli_ctx *ctx, const char *project,
+                        const struct project_facts *f)
+{
+    printf("project    %s\n", f->dir);
+    if (f->m)
+        printf("board      %s (%s, %s)\n", f->board, f->m->cpu, f->m->description);
+    else
+        printf("board      %s\n", f->board ? f->board : "(unknown: no project.json)");
+    printf("type       %s\n", f->type ? f->type : "(unknown)");
+    printf("model      %s\n", f->mlf && *f->mlf ? f->mlf : "none");
+    if (f->opts)
+        print_options(f->opts);
+    print_firmware(ctx, project, f);
+}
+
 static int run_info(const struct cli_ctx *ctx, const struct cli_command *cmd,
                     const struct cli_args *a)
 {
     struct err err;
-    struct cli_client *client = NULL;
-    cJSON *info = NULL, *project = NULL, *out = NULL;
-    char *text = NULL;
-    char dir[PATH_MAX], path[PATH_MAX], elf[PATH_MAX], flashed[PATH_MAX];
-    struct machine *m = NULL;
-    int rc;
+    struct project_facts f = {0};
     err_clear(&err);
-
-    if ((rc = cli__abs_path(a->pos[0], dir, sizeof dir, &err)) < 0)
-        goto out;
-    if ((rc = cli__open_server(ctx, dir, false, &client, &info, &err)) < 0)
-        goto out;
-    rc = cli__close_server(client, 0, &err); /* all we need from it is the ServerInfo */
-    client = NULL;
-    if (rc < 0)
-        goto out;
-
-    /* project.json: the options the server normalized and recorded at generate_project */
-    if ((rc = fs_join(path, sizeof path, dir, "project.json", &err)) < 0)
-        goto out;
-    if (fs_exists(path)) {
-        const char *end = NULL;
-        size_t len = 0;
-        if ((rc = fs_read_file(path, 1 << 20, &text, &len, &err)) < 0)
-            goto out;
-        project = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-        if (!cJSON_IsObject(project)) {
-            rc = err_set(&err, ERR_INVALID, "%s: bad JSON at byte %td; regenerate the project",
-                         path, end ? end - text : (ptrdiff_t)0);
-            goto out;
-        }
+    int rc = gather_facts(ctx, a->pos[0], &f, &err);
+    if (rc == 0 && cli__opt(cmd, a, "json")) {
+        cJSON *out = facts_json(&f);
+        rc = out ? print_json(out, &err) : err_set(&err, ERR_INTERNAL, "out of memory");
+        cJSON_Delete(out);
+    } else if (rc == 0) {
+        print_facts(ctx, a->pos[0], &f);
     }
-    const cJSON *opts = cJSON_GetObjectItemCaseSensitive(project, "options");
-    if (!cJSON_IsObject(opts))
-        opts = project; /* the options may be the whole file */
-    const char *board = json_str(opts, "board");
-    const char *type = json_str(opts, "project_type");
-
-    if (board) {
-        char mdir[PATH_MAX];
-        if (!(m = calloc(1, sizeof *m))) {
-            rc = err_set(&err, ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-        if (fs_join(mdir, sizeof mdir, dir, "machines", &err) < 0 ||
-            mach_load_by_name(m, mdir, board, &err) < 0) {
-            log_debug("no board totals: %s", err.msg);
-            free(m);
-            m = NULL; /* sizes are still worth showing without the board's totals */
-            err_clear(&err);
-        }
-    }
-
-    struct cli_elf_sizes sz = {0};
-    bool built = false, is_flashed = false, flashed_current = false;
-    if ((rc = fs_join(elf, sizeof elf, dir, "build/firmware.elf", &err)) < 0 ||
-        (rc = fs_join(flashed, sizeof flashed, dir, "flash/firmware.elf", &err)) < 0)
-        goto out;
-    if (fs_exists(elf)) {
-        if ((rc = cli_elf_sizes(elf, &sz, &err)) < 0)
-            goto out;
-        built = true;
-    }
-    is_flashed = fs_exists(flashed);
-    flashed_current = is_flashed && built && cli__same_file(elf, flashed);
-    const char *mlf = json_str(info, "model_library_format_path");
-
-    if (cli__opt(cmd, a, "json")) {
-        cJSON *x;
-        if (!(out = cJSON_CreateObject())) {
-            rc = err_set(&err, ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-        cJSON_AddStringToObject(out, "project_dir", dir);
-        const char *platform = json_str(info, "platform_name");
-        cJSON_AddStringToObject(out, "platform_name", platform ? platform : "");
-        cJSON_AddItemToObject(out, "board", board ? cJSON_CreateString(board) : cJSON_CreateNull());
-        cJSON_AddItemToObject(out, "project_type",
-                              type ? cJSON_CreateString(type) : cJSON_CreateNull());
-        cJSON_AddItemToObject(out, "model_library_format_path",
-                              mlf && *mlf ? cJSON_CreateString(mlf) : cJSON_CreateNull());
-        cJSON_AddItemToObject(out, "options",
-                              opts ? cJSON_Duplicate(opts, 1) : cJSON_CreateObject());
-        if (m)
-            cJSON_AddItemToObject(out, "machine", machine_json(m));
-        if (built && (x = cJSON_AddObjectToObject(out, "firmware"))) {
-            cJSON_AddStringToObject(x, "path", elf);
-            cJSON_AddNumberToObject(x, "text", (double)sz.text);
-            cJSON_AddNumberToObject(x, "data", (double)sz.data);
-            cJSON_AddNumberToObject(x, "bss", (double)sz.bss);
-            cJSON_AddNumberToObject(x, "flash_bytes", (double)(sz.text + sz.data));
-            cJSON_AddNumberToObject(x, "ram_bytes", (double)(sz.data + sz.bss));
-        } else {
-            cJSON_AddNullToObject(out, "firmware");
-        }
-        cJSON_AddBoolToObject(out, "flashed", is_flashed);
-        cJSON_AddBoolToObject(out, "flashed_is_current", flashed_current);
-        rc = print_json(out, &err);
-        goto out;
-    }
-
-    printf("project    %s\n", dir);
-    if (m)
-        printf("board      %s (%s, %s)\n", board, m->cpu, m->description);
-    else
-        printf("board      %s\n", board ? board : "(unknown: no project.json)");
-    printf("type       %s\n", type ? type : "(unknown)");
-    printf("model      %s\n", mlf && *mlf ? mlf : "none");
-    if (opts) {
-        const cJSON *o;
-        printf("options   ");
-        cJSON_ArrayForEach(o, opts) {
-            if (cJSON_IsNull(o) || strcmp(o->string, "board") == 0 ||
-                strcmp(o->string, "project_type") == 0)
-                continue;
-            char *v = cJSON_IsString(o) ? NULL : cJSON_PrintUnformatted(o);
-            printf(" %s=%s", o->string, v ? v : o->valuestring);
-            free(v);
-        }
-        printf("\n");
-    }
-    if (built) {
-        char f[64] = "", r[64] = "";
-        if (m) {
-            percent(sz.text + sz.data, m->flash.size, f, sizeof f);
-            percent(sz.data + sz.bss, m->ram.size, r, sizeof r);
-        }
-        printf("firmware   text %" PRIu64 "  data %" PRIu64 "  bss %" PRIu64 "  (%s)\n", sz.text,
-               sz.data, sz.bss, elf);
-        if (m)
-            printf("           flash %" PRIu64 " B (%s), RAM %" PRIu64 " B (%s) before heap "
-                   "and stack\n", sz.text + sz.data, f, sz.data + sz.bss, r);
-    } else {
-        printf("firmware   not built (run '%s build %s')\n", ctx->prog, a->pos[0]);
-    }
-    if (!is_flashed)
-        printf("flashed    no (run '%s flash %s')\n", ctx->prog, a->pos[0]);
-    else if (flashed_current)
-        printf("flashed    yes, the current build\n");
-    else
-        printf("flashed    yes, but not the current build (run '%s flash %s' again)\n", ctx->prog,
-               a->pos[0]);
-out:
-    if (rc < 0)
-        cli__report(ctx, &err);
-    if (client)
-        cli__close_server(client, rc, &err);
-    cJSON_Delete(out);
-    cJSON_Delete(project);
-    cJSON_Delete(info);
-    free(text);
-    free(m);
-    return rc < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    project_facts_close(&f);
+    return cli__finish(ctx, NULL, rc, &err);
 }
 
 const struct cli_command cli__cmd_info = {

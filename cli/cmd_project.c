@@ -4,8 +4,8 @@
  * `flash` (the project's own server). -o name=value passes a project option; only the options
  * given are sent, and the server fills in the defaults it declares.
  */
+#include "command.h"
 #include "fs.h"
-#include "internal.h"
 #include "log.h"
 #include "machine.h"
 
@@ -82,14 +82,8 @@ static int run_create(const struct cli_ctx *ctx, const struct cli_command *cmd,
                 "echo needs no model)", type);
         return cli__usage_error(ctx, "create ", &err);
     }
-    size_t n_o = 0;
-    const char *const *o_texts = cli__opt_all(cmd, a, "option", &n_o);
-    for (size_t i = 0; i < n_o; i++) {
-        char name[64];
-        const char *value;
-        if (cli_option_split(o_texts[i], name, sizeof name, &value, &err) < 0)
-            return cli__usage_error(ctx, "create ", &err);
-    }
+    if ((rc = cli__check_options(ctx, cmd, a)) != 0)
+        return rc;
 
     /* The server's cwd is the template, so every path we hand it must be absolute. */
     if ((rc = cli__abs_path(a->pos[0], dir, sizeof dir, &err)) < 0 ||
@@ -145,13 +139,9 @@ static int run_create(const struct cli_ctx *ctx, const struct cli_command *cmd,
                   a->pos[0]);
     printf("%s\n", dir);
 out:
-    if (rc < 0)
-        cli__report(ctx, &err);
-    if (client)
-        cli__close_server(client, rc, &err);
     cJSON_Delete(options);
     cJSON_Delete(info);
-    return rc < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    return cli__finish(ctx, client, rc, &err);
 }
 
 const struct cli_command cli__cmd_create = {
@@ -192,14 +182,8 @@ static int run_method(const struct cli_ctx *ctx, const struct cli_command *cmd,
     int rc = 0;
     err_clear(&err);
 
-    size_t n_o = 0;
-    const char *const *o_texts = cli__opt_all(cmd, a, "option", &n_o);
-    for (size_t i = 0; i < n_o; i++) {
-        char name[64];
-        const char *value;
-        if (cli_option_split(o_texts[i], name, sizeof name, &value, &err) < 0)
-            return cli__usage_error(ctx, flash ? "flash " : "build ", &err);
-    }
+    if ((rc = cli__check_options(ctx, cmd, a)) != 0)
+        return rc;
     if ((rc = cli__abs_path(a->pos[0], dir, sizeof dir, &err)) < 0)
         goto out;
     if ((rc = cli__open_server(ctx, dir, false, &client, &info, &err)) < 0)
@@ -226,13 +210,9 @@ static int run_method(const struct cli_ctx *ctx, const struct cli_command *cmd,
                       a->pos[0]);
     printf("%s\n", elf);
 out:
-    if (rc < 0)
-        cli__report(ctx, &err);
-    if (client)
-        cli__close_server(client, rc, &err);
     cJSON_Delete(options);
     cJSON_Delete(info);
-    return rc < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    return cli__finish(ctx, client, rc, &err);
 }
 
 static int run_build(const struct cli_ctx *ctx, const struct cli_command *cmd,

@@ -3,7 +3,7 @@
  * can publish the per-operator picture (against its stored baseline) without a board.
  */
 #include "baseline.h"
-#include "internal.h"
+#include "command.h"
 #include "report.h"
 
 #include <stdio.h>
@@ -56,12 +56,10 @@ static int run_report(const struct cli_ctx *ctx, const struct cli_command *cmd,
                                        a->n_pos, &err);
     if (rc == 0)
         fprintf(stderr, "microtvm-qemu: report written to %s\n", out);
-    else
-        cli__report(ctx, &err);
     for (size_t i = 0; i < a->n_pos; i++)
         cJSON_Delete(runs[i]);
     cJSON_Delete(baseline);
-    return rc < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    return cli__finish(ctx, NULL, rc, &err);
 }
 
 const struct cli_command cli__cmd_report = {

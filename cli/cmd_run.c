@@ -7,12 +7,12 @@
  * line protocol over read/write_transport, close_transport.
  */
 #include "baseline.h"
+#include "command.h"
 #include "elfsize.h"
+#include "fs.h"
+#include "log.h"
 #include "ops.h"
 #include "report.h"
-#include "fs.h"
-#include "internal.h"
-#include "log.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -273,36 +273,64 @@ static void print_text(const struct cli_aot_banner *b, const struct cli_aot_mode
                sz->text, sz->data, sz->bss);
 }
 
-static int run_run(const struct cli_ctx *ctx, const struct cli_command *cmd,
-                   const struct cli_args *a)
+/* What the command line asks for, checked before anything starts. */
+struct run_request {
+    const char *project;         /* PROJECT_DIR as given, for messages */
+    const char *const *o_texts;  /* -o NAME=VALUE, for flash and open_transport */
+    size_t n_o;
+    const char *const *in_texts; /* --input */
+    size_t n_in;
+    bool json;
+    double started, deadline;  /* CLOCK_MONOTONIC seconds */
+    const char *baseline_path; /* --baseline, or NULL */
+    double max_pct;            /* --max-regression, or -1: no limit */
+    const char *report_path;   /* --report, or NULL */
+};
+
+/* What the run reads first and what the board reported: all of it outlives the board. */
+struct run_state {
+    struct input_arg *in; /* one per --input */
+    size_t n_in;
+    cJSON *baseline;      /* --baseline's run, or NULL */
+    char dir[PATH_MAX];   /* the project, absolute */
+    struct cli__project proj;
+    struct cli_aot_banner banner;
+    struct cli_aot_model *model; /* heap (some 40 KiB); NULL until the board answered */
+    struct cli_aot_result result;
+};
+
+static void run_state_close(struct run_state *s)
+{
+    cli_aot_result_close(&s->result);
+    for (size_t i = 0; s->in && i < s->n_in; i++)
+        free(s->in[i].data);
+    free(s->in);
+    free(s->model);
+    cJSON_Delete(s->baseline);
+}
+
+/* Parses and checks the arguments: 0, or CLI_EXIT_USAGE once the problem is printed. */
+static int parse_request(const struct cli_ctx *ctx, const struct cli_command *cmd,
+                         const struct cli_args *a, struct run_request *r)
 {
     struct err err;
-    struct cli_client *client = NULL;
-    struct cli__board board = {0};
-    struct cli__project proj;
-    struct cli_aot_result result = {0};
-    struct input_arg *in = NULL;
-    cJSON *info = NULL, *options = NULL, *flash_options = NULL, *baseline = NULL, *out = NULL;
-    char dir[PATH_MAX];
-    double t0 = cli__now(), timeout = DEFAULT_TIMEOUT_SEC, max_pct = -1;
-    bool json = cli__opt(cmd, a, "json") != NULL, regressed = false;
     const char *timeout_arg = cli__opt(cmd, a, "timeout");
-    const char *base_path = cli__opt(cmd, a, "baseline");
     const char *pct_arg = cli__opt(cmd, a, "max-regression");
-    const char *report_path = cli__opt(cmd, a, "report");
-    int rc = 0;
+    double timeout = DEFAULT_TIMEOUT_SEC;
     err_clear(&err);
-
-    /* Usage first: nothing starts before the command line makes sense. */
-    size_t n_o = 0, n_in = 0;
-    const char *const *o_texts = cli__opt_all(cmd, a, "option", &n_o);
-    const char *const *in_texts = cli__opt_all(cmd, a, "input", &n_in);
-    for (size_t i = 0; i < n_o; i++) {
-        char name[64];
-        const char *value;
-        if (cli_option_split(o_texts[i], name, sizeof name, &value, &err) < 0)
-            return cli__usage_error(ctx, "run ", &err);
-    }
+    *r = (struct run_request){
+        .project = a->pos[0],
+        .json = cli__opt(cmd, a, "json") != NULL,
+        .started = cli__now(),
+        .baseline_path = cli__opt(cmd, a, "baseline"),
+        .max_pct = -1,
+        .report_path = cli__opt(cmd, a, "report"),
+    };
+    r->o_texts = cli__opt_all(cmd, a, "option", &r->n_o);
+    r->in_texts = cli__opt_all(cmd, a, "input", &r->n_in);
+    int rc = cli__check_options(ctx, cmd, a);
+    if (rc != 0)
+        return rc;
     if (timeout_arg) {
         char *end = NULL;
         timeout = strtod(timeout_arg, &end);
@@ -312,119 +340,161 @@ static int run_run(const struct cli_ctx *ctx, const struct cli_command *cmd,
             return cli__usage_error(ctx, "run ", &err);
         }
     }
-    if (pct_arg && !base_path) {
+    if (pct_arg && !r->baseline_path) {
         err_set(&err, ERR_INVALID, "--max-regression needs --baseline FILE (an earlier "
                 "'run --json' output to compare with)");
         return cli__usage_error(ctx, "run ", &err);
     }
-    if (pct_arg && cli_parse_percent(pct_arg, &max_pct, &err) < 0)
+    if (pct_arg && cli_parse_percent(pct_arg, &r->max_pct, &err) < 0)
         return cli__usage_error(ctx, "run ", &err);
-    double deadline = t0 + timeout;
+    r->deadline = r->started + timeout;
+    return 0;
+}
 
-    if (!(in = calloc(n_in ? n_in : 1, sizeof *in))) {
-        rc = err_set(&err, ERR_INTERNAL, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n_in; i++)
-        in[i].text = in_texts[i];
-    if ((rc = read_inputs(in, n_in, &err)) < 0)
-        goto out;
-    if (base_path && (rc = cli_baseline_load(base_path, &baseline, &err)) < 0)
-        goto out;
+/* Reads what the run needs before any server starts: the --input files and the baseline. */
+static int read_files(const struct run_request *r, struct run_state *s, struct err *err)
+{
+    if (!(s->in = calloc(r->n_in ? r->n_in : 1, sizeof *s->in)))
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    s->n_in = r->n_in;
+    for (size_t i = 0; i < r->n_in; i++)
+        s->in[i].text = r->in_texts[i];
+    int rc = read_inputs(s->in, s->n_in, err);
+    if (rc == 0 && r->baseline_path)
+        rc = cli_baseline_load(r->baseline_path, &s->baseline, err);
+    return rc;
+}
 
-    if ((rc = cli__abs_path(a->pos[0], dir, sizeof dir, &err)) < 0)
-        goto out;
-    if ((rc = cli__open_server(ctx, dir, false, &client, &info, &err)) < 0)
-        goto out;
-    if ((rc = cli__project_read(dir, &proj, &err)) < 0)
-        goto out;
-    if (strcmp(proj.project_type, "aot_standalone") != 0) {
-        rc = err_set(&err, ERR_INVALID, "%s is a%s %s project; run needs an aot_standalone "
-                     "project (the model runs on the board by itself and reports its outputs "
-                     "and time): create one with '%s create DIR --type aot_standalone --mlf "
-                     "MODEL.tar --board %s'", a->pos[0],
-                     strchr("aeiou", proj.project_type[0]) ? "n" : "", proj.project_type,
-                     ctx->prog, proj.board[0] ? proj.board : "BOARD");
-        goto out;
-    }
-    if (!proj.built) {
-        rc = err_set(&err, ERR_STATE, "%s has no firmware yet; build it first: %s build %s",
-                     a->pos[0], ctx->prog, a->pos[0]);
-        goto out;
-    }
-    if (!(options = cli_options_json(o_texts, n_o, info, &err)) ||
-        !(flash_options = cli_options_json(o_texts, n_o, info, &err))) {
-        rc = err.code;
-        goto out;
-    }
-    cli_client_set_deadline(client, deadline);
-    if (!proj.flashed_current) {
-        cli__progress(ctx, "flashing %s first (%s)", a->pos[0],
-                      proj.flashed ? "the flashed image is not the current build"
-                                   : "it was built but not flashed");
-        rc = cli_flash(client, flash_options, &err);
-        flash_options = NULL; /* taken */
-        if (rc < 0)
-            goto out;
-    }
-    cli__progress(ctx, "powering on %s and running the model", proj.board);
-    rc = cli__board_open(client, options, deadline, &board, &err);
-    options = NULL; /* taken */
+/* Refuses a project run cannot run: another type, or no firmware yet. */
+static int check_project(const struct cli_ctx *ctx, const char *project,
+                         const struct cli__project *p, struct err *err)
+{
+    if (strcmp(p->project_type, "aot_standalone") != 0)
+        return err_set(err, ERR_INVALID, "%s is a%s %s project; run needs an aot_standalone "
+                       "project (the model runs on the board by itself and reports its outputs "
+                       "and time): create one with '%s create DIR --type aot_standalone --mlf "
+                       "MODEL.tar --board %s'", project,
+                       strchr("aeiou", p->project_type[0]) ? "n" : "", p->project_type,
+                       ctx->prog, p->board[0] ? p->board : "BOARD");
+    if (!p->built)
+        return err_set(err, ERR_STATE, "%s has no firmware yet; build it first: %s build %s",
+                       project, ctx->prog, project);
+    return 0;
+}
+
+/* Flashes the current build when the board would otherwise boot an older one (or none). */
+static int flash_if_stale(const struct cli_ctx *ctx, const struct run_request *r,
+                          struct cli_client *client, const cJSON *info,
+                          const struct cli__project *p, struct err *err)
+{
+    if (p->flashed_current)
+        return 0;
+    cJSON *options = cli_options_json(r->o_texts, r->n_o, info, err);
+    if (!options)
+        return err->code;
+    cli__progress(ctx, "flashing %s first (%s)", r->project,
+                  p->flashed ? "the flashed image is not the current build"
+                             : "it was built but not flashed");
+    return cli_flash(client, options, err); /* takes options */
+}
+
+/* On an open board: sends the --input tensors, runs the model once, keeps what it said. */
+static int run_model(struct cli__board *board, struct run_state *s, struct err *err)
+{
+    const struct cli_aot_model *m = cli_aot_model_of(board->session);
+    int rc = resolve_inputs(s->in, s->n_in, m, err);
     if (rc < 0)
-        goto out;
-    const struct cli_aot_model *m = cli_aot_model_of(board.session);
-    const struct cli_aot_banner *b = cli_aot_banner_of(board.session);
-    if ((rc = resolve_inputs(in, n_in, m, &err)) < 0)
-        goto out;
-    for (size_t i = 0; i < n_in; i++)
-        if ((rc = cli_aot_set_input(board.session, (size_t)in[i].index, in[i].data, in[i].len,
-                                    &err)) < 0) {
-            err_prefix(&err, "--input %s", in[i].text);
-            goto out;
-        }
-    if ((rc = cli_aot_run(board.session, &result, &err)) < 0)
-        goto out;
-    if (result.error[0]) {
-        rc = err_set(&err, ERR_INVALID, "the model's run failed on the board: %s",
-                     result.error);
-        goto out;
-    }
-    struct cli_aot_banner banner = *b;
-    struct cli_aot_model *model = malloc(sizeof *model);
-    if (!model) {
-        rc = err_set(&err, ERR_INTERNAL, "out of memory");
-        goto out;
-    }
-    *model = *m;
-    rc = cli__board_close(&board, 0, &err);
-    rc = cli__close_server(client, rc, &err);
-    client = NULL;
-    if (rc < 0) {
-        free(model);
-        goto out;
-    }
+        return rc;
+    for (size_t i = 0; i < s->n_in; i++)
+        if ((rc = cli_aot_set_input(board->session, (size_t)s->in[i].index, s->in[i].data,
+                                    s->in[i].len, err)) < 0)
+            return err_prefix(err, "--input %s", s->in[i].text);
+    if ((rc = cli_aot_run(board->session, &s->result, err)) < 0)
+        return rc;
+    if (s->result.error[0])
+        return err_set(err, ERR_INVALID, "the model's run failed on the board: %s",
+                       s->result.error);
+    if (!(s->model = malloc(sizeof *s->model)))
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    *s->model = *m;
+    s->banner = *cli_aot_banner_of(board->session);
+    return 0;
+}
 
+/* The act: the project's server, flash when needed, power on, run, power off, close. */
+static int run_on_board(const struct cli_ctx *ctx, const struct run_request *r,
+                        struct run_state *s, struct err *err)
+{
+    struct cli_client *client = NULL;
+    struct cli__board board = {0};
+    cJSON *info = NULL, *options = NULL;
+    int rc;
+    if ((rc = cli__abs_path(r->project, s->dir, sizeof s->dir, err)) < 0 ||
+        (rc = cli__open_server(ctx, s->dir, false, &client, &info, err)) < 0)
+        goto out;
+    if ((rc = cli__project_read(s->dir, &s->proj, err)) < 0 ||
+        (rc = check_project(ctx, r->project, &s->proj, err)) < 0)
+        goto out;
+    if (!(options = cli_options_json(r->o_texts, r->n_o, info, err))) {
+        rc = err->code;
+        goto out;
+    }
+    cli_client_set_deadline(client, r->deadline);
+    if ((rc = flash_if_stale(ctx, r, client, info, &s->proj, err)) < 0)
+        goto out;
+    cli__progress(ctx, "powering on %s and running the model", s->proj.board);
+    rc = cli__board_open(client, options, r->deadline, &board, err);
+    options = NULL; /* taken */
+    if (rc == 0)
+        rc = run_model(&board, s, err);
+out:
+    rc = cli__board_close(&board, rc, err);
+    if (client)
+        rc = cli__close_server(client, rc, err);
+    cJSON_Delete(options);
+    cJSON_Delete(info);
+    return rc;
+}
+
+/* The baseline's lines: on stdout, or on stderr with --json (stdout is the object alone). */
+static void print_baseline(const struct run_request *r, const struct cli_baseline_cmp *cmp,
+                           const cJSON *changes, const char *module)
+{
+    char limit[64] = "";
+    if (r->max_pct >= 0)
+        snprintf(limit, sizeof limit, ", limit +%g%%: %s", r->max_pct,
+                 cmp->regressed ? "REGRESSION" : "ok");
+    FILE *f = r->json ? stderr : stdout;
+    fprintf(f, "%sbaseline      %s %" PRIu64 " -> %" PRIu64 " (%+.2f%%)%s\n",
+            r->json ? "microtvm-qemu: " : "", cmp->after.metric, cmp->before.value,
+            cmp->after.value, cmp->change_percent, limit);
+    cli_ops_print_changes(f, changes, module, TEXT_OPS_MAX);
+}
+
+/* The report: text or --json, the baseline's comparison, the HTML page. */
+static int report_run(const struct run_request *r, const struct run_state *s, bool *regressed,
+                      struct err *err)
+{
     struct cli_elf_sizes sz = {0};
     struct err size_err;
-    bool have_sizes = cli_elf_sizes(proj.flashed_elf, &sz, &size_err) == 0;
+    struct cli_baseline_cmp cmp;
+    cJSON *changes = NULL;
+    bool have_sizes = cli_elf_sizes(s->proj.flashed_elf, &sz, &size_err) == 0;
     if (!have_sizes)
         log_warn("no firmware sizes: %s", size_err.msg);
-    out = result_json(dir, &proj, &banner, model, in, n_in, &result, &sz, have_sizes);
-    if (!out) {
-        free(model);
-        rc = err_set(&err, ERR_INTERNAL, "out of memory");
+    cJSON *out = result_json(s->dir, &s->proj, &s->banner, s->model, s->in, s->n_in,
+                             &s->result, &sz, have_sizes);
+    if (!out)
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    int rc = 0;
+    if (s->baseline &&
+        (rc = cli_baseline_compare(s->baseline, out, r->max_pct, &cmp, err)) < 0)
         goto out;
-    }
-    struct cli_baseline_cmp cmp;
-    if (baseline && (rc = cli_baseline_compare(baseline, out, max_pct, &cmp, &err)) < 0) {
-        free(model);
-        goto out;
-    }
-    double wall_ms = (cli__now() - t0) * 1000.0;
-    cJSON *changes = baseline ? cli_ops_compare(baseline, out) : NULL;
-    if (json) {
+    double wall_ms = (cli__now() - r->started) * 1000.0;
+    changes = s->baseline ? cli_ops_compare(s->baseline, out) : NULL;
+    if (r->json) {
         cJSON_AddNumberToObject(out, "host_wall_ms", round(wall_ms * 10) / 10);
-        cJSON *cmp_json = baseline ? cli_baseline_json(&cmp, base_path) : NULL;
+        cJSON *cmp_json = s->baseline ? cli_baseline_json(&cmp, r->baseline_path) : NULL;
         if (cmp_json && changes)
             cJSON_AddItemReferenceToObject(cmp_json, "operators", changes);
         if (cmp_json)
@@ -434,48 +504,40 @@ static int run_run(const struct cli_ctx *ctx, const struct cli_command *cmd,
             printf("%s\n", text);
         free(text);
     } else {
-        print_text(&banner, model, &result, &sz, have_sizes);
+        print_text(&s->banner, s->model, &s->result, &sz, have_sizes);
         printf("host wall     %.2f s\n", wall_ms / 1000.0);
         cli_ops_print_top(stdout, out, TEXT_OPS_MAX);
     }
-    if (baseline) {
-        char limit[64] = "";
-        if (max_pct >= 0)
-            snprintf(limit, sizeof limit, ", limit +%g%%: %s", max_pct,
-                     cmp.regressed ? "REGRESSION" : "ok");
-        /* with --json, stdout is the object alone */
-        FILE *f = json ? stderr : stdout;
-        fprintf(f, "%sbaseline      %s %" PRIu64 " -> %" PRIu64 " (%+.2f%%)%s\n",
-                json ? "microtvm-qemu: " : "", cmp.after.metric, cmp.before.value,
-                cmp.after.value, cmp.change_percent, limit);
-        cli_ops_print_changes(f, changes, model->module, TEXT_OPS_MAX);
-        regressed = cmp.regressed;
+    if (s->baseline) {
+        print_baseline(r, &cmp, changes, s->model->module);
+        *regressed = cmp.regressed;
     }
-    if (report_path && (rc = cli_report_write(report_path, out, baseline, &err)) < 0) {
-        cJSON_Delete(changes);
-        free(model);
-        goto out;
-    }
-    if (report_path)
-        fprintf(stderr, "microtvm-qemu: report written to %s\n", report_path);
-    cJSON_Delete(changes);
-    free(model);
+    if (r->report_path &&
+        (rc = cli_report_write(r->report_path, out, s->baseline, err)) == 0)
+        fprintf(stderr, "microtvm-qemu: report written to %s\n", r->report_path);
 out:
-    rc = cli__board_close(&board, rc, &err);
-    if (client)
-        rc = cli__close_server(client, rc, &err);
-    if (rc < 0)
-        cli__report(ctx, &err);
-    cli_aot_result_close(&result);
-    for (size_t i = 0; in && i < n_in; i++)
-        free(in[i].data);
-    free(in);
+    cJSON_Delete(changes);
     cJSON_Delete(out);
-    cJSON_Delete(baseline);
-    cJSON_Delete(options);
-    cJSON_Delete(flash_options);
-    cJSON_Delete(info);
-    return rc < 0 ? CLI_EXIT_FAIL : regressed ? CLI_EXIT_REGRESSION : CLI_EXIT_OK;
+    return rc;
+}
+
+static int run_run(const struct cli_ctx *ctx, const struct cli_command *cmd,
+                   const struct cli_args *a)
+{
+    struct run_request req;
+    struct run_state state = {0};
+    struct err err;
+    bool regressed = false;
+    int rc = parse_request(ctx, cmd, a, &req);
+    if (rc != 0)
+        return rc; /* usage first: nothing starts before the command line makes sense */
+    err_clear(&err);
+    if ((rc = read_files(&req, &state, &err)) == 0 &&
+        (rc = run_on_board(ctx, &req, &state, &err)) == 0)
+        rc = report_run(&req, &state, &regressed, &err);
+    run_state_close(&state);
+    int status = cli__finish(ctx, NULL, rc, &err);
+    return status == CLI_EXIT_OK && regressed ? CLI_EXIT_REGRESSION : status;
 }
 
 const struct cli_command cli__cmd_run = {

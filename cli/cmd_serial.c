@@ -6,7 +6,7 @@
  * written in small chunks with reads between them, so the board's replies never pile up in
  * the pty while we are still writing.
  */
-#include "internal.h"
+#include "command.h"
 #include "log.h"
 
 #include <errno.h>
@@ -135,12 +135,8 @@ static int run_serial(const struct cli_ctx *ctx, const struct cli_command *cmd,
 
     size_t n_o = 0;
     const char *const *o_texts = cli__opt_all(cmd, a, "option", &n_o);
-    for (size_t i = 0; i < n_o; i++) {
-        char name[64];
-        const char *value;
-        if (cli_option_split(o_texts[i], name, sizeof name, &value, &err) < 0)
-            return cli__usage_error(ctx, "serial ", &err);
-    }
+    if ((rc = cli__check_options(ctx, cmd, a)) != 0)
+        return rc;
     if ((rc = cli__abs_path(a->pos[0], dir, sizeof dir, &err)) < 0)
         goto out;
     if ((rc = cli__open_server(ctx, dir, false, &client, &info, &err)) < 0)
@@ -201,13 +197,9 @@ out:
             rc = close_err.code;
         }
     }
-    if (client)
-        rc = cli__close_server(client, rc, &err);
-    if (rc < 0)
-        cli__report(ctx, &err);
     cJSON_Delete(options);
     cJSON_Delete(info);
-    return rc < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    return cli__finish(ctx, client, rc, &err);
 }
 
 const struct cli_command cli__cmd_serial = {

@@ -1,8 +1,8 @@
 /*
- * Deadlines for the emulator's blocking calls (see internal.h). Every wait in emu.c and qmp.c
+ * Deadlines for the emulator's blocking calls (deadline.h). Every wait in emu.c and qmp.c
  * is a poll() bounded by one of these, so a stuck QEMU costs a timeout, never a hang.
  */
-#include "internal.h"
+#include "deadline.h"
 
 #include <time.h>
 

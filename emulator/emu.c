@@ -9,9 +9,10 @@
 #include "emu.h"
 
 #include "confine.h"
+#include "deadline.h"
 #include "fs.h"
-#include "internal.h"
 #include "log.h"
+#include "qemu_argv.h"
 #include "uart_pty.h"
 #include "qmp.h"
 

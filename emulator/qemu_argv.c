@@ -1,12 +1,13 @@
 /*
- * QEMU's command line for a board (internal.h): what the machine file says about the board,
+ * QEMU's command line for a board (qemu_argv.h): what the machine file says about the board,
  * what the emulator adds for the session (QMP, the UART's pty, the exit status's pty, icount,
  * gdb, the seed), and the confinement every board gets: -sandbox (QEMU's seccomp filter: no
  * exec, no privilege change, no obsolete or resource-control calls), no default devices, no
  * user config, no monitor, no network but an optional link's, no semihosting ever. A link
- * (issue 11) brings its own device arguments through emu_config.link_args.
+ * faster than the UART, when one is asked for, brings its own device arguments through
+ * emu_config.link_args.
  */
-#include "internal.h"
+#include "qemu_argv.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -106,8 +107,8 @@ int emu__build_argv(const struct emu_config *c, const struct emu__paths *p, stru
         emu__argv_add(a, "-gdb");
         emu__argv_add(a, "tcp:127.0.0.1:%d", c->gdb_port);
     }
-    /* CONTRACTS.md "Board RAM reservations": the seed lives at ram end - 16; the loader
-     * writes it again at every reset */
+    /* the boot seed lives at ram end - 16 (docs/BOARD_CONTRACT.md "Board RAM reservations");
+     * the loader writes it again at every reset */
     emu__argv_add(a, "-device");
     emu__argv_add(a, "loader,addr=0x%llx,data=0x%llx,data-len=8",
                   (unsigned long long)(m->ram.base + m->ram.size - 16),

@@ -5,7 +5,7 @@
  */
 #include "qmp.h"
 
-#include "internal.h"
+#include "deadline.h"
 
 #include <errno.h>
 #include <poll.h>

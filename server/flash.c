@@ -1,5 +1,5 @@
 /*
- * The board's life (session.h, issue 4): flash keeps the built firmware as the project's flash
+ * The board's life (session.h): flash keeps the built firmware as the project's flash
  * image (flash/firmware.elf) and powers the board on halted; open_transport boots it (or, in a
  * fresh server process, as tvmc starts one per command, powers on the flashed image first), waits
  * for the firmware's banner and hands it over as the first bytes; close_transport and shutdown

@@ -1,6 +1,6 @@
 /*
  * generate_project: turns a template, a Model Library Format archive and options into a
- * self-contained project directory (CONTRACTS.md "Generated project layout"). Every check that
+ * self-contained project directory (docs/PROTOCOL.md "The generated project"). Every check that
  * can fail on the caller's input runs before the directory is created, and any failure after
  * that removes the directory again, so a retry never meets a half-made project. The project is
  * made in a hidden sibling (".<name>.generating-<pid>-XXXXXX") and renamed into place at the
@@ -28,8 +28,8 @@
 #include <unistd.h>
 
 /* What the firmware keeps for itself at the top of RAM (firmware/CMakeLists.txt: the stack,
- * MTQ_STACK_BYTES, and the 16 bytes of CONTRACTS.md "Board RAM reservations"), plus a margin
- * for .data, .bss and the libc's heap. The linker has the last word; this catches the
+ * MTQ_STACK_BYTES, and the 16 bytes of docs/BOARD_CONTRACT.md "Board RAM reservations"), plus
+ * a margin for .data, .bss and the libc's heap. The linker has the last word; this catches the
  * hopeless cases with a message instead of a linker error. */
 #define GEN_STACK_BYTES 0x10000u
 #define GEN_RESERVED_BYTES 16u

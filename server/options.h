@@ -1,5 +1,5 @@
 /*
- * The project options the server declares (CONTRACTS.md "Server options") and their
+ * The project options the server declares (docs/PROTOCOL.md "Options" lists them) and their
  * normalization. TVM's Python API sends native JSON values and fills every declared option it
  * was not given with its default; tvmc sends every value as a string. Both normalize to one
  * shape: an object with every declared option present, null where unset, values of the declared

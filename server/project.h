@@ -1,7 +1,7 @@
 /*
- * generate_project and build (the server's part of issue 3): turn a Model Library Format
- * archive into a self-contained project directory (CONTRACTS.md "Generated project layout"),
- * and build its firmware with CMake for the board's toolchain.
+ * generate_project and build, the server's half of a project's life before the board: turn a
+ * Model Library Format archive into a self-contained project directory (docs/PROTOCOL.md "The
+ * generated project"), and build its firmware with CMake for the board's toolchain.
  * Options are the object opt_normalize made (every declared option present, null if unset).
  */
 #ifndef MTQ_PROJECT_H

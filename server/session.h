@@ -1,5 +1,5 @@
 /*
- * flash and the transport (the server's part of issue 4): power on the flashed image in QEMU,
+ * flash and the transport, the server's half of a board's life: power on the flashed image in QEMU,
  * tunnel the board's UART through a pty, and stop everything when the client goes. The session
  * state hangs off srv->session. Options are the object opt_normalize made.
  */

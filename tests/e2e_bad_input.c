@@ -1,10 +1,11 @@
 /*
- * Bad input end to end (issue 6): every kind of malformed request and hostile file a client can
- * hand the real server over its real pipes, started as TVM starts it. For each: the reply is the
- * right JSON-RPC error with a message naming the problem, the server keeps serving (a
- * server_info_query answers right after), and nothing is left behind (no project directory, no
- * extraction temp, no runtime directory). No QEMU or compiler runs here: the cases fail before
- * that, which is the point. Complements e2e_protocol.c (envelope errors, the 65 MiB line).
+ * Bad input end to end (docs/RELIABILITY.md has the results): every kind of malformed request and
+ * hostile file a client can hand the real server over its real pipes, started as TVM starts it. For
+ * each: the reply is the right JSON-RPC error with a message naming the problem, the server keeps
+ * serving (a server_info_query answers right after), and nothing is left behind (no project
+ * directory, no extraction temp, no runtime directory). No QEMU or compiler runs here: the cases
+ * fail before that, which is the point. Complements e2e_protocol.c (envelope errors, the 65 MiB
+ * line).
  */
 #include "fs.h"
 #include "host_marks.h"
@@ -545,7 +546,7 @@ static void test_a_hostile_extra_files_tar_is_refused_and_leaves_no_project(void
     CU_ASSERT_FALSE(fs_exists("/tmp/mtq-evil"));
 }
 
-/* extra_files_tar may only add files (issue 10): each member that would replace or shadow
+/* extra_files_tar may only add files (docs/SECURITY.md): each member that would replace or shadow
  * what the template or generate_project made is refused by name, the project is not created,
  * and the payload (which would touch a marker if it ever ran) never runs. */
 static void test_extra_files_that_replace_or_shadow_the_project_are_refused_by_name(void)

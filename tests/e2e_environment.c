@@ -1,10 +1,10 @@
 /*
- * The environment end to end (issue 6): what a user's machine may lack or get wrong, met
- * through the real server as TVM starts it. The cross compiler, CMake or QEMU missing from
- * PATH; a cache directory that cannot be made; a firmware that never prints its banner. Each
- * gives the right JSON-RPC error with a message naming the problem and the fix, the server keeps
- * serving, and nothing is left behind (no QEMU, no runtime directory). Exits 77 when the
- * mps2-an385 toolchain or QEMU is missing here (then there is nothing to take away).
+ * The environment end to end (docs/RELIABILITY.md has the results): what a user's machine may lack
+ * or get wrong, met through the real server as TVM starts it. The cross compiler, CMake or QEMU
+ * missing from PATH; a cache directory that cannot be made; a firmware that never prints its
+ * banner. Each gives the right JSON-RPC error with a message naming the problem and the fix, the
+ * server keeps serving, and nothing is left behind (no QEMU, no runtime directory). Exits 77 when
+ * the mps2-an385 toolchain or QEMU is missing here (then there is nothing to take away).
  */
 #include "b85.h"
 #include "e2e_rpc.h"

@@ -1,12 +1,12 @@
 /*
- * Faults end to end (issue 6): the real server, started as TVM starts it, on real QEMU boards
- * running the echo firmware and the faulty ones of tests/fixtures/faulty_firmware/ (a hung
- * board, one that exits mid-session, one that resets itself). QEMU killed mid-read and
- * mid-write, QEMU failing to start, the server killed with SIGKILL and SIGTERM during each
- * method, the client going away mid-request and mid-reply. After each: the right error, no
- * process left that mentions the test's directory (QEMU, CMake, Ninja, the compiler), no QMP
- * socket or runtime directory, no temporary file, and a fresh server works on the same project.
- * Exits 77 when the mps2-an385 toolchain or QEMU is missing.
+ * Faults end to end (docs/RELIABILITY.md has the results): the real server, started as TVM starts
+ * it, on real QEMU boards running the echo firmware and the faulty ones of
+ * tests/fixtures/faulty_firmware/ (a hung board, one that exits mid-session, one that resets
+ * itself). QEMU killed mid-read and mid-write, QEMU failing to start, the server killed with
+ * SIGKILL and SIGTERM during each method, the client going away mid-request and mid-reply. After
+ * each: the right error, no process left that mentions the test's directory (QEMU, CMake, Ninja,
+ * the compiler), no QMP socket or runtime directory, no temporary file, and a fresh server works on
+ * the same project. Exits 77 when the mps2-an385 toolchain or QEMU is missing.
  */
 #include "session_internal.h"
 

@@ -187,7 +187,7 @@ static void boot_and_echo(const struct machine *m, const char *libc, const char 
     tcsetattr(master, TCSANOW, &t);
     snprintf(slave_path, sizeof(slave_path), "%s", name);
 
-    /* A seed for board_entropy, as the server will write it (CONTRACTS.md). */
+    /* A seed for board_entropy where the emulator writes it (docs/BOARD_CONTRACT.md). */
     snprintf(loader, sizeof(loader), "loader,addr=0x%llx,data=0x%llx,data-len=8",
              (unsigned long long)(m->ram.base + m->ram.size - 16),
              (unsigned long long)0x5eed5eed12345678ull);

@@ -184,8 +184,9 @@ static void test_host_driven_without_a_crt_fails_to_configure_with_the_fix(void)
 
 /* ---- building ---- */
 
-/* Lays out a project as generate_project does (CONTRACTS.md), with TVM's CRT in crt/ and an
- * empty model/, and builds it by hand with cmake and ninja, as a person would. */
+/* Lays out a project as generate_project does (docs/PROTOCOL.md "The generated project"), with
+ * TVM's CRT in crt/ and an empty model/, and builds it by hand with cmake and ninja, as a
+ * person would. */
 static int build_real_project(struct board *b, struct err *err)
 {
     /* short enough that every path made from it fits PATH_MAX (workdir is a few bytes) */
@@ -646,7 +647,7 @@ static void test_every_other_board_builds_and_shakes_hands_through_the_server(vo
     }
 }
 
-/* issue 11: host_driven over riscv32-virt's fast link, as TVM drives it (TVM passes the same
+/* host_driven over riscv32-virt's fast link, as TVM drives it (TVM passes the same
  * options to every call, link=fast included): generate, build, flash, open_transport, then the
  * handshake and the slow read-back through read_transport/write_transport. */
 static void test_the_handshake_and_a_slow_read_back_run_over_the_fast_link(void)
@@ -666,7 +667,7 @@ static void test_the_handshake_and_a_slow_read_back_run_over_the_fast_link(void)
     CU_ASSERT_EQUAL(b.crt_objects, 0); /* the UART project's CRT, from the cache */
 }
 
-/* issue 9: an operator library as tvm.build + export_model_library_format write it (AutoTVM's
+/* AutoTVM: an operator library as tvm.build + export_model_library_format write it (AutoTVM's
  * candidates) generates, builds, flashes and shakes hands as host_driven. */
 static void test_an_operator_library_builds_and_shakes_hands_through_the_server(void)
 {
@@ -709,9 +710,9 @@ static char *compile_lines(const char *dir, const char *build)
     return out;
 }
 
-/* issue 9: a project linking the cached libraries loads what CMake found about the compilers
- * when it built them instead of identifying them again, and still compiles its sources with
- * exactly the flags a configure that identifies everything itself gives them. */
+/* AutoTVM's speed: a project linking the cached libraries loads what CMake found about the
+ * compilers when it built them instead of identifying them again, and still compiles its sources
+ * with exactly the flags a configure that identifies everything itself gives them. */
 static void test_a_project_linking_the_cache_reuses_the_compiler_facts_with_the_same_flags(void)
 {
     char dir[PATH_MAX], path[PATH_MAX + 32], cmd[4 * PATH_MAX], *log = NULL;

@@ -1,9 +1,9 @@
 /*
- * The hostile corpus of issue 10 end to end: each case (tests/support/hostile.c builds it at run
- * time) goes to the real server, started as TVM starts it, and must come back as the right
- * error with a message naming the problem, while nothing outside the project changes (a marker
- * directory stays empty, a canary file keeps its bytes) and the server keeps serving. The build
- * cases use a generated echo project and its own server; none runs a compiler (the time limit
+ * The hostile corpus (docs/SECURITY.md's attacks) end to end: each case (tests/support/hostile.c
+ * builds it at run time) goes to the real server, started as TVM starts it, and must come back as
+ * the right error with a message naming the problem, while nothing outside the project changes (a
+ * marker directory stays empty, a canary file keeps its bytes) and the server keeps serving. The
+ * build cases use a generated echo project and its own server; none runs a compiler (the time limit
  * case runs a stand-in cmake that hangs), so the suite stays fast.
  */
 #include "cli_run.h"
@@ -106,7 +106,7 @@ static int suite_clean(void)
     return 0;
 }
 
-/* ---- item 3: links judged where they finally sit ---- */
+/* ---- links judged where they finally sit ---- */
 
 static void test_a_link_that_comes_alive_once_renamed_is_refused(void)
 {
@@ -147,7 +147,7 @@ static void test_extra_files_with_a_link_out_or_a_chain_are_refused(void)
                             "include/c.h: symbolic link to 'b.h' goes through another link");
 }
 
-/* ---- item 4: option values that would be build-file syntax ---- */
+/* ---- option values that would be build-file syntax ---- */
 
 static void test_a_newline_in_cmsis_path_is_refused_by_name(void)
 {
@@ -158,7 +158,7 @@ static void test_a_newline_in_cmsis_path_is_refused_by_name(void)
                             -32000, "option compile_definitions: \"X=$(id)\" holds '$'");
 }
 
-/* ---- item 6: depth ---- */
+/* ---- depth ---- */
 
 static void test_1500_nested_directories_are_refused_without_a_crash(void)
 {
@@ -192,7 +192,7 @@ static void test_a_deep_leftover_staging_directory_is_swept(void)
     outside_untouched();
 }
 
-/* ---- item 7: bombs ---- */
+/* ---- bombs ---- */
 
 static void test_a_sparse_200_mb_member_is_refused_by_its_apparent_size(void)
 {
@@ -231,7 +231,7 @@ static void test_an_archive_of_20001_files_is_refused(void)
                             "more than 20000 members, the cap");
 }
 
-/* ---- item 9: metadata text that would be C ---- */
+/* ---- metadata text that would be C ---- */
 
 static void test_metadata_names_that_would_be_c_are_refused(void)
 {
@@ -287,7 +287,7 @@ static void test_the_command_line_reports_a_hostile_model_in_one_line(void)
     outside_untouched();
 }
 
-/* ---- items 3, 5, 8, 10: builds of a generated echo project ---- */
+/* ---- builds of a generated echo project ---- */
 
 /* Generates gen/name (echo) through the template server and starts its own server in *c. */
 static bool echo_project(const char *name, char *proj, size_t projsz, struct rpc_client *c)
@@ -357,7 +357,7 @@ static void test_links_in_the_cached_sources_bypass_the_shared_cache(void)
     struct err err = {0};
     CU_ASSERT_EQUAL_FATAL(proj__settings_read(&s, proj, &err), 0);
     CU_ASSERT_EQUAL(proj__cache_key(proj, &s, key, &err), 0); /* clean: cacheable */
-    /* the issue's attack: a header the compiler follows into another file, which the key
+    /* the cache-poisoning attack: a header the compiler follows into another file, which the key
      * would not see; the tampered library must not land in the shared cache */
     snprintf(path, sizeof path, "%s/firmware/board/zz_poison.h", proj);
     CU_ASSERT_FATAL(symlink("../../project.json", path) == 0);

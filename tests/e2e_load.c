@@ -1,13 +1,13 @@
 /*
- * Load end to end (issue 6). Part 1: 8 projects on their own boards at once (the six boards,
- * the first two twice), each pushing random bytes through its own server's echo transport from
- * its own thread: every byte must come back, in order, unchanged, and every process must be
- * gone afterwards. Part 2: generate, build, flash, open, echo and close in a row, with one
- * template server and one project server kept for the whole run: their open file descriptors,
- * memory and child processes must not grow. CI runs a reduced size; set MTQ_LOAD_BYTES (per
- * board) and MTQ_LOAD_CYCLES for the full run of docs/RELIABILITY.md (1048576 and 100).
- * Part 3 (issue 11): part 1 on the fast link, 8 projects on the boards that have one, 1 MiB
- * each (always: the link moves megabytes per second), 0 bytes lost.
+ * Load end to end (docs/RELIABILITY.md has the results). Part 1: 8 projects on their own boards at
+ * once (the six boards, the first two twice), each pushing random bytes through its own server's
+ * echo transport from its own thread: every byte must come back, in order, unchanged, and every
+ * process must be gone afterwards. Part 2: generate, build, flash, open, echo and close in a row,
+ * with one template server and one project server kept for the whole run: their open file
+ * descriptors, memory and child processes must not grow. CI runs a reduced size; set MTQ_LOAD_BYTES
+ * (per board) and MTQ_LOAD_CYCLES for the full run of docs/RELIABILITY.md (1048576 and 100).
+ * Part 3: part 1 on the fast link, 8 projects on the boards that have one, 1 MiB each (always:
+ * the link moves megabytes per second), 0 bytes lost.
  * Figures go to stderr; only correctness and non-growth are asserted, never speeds.
  */
 #include "b85.h"

@@ -1,5 +1,5 @@
 /*
- * The board is the sandbox (issue 10, docs/SECURITY.md "The board and QEMU"), end to end: the
+ * The board is the sandbox (docs/SECURITY.md "The board and QEMU"), end to end: the
  * real server, started as TVM starts it, on real QEMU boards running the hostile firmware of
  * tests/fixtures/hostile_firmware/ (built through the server from C sources).
  *   - Every semihosting call, on every board (bkpt 0xab on Cortex-M, slli/ebreak/srai on

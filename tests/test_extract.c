@@ -210,7 +210,7 @@ static void test_extract_refuses_a_link_that_chains_through_another(void)
 
 static void test_extract_refuses_a_dangling_link_that_could_come_alive_elsewhere(void)
 {
-    /* the issue's re-rooting attack: dangling in the staging directory, alive once renamed */
+    /* the re-rooting attack: dangling in the staging directory, alive once renamed */
     static const struct member m[] = {
         {"u", AE_IFLNK, NULL, ".", NULL},
         {"passwd", AE_IFLNK, NULL, "u/u/u/../model/../../../../../etc/passwd", NULL},
@@ -230,7 +230,7 @@ static void test_extract_refuses_a_link_to_a_directory(void)
     assert_refused("dirlink", m, 2, "alias: symbolic link to 'inc' is not a regular file", NULL);
 }
 
-/* issue 10, item 7: the caps, and the variables that move them */
+/* the caps on archives (docs/SECURITY.md), and the environment variables that move them */
 static void test_extract_caps_members_and_depth_and_the_environment_moves_them(void)
 {
     static const struct member m[] = {

@@ -95,7 +95,7 @@ static void test_fs_copies_a_tree_and_removes_it_without_following_links(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is a symbolic link"));
 }
 
-/* issue 10, item 6: walks keep their own stack, so depth cannot overflow ours */
+/* walks keep their own stack, so a hostile archive's depth cannot overflow ours */
 static void test_fs_walks_and_removes_a_deep_tree_without_recursion(void)
 {
     char root[256], deep[PATH_MAX], copy[300];

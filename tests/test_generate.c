@@ -172,7 +172,8 @@ static void test_generate_makes_an_aot_standalone_project(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_WORKSPACE_BYTES 1344)"));
     CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_AOT_TABLE_FILE \"model_tensors.cmake\")"));
     free(cm);
-    /* the tensors read once by the server, for model_table.cmake (linear, issue 10 item 8) */
+    /* the tensors read once by the server, for model_table.cmake (linear in the tensors, so a
+     * hostile metadata.json cannot stall the build) */
     char *mt = slurp(dir, "model_tensors.cmake");
     CU_ASSERT_PTR_NOT_NULL_FATAL(mt);
     CU_ASSERT_PTR_NOT_NULL(strstr(mt, "set(MTQ_AOT_MODULE \"default\")\n"
@@ -363,7 +364,7 @@ static void test_generate_refuses_a_graph_model_for_aot_standalone(void)
                    "aot_standalone needs a model built with the AOT executor", NULL);
 }
 
-/* issue 9: an operator library (tvm.build, what AutoTVM's micro builder sends) becomes a
+/* AutoTVM: an operator library (tvm.build, what AutoTVM's micro builder sends) becomes a
  * host_driven project whose project.json lists its functions; aot_standalone, which runs a whole
  * model by itself, refuses it naming the problem and the fix. */
 static void test_generate_makes_a_host_driven_project_of_an_operator_library(void)
@@ -434,7 +435,7 @@ static void test_generate_takes_every_archive_tvm_0_18_writes(void)
     }
 }
 
-/* issue 6: the project is made in a hidden sibling and renamed into place, so a server killed
+/* The project is made in a hidden sibling and renamed into place, so a server killed
  * mid-way never leaves half a project under the name asked for; nothing else stays beside it. */
 static void test_generate_renames_the_finished_project_into_place_and_leaves_no_staging(void)
 {

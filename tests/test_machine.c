@@ -1,5 +1,5 @@
 /*
- * Tests for emulator/machine.c: every real machines/<board>.json loads and is consistent with what
+ * Tests for machine/machine.c: every real machines/<board>.json loads and is consistent with what
  * the firmware build needs, and each kind of malformed file (tests/fixtures/machines/) fails
  * with ERR_INVALID and a message naming the file, the field and the problem.
  */

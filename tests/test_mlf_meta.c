@@ -278,7 +278,7 @@ static void test_mlf_refuses_a_tensor_size_no_integer_can_hold(void)
     }
 }
 
-/* issue 10, item 9: text from metadata.json must never become C syntax */
+/* text from metadata.json (untrusted, docs/SECURITY.md) must never become C syntax */
 static void test_mlf_refuses_names_and_dtypes_that_would_be_c_syntax(void)
 {
     static const char *const cases[][4] = {

@@ -260,7 +260,7 @@ static void test_options_refuses_an_unparsable_or_out_of_range_integer(void)
 
 static void test_options_refuses_build_file_syntax_in_paths_and_definitions_by_name(void)
 {
-    /* a newline in cmsis_path would become a rule in build.ninja (issue 10, item 4) */
+    /* a newline in cmsis_path would become a rule in build.ninja (docs/SECURITY.md) */
     BAD("{\"cmsis_path\": \"/opt/x\\nrule r\\n  command = id\"}",
         "option cmsis_path: \"/opt/x\\x0arule r\\x0a  command = id\" holds \\x0a (character 7)");
     BAD("{\"extra_files_tar\": \"/tmp/a$(id).tar\"}", "option extra_files_tar: ");
@@ -345,7 +345,7 @@ static void test_options_normalizes_compile_definitions_to_a_list(void)
         "NAME[=VALUE] or a list of them)");
 }
 
-/* issue 9: AutoTvmModuleLoader puts the tracker's device key in serial_number and hands the
+/* AutoTVM: TVM's AutoTvmModuleLoader puts the tracker's device key in serial_number and hands the
  * same options to generate, build, flash and open: any string is taken, at every method. */
 static void test_options_accepts_any_serial_number_at_every_method(void)
 {

@@ -5,7 +5,7 @@
  * link's arguments replace only -nic none.
  */
 #include "fast_link.h"
-#include "internal.h"
+#include "qemu_argv.h"
 #include "machine.h"
 
 #include <CUnit/Basic.h>

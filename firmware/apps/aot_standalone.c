@@ -14,7 +14,7 @@ int main(void)
     board_init();
     aot_app_init();
     /* The banner goes last: once it is out (and the link is up) the host may send commands
-     * (CONTRACTS.md). */
+     * (docs/BOARD_CONTRACT.md "The UART conventions"). */
     aot_app_send_banner();
     link_init();
     for (;;)

@@ -1,8 +1,9 @@
 /*
  * The echo firmware: no model, bytes in, bytes out. The transport's own test and benchmark.
- * Sends the banner on the UART once the receiver is on (CONTRACTS.md "UART conventions"), brings
- * up the link (link.h: the UART itself, or the fast link), then returns every byte received on
- * it unchanged, forever. Output is gathered by the link and pushed out whenever input runs dry.
+ * Sends the banner on the UART once the receiver is on (docs/BOARD_CONTRACT.md "The UART
+ * conventions"), brings up the link (link.h: the UART itself, or the fast link), then returns
+ * every byte received on it unchanged, forever. Output is gathered by the link and pushed out
+ * whenever input runs dry.
  */
 #include "board.h"
 #include "link.h"

@@ -1,8 +1,8 @@
 /*
  * The host_driven firmware: TVM's C runtime RPC server on the transport's link (link.h: the
  * board's UART, or its fast link), so that TVM on the host drives the model (graph or AOT
- * executor, time_evaluator, AutoTVM). Sends the banner on the UART (CONTRACTS.md "UART
- * conventions"), brings up the link, starts the server, then hands every received byte to it.
+ * executor, time_evaluator, AutoTVM). Sends the banner on the UART (docs/BOARD_CONTRACT.md "The
+ * UART conventions"), brings up the link, starts the server, then hands every received byte to it.
  *
  * Why the receive path cannot overflow: there is no receive buffer of ours to overflow. The
  * link is polled, and a byte is taken from it only when the loop below is ready to give it to

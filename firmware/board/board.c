@@ -32,7 +32,8 @@ static uint32_t entropy_calls;
 static bool uart_up;
 
 /* The host writes a fresh 64-bit seed here before every boot; the boot counter next to it
- * survives system_reset because nothing loads over it (CONTRACTS.md "Board RAM reservations"). */
+ * survives system_reset because nothing loads over it (docs/BOARD_CONTRACT.md "Board RAM
+ * reservations"). */
 #define SEED (*(volatile uint64_t *)(uintptr_t)BOARD_SEED_ADDR)
 #define BOOT_COUNT (*(volatile uint64_t *)(uintptr_t)BOARD_BOOT_COUNT_ADDR)
 

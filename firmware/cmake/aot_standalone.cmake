@@ -1,6 +1,6 @@
 # The aot_standalone project type: the model runs on the board by itself and answers the line
 # protocol in firmware/README.md. Included by firmware/CMakeLists.txt after the `firmware` target
-# exists. Inputs (CONTRACTS.md): MTQ_MODEL_DIR (the extracted MLF, required) and
+# exists. Inputs (docs/BOARD_CONTRACT.md): MTQ_MODEL_DIR (the extracted MLF, required) and
 # MTQ_WORKSPACE_BYTES (the workspace arena; default: the model's own figure doubled plus 1 KiB,
 # room for the allocator's per-block header and alignment).
 # The model's tensors are read from metadata.json at configure time into a generated C table

@@ -1,6 +1,6 @@
 # The host_driven project type: TVM's C runtime (CRT) and its RPC server, our platform layer
 # (firmware/platform/) and the model's generated sources, added to the `firmware` target.
-# Included by firmware/CMakeLists.txt after that target exists. Inputs (CONTRACTS.md):
+# Included by firmware/CMakeLists.txt after that target exists. Inputs (docs/BOARD_CONTRACT.md):
 #   MTQ_CRT_DIR    the standalone CRT: include/tvm/runtime/crt/... and src/runtime/crt/...
 #                  (TVM's standalone_crt, or the runtime/ an AOT+CRT MLF carries). A directory
 #                  holding a FAKE_CRT marker (tests/fixtures/fake_crt), or -DMTQ_FAKE_CRT=ON,

@@ -14,7 +14,7 @@ file(READ "${MTQ_MACHINE_FILE}" MTQ_MACHINE_JSON)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${MTQ_MACHINE_FILE}")
 
 # mtq_machine_get(<out> <key>...): one value of the machine file, or a FATAL_ERROR naming it.
-# The server validates machine files fully (emulator/machine.c); this only reads them.
+# The server validates machine files fully (machine/machine.c); this only reads them.
 function(mtq_machine_get out)
   string(JSON value ERROR_VARIABLE error GET "${MTQ_MACHINE_JSON}" ${ARGN})
   if(error)

@@ -1,5 +1,5 @@
 /*
- * Fuzz target "b85": server/b85.c, the encoding of transport data. Each input is used twice:
+ * Fuzz target "b85": common/b85.c, the encoding of transport data. Each input is used twice:
  * as text, decoded into a buffer of exactly b85_decoded_len bytes and compared with a slow
  * reference decoder written from PROJECT_API.md section 5 (accept and reject alike); and as
  * bytes, encoded into exactly b85_encoded_len characters and decoded back to the same bytes.

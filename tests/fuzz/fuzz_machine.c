@@ -1,5 +1,5 @@
 /*
- * Fuzz target "machine": machine-file text through mach_parse (emulator/machine.c), the
+ * Fuzz target "machine": machine-file text through mach_parse (machine/machine.c), the
  * validation every board's facts pass before the server, the emulator or the command line use
  * them. A refusal must be ERR_INVALID with a one-line message naming the file; an acceptance
  * must leave every string terminated inside its field and every count within its array, and

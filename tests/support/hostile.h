@@ -1,7 +1,7 @@
 /*
- * The hostile corpus of issue 10 (tests/fixtures/hostile/README.md): archives built at run time,
- * never stored, each the smallest input that reproduced one attack on the server. The builders
- * write into a scratch directory the test owns.
+ * The hostile corpus (tests/fixtures/hostile/README.md, docs/SECURITY.md): archives built at run
+ * time, never stored, each the smallest input that reproduced one attack on the server. The
+ * builders write into a scratch directory the test owns.
  */
 #ifndef MTQ_TEST_HOSTILE_H
 #define MTQ_TEST_HOSTILE_H

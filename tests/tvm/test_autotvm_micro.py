@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""AutoTVM on the emulated boards, driven by TVM's own Python (issue 9).
+"""AutoTVM on the emulated boards, driven by TVM's own Python.
 
 What a TVM 0.18 user runs: a conv2d task (conv2d_nhwc_spatial_pack.arm_cpu, int8, as in
 ../shared/fixtures/tvm-0.18/autotvm_conv2d.tar but on a 4x4 image, so that the output read back

@@ -1,6 +1,6 @@
 """End-to-end: tensors of every size, both ways, through the template as TVM 0.18 drives it
 (tvm.micro.generate_project_from_mlf, build, flash, tvm.micro.Session), with TVM's real
-standalone CRT on the board, byte-exact (issue 9 item 2).
+standalone CRT on the board, byte-exact.
 
 Run with tests/tvm/with_tvm.sh (CTest does: label "tvm"). To stay quick in CI it sweeps
 1 B to 16 KiB plus odd sizes on riscv32-virt and mps2-an385, with a 256 KiB + 1 read-back

@@ -14,7 +14,7 @@ import tvm
 import tvm.micro
 from tvm.micro.transport import Transport
 
-# The sizes issue 9 asks for: every power of two from 1 B to 1 MiB, sizes either side of
+# The sizes to prove: every power of two from 1 B to 1 MiB, sizes either side of
 # powers of two, and the edge of TVM 0.18's host receive buffer (2048 bytes hold a read-back
 # of 2033 data bytes and its 15 bytes of headers; 2034 was the first size that failed).
 POWERS = [1 << k for k in range(21)]

@@ -3,8 +3,8 @@
  * gets, and helpers for the steps they have in common (finding the template, starting a
  * project's server, reporting an error). Not for use outside cli/.
  */
-#ifndef MTQ_CLI_INTERNAL_H
-#define MTQ_CLI_INTERNAL_H
+#ifndef MTQ_CLI_COMMAND_H
+#define MTQ_CLI_COMMAND_H
 
 #include "aot.h"
 #include "args.h"
@@ -55,6 +55,17 @@ void cli__report(const struct cli_ctx *ctx, const struct err *e);
 
 /* Prints a usage error and the hint to run --help, one line; returns CLI_EXIT_USAGE. */
 int cli__usage_error(const struct cli_ctx *ctx, const char *cmd, const struct err *e);
+
+/* Checks the shape of every -o NAME=VALUE the command was given (cmd must declare "option"),
+ * before anything starts: returns 0, or prints the usage error and returns CLI_EXIT_USAGE.
+ * Whether the names are the server's options is checked later, against its ServerInfo. */
+int cli__check_options(const struct cli_ctx *ctx, const struct cli_command *cmd,
+                       const struct cli_args *a);
+
+/* How every command ends: closes client when it is still open (NULL: none; a failure to
+ * close counts only when rc is 0), reports the error when there is one, and returns the
+ * exit status, CLI_EXIT_FAIL or CLI_EXIT_OK. */
+int cli__finish(const struct cli_ctx *ctx, struct cli_client *client, int rc, struct err *err);
 
 /* One progress line on stderr: "<prog>: <text>". */
 void cli__progress(const struct cli_ctx *ctx, const char *fmt, ...)

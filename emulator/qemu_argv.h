@@ -1,9 +1,9 @@
 /*
- * Names shared between the emulator's own files (emu.c, qmp.c, pty.c), not part of its API.
- * Time is CLOCK_MONOTONIC in milliseconds, so deadlines survive wall-clock changes.
+ * QEMU's command line for a board (qemu_argv.c), built by emu_start and checked by
+ * tests/test_qemu_argv.c; shared by the emulator's own files, not part of its API.
  */
-#ifndef MTQ_EMULATOR_INTERNAL_H
-#define MTQ_EMULATOR_INTERNAL_H
+#ifndef MTQ_EMULATOR_QEMU_ARGV_H
+#define MTQ_EMULATOR_QEMU_ARGV_H
 
 #include "emu.h"
 
@@ -11,19 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Now, in milliseconds of CLOCK_MONOTONIC. */
-int64_t emu__now_ms(void);
-
-/* The deadline for a timeout that starts now; a negative timeout gives -1 (never). */
-int64_t emu__deadline(int timeout_ms);
-
-/* Milliseconds left until deadline, as a poll() timeout: -1 for never, 0 once passed. */
-int emu__left_ms(int64_t deadline);
-
 /* QEMU's seccomp sandbox, on every board (docs/SECURITY.md "The board and QEMU"). */
 #define EMU_SANDBOX "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
 
-/* QEMU's command line under construction (qemu_argv.c); v is NULL-terminated when built. */
+/* QEMU's command line under construction; v is NULL-terminated when built. */
 #define EMU__MAX_ARGS (96 + MACH_LIST_MAX)
 struct emu__argv {
     char *v[EMU__MAX_ARGS + 1];
