@@ -1,5 +1,5 @@
 /*
- * The fast links the server can drive (issue 11, docs/FAST_LINK.md): one row per machine-file
+ * The fast links the server can drive (link=fast; machines/README.md): one row per machine-file
  * fast_link.kind, saying which socket pair carries the link, what QEMU is told (always on fd 3,
  * QEMU's end of that pair: nothing on a path, no network, no listening socket), and how the
  * server's end becomes the session's one non-blocking byte stream (the host adapter). Adding a

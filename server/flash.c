@@ -11,7 +11,7 @@
  * so open_transport waits for the banner without a time limit (SIGTERM still ends the wait) and
  * says so in the log. A board that dies mid-session is reaped at once and its lock released;
  * reads still return what it sent before, then TransportClosedError naming how QEMU ended.
- * With link=fast (issue 11) QEMU also gets the board's fast link on a socketpair
+ * With link=fast QEMU also gets the board's fast link on a socketpair
  * (fast_link.c); the banner still comes on the UART, then the link must say it is up
  * (LINK_UP_MARKER) before open_transport returns, the link carries the transport, and the UART
  * goes to the server's stderr (uart_forward.c).

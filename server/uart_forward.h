@@ -1,5 +1,5 @@
 /*
- * The board's UART, once a fast link carries the transport (issue 11): what the firmware still
+ * The board's UART, once a fast link carries the transport (link=fast): what the firmware still
  * prints there (aborts, faults, printf) goes to the server's stderr, line by line and prefixed
  * with the board's name, as it comes, so it reaches the person running TVM or microtvm-qemu even
  * while nobody calls read_transport. A thread of its own reads the UART; it never touches the

@@ -1,5 +1,5 @@
 /*
- * End to end (label e2e): the fast link (issue 11) through the REAL server, spoken to as TVM
+ * End to end (label e2e): the fast link (link=fast) through the REAL server, spoken to as TVM
  * does, on real QEMU. Echo projects generated with link=fast for every board that has a fast
  * link this server drives (riscv32-virt and riscv64-virt: virtio-serial), then on them every
  * promise the UART transport makes: the banner first (it comes on the UART), 1 MiB each way

@@ -15,7 +15,7 @@
  *     in packets no larger than TVM's host receive buffer; the CRT cache key's inputs; and
  *     generate_project's refusals of a host_driven project without a CRT. The cache is a
  *     temporary MTQ_CACHE_DIR, never the user's ~/.cache.
- * (d) the same through the server on riscv32-virt's fast link (link=fast, issue 11): the
+ * (d) the same through the server on riscv32-virt's fast link (link=fast): the
  *     handshake and the slow read-back go over virtio-serial, and the CRT comes from the cache
  *     the UART project filled (the link is not in the CRT's key).
  * Exits 77 when no board can run here, saying why.

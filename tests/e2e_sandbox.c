@@ -10,9 +10,9 @@
  *   - Every device on the board's map poked from the guest: nothing reaches the host (QEMU
  *     holds only its ptys, its log, /dev/null, pipes and unix sockets; no network socket, no
  *     other file), and QEMU runs confined (no new privileges, seccomp filter on).
- *   - The same on riscv32-virt built with link=fast (issue 11): the virtio-serial device is
- *     there and poked too, and QEMU's command line gives the link nothing but fd 3, our
- *     socketpair (no chardev on a path, no network).
+ *   - The same on riscv32-virt built with link=fast: the virtio-serial device is there and
+ *     poked too, and QEMU's command line gives the link nothing but fd 3, our socketpair (no
+ *     chardev on a path, no network).
  * Boards whose toolchain or QEMU is missing are skipped by name; exits 77 when none can run.
  */
 #include "session_internal.h"

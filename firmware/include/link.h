@@ -1,9 +1,9 @@
 /*
- * The transport's byte stream, as every application talks to the host (issue 11): the UART,
- * or the board's fast link when the firmware is built with link=fast (firmware/link/<kind>.c,
- * chosen by CMake from the machine file's fast_link). The banner and anything printed before
- * link_init go to the UART (board.h), as do faults and aborts: the host forwards the UART to
- * the user once the link is up. Polled, single-threaded, no allocation.
+ * The transport's byte stream, as every application talks to the host: the UART, or the board's
+ * fast link when the firmware is built with link=fast (firmware/link/<kind>.c, chosen by CMake from
+ * the machine file's fast_link). The banner and anything printed before link_init go to the UART
+ * (board.h), as do faults and aborts: the host forwards the UART to the user once the link is up.
+ * Polled, single-threaded, no allocation.
  */
 #ifndef MTQ_LINK_H
 #define MTQ_LINK_H
