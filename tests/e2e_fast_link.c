@@ -5,8 +5,8 @@
  * promise the UART transport makes: the banner first (it comes on the UART), 1 MiB each way
  * byte-exact in one write without deadlock, IoTimeoutError semantics for reads and writes,
  * TransportClosedError with the reason when the board dies (its UART's last line included)
- * or QEMU is killed, close and reopen, the board lock, nothing left after the server is
- * SIGKILLed. A test double that never brings the link up (tests/fixtures/fast_link_firmware)
+ * or QEMU is killed, a board that resets itself, close and reopen, the board lock, nothing
+ * left after the server is SIGKILLed. A test double that never brings the link up (tests/fixtures/fast_link_firmware)
  * must fail open_transport within the start timeout, saying so. Through the command line: an
  * aot_standalone model's run --input over the fast link gives the reference outputs and the
  * same exact instruction count as over the UART, and serial echoes a pipe. Hostile values of
@@ -16,6 +16,7 @@
 #include "e2e_rpc.h"
 #include "session_internal.h"
 
+#include "../firmware/include/link.h" /* LINK_UP_MARKER */
 #include "cli_run.h"
 #include "fast_link.h"
 #include "fs.h"
@@ -51,6 +52,7 @@ static char echo_proj[N_BOARDS][PATH_MAX]; /* "" when the board cannot run here 
 static const char *board0;                 /* the first usable board */
 static char *proj0;                        /* its echo project */
 static char no_link_proj[PATH_MAX], abort_proj[PATH_MAX], hang_proj[PATH_MAX];
+static char reset_proj[PATH_MAX];
 static char model_tar[PATH_MAX];
 
 static void banner_of(const char *board, char *out, size_t outsz)
@@ -241,6 +243,28 @@ static void test_qemu_killed_mid_read_is_transport_closed_and_the_board_boots_ag
     CU_ASSERT_FATAL(e2e_call_ok(&c, "open_transport", OPTS));
     CU_ASSERT(e2e_banner_first(&c, banner));
     CU_ASSERT(qemu_of(proj0) > 0 && qemu_of(proj0) != qemu);
+    CU_ASSERT(e2e_echo_random(&c, 4096));
+    CU_ASSERT(e2e_close_server(&c));
+}
+
+/* reset_on_r.c: the byte 'R' resets the board. The transport stays open; the reboot's banner
+ * goes to the UART (the server's log) and its link-up line comes on the link, then the board
+ * echoes again. */
+static void test_a_board_that_resets_itself_keeps_its_transport(void)
+{
+    struct rpc_client c;
+    CU_ASSERT_FATAL(open_board(&c, reset_proj, board0));
+    CU_ASSERT(e2e_echo_random(&c, 4096)); /* never an 'R' in there */
+    char *params = e2e_write_params((const uint8_t *)"R", 1, "5");
+    CU_ASSERT(e2e_call_ok(&c, "write_transport", params));
+    free(params);
+    static const char want[] = "R" LINK_UP_MARKER;
+    uint8_t buf[64];
+    char msg[128];
+    size_t got = e2e_read_n(&c, buf, sizeof want - 1, msg, sizeof msg);
+    CU_ASSERT(got == sizeof want - 1 && memcmp(buf, want, got) == 0);
+    if (got != sizeof want - 1 || memcmp(buf, want, got))
+        fprintf(stderr, "\n    after the reset: %zu bytes \"%.*s\" (%s)", got, (int)got, buf, msg);
     CU_ASSERT(e2e_echo_random(&c, 4096));
     CU_ASSERT(e2e_close_server(&c));
 }
@@ -497,11 +521,13 @@ static int suite_init(void)
     snprintf(no_link_proj, sizeof no_link_proj, "%s/no-link-up", workdir);
     snprintf(abort_proj, sizeof abort_proj, "%s/abort-after", workdir);
     snprintf(hang_proj, sizeof hang_proj, "%s/hang", workdir);
+    snprintf(reset_proj, sizeof reset_proj, "%s/reset", workdir);
     if (e2e_make_echo_project_with(no_link_proj, board0, "fast_link_firmware/no_link_up.c",
                                    FAST) < 0 ||
         e2e_make_echo_project_with(abort_proj, board0, "fast_link_firmware/abort_after.c",
                                    FAST) < 0 ||
-        e2e_make_echo_project_with(hang_proj, board0, "fast_link_firmware/hang.c", FAST) < 0)
+        e2e_make_echo_project_with(hang_proj, board0, "fast_link_firmware/hang.c", FAST) < 0 ||
+        e2e_make_echo_project_with(reset_proj, board0, "reset_on_r.c", FAST) < 0)
         return -1;
     return 0;
 }
@@ -542,6 +568,7 @@ int main(void)
     CU_ADD_TEST(s, test_a_firmware_that_never_brings_the_link_up_fails_open_in_time_saying_so);
     CU_ADD_TEST(s, test_a_board_that_dies_is_transport_closed_with_its_exit_and_uart_line);
     CU_ADD_TEST(s, test_qemu_killed_mid_read_is_transport_closed_and_the_board_boots_again);
+    CU_ADD_TEST(s, test_a_board_that_resets_itself_keeps_its_transport);
     CU_ADD_TEST(s, test_close_is_idempotent_and_reopen_and_open_on_open_boot_again);
     CU_ADD_TEST(s, test_a_second_server_on_the_same_board_is_told_it_is_in_use);
     CU_ADD_TEST(s, test_a_server_killed_with_sigkill_leaves_no_qemu_socket_or_lock);
