@@ -9,7 +9,8 @@
  * left after the server is SIGKILLed. A test double that never brings the link up (tests/fixtures/fast_link_firmware)
  * must fail open_transport within the start timeout, saying so. Through the command line: an
  * aot_standalone model's run --input over the fast link gives the reference outputs and the
- * same exact instruction count as over the UART, and serial echoes a pipe. Hostile values of
+ * same exact instruction count as over the UART, serial echoes a pipe, and the demo runs with
+ * --link fast. Hostile values of
  * the link option are refused. Prints throughput; asserts none. Exits 77 when no board with a
  * fast link can run here, saying why.
  */
@@ -473,6 +474,24 @@ static void test_serial_echoes_a_pipe_over_the_fast_link(void)
     free(errs);
 }
 
+/* The demo on the fast link: the sample model's ten images, every prediction right and
+ * bit-exact, as on the UART. */
+static void test_the_demo_runs_over_the_fast_link(void)
+{
+    char *out = NULL, *errs = NULL;
+    const char *args[] = {"demo", "--board", board0, "--link", "fast", NULL};
+    int st = cli_run_binary(workdir, args, NULL, 300, &out, &errs);
+    CU_ASSERT_EQUAL(st, 0);
+    char row[64];
+    snprintf(row, sizeof row, "\n%s ", board0);
+    const char *r = out ? strstr(out, row) : NULL;
+    CU_ASSERT(r && strstr(r, " 10/10 ") && strstr(strstr(r, " 10/10 ") + 1, " 10/10 "));
+    if (st != 0 || !r)
+        fprintf(stderr, "\n%s\n%s\n", out ? out : "", errs ? errs : "");
+    free(out);
+    free(errs);
+}
+
 /* ---- setup ---- */
 
 static bool board_usable(const char *name, char *why, size_t whysz)
@@ -493,11 +512,9 @@ static bool board_usable(const char *name, char *why, size_t whysz)
     return true;
 }
 
-static int suite_init(void)
+static int make_projects(void)
 {
     char cache[sizeof workdir + 8], fixture[PATH_MAX];
-    if (!mkdtemp(workdir))
-        return -1;
     snprintf(rundir, sizeof rundir, "%s/run", workdir);
     snprintf(cache, sizeof cache, "%s/cache", workdir);
     if (fs_mkdir_p(rundir, NULL) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 ||
@@ -535,6 +552,17 @@ static int suite_init(void)
 static int suite_clean(void)
 {
     return fs_remove_tree(workdir, NULL);
+}
+
+/* CUnit runs no cleanup after a failed init: a failure removes the scratch directory here. */
+static int suite_init(void)
+{
+    if (!mkdtemp(workdir))
+        return -1;
+    if (make_projects() == 0)
+        return 0;
+    suite_clean();
+    return -1;
 }
 
 int main(void)
@@ -575,6 +603,7 @@ int main(void)
     CU_ADD_TEST(s, test_link_values_other_than_uart_or_fast_are_refused_everywhere);
     CU_ADD_TEST(s, test_run_with_an_input_over_the_fast_link_matches_the_uart_exactly);
     CU_ADD_TEST(s, test_serial_echoes_a_pipe_over_the_fast_link);
+    CU_ADD_TEST(s, test_the_demo_runs_over_the_fast_link);
     if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
         return 1;
     CU_basic_set_mode(CU_BRM_VERBOSE);
