@@ -6,7 +6,8 @@
  * byte-exact in one write without deadlock, IoTimeoutError semantics for reads and writes,
  * TransportClosedError with the reason when the board dies (its UART's last line included)
  * or QEMU is killed, a board that resets itself, close and reopen, the board lock, nothing
- * left after the server is SIGKILLed. A test double that never brings the link up (tests/fixtures/fast_link_firmware)
+ * left after the server is SIGKILLed; and the driver on virtio-mmio's modern transport too
+ * (the emulator driven directly). A test double that never brings the link up (tests/fixtures/fast_link_firmware)
  * must fail open_transport within the start timeout, saying so. Through the command line: an
  * aot_standalone model's run --input over the fast link gives the reference outputs and the
  * same exact instruction count as over the UART, serial echoes a pipe, and the demo runs with
@@ -19,6 +20,7 @@
 
 #include "../firmware/include/link.h" /* LINK_UP_MARKER */
 #include "cli_run.h"
+#include "emu.h"
 #include "fast_link.h"
 #include "fs.h"
 #include "fwbuild.h"
@@ -333,6 +335,65 @@ static void test_a_server_killed_with_sigkill_leaves_no_qemu_socket_or_lock(void
     CU_ASSERT(e2e_close_server(&c));
 }
 
+/* The driver handles both virtio-mmio transports: QEMU 7.2's default legacy one (every other
+ * test) and the modern one, asked for here with -global virtio-mmio.force-legacy=false on the
+ * emulator directly (the server never passes it). */
+static void test_the_driver_also_runs_on_the_modern_virtio_mmio_transport(void)
+{
+    struct machine m;
+    struct fast_link l;
+    struct err err = {0};
+    char path[PATH_MAX + 64], image[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/machines/%s.json", proj0, board0);
+    snprintf(image, sizeof image, "%s/flash/firmware.elf", proj0);
+    CU_ASSERT_EQUAL_FATAL(mach_load(&m, path, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(fast_link_open(&l, fast_link_kind_find(m.fast_link_kind), &err), 0);
+    static const char *const modern[] = {"-global", "virtio-mmio.force-legacy=false", NULL};
+    struct emu_config c;
+    emu_config_init(&c);
+    c.machine = &m;
+    c.image = image;
+    c.link_fd = l.qemu_fd;
+    c.link_args = l.kind->qemu_args;
+    c.extra_args = modern;
+    struct emu *e = emu_start(&c, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    char banner[256], want[128];
+    size_t got = 0;
+    CU_ASSERT_EQUAL(fast_link_start(&l, emu_exit_fd(e), &err), 0);
+    CU_ASSERT_EQUAL(emu_run(e, &err), 0);
+    CU_ASSERT_EQUAL(emu_wait_banner(e, banner, sizeof banner, &got, 10000, &err), 0);
+    banner_of(board0, want, sizeof want);
+    CU_ASSERT(got == strlen(want) && memcmp(banner, want, got) == 0);
+    /* the link's first line, then 64 KiB echoed byte for byte */
+    struct sess__link link;
+    sess__link_init(&link, 0);
+    link.fd = l.stream_fd;
+    link.exit_fd = emu_exit_fd(e);
+    CU_ASSERT_EQUAL(sess__link_wait_line(&link, 256, 10.0, &err), 0);
+    uint8_t line[64];
+    size_t n = 0;
+    CU_ASSERT_EQUAL(sess__link_read(&link, line, sizeof LINK_UP_MARKER - 1, 1.0, &n, &err), 0);
+    CU_ASSERT(n == sizeof LINK_UP_MARKER - 1 && !memcmp(line, LINK_UP_MARKER, n));
+    size_t size = 64 * 1024;
+    uint8_t *out = malloc(size), *in = malloc(size);
+    CU_ASSERT_FATAL(out && in);
+    for (size_t i = 0; i < size; i++)
+        out[i] = (uint8_t)(i * 131u + (i >> 9));
+    CU_ASSERT_EQUAL(sess__link_write(&link, out, size, 10.0, &err), 0);
+    size_t all = 0;
+    while (all < size && sess__link_read(&link, in + all, size - all, 10.0, &n, &err) == 0)
+        all += n;
+    CU_ASSERT(all == size && memcmp(in, out, size) == 0);
+    fprintf(stderr, "\n    modern transport: link up, %zu of %zu bytes echoed intact",
+            all == size && !memcmp(in, out, size) ? all : 0, size);
+    free(out);
+    free(in);
+    sess__link_close(&link);
+    emu_free(e);
+    fast_link_close(&l);
+}
+
 /* ---- the option, as a hostile caller gives it ---- */
 
 static void test_link_values_other_than_uart_or_fast_are_refused_everywhere(void)
@@ -600,6 +661,7 @@ int main(void)
     CU_ADD_TEST(s, test_close_is_idempotent_and_reopen_and_open_on_open_boot_again);
     CU_ADD_TEST(s, test_a_second_server_on_the_same_board_is_told_it_is_in_use);
     CU_ADD_TEST(s, test_a_server_killed_with_sigkill_leaves_no_qemu_socket_or_lock);
+    CU_ADD_TEST(s, test_the_driver_also_runs_on_the_modern_virtio_mmio_transport);
     CU_ADD_TEST(s, test_link_values_other_than_uart_or_fast_are_refused_everywhere);
     CU_ADD_TEST(s, test_run_with_an_input_over_the_fast_link_matches_the_uart_exactly);
     CU_ADD_TEST(s, test_serial_echoes_a_pipe_over_the_fast_link);
