@@ -13,6 +13,7 @@
  *     byte), median of several, and raw emu_start+emu_run to the first byte.
  * Usage: bench_transport [board (mps2-an385)] [echo bytes (65536)]. Progress goes to stderr.
  */
+#include "bench_echo.h"
 #include "client.h"
 #include "emu.h"
 #include "fs.h"
@@ -42,25 +43,6 @@ struct bench {
     char image[PATH_MAX];
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void fail(const char *what, const struct err *err)
 {
     fprintf(stderr, "bench_transport: %s: %s\n", what, err->msg);
@@ -83,36 +65,12 @@ static double cpu_ns(int pid)
     return (double)ns;
 }
 
-static int start(const char *dir, struct cli_client **c, struct err *err)
-{
-    int rc = cli_client_start(dir, false, c, err);
-    if (rc == 0)
-        cli_client_set_deadline(*c, now_s() + 600); /* a stuck server ends the bench */
-    return rc;
-}
-
-/* generate_project (echo) through the template's server, build through the project's. */
+/* The echo project through the Project API (bench_echo.h); then its machine and flash image
+ * for the raw runs. */
 static int make_project(struct bench *b, struct err *err)
 {
-    struct cli_client *c = NULL;
     snprintf(b->proj, sizeof b->proj, "%s/echo", b->dir);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "project_type", "echo");
-    cJSON_AddStringToObject(o, "board", b->board);
-    int rc = start(MTQ_TEMPLATE_DIR, &c, err);
-    if (rc == 0)
-        rc = cli_generate_project(c, "", "", b->proj, o, err);
-    else
-        cJSON_Delete(o);
-    cli_client_close(c, 10000, NULL);
-    c = NULL;
-    if (rc == 0)
-        rc = start(b->proj, &c, err);
-    if (rc == 0)
-        rc = cli_build(c, NULL, err);
-    if (rc == 0)
-        rc = cli_flash(c, NULL, err); /* lays out flash/firmware.elf for the raw runs too */
-    cli_client_close(c, 10000, NULL);
+    int rc = bench_echo_project(b->proj, b->board, NULL, err);
     char machines[PATH_MAX];
     if (rc == 0)
         rc = fs_join(machines, sizeof machines, b->proj, "machines", err);
@@ -134,7 +92,7 @@ static struct emu *raw_boot(struct bench *b, double *first_byte_s, struct err *e
     char log_path[PATH_MAX];
     snprintf(log_path, sizeof log_path, "%s/raw-qemu.log", b->dir);
     cfg.log_path = log_path;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     struct emu *e = emu_start(&cfg, err);
     if (!e)
         return NULL;
@@ -144,7 +102,7 @@ static struct emu *raw_boot(struct bench *b, double *first_byte_s, struct err *e
         return NULL;
     }
     if (first_byte_s)
-        *first_byte_s = now_s() - t0;
+        *first_byte_s = bench_now_s() - t0;
     char banner[256];
     size_t got = 0;
     if (emu_wait_banner(e, banner, sizeof banner, &got, 10000, err) < 0) {
@@ -161,7 +119,7 @@ static int raw_echo(struct emu *e, const uint8_t *out, uint8_t *in, size_t n, do
 {
     int fd = emu_uart_fd(e);
     size_t sent = 0, got = 0;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     while (got < n) {
         struct pollfd p = {.fd = fd, .events = (short)(POLLIN | (sent < n ? POLLOUT : 0))};
         if (poll(&p, 1, 10000) <= 0)
@@ -175,51 +133,11 @@ static int raw_echo(struct emu *e, const uint8_t *out, uint8_t *in, size_t n, do
         if (sent < n && (p.revents & POLLOUT)) {
             ssize_t w = write(fd, out + sent, n - sent);
             if (w > 0 && (sent += (size_t)w) == n)
-                *h2d = now_s() - t0;
+                *h2d = bench_now_s() - t0;
         }
     }
-    *d2h = now_s() - t0;
+    *d2h = bench_now_s() - t0;
     return memcmp(in, out, n) ? err_set(err, ERR_INVALID, "raw echo: bytes differ") : 0;
-}
-
-/* ---- through the server ---- */
-
-static int server_echo(struct cli_client *c, const uint8_t *out, uint8_t *in, size_t n,
-                       double *h2d, double *d2h, struct err *err)
-{
-    double t0 = now_s();
-    int rc = cli_write_transport(c, out, n, 120.0, err);
-    if (rc < 0)
-        return rc;
-    *h2d = now_s() - t0;
-    size_t got = 0;
-    while (got < n) {
-        size_t k = 0;
-        if ((rc = cli_read_transport(c, in + got, n - got, 10.0, &k, err)) < 0)
-            return rc;
-        got += k;
-    }
-    *d2h = now_s() - t0;
-    return memcmp(in, out, n) ? err_set(err, ERR_INVALID, "server echo: bytes differ") : 0;
-}
-
-/* Reads the banner line after open_transport; *first gets when its first byte came. */
-static int server_banner(struct cli_client *c, double t0, double *first, struct err *err)
-{
-    char buf[256];
-    size_t all = 0;
-    while (all == 0 || buf[all - 1] != '\n') {
-        size_t k = 0;
-        int rc = cli_read_transport(c, buf + all, sizeof buf - all, 10.0, &k, err);
-        if (rc < 0)
-            return rc;
-        if (all == 0 && first)
-            *first = now_s() - t0;
-        all += k;
-        if (all == sizeof buf)
-            return err_set(err, ERR_INVALID, "no banner line");
-    }
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -265,12 +183,12 @@ int main(int argc, char **argv)
         }
         emu_free(e);
         e = NULL;
-        if (start(b.proj, &c, &err) < 0) {
+        if (bench_start(b.proj, &c, &err) < 0) {
             fail("starting the server", &err);
             goto out;
         }
-        double t0 = now_s();
-        if (cli_open_transport(c, NULL, NULL, &err) < 0 || server_banner(c, t0, &opens[i],
+        double t0 = bench_now_s();
+        if (cli_open_transport(c, NULL, NULL, &err) < 0 || bench_server_banner(c, t0, &opens[i],
                                                                          &err) < 0) {
             fail("open_transport", &err);
             goto out;
@@ -295,13 +213,13 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < RTT_SAMPLES; i++) {
         uint8_t x = (uint8_t)i, y = 0;
-        double t0 = now_s();
+        double t0 = bench_now_s();
         if (emu_write(e, &x, 1, NULL, 5000, &err) < 0 || emu_read(e, &y, 1, 5000, &err) < 0 ||
             y != x) {
             fail("raw round trip", &err);
             goto out;
         }
-        raw_rtt[i] = now_s() - t0;
+        raw_rtt[i] = bench_now_s() - t0;
     }
     emu_free(e);
     e = NULL;
@@ -309,14 +227,14 @@ int main(int argc, char **argv)
     /* the same through the server */
     fprintf(stderr, "bench_transport: server echo of %zu bytes x %d, 1-byte round trips\n",
             b.bytes, RUNS);
-    if (start(b.proj, &c, &err) < 0 || cli_open_transport(c, NULL, NULL, &err) < 0 ||
-        server_banner(c, now_s(), NULL, &err) < 0) {
+    if (bench_start(b.proj, &c, &err) < 0 || cli_open_transport(c, NULL, NULL, &err) < 0 ||
+        bench_server_banner(c, bench_now_s(), NULL, &err) < 0) {
         fail("opening the server's transport", &err);
         goto out;
     }
     for (int r = 0; r < RUNS; r++) {
         memset(in, 0, b.bytes);
-        if (server_echo(c, out, in, b.bytes, &srv_h2d[r], &srv_d2h[r], &err) < 0) {
+        if (bench_server_echo(c, out, in, b.bytes, &srv_h2d[r], &srv_d2h[r], &err) < 0) {
             fail("server echo", &err);
             goto out;
         }
@@ -325,13 +243,13 @@ int main(int argc, char **argv)
     for (int i = 0; i < RTT_SAMPLES; i++) {
         uint8_t x = (uint8_t)i, y = 0;
         size_t k = 0;
-        double t0 = now_s();
+        double t0 = bench_now_s();
         if (cli_write_transport(c, &x, 1, 5.0, &err) < 0 ||
             cli_read_transport(c, &y, 1, -1, &k, &err) < 0 || y != x) {
             fail("server round trip", &err);
             goto out;
         }
-        srv_rtt[i] = now_s() - t0;
+        srv_rtt[i] = bench_now_s() - t0;
     }
     rtt_cpu_ns = (cpu_ns(cli_client_pid(c)) - cpu0) / RTT_SAMPLES;
 
@@ -350,12 +268,12 @@ int main(int argc, char **argv)
             for (int i = 0; i < batch; i++) {
                 uint8_t y;
                 size_t k = 0;
-                double t0 = now_s();
+                double t0 = bench_now_s();
                 if (cli_read_transport(c, &y, 1, 0, &k, &err) < 0) {
                     fail("1-byte read of a waiting byte", &err);
                     goto out;
                 }
-                reads[done + i] = now_s() - t0;
+                reads[done + i] = bench_now_s() - t0;
             }
             read_cpu_ns += cpu_ns(cli_client_pid(c)) - c0;
             done += batch;
@@ -367,8 +285,8 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    double rh = median(raw_h2d, RUNS), rd = median(raw_d2h, RUNS);
-    double sh = median(srv_h2d, RUNS), sd = median(srv_d2h, RUNS);
+    double rh = bench_median(raw_h2d, RUNS), rd = bench_median(raw_d2h, RUNS);
+    double sh = bench_median(srv_h2d, RUNS), sd = bench_median(srv_d2h, RUNS);
     double kb = (double)b.bytes / 1000.0;
     printf("{\n  \"bench\": \"transport\",\n  \"board\": \"%s\",\n  \"deterministic\": true,\n",
            b.board);
@@ -379,15 +297,15 @@ int main(int argc, char **argv)
            kb / sh, kb / sd);
     printf("  \"server_vs_raw_echo_throughput\": %.3f,\n", rd / sd);
     printf("  \"read_transport_1byte_waiting_rtt_us_median\": %.1f,\n",
-           median(reads, READ_CALLS) * 1e6);
+           bench_median(reads, READ_CALLS) * 1e6);
     printf("  \"read_transport_1byte_server_cpu_us_mean\": %.1f,\n", read_cpu_ns / 1e3);
-    printf("  \"echo_1byte_rtt_us_median_raw\": %.1f,\n", median(raw_rtt, RTT_SAMPLES) * 1e6);
-    printf("  \"echo_1byte_rtt_us_median_server\": %.1f,\n", median(srv_rtt, RTT_SAMPLES) * 1e6);
+    printf("  \"echo_1byte_rtt_us_median_raw\": %.1f,\n", bench_median(raw_rtt, RTT_SAMPLES) * 1e6);
+    printf("  \"echo_1byte_rtt_us_median_server\": %.1f,\n", bench_median(srv_rtt, RTT_SAMPLES) * 1e6);
     printf("  \"echo_1byte_server_cpu_us_mean\": %.1f,\n", rtt_cpu_ns / 1e3);
     printf("  \"open_transport_fresh_server_to_first_banner_byte_ms_median\": %.1f,\n",
-           median(opens, OPENS) * 1e3);
+           bench_median(opens, OPENS) * 1e3);
     printf("  \"raw_start_to_first_banner_byte_ms_median\": %.1f,\n",
-           median(raw_opens, OPENS) * 1e3);
+           bench_median(raw_opens, OPENS) * 1e3);
     printf("  \"opens\": %d,\n  \"read_calls\": %d,\n  \"rtt_samples\": %d\n}\n", OPENS,
            READ_CALLS, RTT_SAMPLES);
     status = 0;

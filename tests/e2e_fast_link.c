@@ -5,18 +5,22 @@
  * promise the UART transport makes: the banner first (it comes on the UART), 1 MiB each way
  * byte-exact in one write without deadlock, IoTimeoutError semantics for reads and writes,
  * TransportClosedError with the reason when the board dies (its UART's last line included)
- * or QEMU is killed, close and reopen, the board lock, nothing left after the server is
- * SIGKILLed. A test double that never brings the link up (tests/fixtures/fast_link_firmware)
+ * or QEMU is killed, a board that resets itself, close and reopen, the board lock, nothing
+ * left after the server is SIGKILLed; and the driver on virtio-mmio's modern transport too
+ * (the emulator driven directly). A test double that never brings the link up (tests/fixtures/fast_link_firmware)
  * must fail open_transport within the start timeout, saying so. Through the command line: an
  * aot_standalone model's run --input over the fast link gives the reference outputs and the
- * same exact instruction count as over the UART, and serial echoes a pipe. Hostile values of
+ * same exact instruction count as over the UART, serial echoes a pipe, and the demo runs with
+ * --link fast. Hostile values of
  * the link option are refused. Prints throughput; asserts none. Exits 77 when no board with a
  * fast link can run here, saying why.
  */
 #include "e2e_rpc.h"
 #include "session_internal.h"
 
+#include "../firmware/include/link.h" /* LINK_UP_MARKER */
 #include "cli_run.h"
+#include "emu.h"
 #include "fast_link.h"
 #include "fs.h"
 #include "fwbuild.h"
@@ -51,6 +55,7 @@ static char echo_proj[N_BOARDS][PATH_MAX]; /* "" when the board cannot run here 
 static const char *board0;                 /* the first usable board */
 static char *proj0;                        /* its echo project */
 static char no_link_proj[PATH_MAX], abort_proj[PATH_MAX], hang_proj[PATH_MAX];
+static char reset_proj[PATH_MAX];
 static char model_tar[PATH_MAX];
 
 static void banner_of(const char *board, char *out, size_t outsz)
@@ -245,6 +250,28 @@ static void test_qemu_killed_mid_read_is_transport_closed_and_the_board_boots_ag
     CU_ASSERT(e2e_close_server(&c));
 }
 
+/* reset_on_r.c: the byte 'R' resets the board. The transport stays open; the reboot's banner
+ * goes to the UART (the server's log) and its link-up line comes on the link, then the board
+ * echoes again. */
+static void test_a_board_that_resets_itself_keeps_its_transport(void)
+{
+    struct rpc_client c;
+    CU_ASSERT_FATAL(open_board(&c, reset_proj, board0));
+    CU_ASSERT(e2e_echo_random(&c, 4096)); /* never an 'R' in there */
+    char *params = e2e_write_params((const uint8_t *)"R", 1, "5");
+    CU_ASSERT(e2e_call_ok(&c, "write_transport", params));
+    free(params);
+    static const char want[] = "R" LINK_UP_MARKER;
+    uint8_t buf[64];
+    char msg[128];
+    size_t got = e2e_read_n(&c, buf, sizeof want - 1, msg, sizeof msg);
+    CU_ASSERT(got == sizeof want - 1 && memcmp(buf, want, got) == 0);
+    if (got != sizeof want - 1 || memcmp(buf, want, got))
+        fprintf(stderr, "\n    after the reset: %zu bytes \"%.*s\" (%s)", got, (int)got, buf, msg);
+    CU_ASSERT(e2e_echo_random(&c, 4096));
+    CU_ASSERT(e2e_close_server(&c));
+}
+
 static void test_close_is_idempotent_and_reopen_and_open_on_open_boot_again(void)
 {
     struct rpc_client c;
@@ -306,6 +333,65 @@ static void test_a_server_killed_with_sigkill_leaves_no_qemu_socket_or_lock(void
     CU_ASSERT_EQUAL(entries, 0); /* no QMP socket or runtime directory left */
     CU_ASSERT_FATAL(open_board(&c, proj0, board0)); /* the kernel dropped the lock */
     CU_ASSERT(e2e_close_server(&c));
+}
+
+/* The driver handles both virtio-mmio transports: QEMU 7.2's default legacy one (every other
+ * test) and the modern one, asked for here with -global virtio-mmio.force-legacy=false on the
+ * emulator directly (the server never passes it). */
+static void test_the_driver_also_runs_on_the_modern_virtio_mmio_transport(void)
+{
+    struct machine m;
+    struct fast_link l;
+    struct err err = {0};
+    char path[PATH_MAX + 64], image[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/machines/%s.json", proj0, board0);
+    snprintf(image, sizeof image, "%s/flash/firmware.elf", proj0);
+    CU_ASSERT_EQUAL_FATAL(mach_load(&m, path, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(fast_link_open(&l, fast_link_kind_find(m.fast_link_kind), &err), 0);
+    static const char *const modern[] = {"-global", "virtio-mmio.force-legacy=false", NULL};
+    struct emu_config c;
+    emu_config_init(&c);
+    c.machine = &m;
+    c.image = image;
+    c.link_fd = l.qemu_fd;
+    c.link_args = l.kind->qemu_args;
+    c.extra_args = modern;
+    struct emu *e = emu_start(&c, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    char banner[256], want[128];
+    size_t got = 0;
+    CU_ASSERT_EQUAL(fast_link_start(&l, emu_exit_fd(e), &err), 0);
+    CU_ASSERT_EQUAL(emu_run(e, &err), 0);
+    CU_ASSERT_EQUAL(emu_wait_banner(e, banner, sizeof banner, &got, 10000, &err), 0);
+    banner_of(board0, want, sizeof want);
+    CU_ASSERT(got == strlen(want) && memcmp(banner, want, got) == 0);
+    /* the link's first line, then 64 KiB echoed byte for byte */
+    struct sess__link link;
+    sess__link_init(&link, 0);
+    link.fd = l.stream_fd;
+    link.exit_fd = emu_exit_fd(e);
+    CU_ASSERT_EQUAL(sess__link_wait_line(&link, 256, 10.0, &err), 0);
+    uint8_t line[64];
+    size_t n = 0;
+    CU_ASSERT_EQUAL(sess__link_read(&link, line, sizeof LINK_UP_MARKER - 1, 1.0, &n, &err), 0);
+    CU_ASSERT(n == sizeof LINK_UP_MARKER - 1 && !memcmp(line, LINK_UP_MARKER, n));
+    size_t size = 64 * 1024;
+    uint8_t *out = malloc(size), *in = malloc(size);
+    CU_ASSERT_FATAL(out && in);
+    for (size_t i = 0; i < size; i++)
+        out[i] = (uint8_t)(i * 131u + (i >> 9));
+    CU_ASSERT_EQUAL(sess__link_write(&link, out, size, 10.0, &err), 0);
+    size_t all = 0;
+    while (all < size && sess__link_read(&link, in + all, size - all, 10.0, &n, &err) == 0)
+        all += n;
+    CU_ASSERT(all == size && memcmp(in, out, size) == 0);
+    fprintf(stderr, "\n    modern transport: link up, %zu of %zu bytes echoed intact",
+            all == size && !memcmp(in, out, size) ? all : 0, size);
+    free(out);
+    free(in);
+    sess__link_close(&link);
+    emu_free(e);
+    fast_link_close(&l);
 }
 
 /* ---- the option, as a hostile caller gives it ---- */
@@ -449,6 +535,24 @@ static void test_serial_echoes_a_pipe_over_the_fast_link(void)
     free(errs);
 }
 
+/* The demo on the fast link: the sample model's ten images, every prediction right and
+ * bit-exact, as on the UART. */
+static void test_the_demo_runs_over_the_fast_link(void)
+{
+    char *out = NULL, *errs = NULL;
+    const char *args[] = {"demo", "--board", board0, "--link", "fast", NULL};
+    int st = cli_run_binary(workdir, args, NULL, 300, &out, &errs);
+    CU_ASSERT_EQUAL(st, 0);
+    char row[64];
+    snprintf(row, sizeof row, "\n%s ", board0);
+    const char *r = out ? strstr(out, row) : NULL;
+    CU_ASSERT(r && strstr(r, " 10/10 ") && strstr(strstr(r, " 10/10 ") + 1, " 10/10 "));
+    if (st != 0 || !r)
+        fprintf(stderr, "\n%s\n%s\n", out ? out : "", errs ? errs : "");
+    free(out);
+    free(errs);
+}
+
 /* ---- setup ---- */
 
 static bool board_usable(const char *name, char *why, size_t whysz)
@@ -469,11 +573,9 @@ static bool board_usable(const char *name, char *why, size_t whysz)
     return true;
 }
 
-static int suite_init(void)
+static int make_projects(void)
 {
     char cache[sizeof workdir + 8], fixture[PATH_MAX];
-    if (!mkdtemp(workdir))
-        return -1;
     snprintf(rundir, sizeof rundir, "%s/run", workdir);
     snprintf(cache, sizeof cache, "%s/cache", workdir);
     if (fs_mkdir_p(rundir, NULL) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 ||
@@ -497,11 +599,13 @@ static int suite_init(void)
     snprintf(no_link_proj, sizeof no_link_proj, "%s/no-link-up", workdir);
     snprintf(abort_proj, sizeof abort_proj, "%s/abort-after", workdir);
     snprintf(hang_proj, sizeof hang_proj, "%s/hang", workdir);
+    snprintf(reset_proj, sizeof reset_proj, "%s/reset", workdir);
     if (e2e_make_echo_project_with(no_link_proj, board0, "fast_link_firmware/no_link_up.c",
                                    FAST) < 0 ||
         e2e_make_echo_project_with(abort_proj, board0, "fast_link_firmware/abort_after.c",
                                    FAST) < 0 ||
-        e2e_make_echo_project_with(hang_proj, board0, "fast_link_firmware/hang.c", FAST) < 0)
+        e2e_make_echo_project_with(hang_proj, board0, "fast_link_firmware/hang.c", FAST) < 0 ||
+        e2e_make_echo_project_with(reset_proj, board0, "reset_on_r.c", FAST) < 0)
         return -1;
     return 0;
 }
@@ -509,6 +613,17 @@ static int suite_init(void)
 static int suite_clean(void)
 {
     return fs_remove_tree(workdir, NULL);
+}
+
+/* CUnit runs no cleanup after a failed init: a failure removes the scratch directory here. */
+static int suite_init(void)
+{
+    if (!mkdtemp(workdir))
+        return -1;
+    if (make_projects() == 0)
+        return 0;
+    suite_clean();
+    return -1;
 }
 
 int main(void)
@@ -542,12 +657,15 @@ int main(void)
     CU_ADD_TEST(s, test_a_firmware_that_never_brings_the_link_up_fails_open_in_time_saying_so);
     CU_ADD_TEST(s, test_a_board_that_dies_is_transport_closed_with_its_exit_and_uart_line);
     CU_ADD_TEST(s, test_qemu_killed_mid_read_is_transport_closed_and_the_board_boots_again);
+    CU_ADD_TEST(s, test_a_board_that_resets_itself_keeps_its_transport);
     CU_ADD_TEST(s, test_close_is_idempotent_and_reopen_and_open_on_open_boot_again);
     CU_ADD_TEST(s, test_a_second_server_on_the_same_board_is_told_it_is_in_use);
     CU_ADD_TEST(s, test_a_server_killed_with_sigkill_leaves_no_qemu_socket_or_lock);
+    CU_ADD_TEST(s, test_the_driver_also_runs_on_the_modern_virtio_mmio_transport);
     CU_ADD_TEST(s, test_link_values_other_than_uart_or_fast_are_refused_everywhere);
     CU_ADD_TEST(s, test_run_with_an_input_over_the_fast_link_matches_the_uart_exactly);
     CU_ADD_TEST(s, test_serial_echoes_a_pipe_over_the_fast_link);
+    CU_ADD_TEST(s, test_the_demo_runs_over_the_fast_link);
     if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
         return 1;
     CU_basic_set_mode(CU_BRM_VERBOSE);

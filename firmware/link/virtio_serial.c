@@ -430,20 +430,10 @@ static void tx_acquire(void)
     lk.tx_fill = 0;
 }
 
-void link_write(const void *data, size_t n)
+/* link_write's general case: buffers to fill, full ones to hand over. Kept out of line so
+ * that the common case below needs no stack frame. */
+__attribute__((noinline)) static void write_slow(const uint8_t *p, size_t n)
 {
-    const uint8_t *p = data;
-    /* the common case, as short as it can be (echo and the RPC server write a byte or a few at
-     * a time): it fits in the buffer being filled, with room to spare */
-    if (lk.tx_busy && n < BUF_BYTES - lk.tx_fill) {
-        uint8_t *dst = tx_buf[lk.tx_id] + lk.tx_fill;
-        lk.tx_fill += (uint32_t)n;
-        if (n == 1)
-            *dst = *p;
-        else
-            memcpy(dst, p, n);
-        return;
-    }
     while (n > 0) {
         if (!lk.tx_busy)
             tx_acquire();
@@ -457,6 +447,19 @@ void link_write(const void *data, size_t n)
         if (lk.tx_fill == BUF_BYTES)
             tx_submit();
     }
+}
+
+/* The common case is as short as it can be (echo and the RPC server write a byte or a few at a
+ * time, and each call costs instructions, which under icount are time): it fits in the buffer
+ * being filled, with room to spare. */
+void link_write(const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    if (lk.tx_busy && n == 1 && lk.tx_fill < BUF_BYTES - 1) {
+        tx_buf[lk.tx_id][lk.tx_fill++] = *p;
+        return;
+    }
+    write_slow(p, n);
 }
 
 /* Submits what is buffered and waits until the device has passed all of it to the host side,
@@ -511,12 +514,9 @@ int link_try_getc(void)
     return *lk.rx_ptr++;
 }
 
-int link_getc(void)
+/* link_getc once the buffer being read is used up; out of line, as write_slow. */
+__attribute__((noinline)) static int getc_slow(void)
 {
-    if (lk.rx_left > 0) {
-        lk.rx_left--;
-        return *lk.rx_ptr++;
-    }
     tx_submit(); /* the host may be waiting for what we said before it says more */
     while (!rx_next()) {
         tx_reclaim();
@@ -525,4 +525,13 @@ int link_getc(void)
     lk.idle_polls = 0;
     lk.rx_left--;
     return *lk.rx_ptr++;
+}
+
+int link_getc(void)
+{
+    if (lk.rx_left > 0) {
+        lk.rx_left--;
+        return *lk.rx_ptr++;
+    }
+    return getc_slow();
 }

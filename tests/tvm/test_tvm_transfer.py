@@ -6,7 +6,9 @@ Run with tests/tvm/with_tvm.sh (CTest does: label "tvm"). To stay quick in CI it
 1 B to 16 KiB plus odd sizes on riscv32-virt and mps2-an385, with a 256 KiB + 1 read-back
 filled on the board, four sizes across the packet boundary on the other four boards, and two
 slow-reader sessions (a reader that sleeps before every read_transport; one that asks for
-3 bytes at a time). The sweep to 1 MiB and the largest tensor each board's RAM holds is
+3 bytes at a time). Then the same on riscv32-virt's fast link (link=fast, issue 11, which TVM
+passes to every call): every size up to 256 KiB + 1 uploaded and read back, and both slow
+readers. The sweep to 1 MiB and the largest tensor each board's RAM holds is
 bench/bench_tvm_transfer.py.
 Exits 77 (skip) when TVM cannot be imported.
 """
@@ -28,6 +30,8 @@ FULL_BOARDS = {"riscv32-virt": tvm_transfer.sizes_up_to(16384),
 BIG_READ_BACK = 256 * 1024 + 1
 FEW_SIZES = [1, 2033, 2034, 4097]
 SLOW = [((0.02, 1 << 20), 8192), ((0.0, 3), 4097)]  # ((delay_sec, max_n), tensor bytes)
+# The fast link moves uploads hundreds of times faster than the UART: they go up whole.
+FAST_BOARDS = {"riscv32-virt": tvm_transfer.sizes_up_to(256 * 1024) + [BIG_READ_BACK]}
 
 failures = []
 
@@ -61,6 +65,28 @@ def slow_read(project_dir, options, slow, n):
         tvm_transfer.round_trip(sess, n, seed=2)
 
 
+def fast_link(work, mlf):
+    """FAST_BOARDS' sizes and the slow readers over each board's fast link."""
+    fast_work = os.path.join(work, "fast")
+    os.mkdir(fast_work)
+    for board, sizes in FAST_BOARDS.items():
+        what = board + " (link=fast)"
+        options = {"project_type": "host_driven", "board": board, "link": "fast"}
+        try:
+            project = mtq_tvm.host_driven_project(fast_work, board, mlf, link="fast")
+        except Exception as e:
+            failures.append("%s: generate/build/flash: %s" % (what, e))
+            print("FAIL %s: generate/build/flash: %s" % (what, e), flush=True)
+            continue
+        project_dir = os.path.join(fast_work, board)
+        check(what, "%d sizes, %d B to %d B, up and back" % (len(sizes), sizes[0], sizes[-1]),
+              lambda: sweep(project, sizes))
+        for slow, n in SLOW:
+            check(what, "%d B read back by a reader that sleeps %g s and asks for at most "
+                  "%d B" % (n, slow[0], slow[1]),
+                  lambda: slow_read(project_dir, options, slow, n))
+
+
 def main():
     t_start = time.monotonic()
     with mtq_tvm.scratch("mtq-tvm-transfer-") as work:
@@ -88,6 +114,7 @@ def main():
                     check(board, "%d B read back by a reader that sleeps %g s and asks for "
                           "at most %d B" % (n, slow[0], slow[1]),
                           lambda: slow_read(project_dir, options, slow, n))
+        fast_link(work, mlf)
     print("%d failure(s), %.1f s" % (len(failures), time.monotonic() - t_start))
     for f in failures:
         print("  " + f)
