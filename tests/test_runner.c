@@ -28,15 +28,17 @@
 
 /* ---- what the modes run: tests that fail on purpose ---- */
 
-static void fails_on_integers(void)
+static void fails_on_numbers(void)
 {
     int two = 2, neg = -3, rc = ERR_CLOSED;
     size_t big = SIZE_MAX;
+    double took = 0.25;
     ASSERT_EQ(two + 2, 5);
     ASSERT_GT(neg, 0);
     ASSERT_EQ(big, 0);
     ASSERT_EQ(rc, ERR_TIMEOUT);
     ASSERT_NE(4, 4);
+    ASSERT_LT(took, 0.2);
 }
 
 static void fails_on_a_call_with_its_error_message(void)
@@ -48,7 +50,7 @@ static void fails_on_a_call_with_its_error_message(void)
 
 static void fails_on_strings_showing_them_escaped(void)
 {
-    const char *reply = "no\tgood\n", *msg = "bad value", *none = NULL;
+    const char *reply = "no\tgood\n", *msg = "bad value", *none = NULL, *word = "port";
     char long_a[1001], long_b[1001];
     memset(long_a, 'a', 1000);
     long_a[1000] = '\0';
@@ -60,6 +62,7 @@ static void fails_on_strings_showing_them_escaped(void)
     ASSERT_STR_EQ(none, "x");
     ASSERT_STR_EQ(long_a, long_b);
     ASSERT_STRN_EQ(reply, "nob", 3);
+    ASSERT_STR_CONTAINS(msg, word);
 }
 
 static void fails_on_bytes_pointers_and_truth(void)
@@ -140,7 +143,7 @@ static int register_mode(const char *mode)
     CU_pSuite s = NULL;
     if (!strcmp(mode, "--fail-on-purpose")) {
         s = CU_add_suite("failing on purpose", NULL, NULL);
-        CU_ADD_TEST(s, fails_on_integers);
+        CU_ADD_TEST(s, fails_on_numbers);
         CU_ADD_TEST(s, fails_on_a_call_with_its_error_message);
         CU_ADD_TEST(s, fails_on_strings_showing_them_escaped);
         CU_ADD_TEST(s, fails_on_bytes_pointers_and_truth);
@@ -264,7 +267,7 @@ static void assert_reported(const char *out, const char *statement, const char *
 
 /* ---- the tests ---- */
 
-static void test_failing_integer_assertions_fail_and_print_both_values(void)
+static void test_failing_number_assertions_fail_and_print_both_values(void)
 {
     char *out = NULL;
     CU_ASSERT_EQUAL(run_mode("--fail-on-purpose", &out), 1);
@@ -274,6 +277,7 @@ static void test_failing_integer_assertions_fail_and_print_both_values(void)
     assert_reported(out, "ASSERT_EQ(rc, ERR_TIMEOUT);",
                     "ASSERT_EQ(rc, ERR_TIMEOUT): rc is -997, ERR_TIMEOUT is -998");
     assert_reported(out, "ASSERT_NE(4, 4);", "ASSERT_NE(4, 4): 4 != 4 is false");
+    assert_reported(out, "ASSERT_LT(took, 0.2);", "ASSERT_LT(took, 0.2): took is 0.25");
     assert_reported(out, "ASSERT_OK(rc, &e);",
                     "ASSERT_OK(rc, &e): returned -994: cmake exited with 1 (see build/log.txt)");
     free(out);
@@ -290,6 +294,8 @@ static void test_failing_string_and_byte_assertions_show_where_they_differ(void)
     assert_reported(out, "ASSERT_STR_NOT_CONTAINS(msg, \"val\");",
                     "ASSERT_STR_NOT_CONTAINS(msg, \"val\"): found at byte 4 of msg: "
                     "\"bad value\"");
+    assert_reported(out, "ASSERT_STR_CONTAINS(msg, word);",
+                    "ASSERT_STR_CONTAINS(msg, word): msg is \"bad value\", word is \"port\"");
     assert_reported(out, "ASSERT_STR_EQ(none, \"x\");",
                     "ASSERT_STR_EQ(none, \"x\"): none is NULL");
     assert_reported(out, "ASSERT_STRN_EQ(reply, \"nob\", 3);",
@@ -345,7 +351,8 @@ static void test_passing_assertions_pass_and_evaluate_each_argument_once(void)
     ASSERT_PTR_NE(&n, &len);
     ASSERT_FALSE(n == 2);
     ASSERT_DOUBLE_EQ(1.0, 1.05, 0.1);
-    CU_ASSERT_EQUAL(CU_get_number_of_successes() - passed, 17); /* each one counted */
+    ASSERT_GT(0.5, 0); /* a double against an int */
+    CU_ASSERT_EQUAL(CU_get_number_of_successes() - passed, 18); /* each one counted */
     CU_ASSERT_EQUAL(CU_get_number_of_failures(), failed);
 }
 
@@ -383,7 +390,7 @@ int test_register(void)
     if (test_argc > 1)
         return register_mode(test_argv[1]);
     CU_pSuite s = CU_add_suite("runner and asserts", NULL, NULL);
-    CU_ADD_TEST(s, test_failing_integer_assertions_fail_and_print_both_values);
+    CU_ADD_TEST(s, test_failing_number_assertions_fail_and_print_both_values);
     CU_ADD_TEST(s, test_failing_string_and_byte_assertions_show_where_they_differ);
     CU_ADD_TEST(s, test_a_plain_failure_lets_the_test_go_on_and_a_fatal_one_ends_it);
     CU_ADD_TEST(s, test_passing_assertions_pass_and_evaluate_each_argument_once);

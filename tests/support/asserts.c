@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Long enough for two string windows, an err message and its detail. */
@@ -102,35 +103,46 @@ static bool is_literal(const char *text, const char *value)
     return text[0] == '"' || strcmp(text, value) == 0;
 }
 
-struct test_int_ test_int_signed_(intmax_t v)
+struct test_num_ test_num_signed_(intmax_t v)
 {
-    return (struct test_int_){true, v, (uintmax_t)v};
+    return (struct test_num_){TEST_NUM_SIGNED, v, (uintmax_t)v, (double)v};
 }
 
-struct test_int_ test_int_unsigned_(uintmax_t v)
+struct test_num_ test_num_unsigned_(uintmax_t v)
 {
-    return (struct test_int_){false, (intmax_t)v, v};
+    return (struct test_num_){TEST_NUM_UNSIGNED, (intmax_t)v, v, (double)v};
 }
 
-static void format_int(char *out, size_t size, struct test_int_ v)
+struct test_num_ test_num_floating_(double v)
 {
-    if (v.is_signed)
+    return (struct test_num_){TEST_NUM_FLOATING, 0, 0, v};
+}
+
+/* A double in as few digits as read back to the same value: 0.1, not 0.10000000000000001. */
+static void format_num(char *out, size_t size, struct test_num_ v)
+{
+    if (v.kind == TEST_NUM_SIGNED) {
         snprintf(out, size, "%" PRIdMAX, v.s);
-    else
+    } else if (v.kind == TEST_NUM_UNSIGNED) {
         snprintf(out, size, "%" PRIuMAX, v.u);
+    } else {
+        snprintf(out, size, "%.15g", v.d);
+        if (strtod(out, NULL) != v.d)
+            snprintf(out, size, "%.17g", v.d);
+    }
 }
 
-void test_check_ints_(const struct test_at_ *at, bool ok, const char *op, const char *a_text,
-                      struct test_int_ a, const char *b_text, struct test_int_ b)
+void test_check_nums_(const struct test_at_ *at, bool ok, const char *op, const char *a_text,
+                      struct test_num_ a, const char *b_text, struct test_num_ b)
 {
     struct msg m;
     if (ok) {
         report(at, true, NULL);
         return;
     }
-    char va[32], vb[32];
-    format_int(va, sizeof va, a);
-    format_int(vb, sizeof vb, b);
+    char va[40], vb[40];
+    format_num(va, sizeof va, a);
+    format_num(vb, sizeof vb, b);
     begin(&m, at);
     bool show_a = !is_literal(a_text, va), show_b = !is_literal(b_text, vb);
     if (show_a)
@@ -142,15 +154,15 @@ void test_check_ints_(const struct test_at_ *at, bool ok, const char *op, const 
     report(at, false, &m);
 }
 
-void test_check_ok_(const struct test_at_ *at, struct test_int_ rc, const struct err *err)
+void test_check_ok_(const struct test_at_ *at, struct test_num_ rc, const struct err *err)
 {
     struct msg m;
-    if (rc.u == 0) {
+    if (rc.kind == TEST_NUM_FLOATING ? rc.d == 0 : rc.u == 0) {
         report(at, true, NULL);
         return;
     }
-    char v[32];
-    format_int(v, sizeof v, rc);
+    char v[40];
+    format_num(v, sizeof v, rc);
     begin(&m, at);
     add(&m, "returned %s", v);
     if (err && err->msg[0])
@@ -170,27 +182,27 @@ void test_check_bool_(const struct test_at_ *at, bool ok)
     report(at, ok, &m);
 }
 
-void test_check_null_(const struct test_at_ *at, const void *p, bool want_null)
+void test_check_null_(const struct test_at_ *at, uintptr_t p, bool want_null)
 {
     struct msg m;
-    bool ok = (p == NULL) == want_null;
+    bool ok = (p == 0) == want_null;
     if (!ok) {
         begin(&m, at);
         if (p)
-            add(&m, "%s is %p", at->args, p);
+            add(&m, "%s is %p", at->args, (void *)p);
         else
             add(&m, "%s is NULL", at->args);
     }
     report(at, ok, &m);
 }
 
-void test_check_ptrs_(const struct test_at_ *at, const void *a, const void *b, bool want_same)
+void test_check_ptrs_(const struct test_at_ *at, uintptr_t a, uintptr_t b, bool want_same)
 {
     struct msg m;
     bool ok = (a == b) == want_same;
     if (!ok) {
         begin(&m, at);
-        add(&m, "%s %p and %p", want_same ? "they differ:" : "both are", a, b);
+        add(&m, "%s %p and %p", want_same ? "they differ:" : "both are", (void *)a, (void *)b);
     }
     report(at, ok, &m);
 }
@@ -266,6 +278,10 @@ void test_check_str_(const struct test_at_ *at, enum test_str_check_ check, cons
     } else {
         add(&m, "found at byte %zu of %s: ", (size_t)(found - a), a_text);
         add_window(&m, a, (size_t)(found - a));
+    }
+    if ((check == TEST_STR_CONTAINS || check == TEST_STR_LACKS) && b_text[0] != '"') {
+        add(&m, ", %s is ", b_text);
+        add_string(&m, b, WHOLE_MAX);
     }
     report(at, false, &m);
 }

@@ -5,9 +5,10 @@
  * ASSERT_* records the failure and lets the test go on (its cleanup still runs); an *_FATAL
  * ends the test there (for a value the next lines depend on, such as a pointer they read).
  *
- * Integers are compared as C compares them (after the usual arithmetic conversions) and printed
- * with their own signedness; a pointer or a double given to ASSERT_EQ is a compile error (use
- * ASSERT_PTR_EQ, ASSERT_NULL or ASSERT_DOUBLE_EQ). A NULL string fails a string assertion.
+ * Numbers (integers and floating point) are compared as C compares them, after the usual
+ * arithmetic conversions, and printed as they are (an unsigned one as unsigned); a pointer given
+ * to ASSERT_EQ is a compile error (use ASSERT_PTR_EQ or ASSERT_NULL). A NULL string fails a
+ * string assertion.
  */
 #ifndef MTQ_TEST_ASSERTS_H
 #define MTQ_TEST_ASSERTS_H
@@ -18,7 +19,7 @@
 
 struct err;
 
-/* ---- integers ---- */
+/* ---- numbers ---- */
 
 #define ASSERT_EQ(a, b) TEST_CMP_(a, ==, b, "ASSERT_EQ", false)
 #define ASSERT_NE(a, b) TEST_CMP_(a, !=, b, "ASSERT_NE", false)
@@ -95,20 +96,24 @@ struct test_at_ {
 #define TEST_AT_(macro, args, fatal)                                                              \
     (&(const struct test_at_){__FILE__, __LINE__, macro, args, fatal})
 
-/* An integer of any type, with its signedness, for printing. */
-struct test_int_ {
-    bool is_signed;
+/* A number of any arithmetic type, for printing. */
+struct test_num_ {
+    enum { TEST_NUM_SIGNED, TEST_NUM_UNSIGNED, TEST_NUM_FLOATING } kind;
     intmax_t s;
     uintmax_t u;
+    double d;
 };
-struct test_int_ test_int_signed_(intmax_t v);
-struct test_int_ test_int_unsigned_(uintmax_t v);
-/* "+ 0" promotes (char, bool and bit-fields become int) and drops qualifiers; a pointer or a
- * double matches no association and stops the compile. */
-#define TEST_INT_(x)                                                                              \
-    _Generic((x) + 0, int: test_int_signed_, long: test_int_signed_,                             \
-             long long: test_int_signed_, unsigned: test_int_unsigned_,                          \
-             unsigned long: test_int_unsigned_, unsigned long long: test_int_unsigned_)(x)
+struct test_num_ test_num_signed_(intmax_t v);
+struct test_num_ test_num_unsigned_(uintmax_t v);
+struct test_num_ test_num_floating_(double v);
+/* "+ 0" promotes (char, bool and bit-fields become int) and drops qualifiers; a pointer matches
+ * no association and stops the compile. */
+#define TEST_NUM_(x)                                                                              \
+    _Generic((x) + 0, int: test_num_signed_, long: test_num_signed_,                             \
+             long long: test_num_signed_, unsigned: test_num_unsigned_,                          \
+             unsigned long: test_num_unsigned_, unsigned long long: test_num_unsigned_,          \
+             float: test_num_floating_, double: test_num_floating_,                              \
+             long double: test_num_floating_)(x)
 
 /* Each side is evaluated once into its own (promoted) type, then both are compared in their
  * common type, as `(a) op (b)` would be, without -Wsign-compare firing on the copies. */
@@ -117,14 +122,14 @@ struct test_int_ test_int_unsigned_(uintmax_t v);
         __typeof__((a) + 0) test_a_ = (a);                                                        \
         __typeof__((b) + 0) test_b_ = (b);                                                        \
         __typeof__(test_a_ + test_b_) test_ca_ = test_a_, test_cb_ = test_b_;                     \
-        test_check_ints_(TEST_AT_(macro, #a ", " #b, fatal), test_ca_ op test_cb_, #op,           \
-                         #a, TEST_INT_(test_a_), #b, TEST_INT_(test_b_));                         \
+        test_check_nums_(TEST_AT_(macro, #a ", " #b, fatal), test_ca_ op test_cb_, #op,           \
+                         #a, TEST_NUM_(test_a_), #b, TEST_NUM_(test_b_));                         \
     } while (0)
 
 #define TEST_OK_(rc, err, macro, fatal)                                                           \
     do {                                                                                          \
         __typeof__((rc) + 0) test_rc_ = (rc);                                                     \
-        test_check_ok_(TEST_AT_(macro, #rc ", " #err, fatal), TEST_INT_(test_rc_), (err));       \
+        test_check_ok_(TEST_AT_(macro, #rc ", " #err, fatal), TEST_NUM_(test_rc_), (err));       \
     } while (0)
 
 enum test_str_check_ { TEST_STR_EQUAL, TEST_STR_DIFFERENT, TEST_STR_CONTAINS, TEST_STR_LACKS };
@@ -132,19 +137,22 @@ enum test_str_check_ { TEST_STR_EQUAL, TEST_STR_DIFFERENT, TEST_STR_CONTAINS, TE
     test_check_str_(TEST_AT_(macro, #a ", " #b, fatal), check, #a, (a), #b, (b))
 #define TEST_BOOL_(x, want, macro, fatal)                                                         \
     test_check_bool_(TEST_AT_(macro, #x, fatal), (!(x)) != (want))
+/* Pointers pass as numbers: only their values matter, and GCC would take a `const void *`
+ * argument for a read of what it points to (uninitialized after malloc). */
 #define TEST_NULL_(p, want_null, macro, fatal)                                                    \
-    test_check_null_(TEST_AT_(macro, #p, fatal), (p), want_null)
+    test_check_null_(TEST_AT_(macro, #p, fatal), (uintptr_t)(const void *)(p), want_null)
 #define TEST_PTRS_(a, b, want_same, macro, fatal)                                                 \
-    test_check_ptrs_(TEST_AT_(macro, #a ", " #b, fatal), (a), (b), want_same)
+    test_check_ptrs_(TEST_AT_(macro, #a ", " #b, fatal), (uintptr_t)(const void *)(a),           \
+                     (uintptr_t)(const void *)(b), want_same)
 #define TEST_MEM_(a, b, n, macro, fatal)                                                          \
     test_check_mem_(TEST_AT_(macro, #a ", " #b ", " #n, fatal), (a), (b), (n))
 
-void test_check_ints_(const struct test_at_ *at, bool ok, const char *op, const char *a_text,
-                      struct test_int_ a, const char *b_text, struct test_int_ b);
-void test_check_ok_(const struct test_at_ *at, struct test_int_ rc, const struct err *err);
+void test_check_nums_(const struct test_at_ *at, bool ok, const char *op, const char *a_text,
+                      struct test_num_ a, const char *b_text, struct test_num_ b);
+void test_check_ok_(const struct test_at_ *at, struct test_num_ rc, const struct err *err);
 void test_check_bool_(const struct test_at_ *at, bool ok);
-void test_check_null_(const struct test_at_ *at, const void *p, bool want_null);
-void test_check_ptrs_(const struct test_at_ *at, const void *a, const void *b, bool want_same);
+void test_check_null_(const struct test_at_ *at, uintptr_t p, bool want_null);
+void test_check_ptrs_(const struct test_at_ *at, uintptr_t a, uintptr_t b, bool want_same);
 void test_check_double_(const struct test_at_ *at, double a, double b, double tolerance);
 void test_check_str_(const struct test_at_ *at, enum test_str_check_ check, const char *a_text,
                      const char *a, const char *b_text, const char *b);
