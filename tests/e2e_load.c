@@ -9,6 +9,7 @@
  * Figures go to stderr; only correctness and non-growth are asserted, never speeds.
  */
 #include "b85.h"
+#include "asserts.h"
 #include "e2e_rpc.h"
 #include "fs.h"
 #include "fwbuild.h"
@@ -16,8 +17,8 @@
 #include "machine.h"
 #include "qemu_procs.h"
 #include "rpc_client.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -228,7 +229,7 @@ static void test_eight_boards_at_once_echo_every_byte_and_leave_no_process(void)
         if (!workers[i].proj[0])
             continue;
         workers[i].bytes = load_bytes;
-        CU_ASSERT_EQUAL_FATAL(pthread_create(&threads[i], NULL, push_echo, &workers[i]), 0);
+        ASSERT_EQ_FATAL(pthread_create(&threads[i], NULL, push_echo, &workers[i]), 0);
         started++;
     }
     for (int i = 0; i < N_PROJECTS; i++)
@@ -246,20 +247,20 @@ static void test_eight_boards_at_once_echo_every_byte_and_leave_no_process(void)
         fprintf(stderr, "\n    %-13s %zu bytes sent, %zu back, %zu corrupt, %.1f s (%.1f KB/s) %s",
                 w->board, w->sent, w->received, w->corrupt, w->seconds,
                 (double)w->received / w->seconds / 1e3, w->ok ? "ok" : w->failure);
-        CU_ASSERT(w->ok);
-        CU_ASSERT_EQUAL(w->sent, load_bytes);
-        CU_ASSERT_EQUAL(w->received, w->sent);
-        CU_ASSERT_EQUAL(w->corrupt, 0);
+        ASSERT_TRUE(w->ok);
+        ASSERT_EQ(w->sent, load_bytes);
+        ASSERT_EQ(w->received, w->sent);
+        ASSERT_EQ(w->corrupt, 0);
     }
     fprintf(stderr, "\n    %d boards at once: %zu bytes echoed in %.1f s, %zu lost, %zu corrupt",
             started, total, took, lost, corrupt);
-    CU_ASSERT_EQUAL(started, N_PROJECTS);
+    ASSERT_EQ(started, N_PROJECTS);
     int left = wait_no_processes(-1, 5000);
     fprintf(stderr, "\n    processes left: %d, runtime directory entries left: %d", left,
             host_marks_entries(rundir));
-    CU_ASSERT_EQUAL(left, 0);
-    CU_ASSERT_EQUAL(host_marks_entries(rundir), 0);
-    CU_ASSERT_EQUAL(qemu_procs_children(getpid()), 0);
+    ASSERT_EQ(left, 0);
+    ASSERT_EQ(host_marks_entries(rundir), 0);
+    ASSERT_EQ(qemu_procs_children(getpid()), 0);
 }
 
 /* ---- part 2: cycles ---- */
@@ -268,9 +269,9 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
 {
     struct rpc_client t, p;
     const char *proj = workers[0].proj;
-    CU_ASSERT_FATAL(proj[0]);
-    CU_ASSERT_FATAL(spawn_loaded(&t, MTQ_TEMPLATE_DIR));
-    CU_ASSERT_FATAL(spawn_loaded(&p, proj));
+    ASSERT_TRUE_FATAL(proj[0]);
+    ASSERT_TRUE_FATAL(spawn_loaded(&t, MTQ_TEMPLATE_DIR));
+    ASSERT_TRUE_FATAL(spawn_loaded(&p, proj));
     char banner[128], gen[PATH_MAX], src[PATH_MAX + 32];
     snprintf(banner, sizeof banner, "#microtvm-qemu:echo:%s:picolibc\n", workers[0].board);
     snprintf(src, sizeof src, "%s/firmware/apps/echo.c", proj);
@@ -281,10 +282,10 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
         double c0 = e2e_now_s();
         snprintf(gen, sizeof gen, "%s/cycle-%d", workdir, i);
         char *params = NULL;
-        CU_ASSERT_FATAL(asprintf(&params, "{\"model_library_format_path\":\"\","
+        ASSERT_GT_FATAL(asprintf(&params, "{\"model_library_format_path\":\"\","
                                  "\"standalone_crt_dir\":\"\",\"project_dir\":\"%s\",\"options\":"
                                  "{\"project_type\":\"echo\",\"board\":\"%s\"}}", gen,
-                                 workers[0].board) > 0);
+                                 workers[0].board), 0);
         bool ok = e2e_call_ok(&t, "generate_project", params);
         free(params);
         ok = ok && fs_remove_tree(gen, NULL) == 0;
@@ -295,7 +296,7 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
         char msg[128];
         ok = ok && e2e_read_n(&p, buf, strlen(banner), msg, sizeof msg) == strlen(banner) &&
              e2e_echo_random(&p, 64) && e2e_call_ok(&p, "close_transport", "{}");
-        CU_ASSERT(ok);
+        ASSERT_TRUE(ok);
         if (!ok) {
             fprintf(stderr, "\n    cycle %d failed", i);
             break;
@@ -323,10 +324,10 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
     fprintf(stderr, "\n    %d cycles in %.1f s; fds %d -> %d and %d -> %d, RSS %ld -> %ld kB and "
             "%ld -> %ld kB, at most %d children after a cycle", load_cycles, took, fd_t0, fd_t,
             fd_p0, fd_p, rss_t0, rss_t, rss_p0, rss_p, kids_max);
-    CU_ASSERT_EQUAL(fd_t, fd_t0);
-    CU_ASSERT_EQUAL(fd_p, fd_p0);
-    CU_ASSERT_EQUAL(kids_max, 0);
-    CU_ASSERT_EQUAL(left_max, 0);
+    ASSERT_EQ(fd_t, fd_t0);
+    ASSERT_EQ(fd_p, fd_p0);
+    ASSERT_EQ(kids_max, 0);
+    ASSERT_EQ(left_max, 0);
     /* memory: a leak of even 1 kB per cycle shows over 100 cycles; allocator noise stays far
      * below this bound (which is generous under ASan, whose quarantine holds freed blocks) */
 #ifdef __SANITIZE_ADDRESS__
@@ -334,12 +335,12 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
 #else
     long bound_kb = 4 * 1024;
 #endif
-    CU_ASSERT(rss_t - rss_t0 < bound_kb);
-    CU_ASSERT(rss_p - rss_p0 < bound_kb);
-    CU_ASSERT(e2e_close_server(&t));
-    CU_ASSERT(e2e_close_server(&p));
-    CU_ASSERT_EQUAL(wait_no_processes(-1, 5000), 0);
-    CU_ASSERT_EQUAL(host_marks_entries(rundir), 0);
+    ASSERT_LT(rss_t - rss_t0, bound_kb);
+    ASSERT_LT(rss_p - rss_p0, bound_kb);
+    ASSERT_TRUE(e2e_close_server(&t));
+    ASSERT_TRUE(e2e_close_server(&p));
+    ASSERT_EQ(wait_no_processes(-1, 5000), 0);
+    ASSERT_EQ(host_marks_entries(rundir), 0);
 }
 
 /* ---- setup ---- */
@@ -399,19 +400,19 @@ static bool board_usable(const char *name)
            fwbuild_on_path(m.qemu_binary);
 }
 
-int main(void)
+int test_register(void)
 {
     if (!fs_exists(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh")) {
         printf("e2e_load: skipped: no template at %s (build the template_project target)\n",
                MTQ_TEMPLATE_DIR);
-        return 77;
+        return TEST_SKIP;
     }
     for (size_t i = 0; i < N_BOARDS; i++)
         if (board_usable(BOARD_NAMES[i]))
             usable[n_usable++] = BOARD_NAMES[i];
     if (n_usable == 0) {
         printf("e2e_load: skipped: no board's toolchain and QEMU are installed\n");
-        return 77;
+        return TEST_SKIP;
     }
     const char *v = getenv("MTQ_LOAD_BYTES");
     if (v && *v)
@@ -427,15 +428,8 @@ int main(void)
             "MTQ_LOAD_CYCLES)\n", load_bytes, load_cycles);
     /* orphans come to us, so a leaked QEMU is seen and reaped */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("e2e_load", suite_init, suite_clean);
     CU_ADD_TEST(s, test_eight_boards_at_once_echo_every_byte_and_leave_no_process);
     CU_ADD_TEST(s, test_generate_build_flash_open_close_cycles_grow_nothing);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }
