@@ -14,14 +14,15 @@
  */
 #include "session_internal.h"
 
+#include "asserts.h"
+#include "e2e_rpc.h"
 #include "fs.h"
 #include "fwbuild.h"
 #include "host_marks.h"
-#include "e2e_rpc.h"
 #include "qemu_procs.h"
 #include "rpc_client.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -124,22 +125,22 @@ static void test_every_semihosting_call_faults_the_board_and_does_nothing_on_the
         if (!projects[b][0])
             continue;
         struct rpc_client c;
-        CU_ASSERT_FATAL(e2e_spawn(&c, projects[b]));
-        CU_ASSERT_FATAL(e2e_call_ok(&c, "flash", OPTS));
+        ASSERT_TRUE_FATAL(e2e_spawn(&c, projects[b]));
+        ASSERT_TRUE_FATAL(e2e_call_ok(&c, "flash", OPTS));
         double t0 = e2e_now_s();
         unsigned good = 0;
         for (size_t i = 0; i < N_OPS; i++)
             good += try_call(&c, BOARDS[b], OPS[i]);
-        CU_ASSERT_EQUAL(good, N_OPS);
+        ASSERT_EQ(good, N_OPS);
         /* the same server keeps serving: a new boot answers */
-        CU_ASSERT(e2e_call_ok(&c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
-        CU_ASSERT(e2e_call_ok(&c, "open_transport", OPTS));
-        CU_ASSERT(e2e_call_ok(&c, "close_transport", "{}"));
-        CU_ASSERT(e2e_close_server(&c));
+        ASSERT_TRUE(e2e_call_ok(&c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
+        ASSERT_TRUE(e2e_call_ok(&c, "open_transport", OPTS));
+        ASSERT_TRUE(e2e_call_ok(&c, "close_transport", "{}"));
+        ASSERT_TRUE(e2e_close_server(&c));
         fprintf(stderr, "\n    %-13s %u of %zu calls faulted the board, host untouched "
                 "(%.1f s)", BOARDS[b], good, N_OPS, e2e_now_s() - t0);
     }
-    CU_ASSERT_EQUAL(qemu_procs_children(getpid()), 0);
+    ASSERT_EQ(qemu_procs_children(getpid()), 0);
 }
 
 /* ---- every device ---- */
@@ -215,14 +216,15 @@ static void test_no_device_of_any_board_reaches_the_host(void)
         struct rpc_client c;
         char banner[128], bytes[256];
         snprintf(banner, sizeof banner, "#microtvm-qemu:echo:%s:picolibc\n", BOARDS[b]);
-        CU_ASSERT_FATAL(e2e_spawn(&c, projects[b]));
-        CU_ASSERT_FATAL(e2e_call_ok(&c, "flash", OPTS) && e2e_call_ok(&c, "open_transport", OPTS));
-        CU_ASSERT_FATAL(e2e_banner_first(&c, banner));
+        ASSERT_TRUE_FATAL(e2e_spawn(&c, projects[b]));
+        ASSERT_TRUE_FATAL(e2e_call_ok(&c, "flash", OPTS) &&
+                          e2e_call_ok(&c, "open_transport", OPTS));
+        ASSERT_TRUE_FATAL(e2e_banner_first(&c, banner));
         /* twice: the board survives its own probe */
         bool done = true;
         for (int round = 0; round < 2; round++) {
             char *params = e2e_write_params((const uint8_t *)"go\n", 3, "10");
-            CU_ASSERT(e2e_call_ok(&c, "write_transport", params));
+            ASSERT_TRUE(e2e_call_ok(&c, "write_transport", params));
             free(params);
             char msg[128];
             size_t got = e2e_read_n(&c, (uint8_t *)bytes, 7, msg, sizeof msg);
@@ -232,18 +234,18 @@ static void test_no_device_of_any_board_reaches_the_host(void)
                 done = false;
             }
         }
-        CU_ASSERT(done);
+        ASSERT_TRUE(done);
         /* mps2 has its LAN9118 (with no network behind it), virt no virtio device at all */
-        CU_ASSERT_EQUAL(bytes[5], strncmp(BOARDS[b], "mps2", 4) == 0 ? '1' : '0');
+        ASSERT_EQ(bytes[5], strncmp(BOARDS[b], "mps2", 4) == 0 ? '1' : '0');
         pid_t qemu = qemu_of(projects[b]);
-        CU_ASSERT(qemu > 0 && qemu_holds_nothing_else(qemu, projects[b]));
-        CU_ASSERT(qemu > 0 && qemu_is_confined(qemu));
-        CU_ASSERT(host_untouched(BOARDS[b]));
-        CU_ASSERT(e2e_close_server(&c));
+        ASSERT_TRUE(qemu > 0 && qemu_holds_nothing_else(qemu, projects[b]));
+        ASSERT_TRUE(qemu > 0 && qemu_is_confined(qemu));
+        ASSERT_TRUE(host_untouched(BOARDS[b]));
+        ASSERT_TRUE(e2e_close_server(&c));
         fprintf(stderr, "\n    %-13s every device poked (%c present), QEMU confined, host "
                 "untouched", BOARDS[b], done ? bytes[5] : '?');
     }
-    CU_ASSERT_EQUAL(qemu_procs_children(getpid()), 0);
+    ASSERT_EQ(qemu_procs_children(getpid()), 0);
 }
 
 /* ---- setup ---- */
@@ -299,27 +301,20 @@ static int available_boards(void)
     return n;
 }
 
-int main(void)
+int test_register(void)
 {
     if (!fs_exists(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh")) {
         printf("e2e_sandbox: skipped: no template at %s (build the template_project target)\n",
                MTQ_TEMPLATE_DIR);
-        return 77;
+        return TEST_SKIP;
     }
     if (available_boards() == 0) {
         printf("e2e_sandbox: skipped: no board's toolchain and QEMU are installed\n");
-        return 77;
+        return TEST_SKIP;
     }
     prctl(PR_SET_CHILD_SUBREAPER, 1);
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("e2e_sandbox", suite_init, suite_clean);
     CU_ADD_TEST(s, test_every_semihosting_call_faults_the_board_and_does_nothing_on_the_host);
     CU_ADD_TEST(s, test_no_device_of_any_board_reaches_the_host);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }
