@@ -6,8 +6,8 @@
  * extraction temp, no runtime directory). No QEMU or compiler runs here: the cases fail before
  * that, which is the point. Complements e2e_protocol.c (envelope errors, the 65 MiB line).
  */
-#include "fs.h"
 #include "asserts.h"
+#include "fs.h"
 #include "host_marks.h"
 #include "mlf.h"
 #include "qemu_procs.h"

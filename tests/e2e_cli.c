@@ -6,8 +6,8 @@
  * unbuilt project, a wrong input size, a build that fails). Each run gets a private temporary
  * directory (projects and the firmware cache) that is removed afterwards.
  */
-#include "cli_run.h"
 #include "asserts.h"
+#include "cli_run.h"
 #include "client.h"
 #include "fs.h"
 #include "mlf.h"

@@ -8,8 +8,8 @@
  * MTQ_EMU_TEST_IMAGES=<dir> boots <dir>/<board>.elf instead of building (for quick reruns).
  * Exits 77 (skip) when no board can run here, saying why.
  */
-#include "emu.h"
 #include "asserts.h"
+#include "emu.h"
 #include "fs.h"
 #include "fwbuild.h"
 #include "machine.h"

@@ -6,8 +6,8 @@
  * serving, and nothing is left behind (no QEMU, no runtime directory). Exits 77 when the
  * mps2-an385 toolchain or QEMU is missing here (then there is nothing to take away).
  */
-#include "b85.h"
 #include "asserts.h"
+#include "b85.h"
 #include "e2e_rpc.h"
 #include "fs.h"
 #include "fwbuild.h"

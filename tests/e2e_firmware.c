@@ -7,8 +7,8 @@
  * the configure step with a message naming the board, the library and what it has.
  * Skips (77) when cmake, ninja, a cross compiler or a QEMU binary is missing.
  */
-#include "e2e_rpc.h"
 #include "asserts.h"
+#include "e2e_rpc.h"
 #include "err.h"
 #include "fs.h"
 #include "fwbuild.h"

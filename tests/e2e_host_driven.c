@@ -17,8 +17,8 @@
  *     temporary MTQ_CACHE_DIR, never the user's ~/.cache.
  * Exits 77 when no board can run here, saying why.
  */
-#include "b85.h"
 #include "asserts.h"
+#include "b85.h"
 #include "emu.h"
 #include "fs.h"
 #include "fwbuild.h"

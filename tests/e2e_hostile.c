@@ -6,8 +6,8 @@
  * cases use a generated echo project and its own server; none runs a compiler (the time limit
  * case runs a stand-in cmake that hangs), so the suite stays fast.
  */
-#include "cli_run.h"
 #include "asserts.h"
+#include "cli_run.h"
 #include "e2e_rpc.h"
 #include "fs.h"
 #include "host_marks.h"

@@ -8,8 +8,8 @@
  * board) and MTQ_LOAD_CYCLES for the full run of docs/RELIABILITY.md (1048576 and 100).
  * Figures go to stderr; only correctness and non-growth are asserted, never speeds.
  */
-#include "b85.h"
 #include "asserts.h"
+#include "b85.h"
 #include "e2e_rpc.h"
 #include "fs.h"
 #include "fwbuild.h"

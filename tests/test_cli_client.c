@@ -4,8 +4,8 @@
  * "--fake-server MODE". The fake records how it was launched (argv, cwd, open fds) and answers
  * in ways a real server must not, so every error path of the client can be reached.
  */
-#include "b85.h"
 #include "asserts.h"
+#include "b85.h"
 #include "client.h"
 #include "runner.h"
 

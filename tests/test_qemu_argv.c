@@ -4,8 +4,8 @@
  * and exactly the serial ports we define (docs/SECURITY.md "The board and QEMU"); an optional
  * link's arguments replace only -nic none.
  */
-#include "internal.h"
 #include "asserts.h"
+#include "internal.h"
 #include "machine.h"
 #include "runner.h"
 
