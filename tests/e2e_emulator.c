@@ -9,6 +9,7 @@
  * Exits 77 (skip) when no board can run here, saying why.
  */
 #include "asserts.h"
+#include "boards.h"
 #include "emu.h"
 #include "fs.h"
 #include "fwbuild.h"
@@ -33,9 +34,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define N_BOARDS 6
-static const char *const BOARD_NAMES[N_BOARDS] = {"mps2-an385", "riscv32-virt", "mps2-an386",
-                                                   "mps2-an500", "mps2-an505", "riscv64-virt"};
 #define BANNER_TIMEOUT_MS 10000
 
 struct board {
@@ -49,7 +47,8 @@ struct board {
 /* Test fixtures, file-static as CUnit suites take no arguments: the boards, the scratch
  * directory (firmware builds, QEMU logs, a private $XDG_RUNTIME_DIR), the board under test and
  * the board being tested now, stopped by the suite's cleanup if a fatal assert left it. */
-static struct board boards[N_BOARDS];
+static struct boards board_names; /* every machine file of the template */
+static struct board boards[BOARDS_MAX];
 static int build_failures; /* boards whose firmware exists but did not build */
 static char workdir[] = "/tmp/mtq-e2e-emu-XXXXXX";
 static char rundir[sizeof workdir + 8];
@@ -490,9 +489,9 @@ static void test_start_refuses_to_run_when_sigchld_is_ignored(void)
 
 /* ---- main ---- */
 
-static int init_board(int i)
+static int init_board(void *board)
 {
-    cur = &boards[i];
+    cur = board;
     return 0;
 }
 static int clean_board(void)
@@ -501,31 +500,14 @@ static int clean_board(void)
     live = NULL;
     return 0;
 }
-#define BOARD_INIT(i)                                                                             \
-    static int init_board_##i(void) { return init_board(i); }
-BOARD_INIT(0)
-BOARD_INIT(1)
-BOARD_INIT(2)
-BOARD_INIT(3)
-BOARD_INIT(4)
-BOARD_INIT(5)
-static CU_InitializeFunc const board_inits[N_BOARDS] = {init_board_0, init_board_1, init_board_2,
-                                                        init_board_3, init_board_4, init_board_5};
 
 /* Finds the image for b (MTQ_EMU_TEST_IMAGES or a fresh build); false with b->why if none. */
 static bool prepare_board(struct board *b)
 {
     struct err err = {0};
     char dir[PATH_MAX];
-    if (mach_load_by_name(&b->m, MTQ_SOURCE_DIR "/machines", b->name, &err) < 0) {
-        snprintf(b->why, sizeof b->why, "%s", err.msg);
+    if (!boards_can_boot(b->name, &b->m, b->why, sizeof b->why))
         return false;
-    }
-    if (!fwbuild_on_path(b->m.qemu_binary)) {
-        snprintf(b->why, sizeof b->why, "%s not installed (scripts/install-deps.sh)",
-                 b->m.qemu_binary);
-        return false;
-    }
     const char *images = getenv("MTQ_EMU_TEST_IMAGES");
     if (images && *images) {
         snprintf(b->elf, sizeof b->elf, "%s/%s.elf", images, b->name);
@@ -569,8 +551,13 @@ int test_register(void)
         perror(rundir);
         return 1;
     }
-    for (int i = 0; i < N_BOARDS; i++) {
-        boards[i].name = BOARD_NAMES[i];
+    struct err err = {0};
+    if (boards_list(&board_names, &err) < 0) {
+        printf("FAILED: %s\n", err.msg);
+        return 1;
+    }
+    for (size_t i = 0; i < board_names.n; i++) {
+        boards[i].name = board_names.name[i];
         boards[i].usable = prepare_board(&boards[i]);
         if (boards[i].usable)
             usable++;
@@ -583,21 +570,22 @@ int test_register(void)
         printf("skipping: no board can run here (see above)\n");
         return TEST_SKIP;
     }
-    int first = -1;
-    for (int i = 0; i < N_BOARDS; i++) {
+    struct board *first = NULL;
+    for (size_t i = 0; i < board_names.n; i++) {
         if (!boards[i].usable)
             continue;
-        if (first < 0)
-            first = i;
-        CU_pSuite s = CU_add_suite(boards[i].name, board_inits[i], clean_board);
+        if (!first)
+            first = &boards[i];
+        CU_pSuite s = test_add_suite_with(boards[i].name, init_board, clean_board, &boards[i]);
         CU_ADD_TEST(s, test_board_stays_halted_until_run_then_sends_its_banner_whole);
         CU_ADD_TEST(s, test_board_echoes_4_kib_of_random_bytes_intact_after_the_wake);
         CU_ADD_TEST(s, test_board_echoes_right_after_the_banner_on_every_one_of_five_boots);
         CU_ADD_TEST(s, test_board_sends_a_second_banner_after_reset_and_still_echoes);
         CU_ADD_TEST(s, test_board_killed_from_outside_reads_as_closed_and_is_not_running);
     }
-    if (first >= 0) {
-        CU_pSuite s = CU_add_suite("emu failures and options", board_inits[first], clean_board);
+    if (first) {
+        CU_pSuite s = test_add_suite_with("emu failures and options", init_board, clean_board,
+                                          first);
         CU_ADD_TEST(s, test_a_bad_machine_fails_with_qemus_own_message_and_leaves_nothing);
         CU_ADD_TEST(s, test_a_missing_qemu_binary_is_named_with_the_fix);
         CU_ADD_TEST(s, test_a_missing_image_is_refused_before_qemu_starts);

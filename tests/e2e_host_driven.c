@@ -4,7 +4,7 @@
  * (StartSessionInit -> StartSessionReply, tests/support/utvm_rpc.h), reset the board and check
  * that the device's nonce changed (TVM tells a device reset from the nonce).
  * (a) always: with the fake CRT (tests/fixtures/fake_crt), which also self-checks our platform
- *     functions on the board, on mps2-an385 and riscv32-virt.
+ *     functions on the board, on every board of the template's machines/.
  * (b) with MTQ_STANDALONE_CRT=<TVM's standalone_crt>: the same with TVM's real CRT, built from a
  *     project laid out by hand as generate_project lays it out (crt/ copied, an empty model/).
  * (c) through the server, as TVM drives it: generate_project (the digits MLF, with the fake CRT
@@ -19,6 +19,7 @@
  */
 #include "asserts.h"
 #include "b85.h"
+#include "boards.h"
 #include "emu.h"
 #include "fs.h"
 #include "fwbuild.h"
@@ -40,8 +41,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define N_BOARDS 2
-static const char *const BOARD_NAMES[N_BOARDS] = {"mps2-an385", "riscv32-virt"};
 #define BANNER_TIMEOUT_MS 10000
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define SEED 0x5eed0123456789abull /* fixed: a run is reproducible under icount */
@@ -58,7 +57,8 @@ struct board {
 /* File-static fixtures, as CUnit suites take no arguments: the boards, the scratch directory,
  * the image under test, and the running board (stopped by the suite cleanup after a fatal
  * assert). */
-static struct board boards[N_BOARDS];
+static struct boards board_names; /* every machine file of the template */
+static struct board boards[BOARDS_MAX];
 static int build_failures; /* boards whose firmware exists but did not build */
 static char workdir[] = "/tmp/mtq-e2e-hd-XXXXXX";
 static char rundir[sizeof workdir + 8];
@@ -237,17 +237,7 @@ static bool prepare_board(struct board *b)
 {
     struct err err = {0};
     char dir[PATH_MAX];
-    if (mach_load_by_name(&b->m, MTQ_SOURCE_DIR "/machines", b->name, &err) < 0) {
-        snprintf(b->why, sizeof b->why, "%s", err.msg);
-        return false;
-    }
-    if (!fwbuild_on_path(b->m.qemu_binary)) {
-        char bin[sizeof b->m.qemu_binary]; /* a copy: GCC's -Wrestrict sees b in both places */
-        memcpy(bin, b->m.qemu_binary, sizeof bin);
-        snprintf(b->why, sizeof b->why, "%s not installed (scripts/install-deps.sh)", bin);
-        return false;
-    }
-    if (!fwbuild_available(b->name, b->why, sizeof b->why))
+    if (!boards_can_build_and_boot(b->name, &b->m, b->why, sizeof b->why))
         return false;
     snprintf(dir, sizeof dir, "%s/fake-%s", workdir, b->name);
     const char *fake[] = {"MTQ_CRT_DIR=" MTQ_SOURCE_DIR "/tests/fixtures/fake_crt", NULL};
@@ -607,7 +597,7 @@ static void serve_project(const char *board, const char *name, struct served_bui
 
 static const char *first_board(void)
 {
-    for (int i = 0; i < N_BOARDS; i++)
+    for (size_t i = 0; i < board_names.n; i++)
         if (boards[i].usable)
             return boards[i].name;
     return NULL;
@@ -633,7 +623,7 @@ static void test_a_second_project_links_the_cached_crt_and_still_works(void)
 static void test_every_other_board_builds_and_shakes_hands_through_the_server(void)
 {
     const char *first = first_board();
-    for (int i = 0; i < N_BOARDS; i++) {
+    for (size_t i = 0; i < board_names.n; i++) {
         if (!boards[i].usable || boards[i].name == first)
             continue;
         struct served_build b;
@@ -780,16 +770,16 @@ static void test_generate_refuses_a_crt_dir_without_the_crt_headers(void)
 
 /* ---- main ---- */
 
-static int init_fake(int i)
+static int init_fake(void *board)
 {
-    cur = &boards[i];
+    cur = board;
     cur_elf = cur->fake_elf;
     cur_fake = true;
     return 0;
 }
-static int init_real(int i)
+static int init_real(void *board)
 {
-    cur = &boards[i];
+    cur = board;
     cur_elf = cur->real_elf;
     cur_fake = false;
     return 0;
@@ -823,12 +813,6 @@ static int clean_served(void)
     }
     return 0;
 }
-static int init_fake_0(void) { return init_fake(0); }
-static int init_fake_1(void) { return init_fake(1); }
-static int init_real_0(void) { return init_real(0); }
-static int init_real_1(void) { return init_real(1); }
-static CU_InitializeFunc const fake_inits[N_BOARDS] = {init_fake_0, init_fake_1};
-static CU_InitializeFunc const real_inits[N_BOARDS] = {init_real_0, init_real_1};
 
 /* Removes the scratch directory; a board whose firmware did not build fails the run. */
 static int end_of_run(void)
@@ -879,8 +863,12 @@ int test_register(void)
         printf("FAILED: the operator MLF: %s\n", err.msg);
         return 1;
     }
-    for (int i = 0; i < N_BOARDS; i++) {
-        boards[i].name = BOARD_NAMES[i];
+    if (boards_list(&board_names, &err) < 0) {
+        printf("FAILED: %s\n", err.msg);
+        return 1;
+    }
+    for (size_t i = 0; i < board_names.n; i++) {
+        boards[i].name = board_names.name[i];
         boards[i].usable = prepare_board(&boards[i]);
         if (boards[i].usable)
             usable++;
@@ -896,24 +884,25 @@ int test_register(void)
     if (!standalone_crt)
         printf("skipped: real-CRT handshake: MTQ_STANDALONE_CRT is not set (point it at TVM's "
                "standalone_crt)\n");
-    int first = -1;
-    for (int i = 0; i < N_BOARDS; i++) {
+    struct board *first = NULL;
+    for (size_t i = 0; i < board_names.n; i++) {
         if (!boards[i].usable)
             continue;
-        if (first < 0)
-            first = i;
+        if (!first)
+            first = &boards[i];
         char name[128];
         snprintf(name, sizeof name, "fake CRT on %s", boards[i].name);
-        CU_pSuite s = CU_add_suite(name, fake_inits[i], clean_board);
+        CU_pSuite s = test_add_suite_with(name, init_fake, clean_board, &boards[i]);
         CU_ADD_TEST(s, test_board_answers_the_handshake_and_another_nonce_after_a_reset);
         if (standalone_crt) {
             snprintf(name, sizeof name, "TVM's CRT on %s", boards[i].name);
-            s = CU_add_suite(name, real_inits[i], clean_board);
+            s = test_add_suite_with(name, init_real, clean_board, &boards[i]);
             CU_ADD_TEST(s, test_board_answers_the_handshake_and_another_nonce_after_a_reset);
         }
     }
-    if (first >= 0) {
-        CU_pSuite s = CU_add_suite("host_driven configure errors", fake_inits[first], clean_board);
+    if (first) {
+        CU_pSuite s = test_add_suite_with("host_driven configure errors", init_fake, clean_board,
+                                          first);
         CU_ADD_TEST(s, test_host_driven_without_a_crt_fails_to_configure_with_the_fix);
         for (int real = 0; real <= (standalone_crt ? 1 : 0); real++) {
             s = CU_add_suite(real ? "through the server, TVM's CRT" :

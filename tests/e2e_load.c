@@ -10,6 +10,7 @@
  */
 #include "asserts.h"
 #include "b85.h"
+#include "boards.h"
 #include "e2e_rpc.h"
 #include "fs.h"
 #include "fwbuild.h"
@@ -39,15 +40,13 @@
 #define N_PROJECTS 8
 #define CHUNK 4096 /* bytes per write_transport: the board takes ~3-11 KB/s */
 
-static const char *const BOARD_NAMES[] = {"mps2-an385", "riscv32-virt", "mps2-an386",
-                                           "mps2-an500", "mps2-an505", "riscv64-virt"};
-#define N_BOARDS (sizeof BOARD_NAMES / sizeof BOARD_NAMES[0])
-
 /* Suite fixtures: the scratch directory (projects, cache, a private $XDG_RUNTIME_DIR), the
- * boards usable here, and the sizes of this run. */
+ * boards (every machine file of the template) and those usable here, and the sizes of this
+ * run. */
 static char workdir[] = "/tmp/mtq-e2e-load-XXXXXX";
 static char rundir[sizeof workdir + 8];
-static const char *usable[N_BOARDS];
+static struct boards boards;
+static const char *usable[BOARDS_MAX];
 static size_t n_usable;
 static size_t load_bytes = 64 * 1024;
 static int load_cycles = 10;
@@ -391,15 +390,6 @@ static int suite_clean(void)
     return fs_remove_tree(workdir, NULL);
 }
 
-static bool board_usable(const char *name)
-{
-    char why[512], path[PATH_MAX];
-    struct machine m;
-    snprintf(path, sizeof path, "%s/machines/%s.json", MTQ_SOURCE_DIR, name);
-    return fwbuild_available(name, why, sizeof why) && mach_load(&m, path, NULL) == 0 &&
-           fwbuild_on_path(m.qemu_binary);
-}
-
 int test_register(void)
 {
     if (!fs_exists(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh")) {
@@ -407,9 +397,17 @@ int test_register(void)
                MTQ_TEMPLATE_DIR);
         return TEST_SKIP;
     }
-    for (size_t i = 0; i < N_BOARDS; i++)
-        if (board_usable(BOARD_NAMES[i]))
-            usable[n_usable++] = BOARD_NAMES[i];
+    struct err err = {0};
+    if (boards_list(&boards, &err) < 0) {
+        printf("e2e_load: %s\n", err.msg);
+        return 1;
+    }
+    for (size_t i = 0; i < boards.n; i++) {
+        char why[512];
+        struct machine m;
+        if (boards_can_build_and_boot(boards.name[i], &m, why, sizeof why))
+            usable[n_usable++] = boards.name[i];
+    }
     if (n_usable == 0) {
         printf("e2e_load: skipped: no board's toolchain and QEMU are installed\n");
         return TEST_SKIP;

@@ -15,9 +15,9 @@
 #include "session_internal.h"
 
 #include "asserts.h"
+#include "boards.h"
 #include "e2e_rpc.h"
 #include "fs.h"
-#include "fwbuild.h"
 #include "host_marks.h"
 #include "qemu_procs.h"
 #include "rpc_client.h"
@@ -34,10 +34,6 @@
 
 #define OPTS "{\"options\":{}}"
 #define CANARY "the canary: these bytes must never change\n"
-#define N_BOARDS 6
-
-static const char *const BOARDS[N_BOARDS] = {"mps2-an385", "mps2-an386", "mps2-an500",
-                                             "mps2-an505", "riscv32-virt", "riscv64-virt"};
 /* Every call of Arm's semihosting specification (RISC-V semihosting uses the same numbers). */
 static const unsigned OPS[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
                                0x09, 0x0a, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11,
@@ -46,7 +42,8 @@ static const unsigned OPS[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
 
 static char workdir[] = "/tmp/mtq-e2e-sandbox-XXXXXX";
 static char marker[PATH_MAX], canary[PATH_MAX];
-static char projects[N_BOARDS][PATH_MAX]; /* "" when the board cannot run here */
+static struct boards boards;              /* every machine file of the template */
+static char projects[BOARDS_MAX][PATH_MAX]; /* "" when the board cannot run here */
 
 /* ---- what must not change ---- */
 
@@ -121,7 +118,7 @@ static bool try_call(struct rpc_client *c, const char *board, unsigned op)
 
 static void test_every_semihosting_call_faults_the_board_and_does_nothing_on_the_host(void)
 {
-    for (int b = 0; b < N_BOARDS; b++) {
+    for (size_t b = 0; b < boards.n; b++) {
         if (!projects[b][0])
             continue;
         struct rpc_client c;
@@ -130,7 +127,7 @@ static void test_every_semihosting_call_faults_the_board_and_does_nothing_on_the
         double t0 = e2e_now_s();
         unsigned good = 0;
         for (size_t i = 0; i < N_OPS; i++)
-            good += try_call(&c, BOARDS[b], OPS[i]);
+            good += try_call(&c, boards.name[b], OPS[i]);
         ASSERT_EQ(good, N_OPS);
         /* the same server keeps serving: a new boot answers */
         ASSERT_TRUE(e2e_call_ok(&c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
@@ -138,7 +135,7 @@ static void test_every_semihosting_call_faults_the_board_and_does_nothing_on_the
         ASSERT_TRUE(e2e_call_ok(&c, "close_transport", "{}"));
         ASSERT_TRUE(e2e_close_server(&c));
         fprintf(stderr, "\n    %-13s %u of %zu calls faulted the board, host untouched "
-                "(%.1f s)", BOARDS[b], good, N_OPS, e2e_now_s() - t0);
+                "(%.1f s)", boards.name[b], good, N_OPS, e2e_now_s() - t0);
     }
     ASSERT_EQ(qemu_procs_children(getpid()), 0);
 }
@@ -210,12 +207,12 @@ static bool qemu_is_confined(pid_t qemu)
 
 static void test_no_device_of_any_board_reaches_the_host(void)
 {
-    for (int b = 0; b < N_BOARDS; b++) {
+    for (size_t b = 0; b < boards.n; b++) {
         if (!projects[b][0])
             continue;
         struct rpc_client c;
         char banner[128], bytes[256];
-        snprintf(banner, sizeof banner, "#microtvm-qemu:echo:%s:picolibc\n", BOARDS[b]);
+        snprintf(banner, sizeof banner, "#microtvm-qemu:echo:%s:picolibc\n", boards.name[b]);
         ASSERT_TRUE_FATAL(e2e_spawn(&c, projects[b]));
         ASSERT_TRUE_FATAL(e2e_call_ok(&c, "flash", OPTS) &&
                           e2e_call_ok(&c, "open_transport", OPTS));
@@ -230,20 +227,20 @@ static void test_no_device_of_any_board_reaches_the_host(void)
             size_t got = e2e_read_n(&c, (uint8_t *)bytes, 7, msg, sizeof msg);
             bytes[got] = '\0';
             if (got != 7 || strncmp(bytes, "done ", 5) != 0) {
-                fprintf(stderr, "\n    %s: \"%s\" (%s)\n", BOARDS[b], bytes, msg);
+                fprintf(stderr, "\n    %s: \"%s\" (%s)\n", boards.name[b], bytes, msg);
                 done = false;
             }
         }
         ASSERT_TRUE(done);
         /* mps2 has its LAN9118 (with no network behind it), virt no virtio device at all */
-        ASSERT_EQ(bytes[5], strncmp(BOARDS[b], "mps2", 4) == 0 ? '1' : '0');
+        ASSERT_EQ(bytes[5], strncmp(boards.name[b], "mps2", 4) == 0 ? '1' : '0');
         pid_t qemu = qemu_of(projects[b]);
         ASSERT_TRUE(qemu > 0 && qemu_holds_nothing_else(qemu, projects[b]));
         ASSERT_TRUE(qemu > 0 && qemu_is_confined(qemu));
-        ASSERT_TRUE(host_untouched(BOARDS[b]));
+        ASSERT_TRUE(host_untouched(boards.name[b]));
         ASSERT_TRUE(e2e_close_server(&c));
         fprintf(stderr, "\n    %-13s every device poked (%c present), QEMU confined, host "
-                "untouched", BOARDS[b], done ? bytes[5] : '?');
+                "untouched", boards.name[b], done ? bytes[5] : '?');
     }
     ASSERT_EQ(qemu_procs_children(getpid()), 0);
 }
@@ -263,12 +260,12 @@ static int suite_init(void)
         fs_write_file(canary, CANARY, strlen(CANARY), NULL) < 0 ||
         setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 || setenv("MTQ_CACHE_DIR", cache, 1) < 0)
         return -1;
-    for (int b = 0; b < N_BOARDS; b++) {
+    for (size_t b = 0; b < boards.n; b++) {
         if (!projects[b][0])
             continue;
         char proj[PATH_MAX];
-        snprintf(proj, sizeof proj, "%s/%s", workdir, BOARDS[b]);
-        if (e2e_make_echo_project(proj, BOARDS[b], "hostile_firmware/hostile.c") < 0)
+        snprintf(proj, sizeof proj, "%s/%s", workdir, boards.name[b]);
+        if (e2e_make_echo_project(proj, boards.name[b], "hostile_firmware/hostile.c") < 0)
             return -1;
         snprintf(projects[b], sizeof projects[b], "%s", proj);
     }
@@ -284,15 +281,11 @@ static int suite_clean(void)
 static int available_boards(void)
 {
     int n = 0;
-    for (int b = 0; b < N_BOARDS; b++) {
-        char why[512], qemu[64];
-        const char *arch = !strncmp(BOARDS[b], "mps2", 4)       ? "arm"
-                           : !strncmp(BOARDS[b], "riscv32", 7) ? "riscv32"
-                                                               : "riscv64";
-        snprintf(qemu, sizeof qemu, "qemu-system-%s", arch);
-        if (!fwbuild_available(BOARDS[b], why, sizeof why) || !fwbuild_on_path(qemu)) {
-            printf("e2e_sandbox: %s skipped: %s\n", BOARDS[b],
-                   fwbuild_on_path(qemu) ? why : "its QEMU is not on PATH");
+    for (size_t b = 0; b < boards.n; b++) {
+        char why[512];
+        struct machine m;
+        if (!boards_can_build_and_boot(boards.name[b], &m, why, sizeof why)) {
+            printf("e2e_sandbox: %s skipped: %s\n", boards.name[b], why);
             continue;
         }
         snprintf(projects[b], sizeof projects[b], "x");
@@ -307,6 +300,11 @@ int test_register(void)
         printf("e2e_sandbox: skipped: no template at %s (build the template_project target)\n",
                MTQ_TEMPLATE_DIR);
         return TEST_SKIP;
+    }
+    struct err err = {0};
+    if (boards_list(&boards, &err) < 0) {
+        printf("e2e_sandbox: %s\n", err.msg);
+        return 1;
     }
     if (available_boards() == 0) {
         printf("e2e_sandbox: skipped: no board's toolchain and QEMU are installed\n");

@@ -15,6 +15,7 @@
 
 #include "asserts.h"
 #include "b85.h"
+#include "boards.h"
 #include "fs.h"
 #include "fwbuild.h"
 #include "machine.h"
@@ -38,9 +39,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define N_BOARDS 6
-static const char *const BOARD_NAMES[N_BOARDS] = {"mps2-an385", "riscv32-virt", "mps2-an386",
-                                                   "mps2-an500", "mps2-an505", "riscv64-virt"};
 #define CALL_MS 30000 /* a reply that takes longer than this means the server is stuck */
 
 struct board {
@@ -51,9 +49,12 @@ struct board {
     char proj[PATH_MAX - 64];
 };
 
-/* File-static fixtures (CUnit suites take no arguments): the boards, the scratch directory
- * (projects, the build cache, a private $XDG_RUNTIME_DIR for the QMP sockets). */
-static struct board boards[N_BOARDS];
+/* File-static fixtures (CUnit suites take no arguments): the boards (every machine file of the
+ * template), the scratch directory (projects, the build cache, a private $XDG_RUNTIME_DIR for
+ * the QMP sockets). */
+static struct boards board_names;
+static struct board boards[BOARDS_MAX];
+static size_t n_boards;
 static char workdir[] = "/tmp/mtq-e2e-transport-XXXXXX";
 static char rundir[sizeof workdir + 8];
 
@@ -66,7 +67,7 @@ static void report(const char *what, const struct err *err)
 
 static struct board *first_built(void)
 {
-    for (int i = 0; i < N_BOARDS; i++)
+    for (size_t i = 0; i < n_boards; i++)
         if (boards[i].built)
             return &boards[i];
     return NULL;
@@ -340,7 +341,7 @@ static void close_server(struct rpc_client *c)
 
 static void test_every_echo_board_generates_and_builds_through_the_server(void)
 {
-    for (int i = 0; i < N_BOARDS; i++) {
+    for (size_t i = 0; i < n_boards; i++) {
         struct board *b = &boards[i];
         if (!b->usable)
             continue;
@@ -373,7 +374,7 @@ static void test_every_echo_board_generates_and_builds_through_the_server(void)
 
 static void test_every_echo_board_hands_its_banner_first_and_echoes_random_bytes_intact(void)
 {
-    for (int i = 0; i < N_BOARDS; i++) {
+    for (size_t i = 0; i < n_boards; i++) {
         struct board *b = &boards[i];
         if (!b->built)
             continue;
@@ -659,26 +660,6 @@ static void test_with_a_gdb_port_open_waits_for_the_debuggers_continue(void)
 
 /* ---- setup ---- */
 
-static bool board_usable(struct board *b)
-{
-    struct machine m;
-    char path[PATH_MAX];
-    if (!fwbuild_available(b->name, b->why, sizeof b->why))
-        return false;
-    snprintf(path, sizeof path, "%s/machines/%s.json", MTQ_SOURCE_DIR, b->name);
-    struct err err = {0};
-    if (mach_load(&m, path, &err) < 0) {
-        snprintf(b->why, sizeof b->why, "%s", err.msg);
-        return false;
-    }
-    if (!fwbuild_on_path(m.qemu_binary)) {
-        snprintf(b->why, sizeof b->why, "%s is not on PATH (scripts/install-deps.sh)",
-                 m.qemu_binary);
-        return false;
-    }
-    return true;
-}
-
 static int suite_init(void)
 {
     if (!mkdtemp(workdir))
@@ -704,18 +685,26 @@ int test_register(void)
     int usable = 0;
     /* orphans (a SIGKILLed server's QEMU) come to us, so the test can reap and check them */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
-    for (int i = 0; i < N_BOARDS; i++) {
-        boards[i].name = BOARD_NAMES[i];
-        boards[i].usable = board_usable(&boards[i]);
-        if (boards[i].usable)
-            usable++;
-        else
-            fprintf(stderr, "e2e_transport: skipping %s: %s\n", boards[i].name, boards[i].why);
-    }
+    struct err err = {0};
     if (!fs_exists(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh")) {
         fprintf(stderr, "e2e_transport: skipping: no template at %s (build the template_project "
                 "target)\n", MTQ_TEMPLATE_DIR);
         return TEST_SKIP;
+    }
+    if (boards_list(&board_names, &err) < 0) {
+        fprintf(stderr, "e2e_transport: %s\n", err.msg);
+        return 1;
+    }
+    n_boards = board_names.n;
+    for (size_t i = 0; i < n_boards; i++) {
+        struct machine m;
+        boards[i].name = board_names.name[i];
+        boards[i].usable = boards_can_build_and_boot(boards[i].name, &m, boards[i].why,
+                                                     sizeof boards[i].why);
+        if (boards[i].usable)
+            usable++;
+        else
+            fprintf(stderr, "e2e_transport: skipping %s: %s\n", boards[i].name, boards[i].why);
     }
     if (usable == 0) {
         fprintf(stderr, "e2e_transport: skipping: no board can run here\n");
