@@ -95,7 +95,7 @@ static void expect_call(const char *method, const char *params, int code, const 
 {
     char *line = NULL;
     ASSERT_GT_FATAL(asprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"%s\","
-                             "\"params\":%s}", method, params), 0);
+                                    "\"params\":%s}", method, params), 0);
     cJSON *reply = send_raw(line);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(reply, "id");
     ASSERT_TRUE(cJSON_IsNumber(id) && id->valueint == 7);

@@ -434,9 +434,9 @@ static int kill_during(const struct kill_case *k, int sig, const char *gen_dir, 
     char *params = NULL;
     if (template) {
         ASSERT_GT_FATAL(asprintf(&params, "{\"model_library_format_path\":\"%s\","
-                                 "\"standalone_crt_dir\":\"\",\"project_dir\":\"%s\","
-                                 "\"options\":{\"project_type\":\"aot_standalone\","
-                                 "\"board\":\"" BOARD "\"}}", tar, gen_dir), 0);
+                                          "\"standalone_crt_dir\":\"\",\"project_dir\":\"%s\","
+                                          "\"options\":{\"project_type\":\"aot_standalone\","
+                                          "\"board\":\"" BOARD "\"}}", tar, gen_dir), 0);
     } else if (!strcmp(k->method, "build")) {
         /* make build compile: a changed source */
         char src[PATH_MAX + 32];

@@ -763,7 +763,7 @@ static void test_generate_refuses_a_crt_dir_without_the_crt_headers(void)
     ASSERT_FALSE(server_generate(dir, first_board(), MTQ_SOURCE_DIR "/firmware", why,
                                  sizeof why));
     ASSERT_STR_CONTAINS(why, "standalone_crt_dir " MTQ_SOURCE_DIR "/firmware has no "
-                             "include/tvm/runtime/crt");
+                                                                  "include/tvm/runtime/crt");
     ASSERT_STR_CONTAINS(why, "tvm.micro.get_standalone_crt_dir()");
     ASSERT_FALSE(fs_exists(dir));
 }

@@ -364,7 +364,7 @@ static void test_links_in_the_cached_sources_bypass_the_shared_cache(void)
     ASSERT_EQ_FATAL(symlink("../../project.json", path), 0);
     ASSERT_EQ(proj__cache_key(proj, &s, key, &err), ERR_STATE);
     ASSERT_STR_CONTAINS(err.msg, "firmware/board/zz_poison.h is a symbolic link; a "
-                        "project with links in the cached sources builds without");
+                                 "project with links in the cached sources builds without");
     proj__settings_close(&s);
     int before = cache_entries();
     ASSERT_TRUE(e2e_call_ok(&c, "build", "{\"options\":{}}")); /* a real build, in the project */

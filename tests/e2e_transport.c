@@ -528,7 +528,7 @@ static void test_one_server_flashes_and_exits_and_the_next_opens_and_talks(void)
     cJSON *reply = call(&c, "open_transport", options());
     ASSERT_STR_EQ(error_of(reply), "calling method open_transport");
     ASSERT_STR_CONTAINS(traceback_of(reply), "the board has not been flashed: call "
-                        "flash first");
+                                             "flash first");
     cJSON_Delete(reply);
     ASSERT_TRUE(call_ok(&c, "flash", options())); /* tvmc micro flash */
     pid_t qemu = qemu_pid_of(b);

@@ -291,7 +291,7 @@ static void test_input_index_must_name_an_input(void)
 static void test_unknown_and_empty_commands_get_an_error_line(void)
 {
     ASSERT_STR_EQ(cmd("hello%"), "error:unknown command 'hello'; commands: init infer "
-                  "info input:<i>:<hex> run exit:<code>, each ended by %\n");
+                                 "info input:<i>:<hex> run exit:<code>, each ended by %\n");
     ASSERT_STRN_EQ(cmd("%"), "error:empty command;", 20);
     /* control and high bytes are never echoed as they are */
     const char bad[] = {'a', 1, (char)0xff, (char)0xfd, '%'};

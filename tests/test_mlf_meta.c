@@ -299,9 +299,9 @@ static void test_mlf_refuses_names_and_dtypes_that_would_be_c_syntax(void)
     struct proj_mlf mlf = {0};
     struct err err = {0};
     ASSERT_OK(parse(&mlf, "{\"version\": 7, \"modules\": {\"default\": {\"executors\": "
-                    "[\"aot\"], \"memory\": {\"functions\": {\"main\": [{"
-                    "\"workspace_size_bytes\": 1, \"outputs\": {\"serving_default:0\": "
-                    "{\"size\": 4, \"dtype\": \"float16x4\"}}}]}}}}}", &err), &err);
+                          "[\"aot\"], \"memory\": {\"functions\": {\"main\": [{"
+                          "\"workspace_size_bytes\": 1, \"outputs\": {\"serving_default:0\": "
+                          "{\"size\": 4, \"dtype\": \"float16x4\"}}}]}}}}}", &err), &err);
     proj__mlf_close(&mlf);
 }
 

@@ -611,7 +611,7 @@ static void test_flash_and_open_say_what_to_do_first(void)
     ASSERT_FALSE(srv.is_template);
     ASSERT_EQ(sess__flash(&srv, NULL, &err), ERR_STATE);
     ASSERT_STR_CONTAINS(err.msg, "nothing to flash: build the project first "
-                        "(microtvm-qemu build DIR or the build method)");
+                                 "(microtvm-qemu build DIR or the build method)");
     struct sess_timeouts t;
     ASSERT_EQ(sess__open(&srv, NULL, &t, &err), ERR_STATE);
     ASSERT_STR_CONTAINS(err.msg, "the board has not been flashed: call flash first");
