@@ -39,6 +39,7 @@ static void fails_on_numbers(void)
     ASSERT_EQ(rc, ERR_TIMEOUT);
     ASSERT_NE(4, 4);
     ASSERT_LT(took, 0.2);
+    ASSERT_EQ(two == 2, false); /* printed as written: not 0 for false */
 }
 
 static void fails_on_a_call_with_its_error_message(void)
@@ -278,6 +279,8 @@ static void test_failing_number_assertions_fail_and_print_both_values(void)
                     "ASSERT_EQ(rc, ERR_TIMEOUT): rc is -997, ERR_TIMEOUT is -998");
     assert_reported(out, "ASSERT_NE(4, 4);", "ASSERT_NE(4, 4): 4 != 4 is false");
     assert_reported(out, "ASSERT_LT(took, 0.2);", "ASSERT_LT(took, 0.2): took is 0.25");
+    assert_reported(out, "ASSERT_EQ(two == 2, false); /* printed as written: not 0 for false */",
+                    "ASSERT_EQ(two == 2, false): two == 2 is 1, false is 0");
     assert_reported(out, "ASSERT_OK(rc, &e);",
                     "ASSERT_OK(rc, &e): returned -994: cmake exited with 1 (see build/log.txt)");
     free(out);
