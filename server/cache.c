@@ -8,7 +8,8 @@
  * Entries live under $MTQ_CACHE_DIR, else $XDG_CACHE_HOME/microtvm-qemu, else
  * ~/.cache/microtvm-qemu, named by a 64-bit FNV-1a hash of everything that goes into the
  * library. Writers take an flock per entry and build in a temporary directory renamed into
- * place, so concurrent builds neither collide nor see half an entry. The cache is an
+ * place, so concurrent builds neither collide nor see half an entry; an entry whose library is
+ * missing or is no archive (a crash, a truncated file) is built again. The cache is an
  * optimization: the caller builds without it whenever anything here fails.
  */
 #include "project_internal.h"
@@ -326,6 +327,22 @@ static int build_entry(const char *project_dir, const struct proj_settings *s,
     return rc;
 }
 
+/* True when path is a library the linker can take: a regular file (no link) that starts as
+ * every ar archive does. Anything else in its place is rebuilt, not handed to the linker,
+ * which would fail every build of that configuration until the cache was cleared by hand. */
+static bool entry_complete(const char *path)
+{
+    static const char ar_magic[] = "!<arch>\n";
+    char head[sizeof ar_magic - 1];
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return false;
+    bool ok = read(fd, head, sizeof head) == (ssize_t)sizeof head &&
+              memcmp(head, ar_magic, sizeof head) == 0;
+    close(fd);
+    return ok;
+}
+
 /* Finds or builds the entry of kind k named by key (see proj__cache_board). */
 static int cache_get(const char *project_dir, const struct proj_settings *s,
                      const struct kind *k, const char *key, int log_fd, bool verbose,
@@ -341,7 +358,7 @@ static int cache_get(const char *project_dir, const struct proj_settings *s,
              key);
     proj__pathf(entry, sizeof entry, "%s/%s", root, name);
     proj__pathf(path, sizeof path, "%s/%s", entry, k->lib);
-    if (fs_exists(path))
+    if (entry_complete(path))
         goto found;
 
     if ((rc = fs_mkdir_p(root, err)) < 0)
@@ -358,7 +375,7 @@ static int cache_get(const char *project_dir, const struct proj_settings *s,
             goto out;
         }
     }
-    if (fs_exists(path)) /* another build made it while we waited */
+    if (entry_complete(path)) /* another build made it while we waited */
         goto found;
     proj__pathf(tmp, sizeof tmp, "%s/.tmp-%s-XXXXXX", root, name);
     if (!mkdtemp(tmp)) {
@@ -370,7 +387,7 @@ static int cache_get(const char *project_dir, const struct proj_settings *s,
         goto out;
     char out_dir[PATH_MAX];
     proj__pathf(out_dir, sizeof out_dir, "%s/out", tmp);
-    fs_remove_tree(entry, NULL); /* a partial entry from a crash has no library in it */
+    fs_remove_tree(entry, NULL); /* an incomplete entry: no library, or a broken one */
     if (rename(out_dir, entry) < 0) {
         rc = err_errno(err, "%s", entry);
         goto out;

@@ -7,13 +7,14 @@
  * fail before that, which is the point. Complements e2e_protocol.c (envelope errors, the 65 MiB
  * line).
  */
+#include "asserts.h"
 #include "fs.h"
 #include "host_marks.h"
 #include "mlf.h"
 #include "qemu_procs.h"
 #include "rpc_client.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -42,11 +43,11 @@ static cJSON *send_raw(const char *line)
 {
     struct err err = {0};
     cJSON *reply = NULL;
-    CU_ASSERT_EQUAL_FATAL(rpc_client_send_line(&server, line, &err), 0);
+    ASSERT_OK_FATAL(rpc_client_send_line(&server, line, &err), &err);
     int rc = rpc_client_read_reply(&server, TIMEOUT_MS, &reply, &err);
     if (rc < 0)
         fprintf(stderr, "\n    after %.100s: %s\n", line, err.msg);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    ASSERT_EQ_FATAL(rc, 0);
     return reply;
 }
 
@@ -81,24 +82,24 @@ static void expect(const cJSON *reply, int code, const char *want, const char *w
     if (!ok)
         fprintf(stderr, "\n    %s: got %d \"%s\" %s\n    want %d \"%s\"\n", what,
                 error_code(reply), msg, traceback_of(reply), code, want);
-    CU_ASSERT_EQUAL(error_code(reply), code);
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+    ASSERT_EQ(error_code(reply), code);
+    ASSERT_STR_CONTAINS(text, want);
     if (code == -32000) /* TVM's names, or the generic one with the diagnosis beside it */
-        CU_ASSERT(strstr(msg, "calling method ") || !strcmp(msg, "TransportClosedError") ||
-                  !strcmp(msg, "IoTimeoutError"));
+        ASSERT_TRUE(strstr(msg, "calling method ") || !strcmp(msg, "TransportClosedError") ||
+                    !strcmp(msg, "IoTimeoutError"));
     /* one line: a raw newline would break TVM's framing (the reply parsed, so it had none) */
-    CU_ASSERT_PTR_NULL(strchr(msg, '\n'));
+    ASSERT_STR_NOT_CONTAINS(msg, "\n");
 }
 
 /* Sends "method" with params (JSON text) as request id 7 and checks the error. */
 static void expect_call(const char *method, const char *params, int code, const char *want)
 {
     char *line = NULL;
-    CU_ASSERT_FATAL(asprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"%s\","
-                             "\"params\":%s}", method, params) > 0);
+    ASSERT_GT_FATAL(asprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"%s\","
+                                    "\"params\":%s}", method, params), 0);
     cJSON *reply = send_raw(line);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(reply, "id");
-    CU_ASSERT(cJSON_IsNumber(id) && id->valueint == 7);
+    ASSERT_TRUE(cJSON_IsNumber(id) && id->valueint == 7);
     expect(reply, code, want, line);
     cJSON_Delete(reply);
     free(line);
@@ -110,9 +111,9 @@ static void still_serving(void)
     cJSON *reply = send_raw("{\"jsonrpc\":\"2.0\",\"id\":99,\"method\":\"server_info_query\","
                             "\"params\":{\"tvm_version\":\"0.18.0\"}}");
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(reply, "result");
-    CU_ASSERT(cJSON_IsObject(res) && cJSON_IsTrue(cJSON_GetObjectItem(res, "is_template")));
+    ASSERT_TRUE(cJSON_IsObject(res) && cJSON_IsTrue(cJSON_GetObjectItem(res, "is_template")));
     cJSON_Delete(reply);
-    CU_ASSERT(qemu_procs_alive(server.pid));
+    ASSERT_TRUE(qemu_procs_alive(server.pid));
 }
 
 /* ---- archives (written at run time: the repository keeps no binary tars) ---- */
@@ -135,7 +136,7 @@ static void make_tar(const char *path, const struct member *m, size_t n)
 {
     struct archive *a = archive_write_new();
     archive_write_set_format_pax_restricted(a);
-    CU_ASSERT_EQUAL_FATAL(archive_write_open_filename(a, path), ARCHIVE_OK);
+    ASSERT_EQ_FATAL(archive_write_open_filename(a, path), ARCHIVE_OK);
     for (size_t i = 0; i < n; i++) {
         struct archive_entry *e = archive_entry_new();
         archive_entry_set_pathname(e, m[i].name);
@@ -148,9 +149,9 @@ static void make_tar(const char *path, const struct member *m, size_t n)
             archive_entry_set_hardlink(e, m[i].link);
         else if (m[i].link)
             archive_entry_set_symlink(e, m[i].link);
-        CU_ASSERT_EQUAL(archive_write_header(a, e), ARCHIVE_OK);
+        ASSERT_EQ(archive_write_header(a, e), ARCHIVE_OK);
         if (len && !m[i].hard)
-            CU_ASSERT_EQUAL(archive_write_data(a, m[i].content, len), (la_ssize_t)len);
+            ASSERT_EQ(archive_write_data(a, m[i].content, len), (la_ssize_t)len);
         archive_entry_free(e);
     }
     archive_write_close(a);
@@ -173,11 +174,11 @@ static void expect_generate_refused(const char *name, const char *mlf, const cha
              "\"board\":\"mps2-an385\"%s}}",
              mlf ? mlf : "", proj, project_type, extra_opt);
     expect_call("generate_project", params, -32000, want);
-    CU_ASSERT_FALSE(fs_exists(proj));
+    ASSERT_FALSE(fs_exists(proj));
     int left = host_marks_entries(gen);
     if (left != 0)
         fprintf(stderr, "\n    %s: %d entries left in %s\n", name, left, gen);
-    CU_ASSERT_EQUAL(left, 0);
+    ASSERT_EQ(left, 0);
     still_serving();
 }
 
@@ -199,7 +200,7 @@ static void test_a_request_that_is_a_number_string_or_null_is_an_invalid_request
         char want[64];
         snprintf(want, sizeof want, "request must be a JSON object, not %s", kinds[i]);
         expect(r, -32600, want, lines[i]);
-        CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "id")));
+        ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "id")));
         cJSON_Delete(r);
     }
     still_serving();
@@ -211,7 +212,7 @@ static void test_a_line_that_is_not_json_is_a_parse_error_naming_the_byte(void)
     expect(r, -32700, "request is not valid JSON: syntax error near byte 38", "bare word");
     cJSON_Delete(r);
     r = send_raw("\x01\x02\x03 binary \xfe");
-    CU_ASSERT_EQUAL(error_code(r), -32700);
+    ASSERT_EQ(error_code(r), -32700);
     cJSON_Delete(r);
     still_serving();
 }
@@ -235,7 +236,7 @@ static void test_deep_nesting_inside_params_is_refused_without_a_crash(void)
 {
     size_t depth = 100000;
     char *line = malloc(2 * depth + 200);
-    CU_ASSERT_FATAL(line != NULL);
+    ASSERT_NOT_NULL_FATAL(line);
     size_t n = (size_t)sprintf(line, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"build\","
                                "\"params\":{\"options\":");
     memset(line + n, '[', depth);
@@ -257,14 +258,14 @@ static void test_a_100_mib_line_gets_one_error_and_the_server_serves_the_next(vo
     struct err err = {0};
     size_t chunk = (size_t)1 << 20;
     char *x = malloc(chunk);
-    CU_ASSERT_FATAL(x != NULL);
+    ASSERT_NOT_NULL_FATAL(x);
     memset(x, '{', chunk);
     for (int i = 0; i < 100; i++)
-        CU_ASSERT_EQUAL_FATAL(rpc_client_send(&server, x, chunk, &err), 0);
+        ASSERT_OK_FATAL(rpc_client_send(&server, x, chunk, &err), &err);
     free(x);
-    CU_ASSERT_EQUAL_FATAL(rpc_client_send_line(&server, "", &err), 0);
+    ASSERT_OK_FATAL(rpc_client_send_line(&server, "", &err), &err);
     cJSON *r = NULL;
-    CU_ASSERT_EQUAL_FATAL(rpc_client_read_reply(&server, TIMEOUT_MS, &r, &err), 0);
+    ASSERT_OK_FATAL(rpc_client_read_reply(&server, TIMEOUT_MS, &r, &err), &err);
     expect(r, -32600, "request line longer than", "100 MiB line");
     cJSON_Delete(r);
     still_serving();
@@ -427,7 +428,7 @@ static void test_options_of_the_wrong_type_or_out_of_their_choices_are_named(voi
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         expect_call(cases[i].method, cases[i].params, -32000, cases[i].want);
-    CU_ASSERT_FALSE(fs_exists("/x"));
+    ASSERT_FALSE(fs_exists("/x"));
     still_serving();
 }
 
@@ -468,26 +469,26 @@ static void test_hostile_mlf_members_are_refused_and_leave_no_project(void)
         mlf_tar(cases[i].name, cases[i].m, cases[i].n, tar, sizeof tar);
         expect_generate_refused(cases[i].name, tar, NULL, "aot_standalone", cases[i].want);
     }
-    CU_ASSERT_FALSE(fs_exists("/tmp/mtq-evil"));
+    ASSERT_FALSE(fs_exists("/tmp/mtq-evil"));
 }
 
 static void test_a_truncated_or_foreign_mlf_is_refused_and_leaves_no_project(void)
 {
     char fixture[PATH_MAX], tar[PATH_MAX];
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(mlf_fixture_path("digits_int8", fixture, sizeof fixture, &err), 0);
+    ASSERT_OK_FATAL(mlf_fixture_path("digits_int8", fixture, sizeof fixture, &err), &err);
     snprintf(tar, sizeof tar, "%s/truncated.tar", tars);
-    CU_ASSERT_EQUAL_FATAL(mlf_make_tar(fixture, tar, &err), 0);
+    ASSERT_OK_FATAL(mlf_make_tar(fixture, tar, &err), &err);
     struct stat st;
-    CU_ASSERT_EQUAL_FATAL(stat(tar, &st), 0);
-    CU_ASSERT_EQUAL_FATAL(truncate(tar, st.st_size / 2 + 100), 0); /* inside a member's data */
+    ASSERT_EQ_FATAL(stat(tar, &st), 0);
+    ASSERT_EQ_FATAL(truncate(tar, st.st_size / 2 + 100), 0); /* inside a member's data */
     expect_generate_refused("truncated", tar, NULL, "aot_standalone",
                             "truncated or corrupt archive");
     snprintf(tar, sizeof tar, "%s/text.tar", tars);
-    CU_ASSERT_EQUAL_FATAL(fs_write_file(tar, "just some text\n", 15, &err), 0);
+    ASSERT_OK_FATAL(fs_write_file(tar, "just some text\n", 15, &err), &err);
     expect_generate_refused("text", tar, NULL, "aot_standalone", "not a readable tar archive");
     snprintf(tar, sizeof tar, "%s/empty.tar", tars);
-    CU_ASSERT_EQUAL_FATAL(fs_write_file(tar, "", 0, &err), 0);
+    ASSERT_OK_FATAL(fs_write_file(tar, "", 0, &err), &err);
     expect_generate_refused("empty", tar, NULL, "aot_standalone", "model.tar");
     /* a directory where the tar should be, and a path that does not exist */
     expect_generate_refused("dir", tars, NULL, "aot_standalone", "not a file");
@@ -543,7 +544,7 @@ static void test_a_hostile_extra_files_tar_is_refused_and_leaves_no_project(void
     char tar[PATH_MAX];
     snprintf(tar, sizeof tar, "%s/x_missing.tar", tars);
     expect_generate_refused("x_missing", NULL, tar, "echo", "extra_files_tar");
-    CU_ASSERT_FALSE(fs_exists("/tmp/mtq-evil"));
+    ASSERT_FALSE(fs_exists("/tmp/mtq-evil"));
 }
 
 /* extra_files_tar may only add files (docs/SECURITY.md): each member that would replace or shadow
@@ -590,33 +591,33 @@ static void test_extra_files_that_replace_or_shadow_the_project_are_refused_by_n
         mlf_tar(cases[i].name, &cases[i].m, 1, tar, sizeof tar);
         expect_generate_refused(cases[i].name, NULL, tar, "echo", cases[i].want);
     }
-    CU_ASSERT_FALSE(fs_exists(marker));
+    ASSERT_FALSE(fs_exists(marker));
 }
 
 static void test_a_project_dir_that_exists_or_cannot_be_made_is_refused(void)
 {
     char dir[PATH_MAX], params[2 * PATH_MAX];
     snprintf(dir, sizeof dir, "%s/exists", gen);
-    CU_ASSERT_EQUAL_FATAL(fs_mkdir_p(dir, NULL), 0);
+    ASSERT_EQ_FATAL(fs_mkdir_p(dir, NULL), 0);
     snprintf(params, sizeof params,
              "{\"model_library_format_path\":\"\",\"standalone_crt_dir\":\"\","
              "\"project_dir\":\"%s/\",\"options\":{\"project_type\":\"echo\","
              "\"board\":\"mps2-an385\"}}", dir);
     expect_call("generate_project", params, -32000, "already exists");
-    CU_ASSERT_EQUAL(host_marks_entries(dir), 0); /* untouched */
+    ASSERT_EQ(host_marks_entries(dir), 0); /* untouched */
     rmdir(dir);
     /* under a regular file: mkdir fails with ENOTDIR (a root test process can write anywhere,
      * so permissions cannot make this fail) */
     char file[PATH_MAX];
     snprintf(file, sizeof file, "%s/a-file", gen);
-    CU_ASSERT_EQUAL_FATAL(fs_write_file(file, "x", 1, NULL), 0);
+    ASSERT_EQ_FATAL(fs_write_file(file, "x", 1, NULL), 0);
     snprintf(params, sizeof params,
              "{\"model_library_format_path\":\"\",\"standalone_crt_dir\":\"\","
              "\"project_dir\":\"%s/proj\",\"options\":{\"project_type\":\"echo\","
              "\"board\":\"mps2-an385\"}}", file);
     expect_call("generate_project", params, -32000, "a-file: exists and is not a directory");
     unlink(file);
-    CU_ASSERT_EQUAL(host_marks_entries(gen), 0);
+    ASSERT_EQ(host_marks_entries(gen), 0);
     still_serving();
 }
 
@@ -665,14 +666,13 @@ static int suite_clean(void)
     return bad ? -1 : 0;
 }
 
-int main(void)
+int test_register(void)
 {
     if (!fs_exists(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh")) {
         printf("e2e_bad_input: skipped: no template at %s (build the template_project target)\n",
                MTQ_TEMPLATE_DIR);
-        return 77;
+        return TEST_SKIP;
     }
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("e2e_bad_input", suite_init, suite_clean);
     CU_ADD_TEST(s, test_a_request_that_is_a_number_string_or_null_is_an_invalid_request);
     CU_ADD_TEST(s, test_a_line_that_is_not_json_is_a_parse_error_naming_the_byte);
@@ -688,15 +688,5 @@ int main(void)
     CU_ADD_TEST(s, test_a_hostile_extra_files_tar_is_refused_and_leaves_no_project);
     CU_ADD_TEST(s, test_extra_files_that_replace_or_shadow_the_project_are_refused_by_name);
     CU_ADD_TEST(s, test_a_project_dir_that_exists_or_cannot_be_made_is_refused);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    if (qemu_procs_children(getpid()) != 0) {
-        fprintf(stderr, "e2e_bad_input: a QEMU child is still alive\n");
-        bad++;
-    }
-    return bad != 0;
+    return TEST_RUN;
 }

@@ -6,13 +6,13 @@
  * unbuilt project, a wrong input size, a build that fails). Each run gets a private temporary
  * directory (projects and the firmware cache) that is removed afterwards.
  */
+#include "asserts.h"
 #include "cli_run.h"
-#include "fs.h"
 #include "client.h"
 #include "fs.h"
 #include "mlf.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -87,8 +87,8 @@ static size_t count_lines_with(const char *text, const char *needle)
 static void write_bytes(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    CU_ASSERT_EQUAL(fwrite(data, 1, len, f), len);
+    ASSERT_NOT_NULL_FATAL(f);
+    ASSERT_EQ(fwrite(data, 1, len, f), len);
     fclose(f);
 }
 
@@ -97,12 +97,12 @@ static cJSON *digit_samples(void)
 {
     FILE *f = fopen(MTQ_SOURCE_DIR "/tests/fixtures/mlf/digits_int8_samples.json", "rb");
     char *text = calloc(1, 1 << 20);
-    CU_ASSERT_FATAL(f && text);
+    ASSERT_TRUE_FATAL(f && text);
     text[fread(text, 1, (1 << 20) - 1, f)] = '\0';
     fclose(f);
     cJSON *j = cJSON_Parse(text);
     free(text);
-    CU_ASSERT_FATAL(cJSON_IsObject(j));
+    ASSERT_TRUE_FATAL(cJSON_IsObject(j));
     return j;
 }
 
@@ -146,7 +146,7 @@ static size_t board_files(char *names[], size_t max)
     DIR *d = opendir(MTQ_SOURCE_DIR "/machines");
     struct dirent *de;
     size_t n = 0;
-    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    ASSERT_NOT_NULL_FATAL(d);
     while ((de = readdir(d)) && n < max) {
         size_t len = strlen(de->d_name);
         if (len > 5 && strcmp(de->d_name + len - 5, ".json") == 0 && de->d_name[0] != '.')
@@ -161,70 +161,70 @@ static void test_machines_lists_every_board_in_machines(void)
 {
     char *names[64], *out, *errs;
     size_t n = board_files(names, 64);
-    CU_ASSERT(n > 0);
+    ASSERT_GT(n, 0);
     const char *args[] = {"machines", NULL};
-    CU_ASSERT_EQUAL(run_cli(args, 30, &out, &errs), 0);
-    CU_ASSERT_STRING_EQUAL(errs, "");
+    ASSERT_EQ(run_cli(args, 30, &out, &errs), 0);
+    ASSERT_STR_EQ(errs, "");
     /* one row per board, in order, after the header, up to a blank line */
     char *line = strchr(out, '\n');
     size_t rows = 0;
     while (line && line[1] && line[1] != '\n') {
         line++;
         if (rows < n)
-            CU_ASSERT(strncmp(line, names[rows], strlen(names[rows])) == 0 &&
-                      line[strlen(names[rows])] == ' ');
+            ASSERT_TRUE(strncmp(line, names[rows], strlen(names[rows])) == 0 &&
+                        line[strlen(names[rows])] == ' ');
         rows++;
         line = strchr(line, '\n');
     }
-    CU_ASSERT_EQUAL(rows, n);
+    ASSERT_EQ(rows, n);
     /* each row says which links the board has (the link option's values) */
     const char *rv = strstr(out, "\nriscv32-virt "), *an385 = strstr(out, "\nmps2-an385 ");
-    CU_ASSERT(rv && strstr(rv, " uart, fast (virtio-serial) ") < strchr(rv + 1, '\n'));
-    CU_ASSERT(an385 && strstr(an385, " uart") && strstr(an385, " uart") < strchr(an385 + 1, '\n'));
+    ASSERT_TRUE(rv && strstr(rv, " uart, fast (virtio-serial) ") < strchr(rv + 1, '\n'));
+    ASSERT_TRUE(an385 && strstr(an385, " uart") && strstr(an385, " uart") < strchr(an385 + 1, '\n'));
     /* then each board's TVM model and the exact --target string for tvmc */
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\nTVM targets"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\nmps2-an385    sam3x8e      --target "
-                                       "\"c -keys=arm_cpu,cpu -device=arm_cpu -mcpu=cortex-m3 "
-                                       "-model=sam3x8e\"\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "riscv32-virt  host         --target \"c -keys=cpu "
-                                       "-model=host\"\n"));
+    ASSERT_STR_CONTAINS(out, "\nTVM targets");
+    ASSERT_STR_CONTAINS(out, "\nmps2-an385    sam3x8e      --target "
+                             "\"c -keys=arm_cpu,cpu -device=arm_cpu -mcpu=cortex-m3 "
+                             "-model=sam3x8e\"\n");
+    ASSERT_STR_CONTAINS(out, "riscv32-virt  host         --target \"c -keys=cpu "
+                             "-model=host\"\n");
     free(out);
     free(errs);
 
     /* --boards-json is the template's boards.json, byte for byte */
     const char *bj[] = {"machines", "--boards-json", NULL};
-    CU_ASSERT_EQUAL(run_cli(bj, 30, &out, &errs), 0);
+    ASSERT_EQ(run_cli(bj, 30, &out, &errs), 0);
     char *file = NULL;
-    CU_ASSERT_EQUAL(fs_read_file(MTQ_TEMPLATE_DIR "/boards.json", 0, &file, NULL, NULL), 0);
-    CU_ASSERT(file && strcmp(file, out) == 0);
+    ASSERT_EQ(fs_read_file(MTQ_TEMPLATE_DIR "/boards.json", 0, &file, NULL, NULL), 0);
+    ASSERT_TRUE(file && strcmp(file, out) == 0);
     cJSON *boards = cJSON_Parse(out);
-    CU_ASSERT_EQUAL((size_t)cJSON_GetArraySize(boards), n);
+    ASSERT_EQ((size_t)cJSON_GetArraySize(boards), n);
     const cJSON *an505 = cJSON_GetObjectItemCaseSensitive(boards, "mps2-an505");
-    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItemCaseSensitive(an505, "model")->valuestring,
-                           "mps2_an521");
-    CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(an505, "is_qemu")));
+    ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(an505, "model")->valuestring, "mps2_an521");
+    ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(an505, "is_qemu")));
     cJSON_Delete(boards);
     free(file);
     free(out);
     free(errs);
 
     const char *json[] = {"machines", "--json", NULL};
-    CU_ASSERT_EQUAL(run_cli(json, 30, &out, &errs), 0);
+    ASSERT_EQ(run_cli(json, 30, &out, &errs), 0);
     cJSON *arr = cJSON_Parse(out);
-    CU_ASSERT_FATAL(cJSON_IsArray(arr));
-    CU_ASSERT_EQUAL((size_t)cJSON_GetArraySize(arr), n);
+    ASSERT_TRUE_FATAL(cJSON_IsArray(arr));
+    ASSERT_EQ((size_t)cJSON_GetArraySize(arr), n);
     size_t i = 0;
     const cJSON *m;
     cJSON_ArrayForEach(m, arr) {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(m, "name");
-        CU_ASSERT(i < n && cJSON_IsString(name) && strcmp(name->valuestring, names[i]) == 0);
-        CU_ASSERT(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(m, "ram"), "size")
-                      ->valuedouble > 0);
+        ASSERT_TRUE(i < n && cJSON_IsString(name) && strcmp(name->valuestring, names[i]) == 0);
+        ASSERT_GT(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(m, "ram"), "size")
+                      ->valuedouble, 0);
         const cJSON *links = cJSON_GetObjectItemCaseSensitive(m, "links");
         bool rv_board = cJSON_IsString(name) && !strncmp(name->valuestring, "riscv", 5);
         bool fast = cJSON_HasObjectItem(m, "fast_link");
-        CU_ASSERT(cJSON_IsArray(links) && cJSON_GetArraySize(links) == (fast ? 2 : 1));
-        CU_ASSERT(fast || !rv_board);
+        ASSERT_TRUE(cJSON_IsArray(links));
+        ASSERT_EQ(cJSON_GetArraySize(links), fast ? 2 : 1);
+        ASSERT_TRUE(fast || !rv_board);
         i++;
     }
     cJSON_Delete(arr);
@@ -238,14 +238,14 @@ static void test_template_dir_prints_the_built_template(void)
 {
     char *out, *errs, want[PATH_MAX], launcher[PATH_MAX + 40];
     const char *args[] = {"template-dir", NULL};
-    CU_ASSERT_EQUAL(run_cli(args, 30, &out, &errs), 0);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(MTQ_TEMPLATE_DIR, want));
+    ASSERT_EQ(run_cli(args, 30, &out, &errs), 0);
+    ASSERT_NOT_NULL_FATAL(realpath(MTQ_TEMPLATE_DIR, want));
     size_t len = strlen(out);
-    CU_ASSERT(len > 1 && out[len - 1] == '\n');
+    ASSERT_TRUE(len > 1 && out[len - 1] == '\n');
     out[len - 1] = '\0';
-    CU_ASSERT_STRING_EQUAL(out, want);
+    ASSERT_STR_EQ(out, want);
     snprintf(launcher, sizeof launcher, "%s/launch_microtvm_api_server.sh", out);
-    CU_ASSERT_EQUAL(access(launcher, X_OK), 0);
+    ASSERT_EQ(access(launcher, X_OK), 0);
     free(out);
     free(errs);
 }
@@ -255,25 +255,25 @@ static void test_the_template_server_answers_server_info_query(void)
     struct cli_client *c = NULL;
     struct err e;
     cJSON *info = NULL;
-    CU_ASSERT_EQUAL_FATAL(cli_client_start(MTQ_TEMPLATE_DIR, false, &c, &e), 0);
+    ASSERT_OK_FATAL(cli_client_start(MTQ_TEMPLATE_DIR, false, &c, &e), &e);
     int pid = cli_client_pid(c);
     int rc = cli_server_info_query(c, &info, &e);
     if (rc < 0)
         fprintf(stderr, "\n%s\n", e.msg);
-    CU_ASSERT_EQUAL(rc, 0);
-    CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "is_template")));
+    ASSERT_EQ(rc, 0);
+    ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "is_template")));
     const char *tvm_options[] = {"verbose", "project_type", "board", "cmsis_path",
                                  "warning_as_error", "compile_definitions", "extra_files_tar"};
     const char *keys[] = {"name", "choices", "default", "type", "required", "optional", "help"};
     for (size_t i = 0; i < sizeof tvm_options / sizeof tvm_options[0]; i++) {
         const cJSON *o = cli_info_option(info, tvm_options[i]);
-        CU_ASSERT_PTR_NOT_NULL(o);
+        ASSERT_NOT_NULL(o);
         for (size_t k = 0; o && k < sizeof keys / sizeof keys[0]; k++)
-            CU_ASSERT_PTR_NOT_NULL(cJSON_GetObjectItemCaseSensitive(o, keys[k]));
+            ASSERT_NOT_NULL(cJSON_GetObjectItemCaseSensitive(o, keys[k]));
     }
     cJSON_Delete(info);
-    CU_ASSERT_EQUAL(cli_client_close(c, 10000, &e), 0);
-    CU_ASSERT(kill(pid, 0) < 0); /* reaped, not left behind */
+    ASSERT_OK(cli_client_close(c, 10000, &e), &e);
+    ASSERT_LT(kill(pid, 0), 0); /* reaped, not left behind */
 }
 
 /* Checks a run_cli status; prints the command's stderr (errs, set by the call) when it is
@@ -281,7 +281,7 @@ static void test_the_template_server_answers_server_info_query(void)
 #define EXPECT_STATUS(call, want)                                                           \
     do {                                                                                    \
         int got_ = (call);                                                                  \
-        CU_ASSERT_EQUAL(got_, want);                                                        \
+        ASSERT_EQ(got_, want);                                                              \
         if (got_ != (want))                                                                 \
             fprintf(stderr, "\nexit %d (want %d): %s\n", got_, want, errs);                  \
     } while (0)
@@ -292,34 +292,34 @@ static void test_create_build_and_flash_make_an_echo_project(void)
     const char *create[] = {"create", echo_proj, "--board", "mps2-an385", "--type", "echo",
                             NULL};
     EXPECT_STATUS(run_cli(create, 120, &out, &errs), 0);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(echo_proj, real));
+    ASSERT_NOT_NULL_FATAL(realpath(echo_proj, real));
     snprintf(want, sizeof want, "%s\n", real);
-    CU_ASSERT_STRING_EQUAL(out, want);
+    ASSERT_STR_EQ(out, want);
     snprintf(want, sizeof want, "%s/launch_microtvm_api_server.sh", echo_proj);
-    CU_ASSERT_EQUAL(access(want, X_OK), 0);
+    ASSERT_EQ(access(want, X_OK), 0);
     free(out);
     free(errs);
 
     /* info before build: not built, not flashed, and says what to do */
     const char *info[] = {"info", echo_proj, NULL};
     EXPECT_STATUS(run_cli(info, 60, &out, &errs), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "not built (run 'microtvm-qemu build"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "flashed    no"));
+    ASSERT_STR_CONTAINS(out, "not built (run 'microtvm-qemu build");
+    ASSERT_STR_CONTAINS(out, "flashed    no");
     free(out);
     free(errs);
 
     const char *build[] = {"build", echo_proj, NULL};
     EXPECT_STATUS(run_cli(build, 300, &out, &errs), 0);
     snprintf(want, sizeof want, "%s/build/firmware.elf\n", real);
-    CU_ASSERT_STRING_EQUAL(out, want);
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "built in"));
+    ASSERT_STR_EQ(out, want);
+    ASSERT_STR_CONTAINS(errs, "built in");
     free(out);
     free(errs);
 
     const char *flash[] = {"flash", echo_proj, NULL};
     EXPECT_STATUS(run_cli(flash, 60, &out, &errs), 0);
     snprintf(want, sizeof want, "%s/flash/firmware.elf\n", real);
-    CU_ASSERT_STRING_EQUAL(out, want);
+    ASSERT_STR_EQ(out, want);
     free(out);
     free(errs);
 
@@ -330,11 +330,12 @@ static void test_create_build_and_flash_make_an_echo_project(void)
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "project_type");
     const cJSON *board = cJSON_GetObjectItemCaseSensitive(j, "board");
     const cJSON *fw = cJSON_GetObjectItemCaseSensitive(j, "firmware");
-    CU_ASSERT(cJSON_IsString(type) && strcmp(type->valuestring, "echo") == 0);
-    CU_ASSERT(cJSON_IsString(board) && strcmp(board->valuestring, "mps2-an385") == 0);
-    CU_ASSERT(cJSON_GetObjectItem(fw, "text") && cJSON_GetObjectItem(fw, "text")->valuedouble > 0);
-    CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "flashed")));
-    CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "flashed_is_current")));
+    ASSERT_TRUE(cJSON_IsString(type) && strcmp(type->valuestring, "echo") == 0);
+    ASSERT_TRUE(cJSON_IsString(board) && strcmp(board->valuestring, "mps2-an385") == 0);
+    ASSERT_TRUE(cJSON_GetObjectItem(fw, "text") &&
+                cJSON_GetObjectItem(fw, "text")->valuedouble > 0);
+    ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "flashed")));
+    ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "flashed_is_current")));
     cJSON_Delete(j);
     free(out);
     free(errs);
@@ -348,8 +349,8 @@ static void test_serial_echoes_a_pipe_after_the_banner(void)
     write_bytes(in, text, sizeof text - 1);
     const char *args[] = {"serial", echo_proj, NULL};
     EXPECT_STATUS(run_cli_in(args, in, 60, &out, &errs), 0);
-    CU_ASSERT_STRING_EQUAL(out, "#microtvm-qemu:echo:mps2-an385:picolibc\n"
-                                "hello, board\nsecond line\n");
+    ASSERT_STR_EQ(out, "#microtvm-qemu:echo:mps2-an385:picolibc\n"
+                       "hello, board\nsecond line\n");
     free(out);
     free(errs);
     unlink(in);
@@ -359,13 +360,13 @@ static void test_run_refuses_an_echo_project_naming_what_it_needs(void)
 {
     char *out, *errs;
     const char *args[] = {"run", echo_proj, NULL};
-    CU_ASSERT_EQUAL(run_cli(args, 60, &out, &errs), 1);
-    CU_ASSERT_STRING_EQUAL(out, "");
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "is an echo project; run needs an aot_standalone "
-                                        "project"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "--type aot_standalone --mlf MODEL.tar --board "
-                                        "mps2-an385"));
-    CU_ASSERT_EQUAL(count_lines_with(errs, "error"), 1);
+    ASSERT_EQ(run_cli(args, 60, &out, &errs), 1);
+    ASSERT_STR_EQ(out, "");
+    ASSERT_STR_CONTAINS(errs, "is an echo project; run needs an aot_standalone "
+                              "project");
+    ASSERT_STR_CONTAINS(errs, "--type aot_standalone --mlf MODEL.tar --board "
+                              "mps2-an385");
+    ASSERT_EQ(count_lines_with(errs, "error"), 1);
     free(out);
     free(errs);
 }
@@ -379,9 +380,9 @@ static void test_run_on_an_unbuilt_project_says_build_it_first(void)
     free(out);
     free(errs);
     const char *args[] = {"run", aot_proj, NULL};
-    CU_ASSERT_EQUAL(run_cli(args, 60, &out, &errs), 1);
-    CU_ASSERT_STRING_EQUAL(out, "");
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "build it first: microtvm-qemu build"));
+    ASSERT_EQ(run_cli(args, 60, &out, &errs), 1);
+    ASSERT_STR_EQ(out, "");
+    ASSERT_STR_CONTAINS(errs, "build it first: microtvm-qemu build");
     free(out);
     free(errs);
 }
@@ -396,45 +397,45 @@ static void test_run_flashes_a_built_project_and_reports_the_outputs(void)
     /* built, not flashed: run flashes it and says so */
     const char *args[] = {"run", aot_proj, NULL};
     EXPECT_STATUS(run_cli(args, 120, &out, &errs), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "flashing"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "built but not flashed"));
+    ASSERT_STR_CONTAINS(errs, "flashing");
+    ASSERT_STR_CONTAINS(errs, "built but not flashed");
     char elf[PATH_MAX + 32];
     snprintf(elf, sizeof elf, "%s/flash/firmware.elf", aot_proj);
-    CU_ASSERT_EQUAL(access(elf, F_OK), 0);
+    ASSERT_EQ(access(elf, F_OK), 0);
     /* no --input: the firmware's own (zeros), whose output the generator recorded */
     cJSON *j = digit_samples();
     const char *zero_hex =
         cJSON_GetObjectItem(cJSON_GetObjectItem(j, "zero_input"), "output_hex")->valuestring;
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "output 0      'output' int8[10]: "));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "argmax        "));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, " Hz\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "virtual time  "));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "firmware      text "));
+    ASSERT_STR_CONTAINS(out, "output 0      'output' int8[10]: ");
+    ASSERT_STR_CONTAINS(out, "argmax        ");
+    ASSERT_STR_CONTAINS(out, " Hz\n");
+    ASSERT_STR_CONTAINS(out, "virtual time  ");
+    ASSERT_STR_CONTAINS(out, "firmware      text ");
     free(out);
     free(errs);
 
     const char *json[] = {"run", aot_proj, "--json", NULL};
     EXPECT_STATUS(run_cli(json, 120, &out, &errs), 0);
-    CU_ASSERT_PTR_NULL(strstr(errs, "flashing")); /* flashed now */
+    ASSERT_STR_NOT_CONTAINS(errs, "flashing"); /* flashed now */
     cJSON *r = cJSON_Parse(out);
-    CU_ASSERT_FATAL(cJSON_IsObject(r));
+    ASSERT_TRUE_FATAL(cJSON_IsObject(r));
     const cJSON *o = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "outputs"), "output");
-    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(o, "hex")->valuestring, zero_hex);
-    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(o, "dtype")->valuestring, "int8");
-    CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(o, "values")), 10);
-    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(r, "board")->valuestring, "mps2-an385");
-    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(r, "libc")->valuestring, "picolibc");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(o, "hex")->valuestring, zero_hex);
+    ASSERT_STR_EQ(cJSON_GetObjectItem(o, "dtype")->valuestring, "int8");
+    ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(o, "values")), 10);
+    ASSERT_STR_EQ(cJSON_GetObjectItem(r, "board")->valuestring, "mps2-an385");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(r, "libc")->valuestring, "picolibc");
     const cJSON *st = cJSON_GetObjectItem(r, "stats");
-    CU_ASSERT(cJSON_GetObjectItem(st, "ticks")->valuedouble > 0);
-    CU_ASSERT(cJSON_GetObjectItem(st, "hz")->valuedouble > 0);
+    ASSERT_GT(cJSON_GetObjectItem(st, "ticks")->valuedouble, 0);
+    ASSERT_GT(cJSON_GetObjectItem(st, "hz")->valuedouble, 0);
     /* counted on a Cortex-M3 too (from its timer: machines/README.md icount_shift) */
-    CU_ASSERT(cJSON_GetObjectItem(st, "instructions")->valuedouble > 0);
+    ASSERT_GT(cJSON_GetObjectItem(st, "instructions")->valuedouble, 0);
     const cJSON *count = cJSON_GetObjectItem(r, "count");
-    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(count, "metric")->valuestring, "instructions");
-    CU_ASSERT_EQUAL(cJSON_GetObjectItem(count, "value")->valuedouble,
-                    cJSON_GetObjectItem(st, "instructions")->valuedouble);
-    CU_ASSERT(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "firmware"), "text")->valuedouble > 0);
-    CU_ASSERT(cJSON_GetObjectItem(r, "host_wall_ms")->valuedouble > 0);
+    ASSERT_STR_EQ(cJSON_GetObjectItem(count, "metric")->valuestring, "instructions");
+    ASSERT_EQ(cJSON_GetObjectItem(count, "value")->valuedouble,
+              cJSON_GetObjectItem(st, "instructions")->valuedouble);
+    ASSERT_GT(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "firmware"), "text")->valuedouble, 0);
+    ASSERT_GT(cJSON_GetObjectItem(r, "host_wall_ms")->valuedouble, 0);
     cJSON_Delete(r);
     cJSON_Delete(j);
     free(out);
@@ -460,13 +461,13 @@ static void test_run_sends_input_files_by_name_or_in_order(void)
         EXPECT_STATUS(run_cli(variants[v], 120, &out, &errs), 0);
         cJSON *r = cJSON_Parse(out);
         const cJSON *o = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "outputs"), "output");
-        CU_ASSERT(cJSON_IsObject(o) && strcmp(cJSON_GetObjectItem(o, "hex")->valuestring,
-                                              cJSON_GetObjectItem(seven, "output_hex")
-                                                  ->valuestring) == 0);
-        CU_ASSERT_EQUAL(cJSON_GetObjectItem(r, "argmax")->valueint, 7);
+        ASSERT_TRUE(cJSON_IsObject(o) && strcmp(cJSON_GetObjectItem(o, "hex")->valuestring,
+                                                cJSON_GetObjectItem(seven, "output_hex")
+                                                    ->valuestring) == 0);
+        ASSERT_EQ(cJSON_GetObjectItem(r, "argmax")->valueint, 7);
         const cJSON *src = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r,
                                                "inputs"), "input"), "source");
-        CU_ASSERT(cJSON_IsString(src) && strcmp(src->valuestring, path) == 0);
+        ASSERT_TRUE(cJSON_IsString(src) && strcmp(src->valuestring, path) == 0);
         cJSON_Delete(r);
         free(out);
         free(errs);
@@ -475,24 +476,24 @@ static void test_run_sends_input_files_by_name_or_in_order(void)
     /* the wrong size: both numbers, and nothing on stdout */
     write_bytes(path, bytes, 63);
     const char *short_[] = {"run", aot_proj, "--input", path, NULL};
-    CU_ASSERT_EQUAL(run_cli(short_, 120, &out, &errs), 1);
-    CU_ASSERT_STRING_EQUAL(out, "");
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "takes 64 bytes; 63 were given"));
-    CU_ASSERT_EQUAL(count_lines_with(errs, "error"), 1);
+    ASSERT_EQ(run_cli(short_, 120, &out, &errs), 1);
+    ASSERT_STR_EQ(out, "");
+    ASSERT_STR_CONTAINS(errs, "takes 64 bytes; 63 were given");
+    ASSERT_EQ(count_lines_with(errs, "error"), 1);
     free(out);
     free(errs);
     /* a name the model does not have: its inputs are listed */
     snprintf(named, sizeof named, "image=%s", path);
     const char *bad_name[] = {"run", aot_proj, "--input", named, NULL};
-    CU_ASSERT_EQUAL(run_cli(bad_name, 120, &out, &errs), 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "the model has no input 'image'; its inputs: 'input'"));
+    ASSERT_EQ(run_cli(bad_name, 120, &out, &errs), 1);
+    ASSERT_STR_CONTAINS(errs, "the model has no input 'image'; its inputs: 'input'");
     free(out);
     free(errs);
     /* a missing file: refused before any board starts */
     const char *missing[] = {"run", aot_proj, "--input", "/nonexistent/x.bin", NULL};
-    CU_ASSERT_EQUAL(run_cli(missing, 30, &out, &errs), 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "--input /nonexistent/x.bin: no such file"));
-    CU_ASSERT_PTR_NULL(strstr(errs, "powering on"));
+    ASSERT_EQ(run_cli(missing, 30, &out, &errs), 1);
+    ASSERT_STR_CONTAINS(errs, "--input /nonexistent/x.bin: no such file");
+    ASSERT_STR_NOT_CONTAINS(errs, "powering on");
     free(out);
     free(errs);
     unlink(path);
@@ -517,7 +518,7 @@ static void test_a_baseline_passes_when_equal_and_fails_with_exit_3_when_exceede
     const char *json[] = {"run", aot_proj, "--json", NULL};
     EXPECT_STATUS(run_cli(json, 120, &out, &errs), 0);
     double count = count_of(out);
-    CU_ASSERT(count > 0);
+    ASSERT_GT(count, 0);
     write_bytes(base, out, strlen(out));
     free(out);
     free(errs);
@@ -526,8 +527,8 @@ static void test_a_baseline_passes_when_equal_and_fails_with_exit_3_when_exceede
      * even a 0 % limit passes */
     const char *same[] = {"run", aot_proj, "--baseline", base, "--max-regression", "0", NULL};
     EXPECT_STATUS(run_cli(same, 120, &out, &errs), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "limit +0%: ok"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "baseline      instructions "));
+    ASSERT_STR_CONTAINS(out, "limit +0%: ok");
+    ASSERT_STR_CONTAINS(out, "baseline      instructions ");
     free(out);
     free(errs);
 
@@ -539,20 +540,20 @@ static void test_a_baseline_passes_when_equal_and_fails_with_exit_3_when_exceede
     write_bytes(doctored, text, strlen(text));
     const char *worse[] = {"run", aot_proj, "--json", "--baseline", doctored,
                            "--max-regression", "5", NULL};
-    CU_ASSERT_EQUAL(run_cli(worse, 120, &out, &errs), 3);
+    ASSERT_EQ(run_cli(worse, 120, &out, &errs), 3);
     cJSON *r = cJSON_Parse(out); /* still one JSON object on stdout */
     const cJSON *b = cJSON_GetObjectItem(r, "baseline");
-    CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(b, "regressed")));
-    CU_ASSERT(cJSON_GetObjectItem(b, "change_percent")->valuedouble > 5);
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "REGRESSION"));
+    ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(b, "regressed")));
+    ASSERT_GT(cJSON_GetObjectItem(b, "change_percent")->valuedouble, 5);
+    ASSERT_STR_CONTAINS(errs, "REGRESSION");
     cJSON_Delete(r);
     free(out);
     free(errs);
 
     /* usage: a limit needs a baseline */
     const char *usage[] = {"run", aot_proj, "--max-regression", "5", NULL};
-    CU_ASSERT_EQUAL(run_cli(usage, 30, &out, &errs), 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "--max-regression needs --baseline"));
+    ASSERT_EQ(run_cli(usage, 30, &out, &errs), 2);
+    ASSERT_STR_CONTAINS(errs, "--max-regression needs --baseline");
     free(out);
     free(errs);
 }
@@ -603,9 +604,9 @@ static void test_a_slowed_operator_is_named_by_baseline_and_shown_in_the_report(
     size_t len = 0;
     struct err e;
     snprintf(head, sizeof head, "%s(int8_t* p0, int8_t* T_cast) {\n", op);
-    CU_ASSERT_EQUAL_FATAL(fs_read_file(src, 0, &text, &len, &e), 0);
+    ASSERT_OK_FATAL(fs_read_file(src, 0, &text, &len, &e), &e);
     char *at = strstr(text, head);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    ASSERT_NOT_NULL_FATAL(at);
     at += strlen(head);
     const char *loop = "  for (volatile int mtq_slow = 0; mtq_slow < 20; ++mtq_slow) {}\n";
     slow = malloc(len + strlen(loop) + 1);
@@ -624,29 +625,29 @@ static void test_a_slowed_operator_is_named_by_baseline_and_shown_in_the_report(
     cJSON *r = cJSON_Parse(out);
     const cJSON *b = cJSON_GetObjectItem(r, "baseline");
     const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(b, "operators"), 0);
-    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(first, "name")), op);
-    CU_ASSERT(cJSON_GetObjectItem(first, "change")->valuedouble > 20);
-    CU_ASSERT(cJSON_GetObjectItem(first, "self_change")->valuedouble > 20);
+    ASSERT_STR_EQ(cJSON_GetStringValue(cJSON_GetObjectItem(first, "name")), op);
+    ASSERT_GT(cJSON_GetObjectItem(first, "change")->valuedouble, 20);
+    ASSERT_GT(cJSON_GetObjectItem(first, "self_change")->valuedouble, 20);
     double before = cJSON_GetObjectItem(b, "before")->valuedouble;
     double after = cJSON_GetObjectItem(b, "after")->valuedouble;
-    CU_ASSERT(after > before);
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "grew"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "clip_cast_1"));
+    ASSERT_GT(after, before);
+    ASSERT_STR_CONTAINS(errs, "grew");
+    ASSERT_STR_CONTAINS(errs, "clip_cast_1");
 
     /* the page: both totals and every operator of this run */
-    CU_ASSERT_EQUAL_FATAL(fs_read_file(page_path, 0, &text, &len, &e), 0);
+    ASSERT_OK_FATAL(fs_read_file(page_path, 0, &text, &len, &e), &e);
     char num[32];
     grouped(before, num, sizeof num);
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, num));
+    ASSERT_STR_CONTAINS(text, num);
     grouped(after, num, sizeof num);
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, num));
+    ASSERT_STR_CONTAINS(text, num);
     const cJSON *o;
     int n_ops = 0;
     cJSON_ArrayForEach(o, cJSON_GetObjectItem(r, "operators")) {
-        CU_ASSERT_PTR_NOT_NULL(strstr(text, cJSON_GetStringValue(cJSON_GetObjectItem(o, "name"))));
+        ASSERT_STR_CONTAINS(text, cJSON_GetStringValue(cJSON_GetObjectItem(o, "name")));
         n_ops++;
     }
-    CU_ASSERT_EQUAL(n_ops, 4); /* run, main and the two dense operators */
+    ASSERT_EQ(n_ops, 4); /* run, main and the two dense operators */
     free(text);
     cJSON_Delete(r);
     free(out);
@@ -655,7 +656,7 @@ static void test_a_slowed_operator_is_named_by_baseline_and_shown_in_the_report(
     /* and the model's total still decides the exit status */
     const char *limit[] = {"run", proj, "--baseline", base, "--max-regression", "0", NULL};
     EXPECT_STATUS(run_cli(limit, 120, &out, &errs), 3);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "REGRESSION"));
+    ASSERT_STR_CONTAINS(out, "REGRESSION");
     free(out);
     free(errs);
 }
@@ -665,16 +666,16 @@ static void test_a_time_limit_too_short_fails_readably_and_leaves_no_qemu(void)
     char *out, *errs;
     const char *args[] = {"run", aot_proj, "--timeout", "0.001", NULL};
     time_t t0 = time(NULL);
-    CU_ASSERT_EQUAL(run_cli(args, 60, &out, &errs), 1);
-    CU_ASSERT(time(NULL) - t0 < 30);
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "time limit"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "--timeout"));
-    CU_ASSERT_EQUAL(count_lines_with(errs, "error"), 1);
-    CU_ASSERT_EQUAL(qemu_using(aot_proj), 0);
+    ASSERT_EQ(run_cli(args, 60, &out, &errs), 1);
+    ASSERT_LT(time(NULL) - t0, 30);
+    ASSERT_STR_CONTAINS(errs, "time limit");
+    ASSERT_STR_CONTAINS(errs, "--timeout");
+    ASSERT_EQ(count_lines_with(errs, "error"), 1);
+    ASSERT_EQ(qemu_using(aot_proj), 0);
     free(out);
     free(errs);
     const char *bad[] = {"run", aot_proj, "--timeout", "soon", NULL};
-    CU_ASSERT_EQUAL(run_cli(bad, 30, &out, &errs), 2);
+    ASSERT_EQ(run_cli(bad, 30, &out, &errs), 2);
     free(out);
     free(errs);
 }
@@ -691,17 +692,17 @@ static void test_a_failing_build_is_one_readable_line_and_v_shows_the_compiler(v
     free(out);
     free(errs);
     const char *build[] = {"build", proj, NULL};
-    CU_ASSERT_EQUAL(run_cli(build, 300, &out, &errs), 1);
-    CU_ASSERT_STRING_EQUAL(out, "");
-    CU_ASSERT_EQUAL(count_lines_with(errs, "error"), 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "microtvm-qemu: error: build: firmware build failed: "));
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "-v shows"));
-    CU_ASSERT_PTR_NULL(strchr(errs, '{')); /* no JSON-RPC dump */
+    ASSERT_EQ(run_cli(build, 300, &out, &errs), 1);
+    ASSERT_STR_EQ(out, "");
+    ASSERT_EQ(count_lines_with(errs, "error"), 1);
+    ASSERT_STR_CONTAINS(errs, "microtvm-qemu: error: build: firmware build failed: ");
+    ASSERT_STR_CONTAINS(errs, "-v shows");
+    ASSERT_STR_NOT_CONTAINS(errs, "{"); /* no JSON-RPC dump */
     free(out);
     free(errs);
     const char *verbose[] = {"-v", "build", proj, NULL};
-    CU_ASSERT_EQUAL(run_cli(verbose, 300, &out, &errs), 1);
-    CU_ASSERT(count_lines_with(errs, "TVMBackendAllocWorkspace") > 1); /* the compiler's lines */
+    ASSERT_EQ(run_cli(verbose, 300, &out, &errs), 1);
+    ASSERT_GT(count_lines_with(errs, "TVMBackendAllocWorkspace"), 1); /* the compiler's lines */
     free(out);
     free(errs);
 }
@@ -714,11 +715,11 @@ static void test_a_missing_project_dir_is_a_clear_error(void)
     for (size_t i = 0; i < 5; i++) {
         char *out, *errs;
         const char *args[] = {cmds[i], proj, NULL};
-        CU_ASSERT_EQUAL(run_cli(args, 30, &out, &errs), 1);
-        CU_ASSERT_STRING_EQUAL(out, "");
-        CU_ASSERT_PTR_NOT_NULL(strstr(errs, "no-such-project: no such project directory"));
-        CU_ASSERT_PTR_NOT_NULL(strstr(errs, "microtvm-qemu create"));
-        CU_ASSERT_EQUAL(strchr(errs, '\n'), errs + strlen(errs) - 1); /* one line */
+        ASSERT_EQ(run_cli(args, 30, &out, &errs), 1);
+        ASSERT_STR_EQ(out, "");
+        ASSERT_STR_CONTAINS(errs, "no-such-project: no such project directory");
+        ASSERT_STR_CONTAINS(errs, "microtvm-qemu create");
+        ASSERT_PTR_EQ(strchr(errs, '\n'), errs + strlen(errs) - 1); /* one line */
         free(out);
         free(errs);
     }
@@ -728,8 +729,8 @@ static void test_the_template_is_not_taken_for_a_project(void)
 {
     char *out, *errs;
     const char *args[] = {"info", MTQ_TEMPLATE_DIR, NULL};
-    CU_ASSERT_EQUAL(run_cli(args, 30, &out, &errs), 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "is the template project"));
+    ASSERT_EQ(run_cli(args, 30, &out, &errs), 1);
+    ASSERT_STR_CONTAINS(errs, "is the template project");
     free(out);
     free(errs);
 }
@@ -740,32 +741,31 @@ static void test_an_unknown_board_lists_the_boards(void)
     size_t n = board_files(names, 64);
     snprintf(proj, sizeof proj, "%s/bad-board", tmpdir);
     const char *args[] = {"create", proj, "--board", "no-such-board", "--type", "echo", NULL};
-    CU_ASSERT_EQUAL(run_cli(args, 30, &out, &errs), 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "unknown board 'no-such-board'"));
+    ASSERT_EQ(run_cli(args, 30, &out, &errs), 1);
+    ASSERT_STR_CONTAINS(errs, "unknown board 'no-such-board'");
     for (size_t i = 0; i < n; i++) {
-        CU_ASSERT_PTR_NOT_NULL(strstr(errs, names[i]));
+        ASSERT_STR_CONTAINS(errs, names[i]);
         free(names[i]);
     }
     struct stat st;
-    CU_ASSERT(stat(proj, &st) < 0);
+    ASSERT_LT(stat(proj, &st), 0);
     free(out);
     free(errs);
 }
 
 static void test_no_qemu_of_these_tests_is_left_running(void)
 {
-    CU_ASSERT_EQUAL(qemu_using(tmpdir), 0);
+    ASSERT_EQ(qemu_using(tmpdir), 0);
 }
 
-int main(void)
+int test_register(void)
 {
     if (access(MTQ_CLI, X_OK) < 0 || access(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh",
                                             X_OK) < 0) {
         printf("skipped: build the command line and the template first (%s)\n", MTQ_CLI);
-        return 77;
+        return TEST_SKIP;
     }
     signal(SIGPIPE, SIG_IGN);
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("e2e_cli", suite_init, suite_clean);
     CU_ADD_TEST(s, test_machines_lists_every_board_in_machines);
     CU_ADD_TEST(s, test_template_dir_prints_the_built_template);
@@ -784,11 +784,5 @@ int main(void)
     CU_ADD_TEST(s, test_the_template_is_not_taken_for_a_project);
     CU_ADD_TEST(s, test_an_unknown_board_lists_the_boards);
     CU_ADD_TEST(s, test_no_qemu_of_these_tests_is_left_running);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

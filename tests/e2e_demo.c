@@ -7,7 +7,9 @@
  */
 #include "cli_run.h"
 
-#include <CUnit/Basic.h>
+#include "asserts.h"
+#include "runner.h"
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -54,7 +56,7 @@ static size_t board_count(void)
     DIR *d = opendir(MTQ_SOURCE_DIR "/machines");
     struct dirent *de;
     size_t n = 0;
-    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    ASSERT_NOT_NULL_FATAL(d);
     while ((de = readdir(d))) {
         size_t len = strlen(de->d_name);
         n += len > 5 && !strcmp(de->d_name + len - 5, ".json") && de->d_name[0] != '.';
@@ -68,7 +70,7 @@ static void test_demo_all_predicts_the_same_on_every_board(void)
     char *out, *errs;
     const char *args[] = {"demo", "--all", "--keep", kept, NULL};
     int status = run_cli(args, 1800, &out, &errs);
-    CU_ASSERT_EQUAL(status, 0);
+    ASSERT_EQ(status, 0);
     if (status != 0)
         fprintf(stderr, "\n%s\n%s\n", out, errs);
     printf("\n%s", out); /* the table, for the test log */
@@ -78,7 +80,7 @@ static void test_demo_all_predicts_the_same_on_every_board(void)
     size_t boards = board_count(), rows = 0;
     char summary[64];
     snprintf(summary, sizeof summary, "same predictions on all %zu boards: yes\n", boards);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, summary));
+    ASSERT_STR_CONTAINS(out, summary);
     long first_pred = -2;
     char *save = NULL;
     for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -91,26 +93,26 @@ static void test_demo_all_predicts_the_same_on_every_board(void)
             continue;
         int got = sscanf(line, "%63s %15s %ld (label %ld) %15s %llu %31s %lf ms", board,
                          correct, &pred, &label, exact, &count, metric, &ms);
-        CU_ASSERT_EQUAL(got, 8);
+        ASSERT_EQ(got, 8);
         if (got != 8) {
             fprintf(stderr, "unparsed row: %s\n", line);
             continue;
         }
         rows++;
         unsigned right, total, same, total2;
-        CU_ASSERT(sscanf(correct, "%u/%u", &right, &total) == 2 && right == total && total > 0);
-        CU_ASSERT(sscanf(exact, "%u/%u", &same, &total2) == 2 && same == total2);
-        CU_ASSERT_EQUAL(pred, label);
+        ASSERT_TRUE(sscanf(correct, "%u/%u", &right, &total) == 2 && right == total && total > 0);
+        ASSERT_TRUE(sscanf(exact, "%u/%u", &same, &total2) == 2 && same == total2);
+        ASSERT_EQ(pred, label);
         if (first_pred == -2)
             first_pred = pred;
-        CU_ASSERT_EQUAL(pred, first_pred); /* the same prediction on every board */
-        CU_ASSERT(count > 0);
-        CU_ASSERT(!strcmp(metric, "ticks") || !strcmp(metric, "instructions"));
-        CU_ASSERT(ms > 0);
+        ASSERT_EQ(pred, first_pred); /* the same prediction on every board */
+        ASSERT_GT(count, 0);
+        ASSERT_TRUE(!strcmp(metric, "ticks") || !strcmp(metric, "instructions"));
+        ASSERT_GT(ms, 0);
     }
-    CU_ASSERT_EQUAL(rows, boards);
+    ASSERT_EQ(rows, boards);
     free(out);
-    CU_ASSERT_PTR_NULL(strstr(errs, "error"));
+    ASSERT_STR_NOT_CONTAINS(errs, "error");
     free(errs);
 }
 
@@ -121,7 +123,7 @@ static void run_json(const char *board, char *metric, size_t msz, double *count,
     snprintf(proj, sizeof proj, "%s/%s", kept, board);
     const char *args[] = {"run", proj, "--json", NULL};
     int status = run_cli(args, 120, &out, &errs);
-    CU_ASSERT_EQUAL(status, 0);
+    ASSERT_EQ(status, 0);
     if (status)
         fprintf(stderr, "\n%s\n", errs);
     cJSON *r = cJSON_Parse(out);
@@ -143,7 +145,7 @@ static void test_run_json_twice_gives_identical_counts(void)
 {
     DIR *d = opendir(MTQ_SOURCE_DIR "/machines");
     struct dirent *de;
-    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    ASSERT_NOT_NULL_FATAL(d);
     while ((de = readdir(d))) {
         size_t len = strlen(de->d_name);
         if (len <= 5 || strcmp(de->d_name + len - 5, ".json") || de->d_name[0] == '.')
@@ -153,11 +155,11 @@ static void test_run_json_twice_gives_identical_counts(void)
         snprintf(board, sizeof board, "%.*s", (int)(len - 5), de->d_name);
         run_json(board, m1, sizeof m1, &c1, &h1);
         run_json(board, m2, sizeof m2, &c2, &h2);
-        CU_ASSERT(!strcmp(m1, "ticks") || !strcmp(m1, "instructions"));
-        CU_ASSERT_STRING_EQUAL(m1, m2);
-        CU_ASSERT(c1 > 0);
-        CU_ASSERT(c1 == c2);
-        CU_ASSERT(h1[0] && !strcmp(h1, h2));
+        ASSERT_TRUE(!strcmp(m1, "ticks") || !strcmp(m1, "instructions"));
+        ASSERT_STR_EQ(m1, m2);
+        ASSERT_GT(c1, 0);
+        ASSERT_EQ(c1, c2);
+        ASSERT_TRUE(h1[0] && !strcmp(h1, h2));
         printf("(%s: %.0f, %.0f %s) ", board, c1, c2, m1);
         free(h1);
         free(h2);
@@ -165,23 +167,16 @@ static void test_run_json_twice_gives_identical_counts(void)
     closedir(d);
 }
 
-int main(void)
+int test_register(void)
 {
     if (access(MTQ_CLI, X_OK) < 0 || access(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh",
                                             X_OK) < 0) {
         printf("skipped: build the command line and the template first (%s)\n", MTQ_CLI);
-        return 77;
+        return TEST_SKIP;
     }
     signal(SIGPIPE, SIG_IGN);
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("e2e_demo", suite_init, suite_clean);
     CU_ADD_TEST(s, test_demo_all_predicts_the_same_on_every_board);
     CU_ADD_TEST(s, test_run_json_twice_gives_identical_counts);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

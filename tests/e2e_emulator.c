@@ -8,13 +8,15 @@
  * MTQ_EMU_TEST_IMAGES=<dir> boots <dir>/<board>.elf instead of building (for quick reruns).
  * Exits 77 (skip) when no board can run here, saying why.
  */
+#include "asserts.h"
+#include "boards.h"
 #include "emu.h"
 #include "fs.h"
 #include "fwbuild.h"
 #include "machine.h"
 #include "qemu_procs.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,9 +34,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define N_BOARDS 6
-static const char *const BOARD_NAMES[N_BOARDS] = {"mps2-an385", "riscv32-virt", "mps2-an386",
-                                                   "mps2-an500", "mps2-an505", "riscv64-virt"};
 #define BANNER_TIMEOUT_MS 10000
 
 struct board {
@@ -48,7 +47,9 @@ struct board {
 /* Test fixtures, file-static as CUnit suites take no arguments: the boards, the scratch
  * directory (firmware builds, QEMU logs, a private $XDG_RUNTIME_DIR), the board under test and
  * the board being tested now, stopped by the suite's cleanup if a fatal assert left it. */
-static struct board boards[N_BOARDS];
+static struct boards board_names; /* every machine file of the template */
+static struct board boards[BOARDS_MAX];
+static int build_failures; /* boards whose firmware exists but did not build */
 static char workdir[] = "/tmp/mtq-e2e-emu-XXXXXX";
 static char rundir[sizeof workdir + 8];
 static struct board *cur;
@@ -73,7 +74,7 @@ static void report(const char *what, const struct err *err)
         int rc_ = (int)(call);                                                                    \
         if (rc_ < 0)                                                                              \
             report(#call, &err);                                                                  \
-        CU_ASSERT_FATAL(rc_ >= 0);                                                                \
+        ASSERT_GE_FATAL(rc_, 0);                                                                  \
     } while (0)
 
 static bool dir_is_empty(const char *path)
@@ -103,27 +104,27 @@ static void stop_and_check(struct emu *e)
     pid_t pid = emu_pid(e);
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", emu_runtime_dir(e));
-    CU_ASSERT(pid > 0);
+    ASSERT_GT(pid, 0);
     /* with a log path given, the QMP socket and its directory are gone once QMP is connected:
      * a SIGKILLed owner leaves nothing on disk */
-    CU_ASSERT_STRING_EQUAL(dir, "");
-    CU_ASSERT(dir_is_empty(rundir));
+    ASSERT_STR_EQ(dir, "");
+    ASSERT_TRUE(dir_is_empty(rundir));
     emu_stop(e);
-    CU_ASSERT_FALSE(qemu_procs_alive(pid));
-    CU_ASSERT_EQUAL(emu_pid(e), -1);
-    CU_ASSERT_STRING_EQUAL(emu_runtime_dir(e), "");
+    ASSERT_FALSE(qemu_procs_alive(pid));
+    ASSERT_EQ(emu_pid(e), -1);
+    ASSERT_STR_EQ(emu_runtime_dir(e), "");
     emu_stop(e); /* idempotent */
     emu_free(e);
     live = NULL;
-    CU_ASSERT(dir_is_empty(rundir));
+    ASSERT_TRUE(dir_is_empty(rundir));
 }
 
 static void check_banner(const char *buf, size_t n)
 {
     char want[128];
     int wn = snprintf(want, sizeof want, "#microtvm-qemu:echo:%s:", cur->name);
-    CU_ASSERT(n > (size_t)wn && buf[n - 1] == '\n');
-    CU_ASSERT(n >= (size_t)wn && memcmp(buf, want, (size_t)wn) == 0);
+    ASSERT_TRUE(n > (size_t)wn && buf[n - 1] == '\n');
+    ASSERT_TRUE(n >= (size_t)wn && memcmp(buf, want, (size_t)wn) == 0);
     if (n < (size_t)wn || memcmp(buf, want, (size_t)wn) != 0)
         fprintf(stderr, "\n    banner: \"%.*s\"\n", (int)n, buf);
 }
@@ -136,8 +137,8 @@ static double echo_random(struct emu *e, size_t n)
     unsigned char *out = malloc(n), *in = malloc(n);
     double rate = -1;
     size_t sent = 0, got = 0;
-    CU_ASSERT_FATAL(out && in);
-    CU_ASSERT_FATAL(getrandom(out, n, 0) == (ssize_t)n);
+    ASSERT_TRUE_FATAL(out && in);
+    ASSERT_EQ_FATAL(getrandom(out, n, 0), (ssize_t)n);
     int64_t t0 = now_us(), last = t0;
     while (got < n) {
         if (sent < n) {
@@ -164,8 +165,8 @@ static double echo_random(struct emu *e, size_t n)
     }
     rate = (double)n / ((double)(now_us() - t0) / 1e6);
 out:
-    CU_ASSERT_EQUAL(got, n);
-    CU_ASSERT(got == n && memcmp(in, out, n) == 0);
+    ASSERT_EQ(got, n);
+    ASSERT_TRUE(got == n && memcmp(in, out, n) == 0);
     free(out);
     free(in);
     return got == n ? rate : -1;
@@ -184,11 +185,11 @@ static void test_board_stays_halted_until_run_then_sends_its_banner_whole(void)
     struct emu *e = start_board(cur, &cfg, &err);
     if (!e)
         report("emu_start", &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    ASSERT_NOT_NULL_FATAL(e);
     int64_t t_started = now_us();
-    CU_ASSERT(emu_is_running(e));
+    ASSERT_TRUE(emu_is_running(e));
     /* -S: not one byte before emu_run */
-    CU_ASSERT_EQUAL(emu_read(e, buf, sizeof buf, 300, &err), ERR_TIMEOUT);
+    ASSERT_EQ(emu_read(e, buf, sizeof buf, 300, &err), ERR_TIMEOUT);
     int64_t t_run = now_us();
     OK(emu_run(e, &err));
     OK(emu_read(e, buf, 1, BANNER_TIMEOUT_MS, &err));
@@ -200,7 +201,7 @@ static void test_board_stays_halted_until_run_then_sends_its_banner_whole(void)
     check_banner(buf, n);
     OK(emu_wake(e, &err));
     /* the banner is one line and nothing follows it until we send something */
-    CU_ASSERT_EQUAL(emu_read(e, buf, sizeof buf, 100, &err), ERR_TIMEOUT);
+    ASSERT_EQ(emu_read(e, buf, sizeof buf, 100, &err), ERR_TIMEOUT);
     printf("\n    latency %s: emu_start %.1f ms; run to first banner byte %.1f ms, to whole "
            "banner %.1f ms; start+run to first byte %.1f ms",
            cur->name, (t_started - t0) / 1e3, (t_first - t_run) / 1e3, (t_banner - t_run) / 1e3,
@@ -218,7 +219,7 @@ static void test_board_echoes_4_kib_of_random_bytes_intact_after_the_wake(void)
     char buf[256];
     size_t n = 0;
     struct emu *e = start_board(cur, &cfg, &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    ASSERT_NOT_NULL_FATAL(e);
     OK(emu_run(e, &err));
     OK(emu_wait_banner(e, buf, sizeof buf, &n, BANNER_TIMEOUT_MS, &err));
     check_banner(buf, n);
@@ -238,15 +239,15 @@ static void test_board_echoes_right_after_the_banner_on_every_one_of_five_boots(
         char buf[256];
         size_t n = 0;
         struct emu *e = start_board(cur, &cfg, &err);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+        ASSERT_NOT_NULL_FATAL(e);
         OK(emu_run(e, &err));
         OK(emu_wait_banner(e, buf, sizeof buf, &n, BANNER_TIMEOUT_MS, &err));
         OK(emu_write(e, "\x01", 1, NULL, 1000, &err));
         ssize_t r = emu_read(e, buf, sizeof buf, 1000, &err);
-        CU_ASSERT_EQUAL(r, 1);
+        ASSERT_EQ(r, 1);
         if (r != 1)
             fprintf(stderr, "\n    boot %d: no echo within 1 s (%s)\n", i, err.msg);
-        CU_ASSERT(r == 1 && buf[0] == 1);
+        ASSERT_TRUE(r == 1 && buf[0] == 1);
         stop_and_check(e);
     }
 }
@@ -259,14 +260,14 @@ static void test_board_sends_a_second_banner_after_reset_and_still_echoes(void)
     char a[256], b[256];
     size_t na = 0, nb = 0;
     struct emu *e = start_board(cur, &cfg, &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    ASSERT_NOT_NULL_FATAL(e);
     OK(emu_run(e, &err));
     OK(emu_wait_banner(e, a, sizeof a, &na, BANNER_TIMEOUT_MS, &err));
     echo_random(e, 64);
     OK(emu_reset(e, &err));
     OK(emu_wait_banner(e, b, sizeof b, &nb, BANNER_TIMEOUT_MS, &err));
     check_banner(b, nb);
-    CU_ASSERT(na == nb && memcmp(a, b, na) == 0);
+    ASSERT_TRUE(na == nb && memcmp(a, b, na) == 0);
     echo_random(e, 256);
     stop_and_check(e);
 }
@@ -279,21 +280,21 @@ static void test_board_killed_from_outside_reads_as_closed_and_is_not_running(vo
     char buf[256];
     size_t n = 0;
     struct emu *e = start_board(cur, &cfg, &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    ASSERT_NOT_NULL_FATAL(e);
     OK(emu_run(e, &err));
     OK(emu_wait_banner(e, buf, sizeof buf, &n, BANNER_TIMEOUT_MS, &err));
-    CU_ASSERT_EQUAL(kill(emu_pid(e), SIGKILL), 0);
+    ASSERT_EQ(kill(emu_pid(e), SIGKILL), 0);
     int64_t t0 = now_us();
-    CU_ASSERT_EQUAL(emu_read(e, buf, sizeof buf, 5000, &err), ERR_CLOSED);
-    CU_ASSERT(now_us() - t0 < 2 * 1000000); /* the exit fd wakes the read, no timeout needed */
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "killed by signal 9"));
-    CU_ASSERT_FALSE(emu_is_running(e));
+    ASSERT_EQ(emu_read(e, buf, sizeof buf, 5000, &err), ERR_CLOSED);
+    ASSERT_LT(now_us() - t0, 2 * 1000000); /* the exit fd wakes the read, no timeout needed */
+    ASSERT_STR_CONTAINS(err.msg, "killed by signal 9");
+    ASSERT_FALSE(emu_is_running(e));
     int status = 0;
-    CU_ASSERT_EQUAL(emu_poll_exit(e, &status), 1);
-    CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    CU_ASSERT_EQUAL(emu_write(e, "x", 1, NULL, 1000, &err), ERR_CLOSED);
-    CU_ASSERT_EQUAL(emu_wake(e, &err), ERR_CLOSED);
-    CU_ASSERT_EQUAL(emu_reset(e, &err), ERR_CLOSED);
+    ASSERT_EQ(emu_poll_exit(e, &status), 1);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    ASSERT_EQ(emu_write(e, "x", 1, NULL, 1000, &err), ERR_CLOSED);
+    ASSERT_EQ(emu_wake(e, &err), ERR_CLOSED);
+    ASSERT_EQ(emu_reset(e, &err), ERR_CLOSED);
     stop_and_check(e);
 }
 
@@ -307,14 +308,14 @@ static void test_a_bad_machine_fails_with_qemus_own_message_and_leaves_nothing(v
     struct board bad = *cur;
     snprintf(bad.m.qemu_machine, sizeof bad.m.qemu_machine, "nonsense");
     int64_t t0 = now_us();
-    CU_ASSERT_PTR_NULL(start_board(&bad, &cfg, &err));
-    CU_ASSERT(now_us() - t0 < 5 * 1000000);
-    CU_ASSERT_EQUAL(err.code, ERR_TOOL);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unsupported machine type"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.detail, "unsupported machine type"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, cur->m.qemu_binary));
-    CU_ASSERT(dir_is_empty(rundir));
-    CU_ASSERT_EQUAL(qemu_procs_children(getpid()), 0);
+    ASSERT_NULL(start_board(&bad, &cfg, &err));
+    ASSERT_LT(now_us() - t0, 5 * 1000000);
+    ASSERT_EQ(err.code, ERR_TOOL);
+    ASSERT_STR_CONTAINS(err.msg, "unsupported machine type");
+    ASSERT_STR_CONTAINS(err.detail, "unsupported machine type");
+    ASSERT_STR_CONTAINS(err.msg, cur->m.qemu_binary);
+    ASSERT_TRUE(dir_is_empty(rundir));
+    ASSERT_EQ(qemu_procs_children(getpid()), 0);
 }
 
 static void test_a_missing_qemu_binary_is_named_with_the_fix(void)
@@ -323,14 +324,14 @@ static void test_a_missing_qemu_binary_is_named_with_the_fix(void)
     struct emu_config cfg;
     emu_config_init(&cfg);
     cfg.qemu_binary = "qemu-system-nosucharch";
-    CU_ASSERT_PTR_NULL(start_board(cur, &cfg, &err));
-    CU_ASSERT_EQUAL(err.code, ERR_TOOL);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "qemu-system-nosucharch"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "scripts/install-deps.sh"));
+    ASSERT_NULL(start_board(cur, &cfg, &err));
+    ASSERT_EQ(err.code, ERR_TOOL);
+    ASSERT_STR_CONTAINS(err.msg, "qemu-system-nosucharch");
+    ASSERT_STR_CONTAINS(err.msg, "scripts/install-deps.sh");
     cfg.qemu_binary = "/nonexistent/qemu-system-arm";
-    CU_ASSERT_PTR_NULL(start_board(cur, &cfg, &err));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "/nonexistent/qemu-system-arm"));
-    CU_ASSERT(dir_is_empty(rundir));
+    ASSERT_NULL(start_board(cur, &cfg, &err));
+    ASSERT_STR_CONTAINS(err.msg, "/nonexistent/qemu-system-arm");
+    ASSERT_TRUE(dir_is_empty(rundir));
 }
 
 static void test_a_missing_image_is_refused_before_qemu_starts(void)
@@ -340,10 +341,10 @@ static void test_a_missing_image_is_refused_before_qemu_starts(void)
     emu_config_init(&cfg);
     struct board b = *cur;
     snprintf(b.elf, sizeof b.elf, "%s/no-such-firmware.elf", workdir);
-    CU_ASSERT_PTR_NULL(start_board(&b, &cfg, &err));
-    CU_ASSERT_EQUAL(err.code, ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no-such-firmware.elf"));
-    CU_ASSERT(dir_is_empty(rundir));
+    ASSERT_NULL(start_board(&b, &cfg, &err));
+    ASSERT_EQ(err.code, ERR_INVALID);
+    ASSERT_STR_CONTAINS(err.msg, "no-such-firmware.elf");
+    ASSERT_TRUE(dir_is_empty(rundir));
     emu_stop(NULL);
     emu_free(NULL);
 }
@@ -369,21 +370,21 @@ static void test_with_a_gdb_port_the_board_waits_for_the_debuggers_continue(void
     struct emu_config cfg;
     emu_config_init(&cfg);
     cfg.gdb_port = free_tcp_port();
-    CU_ASSERT_FATAL(cfg.gdb_port > 0);
+    ASSERT_GT_FATAL(cfg.gdb_port, 0);
     char buf[256];
     size_t n = 0;
     struct emu *e = start_board(cur, &cfg, &err);
     if (!e)
         report("emu_start", &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    ASSERT_NOT_NULL_FATAL(e);
     OK(emu_run(e, &err));
-    CU_ASSERT_EQUAL(emu_read(e, buf, sizeof buf, 300, &err), ERR_TIMEOUT);
+    ASSERT_EQ(emu_read(e, buf, sizeof buf, 300, &err), ERR_TIMEOUT);
     int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg.gdb_port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    CU_ASSERT_EQUAL_FATAL(connect(s, (struct sockaddr *)&a, sizeof a), 0);
+    ASSERT_EQ_FATAL(connect(s, (struct sockaddr *)&a, sizeof a), 0);
     static const char cont[] = "+$c#63"; /* GDB remote protocol: ack, then "continue" */
-    CU_ASSERT_EQUAL(send(s, cont, sizeof cont - 1, MSG_NOSIGNAL), (ssize_t)sizeof cont - 1);
+    ASSERT_EQ(send(s, cont, sizeof cont - 1, MSG_NOSIGNAL), (ssize_t)sizeof cont - 1);
     OK(emu_wait_banner(e, buf, sizeof buf, &n, BANNER_TIMEOUT_MS, &err));
     check_banner(buf, n);
     close(s);
@@ -395,10 +396,10 @@ static void test_with_a_gdb_port_the_board_waits_for_the_debuggers_continue(void
 static void test_qemu_dies_when_the_process_that_started_it_is_killed(void)
 {
     int p[2];
-    CU_ASSERT_FATAL(pipe2(p, O_CLOEXEC) == 0);
-    CU_ASSERT_FATAL(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0); /* orphans come to us, not init */
+    ASSERT_EQ_FATAL(pipe2(p, O_CLOEXEC), 0);
+    ASSERT_EQ_FATAL(prctl(PR_SET_CHILD_SUBREAPER, 1), 0); /* orphans come to us, not init */
     pid_t server = fork();
-    CU_ASSERT_FATAL(server >= 0);
+    ASSERT_GE_FATAL(server, 0);
     if (server == 0) { /* a stand-in for the server: start a board, report its pid, wait */
         struct err err = {0};
         struct emu_config cfg;
@@ -415,9 +416,9 @@ static void test_qemu_dies_when_the_process_that_started_it_is_killed(void)
     }
     close(p[1]);
     pid_t qemu = -1;
-    CU_ASSERT_EQUAL(read(p[0], &qemu, sizeof qemu), (ssize_t)sizeof qemu);
+    ASSERT_EQ(read(p[0], &qemu, sizeof qemu), (ssize_t)sizeof qemu);
     close(p[0]);
-    CU_ASSERT(qemu > 0 && qemu_procs_state(qemu) != 0 && qemu_procs_state(qemu) != 'Z');
+    ASSERT_TRUE(qemu > 0 && qemu_procs_state(qemu) != 0 && qemu_procs_state(qemu) != 'Z');
     kill(server, SIGKILL);
     waitpid(server, NULL, 0);
     /* we are QEMU's subreaper, so it is now our child: reap it and see what killed it */
@@ -426,8 +427,8 @@ static void test_qemu_dies_when_the_process_that_started_it_is_killed(void)
     int64_t t0 = now_us();
     while (qemu > 0 && (r = waitpid(qemu, &st, WNOHANG)) == 0 && now_us() - t0 < 3 * 1000000)
         usleep(10000);
-    CU_ASSERT_EQUAL(r, qemu);
-    CU_ASSERT(r == qemu && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    ASSERT_EQ(r, qemu);
+    ASSERT_TRUE(r == qemu && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
     if (qemu > 0 && r == 0) { /* do not leave it running even if the test fails */
         kill(qemu, SIGKILL);
         waitpid(qemu, NULL, 0);
@@ -443,7 +444,7 @@ static void test_qemu_dies_when_the_process_that_started_it_is_killed(void)
 static void test_a_start_sweeps_runtime_directories_of_dead_servers(void)
 {
     pid_t dead = fork(); /* a pid that surely has no live owner once reaped */
-    CU_ASSERT_FATAL(dead >= 0);
+    ASSERT_GE_FATAL(dead, 0);
     if (dead == 0)
         _exit(0);
     waitpid(dead, NULL, 0);
@@ -451,9 +452,9 @@ static void test_a_start_sweeps_runtime_directories_of_dead_servers(void)
     snprintf(stale, sizeof stale, "%s/mtq-%ld-AbC123", rundir, (long)dead);
     snprintf(sock, sizeof sock, "%s/qmp.sock", stale);
     snprintf(other, sizeof other, "%s/not-ours", rundir);
-    CU_ASSERT_FATAL(mkdir(stale, 0700) == 0 && mkdir(other, 0700) == 0);
+    ASSERT_TRUE_FATAL(mkdir(stale, 0700) == 0 && mkdir(other, 0700) == 0);
     FILE *f = fopen(sock, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    ASSERT_NOT_NULL_FATAL(f);
     fclose(f);
 
     struct err err = {0};
@@ -462,9 +463,9 @@ static void test_a_start_sweeps_runtime_directories_of_dead_servers(void)
     struct emu *e = start_board(cur, &cfg, &err);
     if (!e)
         report("emu_start", &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-    CU_ASSERT_FALSE(fs_exists(stale));
-    CU_ASSERT_TRUE(fs_is_dir(other)); /* only mtq-<dead pid>-XXXXXX names are touched */
+    ASSERT_NOT_NULL_FATAL(e);
+    ASSERT_FALSE(fs_exists(stale));
+    ASSERT_TRUE(fs_is_dir(other)); /* only mtq-<dead pid>-XXXXXX names are touched */
     rmdir(other);
     stop_and_check(e);
 }
@@ -478,19 +479,19 @@ static void test_start_refuses_to_run_when_sigchld_is_ignored(void)
     sigaction(SIGCHLD, &ign, &old);
     struct emu *e = start_board(cur, &cfg, &err);
     sigaction(SIGCHLD, &old, NULL);
-    CU_ASSERT_PTR_NULL(e);
+    ASSERT_NULL(e);
     emu_free(e);
     live = NULL;
-    CU_ASSERT_EQUAL(err.code, ERR_STATE);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "SIGCHLD"));
-    CU_ASSERT(dir_is_empty(rundir));
+    ASSERT_EQ(err.code, ERR_STATE);
+    ASSERT_STR_CONTAINS(err.msg, "SIGCHLD");
+    ASSERT_TRUE(dir_is_empty(rundir));
 }
 
 /* ---- main ---- */
 
-static int init_board(int i)
+static int init_board(void *board)
 {
-    cur = &boards[i];
+    cur = board;
     return 0;
 }
 static int clean_board(void)
@@ -499,31 +500,14 @@ static int clean_board(void)
     live = NULL;
     return 0;
 }
-#define BOARD_INIT(i)                                                                             \
-    static int init_board_##i(void) { return init_board(i); }
-BOARD_INIT(0)
-BOARD_INIT(1)
-BOARD_INIT(2)
-BOARD_INIT(3)
-BOARD_INIT(4)
-BOARD_INIT(5)
-static CU_InitializeFunc const board_inits[N_BOARDS] = {init_board_0, init_board_1, init_board_2,
-                                                        init_board_3, init_board_4, init_board_5};
 
 /* Finds the image for b (MTQ_EMU_TEST_IMAGES or a fresh build); false with b->why if none. */
 static bool prepare_board(struct board *b)
 {
     struct err err = {0};
     char dir[PATH_MAX];
-    if (mach_load_by_name(&b->m, MTQ_SOURCE_DIR "/machines", b->name, &err) < 0) {
-        snprintf(b->why, sizeof b->why, "%s", err.msg);
+    if (!boards_can_boot(b->name, &b->m, b->why, sizeof b->why))
         return false;
-    }
-    if (!fwbuild_on_path(b->m.qemu_binary)) {
-        snprintf(b->why, sizeof b->why, "%s not installed (scripts/install-deps.sh)",
-                 b->m.qemu_binary);
-        return false;
-    }
     const char *images = getenv("MTQ_EMU_TEST_IMAGES");
     if (images && *images) {
         snprintf(b->elf, sizeof b->elf, "%s/%s.elf", images, b->name);
@@ -544,22 +528,36 @@ static bool prepare_board(struct board *b)
     return true;
 }
 
-int main(void)
+/* Removes the scratch directory; a board whose firmware did not build fails the run. */
+static int end_of_run(void)
 {
-    int rc = 1;
-    int usable = 0, build_failures = 0;
+    if (build_failures)
+        printf("FAILED: %d boards' echo firmware did not build (see above)\n", build_failures);
+    fs_remove_tree(workdir, NULL);
+    return build_failures;
+}
+
+int test_register(void)
+{
+    int usable = 0;
     if (!mkdtemp(workdir)) {
         perror("mkdtemp");
         return 1;
     }
+    test_at_end(end_of_run);
     /* a private runtime directory: the tests can then see that emu leaves nothing in it */
     snprintf(rundir, sizeof rundir, "%s/run", workdir);
     if (mkdir(rundir, 0700) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0) {
         perror(rundir);
-        goto out;
+        return 1;
     }
-    for (int i = 0; i < N_BOARDS; i++) {
-        boards[i].name = BOARD_NAMES[i];
+    struct err err = {0};
+    if (boards_list(&board_names, &err) < 0) {
+        printf("FAILED: %s\n", err.msg);
+        return 1;
+    }
+    for (size_t i = 0; i < board_names.n; i++) {
+        boards[i].name = board_names.name[i];
         boards[i].usable = prepare_board(&boards[i]);
         if (boards[i].usable)
             usable++;
@@ -570,26 +568,24 @@ int main(void)
     }
     if (usable == 0 && build_failures == 0) {
         printf("skipping: no board can run here (see above)\n");
-        rc = 77;
-        goto out;
+        return TEST_SKIP;
     }
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        goto out;
-    int first = -1;
-    for (int i = 0; i < N_BOARDS; i++) {
+    struct board *first = NULL;
+    for (size_t i = 0; i < board_names.n; i++) {
         if (!boards[i].usable)
             continue;
-        if (first < 0)
-            first = i;
-        CU_pSuite s = CU_add_suite(boards[i].name, board_inits[i], clean_board);
+        if (!first)
+            first = &boards[i];
+        CU_pSuite s = test_add_suite_with(boards[i].name, init_board, clean_board, &boards[i]);
         CU_ADD_TEST(s, test_board_stays_halted_until_run_then_sends_its_banner_whole);
         CU_ADD_TEST(s, test_board_echoes_4_kib_of_random_bytes_intact_after_the_wake);
         CU_ADD_TEST(s, test_board_echoes_right_after_the_banner_on_every_one_of_five_boots);
         CU_ADD_TEST(s, test_board_sends_a_second_banner_after_reset_and_still_echoes);
         CU_ADD_TEST(s, test_board_killed_from_outside_reads_as_closed_and_is_not_running);
     }
-    if (first >= 0) {
-        CU_pSuite s = CU_add_suite("emu failures and options", board_inits[first], clean_board);
+    if (first) {
+        CU_pSuite s = test_add_suite_with("emu failures and options", init_board, clean_board,
+                                          first);
         CU_ADD_TEST(s, test_a_bad_machine_fails_with_qemus_own_message_and_leaves_nothing);
         CU_ADD_TEST(s, test_a_missing_qemu_binary_is_named_with_the_fix);
         CU_ADD_TEST(s, test_a_missing_image_is_refused_before_qemu_starts);
@@ -598,21 +594,5 @@ int main(void)
         CU_ADD_TEST(s, test_start_refuses_to_run_when_sigchld_is_ignored);
         CU_ADD_TEST(s, test_a_start_sweeps_runtime_directories_of_dead_servers);
     }
-    if (CU_get_error() != CUE_SUCCESS) { /* a failed setup would run nothing and "pass" */
-        CU_cleanup_registry();
-        goto out;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry(); /* only after reading the counts: it clears them */
-    int left = qemu_procs_children(getpid());
-    if (left != 0)
-        printf("FAILED: %d QEMU processes left behind\n", left);
-    if (build_failures)
-        printf("FAILED: %d boards' echo firmware did not build (see above)\n", build_failures);
-    rc = (bad != 0 || left != 0 || build_failures != 0) ? 1 : 0;
-out:
-    fs_remove_tree(workdir, NULL);
-    return rc;
+    return TEST_RUN;
 }

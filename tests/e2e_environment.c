@@ -6,6 +6,7 @@
  * server keeps serving, and nothing is left behind (no QEMU, no runtime directory). Exits 77 when
  * the mps2-an385 toolchain or QEMU is missing here (then there is nothing to take away).
  */
+#include "asserts.h"
 #include "b85.h"
 #include "e2e_rpc.h"
 #include "fs.h"
@@ -13,8 +14,8 @@
 #include "host_marks.h"
 #include "qemu_procs.h"
 #include "rpc_client.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -46,7 +47,7 @@ static void path_without(const char *name, const char *const *prefixes)
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/path-%s", workdir, name);
-    CU_ASSERT_EQUAL_FATAL(fs_mkdir_p(dir, NULL), 0);
+    ASSERT_EQ_FATAL(fs_mkdir_p(dir, NULL), 0);
     char *copy = strdup(real_path), *save = NULL;
     for (char *p = strtok_r(copy, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
         DIR *d = opendir(p);
@@ -77,13 +78,13 @@ static void path_restore(void)
 
 static void still_serving(struct rpc_client *c)
 {
-    CU_ASSERT(e2e_call_ok(c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
+    ASSERT_TRUE(e2e_call_ok(c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
 }
 
 static void assert_nothing_left(void)
 {
-    CU_ASSERT_EQUAL(qemu_procs_children(getpid()), 0);
-    CU_ASSERT_EQUAL(host_marks_entries(rundir), 0);
+    ASSERT_EQ(qemu_procs_children(getpid()), 0);
+    ASSERT_EQ(host_marks_entries(rundir), 0);
 }
 
 /* ---- tests ---- */
@@ -95,12 +96,12 @@ static void test_a_missing_cross_compiler_is_named_with_the_fix(void)
     struct rpc_client c;
     bool up = e2e_spawn(&c, echo_proj);
     path_restore();
-    CU_ASSERT_FATAL(up);
+    ASSERT_TRUE_FATAL(up);
     e2e_call_fails(&c, "build", OPTS, "calling method build",
                "arm-none-eabi-gcc not found in PATH (the board's cross compiler); run "
                "scripts/install-deps.sh");
     still_serving(&c);
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_TRUE(e2e_close_server(&c));
     assert_nothing_left();
 }
 
@@ -111,11 +112,11 @@ static void test_missing_cmake_is_named_with_the_fix(void)
     struct rpc_client c;
     bool up = e2e_spawn(&c, echo_proj);
     path_restore();
-    CU_ASSERT_FATAL(up);
+    ASSERT_TRUE_FATAL(up);
     e2e_call_fails(&c, "build", OPTS, "calling method build",
                "cmake not found in PATH; run scripts/install-deps.sh");
     still_serving(&c);
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_TRUE(e2e_close_server(&c));
     assert_nothing_left();
 }
 
@@ -126,14 +127,14 @@ static void test_missing_qemu_is_named_with_the_fix_and_starts_nothing(void)
     struct rpc_client c;
     bool up = e2e_spawn(&c, echo_proj);
     path_restore();
-    CU_ASSERT_FATAL(up);
+    ASSERT_TRUE_FATAL(up);
     e2e_call_fails(&c, "flash", OPTS, "calling method flash", "qemu-system-arm not found on PATH");
     cJSON *reply = e2e_call(&c, "open_transport", OPTS);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "qemu-system-arm"));
+    ASSERT_STR_CONTAINS(e2e_traceback_of(reply), "qemu-system-arm");
     fprintf(stderr, "\n    %s", e2e_traceback_of(reply));
     cJSON_Delete(reply);
     still_serving(&c);
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_TRUE(e2e_close_server(&c));
     assert_nothing_left();
 }
 
@@ -143,21 +144,21 @@ static void test_a_cache_directory_that_cannot_be_made_does_not_fail_the_build(v
 {
     char file[PATH_MAX], bad[PATH_MAX + 16];
     snprintf(file, sizeof file, "%s/a-file", workdir);
-    CU_ASSERT_EQUAL_FATAL(fs_write_file(file, "x", 1, NULL), 0);
+    ASSERT_EQ_FATAL(fs_write_file(file, "x", 1, NULL), 0);
     snprintf(bad, sizeof bad, "%s/cache", file);
     setenv("MTQ_CACHE_DIR", bad, 1);
     struct rpc_client c;
     bool up = e2e_spawn(&c, echo_proj);
     setenv("MTQ_CACHE_DIR", cache, 1);
-    CU_ASSERT_FATAL(up);
+    ASSERT_TRUE_FATAL(up);
     char src[PATH_MAX + 32];
     snprintf(src, sizeof src, "%s/project.cmake", echo_proj); /* force a fresh configure */
-    CU_ASSERT_EQUAL(utimensat(AT_FDCWD, src, NULL, 0), 0);
-    CU_ASSERT(e2e_call_ok(&c, "build", OPTS));
-    CU_ASSERT(e2e_call_ok(&c, "flash", OPTS) && e2e_call_ok(&c, "open_transport", OPTS));
-    CU_ASSERT(e2e_banner_first(&c, BANNER));
-    CU_ASSERT(e2e_echo_random(&c, 64));
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_EQ(utimensat(AT_FDCWD, src, NULL, 0), 0);
+    ASSERT_TRUE(e2e_call_ok(&c, "build", OPTS));
+    ASSERT_TRUE(e2e_call_ok(&c, "flash", OPTS) && e2e_call_ok(&c, "open_transport", OPTS));
+    ASSERT_TRUE(e2e_banner_first(&c, BANNER));
+    ASSERT_TRUE(e2e_echo_random(&c, 64));
+    ASSERT_TRUE(e2e_close_server(&c));
     unlink(file);
     assert_nothing_left();
 }
@@ -165,22 +166,22 @@ static void test_a_cache_directory_that_cannot_be_made_does_not_fail_the_build(v
 static void test_a_firmware_that_never_prints_fails_open_in_time_and_stops_qemu(void)
 {
     struct rpc_client c;
-    CU_ASSERT_FATAL(e2e_spawn(&c, silent_proj));
-    CU_ASSERT_FATAL(e2e_call_ok(&c, "flash", OPTS));
+    ASSERT_TRUE_FATAL(e2e_spawn(&c, silent_proj));
+    ASSERT_TRUE_FATAL(e2e_call_ok(&c, "flash", OPTS));
     double t0 = e2e_now_s();
     cJSON *reply = e2e_call(&c, "open_transport", OPTS);
     double took = e2e_now_s() - t0;
-    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "calling method open_transport");
-    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "the firmware printed no banner within "
-                                  "10 s (0 bytes came); is build/firmware.elf made for " BOARD));
+    ASSERT_STR_EQ(e2e_message_of(reply), "calling method open_transport");
+    ASSERT_STR_CONTAINS(e2e_traceback_of(reply), "the firmware printed no banner within "
+                        "10 s (0 bytes came); is build/firmware.elf made for " BOARD);
     fprintf(stderr, "\n    open_transport gave up after %.2f s", took);
-    CU_ASSERT(took >= 10.0 && took < 30.0);
+    ASSERT_TRUE(took >= 10.0 && took < 30.0);
     cJSON_Delete(reply);
-    CU_ASSERT_EQUAL(qemu_procs_children(c.pid), 0); /* stopped at once, not at EOF */
+    ASSERT_EQ(qemu_procs_children(c.pid), 0); /* stopped at once, not at EOF */
     e2e_call_fails(&c, "read_transport", "{\"n\":8,\"timeout_sec\":0}", "TransportClosedError",
                    NULL);
     still_serving(&c);
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_TRUE(e2e_close_server(&c));
     assert_nothing_left();
 }
 
@@ -212,34 +213,33 @@ static int suite_clean(void)
     return fs_remove_tree(workdir, NULL);
 }
 
-int main(void)
+static int free_real_path(void)
+{
+    free(real_path);
+    return 0;
+}
+
+int test_register(void)
 {
     char why[512];
     if (!fs_exists(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh")) {
         printf("e2e_environment: skipped: no template at %s (build the template_project "
                "target)\n", MTQ_TEMPLATE_DIR);
-        return 77;
+        return TEST_SKIP;
     }
     if (!fwbuild_available(BOARD, why, sizeof why) || !fwbuild_on_path("qemu-system-arm")) {
         printf("e2e_environment: skipped: %s\n", fwbuild_on_path("qemu-system-arm")
                                                      ? why : "qemu-system-arm is not on PATH");
-        return 77;
+        return TEST_SKIP;
     }
     const char *path = getenv("PATH");
     real_path = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
-    CU_initialize_registry();
+    test_at_end(free_real_path);
     CU_pSuite s = CU_add_suite("e2e_environment", suite_init, suite_clean);
     CU_ADD_TEST(s, test_a_missing_cross_compiler_is_named_with_the_fix);
     CU_ADD_TEST(s, test_missing_cmake_is_named_with_the_fix);
     CU_ADD_TEST(s, test_missing_qemu_is_named_with_the_fix_and_starts_nothing);
     CU_ADD_TEST(s, test_a_cache_directory_that_cannot_be_made_does_not_fail_the_build);
     CU_ADD_TEST(s, test_a_firmware_that_never_prints_fails_open_in_time_and_stops_qemu);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    free(real_path);
-    return bad != 0;
+    return TEST_RUN;
 }

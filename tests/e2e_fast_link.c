@@ -15,6 +15,8 @@
  * the link option are refused. Prints throughput; asserts none. Exits 77 when no board with a
  * fast link can run here, saying why.
  */
+#include "asserts.h"
+#include "boards.h"
 #include "e2e_rpc.h"
 #include "session_internal.h"
 
@@ -28,8 +30,8 @@
 #include "mlf.h"
 #include "qemu_procs.h"
 #include "rpc_client.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <dirent.h>
 #include <limits.h>
 #include <signal.h>
@@ -43,15 +45,16 @@
 #define OPTS "{\"options\":{}}"
 #define FAST "\"link\":\"fast\""
 #define MIB (1024 * 1024)
-#define N_BOARDS 2
-static const char *const BOARD_NAMES[N_BOARDS] = {"riscv32-virt", "riscv64-virt"};
+static struct boards boards; /* every machine file of the template; those with a fast link run */
+#define N_BOARDS ((int)boards.n)
+#define BOARD_NAMES boards.name
 
 /* Suite fixtures (CUnit suites take no arguments): the scratch directory with its private
  * $XDG_RUNTIME_DIR and cache, one fast echo project per usable board, and the test doubles'
  * projects on the first usable board. */
 static char workdir[] = "/tmp/mtq-e2e-fast-link-XXXXXX";
 static char rundir[sizeof workdir + 8];
-static char echo_proj[N_BOARDS][PATH_MAX]; /* "" when the board cannot run here */
+static char echo_proj[BOARDS_MAX][PATH_MAX]; /* "" when the board cannot run here */
 static const char *board0;                 /* the first usable board */
 static char *proj0;                        /* its echo project */
 static char no_link_proj[PATH_MAX], abort_proj[PATH_MAX], hang_proj[PATH_MAX];
@@ -93,48 +96,48 @@ static void test_every_fast_board_hands_its_banner_first_and_echoes_a_mebibyte_e
         if (!echo_proj[b][0])
             continue;
         struct rpc_client c;
-        CU_ASSERT_FATAL(open_board(&c, echo_proj[b], BOARD_NAMES[b]));
+        ASSERT_TRUE_FATAL(open_board(&c, echo_proj[b], BOARD_NAMES[b]));
         /* one write_transport of 1 MiB: the server drains the echo while it writes */
         double t0 = e2e_now_s();
-        CU_ASSERT(e2e_echo_random(&c, MIB));
+        ASSERT_TRUE(e2e_echo_random(&c, MIB));
         double took = e2e_now_s() - t0;
         fprintf(stderr, "\n    %s: 1 MiB echoed through the server in %.2f s (%.2f MB/s each "
                 "way)", BOARD_NAMES[b], took, MIB / took / 1e6);
-        CU_ASSERT(e2e_echo_random(&c, 1)); /* and the smallest message after it */
-        CU_ASSERT(e2e_call_ok(&c, "close_transport", "{}"));
+        ASSERT_TRUE(e2e_echo_random(&c, 1)); /* and the smallest message after it */
+        ASSERT_TRUE(e2e_call_ok(&c, "close_transport", "{}"));
         pid_t server = c.pid;
-        CU_ASSERT(e2e_close_server(&c));
-        CU_ASSERT_EQUAL(qemu_procs_children(server), 0);
+        ASSERT_TRUE(e2e_close_server(&c));
+        ASSERT_EQ(qemu_procs_children(server), 0);
     }
 }
 
 static void test_read_timeouts_give_io_timeout_in_time_and_null_waits_for_data(void)
 {
     struct rpc_client c;
-    CU_ASSERT_FATAL(open_board(&c, proj0, board0));
+    ASSERT_TRUE_FATAL(open_board(&c, proj0, board0));
     uint8_t buf[64];
     size_t got = 0;
     char msg[128];
     double t0 = e2e_now_s();
-    CU_ASSERT_EQUAL(e2e_read(&c, sizeof buf, "0", buf, &got, msg, sizeof msg), 1);
+    ASSERT_EQ(e2e_read(&c, sizeof buf, "0", buf, &got, msg, sizeof msg), 1);
     double took0 = e2e_now_s() - t0;
-    CU_ASSERT_STRING_EQUAL(msg, "IoTimeoutError");
-    CU_ASSERT(took0 < 0.1);
+    ASSERT_STR_EQ(msg, "IoTimeoutError");
+    ASSERT_TRUE(took0 < 0.1);
     t0 = e2e_now_s();
-    CU_ASSERT_EQUAL(e2e_read(&c, sizeof buf, "0.2", buf, &got, msg, sizeof msg), 1);
+    ASSERT_EQ(e2e_read(&c, sizeof buf, "0.2", buf, &got, msg, sizeof msg), 1);
     double took2 = e2e_now_s() - t0;
-    CU_ASSERT_STRING_EQUAL(msg, "IoTimeoutError");
-    CU_ASSERT(took2 >= 0.2 && took2 < 0.45);
+    ASSERT_STR_EQ(msg, "IoTimeoutError");
+    ASSERT_TRUE(took2 >= 0.2 && took2 < 0.45);
     char *params = e2e_write_params((const uint8_t *)"ping", 4, "null");
-    CU_ASSERT(e2e_call_ok(&c, "write_transport", params));
+    ASSERT_TRUE(e2e_call_ok(&c, "write_transport", params));
     free(params);
     size_t all = 0;
     while (all < 4 && e2e_read(&c, 4 - all, "null", buf + all, &got, msg, sizeof msg) == 0)
         all += got;
-    CU_ASSERT(all == 4 && memcmp(buf, "ping", 4) == 0);
+    ASSERT_TRUE(all == 4 && memcmp(buf, "ping", 4) == 0);
     fprintf(stderr, "\n    timeout 0 answered in %.1f ms, 0.2 s in %.1f ms", took0 * 1e3,
             took2 * 1e3);
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_TRUE(e2e_close_server(&c));
 }
 
 /* A board that stops reading its link: what the device, QEMU and the sockets buffer is taken,
@@ -142,61 +145,61 @@ static void test_read_timeouts_give_io_timeout_in_time_and_null_waits_for_data(v
 static void test_a_write_the_board_does_not_take_times_out_saying_how_much_went(void)
 {
     struct rpc_client c;
-    CU_ASSERT_FATAL(open_board(&c, hang_proj, board0));
+    ASSERT_TRUE_FATAL(open_board(&c, hang_proj, board0));
     size_t n = 8 * MIB;
     uint8_t *data = calloc(1, n);
-    CU_ASSERT_FATAL(data != NULL);
+    ASSERT_TRUE_FATAL(data != NULL);
     char *params = e2e_write_params(data, n, "1");
     free(data);
-    CU_ASSERT_FATAL(params != NULL);
+    ASSERT_TRUE_FATAL(params != NULL);
     double t0 = e2e_now_s();
     cJSON *reply = e2e_call(&c, "write_transport", params);
     double took = e2e_now_s() - t0;
     free(params);
-    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "IoTimeoutError");
-    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), " of 8388608 bytes within 1 s"));
+    ASSERT_STR_EQ(e2e_message_of(reply), "IoTimeoutError");
+    ASSERT_STR_CONTAINS(e2e_traceback_of(reply), " of 8388608 bytes within 1 s");
     fprintf(stderr, "\n    %s", e2e_traceback_of(reply));
     cJSON_Delete(reply);
-    CU_ASSERT(took >= 1.0 && took < 3.0);
+    ASSERT_TRUE(took >= 1.0 && took < 3.0);
     uint8_t buf[8];
     size_t got = 0;
     char msg[128];
-    CU_ASSERT_EQUAL(e2e_read(&c, sizeof buf, "0.1", buf, &got, msg, sizeof msg), 1);
-    CU_ASSERT_STRING_EQUAL(msg, "IoTimeoutError");
+    ASSERT_EQ(e2e_read(&c, sizeof buf, "0.1", buf, &got, msg, sizeof msg), 1);
+    ASSERT_STR_EQ(msg, "IoTimeoutError");
     pid_t qemu = qemu_of(hang_proj);
-    CU_ASSERT(e2e_call_ok(&c, "close_transport", "{}"));
-    CU_ASSERT_FALSE(qemu_procs_alive(qemu));
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_TRUE(e2e_call_ok(&c, "close_transport", "{}"));
+    ASSERT_FALSE(qemu_procs_alive(qemu));
+    ASSERT_TRUE(e2e_close_server(&c));
 }
 
 /* The test double prints its banner and never calls link_init. */
 static void test_a_firmware_that_never_brings_the_link_up_fails_open_in_time_saying_so(void)
 {
     struct rpc_client c;
-    CU_ASSERT_FATAL(e2e_spawn(&c, no_link_proj));
-    CU_ASSERT_FATAL(e2e_call_ok(&c, "flash", OPTS));
+    ASSERT_TRUE_FATAL(e2e_spawn(&c, no_link_proj));
+    ASSERT_TRUE_FATAL(e2e_call_ok(&c, "flash", OPTS));
     double t0 = e2e_now_s();
     e2e_call_fails(&c, "open_transport", OPTS, "calling method open_transport",
                    "the firmware printed its banner but never brought up the fast link "
                    "(virtio-serial) within 10 s");
     double took = e2e_now_s() - t0;
     fprintf(stderr, "\n    open_transport failed after %.1f s", took);
-    CU_ASSERT(took >= 9.5 && took < SESS_BANNER_SEC + 5.0);
-    CU_ASSERT_EQUAL(qemu_procs_children(c.pid), 0); /* the board is off again */
+    ASSERT_TRUE(took >= 9.5 && took < SESS_BANNER_SEC + 5.0);
+    ASSERT_EQ(qemu_procs_children(c.pid), 0); /* the board is off again */
     char lock[PATH_MAX + 32];
     snprintf(lock, sizeof lock, "%s/flash/board.lock", no_link_proj);
-    CU_ASSERT_EQUAL(qemu_of(no_link_proj), 0);
+    ASSERT_EQ(qemu_of(no_link_proj), 0);
     /* the server is fine: the echo project's server next door still answers, this one too */
-    CU_ASSERT(e2e_call_ok(&c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_TRUE(e2e_call_ok(&c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
+    ASSERT_TRUE(e2e_close_server(&c));
 }
 
 /* abort_after.c: 16 bytes back, then an abort line on the UART and exit code 5. */
 static void test_a_board_that_dies_is_transport_closed_with_its_exit_and_uart_line(void)
 {
     struct rpc_client c;
-    CU_ASSERT_FATAL(open_board(&c, abort_proj, board0));
-    CU_ASSERT(e2e_echo_random(&c, 16));
+    ASSERT_TRUE_FATAL(open_board(&c, abort_proj, board0));
+    ASSERT_TRUE(e2e_echo_random(&c, 16));
     uint8_t buf[16];
     size_t got = 0;
     char msg[128];
@@ -208,46 +211,46 @@ static void test_a_board_that_dies_is_transport_closed_with_its_exit_and_uart_li
             reply = NULL;
         }
     }
-    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "TransportClosedError");
+    ASSERT_STR_EQ(e2e_message_of(reply), "TransportClosedError");
     const char *tb = e2e_traceback_of(reply);
-    CU_ASSERT_PTR_NOT_NULL(strstr(tb, "exited with code 5"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(tb, "its UART's last line: #microtvm-qemu:abort:test:after "
-                                  "16 bytes"));
+    ASSERT_STR_CONTAINS(tb, "exited with code 5");
+    ASSERT_STR_CONTAINS(tb, "its UART's last line: #microtvm-qemu:abort:test:after "
+                                  "16 bytes");
     fprintf(stderr, "\n    %s", tb);
     cJSON_Delete(reply);
     /* every later call says so too, and the server still serves */
-    CU_ASSERT_EQUAL(e2e_read(&c, sizeof buf, "0", buf, &got, msg, sizeof msg), 1);
-    CU_ASSERT_STRING_EQUAL(msg, "TransportClosedError");
-    CU_ASSERT_EQUAL(qemu_procs_children(c.pid), 0);
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_EQ(e2e_read(&c, sizeof buf, "0", buf, &got, msg, sizeof msg), 1);
+    ASSERT_STR_EQ(msg, "TransportClosedError");
+    ASSERT_EQ(qemu_procs_children(c.pid), 0);
+    ASSERT_TRUE(e2e_close_server(&c));
 }
 
 static void test_qemu_killed_mid_read_is_transport_closed_and_the_board_boots_again(void)
 {
     struct rpc_client c;
     struct err err = {0};
-    CU_ASSERT_FATAL(open_board(&c, proj0, board0));
+    ASSERT_TRUE_FATAL(open_board(&c, proj0, board0));
     pid_t qemu = qemu_of(proj0);
-    CU_ASSERT_FATAL(qemu > 0);
+    ASSERT_TRUE_FATAL(qemu > 0);
     long id = e2e_send_call(&c, "read_transport", "{\"n\":16,\"timeout_sec\":null}");
-    CU_ASSERT_FATAL(id > 0);
+    ASSERT_TRUE_FATAL(id > 0);
     char *line = NULL;
-    CU_ASSERT_EQUAL(rpc_client_read_line(&c, 500, &line, &err), ERR_TIMEOUT); /* waiting */
+    ASSERT_EQ(rpc_client_read_line(&c, 500, &line, &err), ERR_TIMEOUT); /* waiting */
     free(line);
-    CU_ASSERT_EQUAL(kill(qemu, SIGKILL), 0);
+    ASSERT_EQ(kill(qemu, SIGKILL), 0);
     cJSON *reply = NULL;
-    CU_ASSERT_EQUAL_FATAL(rpc_client_read_reply(&c, 5000, &reply, &err), 0);
-    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "TransportClosedError");
-    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "killed by signal 9"));
+    ASSERT_EQ_FATAL(rpc_client_read_reply(&c, 5000, &reply, &err), 0);
+    ASSERT_STR_EQ(e2e_message_of(reply), "TransportClosedError");
+    ASSERT_STR_CONTAINS(e2e_traceback_of(reply), "killed by signal 9");
     cJSON_Delete(reply);
-    CU_ASSERT_FALSE(qemu_procs_alive(qemu));
+    ASSERT_FALSE(qemu_procs_alive(qemu));
     char banner[128];
     banner_of(board0, banner, sizeof banner);
-    CU_ASSERT_FATAL(e2e_call_ok(&c, "open_transport", OPTS));
-    CU_ASSERT(e2e_banner_first(&c, banner));
-    CU_ASSERT(qemu_of(proj0) > 0 && qemu_of(proj0) != qemu);
-    CU_ASSERT(e2e_echo_random(&c, 4096));
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_TRUE_FATAL(e2e_call_ok(&c, "open_transport", OPTS));
+    ASSERT_TRUE(e2e_banner_first(&c, banner));
+    ASSERT_TRUE(qemu_of(proj0) > 0 && qemu_of(proj0) != qemu);
+    ASSERT_TRUE(e2e_echo_random(&c, 4096));
+    ASSERT_TRUE(e2e_close_server(&c));
 }
 
 /* reset_on_r.c: the byte 'R' resets the board. The transport stays open; the reboot's banner
@@ -256,20 +259,20 @@ static void test_qemu_killed_mid_read_is_transport_closed_and_the_board_boots_ag
 static void test_a_board_that_resets_itself_keeps_its_transport(void)
 {
     struct rpc_client c;
-    CU_ASSERT_FATAL(open_board(&c, reset_proj, board0));
-    CU_ASSERT(e2e_echo_random(&c, 4096)); /* never an 'R' in there */
+    ASSERT_TRUE_FATAL(open_board(&c, reset_proj, board0));
+    ASSERT_TRUE(e2e_echo_random(&c, 4096)); /* never an 'R' in there */
     char *params = e2e_write_params((const uint8_t *)"R", 1, "5");
-    CU_ASSERT(e2e_call_ok(&c, "write_transport", params));
+    ASSERT_TRUE(e2e_call_ok(&c, "write_transport", params));
     free(params);
     static const char want[] = "R" LINK_UP_MARKER;
     uint8_t buf[64];
     char msg[128];
     size_t got = e2e_read_n(&c, buf, sizeof want - 1, msg, sizeof msg);
-    CU_ASSERT(got == sizeof want - 1 && memcmp(buf, want, got) == 0);
+    ASSERT_TRUE(got == sizeof want - 1 && memcmp(buf, want, got) == 0);
     if (got != sizeof want - 1 || memcmp(buf, want, got))
         fprintf(stderr, "\n    after the reset: %zu bytes \"%.*s\" (%s)", got, (int)got, buf, msg);
-    CU_ASSERT(e2e_echo_random(&c, 4096));
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_TRUE(e2e_echo_random(&c, 4096));
+    ASSERT_TRUE(e2e_close_server(&c));
 }
 
 static void test_close_is_idempotent_and_reopen_and_open_on_open_boot_again(void)
@@ -277,62 +280,62 @@ static void test_close_is_idempotent_and_reopen_and_open_on_open_boot_again(void
     struct rpc_client c;
     char banner[128];
     banner_of(board0, banner, sizeof banner);
-    CU_ASSERT_FATAL(open_board(&c, proj0, board0));
+    ASSERT_TRUE_FATAL(open_board(&c, proj0, board0));
     pid_t first = qemu_of(proj0);
-    CU_ASSERT(e2e_call_ok(&c, "close_transport", "{}"));
-    CU_ASSERT(e2e_call_ok(&c, "close_transport", "{}"));
-    CU_ASSERT_FALSE(qemu_procs_alive(first));
+    ASSERT_TRUE(e2e_call_ok(&c, "close_transport", "{}"));
+    ASSERT_TRUE(e2e_call_ok(&c, "close_transport", "{}"));
+    ASSERT_FALSE(qemu_procs_alive(first));
     uint8_t buf[4];
     size_t got = 0;
     char msg[128];
-    CU_ASSERT_EQUAL(e2e_read(&c, sizeof buf, "0", buf, &got, msg, sizeof msg), 1);
-    CU_ASSERT_STRING_EQUAL(msg, "TransportClosedError");
-    CU_ASSERT_FATAL(e2e_call_ok(&c, "open_transport", OPTS)); /* boots the flash image again */
-    CU_ASSERT(e2e_banner_first(&c, banner));
-    CU_ASSERT(e2e_echo_random(&c, 64 * 1024));
+    ASSERT_EQ(e2e_read(&c, sizeof buf, "0", buf, &got, msg, sizeof msg), 1);
+    ASSERT_STR_EQ(msg, "TransportClosedError");
+    ASSERT_TRUE_FATAL(e2e_call_ok(&c, "open_transport", OPTS)); /* boots the flash image again */
+    ASSERT_TRUE(e2e_banner_first(&c, banner));
+    ASSERT_TRUE(e2e_echo_random(&c, 64 * 1024));
     /* opening an open transport restarts the board: a fresh banner first, then the link */
-    CU_ASSERT_FATAL(e2e_call_ok(&c, "open_transport", OPTS));
-    CU_ASSERT(e2e_banner_first(&c, banner));
-    CU_ASSERT(e2e_echo_random(&c, 64 * 1024));
-    CU_ASSERT(e2e_close_server(&c));
-    CU_ASSERT_EQUAL(qemu_of(proj0), 0);
+    ASSERT_TRUE_FATAL(e2e_call_ok(&c, "open_transport", OPTS));
+    ASSERT_TRUE(e2e_banner_first(&c, banner));
+    ASSERT_TRUE(e2e_echo_random(&c, 64 * 1024));
+    ASSERT_TRUE(e2e_close_server(&c));
+    ASSERT_EQ(qemu_of(proj0), 0);
 }
 
 static void test_a_second_server_on_the_same_board_is_told_it_is_in_use(void)
 {
     struct rpc_client a, c;
-    CU_ASSERT_FATAL(open_board(&a, proj0, board0));
-    CU_ASSERT_FATAL(e2e_spawn(&c, proj0));
+    ASSERT_TRUE_FATAL(open_board(&a, proj0, board0));
+    ASSERT_TRUE_FATAL(e2e_spawn(&c, proj0));
     char want[128];
     snprintf(want, sizeof want, "board in use by another server (pid %ld)", (long)a.pid);
     e2e_call_fails(&c, "open_transport", OPTS, "calling method open_transport", want);
-    CU_ASSERT(e2e_echo_random(&a, 4096)); /* the first session is untouched */
-    CU_ASSERT(e2e_close_server(&a));
+    ASSERT_TRUE(e2e_echo_random(&a, 4096)); /* the first session is untouched */
+    ASSERT_TRUE(e2e_close_server(&a));
     char banner[128];
     banner_of(board0, banner, sizeof banner);
-    CU_ASSERT(e2e_call_ok(&c, "open_transport", OPTS));
-    CU_ASSERT(e2e_banner_first(&c, banner));
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_TRUE(e2e_call_ok(&c, "open_transport", OPTS));
+    ASSERT_TRUE(e2e_banner_first(&c, banner));
+    ASSERT_TRUE(e2e_close_server(&c));
 }
 
 static void test_a_server_killed_with_sigkill_leaves_no_qemu_socket_or_lock(void)
 {
     struct rpc_client c;
-    CU_ASSERT_FATAL(open_board(&c, proj0, board0));
-    CU_ASSERT(e2e_echo_random(&c, 4096));
+    ASSERT_TRUE_FATAL(open_board(&c, proj0, board0));
+    ASSERT_TRUE(e2e_echo_random(&c, 4096));
     pid_t qemu = qemu_of(proj0);
-    CU_ASSERT_FATAL(qemu > 0);
+    ASSERT_TRUE_FATAL(qemu > 0);
     rpc_client_kill(&c);
-    CU_ASSERT(qemu_procs_orphan_ends(qemu, 3000));
+    ASSERT_TRUE(qemu_procs_orphan_ends(qemu, 3000));
     DIR *d = opendir(rundir);
     int entries = 0;
     for (struct dirent *e; d && (e = readdir(d));)
         entries += e->d_name[0] != '.';
     if (d)
         closedir(d);
-    CU_ASSERT_EQUAL(entries, 0); /* no QMP socket or runtime directory left */
-    CU_ASSERT_FATAL(open_board(&c, proj0, board0)); /* the kernel dropped the lock */
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_EQ(entries, 0); /* no QMP socket or runtime directory left */
+    ASSERT_TRUE_FATAL(open_board(&c, proj0, board0)); /* the kernel dropped the lock */
+    ASSERT_TRUE(e2e_close_server(&c));
 }
 
 /* The driver handles both virtio-mmio transports: QEMU 7.2's default legacy one (every other
@@ -346,8 +349,8 @@ static void test_the_driver_also_runs_on_the_modern_virtio_mmio_transport(void)
     char path[PATH_MAX + 64], image[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/machines/%s.json", proj0, board0);
     snprintf(image, sizeof image, "%s/flash/firmware.elf", proj0);
-    CU_ASSERT_EQUAL_FATAL(mach_load(&m, path, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(fast_link_open(&l, fast_link_kind_find(m.fast_link_kind), &err), 0);
+    ASSERT_EQ_FATAL(mach_load(&m, path, &err), 0);
+    ASSERT_EQ_FATAL(fast_link_open(&l, fast_link_kind_find(m.fast_link_kind), &err), 0);
     static const char *const modern[] = {"-global", "virtio-mmio.force-legacy=false", NULL};
     struct emu_config c;
     emu_config_init(&c);
@@ -357,34 +360,34 @@ static void test_the_driver_also_runs_on_the_modern_virtio_mmio_transport(void)
     c.link_args = l.kind->qemu_args;
     c.extra_args = modern;
     struct emu *e = emu_start(&c, &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    ASSERT_NOT_NULL_FATAL(e);
     char banner[256], want[128];
     size_t got = 0;
-    CU_ASSERT_EQUAL(fast_link_start(&l, emu_exit_fd(e), &err), 0);
-    CU_ASSERT_EQUAL(emu_run(e, &err), 0);
-    CU_ASSERT_EQUAL(emu_wait_banner(e, banner, sizeof banner, &got, 10000, &err), 0);
+    ASSERT_EQ(fast_link_start(&l, emu_exit_fd(e), &err), 0);
+    ASSERT_EQ(emu_run(e, &err), 0);
+    ASSERT_EQ(emu_wait_banner(e, banner, sizeof banner, &got, 10000, &err), 0);
     banner_of(board0, want, sizeof want);
-    CU_ASSERT(got == strlen(want) && memcmp(banner, want, got) == 0);
+    ASSERT_TRUE(got == strlen(want) && memcmp(banner, want, got) == 0);
     /* the link's first line, then 64 KiB echoed byte for byte */
     struct sess__link link;
     sess__link_init(&link, 0);
     link.fd = l.stream_fd;
     link.exit_fd = emu_exit_fd(e);
-    CU_ASSERT_EQUAL(sess__link_wait_line(&link, 256, 10.0, &err), 0);
+    ASSERT_EQ(sess__link_wait_line(&link, 256, 10.0, &err), 0);
     uint8_t line[64];
     size_t n = 0;
-    CU_ASSERT_EQUAL(sess__link_read(&link, line, sizeof LINK_UP_MARKER - 1, 1.0, &n, &err), 0);
-    CU_ASSERT(n == sizeof LINK_UP_MARKER - 1 && !memcmp(line, LINK_UP_MARKER, n));
+    ASSERT_EQ(sess__link_read(&link, line, sizeof LINK_UP_MARKER - 1, 1.0, &n, &err), 0);
+    ASSERT_TRUE(n == sizeof LINK_UP_MARKER - 1 && !memcmp(line, LINK_UP_MARKER, n));
     size_t size = 64 * 1024;
     uint8_t *out = malloc(size), *in = malloc(size);
-    CU_ASSERT_FATAL(out && in);
+    ASSERT_TRUE_FATAL(out && in);
     for (size_t i = 0; i < size; i++)
         out[i] = (uint8_t)(i * 131u + (i >> 9));
-    CU_ASSERT_EQUAL(sess__link_write(&link, out, size, 10.0, &err), 0);
+    ASSERT_EQ(sess__link_write(&link, out, size, 10.0, &err), 0);
     size_t all = 0;
     while (all < size && sess__link_read(&link, in + all, size - all, 10.0, &n, &err) == 0)
         all += n;
-    CU_ASSERT(all == size && memcmp(in, out, size) == 0);
+    ASSERT_TRUE(all == size && memcmp(in, out, size) == 0);
     fprintf(stderr, "\n    modern transport: link up, %zu of %zu bytes echoed intact",
             all == size && !memcmp(in, out, size) ? all : 0, size);
     free(out);
@@ -402,7 +405,7 @@ static void test_link_values_other_than_uart_or_fast_are_refused_everywhere(void
         "socket,id=x,path=/tmp/mtq-hostile.sock", "tcp:127.0.0.1:4444", "/dev/ttyS0",
         "fast,fd=0", "virtio_serial", "FAST", "fast ", "uart;fast", "file:/etc/passwd"};
     struct rpc_client t;
-    CU_ASSERT_FATAL(e2e_spawn(&t, MTQ_TEMPLATE_DIR));
+    ASSERT_TRUE_FATAL(e2e_spawn(&t, MTQ_TEMPLATE_DIR));
     for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
         char params[PATH_MAX + 512], dir[PATH_MAX];
         snprintf(dir, sizeof dir, "%s/hostile-%zu", workdir, i);
@@ -412,11 +415,11 @@ static void test_link_values_other_than_uart_or_fast_are_refused_everywhere(void
                  hostile[i]);
         e2e_call_fails(&t, "generate_project", params, "calling method generate_project",
                        "is not one of: uart, fast");
-        CU_ASSERT_FALSE(fs_exists(dir));
+        ASSERT_FALSE(fs_exists(dir));
     }
-    CU_ASSERT(e2e_close_server(&t));
+    ASSERT_TRUE(e2e_close_server(&t));
     struct rpc_client c;
-    CU_ASSERT_FATAL(e2e_spawn(&c, proj0));
+    ASSERT_TRUE_FATAL(e2e_spawn(&c, proj0));
     e2e_call_fails(&c, "open_transport", "{\"options\":{\"link\":\"tcp:127.0.0.1:1\"}}",
                    "calling method open_transport", "is not one of: uart, fast");
     e2e_call_fails(&c, "open_transport", "{\"options\":{\"link\":\"uart\"}}",
@@ -424,8 +427,8 @@ static void test_link_values_other_than_uart_or_fast_are_refused_everywhere(void
                    "option link: 'uart' differs from the 'fast' this project was generated");
     e2e_call_fails(&c, "build", "{\"options\":{\"link\":\"uart\"}}", "calling method build",
                    "generate the project again with link=uart");
-    CU_ASSERT_EQUAL(qemu_procs_children(c.pid), 0);
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_EQ(qemu_procs_children(c.pid), 0);
+    ASSERT_TRUE(e2e_close_server(&c));
 }
 
 /* ---- the command line ---- */
@@ -483,11 +486,11 @@ static bool cli_run_input(const char *dir, const char *input, char *hex, size_t 
 static void test_run_with_an_input_over_the_fast_link_matches_the_uart_exactly(void)
 {
     char fast_dir[PATH_MAX], uart_dir[PATH_MAX], input[PATH_MAX];
-    CU_ASSERT_FATAL(cli_aot_project(board0, "fast", fast_dir, sizeof fast_dir));
-    CU_ASSERT_FATAL(cli_aot_project(board0, "uart", uart_dir, sizeof uart_dir));
+    ASSERT_TRUE_FATAL(cli_aot_project(board0, "fast", fast_dir, sizeof fast_dir));
+    ASSERT_TRUE_FATAL(cli_aot_project(board0, "uart", uart_dir, sizeof uart_dir));
     /* sample 7 of the digits set, and the output the generator recorded for it */
     char *text = NULL;
-    CU_ASSERT_EQUAL_FATAL(fs_read_file(MTQ_SOURCE_DIR "/tests/fixtures/mlf/"
+    ASSERT_EQ_FATAL(fs_read_file(MTQ_SOURCE_DIR "/tests/fixtures/mlf/"
                                        "digits_int8_samples.json", 0, &text, NULL, NULL), 0);
     cJSON *samples = cJSON_Parse(text);
     free(text);
@@ -496,25 +499,25 @@ static void test_run_with_an_input_over_the_fast_link_matches_the_uart_exactly(v
     const char *want = cJSON_GetObjectItem(seven, "output_hex")->valuestring;
     uint8_t raw[256];
     size_t n = strlen(in_hex) / 2;
-    CU_ASSERT_FATAL(n <= sizeof raw);
+    ASSERT_TRUE_FATAL(n <= sizeof raw);
     for (size_t i = 0; i < n; i++) {
         unsigned v = 0;
         sscanf(in_hex + 2 * i, "%2x", &v);
         raw[i] = (uint8_t)v;
     }
     snprintf(input, sizeof input, "%s/seven.bin", workdir);
-    CU_ASSERT_EQUAL_FATAL(fs_write_file(input, raw, n, NULL), 0);
+    ASSERT_EQ_FATAL(fs_write_file(input, raw, n, NULL), 0);
     char fast_hex[256], uart_hex[256], again_hex[256];
     double fast_count = 0, uart_count = 0, again = 0;
-    CU_ASSERT_FATAL(cli_run_input(fast_dir, input, fast_hex, sizeof fast_hex, &fast_count));
-    CU_ASSERT_FATAL(cli_run_input(uart_dir, input, uart_hex, sizeof uart_hex, &uart_count));
-    CU_ASSERT_FATAL(cli_run_input(fast_dir, input, again_hex, sizeof again_hex, &again));
-    CU_ASSERT_STRING_EQUAL(fast_hex, want);
-    CU_ASSERT_STRING_EQUAL(uart_hex, want);
-    CU_ASSERT_STRING_EQUAL(again_hex, want);
+    ASSERT_TRUE_FATAL(cli_run_input(fast_dir, input, fast_hex, sizeof fast_hex, &fast_count));
+    ASSERT_TRUE_FATAL(cli_run_input(uart_dir, input, uart_hex, sizeof uart_hex, &uart_count));
+    ASSERT_TRUE_FATAL(cli_run_input(fast_dir, input, again_hex, sizeof again_hex, &again));
+    ASSERT_STR_EQ(fast_hex, want);
+    ASSERT_STR_EQ(uart_hex, want);
+    ASSERT_STR_EQ(again_hex, want);
     /* the driver leaves the model's data where the UART build has it: the same exact count */
-    CU_ASSERT_EQUAL(fast_count, uart_count);
-    CU_ASSERT_EQUAL(again, fast_count);
+    ASSERT_EQ(fast_count, uart_count);
+    ASSERT_EQ(again, fast_count);
     fprintf(stderr, "\n    run --input on %s: %.0f instructions on both links", board0,
             fast_count);
     cJSON_Delete(samples);
@@ -525,12 +528,12 @@ static void test_serial_echoes_a_pipe_over_the_fast_link(void)
     char in[PATH_MAX], want[256], *out = NULL, *errs = NULL;
     const char text[] = "hello, fast board\nsecond line\n";
     snprintf(in, sizeof in, "%s/serial-in", workdir);
-    CU_ASSERT_EQUAL_FATAL(fs_write_file(in, text, sizeof text - 1, NULL), 0);
+    ASSERT_EQ_FATAL(fs_write_file(in, text, sizeof text - 1, NULL), 0);
     const char *args[] = {"serial", proj0, NULL};
-    CU_ASSERT_EQUAL(cli_run_binary(workdir, args, in, 60, &out, &errs), 0);
+    ASSERT_EQ(cli_run_binary(workdir, args, in, 60, &out, &errs), 0);
     banner_of(board0, want, sizeof want);
     strncat(want, text, sizeof want - strlen(want) - 1);
-    CU_ASSERT_STRING_EQUAL(out, want);
+    ASSERT_STR_EQ(out, want);
     free(out);
     free(errs);
 }
@@ -542,11 +545,11 @@ static void test_the_demo_runs_over_the_fast_link(void)
     char *out = NULL, *errs = NULL;
     const char *args[] = {"demo", "--board", board0, "--link", "fast", NULL};
     int st = cli_run_binary(workdir, args, NULL, 300, &out, &errs);
-    CU_ASSERT_EQUAL(st, 0);
+    ASSERT_EQ(st, 0);
     char row[64];
     snprintf(row, sizeof row, "\n%s ", board0);
     const char *r = out ? strstr(out, row) : NULL;
-    CU_ASSERT(r && strstr(r, " 10/10 ") && strstr(strstr(r, " 10/10 ") + 1, " 10/10 "));
+    ASSERT_TRUE(r && strstr(r, " 10/10 ") && strstr(strstr(r, " 10/10 ") + 1, " 10/10 "));
     if (st != 0 || !r)
         fprintf(stderr, "\n%s\n%s\n", out ? out : "", errs ? errs : "");
     free(out);
@@ -555,17 +558,12 @@ static void test_the_demo_runs_over_the_fast_link(void)
 
 /* ---- setup ---- */
 
+/* The board can build and boot here, and has a fast link this server drives. */
 static bool board_usable(const char *name, char *why, size_t whysz)
 {
     struct machine m;
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/machines/%s.json", MTQ_SOURCE_DIR, name);
-    if (!fwbuild_available(name, why, whysz))
+    if (!boards_can_build_and_boot(name, &m, why, whysz))
         return false;
-    if (mach_load(&m, path, NULL) < 0 || !fwbuild_on_path(m.qemu_binary)) {
-        snprintf(why, whysz, "its QEMU is not on PATH (scripts/install-deps.sh)");
-        return false;
-    }
     if (!mach_has_fast_link(&m) || !fast_link_kind_find(m.fast_link_kind)) {
         snprintf(why, whysz, "it has no fast link this server drives");
         return false;
@@ -626,13 +624,18 @@ static int suite_init(void)
     return -1;
 }
 
-int main(void)
+int test_register(void)
 {
     int usable = 0;
     if (!fs_exists(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh")) {
         printf("e2e_fast_link: skipped: no template at %s (build the template_project "
                "target)\n", MTQ_TEMPLATE_DIR);
-        return 77;
+        return TEST_SKIP;
+    }
+    struct err err = {0};
+    if (boards_list(&boards, &err) < 0) {
+        printf("e2e_fast_link: %s\n", err.msg);
+        return 1;
     }
     for (int b = 0; b < N_BOARDS; b++) {
         char why[512];
@@ -645,11 +648,10 @@ int main(void)
     }
     if (usable == 0) {
         printf("e2e_fast_link: skipped: no board with a fast link can run here\n");
-        return 77;
+        return TEST_SKIP;
     }
     /* orphans (a SIGKILLed server's QEMU) come to us, so the test can reap and check them */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("e2e_fast_link", suite_init, suite_clean);
     CU_ADD_TEST(s, test_every_fast_board_hands_its_banner_first_and_echoes_a_mebibyte_each_way);
     CU_ADD_TEST(s, test_read_timeouts_give_io_timeout_in_time_and_null_waits_for_data);
@@ -666,15 +668,5 @@ int main(void)
     CU_ADD_TEST(s, test_run_with_an_input_over_the_fast_link_matches_the_uart_exactly);
     CU_ADD_TEST(s, test_serial_echoes_a_pipe_over_the_fast_link);
     CU_ADD_TEST(s, test_the_demo_runs_over_the_fast_link);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry(); /* only after reading the counts: it clears them */
-    if (qemu_procs_children(getpid()) != 0) {
-        fprintf(stderr, "e2e_fast_link: a QEMU child is still alive\n");
-        bad++;
-    }
-    return bad != 0;
+    return TEST_RUN;
 }

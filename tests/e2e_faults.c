@@ -10,15 +10,16 @@
  */
 #include "session_internal.h"
 
+#include "asserts.h"
 #include "b85.h"
+#include "e2e_rpc.h"
 #include "fs.h"
 #include "fwbuild.h"
 #include "mlf.h"
 #include "qemu_procs.h"
-#include "e2e_rpc.h"
 #include "rpc_client.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -159,14 +160,14 @@ static int rundir_leftovers(void)
  * docs/RELIABILITY.md. */
 static void assert_nothing_left(const char *proj, int rundir_leaks)
 {
-    CU_ASSERT(no_process_left(-1, 5000));
-    CU_ASSERT(rundir_leftovers() <= rundir_leaks);
+    ASSERT_TRUE(no_process_left(-1, 5000));
+    ASSERT_LE(rundir_leftovers(), rundir_leaks);
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/flash/.firmware.elf.tmp", proj);
-    CU_ASSERT_FALSE(fs_exists(path));
+    ASSERT_FALSE(fs_exists(path));
     pid_t qemu = qemu_of(proj);
     if (qemu > 0)
-        CU_ASSERT(qemu_ends(qemu, 3000));
+        ASSERT_TRUE(qemu_ends(qemu, 3000));
 }
 
 /* A fresh server on proj builds, flashes, opens, echoes and closes: the project survived. */
@@ -186,9 +187,9 @@ static bool fresh_server_works(const char *proj)
 /* A server on proj with its board flashed, the transport open and the banner read. */
 static void open_session(struct rpc_client *c, const char *proj)
 {
-    CU_ASSERT_FATAL(e2e_spawn(c, proj));
-    CU_ASSERT_FATAL(e2e_call_ok(c, "flash", OPTS) && e2e_call_ok(c, "open_transport", OPTS));
-    CU_ASSERT_FATAL(e2e_banner_first(c, BANNER));
+    ASSERT_TRUE_FATAL(e2e_spawn(c, proj));
+    ASSERT_TRUE_FATAL(e2e_call_ok(c, "flash", OPTS) && e2e_call_ok(c, "open_transport", OPTS));
+    ASSERT_TRUE_FATAL(e2e_banner_first(c, BANNER));
 }
 
 /* ---- QEMU dying or failing ---- */
@@ -199,28 +200,28 @@ static void test_qemu_killed_mid_write_is_transport_closed_and_nothing_is_left(v
     struct err err = {0};
     open_session(&c, hang_proj); /* the hung board takes almost nothing: the write waits */
     pid_t qemu = qemu_of(hang_proj);
-    CU_ASSERT_FATAL(qemu > 0);
+    ASSERT_GT_FATAL(qemu, 0);
     size_t n = 64 * 1024;
     uint8_t *data = calloc(1, n);
     char *params = e2e_write_params(data, n, "null");
-    CU_ASSERT_FATAL(e2e_send_call(&c, "write_transport", params) > 0);
+    ASSERT_GT_FATAL(e2e_send_call(&c, "write_transport", params), 0);
     free(params);
     free(data);
     char *line = NULL;
-    CU_ASSERT_EQUAL(rpc_client_read_line(&c, 500, &line, &err), ERR_TIMEOUT); /* still writing */
+    ASSERT_EQ(rpc_client_read_line(&c, 500, &line, &err), ERR_TIMEOUT); /* still writing */
     free(line);
-    CU_ASSERT_EQUAL(kill(qemu, SIGKILL), 0);
+    ASSERT_EQ(kill(qemu, SIGKILL), 0);
     cJSON *reply = NULL;
-    CU_ASSERT_EQUAL_FATAL(rpc_client_read_reply(&c, 10000, &reply, &err), 0);
-    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "TransportClosedError");
-    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "killed by signal 9"));
+    ASSERT_OK_FATAL(rpc_client_read_reply(&c, 10000, &reply, &err), &err);
+    ASSERT_STR_EQ(e2e_message_of(reply), "TransportClosedError");
+    ASSERT_STR_CONTAINS(e2e_traceback_of(reply), "killed by signal 9");
     cJSON_Delete(reply);
     char msg[128];
     uint8_t buf[8];
     size_t got = 0;
-    CU_ASSERT_EQUAL(e2e_read(&c, 8, "0", buf, &got, msg, sizeof msg), 1);
-    CU_ASSERT_STRING_EQUAL(msg, "TransportClosedError");
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_EQ(e2e_read(&c, 8, "0", buf, &got, msg, sizeof msg), 1);
+    ASSERT_STR_EQ(msg, "TransportClosedError");
+    ASSERT_TRUE(e2e_close_server(&c));
     assert_nothing_left(hang_proj, 0);
 }
 
@@ -230,22 +231,22 @@ static void test_qemu_killed_mid_read_with_a_timeout_is_transport_closed_at_once
     struct err err = {0};
     open_session(&c, hang_proj);
     pid_t qemu = qemu_of(hang_proj);
-    CU_ASSERT_FATAL(qemu > 0);
-    CU_ASSERT_FATAL(e2e_send_call(&c, "read_transport", "{\"n\":64,\"timeout_sec\":30}") > 0);
+    ASSERT_GT_FATAL(qemu, 0);
+    ASSERT_GT_FATAL(e2e_send_call(&c, "read_transport", "{\"n\":64,\"timeout_sec\":30}"), 0);
     usleep(300000);
     double t0 = e2e_now_s();
-    CU_ASSERT_EQUAL(kill(qemu, SIGKILL), 0);
+    ASSERT_EQ(kill(qemu, SIGKILL), 0);
     cJSON *reply = NULL;
-    CU_ASSERT_EQUAL_FATAL(rpc_client_read_reply(&c, 10000, &reply, &err), 0);
+    ASSERT_OK_FATAL(rpc_client_read_reply(&c, 10000, &reply, &err), &err);
     double took = e2e_now_s() - t0;
-    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "TransportClosedError");
-    CU_ASSERT(took < 5.0); /* not the 30 s timeout: the server saw QEMU go */
+    ASSERT_STR_EQ(e2e_message_of(reply), "TransportClosedError");
+    ASSERT_LT(took, 5.0); /* not the 30 s timeout: the server saw QEMU go */
     fprintf(stderr, "\n    read ended %.0f ms after QEMU was killed", took * 1e3);
     cJSON_Delete(reply);
     /* the project's board boots again in the same server */
-    CU_ASSERT(e2e_call_ok(&c, "open_transport", OPTS));
-    CU_ASSERT(e2e_banner_first(&c, BANNER));
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_TRUE(e2e_call_ok(&c, "open_transport", OPTS));
+    ASSERT_TRUE(e2e_banner_first(&c, BANNER));
+    ASSERT_TRUE(e2e_close_server(&c));
     assert_nothing_left(hang_proj, 0);
 }
 
@@ -255,10 +256,10 @@ static void set_qemu(const char *proj, const char *machine, const char *cpu)
 {
     char path[PATH_MAX + 32], *text = NULL;
     snprintf(path, sizeof path, "%s/machines/" BOARD ".json", proj);
-    CU_ASSERT_EQUAL_FATAL(fs_read_file(path, 0, &text, NULL, NULL), 0);
+    ASSERT_EQ_FATAL(fs_read_file(path, 0, &text, NULL, NULL), 0);
     cJSON *j = cJSON_Parse(text);
     free(text);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    ASSERT_NOT_NULL_FATAL(j);
     cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "qemu");
     cJSON_ReplaceItemInObjectCaseSensitive(q, "machine", cJSON_CreateString(machine));
     cJSON *args = cJSON_CreateArray();
@@ -268,7 +269,7 @@ static void set_qemu(const char *proj, const char *machine, const char *cpu)
     }
     cJSON_ReplaceItemInObjectCaseSensitive(q, "args", args);
     text = cJSON_Print(j);
-    CU_ASSERT_EQUAL(fs_write_file(path, text, strlen(text), NULL), 0);
+    ASSERT_EQ(fs_write_file(path, text, strlen(text), NULL), 0);
     free(text);
     cJSON_Delete(j);
 }
@@ -276,29 +277,29 @@ static void set_qemu(const char *proj, const char *machine, const char *cpu)
 static void test_qemu_failing_to_start_is_named_with_qemus_words_and_leaves_nothing(void)
 {
     struct rpc_client c;
-    CU_ASSERT_FATAL(e2e_spawn(&c, echo_proj));
-    CU_ASSERT_FATAL(e2e_call_ok(&c, "flash", OPTS));
-    CU_ASSERT(e2e_call_ok(&c, "close_transport", "{}")); /* powers the board off */
+    ASSERT_TRUE_FATAL(e2e_spawn(&c, echo_proj));
+    ASSERT_TRUE_FATAL(e2e_call_ok(&c, "flash", OPTS));
+    ASSERT_TRUE(e2e_call_ok(&c, "close_transport", "{}")); /* powers the board off */
     set_qemu(echo_proj, BOARD, "no-such-cpu");
     e2e_call_fails(&c, "open_transport", OPTS, "calling method open_transport",
                "powering on the " BOARD " board");
     cJSON *reply = e2e_call(&c, "open_transport", OPTS);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "no-such-cpu"));
+    ASSERT_STR_CONTAINS(e2e_traceback_of(reply), "no-such-cpu");
     cJSON_Delete(reply);
     set_qemu(echo_proj, "no-such-machine", NULL);
     reply = e2e_call(&c, "flash", OPTS);
-    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "calling method flash");
-    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "unsupported machine type"));
+    ASSERT_STR_EQ(e2e_message_of(reply), "calling method flash");
+    ASSERT_STR_CONTAINS(e2e_traceback_of(reply), "unsupported machine type");
     fprintf(stderr, "\n    %s", e2e_traceback_of(reply));
     cJSON_Delete(reply);
-    CU_ASSERT(no_process_left(c.pid, 3000));
-    CU_ASSERT_EQUAL(rundir_leftovers(), 0);
+    ASSERT_TRUE(no_process_left(c.pid, 3000));
+    ASSERT_EQ(rundir_leftovers(), 0);
     /* the same server boots the board once the machine file is right again */
     set_qemu(echo_proj, BOARD, NULL);
-    CU_ASSERT(e2e_call_ok(&c, "flash", OPTS) && e2e_call_ok(&c, "open_transport", OPTS));
-    CU_ASSERT(e2e_banner_first(&c, BANNER));
-    CU_ASSERT(e2e_echo_random(&c, 64));
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_TRUE(e2e_call_ok(&c, "flash", OPTS) && e2e_call_ok(&c, "open_transport", OPTS));
+    ASSERT_TRUE(e2e_banner_first(&c, BANNER));
+    ASSERT_TRUE(e2e_echo_random(&c, 64));
+    ASSERT_TRUE(e2e_close_server(&c));
     assert_nothing_left(echo_proj, 0);
 }
 
@@ -313,28 +314,28 @@ static void test_a_hung_firmware_times_out_reads_and_writes_and_still_closes(voi
     size_t got = 0;
     char msg[128];
     double t0 = e2e_now_s();
-    CU_ASSERT_EQUAL(e2e_read(&c, sizeof buf, "0.5", buf, &got, msg, sizeof msg), 1);
-    CU_ASSERT_STRING_EQUAL(msg, "IoTimeoutError");
-    CU_ASSERT(e2e_now_s() - t0 >= 0.5);
+    ASSERT_EQ(e2e_read(&c, sizeof buf, "0.5", buf, &got, msg, sizeof msg), 1);
+    ASSERT_STR_EQ(msg, "IoTimeoutError");
+    ASSERT_GE(e2e_now_s() - t0, 0.5);
     size_t n = 256 * 1024;
     uint8_t *data = calloc(1, n);
     char *params = e2e_write_params(data, n, "1");
     t0 = e2e_now_s();
     cJSON *reply = e2e_call(&c, "write_transport", params);
     double took = e2e_now_s() - t0;
-    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "IoTimeoutError");
-    CU_ASSERT(took >= 1.0 && took < 10.0);
+    ASSERT_STR_EQ(e2e_message_of(reply), "IoTimeoutError");
+    ASSERT_TRUE(took >= 1.0 && took < 10.0);
     fprintf(stderr, "\n    write timed out after %.2f s", took);
     cJSON_Delete(reply);
     free(params);
     free(data);
     t0 = e2e_now_s();
-    CU_ASSERT(e2e_call_ok(&c, "close_transport", "{}"));
+    ASSERT_TRUE(e2e_call_ok(&c, "close_transport", "{}"));
     fprintf(stderr, ", close took %.0f ms", (e2e_now_s() - t0) * 1e3);
-    CU_ASSERT_FALSE(qemu_procs_alive(qemu));
-    CU_ASSERT_EQUAL(e2e_read(&c, 8, "0", buf, &got, msg, sizeof msg), 1);
-    CU_ASSERT_STRING_EQUAL(msg, "TransportClosedError");
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_FALSE(qemu_procs_alive(qemu));
+    ASSERT_EQ(e2e_read(&c, 8, "0", buf, &got, msg, sizeof msg), 1);
+    ASSERT_STR_EQ(msg, "TransportClosedError");
+    ASSERT_TRUE(e2e_close_server(&c));
     assert_nothing_left(hang_proj, 0);
 }
 
@@ -345,24 +346,24 @@ static void test_a_firmware_that_exits_mid_session_hands_over_its_bytes_then_clo
     /* 16 bytes come back, then the firmware exits with code 3 */
     const uint8_t out[16] = "0123456789abcdef";
     char *params = e2e_write_params(out, sizeof out, "10");
-    CU_ASSERT(e2e_call_ok(&c, "write_transport", params));
+    ASSERT_TRUE(e2e_call_ok(&c, "write_transport", params));
     free(params);
     uint8_t in[16];
     char msg[128];
-    CU_ASSERT_EQUAL(e2e_read_n(&c, in, sizeof in, msg, sizeof msg), sizeof in);
-    CU_ASSERT_EQUAL(memcmp(in, out, sizeof in), 0);
+    ASSERT_EQ(e2e_read_n(&c, in, sizeof in, msg, sizeof msg), sizeof in);
+    ASSERT_EQ(memcmp(in, out, sizeof in), 0);
     cJSON *reply = e2e_call(&c, "read_transport", "{\"n\":16,\"timeout_sec\":10}");
-    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "TransportClosedError");
-    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "exited with code 3"));
+    ASSERT_STR_EQ(e2e_message_of(reply), "TransportClosedError");
+    ASSERT_STR_CONTAINS(e2e_traceback_of(reply), "exited with code 3");
     cJSON_Delete(reply);
     params = e2e_write_params(out, 1, "1");
     e2e_call_fails(&c, "write_transport", params, "TransportClosedError", "exited with code 3");
     free(params);
-    CU_ASSERT(no_process_left(c.pid, 3000)); /* reaped by the server at once */
+    ASSERT_TRUE(no_process_left(c.pid, 3000)); /* reaped by the server at once */
     /* open_transport boots it again */
-    CU_ASSERT(e2e_call_ok(&c, "open_transport", OPTS));
-    CU_ASSERT(e2e_banner_first(&c, BANNER));
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_TRUE(e2e_call_ok(&c, "open_transport", OPTS));
+    ASSERT_TRUE(e2e_banner_first(&c, BANNER));
+    ASSERT_TRUE(e2e_close_server(&c));
     assert_nothing_left(exit_proj, 0);
 }
 
@@ -374,7 +375,7 @@ static void test_a_firmware_that_resets_itself_keeps_the_transport_open_and_talk
     for (int round = 0; round < 3; round++) {
         const uint8_t out[] = "abcR";
         char *params = e2e_write_params(out, 4, "10");
-        CU_ASSERT(e2e_call_ok(&c, "write_transport", params));
+        ASSERT_TRUE(e2e_call_ok(&c, "write_transport", params));
         free(params);
         /* the echo, then the banner of the new boot */
         size_t want = 4 + strlen(BANNER);
@@ -384,15 +385,15 @@ static void test_a_firmware_that_resets_itself_keeps_the_transport_open_and_talk
         bool ok = got == want && !memcmp(in, "abcR", 4) && !memcmp(in + 4, BANNER, want - 4);
         if (!ok)
             fprintf(stderr, "\n    reset %d: \"%.*s\" (%s)\n", round, (int)got, in, msg);
-        CU_ASSERT(ok);
-        CU_ASSERT_EQUAL(qemu_of(reset_proj), qemu); /* the same QEMU: a reset, not an exit */
+        ASSERT_TRUE(ok);
+        ASSERT_EQ(qemu_of(reset_proj), qemu); /* the same QEMU: a reset, not an exit */
         /* and input still reaches the new boot (QEMU_NOTES.md: input can stall after a boot) */
         double t0 = e2e_now_s();
-        CU_ASSERT(e2e_echo_random(&c, 256));
+        ASSERT_TRUE(e2e_echo_random(&c, 256));
         fprintf(stderr, "\n    reset %d: 256 bytes echoed %.0f ms after the new banner", round,
                 (e2e_now_s() - t0) * 1e3);
     }
-    CU_ASSERT(e2e_close_server(&c));
+    ASSERT_TRUE(e2e_close_server(&c));
     assert_nothing_left(reset_proj, 0);
 }
 
@@ -423,24 +424,24 @@ static int kill_during(const struct kill_case *k, int sig, const char *gen_dir, 
     struct rpc_client c;
     struct err err = {0};
     bool template = !strcmp(k->method, "generate_project");
-    CU_ASSERT_FATAL(e2e_spawn(&c, template ? MTQ_TEMPLATE_DIR : echo_proj));
+    ASSERT_TRUE_FATAL(e2e_spawn(&c, template ? MTQ_TEMPLATE_DIR : echo_proj));
     if (k->needs_flash)
-        CU_ASSERT_FATAL(e2e_call_ok(&c, "flash", OPTS));
+        ASSERT_TRUE_FATAL(e2e_call_ok(&c, "flash", OPTS));
     if (k->needs_open) {
-        CU_ASSERT_FATAL(e2e_call_ok(&c, "open_transport", OPTS));
-        CU_ASSERT_FATAL(e2e_banner_first(&c, BANNER));
+        ASSERT_TRUE_FATAL(e2e_call_ok(&c, "open_transport", OPTS));
+        ASSERT_TRUE_FATAL(e2e_banner_first(&c, BANNER));
     }
     char *params = NULL;
     if (template) {
-        CU_ASSERT_FATAL(asprintf(&params, "{\"model_library_format_path\":\"%s\","
-                                 "\"standalone_crt_dir\":\"\",\"project_dir\":\"%s\","
-                                 "\"options\":{\"project_type\":\"aot_standalone\","
-                                 "\"board\":\"" BOARD "\"}}", tar, gen_dir) > 0);
+        ASSERT_GT_FATAL(asprintf(&params, "{\"model_library_format_path\":\"%s\","
+                                          "\"standalone_crt_dir\":\"\",\"project_dir\":\"%s\","
+                                          "\"options\":{\"project_type\":\"aot_standalone\","
+                                          "\"board\":\"" BOARD "\"}}", tar, gen_dir), 0);
     } else if (!strcmp(k->method, "build")) {
         /* make build compile: a changed source */
         char src[PATH_MAX + 32];
         snprintf(src, sizeof src, "%s/firmware/apps/echo.c", echo_proj);
-        CU_ASSERT_EQUAL(utimensat(AT_FDCWD, src, NULL, 0), 0);
+        ASSERT_EQ(utimensat(AT_FDCWD, src, NULL, 0), 0);
         params = strdup(OPTS);
     } else if (!strcmp(k->method, "read_transport")) {
         params = strdup("{\"n\":64,\"timeout_sec\":null}");
@@ -453,11 +454,11 @@ static int kill_during(const struct kill_case *k, int sig, const char *gen_dir, 
     } else {
         params = strdup(!strcmp(k->method, "close_transport") ? "{}" : OPTS);
     }
-    CU_ASSERT_FATAL(e2e_send_call(&c, k->method, params) > 0);
+    ASSERT_GT_FATAL(e2e_send_call(&c, k->method, params), 0);
     free(params);
     if (k->delay_ms)
         usleep((useconds_t)k->delay_ms * 1000u);
-    CU_ASSERT_EQUAL(kill(c.pid, sig), 0);
+    ASSERT_EQ(kill(c.pid, sig), 0);
     int status = -1;
     /* SIGTERM lets a running build finish first: give it time */
     if (rpc_client_wait(&c, 60000, &status, &err) < 0)
@@ -493,8 +494,8 @@ static void kill_at_each_method(int sig)
     struct err err = {0};
     snprintf(tar, sizeof tar, "%s/digits.tar", workdir);
     if (!fs_exists(tar)) {
-        CU_ASSERT_EQUAL_FATAL(mlf_fixture_path("digits_int8", fixture, sizeof fixture, &err), 0);
-        CU_ASSERT_EQUAL_FATAL(mlf_make_tar(fixture, tar, &err), 0);
+        ASSERT_OK_FATAL(mlf_fixture_path("digits_int8", fixture, sizeof fixture, &err), &err);
+        ASSERT_OK_FATAL(mlf_make_tar(fixture, tar, &err), &err);
     }
     for (size_t i = 0; i < sizeof KILL_CASES / sizeof KILL_CASES[0]; i++) {
         const struct kill_case *k = &KILL_CASES[i];
@@ -506,7 +507,7 @@ static void kill_at_each_method(int sig)
         if (!died)
             fprintf(stderr, "\n    %s: status 0x%x, want killed by signal %d\n", k->method,
                     status, sig);
-        CU_ASSERT(died);
+        ASSERT_TRUE(died);
         double gone = e2e_now_s() - t0;
         bool starting_qemu = !strcmp(k->method, "flash") || !strcmp(k->method, "open_transport");
         assert_nothing_left(echo_proj, sig == SIGKILL && starting_qemu ? 1 : 0);
@@ -517,18 +518,18 @@ static void kill_at_each_method(int sig)
             bool whole = fs_exists(pj), absent = !fs_exists(gen_dir);
             if (!whole && !absent)
                 fprintf(stderr, "\n    %s is half a project after signal %d\n", gen_dir, sig);
-            CU_ASSERT(whole || absent);
+            ASSERT_TRUE(whole || absent);
             /* beside it: nothing after SIGTERM (the server finishes the project, then stops);
              * after SIGKILL at most the hidden staging directory, which no retry meets */
             int staging = remove_staging(k->method, sig);
-            CU_ASSERT(staging == 0 || (sig == SIGKILL && staging == 1));
+            ASSERT_TRUE(staging == 0 || (sig == SIGKILL && staging == 1));
             fs_remove_tree(gen_dir, NULL);
         }
         bool works = fresh_server_works(echo_proj);
         if (!works)
             fprintf(stderr, "\n    after %s killed by %d, a fresh server failed\n", k->method,
                     sig);
-        CU_ASSERT(works);
+        ASSERT_TRUE(works);
         fprintf(stderr, "\n    %-18s signal %d: down in %.2f s, clean, fresh server ok", k->method,
                 sig, gone);
     }
@@ -554,18 +555,18 @@ static void test_the_client_dying_during_a_blocking_read_stops_the_server_and_qe
     struct err err = {0};
     open_session(&c, hang_proj);
     pid_t qemu = qemu_of(hang_proj);
-    CU_ASSERT_FATAL(e2e_send_call(&c, "read_transport", "{\"n\":64,\"timeout_sec\":null}") > 0);
+    ASSERT_GT_FATAL(e2e_send_call(&c, "read_transport", "{\"n\":64,\"timeout_sec\":null}"), 0);
     usleep(200000);
     close(c.from_server);
     c.from_server = -1;
     rpc_client_close_input(&c);
     int status = -1;
     double t0 = e2e_now_s();
-    CU_ASSERT_EQUAL(rpc_client_wait(&c, 10000, &status, &err), 0);
-    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_OK(rpc_client_wait(&c, 10000, &status, &err), &err);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     fprintf(stderr, "\n    server exited %.0f ms after the client went", (e2e_now_s() - t0) * 1e3);
     rpc_client_kill(&c);
-    CU_ASSERT_FALSE(qemu_procs_alive(qemu) && qemu_procs_state(qemu) != 'Z');
+    ASSERT_FALSE(qemu_procs_alive(qemu) && qemu_procs_state(qemu) != 'Z');
     assert_nothing_left(hang_proj, 0);
 }
 
@@ -576,17 +577,17 @@ static void test_the_request_pipe_closed_during_a_blocking_read_ends_it_and_the_
     struct rpc_client c;
     struct err err = {0};
     open_session(&c, hang_proj);
-    CU_ASSERT_FATAL(e2e_send_call(&c, "read_transport", "{\"n\":64,\"timeout_sec\":null}") > 0);
+    ASSERT_GT_FATAL(e2e_send_call(&c, "read_transport", "{\"n\":64,\"timeout_sec\":null}"), 0);
     usleep(200000);
     rpc_client_close_input(&c);
     cJSON *reply = NULL;
-    CU_ASSERT_EQUAL(rpc_client_read_reply(&c, 10000, &reply, &err), 0);
-    CU_ASSERT_STRING_EQUAL(e2e_message_of(reply), "TransportClosedError");
-    CU_ASSERT_PTR_NOT_NULL(strstr(e2e_traceback_of(reply), "request pipe"));
+    ASSERT_OK(rpc_client_read_reply(&c, 10000, &reply, &err), &err);
+    ASSERT_STR_EQ(e2e_message_of(reply), "TransportClosedError");
+    ASSERT_STR_CONTAINS(e2e_traceback_of(reply), "request pipe");
     cJSON_Delete(reply);
     int status = -1;
-    CU_ASSERT_EQUAL(rpc_client_wait(&c, 10000, &status, &err), 0);
-    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_OK(rpc_client_wait(&c, 10000, &status, &err), &err);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     rpc_client_kill(&c);
     assert_nothing_left(hang_proj, 0);
 }
@@ -601,23 +602,23 @@ static void test_the_reply_pipe_closed_mid_reply_stops_the_server_cleanly(void)
     /* 64 KiB echoed into the server's receive buffer: an 80 KiB base85 reply */
     size_t n = 64 * 1024;
     uint8_t *data = malloc(n);
-    CU_ASSERT_FATAL(data && getrandom(data, n, 0) == (ssize_t)n);
+    ASSERT_TRUE_FATAL(data && getrandom(data, n, 0) == (ssize_t)n);
     char *params = e2e_write_params(data, n, "120");
-    CU_ASSERT(e2e_call_ok(&c, "write_transport", params));
+    ASSERT_TRUE(e2e_call_ok(&c, "write_transport", params));
     free(params);
     free(data);
     usleep(1000000); /* the last echoed bytes land */
     /* its reply overflows the 64 KiB pipe: the server blocks in the middle of the line */
-    CU_ASSERT(e2e_send_call(&c, "read_transport", "{\"n\":65536,\"timeout_sec\":10}") > 0);
+    ASSERT_GT(e2e_send_call(&c, "read_transport", "{\"n\":65536,\"timeout_sec\":10}"), 0);
     usleep(300000);
     close(c.from_server);
     c.from_server = -1;
     int status = -1;
-    CU_ASSERT_EQUAL(rpc_client_wait(&c, 10000, &status, &err), 0);
-    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_OK(rpc_client_wait(&c, 10000, &status, &err), &err);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     rpc_client_kill(&c);
     assert_nothing_left(echo_proj, 0);
-    CU_ASSERT(fresh_server_works(echo_proj));
+    ASSERT_TRUE(fresh_server_works(echo_proj));
 }
 
 /* ---- setup ---- */
@@ -654,22 +655,21 @@ static int suite_clean(void)
     return fs_remove_tree(workdir, NULL);
 }
 
-int main(void)
+int test_register(void)
 {
     char why[512];
     if (!fs_exists(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh")) {
         printf("e2e_faults: skipped: no template at %s (build the template_project target)\n",
                MTQ_TEMPLATE_DIR);
-        return 77;
+        return TEST_SKIP;
     }
     if (!fwbuild_available(BOARD, why, sizeof why) || !fwbuild_on_path("qemu-system-arm")) {
         printf("e2e_faults: skipped: %s\n", fwbuild_on_path("qemu-system-arm")
                                                 ? why : "qemu-system-arm is not on PATH");
-        return 77;
+        return TEST_SKIP;
     }
     /* orphans (a SIGKILLed server's QEMU) come to us, so the test can see and reap them */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("e2e_faults", suite_init, suite_clean);
     CU_ADD_TEST(s, test_qemu_killed_mid_write_is_transport_closed_and_nothing_is_left);
     CU_ADD_TEST(s, test_qemu_killed_mid_read_with_a_timeout_is_transport_closed_at_once);
@@ -682,15 +682,5 @@ int main(void)
     CU_ADD_TEST(s, test_the_client_dying_during_a_blocking_read_stops_the_server_and_qemu);
     CU_ADD_TEST(s, test_the_request_pipe_closed_during_a_blocking_read_ends_it_and_the_server);
     CU_ADD_TEST(s, test_the_reply_pipe_closed_mid_reply_stops_the_server_cleanly);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    if (qemu_procs_children(getpid()) != 0) {
-        fprintf(stderr, "e2e_faults: a QEMU child is still alive\n");
-        bad++;
-    }
-    return bad != 0;
+    return TEST_RUN;
 }

@@ -7,14 +7,15 @@
  * the configure step with a message naming the board, the library and what it has.
  * Skips (77) when cmake, ninja, a cross compiler or a QEMU binary is missing.
  */
+#include "asserts.h"
 #include "e2e_rpc.h"
 #include "err.h"
 #include "fs.h"
 #include "fwbuild.h"
 #include "machine.h"
 #include "qemu_procs.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -176,7 +177,7 @@ static void boot_and_echo(const struct machine *m, const char *libc, const char 
     if ((master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 || grantpt(master) < 0 ||
         unlockpt(master) < 0 || !(name = ptsname(master)) ||
         (slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
-        CU_FAIL("cannot open a pty");
+        TEST_FAIL("cannot open a pty");
         goto out;
     }
     /* Raw both ends: the transport is binary, and the line discipline must not touch it. */
@@ -213,7 +214,7 @@ static void boot_and_echo(const struct machine *m, const char *libc, const char 
 
     double t0 = e2e_now_s();
     if ((pid = spawn_qemu(argv, log)) < 0) {
-        CU_FAIL("fork failed");
+        TEST_FAIL("fork failed");
         goto out;
     }
     snprintf(want, sizeof(want), "#microtvm-qemu:echo:%s:%s\n", m->name, libc);
@@ -221,14 +222,14 @@ static void boot_and_echo(const struct machine *m, const char *libc, const char 
     if (got <= 0 || strcmp(banner, want) != 0) {
         fprintf(stderr, "\n  %s/%s: banner \"%s\", want \"%.*s\\n\" (QEMU log: %s)\n", m->name,
                 libc, got > 0 ? banner : "(nothing)", (int)strlen(want) - 1, want, log);
-        CU_FAIL("no banner");
+        TEST_FAIL("no banner");
         goto out;
     }
     double t_banner = e2e_now_s() - t0;
     /* The receiver is on now; one QMP command makes QEMU's main loop look at the pty. */
     if ((qmp = qmp_connect(sock)) < 0 ||
         qmp_command(qmp, "{\"execute\":\"query-status\"}\n") < 0) {
-        CU_FAIL("QMP did not answer");
+        TEST_FAIL("QMP did not answer");
         goto out;
     }
     /* Every byte value, twice: 0x00, 0xff, CR, LF and friends must all come back unchanged. */
@@ -236,7 +237,7 @@ static void boot_and_echo(const struct machine *m, const char *libc, const char 
         in[i] = (unsigned char)(i * 7 + 3);
     double t1 = e2e_now_s();
     if (write(master, in, sizeof(in)) != (ssize_t)sizeof(in)) {
-        CU_FAIL("write to the pty failed");
+        TEST_FAIL("write to the pty failed");
         goto out;
     }
     got = read_until(master, out, sizeof(out), NULL, 20.0);
@@ -244,15 +245,15 @@ static void boot_and_echo(const struct machine *m, const char *libc, const char 
     if (got != (ssize_t)sizeof(in) || memcmp(in, out, sizeof(in)) != 0) {
         fprintf(stderr, "\n  %s/%s: echoed %zd of %zu bytes%s\n", m->name, libc, got, sizeof(in),
                 got == (ssize_t)sizeof(in) ? " (different)" : "");
-        CU_FAIL("echo differs");
+        TEST_FAIL("echo differs");
         goto out;
     }
     printf("\n  %s/%s: banner after %.0f ms, %zu bytes echoed in %.0f ms", m->name, libc,
            t_banner * 1000, sizeof(in), t_echo * 1000);
-    CU_ASSERT_EQUAL(qmp_command(qmp, "{\"execute\":\"quit\"}\n"), 0);
+    ASSERT_EQ(qmp_command(qmp, "{\"execute\":\"quit\"}\n"), 0);
     int status = reap(pid, 5.0);
     pid = -1;
-    CU_ASSERT(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 out:
     if (pid > 0) {
         kill(pid, SIGKILL);
@@ -273,13 +274,13 @@ static void test_every_board_and_libc_echoes_after_its_banner(void)
     size_t n = 0;
     struct err err;
     err_clear(&err);
-    CU_ASSERT_EQUAL_FATAL(mach_list(MACHINES_DIR, &names, &n, &err), 0);
-    CU_ASSERT_FATAL(n > 0);
+    ASSERT_OK_FATAL(mach_list(MACHINES_DIR, &names, &n, &err), &err);
+    ASSERT_GT_FATAL(n, 0);
     static struct machine m;
     for (size_t i = 0; i < n; i++) {
         if (mach_load_by_name(&m, MACHINES_DIR, names[i], &err) < 0) {
             fprintf(stderr, "\n  %s\n", err.msg);
-            CU_FAIL("machine file does not load");
+            TEST_FAIL("machine file does not load");
             continue;
         }
         for (size_t j = 0; j < m.n_libcs; j++) {
@@ -289,7 +290,7 @@ static void test_every_board_and_libc_echoes_after_its_banner(void)
             snprintf(elf, sizeof(elf), "%s/firmware.elf", dir);
             if (build_echo(&m, m.libcs[j], dir, log, &err) < 0) {
                 fprintf(stderr, "\n  %s/%s: %s\n%s\n", m.name, m.libcs[j], err.msg, err.detail);
-                CU_FAIL("echo firmware does not build");
+                TEST_FAIL("echo firmware does not build");
                 continue;
             }
             boot_and_echo(&m, m.libcs[j], elf, dir);
@@ -305,28 +306,28 @@ static void test_a_libc_the_board_lacks_fails_at_configure_with_the_reason(void)
     static struct machine m;
     struct err err;
     char dir[300], log[320], *text = NULL;
-    CU_ASSERT_EQUAL_FATAL(mach_load_by_name(&m, MACHINES_DIR, "riscv32-virt", &err), 0);
-    CU_ASSERT_FATAL(!mach_has_libc(&m, "newlib"));
+    ASSERT_OK_FATAL(mach_load_by_name(&m, MACHINES_DIR, "riscv32-virt", &err), &err);
+    ASSERT_FALSE_FATAL(mach_has_libc(&m, "newlib"));
     snprintf(dir, sizeof(dir), "%s/lacking-libc", tmpdir);
     snprintf(log, sizeof(log), "%s.log", dir);
-    CU_ASSERT_EQUAL(build_echo(&m, "newlib", dir, log, &err), ERR_TOOL);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cmake"));
-    CU_ASSERT_EQUAL_FATAL(fs_read_file(log, 0, &text, NULL, &err), 0);
+    ASSERT_EQ(build_echo(&m, "newlib", dir, log, &err), ERR_TOOL);
+    ASSERT_STR_CONTAINS(err.msg, "cmake");
+    ASSERT_OK_FATAL(fs_read_file(log, 0, &text, NULL, &err), &err);
     const char *want = "board riscv32-virt has no C library 'newlib': it supports picolibc";
     if (!strstr(text, want)) {
         fprintf(stderr, "\n  configure log lacks \"%s\":\n%s\n", want, text);
-        CU_FAIL("no reason in the configure output");
+        TEST_FAIL("no reason in the configure output");
     }
     char ninja_file[340];
     snprintf(ninja_file, sizeof(ninja_file), "%s/build.ninja", dir);
-    CU_ASSERT_FALSE(fs_exists(ninja_file)); /* configure stopped before generating */
+    ASSERT_FALSE(fs_exists(ninja_file)); /* configure stopped before generating */
     free(text);
     fs_remove_tree(dir, NULL);
 }
 
 static void test_no_qemu_is_left_behind(void)
 {
-    CU_ASSERT_EQUAL(qemu_procs_children(getpid()), 0);
+    ASSERT_EQ(qemu_procs_children(getpid()), 0);
 }
 
 /* Everything the test needs, or the reason it cannot run. */
@@ -360,29 +361,28 @@ static bool tools_present(char *why, size_t n)
     return ok;
 }
 
-int main(void)
+static int remove_tmpdir(void)
+{
+    fs_remove_tree(tmpdir, NULL);
+    return 0;
+}
+
+int test_register(void)
 {
     char why[512] = "";
     if (!tools_present(why, sizeof(why))) {
         printf("e2e_firmware: skipping: %s\n", why);
-        return 77;
+        return TEST_SKIP;
     }
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/mtq-e2e-fw-XXXXXX");
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
         return 1;
     }
-    CU_initialize_registry();
+    test_at_end(remove_tmpdir);
     CU_pSuite s = CU_add_suite("e2e_firmware", NULL, NULL);
     CU_ADD_TEST(s, test_a_libc_the_board_lacks_fails_at_configure_with_the_reason);
     CU_ADD_TEST(s, test_every_board_and_libc_echoes_after_its_banner);
     CU_ADD_TEST(s, test_no_qemu_is_left_behind);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry(); /* only after reading the counts: it clears them */
-    fs_remove_tree(tmpdir, NULL);
-    return bad != 0;
+    return TEST_RUN;
 }

@@ -6,6 +6,7 @@
  * build cases use a generated echo project and its own server; none runs a compiler (the time limit
  * case runs a stand-in cmake that hangs), so the suite stays fast.
  */
+#include "asserts.h"
 #include "cli_run.h"
 #include "e2e_rpc.h"
 #include "fs.h"
@@ -13,8 +14,8 @@
 #include "hostile.h"
 #include "project_internal.h"
 #include "qemu_procs.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
@@ -38,9 +39,9 @@ static bool server_up;
 /* Nothing outside the projects changed, and the template server still answers. */
 static void outside_untouched(void)
 {
-    CU_ASSERT(host_marks_untouched("e2e_hostile", marker, canary, CANARY));
-    CU_ASSERT(e2e_call_ok(&server, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
-    CU_ASSERT(qemu_procs_alive(server.pid));
+    ASSERT_TRUE(host_marks_untouched("e2e_hostile", marker, canary, CANARY));
+    ASSERT_TRUE(e2e_call_ok(&server, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
+    ASSERT_TRUE(qemu_procs_alive(server.pid));
 }
 
 static int code_of(const cJSON *reply)
@@ -56,13 +57,13 @@ static void expect_error(struct rpc_client *c, const char *method, const char *p
                          const char *want)
 {
     cJSON *r = e2e_call(c, method, params);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    ASSERT_NOT_NULL_FATAL(r);
     const char *text = code == -32000 ? e2e_traceback_of(r) : e2e_message_of(r);
     if (code_of(r) != code || !strstr(text, want))
         fprintf(stderr, "\n    %s: got %d \"%s\" / \"%s\"\n    want %d \"%s\"\n", method,
                 code_of(r), e2e_message_of(r), e2e_traceback_of(r), code, want);
-    CU_ASSERT_EQUAL(code_of(r), code);
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+    ASSERT_EQ(code_of(r), code);
+    ASSERT_STR_CONTAINS(text, want);
     cJSON_Delete(r);
 }
 
@@ -77,7 +78,7 @@ static void expect_generate_refused(const char *name, const char *mlf, const cha
              "\"project_dir\":\"%s/%s\",\"options\":{\"project_type\":\"%s\","
              "\"board\":\"mps2-an385\"%s}}", mlf, gen, name, type, more);
     expect_error(&server, "generate_project", params, code, want);
-    CU_ASSERT_EQUAL(host_marks_entries(gen), 0);
+    ASSERT_EQ(host_marks_entries(gen), 0);
     outside_untouched();
 }
 
@@ -116,7 +117,7 @@ static void test_a_link_that_comes_alive_once_renamed_is_refused(void)
     };
     char tar[PATH_MAX];
     snprintf(tar, sizeof tar, "%s/reroot.tar", tars);
-    CU_ASSERT_FATAL(hostile_mlf(tar, m, 2));
+    ASSERT_TRUE_FATAL(hostile_mlf(tar, m, 2));
     expect_generate_refused("reroot", tar, "aot_standalone", "", -32000,
                             "passwd: symbolic link to 'u/u/u/../model/../../../../canary'");
 }
@@ -125,13 +126,13 @@ static void test_extra_files_with_a_link_out_or_a_chain_are_refused(void)
 {
     char mlf[PATH_MAX], extra[PATH_MAX], more[PATH_MAX + 64];
     snprintf(mlf, sizeof mlf, "%s/good.tar", tars);
-    CU_ASSERT_FATAL(hostile_mlf(mlf, NULL, 0));
+    ASSERT_TRUE_FATAL(hostile_mlf(mlf, NULL, 0));
     static const struct hostile_member out[] = {
         {"./build/", AE_IFDIR, NULL, NULL, 0, false},
         {"./build/build.log", AE_IFLNK, NULL, "../../../canary", 0, false},
     };
     snprintf(extra, sizeof extra, "%s/extra_out.tar", tars);
-    CU_ASSERT_FATAL(hostile_tar(extra, out, 2, false));
+    ASSERT_TRUE_FATAL(hostile_tar(extra, out, 2, false));
     snprintf(more, sizeof more, ",\"extra_files_tar\":\"%s\"", extra);
     expect_generate_refused("extra_out", mlf, "aot_standalone", more, -32000,
                             "build/build.log: symbolic link to '../../../canary'");
@@ -141,7 +142,7 @@ static void test_extra_files_with_a_link_out_or_a_chain_are_refused(void)
         {"./include/c.h", AE_IFLNK, NULL, "b.h", 0, false},
     };
     snprintf(extra, sizeof extra, "%s/extra_chain.tar", tars);
-    CU_ASSERT_FATAL(hostile_tar(extra, chain, 3, false));
+    ASSERT_TRUE_FATAL(hostile_tar(extra, chain, 3, false));
     snprintf(more, sizeof more, ",\"extra_files_tar\":\"%s\"", extra);
     expect_generate_refused("extra_chain", mlf, "aot_standalone", more, -32000,
                             "include/c.h: symbolic link to 'b.h' goes through another link");
@@ -164,7 +165,7 @@ static void test_1500_nested_directories_are_refused_without_a_crash(void)
 {
     char tar[PATH_MAX];
     snprintf(tar, sizeof tar, "%s/deep.tar", tars);
-    CU_ASSERT_FATAL(hostile_deep_mlf(tar, 1500));
+    ASSERT_TRUE_FATAL(hostile_deep_mlf(tar, 1500));
     expect_generate_refused("deep", tar, "aot_standalone", "", -32000,
                             "nested deeper than 32 directories, the cap (raise "
                             "MTQ_EXTRACT_MAX_DEPTH");
@@ -175,20 +176,20 @@ static void test_a_deep_leftover_staging_directory_is_swept(void)
     pid_t dead = fork(); /* a pid that no longer runs: the owner of the leftover */
     if (dead == 0)
         _exit(0);
-    CU_ASSERT_FATAL(dead > 0);
+    ASSERT_GT_FATAL(dead, 0);
     waitpid(dead, NULL, 0);
     char staging[PATH_MAX], proj[PATH_MAX], params[2 * PATH_MAX];
     snprintf(staging, sizeof staging, "%s/.left.generating-%ld-abcdef", gen, (long)dead);
-    CU_ASSERT_FATAL(mkdir(staging, 0755) == 0);
-    CU_ASSERT_FATAL(hostile_deep_tree(staging, 1500));
+    ASSERT_EQ_FATAL(mkdir(staging, 0755), 0);
+    ASSERT_TRUE_FATAL(hostile_deep_tree(staging, 1500));
     snprintf(proj, sizeof proj, "%s/left", gen);
     snprintf(params, sizeof params, "{\"model_library_format_path\":\"\",\"standalone_crt_dir\":"
              "\"\",\"project_dir\":\"%s\",\"options\":{\"project_type\":\"echo\",\"board\":"
              "\"mps2-an385\"}}", proj);
-    CU_ASSERT(e2e_call_ok(&server, "generate_project", params));
-    CU_ASSERT_FALSE(fs_exists(staging));
-    CU_ASSERT_EQUAL(fs_remove_tree(proj, NULL), 0);
-    CU_ASSERT_EQUAL(host_marks_entries(gen), 0);
+    ASSERT_TRUE(e2e_call_ok(&server, "generate_project", params));
+    ASSERT_FALSE(fs_exists(staging));
+    ASSERT_EQ(fs_remove_tree(proj, NULL), 0);
+    ASSERT_EQ(host_marks_entries(gen), 0);
     outside_untouched();
 }
 
@@ -201,7 +202,7 @@ static void test_a_sparse_200_mb_member_is_refused_by_its_apparent_size(void)
     };
     char tar[PATH_MAX];
     snprintf(tar, sizeof tar, "%s/sparse.tar", tars);
-    CU_ASSERT_FATAL(hostile_mlf(tar, m, 1));
+    ASSERT_TRUE_FATAL(hostile_mlf(tar, m, 1));
     expect_generate_refused("sparse", tar, "aot_standalone", "", -32000,
                             "runtime/big.bin: 209715200 bytes, more than the 67108864 a member "
                             "may have (raise MTQ_EXTRACT_MAX_MEMBER_BYTES");
@@ -217,7 +218,7 @@ static void test_an_archive_expanding_past_the_byte_cap_is_refused(void)
     }
     char tar[PATH_MAX];
     snprintf(tar, sizeof tar, "%s/bytes.tar", tars);
-    CU_ASSERT_FATAL(hostile_mlf(tar, m, 6));
+    ASSERT_TRUE_FATAL(hostile_mlf(tar, m, 6));
     expect_generate_refused("bytes", tar, "aot_standalone", "", -32000,
                             "expands to more than 268435456 bytes, the cap");
 }
@@ -226,7 +227,7 @@ static void test_an_archive_of_20001_files_is_refused(void)
 {
     char tar[PATH_MAX];
     snprintf(tar, sizeof tar, "%s/many.tar.gz", tars);
-    CU_ASSERT_FATAL(hostile_many_mlf(tar, 20001));
+    ASSERT_TRUE_FATAL(hostile_many_mlf(tar, 20001));
     expect_generate_refused("many", tar, "aot_standalone", "", -32000,
                             "more than 20000 members, the cap");
 }
@@ -238,7 +239,7 @@ static void test_metadata_names_that_would_be_c_are_refused(void)
     char meta[1024], tar[PATH_MAX];
     snprintf(meta, sizeof meta, "%s", HOSTILE_META);
     char *at = strstr(meta, "\"int8\"}}, \"outputs\"");
-    CU_ASSERT_FATAL(at != NULL);
+    ASSERT_NOT_NULL_FATAL(at);
     char fixed[1200];
     snprintf(fixed, sizeof fixed, "%.*s\"int8\\\"\\n#include \\\"/etc/hostname\\\"\"%s",
              (int)(at - meta), meta, at + 6);
@@ -246,7 +247,7 @@ static void test_metadata_names_that_would_be_c_are_refused(void)
                                  {"./codegen/host/src/a.c", AE_IFREG, "int a;\n", NULL, 0,
                                   false}};
     snprintf(tar, sizeof tar, "%s/dtype.tar", tars);
-    CU_ASSERT_FATAL(hostile_tar(tar, m, 2, false));
+    ASSERT_TRUE_FATAL(hostile_tar(tar, m, 2, false));
     expect_generate_refused("dtype", tar, "aot_standalone", "", -32000,
                             "dtype \"int8\"\\x0a#include \"/etc/hostname\"\" is not one TVM "
                             "writes");
@@ -263,27 +264,27 @@ static void test_the_command_line_reports_a_hostile_model_in_one_line(void)
     char tar[PATH_MAX], proj[PATH_MAX];
     snprintf(tar, sizeof tar, "%s/cli_reroot.tar", tars);
     snprintf(proj, sizeof proj, "%s/cli", gen);
-    CU_ASSERT_FATAL(hostile_mlf(tar, m, 2));
+    ASSERT_TRUE_FATAL(hostile_mlf(tar, m, 2));
     const char *args[] = {"create", proj, "--mlf", tar, "--board", "mps2-an385", "--type",
                           "aot_standalone", NULL};
     char *out = NULL, *errs = NULL;
     int status = cli_run_binary(workdir, args, NULL, 60, &out, &errs);
-    CU_ASSERT_EQUAL(status, 1);
+    ASSERT_EQ(status, 1);
     if (!strstr(errs, "passwd: symbolic link to 'u/u/../../canary'"))
         fprintf(stderr, "\n    create said: %s\n", errs);
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "passwd: symbolic link to 'u/u/../../canary'"));
-    CU_ASSERT_FALSE(fs_exists(proj));
+    ASSERT_STR_CONTAINS(errs, "passwd: symbolic link to 'u/u/../../canary'");
+    ASSERT_FALSE(fs_exists(proj));
     free(out);
     free(errs);
     const char *bad_opt[] = {"create", proj, "--board", "mps2-an385", "--type", "echo", "-o",
                              "cmsis_path=/tmp/x\nbuild y: phony", NULL};
     status = cli_run_binary(workdir, bad_opt, NULL, 60, &out, &errs);
-    CU_ASSERT_EQUAL(status, 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "option cmsis_path: "));
-    CU_ASSERT_FALSE(fs_exists(proj));
+    ASSERT_EQ(status, 1);
+    ASSERT_STR_CONTAINS(errs, "option cmsis_path: ");
+    ASSERT_FALSE(fs_exists(proj));
     free(out);
     free(errs);
-    CU_ASSERT_EQUAL(host_marks_entries(gen), 0);
+    ASSERT_EQ(host_marks_entries(gen), 0);
     outside_untouched();
 }
 
@@ -304,18 +305,18 @@ static void test_a_second_build_of_a_project_is_told_a_build_is_in_progress(void
 {
     char proj[PATH_MAX], lock[PATH_MAX + 32];
     struct rpc_client c;
-    CU_ASSERT_FATAL(echo_project("locked", proj, sizeof proj, &c));
+    ASSERT_TRUE_FATAL(echo_project("locked", proj, sizeof proj, &c));
     snprintf(lock, sizeof lock, "%s/.mtq_build.lock", proj);
     int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644); /* the first build, as it holds it */
-    CU_ASSERT_FATAL(fd >= 0 && flock(fd, LOCK_EX) == 0);
-    CU_ASSERT_EQUAL(write(fd, "4242\n", 5), 5);
+    ASSERT_TRUE_FATAL(fd >= 0 && flock(fd, LOCK_EX) == 0);
+    ASSERT_EQ(write(fd, "4242\n", 5), 5);
     expect_error(&c, "build", "{\"options\":{}}", -32000,
                  "build in progress: another build of ");
     expect_error(&c, "build", "{\"options\":{}}", -32000, "(pid 4242); wait for it to finish");
     close(fd);
-    CU_ASSERT(e2e_call_ok(&c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
+    ASSERT_TRUE(e2e_call_ok(&c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
     e2e_close_server(&c);
-    CU_ASSERT_EQUAL(fs_remove_tree(proj, NULL), 0);
+    ASSERT_EQ(fs_remove_tree(proj, NULL), 0);
     outside_untouched();
 }
 
@@ -323,14 +324,14 @@ static void test_build_log_planted_as_a_link_is_never_written_through(void)
 {
     char proj[PATH_MAX], path[PATH_MAX + 32];
     struct rpc_client c;
-    CU_ASSERT_FATAL(echo_project("logged", proj, sizeof proj, &c));
+    ASSERT_TRUE_FATAL(echo_project("logged", proj, sizeof proj, &c));
     snprintf(path, sizeof path, "%s/build", proj);
-    CU_ASSERT_FATAL(mkdir(path, 0755) == 0);
+    ASSERT_EQ_FATAL(mkdir(path, 0755), 0);
     snprintf(path, sizeof path, "%s/build/build.log", proj);
-    CU_ASSERT_FATAL(symlink(canary, path) == 0);
+    ASSERT_EQ_FATAL(symlink(canary, path), 0);
     expect_error(&c, "build", "{\"options\":{}}", -32000, "build/build.log: ");
     e2e_close_server(&c);
-    CU_ASSERT_EQUAL(fs_remove_tree(proj, NULL), 0);
+    ASSERT_EQ(fs_remove_tree(proj, NULL), 0);
     outside_untouched();
 }
 
@@ -352,31 +353,31 @@ static void test_links_in_the_cached_sources_bypass_the_shared_cache(void)
 {
     char proj[PATH_MAX], path[PATH_MAX + 64], key[17];
     struct rpc_client c;
-    CU_ASSERT_FATAL(echo_project("poison", proj, sizeof proj, &c));
+    ASSERT_TRUE_FATAL(echo_project("poison", proj, sizeof proj, &c));
     struct proj_settings s;
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(proj__settings_read(&s, proj, &err), 0);
-    CU_ASSERT_EQUAL(proj__cache_key(proj, &s, key, &err), 0); /* clean: cacheable */
+    ASSERT_OK_FATAL(proj__settings_read(&s, proj, &err), &err);
+    ASSERT_OK(proj__cache_key(proj, &s, key, &err), &err); /* clean: cacheable */
     /* the cache-poisoning attack: a header the compiler follows into another file, which the key
      * would not see; the tampered library must not land in the shared cache */
     snprintf(path, sizeof path, "%s/firmware/board/zz_poison.h", proj);
-    CU_ASSERT_FATAL(symlink("../../project.json", path) == 0);
-    CU_ASSERT_EQUAL(proj__cache_key(proj, &s, key, &err), ERR_STATE);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "firmware/board/zz_poison.h is a symbolic link; a "
-                                  "project with links in the cached sources builds without"));
+    ASSERT_EQ_FATAL(symlink("../../project.json", path), 0);
+    ASSERT_EQ(proj__cache_key(proj, &s, key, &err), ERR_STATE);
+    ASSERT_STR_CONTAINS(err.msg, "firmware/board/zz_poison.h is a symbolic link; a "
+                                 "project with links in the cached sources builds without");
     proj__settings_close(&s);
     int before = cache_entries();
-    CU_ASSERT(e2e_call_ok(&c, "build", "{\"options\":{}}")); /* a real build, in the project */
-    CU_ASSERT_EQUAL(cache_entries(), before);
+    ASSERT_TRUE(e2e_call_ok(&c, "build", "{\"options\":{}}")); /* a real build, in the project */
+    ASSERT_EQ(cache_entries(), before);
     snprintf(path, sizeof path, "%s/build/firmware.elf", proj);
-    CU_ASSERT(fs_exists(path));
+    ASSERT_TRUE(fs_exists(path));
     /* and once the link is gone the same project uses (here: fills) the cache */
     snprintf(path, sizeof path, "%s/firmware/board/zz_poison.h", proj);
-    CU_ASSERT_EQUAL(unlink(path), 0);
-    CU_ASSERT(e2e_call_ok(&c, "build", "{\"options\":{}}"));
-    CU_ASSERT(cache_entries() > before);
+    ASSERT_EQ(unlink(path), 0);
+    ASSERT_TRUE(e2e_call_ok(&c, "build", "{\"options\":{}}"));
+    ASSERT_GT(cache_entries(), before);
     e2e_close_server(&c);
-    CU_ASSERT_EQUAL(fs_remove_tree(proj, NULL), 0);
+    ASSERT_EQ(fs_remove_tree(proj, NULL), 0);
     outside_untouched();
 }
 
@@ -384,26 +385,26 @@ static void test_a_build_step_over_its_time_limit_is_killed_with_its_children(vo
 {
     char proj[PATH_MAX], bin[PATH_MAX], tool[PATH_MAX + 16], path[PATH_MAX + 32];
     snprintf(bin, sizeof bin, "%s/bin", workdir);
-    CU_ASSERT_FATAL(fs_mkdir_p(bin, NULL) == 0);
+    ASSERT_EQ_FATAL(fs_mkdir_p(bin, NULL), 0);
     snprintf(tool, sizeof tool, "%s/cmake", bin);
     char script[PATH_MAX + 200];
     int n = snprintf(script, sizeof script, "#!/bin/sh\nsleep 300 &\necho $! > %s/sleeper\n"
                      "wait\n", bin);
-    CU_ASSERT_FATAL(fs_write_file(tool, script, (size_t)n, NULL) == 0 && chmod(tool, 0755) == 0);
+    ASSERT_TRUE_FATAL(fs_write_file(tool, script, (size_t)n, NULL) == 0 && chmod(tool, 0755) == 0);
     const char *old = getenv("PATH");
     char *saved = strdup(old ? old : "/usr/bin:/bin"), *with = NULL;
-    CU_ASSERT_FATAL(saved && asprintf(&with, "%s:%s", bin, saved) > 0);
+    ASSERT_TRUE_FATAL(saved && asprintf(&with, "%s:%s", bin, saved) > 0);
     setenv("PATH", with, 1); /* the project's server finds the hanging cmake first */
     struct rpc_client c;
     bool up = echo_project("slow", proj, sizeof proj, &c);
     setenv("PATH", saved, 1);
-    CU_ASSERT_FATAL(up);
+    ASSERT_TRUE_FATAL(up);
     expect_error(&c, "build", "{\"options\":{\"build_timeout_s\":1}}", -32000,
                  "cmake: still running after 1 s, the time limit of a build step; stopped it "
                  "and every process it started (raise the build_timeout_s option");
     snprintf(path, sizeof path, "%s/sleeper", bin);
     char *pid_text = NULL;
-    CU_ASSERT_FATAL(fs_read_file(path, 0, &pid_text, NULL, NULL) == 0);
+    ASSERT_EQ_FATAL(fs_read_file(path, 0, &pid_text, NULL, NULL), 0);
     pid_t sleeper = (pid_t)atol(pid_text);
     free(pid_text);
     bool gone = false; /* killed with its group; its reaper may need a moment */
@@ -412,18 +413,17 @@ static void test_a_build_step_over_its_time_limit_is_killed_with_its_children(vo
         if (!gone)
             usleep(10000);
     }
-    CU_ASSERT(gone);
-    CU_ASSERT(e2e_call_ok(&c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
+    ASSERT_TRUE(gone);
+    ASSERT_TRUE(e2e_call_ok(&c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
     e2e_close_server(&c);
     free(saved);
     free(with);
-    CU_ASSERT_EQUAL(fs_remove_tree(proj, NULL), 0);
+    ASSERT_EQ(fs_remove_tree(proj, NULL), 0);
     outside_untouched();
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("hostile", suite_init, suite_clean);
     CU_ADD_TEST(s, test_a_link_that_comes_alive_once_renamed_is_refused);
     CU_ADD_TEST(s, test_extra_files_with_a_link_out_or_a_chain_are_refused);
@@ -439,11 +439,5 @@ int main(void)
     CU_ADD_TEST(s, test_build_log_planted_as_a_link_is_never_written_through);
     CU_ADD_TEST(s, test_links_in_the_cached_sources_bypass_the_shared_cache);
     CU_ADD_TEST(s, test_a_build_step_over_its_time_limit_is_killed_with_its_children);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

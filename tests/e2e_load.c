@@ -10,7 +10,9 @@
  * the link moves megabytes per second), 0 bytes lost.
  * Figures go to stderr; only correctness and non-growth are asserted, never speeds.
  */
+#include "asserts.h"
 #include "b85.h"
+#include "boards.h"
 #include "e2e_rpc.h"
 #include "fast_link.h"
 #include "fs.h"
@@ -19,8 +21,8 @@
 #include "machine.h"
 #include "qemu_procs.h"
 #include "rpc_client.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -43,17 +45,15 @@
 #define FAST_CHUNK (64 * 1024) /* the fast link takes megabytes per second */
 #define FAST_BYTES (1024 * 1024)
 
-static const char *const BOARD_NAMES[] = {"mps2-an385", "riscv32-virt", "mps2-an386",
-                                           "mps2-an500", "mps2-an505", "riscv64-virt"};
-#define N_BOARDS (sizeof BOARD_NAMES / sizeof BOARD_NAMES[0])
-
 /* Suite fixtures: the scratch directory (projects, cache, a private $XDG_RUNTIME_DIR), the
- * boards usable here, and the sizes of this run. */
+ * boards (every machine file of the template) and those usable here, and the sizes of this
+ * run. */
 static char workdir[] = "/tmp/mtq-e2e-load-XXXXXX";
 static char rundir[sizeof workdir + 8];
-static const char *usable[N_BOARDS];
+static struct boards boards;
+static const char *usable[BOARDS_MAX];
 static size_t n_usable;
-static const char *usable_fast[N_BOARDS]; /* those of them with a fast link */
+static const char *usable_fast[BOARDS_MAX]; /* those of them with a fast link */
 static size_t n_usable_fast;
 static size_t load_bytes = 64 * 1024;
 static int load_cycles = 10;
@@ -239,7 +239,7 @@ static void eight_at_once(struct worker *ws, size_t bytes, size_t chunk)
             continue;
         ws[i].bytes = bytes;
         ws[i].chunk = chunk;
-        CU_ASSERT_EQUAL_FATAL(pthread_create(&threads[i], NULL, push_echo, &ws[i]), 0);
+        ASSERT_EQ_FATAL(pthread_create(&threads[i], NULL, push_echo, &ws[i]), 0);
         started++;
     }
     for (int i = 0; i < N_PROJECTS; i++)
@@ -257,20 +257,20 @@ static void eight_at_once(struct worker *ws, size_t bytes, size_t chunk)
         fprintf(stderr, "\n    %-13s %zu bytes sent, %zu back, %zu corrupt, %.1f s (%.1f KB/s) %s",
                 w->board, w->sent, w->received, w->corrupt, w->seconds,
                 (double)w->received / w->seconds / 1e3, w->ok ? "ok" : w->failure);
-        CU_ASSERT(w->ok);
-        CU_ASSERT_EQUAL(w->sent, bytes);
-        CU_ASSERT_EQUAL(w->received, w->sent);
-        CU_ASSERT_EQUAL(w->corrupt, 0);
+        ASSERT_TRUE(w->ok);
+        ASSERT_EQ(w->sent, bytes);
+        ASSERT_EQ(w->received, w->sent);
+        ASSERT_EQ(w->corrupt, 0);
     }
     fprintf(stderr, "\n    %d boards at once: %zu bytes echoed in %.1f s, %zu lost, %zu corrupt",
             started, total, took, lost, corrupt);
-    CU_ASSERT_EQUAL(started, N_PROJECTS);
+    ASSERT_EQ(started, N_PROJECTS);
     int left = wait_no_processes(-1, 5000);
     fprintf(stderr, "\n    processes left: %d, runtime directory entries left: %d", left,
             host_marks_entries(rundir));
-    CU_ASSERT_EQUAL(left, 0);
-    CU_ASSERT_EQUAL(host_marks_entries(rundir), 0);
-    CU_ASSERT_EQUAL(qemu_procs_children(getpid()), 0);
+    ASSERT_EQ(left, 0);
+    ASSERT_EQ(host_marks_entries(rundir), 0);
+    ASSERT_EQ(qemu_procs_children(getpid()), 0);
 }
 
 static void test_eight_boards_at_once_echo_every_byte_and_leave_no_process(void)
@@ -291,9 +291,9 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
 {
     struct rpc_client t, p;
     const char *proj = workers[0].proj;
-    CU_ASSERT_FATAL(proj[0]);
-    CU_ASSERT_FATAL(spawn_loaded(&t, MTQ_TEMPLATE_DIR));
-    CU_ASSERT_FATAL(spawn_loaded(&p, proj));
+    ASSERT_TRUE_FATAL(proj[0]);
+    ASSERT_TRUE_FATAL(spawn_loaded(&t, MTQ_TEMPLATE_DIR));
+    ASSERT_TRUE_FATAL(spawn_loaded(&p, proj));
     char banner[128], gen[PATH_MAX], src[PATH_MAX + 32];
     snprintf(banner, sizeof banner, "#microtvm-qemu:echo:%s:picolibc\n", workers[0].board);
     snprintf(src, sizeof src, "%s/firmware/apps/echo.c", proj);
@@ -304,10 +304,10 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
         double c0 = e2e_now_s();
         snprintf(gen, sizeof gen, "%s/cycle-%d", workdir, i);
         char *params = NULL;
-        CU_ASSERT_FATAL(asprintf(&params, "{\"model_library_format_path\":\"\","
+        ASSERT_GT_FATAL(asprintf(&params, "{\"model_library_format_path\":\"\","
                                  "\"standalone_crt_dir\":\"\",\"project_dir\":\"%s\",\"options\":"
                                  "{\"project_type\":\"echo\",\"board\":\"%s\"}}", gen,
-                                 workers[0].board) > 0);
+                                 workers[0].board), 0);
         bool ok = e2e_call_ok(&t, "generate_project", params);
         free(params);
         ok = ok && fs_remove_tree(gen, NULL) == 0;
@@ -318,7 +318,7 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
         char msg[128];
         ok = ok && e2e_read_n(&p, buf, strlen(banner), msg, sizeof msg) == strlen(banner) &&
              e2e_echo_random(&p, 64) && e2e_call_ok(&p, "close_transport", "{}");
-        CU_ASSERT(ok);
+        ASSERT_TRUE(ok);
         if (!ok) {
             fprintf(stderr, "\n    cycle %d failed", i);
             break;
@@ -346,10 +346,10 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
     fprintf(stderr, "\n    %d cycles in %.1f s; fds %d -> %d and %d -> %d, RSS %ld -> %ld kB and "
             "%ld -> %ld kB, at most %d children after a cycle", load_cycles, took, fd_t0, fd_t,
             fd_p0, fd_p, rss_t0, rss_t, rss_p0, rss_p, kids_max);
-    CU_ASSERT_EQUAL(fd_t, fd_t0);
-    CU_ASSERT_EQUAL(fd_p, fd_p0);
-    CU_ASSERT_EQUAL(kids_max, 0);
-    CU_ASSERT_EQUAL(left_max, 0);
+    ASSERT_EQ(fd_t, fd_t0);
+    ASSERT_EQ(fd_p, fd_p0);
+    ASSERT_EQ(kids_max, 0);
+    ASSERT_EQ(left_max, 0);
     /* memory: a leak of even 1 kB per cycle shows over 100 cycles; allocator noise stays far
      * below this bound (which is generous under ASan, whose quarantine holds freed blocks) */
 #ifdef __SANITIZE_ADDRESS__
@@ -357,12 +357,12 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
 #else
     long bound_kb = 4 * 1024;
 #endif
-    CU_ASSERT(rss_t - rss_t0 < bound_kb);
-    CU_ASSERT(rss_p - rss_p0 < bound_kb);
-    CU_ASSERT(e2e_close_server(&t));
-    CU_ASSERT(e2e_close_server(&p));
-    CU_ASSERT_EQUAL(wait_no_processes(-1, 5000), 0);
-    CU_ASSERT_EQUAL(host_marks_entries(rundir), 0);
+    ASSERT_LT(rss_t - rss_t0, bound_kb);
+    ASSERT_LT(rss_p - rss_p0, bound_kb);
+    ASSERT_TRUE(e2e_close_server(&t));
+    ASSERT_TRUE(e2e_close_server(&p));
+    ASSERT_EQ(wait_no_processes(-1, 5000), 0);
+    ASSERT_EQ(host_marks_entries(rundir), 0);
 }
 
 /* ---- setup ---- */
@@ -430,34 +430,30 @@ static int suite_clean(void)
     return fs_remove_tree(workdir, NULL);
 }
 
-static bool board_usable(const char *name, bool *fast)
-{
-    char why[512], path[PATH_MAX];
-    struct machine m;
-    snprintf(path, sizeof path, "%s/machines/%s.json", MTQ_SOURCE_DIR, name);
-    bool ok = fwbuild_available(name, why, sizeof why) && mach_load(&m, path, NULL) == 0 &&
-              fwbuild_on_path(m.qemu_binary);
-    *fast = ok && mach_has_fast_link(&m) && fast_link_kind_find(m.fast_link_kind);
-    return ok;
-}
-
-int main(void)
+int test_register(void)
 {
     if (!fs_exists(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh")) {
         printf("e2e_load: skipped: no template at %s (build the template_project target)\n",
                MTQ_TEMPLATE_DIR);
-        return 77;
+        return TEST_SKIP;
     }
-    for (size_t i = 0; i < N_BOARDS; i++) {
-        bool fast = false;
-        if (board_usable(BOARD_NAMES[i], &fast))
-            usable[n_usable++] = BOARD_NAMES[i];
-        if (fast)
-            usable_fast[n_usable_fast++] = BOARD_NAMES[i];
+    struct err err = {0};
+    if (boards_list(&boards, &err) < 0) {
+        printf("e2e_load: %s\n", err.msg);
+        return 1;
+    }
+    for (size_t i = 0; i < boards.n; i++) {
+        char why[512];
+        struct machine m;
+        if (!boards_can_build_and_boot(boards.name[i], &m, why, sizeof why))
+            continue;
+        usable[n_usable++] = boards.name[i];
+        if (mach_has_fast_link(&m) && fast_link_kind_find(m.fast_link_kind))
+            usable_fast[n_usable_fast++] = boards.name[i];
     }
     if (n_usable == 0) {
         printf("e2e_load: skipped: no board's toolchain and QEMU are installed\n");
-        return 77;
+        return TEST_SKIP;
     }
     const char *v = getenv("MTQ_LOAD_BYTES");
     if (v && *v)
@@ -473,20 +469,12 @@ int main(void)
             "MTQ_LOAD_CYCLES)\n", load_bytes, load_cycles);
     /* orphans come to us, so a leaked QEMU is seen and reaped */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("e2e_load", suite_init, suite_clean);
     CU_ADD_TEST(s, test_eight_boards_at_once_echo_every_byte_and_leave_no_process);
     CU_ADD_TEST(s, test_generate_build_flash_open_close_cycles_grow_nothing);
     if (n_usable_fast > 0)
         CU_ADD_TEST(s, test_eight_fast_link_boards_at_once_echo_a_mebibyte_each_losing_nothing);
-    else {
+    else
         fprintf(stderr, "e2e_load: skipping the fast link: no board with one can run here\n");
-    }
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

@@ -6,7 +6,9 @@
  */
 #include "rpc_client.h"
 
-#include <CUnit/Basic.h>
+#include "asserts.h"
+#include "runner.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,7 +28,7 @@ static void start(struct rpc_client *c)
     int rc = rpc_client_spawn(c, template_dir, false, &err);
     if (rc < 0)
         fprintf(stderr, "\n%s\n", err.msg);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    ASSERT_EQ_FATAL(rc, 0);
 }
 
 /* Closes the request pipe and expects a clean exit (status 0) within the time limit. */
@@ -37,19 +39,19 @@ static void finish(struct rpc_client *c)
     int rc = rpc_client_close(c, TIMEOUT_MS, &status, &err);
     if (rc < 0)
         fprintf(stderr, "\n%s\n", err.msg);
-    CU_ASSERT_EQUAL(rc, 0);
-    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_EQ(rc, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static cJSON *reply_to_line(struct rpc_client *c, const char *line)
 {
     struct err err = {0};
     cJSON *reply = NULL;
-    CU_ASSERT_EQUAL_FATAL(rpc_client_send_line(c, line, &err), 0);
+    ASSERT_OK_FATAL(rpc_client_send_line(c, line, &err), &err);
     int rc = rpc_client_read_reply(c, TIMEOUT_MS, &reply, &err);
     if (rc < 0)
         fprintf(stderr, "\nafter %.80s: %s\n", line, err.msg);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    ASSERT_EQ_FATAL(rc, 0);
     return reply;
 }
 
@@ -57,20 +59,20 @@ static cJSON *reply_to_line(struct rpc_client *c, const char *line)
 static void expect_error(const cJSON *reply, const cJSON *want_id, int code, const char *want)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, "jsonrpc");
-    CU_ASSERT(cJSON_IsString(v) && strcmp(v->valuestring, "2.0") == 0);
+    ASSERT_TRUE(cJSON_IsString(v) && strcmp(v->valuestring, "2.0") == 0);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(reply, "id");
-    CU_ASSERT_PTR_NOT_NULL(id);
+    ASSERT_NOT_NULL(id);
     if (want_id) {
-        CU_ASSERT(cJSON_Compare(id, want_id, 1));
+        ASSERT_TRUE(cJSON_Compare(id, want_id, 1));
     } else {
-        CU_ASSERT(cJSON_IsNull(id));
+        ASSERT_TRUE(cJSON_IsNull(id));
     }
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");
-    CU_ASSERT_FATAL(cJSON_IsObject(e));
-    CU_ASSERT_PTR_NULL(cJSON_GetObjectItemCaseSensitive(reply, "result"));
+    ASSERT_TRUE_FATAL(cJSON_IsObject(e));
+    ASSERT_NULL(cJSON_GetObjectItemCaseSensitive(reply, "result"));
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code");
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
-    CU_ASSERT_FATAL(cJSON_IsNumber(c) && cJSON_IsString(m));
+    ASSERT_TRUE_FATAL(cJSON_IsNumber(c) && cJSON_IsString(m));
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(e, "data");
     /* a -32000 "calling method X" carries the diagnosis in data.traceback */
     const cJSON *tb = cJSON_GetObjectItemCaseSensitive(data, "traceback");
@@ -78,9 +80,9 @@ static void expect_error(const cJSON *reply, const cJSON *want_id, int code, con
                            ? tb->valuestring : m->valuestring;
     if (c->valueint != code || !strstr(text, want))
         fprintf(stderr, "\ngot %d \"%s\", want %d \"%s\"\n", c->valueint, text, code, want);
-    CU_ASSERT_EQUAL(c->valueint, code);
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
-    CU_ASSERT(cJSON_IsNull(data) || cJSON_IsObject(data));
+    ASSERT_EQ(c->valueint, code);
+    ASSERT_STR_CONTAINS(text, want);
+    ASSERT_TRUE(cJSON_IsNull(data) || cJSON_IsObject(data));
 }
 
 static void bad_line(struct rpc_client *c, const char *line, const cJSON *id, int code,
@@ -98,21 +100,21 @@ static void test_e2e_server_info_query_describes_the_template(void)
     struct err err = {0};
     cJSON *params = cJSON_CreateObject(), *reply = NULL;
     cJSON_AddStringToObject(params, "tvm_version", "0.18.0");
-    CU_ASSERT_EQUAL_FATAL(rpc_client_call(&c, "server_info_query", params, TIMEOUT_MS, &reply,
-                                          &err), 0);
+    ASSERT_OK_FATAL(rpc_client_call(&c, "server_info_query", params, TIMEOUT_MS, &reply,
+                                    &err), &err);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(reply, "id");
-    CU_ASSERT(cJSON_IsNumber(id) && id->valueint == 1);
+    ASSERT_TRUE(cJSON_IsNumber(id) && id->valueint == 1);
     const cJSON *info = cJSON_GetObjectItemCaseSensitive(reply, "result");
-    CU_ASSERT_FATAL(cJSON_IsObject(info));
+    ASSERT_TRUE_FATAL(cJSON_IsObject(info));
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(info, "protocol_version");
-    CU_ASSERT(cJSON_IsNumber(v) && v->valueint == 1);
+    ASSERT_TRUE(cJSON_IsNumber(v) && v->valueint == 1);
     v = cJSON_GetObjectItemCaseSensitive(info, "platform_name");
-    CU_ASSERT(cJSON_IsString(v) && strcmp(v->valuestring, "qemu") == 0);
-    CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "is_template")));
+    ASSERT_TRUE(cJSON_IsString(v) && strcmp(v->valuestring, "qemu") == 0);
+    ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "is_template")));
     v = cJSON_GetObjectItemCaseSensitive(info, "model_library_format_path");
-    CU_ASSERT(cJSON_IsString(v) && v->valuestring[0] == '\0');
+    ASSERT_TRUE(cJSON_IsString(v) && v->valuestring[0] == '\0');
     const cJSON *opts = cJSON_GetObjectItemCaseSensitive(info, "project_options");
-    CU_ASSERT_FATAL(cJSON_IsArray(opts));
+    ASSERT_TRUE_FATAL(cJSON_IsArray(opts));
     static const char *const keys[] = {"name", "choices", "default", "type",
                                        "required", "optional", "help"};
     /* the options every TVM template declares, which TVM's tests look for */
@@ -123,9 +125,9 @@ static void test_e2e_server_info_query_describes_the_template(void)
     const cJSON *o;
     cJSON_ArrayForEach(o, opts) {
         for (size_t k = 0; k < 7; k++)
-            CU_ASSERT_PTR_NOT_NULL(cJSON_GetObjectItemCaseSensitive(o, keys[k]));
+            ASSERT_NOT_NULL(cJSON_GetObjectItemCaseSensitive(o, keys[k]));
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
-        CU_ASSERT_FATAL(cJSON_IsString(name));
+        ASSERT_TRUE_FATAL(cJSON_IsString(name));
         for (size_t k = 0; k < 7; k++)
             found += strcmp(name->valuestring, tvm_names[k]) == 0;
         if (strcmp(name->valuestring, "board") == 0) {
@@ -134,8 +136,8 @@ static void test_e2e_server_info_query_describes_the_template(void)
                 board_ok += cJSON_IsString(ch) && strcmp(ch->valuestring, "mps2-an385") == 0;
         }
     }
-    CU_ASSERT_EQUAL(found, 7);
-    CU_ASSERT_EQUAL(board_ok, 1);
+    ASSERT_EQ(found, 7);
+    ASSERT_EQ(board_ok, 1);
     cJSON_Delete(reply);
     finish(&c);
 }
@@ -171,8 +173,8 @@ static void test_e2e_server_answers_every_bad_request_and_keeps_serving(void)
     /* still serving, ids echoed */
     cJSON *r = reply_to_line(&c, "{\"jsonrpc\":\"2.0\",\"id\":\"s-1\",\"method\":"
                                  "\"server_info_query\",\"params\":{\"tvm_version\":\"x\"}}");
-    CU_ASSERT(cJSON_Compare(cJSON_GetObjectItemCaseSensitive(r, "id"), ids, 1));
-    CU_ASSERT(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r, "result")));
+    ASSERT_TRUE(cJSON_Compare(cJSON_GetObjectItemCaseSensitive(r, "id"), ids, 1));
+    ASSERT_TRUE(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r, "result")));
     cJSON_Delete(r);
     cJSON_Delete(id5);
     cJSON_Delete(ids);
@@ -188,13 +190,13 @@ static void test_e2e_server_answers_pipelined_requests_in_order(void)
                         "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"nope\"}\n"
                         "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"close_transport\","
                         "\"params\":{}}\n";
-    CU_ASSERT_EQUAL_FATAL(rpc_client_send(&c, three, strlen(three), &err), 0);
+    ASSERT_OK_FATAL(rpc_client_send(&c, three, strlen(three), &err), &err);
     for (int i = 1; i <= 3; i++) {
         cJSON *r = NULL;
-        CU_ASSERT_EQUAL_FATAL(rpc_client_read_reply(&c, TIMEOUT_MS, &r, &err), 0);
+        ASSERT_OK_FATAL(rpc_client_read_reply(&c, TIMEOUT_MS, &r, &err), &err);
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
-        CU_ASSERT(cJSON_IsNumber(id) && id->valueint == i);
-        CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(r, "error") != NULL, i == 2);
+        ASSERT_TRUE(cJSON_IsNumber(id) && id->valueint == i);
+        ASSERT_EQ(cJSON_GetObjectItemCaseSensitive(r, "error") != NULL, i == 2);
         cJSON_Delete(r);
     }
     finish(&c);
@@ -208,25 +210,24 @@ static void test_e2e_transport_before_open_is_transport_closed_error(void)
     cJSON *reply = NULL, *p = cJSON_CreateObject();
     cJSON_AddNumberToObject(p, "n", 128);
     cJSON_AddNullToObject(p, "timeout_sec");
-    CU_ASSERT_EQUAL_FATAL(rpc_client_call(&c, "read_transport", p, TIMEOUT_MS, &reply, &err), 0);
+    ASSERT_OK_FATAL(rpc_client_call(&c, "read_transport", p, TIMEOUT_MS, &reply, &err), &err);
     cJSON *id = cJSON_CreateNumber(1);
     expect_error(reply, id, -32000, "TransportClosedError");
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");
-    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItemCaseSensitive(e, "message")->valuestring,
-                           "TransportClosedError");
+    ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(e, "message")->valuestring,
+                  "TransportClosedError");
     cJSON_Delete(reply);
     cJSON_Delete(id);
     p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "data", "|NQ");
     cJSON_AddNumberToObject(p, "timeout_sec", 1);
-    CU_ASSERT_EQUAL_FATAL(rpc_client_call(&c, "write_transport", p, TIMEOUT_MS, &reply, &err), 0);
+    ASSERT_OK_FATAL(rpc_client_call(&c, "write_transport", p, TIMEOUT_MS, &reply, &err), &err);
     id = cJSON_CreateNumber(2);
     expect_error(reply, id, -32000, "TransportClosedError");
     cJSON_Delete(reply);
     cJSON_Delete(id);
-    CU_ASSERT_EQUAL_FATAL(rpc_client_call(&c, "close_transport", NULL, TIMEOUT_MS, &reply, &err),
-                          0);
-    CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(reply, "result")));
+    ASSERT_OK_FATAL(rpc_client_call(&c, "close_transport", NULL, TIMEOUT_MS, &reply, &err), &err);
+    ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(reply, "result")));
     cJSON_Delete(reply);
     finish(&c);
 }
@@ -240,18 +241,18 @@ static void test_e2e_server_skips_a_line_over_64_mib_without_buffering_it(void)
     struct err err = {0};
     size_t chunk = (size_t)1 << 20;
     char *x = malloc(chunk);
-    CU_ASSERT_FATAL(x != NULL);
+    ASSERT_NOT_NULL_FATAL(x);
     memset(x, 'x', chunk);
     for (int i = 0; i < 65; i++)
-        CU_ASSERT_EQUAL_FATAL(rpc_client_send(&c, x, chunk, &err), 0);
+        ASSERT_OK_FATAL(rpc_client_send(&c, x, chunk, &err), &err);
     free(x);
-    CU_ASSERT_EQUAL_FATAL(rpc_client_send_line(&c, "", &err), 0);
+    ASSERT_OK_FATAL(rpc_client_send_line(&c, "", &err), &err);
     cJSON *r = NULL;
-    CU_ASSERT_EQUAL_FATAL(rpc_client_read_reply(&c, TIMEOUT_MS, &r, &err), 0);
+    ASSERT_OK_FATAL(rpc_client_read_reply(&c, TIMEOUT_MS, &r, &err), &err);
     expect_error(r, NULL, -32600, "request line longer than 67108864 bytes");
     cJSON_Delete(r);
     r = reply_to_line(&c, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"close_transport\"}");
-    CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "result")));
+    ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "result")));
     cJSON_Delete(r);
     long hwm_kb = rpc_client_proc_kb(&c, "VmHWM");
     /* 64 MiB of buffer at most, plus the program. Under ASan the server's realloc copies and
@@ -262,7 +263,7 @@ static void test_e2e_server_skips_a_line_over_64_mib_without_buffering_it(void)
     long limit_kb = 100 * 1024;
 #endif
     fprintf(stderr, " [server peak RSS %ld kB, limit %ld kB] ", hwm_kb, limit_kb);
-    CU_ASSERT(hwm_kb > 0 && hwm_kb < limit_kb);
+    ASSERT_TRUE(hwm_kb > 0 && hwm_kb < limit_kb);
     finish(&c);
 }
 
@@ -274,11 +275,11 @@ static void test_e2e_server_exits_cleanly_when_the_client_stops_reading(void)
     close(c.from_server);
     c.from_server = -1;
     /* the reply cannot be written: EPIPE means the client is gone, so the server stops */
-    CU_ASSERT_EQUAL(rpc_client_send_line(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
-                                             "\"close_transport\"}", &err), 0);
+    ASSERT_OK(rpc_client_send_line(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+                                       "\"close_transport\"}", &err), &err);
     int status = -1;
-    CU_ASSERT_EQUAL(rpc_client_wait(&c, TIMEOUT_MS, &status, &err), 0);
-    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_OK(rpc_client_wait(&c, TIMEOUT_MS, &status, &err), &err);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     rpc_client_kill(&c);
 }
 
@@ -291,13 +292,12 @@ static void test_e2e_server_stops_on_sigterm(void)
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "tvm_version", "0.18.0");
     /* a reply proves the server is up and waiting for the next request */
-    CU_ASSERT_EQUAL_FATAL(rpc_client_call(&c, "server_info_query", p, TIMEOUT_MS, &reply, &err),
-                          0);
+    ASSERT_OK_FATAL(rpc_client_call(&c, "server_info_query", p, TIMEOUT_MS, &reply, &err), &err);
     cJSON_Delete(reply);
-    CU_ASSERT_EQUAL(kill(c.pid, SIGTERM), 0);
+    ASSERT_EQ(kill(c.pid, SIGTERM), 0);
     int status = -1;
-    CU_ASSERT_EQUAL(rpc_client_wait(&c, TIMEOUT_MS, &status, &err), 0);
-    CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    ASSERT_OK(rpc_client_wait(&c, TIMEOUT_MS, &status, &err), &err);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
     rpc_client_kill(&c);
 }
 
@@ -338,34 +338,33 @@ static void test_e2e_server_prints_help_and_refuses_bad_arguments(void)
     char out[4096];
     const char *help[] = {"--help", NULL};
     int st = run_launcher(help, out, sizeof out);
-    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "usage: microtvm-qemu-server"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "--read-fd N"));
+    ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ASSERT_STR_CONTAINS(out, "usage: microtvm-qemu-server");
+    ASSERT_STR_CONTAINS(out, "--read-fd N");
     const char *none[] = {"x.py", NULL};
     st = run_launcher(none, out, sizeof out);
-    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+    ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2);
     const char *word[] = {"x.py", "--read-fd", "three", "--write-fd", "1", NULL};
     st = run_launcher(word, out, sizeof out);
-    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+    ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2);
     const char *closed[] = {"x.py", "--read-fd", "987", "--write-fd", "1", NULL};
     st = run_launcher(closed, out, sizeof out);
-    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+    ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2);
     const char *unknown[] = {"x.py", "--read-fd", "0", "--write-fd", "1", "--fast", NULL};
     st = run_launcher(unknown, out, sizeof out);
-    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 2);
-    CU_ASSERT_EQUAL(out[0], '\0'); /* errors go to stderr, never to stdout */
+    ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+    ASSERT_EQ(out[0], '\0'); /* errors go to stderr, never to stdout */
 }
 
-int main(void)
+int test_register(void)
 {
     char launcher[4096];
     snprintf(launcher, sizeof launcher, "%s/launch_microtvm_api_server.sh", template_dir);
     if (access(launcher, X_OK) != 0) {
         printf("e2e_protocol: skipped: no template at %s (build the template_project target)\n",
                template_dir);
-        return 77;
+        return TEST_SKIP;
     }
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("e2e_protocol", NULL, NULL);
     CU_ADD_TEST(s, test_e2e_server_info_query_describes_the_template);
     CU_ADD_TEST(s, test_e2e_server_answers_every_bad_request_and_keeps_serving);
@@ -375,11 +374,5 @@ int main(void)
     CU_ADD_TEST(s, test_e2e_server_exits_cleanly_when_the_client_stops_reading);
     CU_ADD_TEST(s, test_e2e_server_stops_on_sigterm);
     CU_ADD_TEST(s, test_e2e_server_prints_help_and_refuses_bad_arguments);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

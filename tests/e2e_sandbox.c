@@ -17,14 +17,15 @@
  */
 #include "session_internal.h"
 
-#include "fs.h"
-#include "fwbuild.h"
-#include "host_marks.h"
+#include "asserts.h"
+#include "boards.h"
 #include "e2e_rpc.h"
+#include "fs.h"
+#include "host_marks.h"
 #include "qemu_procs.h"
 #include "rpc_client.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -36,10 +37,6 @@
 
 #define OPTS "{\"options\":{}}"
 #define CANARY "the canary: these bytes must never change\n"
-#define N_BOARDS 6
-
-static const char *const BOARDS[N_BOARDS] = {"mps2-an385", "mps2-an386", "mps2-an500",
-                                             "mps2-an505", "riscv32-virt", "riscv64-virt"};
 /* Every call of Arm's semihosting specification (RISC-V semihosting uses the same numbers). */
 static const unsigned OPS[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
                                0x09, 0x0a, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11,
@@ -48,9 +45,10 @@ static const unsigned OPS[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
 
 static char workdir[] = "/tmp/mtq-e2e-sandbox-XXXXXX";
 static char marker[PATH_MAX], canary[PATH_MAX];
-static char projects[N_BOARDS][PATH_MAX]; /* "" when the board cannot run here */
-#define FAST_BOARD "riscv32-virt"          /* the fast-link case's board */
-static char fast_project[PATH_MAX];        /* "" when it cannot run here */
+static struct boards boards;                /* every machine file of the template */
+static char projects[BOARDS_MAX][PATH_MAX]; /* "" when the board cannot run here */
+#define FAST_BOARD "riscv32-virt"           /* the fast-link case's board */
+static char fast_project[PATH_MAX];         /* "" when it cannot run here */
 
 /* ---- what must not change ---- */
 
@@ -125,26 +123,26 @@ static bool try_call(struct rpc_client *c, const char *board, unsigned op)
 
 static void test_every_semihosting_call_faults_the_board_and_does_nothing_on_the_host(void)
 {
-    for (int b = 0; b < N_BOARDS; b++) {
+    for (size_t b = 0; b < boards.n; b++) {
         if (!projects[b][0])
             continue;
         struct rpc_client c;
-        CU_ASSERT_FATAL(e2e_spawn(&c, projects[b]));
-        CU_ASSERT_FATAL(e2e_call_ok(&c, "flash", OPTS));
+        ASSERT_TRUE_FATAL(e2e_spawn(&c, projects[b]));
+        ASSERT_TRUE_FATAL(e2e_call_ok(&c, "flash", OPTS));
         double t0 = e2e_now_s();
         unsigned good = 0;
         for (size_t i = 0; i < N_OPS; i++)
-            good += try_call(&c, BOARDS[b], OPS[i]);
-        CU_ASSERT_EQUAL(good, N_OPS);
+            good += try_call(&c, boards.name[b], OPS[i]);
+        ASSERT_EQ(good, N_OPS);
         /* the same server keeps serving: a new boot answers */
-        CU_ASSERT(e2e_call_ok(&c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
-        CU_ASSERT(e2e_call_ok(&c, "open_transport", OPTS));
-        CU_ASSERT(e2e_call_ok(&c, "close_transport", "{}"));
-        CU_ASSERT(e2e_close_server(&c));
+        ASSERT_TRUE(e2e_call_ok(&c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
+        ASSERT_TRUE(e2e_call_ok(&c, "open_transport", OPTS));
+        ASSERT_TRUE(e2e_call_ok(&c, "close_transport", "{}"));
+        ASSERT_TRUE(e2e_close_server(&c));
         fprintf(stderr, "\n    %-13s %u of %zu calls faulted the board, host untouched "
-                "(%.1f s)", BOARDS[b], good, N_OPS, e2e_now_s() - t0);
+                "(%.1f s)", boards.name[b], good, N_OPS, e2e_now_s() - t0);
     }
-    CU_ASSERT_EQUAL(qemu_procs_children(getpid()), 0);
+    ASSERT_EQ(qemu_procs_children(getpid()), 0);
 }
 
 /* ---- every device ---- */
@@ -256,14 +254,14 @@ static void poke_every_device(const char *board, const char *proj, char present,
     struct rpc_client c;
     char banner[128], bytes[256];
     snprintf(banner, sizeof banner, "#microtvm-qemu:echo:%s:picolibc\n", board);
-    CU_ASSERT_FATAL(e2e_spawn(&c, proj));
-    CU_ASSERT_FATAL(e2e_call_ok(&c, "flash", OPTS) && e2e_call_ok(&c, "open_transport", OPTS));
-    CU_ASSERT_FATAL(e2e_banner_first(&c, banner));
+    ASSERT_TRUE_FATAL(e2e_spawn(&c, proj));
+    ASSERT_TRUE_FATAL(e2e_call_ok(&c, "flash", OPTS) && e2e_call_ok(&c, "open_transport", OPTS));
+    ASSERT_TRUE_FATAL(e2e_banner_first(&c, banner));
     /* twice: the board survives its own probe */
     bool done = true;
     for (int round = 0; round < 2; round++) {
         char *params = e2e_write_params((const uint8_t *)"go\n", 3, "10");
-        CU_ASSERT(e2e_call_ok(&c, "write_transport", params));
+        ASSERT_TRUE(e2e_call_ok(&c, "write_transport", params));
         free(params);
         char msg[128];
         size_t got = e2e_read_n(&c, (uint8_t *)bytes, 7, msg, sizeof msg);
@@ -273,29 +271,29 @@ static void poke_every_device(const char *board, const char *proj, char present,
             done = false;
         }
     }
-    CU_ASSERT(done);
-    CU_ASSERT_EQUAL(bytes[5], present);
+    ASSERT_TRUE(done);
+    ASSERT_EQ(bytes[5], present);
     pid_t qemu = qemu_of(proj);
-    CU_ASSERT(qemu > 0 && qemu_holds_nothing_else(qemu, proj));
+    ASSERT_TRUE(qemu > 0 && qemu_holds_nothing_else(qemu, proj));
     if (fast)
-        CU_ASSERT(qemu > 0 && link_only_on_fd_3(qemu));
-    CU_ASSERT(qemu > 0 && qemu_is_confined(qemu));
-    CU_ASSERT(host_untouched(board));
-    CU_ASSERT(e2e_close_server(&c));
+        ASSERT_TRUE(qemu > 0 && link_only_on_fd_3(qemu));
+    ASSERT_TRUE(qemu > 0 && qemu_is_confined(qemu));
+    ASSERT_TRUE(host_untouched(board));
+    ASSERT_TRUE(e2e_close_server(&c));
     fprintf(stderr, "\n    %-13s every device poked (%c present), QEMU confined, host "
             "untouched", board, done ? bytes[5] : '?');
 }
 
 static void test_no_device_of_any_board_reaches_the_host(void)
 {
-    for (int b = 0; b < N_BOARDS; b++) {
+    for (size_t b = 0; b < boards.n; b++) {
         if (!projects[b][0])
             continue;
         /* mps2 has its LAN9118 (with no network behind it), virt no virtio device at all */
-        poke_every_device(BOARDS[b], projects[b], strncmp(BOARDS[b], "mps2", 4) == 0 ? '1' : '0',
-                          false);
+        poke_every_device(boards.name[b], projects[b],
+                          strncmp(boards.name[b], "mps2", 4) == 0 ? '1' : '0', false);
     }
-    CU_ASSERT_EQUAL(qemu_procs_children(getpid()), 0);
+    ASSERT_EQ(qemu_procs_children(getpid()), 0);
 }
 
 /* link=fast adds a device the guest drives (a virtio-serial port) and a host socket behind
@@ -308,7 +306,7 @@ static void test_the_fast_link_of_a_hostile_board_reaches_only_its_socketpair(vo
         return;
     }
     poke_every_device(FAST_BOARD, fast_project, '1', true); /* the link's device is there */
-    CU_ASSERT_EQUAL(qemu_procs_children(getpid()), 0);
+    ASSERT_EQ(qemu_procs_children(getpid()), 0);
 }
 
 /* ---- setup ---- */
@@ -326,17 +324,17 @@ static int suite_init(void)
         fs_write_file(canary, CANARY, strlen(CANARY), NULL) < 0 ||
         setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 || setenv("MTQ_CACHE_DIR", cache, 1) < 0)
         return -1;
-    for (int b = 0; b < N_BOARDS; b++) {
+    for (size_t b = 0; b < boards.n; b++) {
         if (!projects[b][0])
             continue;
         char proj[PATH_MAX];
-        snprintf(proj, sizeof proj, "%s/%s", workdir, BOARDS[b]);
-        if (e2e_make_echo_project(proj, BOARDS[b], "hostile_firmware/hostile.c") < 0)
+        snprintf(proj, sizeof proj, "%s/%s", workdir, boards.name[b]);
+        if (e2e_make_echo_project(proj, boards.name[b], "hostile_firmware/hostile.c") < 0)
             return -1;
         snprintf(projects[b], sizeof projects[b], "%s", proj);
-        if (strcmp(BOARDS[b], FAST_BOARD) == 0) {
-            snprintf(proj, sizeof proj, "%s/%s-fast", workdir, BOARDS[b]);
-            if (e2e_make_echo_project_with(proj, BOARDS[b], "hostile_firmware/hostile.c",
+        if (strcmp(boards.name[b], FAST_BOARD) == 0) {
+            snprintf(proj, sizeof proj, "%s/%s-fast", workdir, boards.name[b]);
+            if (e2e_make_echo_project_with(proj, boards.name[b], "hostile_firmware/hostile.c",
                                            "\"link\":\"fast\"") < 0)
                 return -1;
             snprintf(fast_project, sizeof fast_project, "%s", proj);
@@ -354,15 +352,11 @@ static int suite_clean(void)
 static int available_boards(void)
 {
     int n = 0;
-    for (int b = 0; b < N_BOARDS; b++) {
-        char why[512], qemu[64];
-        const char *arch = !strncmp(BOARDS[b], "mps2", 4)       ? "arm"
-                           : !strncmp(BOARDS[b], "riscv32", 7) ? "riscv32"
-                                                               : "riscv64";
-        snprintf(qemu, sizeof qemu, "qemu-system-%s", arch);
-        if (!fwbuild_available(BOARDS[b], why, sizeof why) || !fwbuild_on_path(qemu)) {
-            printf("e2e_sandbox: %s skipped: %s\n", BOARDS[b],
-                   fwbuild_on_path(qemu) ? why : "its QEMU is not on PATH");
+    for (size_t b = 0; b < boards.n; b++) {
+        char why[512];
+        struct machine m;
+        if (!boards_can_build_and_boot(boards.name[b], &m, why, sizeof why)) {
+            printf("e2e_sandbox: %s skipped: %s\n", boards.name[b], why);
             continue;
         }
         snprintf(projects[b], sizeof projects[b], "x");
@@ -371,28 +365,26 @@ static int available_boards(void)
     return n;
 }
 
-int main(void)
+int test_register(void)
 {
     if (!fs_exists(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh")) {
         printf("e2e_sandbox: skipped: no template at %s (build the template_project target)\n",
                MTQ_TEMPLATE_DIR);
-        return 77;
+        return TEST_SKIP;
+    }
+    struct err err = {0};
+    if (boards_list(&boards, &err) < 0) {
+        printf("e2e_sandbox: %s\n", err.msg);
+        return 1;
     }
     if (available_boards() == 0) {
         printf("e2e_sandbox: skipped: no board's toolchain and QEMU are installed\n");
-        return 77;
+        return TEST_SKIP;
     }
     prctl(PR_SET_CHILD_SUBREAPER, 1);
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("e2e_sandbox", suite_init, suite_clean);
     CU_ADD_TEST(s, test_every_semihosting_call_faults_the_board_and_does_nothing_on_the_host);
     CU_ADD_TEST(s, test_no_device_of_any_board_reaches_the_host);
     CU_ADD_TEST(s, test_the_fast_link_of_a_hostile_board_reaches_only_its_socketpair);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

@@ -15,14 +15,15 @@
  * compare with; that is the only use of a failing run). Exits 77 when a tool is missing.
  */
 #include "aot_session.h"
+#include "asserts.h"
 #include "emu.h"
 #include "err.h"
 #include "fs.h"
 #include "fwbuild.h"
 #include "machine.h"
 #include "qemu_procs.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -190,35 +191,35 @@ static int boot_and_run(const struct machine *m, const char *elf, struct distinc
     }
     if (!e) {
         report(m->name, "boot failed again", &err);
-        CU_FAIL("the board did not boot");
+        TEST_FAIL("the board did not boot");
         return 0;
     }
-    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "#microtvm-qemu:aot_standalone:"));
+    ASSERT_STR_CONTAINS(buf, "#microtvm-qemu:aot_standalone:");
     for (int r = 0; r < n_runs; r++) {
         for (uint32_t k = rnd(3); k > 0; k--) { /* varies what the firmware did before */
             usleep(rnd(MAX_DELAY_US / 4));
             if (send_split(e, "init%", &err) < 0 ||
                 read_reply(e, "\n", buf, sizeof buf, &err) < 0) {
                 report(m->name, "init%", &err);
-                CU_FAIL("init% failed");
+                TEST_FAIL("init%% failed");
                 goto out;
             }
-            CU_ASSERT_STRING_EQUAL(buf, "wakeup");
+            ASSERT_STR_EQ(buf, "wakeup");
         }
         usleep(rnd(MAX_DELAY_US));
         struct aot_run run;
         if (send_split(e, "run%", &err) < 0 || read_reply(e, "done\n", buf, sizeof buf, &err) < 0 ||
             aot_parse_run(buf, &run, &err) < 0) {
             report(m->name, "run%", &err);
-            CU_FAIL("run% failed");
+            TEST_FAIL("run%% failed");
             goto out;
         }
-        CU_ASSERT_EQUAL(run.rc, 0);
-        CU_ASSERT(run.ticks > 0);
+        ASSERT_EQ(run.rc, 0);
+        ASSERT_GT(run.ticks, 0);
         distinct_add(ticks, run.ticks);
         distinct_add(ns, run.ns);
         distinct_add(instret, run.instret);
-        CU_ASSERT(run.n_ops > 0);
+        ASSERT_GT(run.n_ops, 0);
         distinct_add(ops, text_hash(run.ops_text));
         if (done == 0 && r == 0 && ops->n == 1 && ops->count[0] == 1)
             printf("\n  %s per-operator table (calls:inclusive:self:name):\n%s", m->name,
@@ -240,12 +241,12 @@ static void test_every_run_reports_the_same_ticks_ns_and_instret(void)
         char elf[PATH_MAX];
         if (mach_load_by_name(&m, MACHINES_DIR, boards[b], &err) < 0) {
             report(boards[b], "machine file", &err);
-            CU_FAIL("machine file does not load");
+            TEST_FAIL("machine file does not load");
             continue;
         }
         if (build_firmware(&m, firmware_dir, "aot_standalone", elf, sizeof elf, &err) < 0) {
             report(m.name, "build", &err);
-            CU_FAIL("firmware does not build");
+            TEST_FAIL("firmware does not build");
             continue;
         }
         struct distinct ticks = {0}, ns = {0}, instret = {0}, ops = {0};
@@ -257,12 +258,12 @@ static void test_every_run_reports_the_same_ticks_ns_and_instret(void)
         distinct_print("ns", &ns);
         distinct_print("instret", &instret);
         printf(" operator tables: %d distinct", ops.n);
-        CU_ASSERT_EQUAL(runs, n_boots * n_runs);
-        CU_ASSERT_EQUAL(ops.n, 1); /* the per-operator table is identical on every run too */
-        CU_ASSERT_EQUAL(ticks.n, 1);
-        CU_ASSERT_EQUAL(ns.n, 1);
-        CU_ASSERT_EQUAL(instret.n, 1);
-        CU_ASSERT(instret.n == 1 && instret.value[0] > 0); /* counted on every board */
+        ASSERT_EQ(runs, n_boots * n_runs);
+        ASSERT_EQ(ops.n, 1); /* the per-operator table is identical on every run too */
+        ASSERT_EQ(ticks.n, 1);
+        ASSERT_EQ(ns.n, 1);
+        ASSERT_EQ(instret.n, 1);
+        ASSERT_TRUE(instret.n == 1 && instret.value[0] > 0); /* counted on every board */
         char dir[PATH_MAX];
         snprintf(dir, sizeof dir, "%s/%s", workdir, m.name);
         fs_remove_tree(dir, NULL); /* a few MB per board */
@@ -297,19 +298,19 @@ static void check_loops(const struct machine *m, const char *fw)
     uint64_t it[MAX_LOOPS], extra[MAX_LOOPS], insns[MAX_LOOPS];
     if (build_firmware(m, fw, "echo", elf, sizeof elf, &err) < 0) {
         report(m->name, "build of the loops firmware", &err);
-        CU_FAIL("loops firmware does not build");
+        TEST_FAIL("loops firmware does not build");
         return;
     }
     struct emu *e = boot(m, elf, buf, sizeof buf, &err);
     if (!e || read_reply(e, "end\n", buf, sizeof buf, &err) < 0) {
         report(m->name, "loops firmware", &err);
-        CU_FAIL("the loops firmware did not report");
+        TEST_FAIL("the loops firmware did not report");
         emu_free(e);
         return;
     }
     emu_free(e);
     int n = parse_loops(buf, it, extra, insns, MAX_LOOPS), wrong = 0;
-    CU_ASSERT_EQUAL(n, 64); /* 8 loop lengths x 0..7 extra instructions */
+    ASSERT_EQ(n, 64); /* 8 loop lengths x 0..7 extra instructions */
     /* the first is 1 iteration, 0 extra: 2 instructions of loop plus the constant */
     uint64_t constant = n > 0 ? insns[0] - 2 : 0;
     for (int i = 0; i < n; i++)
@@ -321,7 +322,7 @@ static void check_loops(const struct machine *m, const char *fw)
         }
     printf("\n  %-14s %2d loops from %" PRIu64 " to %" PRIu64 " instructions: %s", m->name, n,
            n > 0 ? insns[0] : 0, n > 0 ? insns[n - 1] : 0, wrong ? "WRONG" : "all exact");
-    CU_ASSERT_EQUAL(wrong, 0);
+    ASSERT_EQ(wrong, 0);
 }
 
 /* Instruction counts are exact to one instruction on every board (machines/): loops of known
@@ -338,7 +339,7 @@ static void test_known_loops_count_exactly_on_every_board(void)
         fs_copy_file(MTQ_SOURCE_DIR "/tests/fixtures/count_firmware/loops.c", app, &err) < 0 ||
         mach_list(MACHINES_DIR, &names, &n_names, &err) < 0) {
         report("loops", "set-up", &err);
-        CU_FAIL("set-up failed");
+        TEST_FAIL("set-up failed");
         return;
     }
     for (size_t b = 0; b < n_names; b++) {
@@ -350,7 +351,7 @@ static void test_known_loops_count_exactly_on_every_board(void)
         }
         if (mach_load_by_name(&m, MACHINES_DIR, names[b], &err) < 0) {
             report(names[b], "machine file", &err);
-            CU_FAIL("machine file does not load");
+            TEST_FAIL("machine file does not load");
             continue;
         }
         check_loops(&m, fw);
@@ -365,7 +366,7 @@ static void test_known_loops_count_exactly_on_every_board(void)
 
 static void test_no_qemu_is_left_behind(void)
 {
-    CU_ASSERT_EQUAL(qemu_procs_children(getpid()), 0);
+    ASSERT_EQ(qemu_procs_children(getpid()), 0);
 }
 
 /* A child that keeps one CPU busy, so QEMU competes for the host (the delays then vary more). */
@@ -442,23 +443,16 @@ static bool configure(char *why, size_t n)
     return true;
 }
 
-int main(void)
+int test_register(void)
 {
     char why[512] = "";
     if (!configure(why, sizeof why)) {
         printf("e2e_ticks: skipping: %s\n", why);
-        return 77;
+        return TEST_SKIP;
     }
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("e2e_ticks", suite_init, suite_clean);
     CU_ADD_TEST(s, test_known_loops_count_exactly_on_every_board);
     CU_ADD_TEST(s, test_every_run_reports_the_same_ticks_ns_and_instret);
     CU_ADD_TEST(s, test_no_qemu_is_left_behind);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry(); /* only after reading the counts: it clears them */
-    return bad != 0;
+    return TEST_RUN;
 }

@@ -13,14 +13,16 @@
 #include "e2e_rpc.h"
 #include "session_internal.h"
 
+#include "asserts.h"
 #include "b85.h"
+#include "boards.h"
 #include "fs.h"
 #include "fwbuild.h"
 #include "machine.h"
 #include "qemu_procs.h"
 #include "rpc_client.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -37,9 +39,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define N_BOARDS 6
-static const char *const BOARD_NAMES[N_BOARDS] = {"mps2-an385", "riscv32-virt", "mps2-an386",
-                                                   "mps2-an500", "mps2-an505", "riscv64-virt"};
 #define CALL_MS 30000 /* a reply that takes longer than this means the server is stuck */
 
 struct board {
@@ -50,9 +49,12 @@ struct board {
     char proj[PATH_MAX - 64];
 };
 
-/* File-static fixtures (CUnit suites take no arguments): the boards, the scratch directory
- * (projects, the build cache, a private $XDG_RUNTIME_DIR for the QMP sockets). */
-static struct board boards[N_BOARDS];
+/* File-static fixtures (CUnit suites take no arguments): the boards (every machine file of the
+ * template), the scratch directory (projects, the build cache, a private $XDG_RUNTIME_DIR for
+ * the QMP sockets). */
+static struct boards board_names;
+static struct board boards[BOARDS_MAX];
+static size_t n_boards;
 static char workdir[] = "/tmp/mtq-e2e-transport-XXXXXX";
 static char rundir[sizeof workdir + 8];
 
@@ -65,7 +67,7 @@ static void report(const char *what, const struct err *err)
 
 static struct board *first_built(void)
 {
-    for (int i = 0; i < N_BOARDS; i++)
+    for (size_t i = 0; i < n_boards; i++)
         if (boards[i].built)
             return &boards[i];
     return NULL;
@@ -147,9 +149,9 @@ static bool open_transport(struct rpc_client *c, double *latency)
         const cJSON *r = cJSON_GetObjectItemCaseSensitive(t, "session_start_retry_timeout_sec");
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(t, "session_start_timeout_sec");
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(t, "session_established_timeout_sec");
-        CU_ASSERT(cJSON_IsNumber(r) && cJSON_IsNumber(s) && cJSON_IsNumber(e));
-        CU_ASSERT(r->valuedouble > 0 && r->valuedouble <= s->valuedouble);
-        CU_ASSERT(e->valuedouble >= s->valuedouble);
+        ASSERT_TRUE(cJSON_IsNumber(r) && cJSON_IsNumber(s) && cJSON_IsNumber(e));
+        ASSERT_TRUE(r->valuedouble > 0 && r->valuedouble <= s->valuedouble);
+        ASSERT_GE(e->valuedouble, s->valuedouble);
     }
     cJSON_Delete(reply);
     return ok;
@@ -174,9 +176,9 @@ static int t_read(struct rpc_client *c, size_t n, double timeout, uint8_t *buf, 
         struct err err = {0};
         size_t len = strlen(data->valuestring);
         uint8_t *tmp = malloc(b85_decoded_len(len) + 1);
-        CU_ASSERT_FATAL(tmp != NULL);
+        ASSERT_NOT_NULL_FATAL(tmp);
         rc = b85_decode(data->valuestring, len, tmp, got, &err) < 0 ? -1 : 0;
-        CU_ASSERT(*got >= 1 && *got <= n);
+        ASSERT_TRUE(*got >= 1 && *got <= n);
         if (*got > n)
             *got = n;
         memcpy(buf, tmp, *got);
@@ -194,7 +196,7 @@ static int t_write(struct rpc_client *c, const uint8_t *data, size_t n, double t
                    char *msg, size_t msgsz)
 {
     char *text = malloc(b85_encoded_len(n) + 1);
-    CU_ASSERT_FATAL(text != NULL);
+    ASSERT_NOT_NULL_FATAL(text);
     text[b85_encode(data, n, text)] = '\0';
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "data", text);
@@ -260,12 +262,12 @@ static bool banner_is_first(struct rpc_client *c, const struct board *b)
 static bool echo_random(struct rpc_client *c, const struct board *b, size_t n)
 {
     uint8_t *out = malloc(n), *in = malloc(n);
-    CU_ASSERT_FATAL(out != NULL && in != NULL);
-    CU_ASSERT_FATAL(getrandom(out, n, 0) == (ssize_t)n);
+    ASSERT_TRUE_FATAL(out != NULL && in != NULL);
+    ASSERT_EQ_FATAL(getrandom(out, n, 0), (ssize_t)n);
     char msg[128] = "";
     double t0 = e2e_now_s();
     int w = t_write(c, out, n, 120.0, msg, sizeof msg);
-    CU_ASSERT_EQUAL(w, 0);
+    ASSERT_EQ(w, 0);
     size_t got = w == 0 ? read_n(c, in, n) : 0;
     double took = e2e_now_s() - t0;
     bool ok = got == n && memcmp(in, out, n) == 0;
@@ -313,22 +315,22 @@ static void close_server(struct rpc_client *c)
     int rc = rpc_client_close(c, 10000, &status, &err);
     if (rc < 0)
         report("closing the server", &err);
-    CU_ASSERT_EQUAL(rc, 0);
-    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_EQ(rc, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 /* ---- tests ---- */
 
 static void test_every_echo_board_generates_and_builds_through_the_server(void)
 {
-    for (int i = 0; i < N_BOARDS; i++) {
+    for (size_t i = 0; i < n_boards; i++) {
         struct board *b = &boards[i];
         if (!b->usable)
             continue;
         snprintf(b->proj, sizeof b->proj, "%s/%s", workdir, b->name);
         struct rpc_client c;
         if (!spawn(&c, MTQ_TEMPLATE_DIR)) {
-            CU_FAIL("spawning the template's server");
+            TEST_FAIL("spawning the template's server");
             return;
         }
         cJSON *p = cJSON_CreateObject();
@@ -340,220 +342,220 @@ static void test_every_echo_board_generates_and_builds_through_the_server(void)
         cJSON_AddStringToObject(o, "board", b->name);
         cJSON_AddItemToObject(p, "options", o);
         bool ok = call_ok(&c, "generate_project", p);
-        CU_ASSERT(ok);
+        ASSERT_TRUE(ok);
         close_server(&c);
         if (!ok || !spawn(&c, b->proj))
             continue;
         ok = call_ok(&c, "build", options());
-        CU_ASSERT(ok);
+        ASSERT_TRUE(ok);
         close_server(&c);
         b->built = ok;
     }
-    CU_ASSERT_PTR_NOT_NULL(first_built());
+    ASSERT_NOT_NULL(first_built());
 }
 
 static void test_every_echo_board_hands_its_banner_first_and_echoes_random_bytes_intact(void)
 {
-    for (int i = 0; i < N_BOARDS; i++) {
+    for (size_t i = 0; i < n_boards; i++) {
         struct board *b = &boards[i];
         if (!b->built)
             continue;
         struct rpc_client c;
-        CU_ASSERT_FATAL(spawn(&c, b->proj));
+        ASSERT_TRUE_FATAL(spawn(&c, b->proj));
         double open_s = 0;
         bool ok = call_ok(&c, "flash", options()) && open_transport(&c, &open_s);
-        CU_ASSERT(ok);
+        ASSERT_TRUE(ok);
         if (ok) {
             fprintf(stderr, "\n    %s: open_transport after flash took %.1f ms", b->name,
                     open_s * 1e3);
-            CU_ASSERT(banner_is_first(&c, b));
+            ASSERT_TRUE(banner_is_first(&c, b));
             size_t n = i < 2 ? 64 * 1024 : 4 * 1024;
-            CU_ASSERT(echo_random(&c, b, n));
-            CU_ASSERT(call_ok(&c, "close_transport", cJSON_CreateObject()));
+            ASSERT_TRUE(echo_random(&c, b, n));
+            ASSERT_TRUE(call_ok(&c, "close_transport", cJSON_CreateObject()));
         }
         pid_t server = c.pid;
         close_server(&c);
-        CU_ASSERT_EQUAL(qemu_procs_children(server), 0);
+        ASSERT_EQ(qemu_procs_children(server), 0);
     }
 }
 
 static void test_read_timeouts_give_io_timeout_in_time_and_null_waits_for_data(void)
 {
     struct board *b = first_built();
-    CU_ASSERT_FATAL(b != NULL);
+    ASSERT_NOT_NULL_FATAL(b);
     struct rpc_client c;
-    CU_ASSERT_FATAL(spawn(&c, b->proj));
-    CU_ASSERT_FATAL(call_ok(&c, "flash", options()) && open_transport(&c, NULL));
-    CU_ASSERT(banner_is_first(&c, b));
+    ASSERT_TRUE_FATAL(spawn(&c, b->proj));
+    ASSERT_TRUE_FATAL(call_ok(&c, "flash", options()) && open_transport(&c, NULL));
+    ASSERT_TRUE(banner_is_first(&c, b));
     uint8_t buf[64];
     size_t got = 0;
     char msg[128] = "";
     double t0 = e2e_now_s();
-    CU_ASSERT_EQUAL(t_read(&c, sizeof buf, 0, buf, &got, msg, sizeof msg), 1);
+    ASSERT_EQ(t_read(&c, sizeof buf, 0, buf, &got, msg, sizeof msg), 1);
     double took0 = e2e_now_s() - t0;
-    CU_ASSERT_STRING_EQUAL(msg, "IoTimeoutError");
-    CU_ASSERT(took0 < 0.1);
+    ASSERT_STR_EQ(msg, "IoTimeoutError");
+    ASSERT_LT(took0, 0.1);
     t0 = e2e_now_s();
-    CU_ASSERT_EQUAL(t_read(&c, sizeof buf, 0.2, buf, &got, msg, sizeof msg), 1);
+    ASSERT_EQ(t_read(&c, sizeof buf, 0.2, buf, &got, msg, sizeof msg), 1);
     double took2 = e2e_now_s() - t0;
-    CU_ASSERT_STRING_EQUAL(msg, "IoTimeoutError");
-    CU_ASSERT(took2 >= 0.2 && took2 < 0.45);
+    ASSERT_STR_EQ(msg, "IoTimeoutError");
+    ASSERT_TRUE(took2 >= 0.2 && took2 < 0.45);
     fprintf(stderr, "\n    timeout 0 answered in %.1f ms, timeout 0.2 s in %.1f ms", took0 * 1e3,
             took2 * 1e3);
     /* null: waits however long the board takes, then returns what came */
-    CU_ASSERT_EQUAL(t_write(&c, (const uint8_t *)"ping", 4, -1, msg, sizeof msg), 0);
+    ASSERT_EQ(t_write(&c, (const uint8_t *)"ping", 4, -1, msg, sizeof msg), 0);
     size_t all = 0;
     while (all < 4 && t_read(&c, 4 - all, -1, buf + all, &got, msg, sizeof msg) == 0)
         all += got;
-    CU_ASSERT_EQUAL(all, 4);
-    CU_ASSERT_EQUAL(memcmp(buf, "ping", 4), 0);
+    ASSERT_EQ(all, 4);
+    ASSERT_EQ(memcmp(buf, "ping", 4), 0);
     close_server(&c);
 }
 
 static void test_qemu_killed_mid_session_is_transport_closed_and_the_server_reopens(void)
 {
     struct board *b = first_built();
-    CU_ASSERT_FATAL(b != NULL);
+    ASSERT_NOT_NULL_FATAL(b);
     struct rpc_client c;
     struct err err = {0};
-    CU_ASSERT_FATAL(spawn(&c, b->proj));
-    CU_ASSERT_FATAL(call_ok(&c, "flash", options()) && open_transport(&c, NULL));
-    CU_ASSERT(banner_is_first(&c, b));
+    ASSERT_TRUE_FATAL(spawn(&c, b->proj));
+    ASSERT_TRUE_FATAL(call_ok(&c, "flash", options()) && open_transport(&c, NULL));
+    ASSERT_TRUE(banner_is_first(&c, b));
     pid_t qemu = qemu_pid_of(b);
-    CU_ASSERT_FATAL(qemu > 0);
+    ASSERT_GT_FATAL(qemu, 0);
     /* a read that blocks (timeout null) until the board dies under it */
     long id = c.next_id++;
     char line[160];
     snprintf(line, sizeof line, "{\"jsonrpc\": \"2.0\", \"method\": \"read_transport\", "
              "\"params\": {\"n\": 16, \"timeout_sec\": null}, \"id\": %ld}", id);
-    CU_ASSERT_EQUAL_FATAL(rpc_client_send_line(&c, line, &err), 0);
+    ASSERT_OK_FATAL(rpc_client_send_line(&c, line, &err), &err);
     char *text = NULL;
-    CU_ASSERT_EQUAL(rpc_client_read_line(&c, 500, &text, &err), ERR_TIMEOUT); /* still waiting */
+    ASSERT_EQ(rpc_client_read_line(&c, 500, &text, &err), ERR_TIMEOUT); /* still waiting */
     free(text);
     text = NULL;
-    CU_ASSERT_EQUAL(kill(qemu, SIGKILL), 0);
+    ASSERT_EQ(kill(qemu, SIGKILL), 0);
     cJSON *reply = NULL;
-    CU_ASSERT_EQUAL_FATAL(rpc_client_read_reply(&c, 5000, &reply, &err), 0);
-    CU_ASSERT_STRING_EQUAL(error_of(reply), "TransportClosedError");
-    CU_ASSERT_PTR_NOT_NULL(strstr(traceback_of(reply), "killed by signal 9"));
+    ASSERT_OK_FATAL(rpc_client_read_reply(&c, 5000, &reply, &err), &err);
+    ASSERT_STR_EQ(error_of(reply), "TransportClosedError");
+    ASSERT_STR_CONTAINS(traceback_of(reply), "killed by signal 9");
     cJSON_Delete(reply);
-    CU_ASSERT_FALSE(qemu_procs_alive(qemu)); /* the server reaped it */
+    ASSERT_FALSE(qemu_procs_alive(qemu)); /* the server reaped it */
     /* later calls say closed too, and the server still answers */
     uint8_t buf[64];
     size_t got = 0;
     char msg[128] = "";
-    CU_ASSERT_EQUAL(t_read(&c, 8, 0, buf, &got, msg, sizeof msg), 1);
-    CU_ASSERT_STRING_EQUAL(msg, "TransportClosedError");
-    CU_ASSERT_EQUAL(t_write(&c, (const uint8_t *)"x", 1, 1.0, msg, sizeof msg), 1);
-    CU_ASSERT_STRING_EQUAL(msg, "TransportClosedError");
+    ASSERT_EQ(t_read(&c, 8, 0, buf, &got, msg, sizeof msg), 1);
+    ASSERT_STR_EQ(msg, "TransportClosedError");
+    ASSERT_EQ(t_write(&c, (const uint8_t *)"x", 1, 1.0, msg, sizeof msg), 1);
+    ASSERT_STR_EQ(msg, "TransportClosedError");
     cJSON *q = cJSON_CreateObject();
     cJSON_AddStringToObject(q, "tvm_version", "0.18.0");
-    CU_ASSERT(call_ok(&c, "server_info_query", q));
+    ASSERT_TRUE(call_ok(&c, "server_info_query", q));
     /* and the board boots again from its flash */
-    CU_ASSERT_FATAL(open_transport(&c, NULL));
-    CU_ASSERT(banner_is_first(&c, b));
-    CU_ASSERT(qemu_pid_of(b) > 0 && qemu_pid_of(b) != qemu);
-    CU_ASSERT(echo_random(&c, b, 64));
+    ASSERT_TRUE_FATAL(open_transport(&c, NULL));
+    ASSERT_TRUE(banner_is_first(&c, b));
+    ASSERT_TRUE(qemu_pid_of(b) > 0 && qemu_pid_of(b) != qemu);
+    ASSERT_TRUE(echo_random(&c, b, 64));
     close_server(&c);
 }
 
 static void test_a_server_killed_with_sigkill_leaves_no_qemu_and_no_lock(void)
 {
     struct board *b = first_built();
-    CU_ASSERT_FATAL(b != NULL);
+    ASSERT_NOT_NULL_FATAL(b);
     struct rpc_client c;
-    CU_ASSERT_FATAL(spawn(&c, b->proj));
-    CU_ASSERT_FATAL(call_ok(&c, "flash", options()) && open_transport(&c, NULL));
+    ASSERT_TRUE_FATAL(spawn(&c, b->proj));
+    ASSERT_TRUE_FATAL(call_ok(&c, "flash", options()) && open_transport(&c, NULL));
     pid_t qemu = qemu_pid_of(b);
-    CU_ASSERT_FATAL(qemu > 0);
-    CU_ASSERT(qemu_procs_state(qemu) != 0);
+    ASSERT_GT_FATAL(qemu, 0);
+    ASSERT_NE(qemu_procs_state(qemu), 0);
     rpc_client_kill(&c); /* SIGKILL, then reaped */
-    CU_ASSERT(qemu_procs_orphan_ends(qemu, 3000));
-    CU_ASSERT(dir_is_empty(rundir)); /* no QMP socket or runtime directory left */
+    ASSERT_TRUE(qemu_procs_orphan_ends(qemu, 3000));
+    ASSERT_TRUE(dir_is_empty(rundir)); /* no QMP socket or runtime directory left */
     /* the kernel dropped the lock with the server: a new one takes the board at once */
-    CU_ASSERT_FATAL(spawn(&c, b->proj));
-    CU_ASSERT(open_transport(&c, NULL));
-    CU_ASSERT(banner_is_first(&c, b));
+    ASSERT_TRUE_FATAL(spawn(&c, b->proj));
+    ASSERT_TRUE(open_transport(&c, NULL));
+    ASSERT_TRUE(banner_is_first(&c, b));
     close_server(&c);
 }
 
 static void test_eof_leaves_no_process_socket_or_temporary_file(void)
 {
     struct board *b = first_built();
-    CU_ASSERT_FATAL(b != NULL);
+    ASSERT_NOT_NULL_FATAL(b);
     struct rpc_client c;
-    CU_ASSERT_FATAL(spawn(&c, b->proj));
-    CU_ASSERT_FATAL(call_ok(&c, "flash", options()) && open_transport(&c, NULL));
+    ASSERT_TRUE_FATAL(spawn(&c, b->proj));
+    ASSERT_TRUE_FATAL(call_ok(&c, "flash", options()) && open_transport(&c, NULL));
     pid_t qemu = qemu_pid_of(b), server = c.pid;
-    CU_ASSERT_FATAL(qemu > 0);
+    ASSERT_GT_FATAL(qemu, 0);
     close_server(&c);
-    CU_ASSERT_FALSE(qemu_procs_alive(qemu)); /* stopped and reaped by the server itself */
-    CU_ASSERT_FALSE(qemu_procs_alive(server));
-    CU_ASSERT(dir_is_empty(rundir));
+    ASSERT_FALSE(qemu_procs_alive(qemu)); /* stopped and reaped by the server itself */
+    ASSERT_FALSE(qemu_procs_alive(server));
+    ASSERT_TRUE(dir_is_empty(rundir));
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/flash/.firmware.elf.tmp", b->proj);
-    CU_ASSERT_FALSE(fs_exists(path));
-    CU_ASSERT_EQUAL(qemu_pid_of(b), 0); /* the lock names nobody */
+    ASSERT_FALSE(fs_exists(path));
+    ASSERT_EQ(qemu_pid_of(b), 0); /* the lock names nobody */
 }
 
 static void test_one_server_flashes_and_exits_and_the_next_opens_and_talks(void)
 {
     struct board *b = first_built();
-    CU_ASSERT_FATAL(b != NULL);
+    ASSERT_NOT_NULL_FATAL(b);
     char image[PATH_MAX];
     snprintf(image, sizeof image, "%s/flash/firmware.elf", b->proj);
     unlink(image); /* start unflashed */
     struct rpc_client c;
-    CU_ASSERT_FATAL(spawn(&c, b->proj));
+    ASSERT_TRUE_FATAL(spawn(&c, b->proj));
     cJSON *reply = call(&c, "open_transport", options());
-    CU_ASSERT_STRING_EQUAL(error_of(reply), "calling method open_transport");
-    CU_ASSERT_PTR_NOT_NULL(strstr(traceback_of(reply), "the board has not been flashed: call "
-                                  "flash first"));
+    ASSERT_STR_EQ(error_of(reply), "calling method open_transport");
+    ASSERT_STR_CONTAINS(traceback_of(reply), "the board has not been flashed: call "
+                                             "flash first");
     cJSON_Delete(reply);
-    CU_ASSERT(call_ok(&c, "flash", options())); /* tvmc micro flash */
+    ASSERT_TRUE(call_ok(&c, "flash", options())); /* tvmc micro flash */
     pid_t qemu = qemu_pid_of(b);
     close_server(&c);
-    CU_ASSERT(fs_exists(image));
-    CU_ASSERT(qemu > 0 && !qemu_procs_alive(qemu));
-    CU_ASSERT_FATAL(spawn(&c, b->proj)); /* tvmc run */
+    ASSERT_TRUE(fs_exists(image));
+    ASSERT_TRUE(qemu > 0 && !qemu_procs_alive(qemu));
+    ASSERT_TRUE_FATAL(spawn(&c, b->proj)); /* tvmc run */
     double open_s = 0;
-    CU_ASSERT_FATAL(open_transport(&c, &open_s));
+    ASSERT_TRUE_FATAL(open_transport(&c, &open_s));
     fprintf(stderr, "\n    %s: open_transport booting the flash image took %.1f ms", b->name,
             open_s * 1e3);
-    CU_ASSERT(banner_is_first(&c, b));
-    CU_ASSERT(echo_random(&c, b, 256));
-    CU_ASSERT(call_ok(&c, "close_transport", cJSON_CreateObject()));
+    ASSERT_TRUE(banner_is_first(&c, b));
+    ASSERT_TRUE(echo_random(&c, b, 256));
+    ASSERT_TRUE(call_ok(&c, "close_transport", cJSON_CreateObject()));
     close_server(&c);
 }
 
 static void test_a_second_server_on_the_same_board_is_told_it_is_in_use(void)
 {
     struct board *b = first_built();
-    CU_ASSERT_FATAL(b != NULL);
+    ASSERT_NOT_NULL_FATAL(b);
     struct rpc_client a, c;
-    CU_ASSERT_FATAL(spawn(&a, b->proj));
-    CU_ASSERT_FATAL(call_ok(&a, "flash", options()) && open_transport(&a, NULL));
-    CU_ASSERT_FATAL(spawn(&c, b->proj));
+    ASSERT_TRUE_FATAL(spawn(&a, b->proj));
+    ASSERT_TRUE_FATAL(call_ok(&a, "flash", options()) && open_transport(&a, NULL));
+    ASSERT_TRUE_FATAL(spawn(&c, b->proj));
     char want[128];
     snprintf(want, sizeof want, "board in use by another server (pid %ld); close it or wait",
              (long)a.pid);
     cJSON *reply = call(&c, "open_transport", options());
-    CU_ASSERT_STRING_EQUAL(error_of(reply), "calling method open_transport");
-    CU_ASSERT_PTR_NOT_NULL(strstr(traceback_of(reply), want));
+    ASSERT_STR_EQ(error_of(reply), "calling method open_transport");
+    ASSERT_STR_CONTAINS(traceback_of(reply), want);
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(reply, "error"), "code");
-    CU_ASSERT(cJSON_IsNumber(code) && code->valueint == -32000);
+    ASSERT_TRUE(cJSON_IsNumber(code) && code->valueint == -32000);
     cJSON_Delete(reply);
     reply = call(&c, "flash", options());
-    CU_ASSERT_PTR_NOT_NULL(strstr(traceback_of(reply), want));
+    ASSERT_STR_CONTAINS(traceback_of(reply), want);
     cJSON_Delete(reply);
     /* the first server's session is untouched */
-    CU_ASSERT(banner_is_first(&a, b));
-    CU_ASSERT(echo_random(&a, b, 64));
-    CU_ASSERT(call_ok(&a, "close_transport", cJSON_CreateObject()));
+    ASSERT_TRUE(banner_is_first(&a, b));
+    ASSERT_TRUE(echo_random(&a, b, 64));
+    ASSERT_TRUE(call_ok(&a, "close_transport", cJSON_CreateObject()));
     /* once it let go, the second one gets the board */
-    CU_ASSERT(open_transport(&c, NULL));
-    CU_ASSERT(banner_is_first(&c, b));
+    ASSERT_TRUE(open_transport(&c, NULL));
+    ASSERT_TRUE(banner_is_first(&c, b));
     close_server(&c);
     close_server(&a);
 }
@@ -561,29 +563,29 @@ static void test_a_second_server_on_the_same_board_is_told_it_is_in_use(void)
 static void test_close_is_idempotent_and_a_later_open_boots_again(void)
 {
     struct board *b = first_built();
-    CU_ASSERT_FATAL(b != NULL);
+    ASSERT_NOT_NULL_FATAL(b);
     struct rpc_client c;
-    CU_ASSERT_FATAL(spawn(&c, b->proj));
-    CU_ASSERT(call_ok(&c, "close_transport", cJSON_CreateObject())); /* nothing open: no-op */
+    ASSERT_TRUE_FATAL(spawn(&c, b->proj));
+    ASSERT_TRUE(call_ok(&c, "close_transport", cJSON_CreateObject())); /* nothing open: no-op */
     uint8_t buf[8];
     size_t got = 0;
     char msg[128] = "";
-    CU_ASSERT_EQUAL(t_read(&c, 8, 0, buf, &got, msg, sizeof msg), 1);
-    CU_ASSERT_STRING_EQUAL(msg, "TransportClosedError");
-    CU_ASSERT_FATAL(call_ok(&c, "flash", options()) && open_transport(&c, NULL));
+    ASSERT_EQ(t_read(&c, 8, 0, buf, &got, msg, sizeof msg), 1);
+    ASSERT_STR_EQ(msg, "TransportClosedError");
+    ASSERT_TRUE_FATAL(call_ok(&c, "flash", options()) && open_transport(&c, NULL));
     pid_t first = qemu_pid_of(b);
-    CU_ASSERT(banner_is_first(&c, b));
-    CU_ASSERT(call_ok(&c, "close_transport", cJSON_CreateObject()));
-    CU_ASSERT(call_ok(&c, "close_transport", cJSON_CreateObject()));
-    CU_ASSERT_FALSE(qemu_procs_alive(first));
-    CU_ASSERT_EQUAL(t_write(&c, (const uint8_t *)"x", 1, 0, msg, sizeof msg), 1);
-    CU_ASSERT_STRING_EQUAL(msg, "TransportClosedError");
-    CU_ASSERT_FATAL(open_transport(&c, NULL)); /* boots the flash image again */
-    CU_ASSERT(banner_is_first(&c, b));
+    ASSERT_TRUE(banner_is_first(&c, b));
+    ASSERT_TRUE(call_ok(&c, "close_transport", cJSON_CreateObject()));
+    ASSERT_TRUE(call_ok(&c, "close_transport", cJSON_CreateObject()));
+    ASSERT_FALSE(qemu_procs_alive(first));
+    ASSERT_EQ(t_write(&c, (const uint8_t *)"x", 1, 0, msg, sizeof msg), 1);
+    ASSERT_STR_EQ(msg, "TransportClosedError");
+    ASSERT_TRUE_FATAL(open_transport(&c, NULL)); /* boots the flash image again */
+    ASSERT_TRUE(banner_is_first(&c, b));
     /* opening an open transport restarts the board: a fresh banner comes first again */
-    CU_ASSERT_FATAL(open_transport(&c, NULL));
-    CU_ASSERT(banner_is_first(&c, b));
-    CU_ASSERT(echo_random(&c, b, 64));
+    ASSERT_TRUE_FATAL(open_transport(&c, NULL));
+    ASSERT_TRUE(banner_is_first(&c, b));
+    ASSERT_TRUE(echo_random(&c, b, 64));
     close_server(&c);
 }
 
@@ -606,59 +608,39 @@ static int free_tcp_port(void)
 static void test_with_a_gdb_port_open_waits_for_the_debuggers_continue(void)
 {
     struct board *b = first_built();
-    CU_ASSERT_FATAL(b != NULL);
+    ASSERT_NOT_NULL_FATAL(b);
     int port = free_tcp_port();
-    CU_ASSERT_FATAL(port > 0);
+    ASSERT_GT_FATAL(port, 0);
     struct rpc_client c;
     struct err err = {0};
-    CU_ASSERT_FATAL(spawn(&c, b->proj));
-    CU_ASSERT_FATAL(call_ok(&c, "flash", options()));
+    ASSERT_TRUE_FATAL(spawn(&c, b->proj));
+    ASSERT_TRUE_FATAL(call_ok(&c, "flash", options()));
     long id = c.next_id++;
     char line[200];
     snprintf(line, sizeof line, "{\"jsonrpc\": \"2.0\", \"method\": \"open_transport\", "
              "\"params\": {\"options\": {\"gdbserver_port\": \"%d\"}}, \"id\": %ld}", port, id);
-    CU_ASSERT_EQUAL_FATAL(rpc_client_send_line(&c, line, &err), 0);
+    ASSERT_OK_FATAL(rpc_client_send_line(&c, line, &err), &err);
     char *text = NULL;
     /* past the usual banner timeout's order of magnitude: still waiting for the debugger */
-    CU_ASSERT_EQUAL(rpc_client_read_line(&c, 1500, &text, &err), ERR_TIMEOUT);
+    ASSERT_EQ(rpc_client_read_line(&c, 1500, &text, &err), ERR_TIMEOUT);
     free(text);
     int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    CU_ASSERT_EQUAL_FATAL(connect(s, (struct sockaddr *)&a, sizeof a), 0);
+    ASSERT_EQ_FATAL(connect(s, (struct sockaddr *)&a, sizeof a), 0);
     static const char cont[] = "+$c#63"; /* GDB remote protocol: ack, then "continue" */
-    CU_ASSERT_EQUAL(send(s, cont, sizeof cont - 1, MSG_NOSIGNAL), (ssize_t)sizeof cont - 1);
+    ASSERT_EQ(send(s, cont, sizeof cont - 1, MSG_NOSIGNAL), (ssize_t)sizeof cont - 1);
     cJSON *reply = NULL;
-    CU_ASSERT_EQUAL_FATAL(rpc_client_read_reply(&c, 10000, &reply, &err), 0);
-    CU_ASSERT(cJSON_HasObjectItem(reply, "result"));
+    ASSERT_OK_FATAL(rpc_client_read_reply(&c, 10000, &reply, &err), &err);
+    ASSERT_TRUE(cJSON_HasObjectItem(reply, "result"));
     cJSON_Delete(reply);
-    CU_ASSERT(banner_is_first(&c, b));
-    CU_ASSERT(echo_random(&c, b, 64));
+    ASSERT_TRUE(banner_is_first(&c, b));
+    ASSERT_TRUE(echo_random(&c, b, 64));
     close_server(&c);
     close(s);
 }
 
 /* ---- setup ---- */
-
-static bool board_usable(struct board *b)
-{
-    struct machine m;
-    char path[PATH_MAX];
-    if (!fwbuild_available(b->name, b->why, sizeof b->why))
-        return false;
-    snprintf(path, sizeof path, "%s/machines/%s.json", MTQ_SOURCE_DIR, b->name);
-    struct err err = {0};
-    if (mach_load(&m, path, &err) < 0) {
-        snprintf(b->why, sizeof b->why, "%s", err.msg);
-        return false;
-    }
-    if (!fwbuild_on_path(m.qemu_binary)) {
-        snprintf(b->why, sizeof b->why, "%s is not on PATH (scripts/install-deps.sh)",
-                 m.qemu_binary);
-        return false;
-    }
-    return true;
-}
 
 static int suite_init(void)
 {
@@ -680,29 +662,36 @@ static int suite_clean(void)
     return fs_remove_tree(workdir, NULL);
 }
 
-int main(void)
+int test_register(void)
 {
     int usable = 0;
     /* orphans (a SIGKILLed server's QEMU) come to us, so the test can reap and check them */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
-    for (int i = 0; i < N_BOARDS; i++) {
-        boards[i].name = BOARD_NAMES[i];
-        boards[i].usable = board_usable(&boards[i]);
+    struct err err = {0};
+    if (!fs_exists(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh")) {
+        fprintf(stderr, "e2e_transport: skipping: no template at %s (build the template_project "
+                "target)\n", MTQ_TEMPLATE_DIR);
+        return TEST_SKIP;
+    }
+    if (boards_list(&board_names, &err) < 0) {
+        fprintf(stderr, "e2e_transport: %s\n", err.msg);
+        return 1;
+    }
+    n_boards = board_names.n;
+    for (size_t i = 0; i < n_boards; i++) {
+        struct machine m;
+        boards[i].name = board_names.name[i];
+        boards[i].usable = boards_can_build_and_boot(boards[i].name, &m, boards[i].why,
+                                                     sizeof boards[i].why);
         if (boards[i].usable)
             usable++;
         else
             fprintf(stderr, "e2e_transport: skipping %s: %s\n", boards[i].name, boards[i].why);
     }
-    if (!fs_exists(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh")) {
-        fprintf(stderr, "e2e_transport: skipping: no template at %s (build the template_project "
-                "target)\n", MTQ_TEMPLATE_DIR);
-        return 77;
-    }
     if (usable == 0) {
         fprintf(stderr, "e2e_transport: skipping: no board can run here\n");
-        return 77;
+        return TEST_SKIP;
     }
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("e2e_transport", suite_init, suite_clean);
     CU_ADD_TEST(s, test_every_echo_board_generates_and_builds_through_the_server);
     CU_ADD_TEST(s, test_every_echo_board_hands_its_banner_first_and_echoes_random_bytes_intact);
@@ -714,16 +703,5 @@ int main(void)
     CU_ADD_TEST(s, test_a_second_server_on_the_same_board_is_told_it_is_in_use);
     CU_ADD_TEST(s, test_close_is_idempotent_and_a_later_open_boots_again);
     CU_ADD_TEST(s, test_with_a_gdb_port_open_waits_for_the_debuggers_continue);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    /* no QEMU of ours may outlive the run */
-    if (qemu_procs_children(getpid()) != 0) {
-        fprintf(stderr, "e2e_transport: a QEMU child is still alive\n");
-        bad++;
-    }
-    return bad != 0;
+    return TEST_RUN;
 }

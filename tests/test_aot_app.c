@@ -4,23 +4,26 @@
  * exactly as scripts/make_digits_model.py's integer reference did. Needs the host builds of
  * tests/support/models.cmake; without them it says so and skips.
  */
-#include <CUnit/Basic.h>
 
 #ifndef MTQ_HAVE_AOT_HOST
+#include "runner.h"
+
 #include <stdio.h>
 
-int main(void)
+int test_register(void)
 {
     printf("test_aot_app: skipped: tests/support/models.cmake is not include()d from "
            "tests/CMakeLists.txt, so the host builds of the aot_standalone app do not exist\n");
-    return 77;
+    return TEST_SKIP;
 }
 #else
 
 #include "app.h"
 #include "arena.h"
+#include "asserts.h"
 #include "host_board.h"
 #include "model.h"
+#include "runner.h"
 
 #include <cjson/cJSON.h>
 #include <setjmp.h>
@@ -77,10 +80,10 @@ static cJSON *load_samples(const char *name)
     char path[1024];
     snprintf(path, sizeof(path), "%s/tests/fixtures/mlf/%s", MTQ_SOURCE_DIR, name);
     char *text = read_text(path);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    ASSERT_NOT_NULL_FATAL(text);
     cJSON *root = cJSON_Parse(text);
     free(text);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+    ASSERT_NOT_NULL_FATAL(root);
     return root;
 }
 
@@ -134,11 +137,11 @@ static void test_arena_blocks_are_aligned_even_on_an_unaligned_base(void)
     aot_arena_init(&a, mem + 3, 1024);
     for (int i = 0; i < 5; i++) {
         void *p = aot_arena_alloc(&a, (uint64_t)(1 + 7 * i));
-        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-        CU_ASSERT_EQUAL((uintptr_t)p % AOT_ARENA_ALIGN, 0);
-        CU_ASSERT((uint8_t *)p >= mem + 3 && (uint8_t *)p + 1 + 7 * i <= mem + 3 + 1024);
+        ASSERT_NOT_NULL_FATAL(p);
+        ASSERT_EQ((uintptr_t)p % AOT_ARENA_ALIGN, 0);
+        ASSERT_TRUE((uint8_t *)p >= mem + 3 && (uint8_t *)p + 1 + 7 * i <= mem + 3 + 1024);
     }
-    CU_ASSERT_EQUAL(a.live, 5);
+    ASSERT_EQ(a.live, 5);
 }
 
 static void test_arena_frees_newest_first_and_refuses_any_other_order(void)
@@ -147,20 +150,20 @@ static void test_arena_frees_newest_first_and_refuses_any_other_order(void)
     struct aot_arena a;
     aot_arena_init(&a, mem, sizeof(mem));
     void *x = aot_arena_alloc(&a, 10), *y = aot_arena_alloc(&a, 20);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    ASSERT_NOT_NULL_FATAL(x);
+    ASSERT_NOT_NULL_FATAL(y);
     size_t top = a.top;
-    CU_ASSERT_EQUAL(aot_arena_free(&a, x), -1); /* x is not the newest */
-    CU_ASSERT_EQUAL(a.top, top);
-    CU_ASSERT_EQUAL(aot_arena_free(&a, NULL), -1);
-    CU_ASSERT_EQUAL(aot_arena_free(&a, y), 0);
-    CU_ASSERT_EQUAL(aot_arena_free(&a, y), -1); /* twice */
-    CU_ASSERT_EQUAL(aot_arena_free(&a, x), 0);
-    CU_ASSERT_EQUAL(a.top, 0);
-    CU_ASSERT_EQUAL(a.live, 0);
-    CU_ASSERT(a.peak >= 30);
+    ASSERT_EQ(aot_arena_free(&a, x), -1); /* x is not the newest */
+    ASSERT_EQ(a.top, top);
+    ASSERT_EQ(aot_arena_free(&a, NULL), -1);
+    ASSERT_EQ(aot_arena_free(&a, y), 0);
+    ASSERT_EQ(aot_arena_free(&a, y), -1); /* twice */
+    ASSERT_EQ(aot_arena_free(&a, x), 0);
+    ASSERT_EQ(a.top, 0);
+    ASSERT_EQ(a.live, 0);
+    ASSERT_GE(a.peak, 30);
     /* the space is reused: the same first block comes back */
-    CU_ASSERT_PTR_EQUAL(aot_arena_alloc(&a, 10), x);
+    ASSERT_PTR_EQ(aot_arena_alloc(&a, 10), x);
 }
 
 static void test_arena_returns_null_and_records_a_request_that_does_not_fit(void)
@@ -169,16 +172,16 @@ static void test_arena_returns_null_and_records_a_request_that_does_not_fit(void
     struct aot_arena a;
     aot_arena_init(&a, mem, sizeof(mem));
     void *p = aot_arena_alloc(&a, 32);
-    CU_ASSERT_PTR_NOT_NULL(p);
-    CU_ASSERT_PTR_NULL(aot_arena_alloc(&a, 32));
-    CU_ASSERT_EQUAL(a.failed, 32);
-    CU_ASSERT_PTR_NULL(aot_arena_alloc(&a, UINT64_MAX)); /* no overflow in the size check */
-    CU_ASSERT_EQUAL(a.live, 1);
-    CU_ASSERT_EQUAL(aot_arena_free(&a, p), 0);
+    ASSERT_NOT_NULL(p);
+    ASSERT_NULL(aot_arena_alloc(&a, 32));
+    ASSERT_EQ(a.failed, 32);
+    ASSERT_NULL(aot_arena_alloc(&a, UINT64_MAX)); /* no overflow in the size check */
+    ASSERT_EQ(a.live, 1);
+    ASSERT_EQ(aot_arena_free(&a, p), 0);
     aot_arena_reset(&a);
-    CU_ASSERT_EQUAL(a.failed, 0);
-    CU_ASSERT_PTR_NOT_NULL(aot_arena_alloc(&a, 48)); /* exactly the rest after one header */
-    CU_ASSERT_PTR_NULL(aot_arena_alloc(&a, 0));
+    ASSERT_EQ(a.failed, 0);
+    ASSERT_NOT_NULL(aot_arena_alloc(&a, 48)); /* exactly the rest after one header */
+    ASSERT_NULL(aot_arena_alloc(&a, 0));
 }
 
 static void test_arena_gives_distinct_blocks_for_zero_bytes(void)
@@ -187,17 +190,17 @@ static void test_arena_gives_distinct_blocks_for_zero_bytes(void)
     struct aot_arena a;
     aot_arena_init(&a, mem, sizeof(mem));
     void *p = aot_arena_alloc(&a, 0), *q = aot_arena_alloc(&a, 0);
-    CU_ASSERT_PTR_NOT_NULL(p);
-    CU_ASSERT_PTR_NOT_NULL(q);
-    CU_ASSERT_PTR_NOT_EQUAL(p, q);
+    ASSERT_NOT_NULL(p);
+    ASSERT_NOT_NULL(q);
+    ASSERT_PTR_NE(p, q);
 }
 
 /* ---- the protocol ---- */
 
 static void test_init_answers_wakeup(void)
 {
-    CU_ASSERT_STRING_EQUAL(cmd("init%"), "wakeup\n");
-    CU_ASSERT_STRING_EQUAL(cmd("\r\ninit\r\n%"), "wakeup\n"); /* line ends are ignored */
+    ASSERT_STR_EQ(cmd("init%"), "wakeup\n");
+    ASSERT_STR_EQ(cmd("\r\ninit\r\n%"), "wakeup\n"); /* line ends are ignored */
 }
 
 static void test_info_lists_the_model_tensors_from_metadata(void)
@@ -207,15 +210,15 @@ static void test_info_lists_the_model_tensors_from_metadata(void)
     snprintf(want, sizeof(want), "model:default:inputs=1:outputs=1:workspace=%zu:arena=1344\n"
              "tensor:input:0:input:int8:64\ntensor:output:0:output:int8:10\ndone\n",
              aot_model_workspace_bytes);
-    CU_ASSERT_STRING_EQUAL(out, want);
-    CU_ASSERT_EQUAL(aot_model_workspace_bytes, 160);
+    ASSERT_STR_EQ(out, want);
+    ASSERT_EQ(aot_model_workspace_bytes, 160);
 }
 
 static void test_digits_model_classifies_each_sample_as_the_numpy_reference_did(void)
 {
     cJSON *root = load_samples("digits_int8_samples.json");
     cJSON *samples = cJSON_GetObjectItemCaseSensitive(root, "samples");
-    CU_ASSERT_FATAL(cJSON_GetArraySize(samples) >= 10);
+    ASSERT_GE_FATAL(cJSON_GetArraySize(samples), 10);
     cJSON *s;
     cJSON_ArrayForEach(s, samples) {
         const char *in = cJSON_GetObjectItemCaseSensitive(s, "input_hex")->valuestring;
@@ -223,15 +226,15 @@ static void test_digits_model_classifies_each_sample_as_the_numpy_reference_did(
         int argmax = cJSON_GetObjectItemCaseSensitive(s, "argmax")->valueint;
         char line[512];
         snprintf(line, sizeof(line), "input:0:%s%%", in);
-        CU_ASSERT_STRING_EQUAL(cmd(line), "ok\n");
+        ASSERT_STR_EQ(cmd(line), "ok\n");
         char want[512];
         snprintf(want, sizeof(want), "output:0:output:int8:%s\n"
                  "stats:ticks=1:hz=1000:ns=1000000:instret=0:rc=0:workspace=", expect);
         const char *out = cmd("run%");
-        CU_ASSERT_NSTRING_EQUAL(out, want, strlen(want));
-        CU_ASSERT_PTR_NOT_NULL(strstr(out, "\ndone\n"));
+        ASSERT_STRN_EQ(out, want, strlen(want));
+        ASSERT_STR_CONTAINS(out, "\ndone\n");
         snprintf(want, sizeof(want), "result:%d:1\n", argmax);
-        CU_ASSERT_STRING_EQUAL(cmd("infer%"), want);
+        ASSERT_STR_EQ(cmd("infer%"), want);
     }
     cJSON_Delete(root);
 }
@@ -240,59 +243,59 @@ static void test_run_reports_the_workspace_peak_within_the_arena(void)
 {
     const char *out = cmd("run%");
     const char *w = strstr(out, ":workspace=");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    ASSERT_NOT_NULL_FATAL(w);
     long peak = strtol(w + 11, NULL, 10);
     /* at least the model's own figure, at most that plus two blocks' headers and padding */
-    CU_ASSERT(peak >= 160 && peak <= 160 + 2 * (AOT_ARENA_HEADER + AOT_ARENA_ALIGN));
+    ASSERT_TRUE(peak >= 160 && peak <= 160 + 2 * (AOT_ARENA_HEADER + AOT_ARENA_ALIGN));
 }
 
 static void test_bad_hex_gets_an_error_and_zeroes_the_input(void)
 {
-    CU_ASSERT_STRING_EQUAL(cmd("input:0:0102zz%"),
-                           "error:input 0 (input): 'z' at hex digit 4 is not a hex digit; "
-                           "the input is now zeros\n");
+    ASSERT_STR_EQ(cmd("input:0:0102zz%"),
+                  "error:input 0 (input): 'z' at hex digit 4 is not a hex digit; "
+                  "the input is now zeros\n");
     const uint8_t *data = aot_model_inputs[0].data;
     int zeros = 1;
     for (size_t i = 0; i < aot_model_inputs[0].size; i++)
         zeros &= data[i] == 0;
-    CU_ASSERT(zeros);
-    CU_ASSERT_STRING_EQUAL(cmd("init%"), "wakeup\n"); /* the parser is back in step */
+    ASSERT_TRUE(zeros);
+    ASSERT_STR_EQ(cmd("init%"), "wakeup\n"); /* the parser is back in step */
 }
 
 static void test_input_of_the_wrong_length_is_refused(void)
 {
-    CU_ASSERT_STRING_EQUAL(cmd("input:0:00%"),
-                           "error:input 0 (input): got 2 hex digits, want 128 (64 bytes of "
-                           "int8); the input is now zeros\n");
+    ASSERT_STR_EQ(cmd("input:0:00%"),
+                  "error:input 0 (input): got 2 hex digits, want 128 (64 bytes of "
+                  "int8); the input is now zeros\n");
     char line[300];
     memset(line, 0, sizeof(line));
     memcpy(line, "input:0:", 8);
     memset(line + 8, 'a', 130);
     line[138] = '%';
-    CU_ASSERT_STRING_EQUAL(cmd(line), "error:input 0 (input): more than 128 hex digits (64 "
-                                      "bytes); the input is now zeros\n");
+    ASSERT_STR_EQ(cmd(line), "error:input 0 (input): more than 128 hex digits (64 "
+                             "bytes); the input is now zeros\n");
 }
 
 static void test_input_index_must_name_an_input(void)
 {
-    CU_ASSERT_STRING_EQUAL(cmd("input:1:00%"), "error:input 1: no such input (the model has 1; "
-                                               "info% lists them)\n");
-    CU_ASSERT_STRING_EQUAL(cmd("input:x:00%"), "error:input: bad index 'x': want a decimal "
-                                               "number\n");
-    CU_ASSERT_STRING_EQUAL(cmd("input::00%"), "error:input: bad index '': want a decimal "
-                                              "number\n");
-    CU_ASSERT_STRING_EQUAL(cmd("input:0%"), "error:input: want input:<index>:<hex>% (the "
-                                            "tensor's bytes as hex)\n");
+    ASSERT_STR_EQ(cmd("input:1:00%"), "error:input 1: no such input (the model has 1; "
+                                      "info% lists them)\n");
+    ASSERT_STR_EQ(cmd("input:x:00%"), "error:input: bad index 'x': want a decimal "
+                                      "number\n");
+    ASSERT_STR_EQ(cmd("input::00%"), "error:input: bad index '': want a decimal "
+                                     "number\n");
+    ASSERT_STR_EQ(cmd("input:0%"), "error:input: want input:<index>:<hex>% (the "
+                                   "tensor's bytes as hex)\n");
 }
 
 static void test_unknown_and_empty_commands_get_an_error_line(void)
 {
-    CU_ASSERT_STRING_EQUAL(cmd("hello%"), "error:unknown command 'hello'; commands: init infer "
-                           "info input:<i>:<hex> run exit:<code>, each ended by %\n");
-    CU_ASSERT_NSTRING_EQUAL(cmd("%"), "error:empty command;", 20);
+    ASSERT_STR_EQ(cmd("hello%"), "error:unknown command 'hello'; commands: init infer "
+                                 "info input:<i>:<hex> run exit:<code>, each ended by %\n");
+    ASSERT_STRN_EQ(cmd("%"), "error:empty command;", 20);
     /* control and high bytes are never echoed as they are */
     const char bad[] = {'a', 1, (char)0xff, (char)0xfd, '%'};
-    CU_ASSERT_NSTRING_EQUAL(send(bad, sizeof(bad)), "error:unknown command 'a?\?\?'", 28);
+    ASSERT_STRN_EQ(send(bad, sizeof(bad)), "error:unknown command 'a?\?\?'", 28);
 }
 
 static void test_an_overlong_command_is_refused_up_to_its_end(void)
@@ -300,8 +303,8 @@ static void test_an_overlong_command_is_refused_up_to_its_end(void)
     char line[200];
     memset(line, 'x', 150);
     strcpy(line + 150, "%init%");
-    CU_ASSERT_STRING_EQUAL(cmd(line), "error:command too long (over 48 characters before its "
-                                      "'%')\nwakeup\n");
+    ASSERT_STR_EQ(cmd(line), "error:command too long (over 48 characters before its "
+                             "'%')\nwakeup\n");
 }
 
 static void test_exit_sends_bye_and_ends_with_the_code(void)
@@ -310,13 +313,13 @@ static void test_exit_sends_bye_and_ends_with_the_code(void)
     host_board_catch_exit(&jb);
     if (setjmp(jb) == 0) {
         cmd("exit:3%");
-        CU_FAIL("exit returned");
+        TEST_FAIL("exit returned");
     }
     host_board_catch_exit(NULL);
-    CU_ASSERT_EQUAL(host_board_exit_code(), 3);
-    CU_ASSERT_STRING_EQUAL(host_board_captured(NULL), "bye\n");
-    CU_ASSERT_STRING_EQUAL(cmd("exit:256%"), "error:exit: bad code '256': want "
-                                             "exit:<0..255>%\n");
+    ASSERT_EQ(host_board_exit_code(), 3);
+    ASSERT_STR_EQ(host_board_captured(NULL), "bye\n");
+    ASSERT_STR_EQ(cmd("exit:256%"), "error:exit: bad code '256': want "
+                                    "exit:<0..255>%\n");
 }
 
 static void test_random_bytes_never_crash_and_get_only_protocol_lines(void)
@@ -336,21 +339,21 @@ static void test_random_bytes_never_crash_and_get_only_protocol_lines(void)
             continue; /* the bytes spelled exit:<n>% */
         const char *out = send(buf, sizeof(buf));
         for (const char *line = out; *line != '\0';) {
-            CU_ASSERT(strncmp(line, "error:", 6) == 0 || strncmp(line, "ok\n", 3) == 0 ||
-                      strncmp(line, "wakeup\n", 7) == 0 || strncmp(line, "result:", 7) == 0 ||
-                      strncmp(line, "output:", 7) == 0 || strncmp(line, "stats:", 6) == 0 ||
-                      strncmp(line, "done\n", 5) == 0 || strncmp(line, "model:", 6) == 0 ||
-                      strncmp(line, "tensor:", 7) == 0);
+            ASSERT_TRUE(strncmp(line, "error:", 6) == 0 || strncmp(line, "ok\n", 3) == 0 ||
+                        strncmp(line, "wakeup\n", 7) == 0 || strncmp(line, "result:", 7) == 0 ||
+                        strncmp(line, "output:", 7) == 0 || strncmp(line, "stats:", 6) == 0 ||
+                        strncmp(line, "done\n", 5) == 0 || strncmp(line, "model:", 6) == 0 ||
+                        strncmp(line, "tensor:", 7) == 0);
             for (const char *c = line; *c != '\n' && *c != '\0'; c++)
-                CU_ASSERT(*c >= 0x20 && *c <= 0x7e);
+                ASSERT_TRUE(*c >= 0x20 && *c <= 0x7e);
             const char *nl = strchr(line, '\n');
-            CU_ASSERT_PTR_NOT_NULL_FATAL(nl);
+            ASSERT_NOT_NULL_FATAL(nl);
             line = nl + 1;
         }
     }
     host_board_catch_exit(NULL);
     cmd("%"); /* whatever state the last round left, this ends it */
-    CU_ASSERT_STRING_EQUAL(cmd("init%"), "wakeup\n");
+    ASSERT_STR_EQ(cmd("init%"), "wakeup\n");
 }
 
 /* ---- the host reference programs ---- */
@@ -359,7 +362,7 @@ static void test_host_reference_prints_the_banner_then_answers(void)
 {
     cJSON *root = load_samples("digits_int8_samples.json");
     cJSON *zero = cJSON_GetObjectItemCaseSensitive(root, "zero_input");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(zero);
+    ASSERT_NOT_NULL_FATAL(zero);
     char want[256];
     snprintf(want, sizeof(want), "#microtvm-qemu:aot_standalone:host:glibc\nwakeup\n"
              "result:%d:1\noutput:0:output:int8:%s\n",
@@ -368,15 +371,15 @@ static void test_host_reference_prints_the_banner_then_answers(void)
     cJSON_Delete(root);
     /* the inputs start as zeros: infer and run before any input command */
     char *out = run_host_ref("digits_int8_host_ref", "init%infer%run%");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
-    CU_ASSERT_NSTRING_EQUAL(out, want, strlen(want));
+    ASSERT_NOT_NULL_FATAL(out);
+    ASSERT_STRN_EQ(out, want, strlen(want));
     free(out);
 }
 
 static void test_a_workspace_too_small_is_reported_with_the_fix(void)
 {
     char *out = run_host_ref("digits_int8_small_host_ref", "run%infer%");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    ASSERT_NOT_NULL_FATAL(out);
     const char *want =
         "#microtvm-qemu:aot_standalone:host:glibc\n"
         "error:run: the model returned -1: workspace exhausted: a request for 128 bytes did not "
@@ -384,7 +387,7 @@ static void test_a_workspace_too_small_is_reported_with_the_fix(void)
         "stats:ticks=1:hz=1000:ns=1000000:instret=0:rc=-1:workspace=48:hidden=0\ndone\n"
         "error:run: the model returned -1: workspace exhausted: a request for 128 bytes did not "
         "fit in the 64-byte arena; raise workspace_size_bytes\n";
-    CU_ASSERT_STRING_EQUAL(out, want);
+    ASSERT_STR_EQ(out, want);
     free(out);
 }
 
@@ -397,11 +400,11 @@ static void test_float_model_gives_the_exact_reference_outputs(void)
         snprintf(text, sizeof(text), "input:0:%s%%run%%",
                  cJSON_GetObjectItemCaseSensitive(s, "input_hex")->valuestring);
         char *out = run_host_ref("float_tiny_host_ref", text);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+        ASSERT_NOT_NULL_FATAL(out);
         snprintf(want, sizeof(want), "#microtvm-qemu:aot_standalone:host:glibc\nok\n"
                  "output:0:Identity:float32:%s\n",
                  cJSON_GetObjectItemCaseSensitive(s, "output_hex")->valuestring);
-        CU_ASSERT_NSTRING_EQUAL(out, want, strlen(want));
+        ASSERT_STRN_EQ(out, want, strlen(want));
         free(out);
     }
     cJSON_Delete(root);
@@ -413,23 +416,22 @@ static void test_argmax_breaks_ties_first_or_last_as_asked(void)
 {
     int8_t i8[] = {3, 7, -1, 7, 1};
     struct aot_tensor t = {"y", "int8", sizeof i8, i8};
-    CU_ASSERT_EQUAL(aot_app_argmax(&t, 0), 1);
-    CU_ASSERT_EQUAL(aot_app_argmax(&t, 1), 3);
+    ASSERT_EQ(aot_app_argmax(&t, 0), 1);
+    ASSERT_EQ(aot_app_argmax(&t, 1), 3);
     float f32[] = {0.5f, -2.0f, 0.5f};
     struct aot_tensor f = {"y", "float32", sizeof f32, f32};
-    CU_ASSERT_EQUAL(aot_app_argmax(&f, 0), 0);
-    CU_ASSERT_EQUAL(aot_app_argmax(&f, 1), 2);
+    ASSERT_EQ(aot_app_argmax(&f, 0), 0);
+    ASSERT_EQ(aot_app_argmax(&f, 1), 2);
     uint16_t u16[] = {1, 65535, 2};
     struct aot_tensor u = {"y", "uint16", sizeof u16, u16};
-    CU_ASSERT_EQUAL(aot_app_argmax(&u, 0), 1); /* unsigned: 65535 is the largest */
-    CU_ASSERT_EQUAL(aot_app_argmax(&u, 1), 1);
+    ASSERT_EQ(aot_app_argmax(&u, 0), 1); /* unsigned: 65535 is the largest */
+    ASSERT_EQ(aot_app_argmax(&u, 1), 1);
     struct aot_tensor h = {"y", "float16", sizeof u16, u16};
-    CU_ASSERT_EQUAL(aot_app_argmax(&h, 1), -1);
+    ASSERT_EQ(aot_app_argmax(&h, 1), -1);
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite arena = CU_add_suite("arena", NULL, NULL);
     CU_ADD_TEST(arena, test_arena_blocks_are_aligned_even_on_an_unaligned_base);
     CU_ADD_TEST(arena, test_arena_frees_newest_first_and_refuses_any_other_order);
@@ -452,12 +454,6 @@ int main(void)
     CU_ADD_TEST(ref, test_host_reference_prints_the_banner_then_answers);
     CU_ADD_TEST(ref, test_a_workspace_too_small_is_reported_with_the_fix);
     CU_ADD_TEST(ref, test_float_model_gives_the_exact_reference_outputs);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry(); /* only after reading the counts: it clears them */
-    return bad != 0;
+    return TEST_RUN;
 }
 #endif

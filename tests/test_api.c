@@ -5,9 +5,10 @@
  */
 #include "api.h"
 
+#include "asserts.h"
 #include "log.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,12 +51,12 @@ static int suite_clean(void)
 static cJSON *serve(struct server *s, const char *line)
 {
     cJSON *reply = api_serve_line(s, line, strlen(line));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
+    ASSERT_NOT_NULL_FATAL(reply);
     char *text = cJSON_PrintUnformatted(reply);
-    CU_ASSERT(text && !strchr(text, '\n'));
+    ASSERT_TRUE(text && !strchr(text, '\n'));
     free(text);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, "jsonrpc");
-    CU_ASSERT(cJSON_IsString(v) && strcmp(v->valuestring, "2.0") == 0);
+    ASSERT_TRUE(cJSON_IsString(v) && strcmp(v->valuestring, "2.0") == 0);
     return reply;
 }
 
@@ -72,12 +73,12 @@ static cJSON *call(const char *method, const char *params)
 static const cJSON *expect_error(const cJSON *reply, int code, const char *want)
 {
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");
-    CU_ASSERT_FATAL(cJSON_IsObject(e));
-    CU_ASSERT_PTR_NULL(cJSON_GetObjectItemCaseSensitive(reply, "result"));
+    ASSERT_TRUE_FATAL(cJSON_IsObject(e));
+    ASSERT_NULL(cJSON_GetObjectItemCaseSensitive(reply, "result"));
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code");
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
-    CU_ASSERT_PTR_NOT_NULL(cJSON_GetObjectItemCaseSensitive(e, "data"));
-    CU_ASSERT_FATAL(cJSON_IsNumber(c) && cJSON_IsString(m));
+    ASSERT_NOT_NULL(cJSON_GetObjectItemCaseSensitive(e, "data"));
+    ASSERT_TRUE_FATAL(cJSON_IsNumber(c) && cJSON_IsString(m));
     /* a -32000 "calling method X" carries the diagnosis in data.traceback */
     const cJSON *tb = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "data"),
                                                        "traceback");
@@ -86,8 +87,8 @@ static const cJSON *expect_error(const cJSON *reply, int code, const char *want)
                                                              : m->valuestring;
     if (c->valueint != code || !strstr(text, want))
         fprintf(stderr, "\ngot %d \"%s\", want %d \"%s\"\n", c->valueint, text, code, want);
-    CU_ASSERT_EQUAL(c->valueint, code);
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+    ASSERT_EQ(c->valueint, code);
+    ASSERT_STR_CONTAINS(text, want);
     return e;
 }
 
@@ -103,20 +104,20 @@ static void test_api_answers_server_info_query_for_a_template(void)
 {
     cJSON *r = call("server_info_query", "{\"tvm_version\": \"0.18.0\"}");
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
-    CU_ASSERT(cJSON_IsNumber(id) && id->valueint == 7);
+    ASSERT_TRUE(cJSON_IsNumber(id) && id->valueint == 7);
     const cJSON *info = cJSON_GetObjectItemCaseSensitive(r, "result");
-    CU_ASSERT_FATAL(cJSON_IsObject(info));
+    ASSERT_TRUE_FATAL(cJSON_IsObject(info));
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(info, "protocol_version");
-    CU_ASSERT(cJSON_IsNumber(v) && v->valueint == 1);
+    ASSERT_TRUE(cJSON_IsNumber(v) && v->valueint == 1);
     v = cJSON_GetObjectItemCaseSensitive(info, "platform_name");
-    CU_ASSERT(cJSON_IsString(v) && strcmp(v->valuestring, "qemu") == 0);
-    CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "is_template")));
+    ASSERT_TRUE(cJSON_IsString(v) && strcmp(v->valuestring, "qemu") == 0);
+    ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "is_template")));
     v = cJSON_GetObjectItemCaseSensitive(info, "model_library_format_path");
-    CU_ASSERT(cJSON_IsString(v) && strcmp(v->valuestring, "") == 0);
+    ASSERT_TRUE(cJSON_IsString(v) && strcmp(v->valuestring, "") == 0);
     v = cJSON_GetObjectItemCaseSensitive(info, "project_options");
-    CU_ASSERT(cJSON_IsArray(v) && cJSON_GetArraySize(v) == 17);
+    ASSERT_TRUE(cJSON_IsArray(v) && cJSON_GetArraySize(v) == 17);
     char *text = cJSON_PrintUnformatted(v);
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"name\":\"board\",\"choices\":[\"board-a\"]"));
+    ASSERT_STR_CONTAINS(text, "\"name\":\"board\",\"choices\":[\"board-a\"]");
     free(text);
     cJSON_Delete(r);
 }
@@ -126,23 +127,23 @@ static void test_api_reports_a_generated_project_and_its_model_path(void)
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/project.json", template_dir);
     FILE *f = fopen(path, "w");
-    CU_ASSERT_FATAL(f != NULL);
+    ASSERT_NOT_NULL_FATAL(f);
     fputs("{}\n", f);
     fclose(f);
     struct server proj;
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(server_init(&proj, template_dir, &err), 0);
+    ASSERT_OK_FATAL(server_init(&proj, template_dir, &err), &err);
     cJSON *r = serve(&proj, "{\"jsonrpc\":\"2.0\",\"id\":\"q\",\"method\":\"server_info_query\","
                             "\"params\":{\"tvm_version\":\"0.18.0\"}}");
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
-    CU_ASSERT(cJSON_IsString(id) && strcmp(id->valuestring, "q") == 0);
+    ASSERT_TRUE(cJSON_IsString(id) && strcmp(id->valuestring, "q") == 0);
     const cJSON *info = cJSON_GetObjectItemCaseSensitive(r, "result");
-    CU_ASSERT(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(info, "is_template")));
+    ASSERT_TRUE(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(info, "is_template")));
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(info, "model_library_format_path");
     char want[PATH_MAX + 16], real[PATH_MAX];
-    CU_ASSERT_FATAL(realpath(template_dir, real) != NULL);
+    ASSERT_NOT_NULL_FATAL(realpath(template_dir, real));
     snprintf(want, sizeof want, "%s/model.tar", real);
-    CU_ASSERT(cJSON_IsString(v) && strcmp(v->valuestring, want) == 0);
+    ASSERT_TRUE(cJSON_IsString(v) && strcmp(v->valuestring, want) == 0);
     cJSON_Delete(r);
     server_close(&proj);
     unlink(path);
@@ -239,11 +240,11 @@ static void test_api_refuses_bad_build_flash_and_open_transport_params(void)
 static void test_api_close_transport_takes_no_params_and_is_a_no_op_when_closed(void)
 {
     cJSON *r = call("close_transport", "{}");
-    CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "result")));
-    CU_ASSERT_PTR_NULL(cJSON_GetObjectItemCaseSensitive(r, "error"));
+    ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "result")));
+    ASSERT_NULL(cJSON_GetObjectItemCaseSensitive(r, "error"));
     cJSON_Delete(r);
     r = serve(&srv, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"close_transport\"}");
-    CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "result")));
+    ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "result")));
     cJSON_Delete(r);
     bad_call("close_transport", "{\"options\": {}}", RPC_INVALID_PARAMS,
              "close_transport: unexpected parameter \"options\" (close_transport takes: no "
@@ -299,8 +300,8 @@ static void test_api_answers_transport_calls_before_open_with_transport_closed(v
 {
     cJSON *r = call("read_transport", "{\"n\": 1e12, \"timeout_sec\": 0}");
     const cJSON *e = expect_error(r, RPC_SERVER_ERROR, "TransportClosedError");
-    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItemCaseSensitive(e, "message")->valuestring,
-                           "TransportClosedError");
+    ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(e, "message")->valuestring,
+                  "TransportClosedError");
     cJSON_Delete(r);
     r = call("write_transport", "{\"data\": \"|NQ\", \"timeout_sec\": null}");
     expect_error(r, RPC_SERVER_ERROR, "TransportClosedError");
@@ -312,20 +313,20 @@ static void test_api_echoes_the_id_or_null_on_envelope_errors(void)
     cJSON *r = serve(&srv, "{\"jsonrpc\":\"1.0\",\"id\":\"abc\",\"method\":\"build\"}");
     expect_error(r, RPC_INVALID_REQUEST, "\"jsonrpc\" must be \"2.0\"");
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
-    CU_ASSERT(cJSON_IsString(id) && strcmp(id->valuestring, "abc") == 0);
+    ASSERT_TRUE(cJSON_IsString(id) && strcmp(id->valuestring, "abc") == 0);
     cJSON_Delete(r);
     r = serve(&srv, "{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"build\"}");
     expect_error(r, RPC_INVALID_REQUEST, "\"id\" must be an integer");
-    CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "id")));
+    ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "id")));
     cJSON_Delete(r);
     r = serve(&srv, "not json");
     expect_error(r, RPC_PARSE_ERROR, "not valid JSON");
-    CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "id")));
+    ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "id")));
     cJSON_Delete(r);
     r = serve(&srv, "{\"jsonrpc\":\"2.0\",\"id\":-3,\"method\":\"nope\",\"params\":{}}");
     expect_error(r, RPC_METHOD_NOT_FOUND, "nope: no such method");
     id = cJSON_GetObjectItemCaseSensitive(r, "id");
-    CU_ASSERT(cJSON_IsNumber(id) && id->valueint == -3);
+    ASSERT_TRUE(cJSON_IsNumber(id) && id->valueint == -3);
     cJSON_Delete(r);
 }
 
@@ -340,14 +341,13 @@ static void expect_mapping(int code, const char *msg, const char *detail, int wa
     cJSON *id = cJSON_CreateNumber(4);
     cJSON *r = api_error_reply(id, "build", &e);
     const cJSON *err = expect_error(r, want_code, want_message);
-    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItemCaseSensitive(err, "message")->valuestring,
-                           want_message);
+    ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(err, "message")->valuestring, want_message);
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(err, "data");
     if (want_traceback) {
         const cJSON *tb = cJSON_GetObjectItemCaseSensitive(data, "traceback");
-        CU_ASSERT(cJSON_IsString(tb) && strcmp(tb->valuestring, want_traceback) == 0);
+        ASSERT_TRUE(cJSON_IsString(tb) && strcmp(tb->valuestring, want_traceback) == 0);
     } else {
-        CU_ASSERT(cJSON_IsNull(data));
+        ASSERT_TRUE(cJSON_IsNull(data));
     }
     cJSON_Delete(r);
     cJSON_Delete(id);
@@ -381,22 +381,21 @@ static void test_api_verbose_lasts_for_its_own_call_only(void)
     cJSON *r = call("build", "{\"options\": {\"verbose\": true}}");
     expect_error(r, RPC_SERVER_ERROR, "is the template, not a project");
     cJSON_Delete(r);
-    CU_ASSERT_EQUAL(log_get_level(), LOG_INFO);
+    ASSERT_EQ(log_get_level(), LOG_INFO);
     r = call("read_transport", "{\"n\": 4, \"timeout_sec\": 0}");
-    CU_ASSERT_EQUAL(log_get_level(), LOG_INFO);
+    ASSERT_EQ(log_get_level(), LOG_INFO);
     cJSON_Delete(r);
     /* a server started with --debug keeps it */
     srv.verbosity = LOG_DEBUG;
     r = call("flash", "{\"options\": {\"verbose\": false}}");
-    CU_ASSERT_EQUAL(log_get_level(), LOG_DEBUG);
+    ASSERT_EQ(log_get_level(), LOG_DEBUG);
     cJSON_Delete(r);
     srv.verbosity = LOG_INFO;
     log_set_level(LOG_INFO);
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("api", suite_init, suite_clean);
     CU_ADD_TEST(s, test_api_answers_server_info_query_for_a_template);
     CU_ADD_TEST(s, test_api_reports_a_generated_project_and_its_model_path);
@@ -411,11 +410,5 @@ int main(void)
     CU_ADD_TEST(s, test_api_echoes_the_id_or_null_on_envelope_errors);
     CU_ADD_TEST(s, test_api_maps_work_errors_to_the_names_tvm_knows);
     CU_ADD_TEST(s, test_api_verbose_lasts_for_its_own_call_only);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

@@ -4,9 +4,10 @@
  */
 #include "b85.h"
 
-#include <CUnit/Basic.h>
+#include "asserts.h"
+#include "runner.h"
+
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,18 +78,18 @@ static void check_vector(const struct vector *v)
 {
     char text[256];
     size_t len = b85_encode(v->bytes, v->n, text);
-    CU_ASSERT_EQUAL(len, strlen(v->text));
-    CU_ASSERT_EQUAL(len, b85_encoded_len(v->n));
+    ASSERT_EQ(len, strlen(v->text));
+    ASSERT_EQ(len, b85_encoded_len(v->n));
     text[len] = '\0';
-    CU_ASSERT_STRING_EQUAL(text, v->text);
+    ASSERT_STR_EQ(text, v->text);
 
     uint8_t bytes[256];
     size_t got = 12345;
     struct err err = {0};
-    CU_ASSERT_EQUAL(b85_decoded_len(strlen(v->text)), v->n);
-    CU_ASSERT_EQUAL(b85_decode(v->text, strlen(v->text), bytes, &got, &err), 0);
-    CU_ASSERT_EQUAL(got, v->n);
-    CU_ASSERT(memcmp(bytes, v->bytes, v->n) == 0);
+    ASSERT_EQ(b85_decoded_len(strlen(v->text)), v->n);
+    ASSERT_OK(b85_decode(v->text, strlen(v->text), bytes, &got, &err), &err);
+    ASSERT_EQ(got, v->n);
+    ASSERT_MEM_EQ(bytes, v->bytes, v->n);
 }
 
 static void test_b85_encodes_and_decodes_the_documented_vectors(void)
@@ -109,7 +110,7 @@ static void test_b85_round_trips_random_data_and_agrees_with_the_reference(void)
     enum { MAX = 1029 };
     uint8_t *data = malloc(MAX), *back = malloc(MAX);
     char *text = malloc(b85_encoded_len(MAX) + 1), *ref = malloc(b85_encoded_len(MAX) + 1);
-    CU_ASSERT_FATAL(data && back && text && ref);
+    ASSERT_TRUE_FATAL(data && back && text && ref);
     for (size_t round = 0; round < 400; round++) {
         size_t n = round < 40 ? round : (size_t)(state % MAX);
         for (size_t i = 0; i < n; i++) {
@@ -120,12 +121,12 @@ static void test_b85_round_trips_random_data_and_agrees_with_the_reference(void)
         size_t len = b85_encode(data, n, text);
         text[len] = '\0';
         ref_encode(data, n, ref);
-        CU_ASSERT_STRING_EQUAL(text, ref);
+        ASSERT_STR_EQ(text, ref);
         size_t got = 0;
         struct err err = {0};
-        CU_ASSERT_EQUAL(b85_decode(text, len, back, &got, &err), 0);
-        CU_ASSERT_EQUAL(got, n);
-        CU_ASSERT(memcmp(back, data, n) == 0);
+        ASSERT_OK(b85_decode(text, len, back, &got, &err), &err);
+        ASSERT_EQ(got, n);
+        ASSERT_MEM_EQ(back, data, n);
     }
     free(data), free(back), free(text), free(ref);
 }
@@ -136,11 +137,9 @@ static void expect_error(const char *text, size_t len, const char *want)
     uint8_t out[64];
     size_t got = 0;
     struct err err = {0};
-    CU_ASSERT_FATAL(b85_decoded_len(len) <= sizeof out);
-    CU_ASSERT_EQUAL(b85_decode(text, len, out, &got, &err), ERR_PARAMS);
-    if (!strstr(err.msg, want))
-        fprintf(stderr, "\nwant \"%s\" in \"%s\"\n", want, err.msg);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want));
+    ASSERT_LE_FATAL(b85_decoded_len(len), sizeof out);
+    ASSERT_EQ(b85_decode(text, len, out, &got, &err), ERR_PARAMS);
+    ASSERT_STR_CONTAINS(err.msg, want);
 }
 
 static void test_b85_rejects_a_character_outside_the_alphabet_naming_its_position(void)
@@ -166,9 +165,8 @@ static void test_b85_rejects_a_group_above_two_to_the_32(void)
     expect_error("~~", 2, "group at position 0 is worth more than 2^32-1");
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("b85", NULL, NULL);
     CU_ADD_TEST(s, test_b85_encodes_and_decodes_the_documented_vectors);
     CU_ADD_TEST(s, test_b85_matches_python_on_random_bytes);
@@ -176,11 +174,5 @@ int main(void)
     CU_ADD_TEST(s, test_b85_rejects_a_character_outside_the_alphabet_naming_its_position);
     CU_ADD_TEST(s, test_b85_rejects_a_dangling_single_character);
     CU_ADD_TEST(s, test_b85_rejects_a_group_above_two_to_the_32);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

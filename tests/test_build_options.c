@@ -6,10 +6,11 @@
  */
 #include "project_internal.h"
 
+#include "asserts.h"
 #include "fs.h"
 #include "options.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,11 +42,11 @@ static cJSON *options(const char *json)
 {
     cJSON *in = cJSON_Parse(json), *out = NULL;
     struct err err = {0};
-    CU_ASSERT_PTR_NOT_NULL(in);
+    ASSERT_NOT_NULL(in);
     if (opt_normalize(table, in, &out, &err) < 0)
         fprintf(stderr, "\nopt_normalize: %s\n", err.msg);
     cJSON_Delete(in);
-    CU_ASSERT_PTR_NOT_NULL(out);
+    ASSERT_NOT_NULL(out);
     return out;
 }
 
@@ -58,7 +59,7 @@ static void make_project_with(const char *name, const char *json, char *dir, siz
     int rc = proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err);
     if (rc < 0)
         fprintf(stderr, "\ngenerate: %s\n", err.msg);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    ASSERT_EQ_FATAL(rc, 0);
     cJSON_Delete(o);
 }
 
@@ -72,7 +73,7 @@ static char *slurp(const char *dir, const char *rel)
 {
     char p[PATH_MAX * 2], *text = NULL;
     snprintf(p, sizeof p, "%s/%s", dir, rel);
-    CU_ASSERT_EQUAL(fs_read_file(p, 0, &text, NULL, NULL), 0);
+    ASSERT_EQ(fs_read_file(p, 0, &text, NULL, NULL), 0);
     return text ? text : strdup("");
 }
 
@@ -89,28 +90,28 @@ static void test_compile_options_given_at_build_replace_what_generate_recorded(v
     char dir[PATH_MAX];
     make_project("changed", dir, sizeof dir);
     struct err err = {0};
-    CU_ASSERT_EQUAL(apply(dir, "{\"opt_level\": \"0\", \"warning_as_error\": \"true\", "
-                               "\"compile_definitions\": \"A=1 -DB\", \"libc\": \"newlib\", "
-                               "\"workspace_size_bytes\": \"8192\"}", &err), 0);
+    ASSERT_OK(apply(dir, "{\"opt_level\": \"0\", \"warning_as_error\": \"true\", "
+                         "\"compile_definitions\": \"A=1 -DB\", \"libc\": \"newlib\", "
+                         "\"workspace_size_bytes\": \"8192\"}", &err), &err);
     char *cmake = slurp(dir, "project.cmake");
-    CU_ASSERT_PTR_NOT_NULL(strstr(cmake, "set(MTQ_OPT_LEVEL \"0\")"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(cmake, "set(MTQ_WARNING_AS_ERROR ON)"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(cmake, "set(MTQ_COMPILE_DEFINITIONS \"A=1;B\")"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(cmake, "set(MTQ_LIBC \"newlib\")"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(cmake, "set(MTQ_WORKSPACE_BYTES 8192)"));
+    ASSERT_STR_CONTAINS(cmake, "set(MTQ_OPT_LEVEL \"0\")");
+    ASSERT_STR_CONTAINS(cmake, "set(MTQ_WARNING_AS_ERROR ON)");
+    ASSERT_STR_CONTAINS(cmake, "set(MTQ_COMPILE_DEFINITIONS \"A=1;B\")");
+    ASSERT_STR_CONTAINS(cmake, "set(MTQ_LIBC \"newlib\")");
+    ASSERT_STR_CONTAINS(cmake, "set(MTQ_WORKSPACE_BYTES 8192)");
     free(cmake);
     struct proj_settings s = {0};
-    CU_ASSERT_EQUAL(proj__settings_read(&s, dir, &err), 0);
-    CU_ASSERT_STRING_EQUAL(s.opt_level, "0");
-    CU_ASSERT_STRING_EQUAL(s.libc, "newlib");
-    CU_ASSERT(s.warning_as_error);
-    CU_ASSERT_EQUAL(s.workspace_bytes, 8192);
-    CU_ASSERT_STRING_EQUAL(s.compile_definitions, "A=1;B");
+    ASSERT_OK(proj__settings_read(&s, dir, &err), &err);
+    ASSERT_STR_EQ(s.opt_level, "0");
+    ASSERT_STR_EQ(s.libc, "newlib");
+    ASSERT_TRUE(s.warning_as_error);
+    ASSERT_EQ(s.workspace_bytes, 8192);
+    ASSERT_STR_EQ(s.compile_definitions, "A=1;B");
     proj__settings_close(&s);
     /* a later build without them keeps them */
-    CU_ASSERT_EQUAL(apply(dir, "{}", &err), 0);
+    ASSERT_OK(apply(dir, "{}", &err), &err);
     cmake = slurp(dir, "project.cmake");
-    CU_ASSERT_PTR_NOT_NULL(strstr(cmake, "set(MTQ_OPT_LEVEL \"0\")"));
+    ASSERT_STR_CONTAINS(cmake, "set(MTQ_OPT_LEVEL \"0\")");
     free(cmake);
 }
 
@@ -122,22 +123,22 @@ static void test_the_options_generate_had_change_nothing(void)
     make_project("same", dir, sizeof dir);
     snprintf(path, sizeof path, "%s/project.cmake", dir);
     struct stat before, after;
-    CU_ASSERT_EQUAL(stat(path, &before), 0);
+    ASSERT_EQ(stat(path, &before), 0);
     usleep(20000);
     struct err err = {0};
-    CU_ASSERT_EQUAL(apply(dir, generate_json, &err), 0);
-    CU_ASSERT_EQUAL(stat(path, &after), 0);
-    CU_ASSERT(before.st_mtim.tv_sec == after.st_mtim.tv_sec &&
-              before.st_mtim.tv_nsec == after.st_mtim.tv_nsec);
+    ASSERT_OK(apply(dir, generate_json, &err), &err);
+    ASSERT_EQ(stat(path, &after), 0);
+    ASSERT_TRUE(before.st_mtim.tv_sec == after.st_mtim.tv_sec &&
+                before.st_mtim.tv_nsec == after.st_mtim.tv_nsec);
 }
 
 static void expect_refused_with(const char *dir, const char *json, int code, const char *want)
 {
     struct err err = {0};
-    CU_ASSERT_EQUAL(apply(dir, json, &err), code);
+    ASSERT_EQ(apply(dir, json, &err), code);
     if (!strstr(err.msg, want))
         fprintf(stderr, "\n%s: want \"%s\" in \"%s\"\n", json, want, err.msg);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want));
+    ASSERT_STR_CONTAINS(err.msg, want);
 }
 
 static void expect_refused(const char *dir, const char *json, const char *want)
@@ -162,8 +163,8 @@ static void test_options_fixed_at_generate_or_bad_for_the_board_are_refused_by_n
                         "does not fit mps2-an385");
     /* nothing was changed by the refusals */
     char *cmake = slurp(dir, "project.cmake");
-    CU_ASSERT_PTR_NOT_NULL(strstr(cmake, "set(MTQ_BOARD \"mps2-an385\")"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(cmake, "set(MTQ_CMSIS_PATH \"\")"));
+    ASSERT_STR_CONTAINS(cmake, "set(MTQ_BOARD \"mps2-an385\")");
+    ASSERT_STR_CONTAINS(cmake, "set(MTQ_CMSIS_PATH \"\")");
     free(cmake);
 }
 
@@ -178,32 +179,32 @@ static void test_the_link_is_recorded_fixed_at_build_and_in_the_board_cache_key(
     make_project_with("link-uart", "{\"project_type\": \"echo\", \"board\": "
                       "\"riscv32-virt\"}", uart, sizeof uart);
     char *cmake = slurp(fast, "project.cmake");
-    CU_ASSERT_PTR_NOT_NULL(strstr(cmake, "set(MTQ_LINK \"fast\")"));
+    ASSERT_STR_CONTAINS(cmake, "set(MTQ_LINK \"fast\")");
     free(cmake);
     cmake = slurp(uart, "project.cmake");
-    CU_ASSERT_PTR_NOT_NULL(strstr(cmake, "set(MTQ_LINK \"uart\")"));
+    ASSERT_STR_CONTAINS(cmake, "set(MTQ_LINK \"uart\")");
     free(cmake);
     struct proj_settings sf = {0}, su = {0};
     struct err err = {0};
-    CU_ASSERT_EQUAL(proj__settings_read(&sf, fast, &err), 0);
-    CU_ASSERT_EQUAL(proj__settings_read(&su, uart, &err), 0);
-    CU_ASSERT_STRING_EQUAL(sf.link, "fast");
-    CU_ASSERT_STRING_EQUAL(su.link, "uart");
+    ASSERT_EQ(proj__settings_read(&sf, fast, &err), 0);
+    ASSERT_EQ(proj__settings_read(&su, uart, &err), 0);
+    ASSERT_STR_EQ(sf.link, "fast");
+    ASSERT_STR_EQ(su.link, "uart");
     expect_refused(fast, "{\"link\": \"uart\"}", "option link: 'uart' differs from the 'fast'");
     expect_refused(uart, "{\"link\": \"fast\"}", "generate the project again with link=fast");
-    CU_ASSERT_EQUAL(apply(fast, "{\"link\": \"fast\"}", &err), 0); /* the same: fine */
+    ASSERT_EQ(apply(fast, "{\"link\": \"fast\"}", &err), 0); /* the same: fine */
     char kf[17], ku[17], cf[17], cu[17];
     if (proj__cache_key(fast, &sf, kf, &err) == 0) { /* needs the RISC-V compiler on PATH */
-        CU_ASSERT_EQUAL(proj__cache_key(uart, &su, ku, &err), 0);
+        ASSERT_EQ(proj__cache_key(uart, &su, ku, &err), 0);
         CU_ASSERT_STRING_NOT_EQUAL(kf, ku);
         char crt[PATH_MAX + 8];
         snprintf(crt, sizeof crt, "%s/crt", fast); /* the same (empty) CRT in both */
-        CU_ASSERT_EQUAL(fs_mkdir_p(crt, &err), 0);
+        ASSERT_EQ(fs_mkdir_p(crt, &err), 0);
         snprintf(crt, sizeof crt, "%s/crt", uart);
-        CU_ASSERT_EQUAL(fs_mkdir_p(crt, &err), 0);
-        CU_ASSERT_EQUAL(proj__cache_crt_key(fast, &sf, cf, &err), 0);
-        CU_ASSERT_EQUAL(proj__cache_crt_key(uart, &su, cu, &err), 0);
-        CU_ASSERT_STRING_EQUAL(cf, cu);
+        ASSERT_EQ(fs_mkdir_p(crt, &err), 0);
+        ASSERT_EQ(proj__cache_crt_key(fast, &sf, cf, &err), 0);
+        ASSERT_EQ(proj__cache_crt_key(uart, &su, cu, &err), 0);
+        ASSERT_STR_EQ(cf, cu);
     } else {
         fprintf(stderr, "\n    cache keys not compared: %s\n", err.msg);
     }
@@ -219,10 +220,10 @@ static void test_generate_refuses_a_fast_link_on_a_board_without_one(void)
     cJSON *o = options("{\"project_type\": \"echo\", \"board\": \"mps2-an385\", "
                        "\"link\": \"fast\"}");
     struct err err = {0};
-    CU_ASSERT_EQUAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), ERR_OPTION);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "option link: fast: mps2-an385 has no fast link"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "riscv32-virt, riscv64-virt"));
-    CU_ASSERT_FALSE(fs_exists(dir));
+    ASSERT_EQ(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), ERR_OPTION);
+    ASSERT_STR_CONTAINS(err.msg, "option link: fast: mps2-an385 has no fast link");
+    ASSERT_STR_CONTAINS(err.msg, "riscv32-virt, riscv64-virt");
+    ASSERT_FALSE(fs_exists(dir));
     cJSON_Delete(o);
 }
 
@@ -231,21 +232,20 @@ static void test_a_cmsis_path_given_at_build_is_resolved_and_recorded(void)
     char dir[PATH_MAX], cmsis[PATH_MAX + 8], json[PATH_MAX + 64];
     make_project("cmsis", dir, sizeof dir);
     snprintf(cmsis, sizeof cmsis, "%s/cmsis-root", tmpdir);
-    CU_ASSERT_EQUAL(mkdir(cmsis, 0755), 0);
+    ASSERT_EQ(mkdir(cmsis, 0755), 0);
     snprintf(json, sizeof json, "{\"cmsis_path\": \"%s/../cmsis-root/.\"}", cmsis);
     struct err err = {0};
-    CU_ASSERT_EQUAL(apply(dir, json, &err), 0);
+    ASSERT_OK(apply(dir, json, &err), &err);
     struct proj_settings s = {0};
-    CU_ASSERT_EQUAL(proj__settings_read(&s, dir, &err), 0);
+    ASSERT_OK(proj__settings_read(&s, dir, &err), &err);
     char real[PATH_MAX];
-    CU_ASSERT_PTR_NOT_NULL(realpath(cmsis, real));
-    CU_ASSERT_STRING_EQUAL(s.cmsis_path, real);
+    ASSERT_NOT_NULL(realpath(cmsis, real));
+    ASSERT_STR_EQ(s.cmsis_path, real);
     proj__settings_close(&s);
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("build_options", suite_init, suite_clean);
     CU_ADD_TEST(s, test_compile_options_given_at_build_replace_what_generate_recorded);
     CU_ADD_TEST(s, test_the_options_generate_had_change_nothing);
@@ -253,11 +253,5 @@ int main(void)
     CU_ADD_TEST(s, test_a_cmsis_path_given_at_build_is_resolved_and_recorded);
     CU_ADD_TEST(s, test_the_link_is_recorded_fixed_at_build_and_in_the_board_cache_key);
     CU_ADD_TEST(s, test_generate_refuses_a_fast_link_on_a_board_without_one);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry(); /* only after reading the counts: it clears them */
-    return bad != 0;
+    return TEST_RUN;
 }

@@ -4,10 +4,11 @@
  * stdout and stderr captured. None of these cases starts a server.
  */
 #include "args.h"
+#include "asserts.h"
 #include "cli.h"
 #include "cli_run.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,10 +66,10 @@ static size_t listed_commands(char names[][32], size_t max)
 {
     char *out, *errs;
     const char *args[] = {"--help", NULL};
-    CU_ASSERT_EQUAL_FATAL(run_cli(args, &out, &errs), 0);
+    ASSERT_EQ_FATAL(run_cli(args, &out, &errs), 0);
     size_t n = 0;
     char *p = strstr(out, "commands:\n");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    ASSERT_NOT_NULL_FATAL(p);
     p = strchr(p, '\n') + 1;
     while (n < max && strncmp(p, "  ", 2) == 0) {
         sscanf(p, " %31s", names[n++]);
@@ -83,7 +84,7 @@ static void test_every_command_has_help_that_exits_0(void)
 {
     char names[32][32];
     size_t n = listed_commands(names, 32);
-    CU_ASSERT(n >= 7); /* machines, template-dir, create, build, flash, serial, info */
+    ASSERT_GE(n, 7); /* machines, template-dir, create, build, flash, serial, info */
     for (size_t i = 0; i < n; i++) {
         for (int form = 0; form < 3; form++) {
             char *out, *errs;
@@ -97,10 +98,10 @@ static void test_every_command_has_help_that_exits_0(void)
             if (status != 0 || strncmp(out, want, strlen(want)) != 0)
                 fprintf(stderr, "\n%s (form %d): status %d, stdout '%.60s', stderr '%s'\n",
                         names[i], form, status, out, errs);
-            CU_ASSERT_EQUAL(status, 0);
-            CU_ASSERT_EQUAL(strncmp(out, want, strlen(want)), 0);
-            CU_ASSERT_PTR_NOT_NULL(strstr(out, "--help"));
-            CU_ASSERT_STRING_EQUAL(errs, "");
+            ASSERT_EQ(status, 0);
+            ASSERT_EQ(strncmp(out, want, strlen(want)), 0);
+            ASSERT_STR_CONTAINS(out, "--help");
+            ASSERT_STR_EQ(errs, "");
             free(out);
             free(errs);
         }
@@ -111,8 +112,8 @@ static void test_help_wins_over_missing_arguments(void)
 {
     char *out, *errs;
     const char *args[] = {"create", "--board", "x", "--help", NULL};
-    CU_ASSERT_EQUAL(run_cli(args, &out, &errs), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "PROJECT_DIR"));
+    ASSERT_EQ(run_cli(args, &out, &errs), 0);
+    ASSERT_STR_CONTAINS(out, "PROJECT_DIR");
     free(out);
     free(errs);
 }
@@ -121,9 +122,9 @@ static void test_version_prints_the_program_and_a_version(void)
 {
     char *out, *errs;
     const char *args[] = {"--version", NULL};
-    CU_ASSERT_EQUAL(run_cli(args, &out, &errs), 0);
-    CU_ASSERT_EQUAL(strncmp(out, "microtvm-qemu ", 14), 0);
-    CU_ASSERT(strlen(out) > 15 && out[14] >= '0' && out[14] <= '9');
+    ASSERT_EQ(run_cli(args, &out, &errs), 0);
+    ASSERT_EQ(strncmp(out, "microtvm-qemu ", 14), 0);
+    ASSERT_TRUE(strlen(out) > 15 && out[14] >= '0' && out[14] <= '9');
     free(out);
     free(errs);
 }
@@ -133,14 +134,12 @@ static void expect_usage_error(const char *const *args, const char *want)
 {
     char *out, *errs;
     int status = run_cli(args, &out, &errs);
-    CU_ASSERT_EQUAL(status, 2);
-    CU_ASSERT_STRING_EQUAL(out, "");
-    if (!strstr(errs, want))
-        fprintf(stderr, "\nwanted '%s' in: %s\n", want, errs);
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, want));
+    ASSERT_EQ(status, 2);
+    ASSERT_STR_EQ(out, "");
+    ASSERT_STR_CONTAINS(errs, want);
     char *nl = strchr(errs, '\n');
-    CU_ASSERT(nl && nl[1] == '\0'); /* exactly one line */
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "--help"));
+    ASSERT_TRUE(nl && nl[1] == '\0'); /* exactly one line */
+    ASSERT_STR_CONTAINS(errs, "--help");
     free(out);
     free(errs);
 }
@@ -169,9 +168,9 @@ static void test_no_command_is_a_usage_error(void)
 {
     char *out, *errs;
     const char *args[] = {NULL};
-    CU_ASSERT_EQUAL(run_cli(args, &out, &errs), 2);
-    CU_ASSERT_STRING_EQUAL(out, "");
-    CU_ASSERT_PTR_NOT_NULL(strstr(errs, "no command given"));
+    ASSERT_EQ(run_cli(args, &out, &errs), 2);
+    ASSERT_STR_EQ(out, "");
+    ASSERT_STR_CONTAINS(errs, "no command given");
     free(out);
     free(errs);
 }
@@ -223,24 +222,24 @@ static void test_the_parser_accepts_every_spelling_of_a_value(void)
     struct err e;
     char *argv[] = {"--mlf=a.tar", "-ofoo=1", "-o", "bar=x=y", "--option", "baz=", "dir",
                     "--json", "--", "-not-an-option"};
-    CU_ASSERT_EQUAL(cli_args_parse("t", opts, N_OPTS, 1, 2, "DIR", 10, argv, &a, &e), 0);
-    CU_ASSERT_STRING_EQUAL(a.value[0], "a.tar");
-    CU_ASSERT_STRING_EQUAL(a.value[1], "");
-    CU_ASSERT_EQUAL(a.n_many[2], 3);
-    CU_ASSERT_STRING_EQUAL(a.many[2][0], "foo=1");
-    CU_ASSERT_STRING_EQUAL(a.many[2][1], "bar=x=y");
-    CU_ASSERT_STRING_EQUAL(a.many[2][2], "baz=");
-    CU_ASSERT_EQUAL(a.n_pos, 2);
-    CU_ASSERT_STRING_EQUAL(a.pos[0], "dir");
-    CU_ASSERT_STRING_EQUAL(a.pos[1], "-not-an-option");
-    CU_ASSERT_FALSE(a.help);
+    ASSERT_OK(cli_args_parse("t", opts, N_OPTS, 1, 2, "DIR", 10, argv, &a, &e), &e);
+    ASSERT_STR_EQ(a.value[0], "a.tar");
+    ASSERT_STR_EQ(a.value[1], "");
+    ASSERT_EQ(a.n_many[2], 3);
+    ASSERT_STR_EQ(a.many[2][0], "foo=1");
+    ASSERT_STR_EQ(a.many[2][1], "bar=x=y");
+    ASSERT_STR_EQ(a.many[2][2], "baz=");
+    ASSERT_EQ(a.n_pos, 2);
+    ASSERT_STR_EQ(a.pos[0], "dir");
+    ASSERT_STR_EQ(a.pos[1], "-not-an-option");
+    ASSERT_FALSE(a.help);
 
     char *argv2[] = {"-m", "b.tar", "-v", "-", "--verbose"};
-    CU_ASSERT_EQUAL(cli_args_parse("t", opts, N_OPTS, 0, 1, "DIR", 5, argv2, &a, &e), 0);
-    CU_ASSERT_STRING_EQUAL(a.value[0], "b.tar");
-    CU_ASSERT_PTR_NULL(a.value[1]);
-    CU_ASSERT(a.verbose);
-    CU_ASSERT_STRING_EQUAL(a.pos[0], "-");
+    ASSERT_OK(cli_args_parse("t", opts, N_OPTS, 0, 1, "DIR", 5, argv2, &a, &e), &e);
+    ASSERT_STR_EQ(a.value[0], "b.tar");
+    ASSERT_NULL(a.value[1]);
+    ASSERT_TRUE(a.verbose);
+    ASSERT_STR_EQ(a.pos[0], "-");
 }
 
 static void test_the_parser_rejects_what_it_cannot_read(void)
@@ -248,30 +247,27 @@ static void test_the_parser_rejects_what_it_cannot_read(void)
     struct cli_args a;
     struct err e;
     char *flag_value[] = {"--json=1"};
-    CU_ASSERT_EQUAL(cli_args_parse("t", opts, N_OPTS, 0, 1, "", 1, flag_value, &a, &e),
-                    ERR_INVALID);
-    CU_ASSERT_STRING_EQUAL(e.msg, "t: --json takes no value");
+    ASSERT_EQ(cli_args_parse("t", opts, N_OPTS, 0, 1, "", 1, flag_value, &a, &e), ERR_INVALID);
+    ASSERT_STR_EQ(e.msg, "t: --json takes no value");
     char *no_value[] = {"--mlf"};
-    CU_ASSERT_EQUAL(cli_args_parse("t", opts, N_OPTS, 0, 1, "", 1, no_value, &a, &e),
-                    ERR_INVALID);
-    CU_ASSERT_STRING_EQUAL(e.msg, "t: --mlf needs a value (FILE)");
+    ASSERT_EQ(cli_args_parse("t", opts, N_OPTS, 0, 1, "", 1, no_value, &a, &e), ERR_INVALID);
+    ASSERT_STR_EQ(e.msg, "t: --mlf needs a value (FILE)");
     char *twice[] = {"--mlf", "a", "-mb"};
-    CU_ASSERT_EQUAL(cli_args_parse("t", opts, N_OPTS, 0, 1, "", 3, twice, &a, &e), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "--mlf given twice ('a' and 'b')"));
+    ASSERT_EQ(cli_args_parse("t", opts, N_OPTS, 0, 1, "", 3, twice, &a, &e), ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "--mlf given twice ('a' and 'b')");
     char *same_twice[] = {"--mlf", "a", "-ma"};
-    CU_ASSERT_EQUAL(cli_args_parse("t", opts, N_OPTS, 0, 1, "", 3, same_twice, &a, &e), 0);
+    ASSERT_OK(cli_args_parse("t", opts, N_OPTS, 0, 1, "", 3, same_twice, &a, &e), &e);
     char *help_value[] = {"--help=yes"};
-    CU_ASSERT_EQUAL(cli_args_parse("t", opts, N_OPTS, 0, 1, "", 1, help_value, &a, &e),
-                    ERR_INVALID);
+    ASSERT_EQ(cli_args_parse("t", opts, N_OPTS, 0, 1, "", 1, help_value, &a, &e), ERR_INVALID);
     char *short_flag_glued[] = {"-vx"};
-    CU_ASSERT_EQUAL(cli_args_parse("t", opts, N_OPTS, 0, 1, "", 1, short_flag_glued, &a, &e),
-                    ERR_INVALID);
+    ASSERT_EQ(cli_args_parse("t", opts, N_OPTS, 0, 1, "", 1, short_flag_glued, &a, &e),
+              ERR_INVALID);
     char *too_many[CLI_MAX_REPEAT + 1];
     for (int i = 0; i <= CLI_MAX_REPEAT; i++)
         too_many[i] = "-oa=1";
-    CU_ASSERT_EQUAL(cli_args_parse("t", opts, N_OPTS, 0, 1, "", CLI_MAX_REPEAT + 1, too_many, &a,
-                                   &e), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "more than"));
+    ASSERT_EQ(cli_args_parse("t", opts, N_OPTS, 0, 1, "", CLI_MAX_REPEAT + 1, too_many, &a,
+                             &e), ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "more than");
 }
 
 static void test_o_splits_at_the_first_equals_sign(void)
@@ -279,22 +275,22 @@ static void test_o_splits_at_the_first_equals_sign(void)
     char name[64];
     const char *value = NULL;
     struct err e;
-    CU_ASSERT_EQUAL(cli_option_split("compile_definitions=A=1", name, sizeof name, &value, &e), 0);
-    CU_ASSERT_STRING_EQUAL(name, "compile_definitions");
-    CU_ASSERT_STRING_EQUAL(value, "A=1");
-    CU_ASSERT_EQUAL(cli_option_split("cmsis_path=", name, sizeof name, &value, &e), 0);
-    CU_ASSERT_STRING_EQUAL(value, "");
+    ASSERT_OK(cli_option_split("compile_definitions=A=1", name, sizeof name, &value, &e), &e);
+    ASSERT_STR_EQ(name, "compile_definitions");
+    ASSERT_STR_EQ(value, "A=1");
+    ASSERT_OK(cli_option_split("cmsis_path=", name, sizeof name, &value, &e), &e);
+    ASSERT_STR_EQ(value, "");
 
-    CU_ASSERT_EQUAL(cli_option_split("libc", name, sizeof name, &value, &e), ERR_INVALID);
-    CU_ASSERT_STRING_EQUAL(e.msg, "-o 'libc': want name=value, e.g. -o opt_level=3");
-    CU_ASSERT_EQUAL(cli_option_split("=x", name, sizeof name, &value, &e), ERR_INVALID);
-    CU_ASSERT_EQUAL(cli_option_split("lib c=x", name, sizeof name, &value, &e), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "'lib c' is not an option name"));
+    ASSERT_EQ(cli_option_split("libc", name, sizeof name, &value, &e), ERR_INVALID);
+    ASSERT_STR_EQ(e.msg, "-o 'libc': want name=value, e.g. -o opt_level=3");
+    ASSERT_EQ(cli_option_split("=x", name, sizeof name, &value, &e), ERR_INVALID);
+    ASSERT_EQ(cli_option_split("lib c=x", name, sizeof name, &value, &e), ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "'lib c' is not an option name");
     char longname[100];
     memset(longname, 'a', 80);
     strcpy(longname + 80, "=1");
-    CU_ASSERT_EQUAL(cli_option_split(longname, name, sizeof name, &value, &e), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "too long"));
+    ASSERT_EQ(cli_option_split(longname, name, sizeof name, &value, &e), ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "too long");
 }
 
 static void test_options_become_strings_and_unknown_names_list_the_declared_ones(void)
@@ -305,30 +301,29 @@ static void test_options_become_strings_and_unknown_names_list_the_declared_ones
     cJSON *info = cJSON_Parse(info_text);
     const char *good[] = {"libc=newlib", "opt_level=3"};
     cJSON *o = cli_options_json(good, 2, info, &e);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
-    CU_ASSERT_EQUAL(cJSON_GetArraySize(o), 2);
-    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItemCaseSensitive(o, "opt_level")->valuestring, "3");
+    ASSERT_NOT_NULL_FATAL(o);
+    ASSERT_EQ(cJSON_GetArraySize(o), 2);
+    ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(o, "opt_level")->valuestring, "3");
     cJSON_Delete(o);
 
     const char *unknown[] = {"libc=newlib", "frob=1"};
-    CU_ASSERT_PTR_NULL(cli_options_json(unknown, 2, info, &e));
-    CU_ASSERT_STRING_EQUAL(e.msg, "-o frob: the server has no such option; it has: libc, "
-                                  "opt_level");
+    ASSERT_NULL(cli_options_json(unknown, 2, info, &e));
+    ASSERT_STR_EQ(e.msg, "-o frob: the server has no such option; it has: libc, "
+                         "opt_level");
     const char *twice[] = {"libc=newlib", "libc=picolibc"};
-    CU_ASSERT_PTR_NULL(cli_options_json(twice, 2, info, &e));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "given twice"));
+    ASSERT_NULL(cli_options_json(twice, 2, info, &e));
+    ASSERT_STR_CONTAINS(e.msg, "given twice");
     const char *bad[] = {"libc"};
-    CU_ASSERT_PTR_NULL(cli_options_json(bad, 1, NULL, &e));
+    ASSERT_NULL(cli_options_json(bad, 1, NULL, &e));
     o = cli_options_json(NULL, 0, NULL, &e); /* nothing given: send {} */
-    CU_ASSERT_PTR_NOT_NULL(o);
-    CU_ASSERT_EQUAL(cJSON_GetArraySize(o), 0);
+    ASSERT_NOT_NULL(o);
+    ASSERT_EQ(cJSON_GetArraySize(o), 0);
     cJSON_Delete(o);
     cJSON_Delete(info);
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("cli_args", suite_init, suite_clean);
     CU_ADD_TEST(s, test_every_command_has_help_that_exits_0);
     CU_ADD_TEST(s, test_help_wins_over_missing_arguments);
@@ -343,11 +338,5 @@ int main(void)
     CU_ADD_TEST(s, test_the_parser_rejects_what_it_cannot_read);
     CU_ADD_TEST(s, test_o_splits_at_the_first_equals_sign);
     CU_ADD_TEST(s, test_options_become_strings_and_unknown_names_list_the_declared_ones);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

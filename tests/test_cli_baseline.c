@@ -6,7 +6,9 @@
  */
 #include "baseline.h"
 
-#include <CUnit/Basic.h>
+#include "asserts.h"
+#include "runner.h"
+
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -37,7 +39,7 @@ static cJSON *run_json(const char *board, const char *metric, double value)
              "\"count\":{\"metric\":\"%s\",\"value\":%.0f},\"host_wall_ms\":12.5}",
              board, value, strcmp(metric, "instructions") ? "null" : "1", metric, value);
     cJSON *j = cJSON_Parse(text);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    ASSERT_NOT_NULL_FATAL(j);
     return j;
 }
 
@@ -47,16 +49,16 @@ static void test_growth_beyond_the_limit_is_a_regression(void)
     cJSON *after = run_json("mps2-an385", "ticks", 1051);
     struct cli_baseline_cmp c;
     struct err e;
-    CU_ASSERT_EQUAL_FATAL(cli_baseline_compare(before, after, 5.0, &c, &e), 0);
-    CU_ASSERT_DOUBLE_EQUAL(c.change_percent, 5.1, 1e-9);
-    CU_ASSERT(c.regressed);
-    CU_ASSERT_EQUAL(c.before.value, 1000);
-    CU_ASSERT_EQUAL(c.after.value, 1051);
-    CU_ASSERT_STRING_EQUAL(c.after.metric, "ticks");
+    ASSERT_OK_FATAL(cli_baseline_compare(before, after, 5.0, &c, &e), &e);
+    ASSERT_DOUBLE_EQ(c.change_percent, 5.1, 1e-9);
+    ASSERT_TRUE(c.regressed);
+    ASSERT_EQ(c.before.value, 1000);
+    ASSERT_EQ(c.after.value, 1051);
+    ASSERT_STR_EQ(c.after.metric, "ticks");
     cJSON *j = cli_baseline_json(&c, "base.json");
-    CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(j, "regressed")));
-    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(j, "change_percent")->valuedouble, 5.1, 1e-9);
-    CU_ASSERT_EQUAL(cJSON_GetObjectItem(j, "max_regression_percent")->valuedouble, 5.0);
+    ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(j, "regressed")));
+    ASSERT_DOUBLE_EQ(cJSON_GetObjectItem(j, "change_percent")->valuedouble, 5.1, 1e-9);
+    ASSERT_EQ(cJSON_GetObjectItem(j, "max_regression_percent")->valuedouble, 5.0);
     cJSON_Delete(j);
     cJSON_Delete(before);
     cJSON_Delete(after);
@@ -68,10 +70,10 @@ static void test_growth_exactly_at_the_limit_passes(void)
     cJSON *after = run_json("riscv32-virt", "instructions", 2100);
     struct cli_baseline_cmp c;
     struct err e;
-    CU_ASSERT_EQUAL_FATAL(cli_baseline_compare(before, after, 5.0, &c, &e), 0);
-    CU_ASSERT_DOUBLE_EQUAL(c.change_percent, 5.0, 1e-12);
-    CU_ASSERT(!c.regressed);
-    CU_ASSERT_STRING_EQUAL(c.after.metric, "instructions");
+    ASSERT_OK_FATAL(cli_baseline_compare(before, after, 5.0, &c, &e), &e);
+    ASSERT_DOUBLE_EQ(c.change_percent, 5.0, 1e-12);
+    ASSERT_FALSE(c.regressed);
+    ASSERT_STR_EQ(c.after.metric, "instructions");
     cJSON_Delete(before);
     cJSON_Delete(after);
 }
@@ -82,13 +84,13 @@ static void test_a_faster_run_or_no_limit_never_regresses(void)
     cJSON *after = run_json("b", "ticks", 300);
     struct cli_baseline_cmp c;
     struct err e;
-    CU_ASSERT_EQUAL(cli_baseline_compare(before, after, 0.0, &c, &e), 0);
-    CU_ASSERT_DOUBLE_EQUAL(c.change_percent, -25.0, 1e-12);
-    CU_ASSERT(!c.regressed);
-    CU_ASSERT_EQUAL(cli_baseline_compare(after, before, -1, &c, &e), 0); /* no limit */
-    CU_ASSERT(c.change_percent > 33 && !c.regressed);
+    ASSERT_OK(cli_baseline_compare(before, after, 0.0, &c, &e), &e);
+    ASSERT_DOUBLE_EQ(c.change_percent, -25.0, 1e-12);
+    ASSERT_FALSE(c.regressed);
+    ASSERT_OK(cli_baseline_compare(after, before, -1, &c, &e), &e); /* no limit */
+    ASSERT_TRUE(c.change_percent > 33 && !c.regressed);
     cJSON *j = cli_baseline_json(&c, "x");
-    CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(j, "max_regression_percent")));
+    ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItem(j, "max_regression_percent")));
     cJSON_Delete(j);
     cJSON_Delete(before);
     cJSON_Delete(after);
@@ -104,14 +106,14 @@ static void test_one_tick_more_is_a_regression_like_one_instruction_more(void)
     cJSON *i1 = run_json("riscv32-virt", "instructions", 307);
     struct cli_baseline_cmp c;
     struct err e;
-    CU_ASSERT_EQUAL(cli_baseline_compare(t0, t1, 0.0, &c, &e), 0);
-    CU_ASSERT(c.change_percent > 0.3 && c.regressed);
-    CU_ASSERT_EQUAL(cli_baseline_compare(t0, t1, 0.4, &c, &e), 0);
-    CU_ASSERT_FALSE(c.regressed); /* +0.33 % is within a 0.4 % limit */
-    CU_ASSERT_EQUAL(cli_baseline_compare(t0, t0_again, 0.0, &c, &e), 0);
-    CU_ASSERT(c.change_percent == 0 && !c.regressed);
-    CU_ASSERT_EQUAL(cli_baseline_compare(i0, i1, 0.0, &c, &e), 0);
-    CU_ASSERT(c.regressed);
+    ASSERT_OK(cli_baseline_compare(t0, t1, 0.0, &c, &e), &e);
+    ASSERT_TRUE(c.change_percent > 0.3 && c.regressed);
+    ASSERT_OK(cli_baseline_compare(t0, t1, 0.4, &c, &e), &e);
+    ASSERT_FALSE(c.regressed); /* +0.33 % is within a 0.4 % limit */
+    ASSERT_OK(cli_baseline_compare(t0, t0_again, 0.0, &c, &e), &e);
+    ASSERT_TRUE(c.change_percent == 0 && !c.regressed);
+    ASSERT_OK(cli_baseline_compare(i0, i1, 0.0, &c, &e), &e);
+    ASSERT_TRUE(c.regressed);
     cJSON_Delete(t0);
     cJSON_Delete(t1);
     cJSON_Delete(t0_again);
@@ -127,12 +129,12 @@ static void test_counts_of_other_boards_or_metrics_do_not_compare(void)
     cJSON *z = run_json("mps2-an385", "ticks", 0);
     struct cli_baseline_cmp cmp;
     struct err e;
-    CU_ASSERT_EQUAL(cli_baseline_compare(a, b, 1, &cmp, &e), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "ran on mps2-an385, this run on riscv32-virt"));
-    CU_ASSERT_EQUAL(cli_baseline_compare(a, c, 1, &cmp, &e), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "counts ticks, this run counts instructions"));
-    CU_ASSERT_EQUAL(cli_baseline_compare(z, a, 1, &cmp, &e), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "count is 0"));
+    ASSERT_EQ(cli_baseline_compare(a, b, 1, &cmp, &e), ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "ran on mps2-an385, this run on riscv32-virt");
+    ASSERT_EQ(cli_baseline_compare(a, c, 1, &cmp, &e), ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "counts ticks, this run counts instructions");
+    ASSERT_EQ(cli_baseline_compare(z, a, 1, &cmp, &e), ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "count is 0");
     cJSON_Delete(a);
     cJSON_Delete(b);
     cJSON_Delete(c);
@@ -144,21 +146,21 @@ static void test_an_object_without_count_falls_back_to_the_stats(void)
     struct cli_count c;
     struct err e;
     cJSON *j = cJSON_Parse("{\"stats\":{\"ticks\":7,\"instructions\":99}}");
-    CU_ASSERT_EQUAL(cli_count_of(j, &c, &e), 0);
-    CU_ASSERT_STRING_EQUAL(c.metric, "instructions");
-    CU_ASSERT_EQUAL(c.value, 99);
+    ASSERT_OK(cli_count_of(j, &c, &e), &e);
+    ASSERT_STR_EQ(c.metric, "instructions");
+    ASSERT_EQ(c.value, 99);
     cJSON_Delete(j);
     j = cJSON_Parse("{\"stats\":{\"ticks\":7,\"instructions\":null}}");
-    CU_ASSERT_EQUAL(cli_count_of(j, &c, &e), 0);
-    CU_ASSERT_STRING_EQUAL(c.metric, "ticks");
-    CU_ASSERT_EQUAL(c.value, 7);
+    ASSERT_OK(cli_count_of(j, &c, &e), &e);
+    ASSERT_STR_EQ(c.metric, "ticks");
+    ASSERT_EQ(c.value, 7);
     cJSON_Delete(j);
     const char *bad[] = {"{}", "{\"count\":{\"metric\":\"cycles\",\"value\":1}}",
                          "{\"count\":{\"metric\":\"ticks\",\"value\":1.5}}",
                          "{\"count\":{\"metric\":\"ticks\",\"value\":-1}}"};
     for (size_t i = 0; i < 4; i++) {
         j = cJSON_Parse(bad[i]);
-        CU_ASSERT_EQUAL(cli_count_of(j, &c, &e), ERR_INVALID);
+        ASSERT_EQ(cli_count_of(j, &c, &e), ERR_INVALID);
         cJSON_Delete(j);
     }
 }
@@ -166,7 +168,7 @@ static void test_an_object_without_count_falls_back_to_the_stats(void)
 static void write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    ASSERT_NOT_NULL_FATAL(f);
     fputs(text, f);
     fclose(f);
 }
@@ -178,40 +180,39 @@ static void test_a_baseline_file_must_be_a_run_json_output(void)
     struct err e;
     snprintf(path, sizeof path, "%s/base.json", tmpdir);
     write_text(path, "{\"count\":{\"metric\":\"ticks\",\"value\":383}}\n");
-    CU_ASSERT_EQUAL(cli_baseline_load(path, &j, &e), 0);
-    CU_ASSERT(cJSON_IsObject(j));
+    ASSERT_OK(cli_baseline_load(path, &j, &e), &e);
+    ASSERT_TRUE(cJSON_IsObject(j));
     cJSON_Delete(j);
     j = NULL;
     write_text(path, "{\"count\": ");
-    CU_ASSERT_EQUAL(cli_baseline_load(path, &j, &e), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "not a JSON object"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "run --json"));
+    ASSERT_EQ(cli_baseline_load(path, &j, &e), ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "not a JSON object");
+    ASSERT_STR_CONTAINS(e.msg, "run --json");
     write_text(path, "{\"machines\": []}");
-    CU_ASSERT_EQUAL(cli_baseline_load(path, &j, &e), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "not the output of 'microtvm-qemu run --json'"));
+    ASSERT_EQ(cli_baseline_load(path, &j, &e), ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "not the output of 'microtvm-qemu run --json'");
     snprintf(path, sizeof path, "%s/missing.json", tmpdir);
-    CU_ASSERT(cli_baseline_load(path, &j, &e) < 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "missing.json"));
-    CU_ASSERT_PTR_NULL(j);
+    ASSERT_LT(cli_baseline_load(path, &j, &e), 0);
+    ASSERT_STR_CONTAINS(e.msg, "missing.json");
+    ASSERT_NULL(j);
 }
 
 static void test_percentages_parse_with_or_without_a_sign(void)
 {
     double v = -1;
     struct err e;
-    CU_ASSERT(cli_parse_percent("5", &v, &e) == 0 && v == 5);
-    CU_ASSERT(cli_parse_percent("0.5%", &v, &e) == 0 && v == 0.5);
-    CU_ASSERT(cli_parse_percent("0", &v, &e) == 0 && v == 0);
+    ASSERT_TRUE(cli_parse_percent("5", &v, &e) == 0 && v == 5);
+    ASSERT_TRUE(cli_parse_percent("0.5%", &v, &e) == 0 && v == 0.5);
+    ASSERT_TRUE(cli_parse_percent("0", &v, &e) == 0 && v == 0);
     const char *bad[] = {"", "-1", "five", "5%%", "nan", "inf", "5 %"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        CU_ASSERT_EQUAL(cli_parse_percent(bad[i], &v, &e), ERR_INVALID);
-        CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "--max-regression"));
+        ASSERT_EQ(cli_parse_percent(bad[i], &v, &e), ERR_INVALID);
+        ASSERT_STR_CONTAINS(e.msg, "--max-regression");
     }
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("cli_baseline", suite_init, suite_clean);
     CU_ADD_TEST(s, test_growth_beyond_the_limit_is_a_regression);
     CU_ADD_TEST(s, test_growth_exactly_at_the_limit_passes);
@@ -221,11 +222,5 @@ int main(void)
     CU_ADD_TEST(s, test_an_object_without_count_falls_back_to_the_stats);
     CU_ADD_TEST(s, test_a_baseline_file_must_be_a_run_json_output);
     CU_ADD_TEST(s, test_percentages_parse_with_or_without_a_sign);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

@@ -4,10 +4,11 @@
  * "--fake-server MODE". The fake records how it was launched (argv, cwd, open fds) and answers
  * in ways a real server must not, so every error path of the client can be reached.
  */
+#include "asserts.h"
 #include "b85.h"
 #include "client.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -205,7 +206,7 @@ static struct cli_client *start(const char *name, const char *mode)
     int rc = cli_client_start(fake_dir(name, mode), false, &c, &e);
     if (rc < 0)
         fprintf(stderr, "\nstart: %s\n", e.msg);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    ASSERT_EQ_FATAL(rc, 0);
     return c;
 }
 
@@ -221,40 +222,40 @@ static void test_the_server_is_launched_as_tvm_launches_it(void)
     struct cli_client *c = NULL;
     struct err e;
     const char *dir = fake_dir("launch", "plain");
-    CU_ASSERT_EQUAL_FATAL(cli_client_start(dir, true, &c, &e), 0);
+    ASSERT_OK_FATAL(cli_client_start(dir, true, &c, &e), &e);
     cJSON *info = NULL;
-    CU_ASSERT_EQUAL(cli_server_info_query(c, &info, &e), 0); /* the fake has recorded by now */
+    ASSERT_OK(cli_server_info_query(c, &info, &e), &e); /* the fake has recorded by now */
     cJSON_Delete(info);
-    CU_ASSERT_EQUAL(cli_client_close(c, 5000, &e), 0);
+    ASSERT_OK(cli_client_close(c, 5000, &e), &e);
 
     char path[PATH_MAX + 16], text[4096] = "", want[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/launch.txt", dir);
     FILE *f = fopen(path, "r");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    ASSERT_NOT_NULL_FATAL(f);
     text[fread(text, 1, sizeof text - 1, f)] = '\0';
     fclose(f);
     int rfd = -1, wfd = -1;
     snprintf(want, sizeof want, "arg %s/microtvm_api_server.py\narg --read-fd\narg ", dir);
-    CU_ASSERT_EQUAL(strncmp(text, want, strlen(want)), 0);
+    ASSERT_EQ(strncmp(text, want, strlen(want)), 0);
     const char *p = strstr(text, "arg --read-fd\narg ");
-    CU_ASSERT_FATAL(p && sscanf(p, "arg --read-fd\narg %d\narg --write-fd\narg %d", &rfd, &wfd)
-                    == 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "arg --debug\ncwd "));
+    ASSERT_TRUE_FATAL(p && sscanf(p, "arg --read-fd\narg %d\narg --write-fd\narg %d", &rfd, &wfd)
+                      == 2);
+    ASSERT_STR_CONTAINS(text, "arg --debug\ncwd ");
     char real[PATH_MAX];
-    CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(dir, real));
+    ASSERT_NOT_NULL_FATAL(realpath(dir, real));
     snprintf(want, sizeof want, "cwd %s\n", real);
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+    ASSERT_STR_CONTAINS(text, want);
     /* exactly stdin, stdout, stderr and the two pipe ends: the client's own ends are closed */
     int fds = 0;
     for (const char *q = strstr(text, "fd "); q; q = strstr(q + 1, "\nfd ")) {
         int fd = atoi(q + (q[0] == '\n' ? 4 : 3));
-        CU_ASSERT(fd <= 2 || fd == rfd || fd == wfd);
+        ASSERT_TRUE(fd <= 2 || fd == rfd || fd == wfd);
         fds++;
     }
-    CU_ASSERT_EQUAL(fds, 5);
+    ASSERT_EQ(fds, 5);
     if (fds != 5)
         fprintf(stderr, "\n%s", text);
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "stdout_is_stderr 1"));
+    ASSERT_STR_CONTAINS(text, "stdout_is_stderr 1");
 }
 
 static void test_ids_count_from_1_and_results_come_back(void)
@@ -263,55 +264,55 @@ static void test_ids_count_from_1_and_results_come_back(void)
     struct err e;
     for (int want = 1; want <= 3; want++) {
         cJSON *r = NULL;
-        CU_ASSERT_EQUAL(cli_client_call(c, "echo_id", NULL, &r, &e), 0);
-        CU_ASSERT(cJSON_IsNumber(r) && r->valueint == want);
+        ASSERT_OK(cli_client_call(c, "echo_id", NULL, &r, &e), &e);
+        ASSERT_TRUE(cJSON_IsNumber(r) && r->valueint == want);
         cJSON_Delete(r);
     }
     /* build sends {"options": ...} with exactly what was given */
     cJSON *opts = cJSON_CreateObject(), *r = NULL;
     cJSON_AddStringToObject(opts, "libc", "newlib");
-    CU_ASSERT_EQUAL(cli_client_call(c, "build", cJSON_CreateRaw("{\"options\":{\"a\":\"1\"}}"),
-                                    NULL, &e), 0);
+    ASSERT_OK(cli_client_call(c, "build", cJSON_CreateRaw("{\"options\":{\"a\":\"1\"}}"),
+                              NULL, &e), &e);
     cJSON *params = cJSON_CreateObject();
     cJSON_AddItemToObject(params, "options", opts);
-    CU_ASSERT_EQUAL(cli_client_call(c, "build", params, &r, &e), 0);
-    CU_ASSERT_EQUAL(cJSON_GetArraySize(r), 1);
-    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(r, "libc")->valuestring, "newlib");
+    ASSERT_OK(cli_client_call(c, "build", params, &r, &e), &e);
+    ASSERT_EQ(cJSON_GetArraySize(r), 1);
+    ASSERT_STR_EQ(cJSON_GetObjectItem(r, "libc")->valuestring, "newlib");
     cJSON_Delete(r);
-    CU_ASSERT_EQUAL(cli_client_close(c, 5000, &e), 0);
+    ASSERT_OK(cli_client_close(c, 5000, &e), &e);
 }
 
 static void test_errors_become_err_values_with_the_traceback_as_detail(void)
 {
     struct cli_client *c = start("errors", "plain");
     struct err e;
-    CU_ASSERT_EQUAL(cli_client_call(c, "fail", NULL, NULL, &e), ERR_TOOL);
-    CU_ASSERT_STRING_EQUAL(e.msg, "fail: the board is on fire");
-    CU_ASSERT_STRING_EQUAL(e.detail, "command: x\nlast line");
-    CU_ASSERT_EQUAL(cli_client_last_rpc_code(c), -32000);
+    ASSERT_EQ(cli_client_call(c, "fail", NULL, NULL, &e), ERR_TOOL);
+    ASSERT_STR_EQ(e.msg, "fail: the board is on fire");
+    ASSERT_STR_EQ(e.detail, "command: x\nlast line");
+    ASSERT_EQ(cli_client_last_rpc_code(c), -32000);
 
-    CU_ASSERT_EQUAL(cli_client_call(c, "params", NULL, NULL, &e), ERR_PARAMS);
-    CU_ASSERT_STRING_EQUAL(e.msg, "params: parameter \"n\" must be an integer");
-    CU_ASSERT_EQUAL(cli_client_last_rpc_code(c), -32602);
+    ASSERT_EQ(cli_client_call(c, "params", NULL, NULL, &e), ERR_PARAMS);
+    ASSERT_STR_EQ(e.msg, "params: parameter \"n\" must be an integer");
+    ASSERT_EQ(cli_client_last_rpc_code(c), -32602);
 
-    CU_ASSERT_EQUAL(cli_client_call(c, "closed", NULL, NULL, &e), ERR_CLOSED);
-    CU_ASSERT_EQUAL(cli_client_call(c, "nosuch", NULL, NULL, &e), ERR_INTERNAL);
-    CU_ASSERT_STRING_EQUAL(e.msg, "nosuch: no such method");
+    ASSERT_EQ(cli_client_call(c, "closed", NULL, NULL, &e), ERR_CLOSED);
+    ASSERT_EQ(cli_client_call(c, "nosuch", NULL, NULL, &e), ERR_INTERNAL);
+    ASSERT_STR_EQ(e.msg, "nosuch: no such method");
     unsigned char b[8];
     size_t got = 99;
-    CU_ASSERT_EQUAL(cli_read_transport(c, b, sizeof b, 0, &got, &e), ERR_TIMEOUT);
+    ASSERT_EQ(cli_read_transport(c, b, sizeof b, 0, &got, &e), ERR_TIMEOUT);
 
-    CU_ASSERT_EQUAL(cli_client_call(c, "bad_id", NULL, NULL, &e), ERR_INTERNAL);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "id does not match"));
-    CU_ASSERT_EQUAL(cli_client_call(c, "garbage", NULL, NULL, &e), ERR_INTERNAL);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "not JSON"));
+    ASSERT_EQ(cli_client_call(c, "bad_id", NULL, NULL, &e), ERR_INTERNAL);
+    ASSERT_STR_CONTAINS(e.msg, "id does not match");
+    ASSERT_EQ(cli_client_call(c, "garbage", NULL, NULL, &e), ERR_INTERNAL);
+    ASSERT_STR_CONTAINS(e.msg, "not JSON");
     /* and the client still works after each of them */
     cJSON *info = NULL;
-    CU_ASSERT_EQUAL(cli_server_info_query(c, &info, &e), 0);
-    CU_ASSERT_PTR_NOT_NULL(cli_info_option(info, "board"));
-    CU_ASSERT_PTR_NULL(cli_info_option(info, "nope"));
+    ASSERT_OK(cli_server_info_query(c, &info, &e), &e);
+    ASSERT_NOT_NULL(cli_info_option(info, "board"));
+    ASSERT_NULL(cli_info_option(info, "nope"));
     cJSON_Delete(info);
-    CU_ASSERT_EQUAL(cli_client_close(c, 5000, &e), 0);
+    ASSERT_OK(cli_client_close(c, 5000, &e), &e);
 }
 
 static void test_transport_bytes_survive_base85_both_ways(void)
@@ -321,17 +322,17 @@ static void test_transport_bytes_survive_base85_both_ways(void)
     unsigned char all[256], back[256];
     for (int i = 0; i < 256; i++)
         all[i] = (unsigned char)(255 - i); /* starts with FF FD... */
-    CU_ASSERT_EQUAL(cli_write_transport(c, all, sizeof all, -1, &e), 0);
+    ASSERT_OK(cli_write_transport(c, all, sizeof all, -1, &e), &e);
     size_t got = 0, total = 0;
-    CU_ASSERT_EQUAL(cli_read_transport(c, back, 100, 0.5, &got, &e), 0);
-    CU_ASSERT_EQUAL(got, 100); /* partial reads: up to n */
+    ASSERT_OK(cli_read_transport(c, back, 100, 0.5, &got, &e), &e);
+    ASSERT_EQ(got, 100); /* partial reads: up to n */
     total = got;
-    CU_ASSERT_EQUAL(cli_read_transport(c, back + total, 256, 0.5, &got, &e), 0);
+    ASSERT_OK(cli_read_transport(c, back + total, 256, 0.5, &got, &e), &e);
     total += got;
-    CU_ASSERT_EQUAL(total, 256);
-    CU_ASSERT_EQUAL(memcmp(all, back, 256), 0);
-    CU_ASSERT_EQUAL(cli_read_transport(c, back, 256, 0, &got, &e), ERR_TIMEOUT);
-    CU_ASSERT_EQUAL(cli_client_close(c, 5000, &e), 0);
+    ASSERT_EQ(total, 256);
+    ASSERT_EQ(memcmp(all, back, 256), 0);
+    ASSERT_EQ(cli_read_transport(c, back, 256, 0, &got, &e), ERR_TIMEOUT);
+    ASSERT_OK(cli_client_close(c, 5000, &e), &e);
 }
 
 static void test_a_server_that_dies_mid_call_is_reported_with_its_status(void)
@@ -339,11 +340,11 @@ static void test_a_server_that_dies_mid_call_is_reported_with_its_status(void)
     struct cli_client *c = start("dies", "plain");
     struct err e;
     int pid = cli_client_pid(c);
-    CU_ASSERT_EQUAL(cli_client_call(c, "die", NULL, NULL, &e), ERR_CLOSED);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "die: the server exited with status 3 without "
-                                         "answering"));
-    CU_ASSERT(process_gone(pid));
-    CU_ASSERT_EQUAL(cli_client_call(c, "echo_id", NULL, NULL, &e) < 0, 1);
+    ASSERT_EQ(cli_client_call(c, "die", NULL, NULL, &e), ERR_CLOSED);
+    ASSERT_STR_CONTAINS(e.msg, "die: the server exited with status 3 without "
+                               "answering");
+    ASSERT_TRUE(process_gone(pid));
+    ASSERT_EQ(cli_client_call(c, "echo_id", NULL, NULL, &e) < 0, 1);
     cli_client_close(c, 1000, NULL);
 }
 
@@ -351,8 +352,8 @@ static void test_close_reports_a_failing_exit_status(void)
 {
     struct cli_client *c = start("exit5", "exit5");
     struct err e;
-    CU_ASSERT_EQUAL(cli_client_close(c, 5000, &e), ERR_TOOL);
-    CU_ASSERT_STRING_EQUAL(e.msg, "the server exited with status 5");
+    ASSERT_EQ(cli_client_close(c, 5000, &e), ERR_TOOL);
+    ASSERT_STR_EQ(e.msg, "the server exited with status 5");
 }
 
 static void test_close_kills_a_server_that_ignores_eof(void)
@@ -362,12 +363,12 @@ static void test_close_kills_a_server_that_ignores_eof(void)
     int pid = cli_client_pid(c);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    CU_ASSERT_EQUAL(cli_client_close(c, 300, &e), ERR_TOOL);
+    ASSERT_EQ(cli_client_close(c, 300, &e), ERR_TOOL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    CU_ASSERT(took < 3.0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "did not exit within 300 ms"));
-    CU_ASSERT(process_gone(pid));
+    ASSERT_LT(took, 3.0);
+    ASSERT_STR_CONTAINS(e.msg, "did not exit within 300 ms");
+    ASSERT_TRUE(process_gone(pid));
 }
 
 static void test_a_wrong_protocol_version_is_refused(void)
@@ -375,9 +376,9 @@ static void test_a_wrong_protocol_version_is_refused(void)
     struct cli_client *c = start("v2", "v2");
     struct err e;
     cJSON *info = NULL;
-    CU_ASSERT_EQUAL(cli_server_info_query(c, &info, &e), ERR_INVALID);
-    CU_ASSERT_PTR_NULL(info);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "protocol version 2"));
+    ASSERT_EQ(cli_server_info_query(c, &info, &e), ERR_INVALID);
+    ASSERT_NULL(info);
+    ASSERT_STR_CONTAINS(e.msg, "protocol version 2");
     cli_client_close(c, 5000, NULL);
 }
 
@@ -388,32 +389,31 @@ static void test_a_missing_or_unrunnable_launcher_is_named(void)
     char dir[PATH_MAX + 16], path[PATH_MAX + 64];
     snprintf(dir, sizeof dir, "%s/empty", tmpdir);
     mkdir(dir, 0755);
-    CU_ASSERT_EQUAL(cli_client_start(dir, false, &c, &e), -ENOENT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "/empty/launch_microtvm_api_server.sh: No such file"));
+    ASSERT_EQ(cli_client_start(dir, false, &c, &e), -ENOENT);
+    ASSERT_STR_CONTAINS(e.msg, "/empty/launch_microtvm_api_server.sh: No such file");
     snprintf(path, sizeof path, "%s/launch_microtvm_api_server.sh", dir);
     FILE *f = fopen(path, "w");
     fputs("#!/bin/sh\n", f);
     fclose(f);
     chmod(path, 0644);
-    CU_ASSERT(cli_client_start(dir, false, &c, &e) < 0); /* no x bit stops root too */
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "cannot execute it"));
+    ASSERT_LT(cli_client_start(dir, false, &c, &e), 0); /* no x bit stops root too */
+    ASSERT_STR_CONTAINS(e.msg, "cannot execute it");
     chmod(path, 0755);
     unlink(path);
     f = fopen(path, "w");
     fputs("#!/nonexistent/interpreter\n", f);
     fclose(f);
     chmod(path, 0755);
-    CU_ASSERT(cli_client_start(dir, false, &c, &e) < 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "cannot start it"));
-    CU_ASSERT_PTR_NULL(c);
+    ASSERT_LT(cli_client_start(dir, false, &c, &e), 0);
+    ASSERT_STR_CONTAINS(e.msg, "cannot start it");
+    ASSERT_NULL(c);
 }
 
-int main(int argc, char **argv)
+int test_register(void)
 {
-    if (argc > 2 && strcmp(argv[1], "--fake-server") == 0)
-        return fake_server(argc, argv);
+    if (test_argc > 2 && strcmp(test_argv[1], "--fake-server") == 0)
+        return fake_server(test_argc, test_argv); /* its exit status (0 or 5), never TEST_RUN */
     signal(SIGPIPE, SIG_IGN); /* as cli_main does: a dead server is an error, not our death */
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("cli_client", suite_init, suite_clean);
     CU_ADD_TEST(s, test_the_server_is_launched_as_tvm_launches_it);
     CU_ADD_TEST(s, test_ids_count_from_1_and_results_come_back);
@@ -424,11 +424,5 @@ int main(int argc, char **argv)
     CU_ADD_TEST(s, test_close_kills_a_server_that_ignores_eof);
     CU_ADD_TEST(s, test_a_wrong_protocol_version_is_refused);
     CU_ADD_TEST(s, test_a_missing_or_unrunnable_launcher_is_named);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

@@ -5,7 +5,9 @@
  */
 #include "elfsize.h"
 
-#include <CUnit/Basic.h>
+#include "asserts.h"
+#include "runner.h"
+
 #include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -37,8 +39,8 @@ static int suite_clean(void)
 static void write_file(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    CU_ASSERT_EQUAL(fwrite(data, 1, len, f), len);
+    ASSERT_NOT_NULL_FATAL(f);
+    ASSERT_EQ(fwrite(data, 1, len, f), len);
     fclose(f);
 }
 
@@ -60,14 +62,14 @@ static void test_sizes_match_binutils_size_on_this_program(void)
     }
     struct cli_elf_sizes sz;
     struct err e;
-    CU_ASSERT_EQUAL_FATAL(cli_elf_sizes(self, &sz, &e), 0);
+    ASSERT_OK_FATAL(cli_elf_sizes(self, &sz, &e), &e);
     if (sz.text != text || sz.data != data || sz.bss != bss)
         fprintf(stderr, "\nours %" PRIu64 "/%" PRIu64 "/%" PRIu64 ", size says %" PRIu64 "/%"
                 PRIu64 "/%" PRIu64 "\n", sz.text, sz.data, sz.bss, text, data, bss);
-    CU_ASSERT_EQUAL(sz.text, text);
-    CU_ASSERT_EQUAL(sz.data, data);
-    CU_ASSERT_EQUAL(sz.bss, bss);
-    CU_ASSERT_EQUAL(sz.bits, (int)(sizeof(void *) * 8));
+    ASSERT_EQ(sz.text, text);
+    ASSERT_EQ(sz.data, data);
+    ASSERT_EQ(sz.bss, bss);
+    ASSERT_EQ(sz.bits, (int)(sizeof(void *) * 8));
 }
 
 static void put_be(unsigned char *p, uint64_t v, int width)
@@ -106,16 +108,16 @@ static void test_a_big_endian_elf32_is_counted_by_section_kind(void)
     write_file(path, img, sizeof img);
     struct cli_elf_sizes sz;
     struct err e;
-    CU_ASSERT_EQUAL_FATAL(cli_elf_sizes(path, &sz, &e), 0);
-    CU_ASSERT_EQUAL(sz.bits, 32);
-    CU_ASSERT_EQUAL(sz.text, 1000);
-    CU_ASSERT_EQUAL(sz.data, 24);
-    CU_ASSERT_EQUAL(sz.bss, 4096);
+    ASSERT_OK_FATAL(cli_elf_sizes(path, &sz, &e), &e);
+    ASSERT_EQ(sz.bits, 32);
+    ASSERT_EQ(sz.text, 1000);
+    ASSERT_EQ(sz.data, 24);
+    ASSERT_EQ(sz.bss, 4096);
 
     /* the same file cut inside its section headers */
     write_file(path, img, sizeof img - 10);
-    CU_ASSERT_EQUAL(cli_elf_sizes(path, &sz, &e), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "outside the file"));
+    ASSERT_EQ(cli_elf_sizes(path, &sz, &e), ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "outside the file");
 }
 
 static void test_files_that_are_not_elf_are_named_in_the_error(void)
@@ -125,31 +127,24 @@ static void test_files_that_are_not_elf_are_named_in_the_error(void)
     struct err e;
     snprintf(path, sizeof path, "%s/text.elf", tmpdir);
     write_file(path, "just some text, long enough to be a header of something\n", 57);
-    CU_ASSERT_EQUAL(cli_elf_sizes(path, &sz, &e), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "text.elf: not an ELF file"));
+    ASSERT_EQ(cli_elf_sizes(path, &sz, &e), ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "text.elf: not an ELF file");
 
     unsigned char head[20] = {0x7f, 'E', 'L', 'F', ELFCLASS64, ELFDATA2LSB, 1};
     write_file(path, head, sizeof head);
-    CU_ASSERT_EQUAL(cli_elf_sizes(path, &sz, &e), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "truncated"));
+    ASSERT_EQ(cli_elf_sizes(path, &sz, &e), ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "truncated");
 
     snprintf(path, sizeof path, "%s/missing.elf", tmpdir);
-    CU_ASSERT_EQUAL(cli_elf_sizes(path, &sz, &e), -ENOENT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "missing.elf"));
+    ASSERT_EQ(cli_elf_sizes(path, &sz, &e), -ENOENT);
+    ASSERT_STR_CONTAINS(e.msg, "missing.elf");
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("cli_elfsize", suite_init, suite_clean);
     CU_ADD_TEST(s, test_sizes_match_binutils_size_on_this_program);
     CU_ADD_TEST(s, test_a_big_endian_elf32_is_counted_by_section_kind);
     CU_ADD_TEST(s, test_files_that_are_not_elf_are_named_in_the_error);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

@@ -5,11 +5,12 @@
  * it must list every operator and both totals, with the names escaped).
  */
 #include "aot.h"
+#include "asserts.h"
 #include "fs.h"
 #include "ops.h"
 #include "report.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,24 +48,24 @@ static void test_op_lines_are_parsed(void)
 {
     struct cli_aot_op op;
     struct err e;
-    CU_ASSERT_EQUAL(cli_aot_parse_op("op:2:300:250:tvmgen_default_fused_dense", &op, &e), 0);
-    CU_ASSERT_EQUAL(op.calls, 2);
-    CU_ASSERT_EQUAL(op.inclusive, 300);
-    CU_ASSERT_EQUAL(op.self, 250);
-    CU_ASSERT_STRING_EQUAL(op.name, "tvmgen_default_fused_dense");
-    CU_ASSERT_EQUAL(cli_aot_parse_op("op:2:300:tvmgen", &op, &e), ERR_INVALID);
-    CU_ASSERT_EQUAL(cli_aot_parse_op("op:2:300:1:", &op, &e), ERR_INVALID);
-    CU_ASSERT_EQUAL(cli_aot_parse_op("op:x:300:1:f", &op, &e), ERR_INVALID);
+    ASSERT_OK(cli_aot_parse_op("op:2:300:250:tvmgen_default_fused_dense", &op, &e), &e);
+    ASSERT_EQ(op.calls, 2);
+    ASSERT_EQ(op.inclusive, 300);
+    ASSERT_EQ(op.self, 250);
+    ASSERT_STR_EQ(op.name, "tvmgen_default_fused_dense");
+    ASSERT_EQ(cli_aot_parse_op("op:2:300:tvmgen", &op, &e), ERR_INVALID);
+    ASSERT_EQ(cli_aot_parse_op("op:2:300:1:", &op, &e), ERR_INVALID);
+    ASSERT_EQ(cli_aot_parse_op("op:x:300:1:f", &op, &e), ERR_INVALID);
 
     struct cli_aot_result *r = calloc(1, sizeof *r);
-    CU_ASSERT_EQUAL_FATAL(cli_aot_parse_run(reply, NULL, r, &e), 0);
-    CU_ASSERT_EQUAL(r->n_ops, 4);
-    CU_ASSERT_EQUAL(r->stats.hidden, 77);
-    CU_ASSERT_STRING_EQUAL(r->ops[2].name, "tvmgen_default_fused_conv2d");
+    ASSERT_OK_FATAL(cli_aot_parse_run(reply, NULL, r, &e), &e);
+    ASSERT_EQ(r->n_ops, 4);
+    ASSERT_EQ(r->stats.hidden, 77);
+    ASSERT_STR_EQ(r->ops[2].name, "tvmgen_default_fused_conv2d");
     cli_aot_result_close(r);
     /* op lines belong after the stats line */
-    CU_ASSERT_EQUAL(cli_aot_parse_run("op:1:1:1:f\nstats:ticks=1:hz=1:rc=0\ndone\n", NULL, r, &e),
-                    ERR_INVALID);
+    ASSERT_EQ(cli_aot_parse_run("op:1:1:1:f\nstats:ticks=1:hz=1:rc=0\ndone\n", NULL, r, &e),
+              ERR_INVALID);
     free(r);
 }
 
@@ -72,7 +73,7 @@ static void test_a_slowed_operator_is_named_first(void)
 {
     cJSON *before = run_of(reply);
     char *slower = strdup(reply);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(slower);
+    ASSERT_NOT_NULL_FATAL(slower);
     /* the dense operator takes 30 instructions more, and so do its callers' inclusive counts */
     char *p = strstr(slower, "op:2:300:300");
     memcpy(p, "op:2:330:330", 12);
@@ -80,25 +81,24 @@ static void test_a_slowed_operator_is_named_first(void)
     memcpy(strstr(slower, "op:1:990:10"), "op:1:999:10", 11); /* stand-in for 1020 */
     cJSON *after = run_of(slower);
     cJSON *changes = cli_ops_compare(before, after);
-    CU_ASSERT_FATAL(cJSON_GetArraySize(changes) == 4);
+    ASSERT_EQ_FATAL(cJSON_GetArraySize(changes), 4);
     const cJSON *first = cJSON_GetArrayItem(changes, 0);
-    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(first, "name")->valuestring,
-                           "tvmgen_default_fused_dense");
-    CU_ASSERT_EQUAL(cJSON_GetObjectItem(first, "change")->valuedouble, 30);
-    CU_ASSERT_EQUAL(cJSON_GetObjectItem(first, "change_percent")->valuedouble, 10);
-    CU_ASSERT_EQUAL(cJSON_GetObjectItem(first, "self_change")->valuedouble, 30);
+    ASSERT_STR_EQ(cJSON_GetObjectItem(first, "name")->valuestring, "tvmgen_default_fused_dense");
+    ASSERT_EQ(cJSON_GetObjectItem(first, "change")->valuedouble, 30);
+    ASSERT_EQ(cJSON_GetObjectItem(first, "change_percent")->valuedouble, 10);
+    ASSERT_EQ(cJSON_GetObjectItem(first, "self_change")->valuedouble, 30);
     const cJSON *last = cJSON_GetArrayItem(changes, 3);
-    CU_ASSERT_EQUAL(cJSON_GetObjectItem(last, "change")->valuedouble, 0);
+    ASSERT_EQ(cJSON_GetObjectItem(last, "change")->valuedouble, 0);
 
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     cli_ops_print_changes(f, changes, "default", 8);
     fclose(f);
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "grew"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "300 -> 330"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "fused_dense"));
-    CU_ASSERT_PTR_NULL(strstr(text, "fused_conv2d")); /* unchanged: not listed */
+    ASSERT_STR_CONTAINS(text, "grew");
+    ASSERT_STR_CONTAINS(text, "300 -> 330");
+    ASSERT_STR_CONTAINS(text, "fused_dense");
+    ASSERT_STR_NOT_CONTAINS(text, "fused_conv2d"); /* unchanged: not listed */
     free(text);
     cJSON_Delete(changes);
 
@@ -109,7 +109,7 @@ static void test_a_slowed_operator_is_named_first(void)
     bool gone = false;
     const cJSON *c;
     cJSON_ArrayForEach(c, changes) gone |= cJSON_IsNull(cJSON_GetObjectItem(c, "after"));
-    CU_ASSERT(gone);
+    ASSERT_TRUE(gone);
     cJSON_Delete(changes);
     cJSON_Delete(before);
     cJSON_Delete(after);
@@ -126,15 +126,15 @@ static void test_the_terminal_shows_the_top_operators_with_bars(void)
     fclose(f);
     /* conv2d first (600 of 1000: 18 of 30 marks), dense next, then "2 more" */
     const char *conv = strstr(text, "fused_conv2d"), *dense = strstr(text, "fused_dense");
-    CU_ASSERT(conv && dense && conv < dense);
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "##################............  60.0%"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "2 more"));
-    CU_ASSERT_PTR_NULL(strstr(text, "tvmgen_default_")); /* the common prefix is dropped */
+    ASSERT_TRUE(conv && dense && conv < dense);
+    ASSERT_STR_CONTAINS(text, "##################............  60.0%");
+    ASSERT_STR_CONTAINS(text, "2 more");
+    ASSERT_STR_NOT_CONTAINS(text, "tvmgen_default_"); /* the common prefix is dropped */
     free(text);
     cJSON_Delete(run);
-    CU_ASSERT_STRING_EQUAL(cli_ops_short_name("tvmgen_default_fused_x", "default"), "fused_x");
-    CU_ASSERT_STRING_EQUAL(cli_ops_short_name("tvmgen_other_x", "default"), "tvmgen_other_x");
-    CU_ASSERT_STRING_EQUAL(cli_ops_short_name("tvmgen_default_", "default"), "tvmgen_default_");
+    ASSERT_STR_EQ(cli_ops_short_name("tvmgen_default_fused_x", "default"), "fused_x");
+    ASSERT_STR_EQ(cli_ops_short_name("tvmgen_other_x", "default"), "tvmgen_other_x");
+    ASSERT_STR_EQ(cli_ops_short_name("tvmgen_default_", "default"), "tvmgen_default_");
 }
 
 static char *write_report(const cJSON *run, const cJSON *baseline)
@@ -164,28 +164,28 @@ static void test_the_report_lists_every_operator_and_both_totals(void)
     memcpy(name + 15, "<b>&'\"", 6);
     cJSON *after = run_of(changed);
     char *page = write_report(after, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(page);
-    CU_ASSERT(strncmp(page, "<!DOCTYPE html>", 15) == 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(page, "</html>"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(page, "1,234"));
+    ASSERT_NOT_NULL_FATAL(page);
+    ASSERT_STRN_EQ(page, "<!DOCTYPE html>", 15);
+    ASSERT_STR_CONTAINS(page, "</html>");
+    ASSERT_STR_CONTAINS(page, "1,234");
     const cJSON *op;
     cJSON_ArrayForEach(op, cJSON_GetObjectItem(after, "operators")) {
         const char *n = cJSON_GetObjectItem(op, "name")->valuestring;
         if (!strchr(n, '<'))
-            CU_ASSERT_PTR_NOT_NULL(strstr(page, n));
+            ASSERT_STR_CONTAINS(page, n);
     }
-    CU_ASSERT_PTR_NULL(strstr(page, "<b>&'")); /* escaped */
-    CU_ASSERT_PTR_NOT_NULL(strstr(page, "&lt;b&gt;&amp;&#39;&quot;"));
-    CU_ASSERT_PTR_NULL(strstr(page, "<script"));
+    ASSERT_STR_NOT_CONTAINS(page, "<b>&'"); /* escaped */
+    ASSERT_STR_CONTAINS(page, "&lt;b&gt;&amp;&#39;&quot;");
+    ASSERT_STR_NOT_CONTAINS(page, "<script");
     free(page);
 
     page = write_report(after, before);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(page);
-    CU_ASSERT_PTR_NOT_NULL(strstr(page, "1,234")); /* this run's total */
-    CU_ASSERT_PTR_NOT_NULL(strstr(page, "1,000")); /* the baseline's */
-    CU_ASSERT_PTR_NOT_NULL(strstr(page, "+234 (+23.40%)"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(page, "tvmgen_default_fused_conv2d"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(page, "tvmgen_default___tvm_main__"));
+    ASSERT_NOT_NULL_FATAL(page);
+    ASSERT_STR_CONTAINS(page, "1,234"); /* this run's total */
+    ASSERT_STR_CONTAINS(page, "1,000"); /* the baseline's */
+    ASSERT_STR_CONTAINS(page, "+234 (+23.40%)");
+    ASSERT_STR_CONTAINS(page, "tvmgen_default_fused_conv2d");
+    ASSERT_STR_CONTAINS(page, "tvmgen_default___tvm_main__");
     free(page);
 
     /* several runs (demo --report): an overview of their totals, then a section each */
@@ -195,40 +195,33 @@ static void test_the_report_lists_every_operator_and_both_totals(void)
     int fd = mkstemp(path);
     struct err e;
     size_t len = 0;
-    CU_ASSERT_FATAL(fd >= 0);
+    ASSERT_GE_FATAL(fd, 0);
     close(fd);
-    CU_ASSERT_EQUAL(cli_report_write_sections(path, "t", two, 2, &e), 0);
-    CU_ASSERT_EQUAL(fs_read_file(path, 0, &page, &len, &e), 0);
+    ASSERT_OK(cli_report_write_sections(path, "t", two, 2, &e), &e);
+    ASSERT_OK(fs_read_file(path, 0, &page, &len, &e), &e);
     unlink(path);
     const char *overview = page ? strstr(page, "largest operator") : NULL;
-    CU_ASSERT_PTR_NOT_NULL(overview);
+    ASSERT_NOT_NULL(overview);
     if (overview) {
         const char *a = strstr(overview, "mps2-an385"), *b = strstr(overview, "riscv32-virt");
-        CU_ASSERT(a && b && a < b);
-        CU_ASSERT_PTR_NOT_NULL(strstr(overview, "fused_conv2d: 834 (67.6%)"));
+        ASSERT_TRUE(a && b && a < b);
+        ASSERT_STR_CONTAINS(overview, "fused_conv2d: 834 (67.6%)");
     }
     free(page);
 
-    CU_ASSERT(cli_report_write("/nonexistent-dir/x.html", after, NULL, &e) < 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "/nonexistent-dir/x.html"));
+    ASSERT_LT(cli_report_write("/nonexistent-dir/x.html", after, NULL, &e), 0);
+    ASSERT_STR_CONTAINS(e.msg, "/nonexistent-dir/x.html");
     cJSON_Delete(before);
     cJSON_Delete(after);
     free(changed);
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("cli_ops", NULL, NULL);
     CU_ADD_TEST(s, test_op_lines_are_parsed);
     CU_ADD_TEST(s, test_a_slowed_operator_is_named_first);
     CU_ADD_TEST(s, test_the_terminal_shows_the_top_operators_with_bars);
     CU_ADD_TEST(s, test_the_report_lists_every_operator_and_both_totals);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

@@ -8,9 +8,10 @@
  */
 #include "confine.h"
 
+#include "asserts.h"
 #include "fs.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -155,7 +156,7 @@ static void run(int (*fn)(int abi), const char *what)
     int rc = in_confined_child(&spec, fn);
     if (rc != 0)
         fprintf(stderr, "\n    %s: check %d failed\n", what, rc);
-    CU_ASSERT_EQUAL(rc, 0);
+    ASSERT_EQ(rc, 0);
 }
 
 static void test_a_confined_child_has_no_new_privileges_and_bounded_limits(void)
@@ -170,8 +171,8 @@ static void test_a_confined_child_touches_only_its_files(void)
     run(check_files, "files");
     /* the canary outside is untouched */
     char *text = NULL;
-    CU_ASSERT_EQUAL(fs_read_file(canary, 0, &text, NULL, NULL), 0);
-    CU_ASSERT_STRING_EQUAL(text ? text : "", "canary\n");
+    ASSERT_EQ(fs_read_file(canary, 0, &text, NULL, NULL), 0);
+    ASSERT_STR_EQ(text ? text : "", "canary\n");
     free(text);
 }
 
@@ -203,18 +204,11 @@ static int suite_clean(void)
     return fs_remove_tree(dir, NULL);
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("confine", suite_init, suite_clean);
     CU_ADD_TEST(s, test_a_confined_child_has_no_new_privileges_and_bounded_limits);
     CU_ADD_TEST(s, test_a_confined_child_touches_only_its_files);
     CU_ADD_TEST(s, test_a_confined_child_makes_sockets_only_where_allowed_and_no_tcp);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

@@ -5,10 +5,11 @@
  */
 #include "project_internal.h"
 
+#include "asserts.h"
 #include "fs.h"
 #include "host_marks.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -45,14 +46,14 @@ static void workdir(const char *name, char *out, size_t outsz)
 {
     snprintf(out, outsz, "%s/%s", tmpdir, name);
     fs_remove_tree(out, NULL);
-    CU_ASSERT_EQUAL_FATAL(fs_mkdir_p(out, NULL), 0);
+    ASSERT_EQ_FATAL(fs_mkdir_p(out, NULL), 0);
 }
 
 static void make_tar(const char *path, const struct member *m, size_t n)
 {
     struct archive *a = archive_write_new();
     archive_write_set_format_pax_restricted(a);
-    CU_ASSERT_EQUAL_FATAL(archive_write_open_filename(a, path), ARCHIVE_OK);
+    ASSERT_EQ_FATAL(archive_write_open_filename(a, path), ARCHIVE_OK);
     for (size_t i = 0; i < n; i++) {
         struct archive_entry *e = archive_entry_new();
         archive_entry_set_pathname(e, m[i].name);
@@ -65,9 +66,9 @@ static void make_tar(const char *path, const struct member *m, size_t n)
             archive_entry_set_symlink(e, m[i].symlink);
         if (m[i].hardlink)
             archive_entry_set_hardlink(e, m[i].hardlink);
-        CU_ASSERT_EQUAL(archive_write_header(a, e), ARCHIVE_OK);
+        ASSERT_EQ(archive_write_header(a, e), ARCHIVE_OK);
         if (len && !m[i].hardlink)
-            CU_ASSERT_EQUAL(archive_write_data(a, m[i].content, len), (la_ssize_t)len);
+            ASSERT_EQ(archive_write_data(a, m[i].content, len), (la_ssize_t)len);
         archive_entry_free(e);
     }
     archive_write_close(a);
@@ -77,8 +78,8 @@ static void make_tar(const char *path, const struct member *m, size_t n)
 static void assert_file(const char *path, const char *content)
 {
     char *text = NULL;
-    CU_ASSERT_EQUAL_FATAL(fs_read_file(path, 0, &text, NULL, NULL), 0);
-    CU_ASSERT_STRING_EQUAL(text, content);
+    ASSERT_EQ_FATAL(fs_read_file(path, 0, &text, NULL, NULL), 0);
+    ASSERT_STR_EQ(text, content);
     free(text);
 }
 
@@ -93,15 +94,15 @@ static void assert_refused(const char *name, const struct member *m, size_t n,
     snprintf(dest, sizeof dest, "%s/model", dir);
     make_tar(tar, m, n);
     struct err err = {0};
-    CU_ASSERT_EQUAL(proj__extract(tar, dest, &err), ERR_INVALID);
+    ASSERT_EQ(proj__extract(tar, dest, &err), ERR_INVALID);
     if (!strstr(err.msg, want1) || (want2 && !strstr(err.msg, want2)))
         fprintf(stderr, "\n%s: message was: %s\n", name, err.msg);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want1));
+    ASSERT_STR_CONTAINS(err.msg, want1);
     if (want2)
-        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want2));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "model.tar: "));
-    CU_ASSERT_FALSE(fs_exists(dest));
-    CU_ASSERT_EQUAL(host_marks_entries(dir), 1);
+        ASSERT_STR_CONTAINS(err.msg, want2);
+    ASSERT_STR_CONTAINS(err.msg, "model.tar: ");
+    ASSERT_FALSE(fs_exists(dest));
+    ASSERT_EQ(host_marks_entries(dir), 1);
 }
 
 static const struct member good_dot[] = {
@@ -121,14 +122,14 @@ static void test_extract_accepts_members_with_a_leading_dot_slash(void)
     snprintf(dest, sizeof dest, "%s/model", dir);
     make_tar(tar, good_dot, sizeof good_dot / sizeof good_dot[0]);
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(proj__extract(tar, dest, &err), 0);
+    ASSERT_OK_FATAL(proj__extract(tar, dest, &err), &err);
     snprintf(path, sizeof path, "%s/metadata.json", dest);
     assert_file(path, "{\"version\": 7}");
     snprintf(path, sizeof path, "%s/codegen/link.c", dest);
     assert_file(path, "int x;\n");
     snprintf(path, sizeof path, "%s/codegen/hard.c", dest);
     assert_file(path, "int x;\n");
-    CU_ASSERT_EQUAL(host_marks_entries(dir), 2); /* model.tar and model/, no temporary left */
+    ASSERT_EQ(host_marks_entries(dir), 2); /* model.tar and model/, no temporary left */
 }
 
 static void test_extract_accepts_members_without_a_leading_dot_slash(void)
@@ -143,7 +144,7 @@ static void test_extract_accepts_members_without_a_leading_dot_slash(void)
     snprintf(dest, sizeof dest, "%s/model", dir);
     make_tar(tar, m, 2);
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(proj__extract(tar, dest, &err), 0);
+    ASSERT_OK_FATAL(proj__extract(tar, dest, &err), &err);
     snprintf(path, sizeof path, "%s/codegen/host/src/a.c", dest);
     assert_file(path, "int a;\n");
 }
@@ -255,7 +256,7 @@ static void test_extract_caps_members_and_depth_and_the_environment_moves_them(v
     snprintf(dest, sizeof dest, "%s/model", dir);
     make_tar(tar, m, 4);
     struct err err = {0};
-    CU_ASSERT_EQUAL(proj__extract(tar, dest, &err), 0);
+    ASSERT_OK(proj__extract(tar, dest, &err), &err);
     unsetenv("MTQ_EXTRACT_MAX_DEPTH");
     unsetenv("MTQ_EXTRACT_MAX_MEMBER_BYTES");
 }
@@ -293,7 +294,7 @@ static void test_extract_reports_a_truncated_archive(void)
     snprintf(tar, sizeof tar, "%s/model.tar", dir);
     snprintf(dest, sizeof dest, "%s/model", dir);
     char *big = malloc(20000);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    ASSERT_NOT_NULL_FATAL(big);
     memset(big, 'x', 19999);
     big[19999] = '\0';
     struct member m[] = {
@@ -302,13 +303,13 @@ static void test_extract_reports_a_truncated_archive(void)
     };
     make_tar(tar, m, 2);
     free(big);
-    CU_ASSERT_EQUAL(truncate(tar, 8192), 0); /* inside big.c's data */
+    ASSERT_EQ(truncate(tar, 8192), 0); /* inside big.c's data */
     struct err err = {0};
-    CU_ASSERT_EQUAL(proj__extract(tar, dest, &err), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "model.tar: "));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "truncated or corrupt archive"));
-    CU_ASSERT_FALSE(fs_exists(dest));
-    CU_ASSERT_EQUAL(host_marks_entries(dir), 1);
+    ASSERT_EQ(proj__extract(tar, dest, &err), ERR_INVALID);
+    ASSERT_STR_CONTAINS(err.msg, "model.tar: ");
+    ASSERT_STR_CONTAINS(err.msg, "truncated or corrupt archive");
+    ASSERT_FALSE(fs_exists(dest));
+    ASSERT_EQ(host_marks_entries(dir), 1);
 }
 
 static void test_extract_reports_a_file_that_is_not_a_tar(void)
@@ -318,11 +319,11 @@ static void test_extract_reports_a_file_that_is_not_a_tar(void)
     snprintf(tar, sizeof tar, "%s/model.tar", dir);
     snprintf(dest, sizeof dest, "%s/model", dir);
     const char text[] = "this is plainly not an archive, just a line of text\n";
-    CU_ASSERT_EQUAL_FATAL(fs_write_file(tar, text, sizeof text - 1, NULL), 0);
+    ASSERT_EQ_FATAL(fs_write_file(tar, text, sizeof text - 1, NULL), 0);
     struct err err = {0};
-    CU_ASSERT_EQUAL(proj__extract(tar, dest, &err), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "model.tar: not a readable tar archive"));
-    CU_ASSERT_FALSE(fs_exists(dest));
+    ASSERT_EQ(proj__extract(tar, dest, &err), ERR_INVALID);
+    ASSERT_STR_CONTAINS(err.msg, "model.tar: not a readable tar archive");
+    ASSERT_FALSE(fs_exists(dest));
 }
 
 static void test_extract_refuses_an_existing_destination(void)
@@ -332,13 +333,12 @@ static void test_extract_refuses_an_existing_destination(void)
     snprintf(tar, sizeof tar, "%s/model.tar", dir);
     make_tar(tar, good_dot, 2);
     struct err err = {0};
-    CU_ASSERT_EQUAL(proj__extract(tar, dir, &err), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "already exists"));
+    ASSERT_EQ(proj__extract(tar, dir, &err), ERR_INVALID);
+    ASSERT_STR_CONTAINS(err.msg, "already exists");
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("extract", suite_init, suite_clean);
     CU_ADD_TEST(s, test_extract_accepts_members_with_a_leading_dot_slash);
     CU_ADD_TEST(s, test_extract_accepts_members_without_a_leading_dot_slash);
@@ -359,11 +359,5 @@ int main(void)
     CU_ADD_TEST(s, test_extract_reports_a_truncated_archive);
     CU_ADD_TEST(s, test_extract_reports_a_file_that_is_not_a_tar);
     CU_ADD_TEST(s, test_extract_refuses_an_existing_destination);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry(); /* only after reading the counts: it clears them */
-    return bad != 0;
+    return TEST_RUN;
 }

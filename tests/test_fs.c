@@ -2,7 +2,9 @@
  * killed processes left behind. */
 #include "fs.h"
 
-#include <CUnit/Basic.h>
+#include "asserts.h"
+#include "runner.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -36,12 +38,12 @@ static void test_fs_writes_then_reads_back_the_same_bytes(void)
     path(p, sizeof p, "data.bin");
     const char data[] = "a\0b\nc";
     struct err err = {0};
-    CU_ASSERT_EQUAL(fs_write_file(p, data, sizeof data, &err), 0);
+    ASSERT_OK(fs_write_file(p, data, sizeof data, &err), &err);
     char *text = NULL;
     size_t len = 0;
-    CU_ASSERT_EQUAL(fs_read_file(p, 0, &text, &len, &err), 0);
-    CU_ASSERT_EQUAL(len, sizeof data);
-    CU_ASSERT(text && memcmp(text, data, sizeof data) == 0 && text[len] == '\0');
+    ASSERT_OK(fs_read_file(p, 0, &text, &len, &err), &err);
+    ASSERT_EQ(len, sizeof data);
+    ASSERT_TRUE(text && memcmp(text, data, sizeof data) == 0 && text[len] == '\0');
     free(text);
 }
 
@@ -50,19 +52,19 @@ static void test_fs_refuses_a_file_over_the_size_limit_naming_it(void)
     char p[256];
     path(p, sizeof p, "big.txt");
     struct err err = {0};
-    CU_ASSERT_EQUAL(fs_write_file(p, "0123456789", 10, &err), 0);
+    ASSERT_OK(fs_write_file(p, "0123456789", 10, &err), &err);
     char *text = NULL;
-    CU_ASSERT_EQUAL(fs_read_file(p, 4, &text, NULL, &err), ERR_INVALID);
-    CU_ASSERT_PTR_NULL(text);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "big.txt: 10 bytes, more than the 4 allowed"));
+    ASSERT_EQ(fs_read_file(p, 4, &text, NULL, &err), ERR_INVALID);
+    ASSERT_NULL(text);
+    ASSERT_STR_CONTAINS(err.msg, "big.txt: 10 bytes, more than the 4 allowed");
 }
 
 static void test_fs_reading_a_missing_file_names_the_path_and_errno(void)
 {
     struct err err = {0};
     char *text = NULL;
-    CU_ASSERT_EQUAL(fs_read_file("/nonexistent/mtq", 0, &text, NULL, &err), -ENOENT);
-    CU_ASSERT_STRING_EQUAL(err.msg, "/nonexistent/mtq: No such file or directory");
+    ASSERT_EQ(fs_read_file("/nonexistent/mtq", 0, &text, NULL, &err), -ENOENT);
+    ASSERT_STR_EQ(err.msg, "/nonexistent/mtq: No such file or directory");
 }
 
 static void test_fs_copies_a_tree_and_removes_it_without_following_links(void)
@@ -73,26 +75,26 @@ static void test_fs_copies_a_tree_and_removes_it_without_following_links(void)
     path(dst, sizeof dst, "dst");
     path(outside, sizeof outside, "outside.txt");
     snprintf(sub, sizeof sub, "%s/a/b", src);
-    CU_ASSERT_EQUAL(fs_mkdir_p(sub, &err), 0);
+    ASSERT_OK(fs_mkdir_p(sub, &err), &err);
     snprintf(file, sizeof file, "%s/f.txt", sub);
-    CU_ASSERT_EQUAL(fs_write_file(file, "x", 1, &err), 0);
-    CU_ASSERT_EQUAL(fs_copy_tree(src, dst, &err), 0);
+    ASSERT_OK(fs_write_file(file, "x", 1, &err), &err);
+    ASSERT_OK(fs_copy_tree(src, dst, &err), &err);
     snprintf(file, sizeof file, "%s/a/b/f.txt", dst);
-    CU_ASSERT_TRUE(fs_exists(file));
+    ASSERT_TRUE(fs_exists(file));
 
     /* a link inside the tree: removing the tree must not touch what it points to */
-    CU_ASSERT_EQUAL(fs_write_file(outside, "keep", 4, &err), 0);
+    ASSERT_OK(fs_write_file(outside, "keep", 4, &err), &err);
     snprintf(link, sizeof link, "%s/link", dst);
-    CU_ASSERT_EQUAL(symlink(outside, link), 0);
-    CU_ASSERT_EQUAL(fs_remove_tree(dst, &err), 0);
-    CU_ASSERT_FALSE(fs_exists(dst));
-    CU_ASSERT_TRUE(fs_exists(outside));
+    ASSERT_EQ(symlink(outside, link), 0);
+    ASSERT_OK(fs_remove_tree(dst, &err), &err);
+    ASSERT_FALSE(fs_exists(dst));
+    ASSERT_TRUE(fs_exists(outside));
 
     /* and copying refuses links rather than following them */
     snprintf(link, sizeof link, "%s/link", src);
-    CU_ASSERT_EQUAL(symlink(outside, link), 0);
-    CU_ASSERT_EQUAL(fs_copy_tree(src, dst, &err), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is a symbolic link"));
+    ASSERT_EQ(symlink(outside, link), 0);
+    ASSERT_EQ(fs_copy_tree(src, dst, &err), ERR_INVALID);
+    ASSERT_STR_CONTAINS(err.msg, "is a symbolic link");
 }
 
 /* walks keep their own stack, so a hostile archive's depth cannot overflow ours */
@@ -102,17 +104,17 @@ static void test_fs_walks_and_removes_a_deep_tree_without_recursion(void)
     struct err err = {0};
     path(root, sizeof root, "deep");
     snprintf(deep, sizeof deep, "%s", root);
-    CU_ASSERT_EQUAL_FATAL(fs_mkdir_p(root, &err), 0);
+    ASSERT_OK_FATAL(fs_mkdir_p(root, &err), &err);
     for (int i = 0; i < FS_MAX_DEPTH + 10; i++) {
         strcat(deep, "/d");
-        CU_ASSERT_EQUAL_FATAL(mkdir(deep, 0755), 0);
+        ASSERT_EQ_FATAL(mkdir(deep, 0755), 0);
     }
     path(copy, sizeof copy, "deep_copy");
-    CU_ASSERT_EQUAL(fs_copy_tree(root, copy, &err), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nested deeper than 256 directories"));
-    CU_ASSERT_EQUAL(fs_remove_tree(copy, &err), 0);
-    CU_ASSERT_EQUAL(fs_remove_tree(root, &err), 0);
-    CU_ASSERT_FALSE(fs_exists(root));
+    ASSERT_EQ(fs_copy_tree(root, copy, &err), ERR_INVALID);
+    ASSERT_STR_CONTAINS(err.msg, "nested deeper than 256 directories");
+    ASSERT_OK(fs_remove_tree(copy, &err), &err);
+    ASSERT_OK(fs_remove_tree(root, &err), &err);
+    ASSERT_FALSE(fs_exists(root));
 }
 
 static void test_fs_copy_keeps_a_sparse_file_sparse_and_never_writes_through_a_link(void)
@@ -122,25 +124,25 @@ static void test_fs_copy_keeps_a_sparse_file_sparse_and_never_writes_through_a_l
     path(from, sizeof from, "sparse.bin");
     path(to, sizeof to, "sparse_copy.bin");
     int fd = open(from, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    CU_ASSERT_FATAL(fd >= 0);
-    CU_ASSERT_EQUAL(pwrite(fd, "end", 3, (16 << 20) - 3), 3); /* 16 MiB, one block of data */
+    ASSERT_GE_FATAL(fd, 0);
+    ASSERT_EQ(pwrite(fd, "end", 3, (16 << 20) - 3), 3); /* 16 MiB, one block of data */
     close(fd);
-    CU_ASSERT_EQUAL(fs_copy_file(from, to, &err), 0);
+    ASSERT_OK(fs_copy_file(from, to, &err), &err);
     struct stat st;
-    CU_ASSERT_EQUAL_FATAL(stat(to, &st), 0);
-    CU_ASSERT_EQUAL(st.st_size, 16 << 20);
-    CU_ASSERT(st.st_blocks * 512 < (1 << 20)); /* not 16 MiB on disk */
+    ASSERT_EQ_FATAL(stat(to, &st), 0);
+    ASSERT_EQ(st.st_size, 16 << 20);
+    ASSERT_LT(st.st_blocks * 512, (1 << 20)); /* not 16 MiB on disk */
     char *text = NULL;
-    CU_ASSERT_EQUAL_FATAL(fs_read_file(to, 0, &text, NULL, &err), 0);
-    CU_ASSERT_EQUAL(memcmp(text + (16 << 20) - 3, "end", 3), 0);
+    ASSERT_OK_FATAL(fs_read_file(to, 0, &text, NULL, &err), &err);
+    ASSERT_EQ(memcmp(text + (16 << 20) - 3, "end", 3), 0);
     free(text);
     unlink(to);
     path(target, sizeof target, "link_target.txt");
-    CU_ASSERT_EQUAL(fs_write_file(target, "keep", 4, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(symlink(target, to), 0);
-    CU_ASSERT_EQUAL(fs_copy_file(from, to, &err), -ELOOP);
-    CU_ASSERT_EQUAL_FATAL(fs_read_file(target, 0, &text, NULL, &err), 0);
-    CU_ASSERT_STRING_EQUAL(text, "keep");
+    ASSERT_OK(fs_write_file(target, "keep", 4, &err), &err);
+    ASSERT_EQ_FATAL(symlink(target, to), 0);
+    ASSERT_EQ(fs_copy_file(from, to, &err), -ELOOP);
+    ASSERT_OK_FATAL(fs_read_file(target, 0, &text, NULL, &err), &err);
+    ASSERT_STR_EQ(text, "keep");
     free(text);
     unlink(to);
     unlink(from);
@@ -150,15 +152,15 @@ static void test_fs_join_refuses_a_path_that_does_not_fit(void)
 {
     char out[8];
     struct err err = {0};
-    CU_ASSERT_EQUAL(fs_join(out, sizeof out, "abc/", "de", &err), 0);
-    CU_ASSERT_STRING_EQUAL(out, "abc/de");
-    CU_ASSERT_EQUAL(fs_join(out, sizeof out, "abcd", "efgh", &err), ERR_INVALID);
+    ASSERT_OK(fs_join(out, sizeof out, "abc/", "de", &err), &err);
+    ASSERT_STR_EQ(out, "abc/de");
+    ASSERT_EQ(fs_join(out, sizeof out, "abcd", "efgh", &err), ERR_INVALID);
 }
 
 static void test_fs_sweeps_only_entries_of_dead_owners_with_the_prefix(void)
 {
     pid_t dead = fork();
-    CU_ASSERT_FATAL(dead >= 0);
+    ASSERT_GE_FATAL(dead, 0);
     if (dead == 0)
         _exit(0);
     waitpid(dead, NULL, 0);
@@ -168,24 +170,22 @@ static void test_fs_sweeps_only_entries_of_dead_owners_with_the_prefix(void)
     snprintf(other, sizeof other, "%s/other-%ld-Ab12Cd", dir, (long)dead);
     snprintf(short_suffix, sizeof short_suffix, "%s/mtq-%ld-Ab", dir, (long)dead);
     struct err err = {0};
-    CU_ASSERT_EQUAL(fs_mkdir_p(gone, &err), 0);
+    ASSERT_OK(fs_mkdir_p(gone, &err), &err);
     snprintf(inner, sizeof inner, "%s/qmp.sock", gone);
-    CU_ASSERT_EQUAL(fs_write_file(inner, "", 0, &err), 0);
-    CU_ASSERT_EQUAL(fs_mkdir_p(alive, &err), 0);
-    CU_ASSERT_EQUAL(fs_mkdir_p(other, &err), 0);
-    CU_ASSERT_EQUAL(fs_mkdir_p(short_suffix, &err), 0);
+    ASSERT_OK(fs_write_file(inner, "", 0, &err), &err);
+    ASSERT_OK(fs_mkdir_p(alive, &err), &err);
+    ASSERT_OK(fs_mkdir_p(other, &err), &err);
+    ASSERT_OK(fs_mkdir_p(short_suffix, &err), &err);
 
     fs_sweep_dead_owners(dir, "mtq-");
-    CU_ASSERT_FALSE(fs_exists(gone));
-    CU_ASSERT_TRUE(fs_exists(alive));        /* its owner (we) still runs */
-    CU_ASSERT_TRUE(fs_exists(other));        /* another prefix */
-    CU_ASSERT_TRUE(fs_exists(short_suffix)); /* not a mkdtemp name */
+    ASSERT_FALSE(fs_exists(gone));
+    ASSERT_TRUE(fs_exists(alive));        /* its owner (we) still runs */
+    ASSERT_TRUE(fs_exists(other));        /* another prefix */
+    ASSERT_TRUE(fs_exists(short_suffix)); /* not a mkdtemp name */
 }
 
-int main(void)
+int test_register(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
     CU_pSuite s = CU_add_suite("fs", make_dir, remove_dir);
     CU_ADD_TEST(s, test_fs_writes_then_reads_back_the_same_bytes);
     CU_ADD_TEST(s, test_fs_refuses_a_file_over_the_size_limit_naming_it);
@@ -195,11 +195,5 @@ int main(void)
     CU_ADD_TEST(s, test_fs_copy_keeps_a_sparse_file_sparse_and_never_writes_through_a_link);
     CU_ADD_TEST(s, test_fs_join_refuses_a_path_that_does_not_fit);
     CU_ADD_TEST(s, test_fs_sweeps_only_entries_of_dead_owners_with_the_prefix);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

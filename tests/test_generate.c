@@ -5,11 +5,12 @@
  */
 #include "project_internal.h"
 
+#include "asserts.h"
 #include "fs.h"
 #include "mlf.h"
 #include "options.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -49,11 +50,11 @@ static cJSON *options(const char *json)
 {
     cJSON *in = cJSON_Parse(json), *out = NULL;
     struct err err = {0};
-    CU_ASSERT_PTR_NOT_NULL(in);
+    ASSERT_NOT_NULL(in);
     if (opt_normalize(table, in, &out, &err) < 0)
         fprintf(stderr, "\nopt_normalize: %s\n", err.msg);
     cJSON_Delete(in);
-    CU_ASSERT_PTR_NOT_NULL(out);
+    ASSERT_NOT_NULL(out);
     return out;
 }
 
@@ -88,13 +89,13 @@ static void assert_refused(const char *name, const char *mlf, const char *crt, c
     struct err err = {0};
     int rc = proj__generate(MTQ_TEMPLATE_DIR, mlf, crt, dir, o, &err);
     cJSON_Delete(o);
-    CU_ASSERT_EQUAL(rc, code);
+    ASSERT_EQ(rc, code);
     if (!strstr(err.msg, want) || (want2 && !strstr(err.msg, want2)))
         fprintf(stderr, "\n%s: message was: %s\n", name, err.msg);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want));
+    ASSERT_STR_CONTAINS(err.msg, want);
     if (want2)
-        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want2));
-    CU_ASSERT_FALSE(fs_exists(dir));
+        ASSERT_STR_CONTAINS(err.msg, want2);
+    ASSERT_FALSE(fs_exists(dir));
 }
 
 static void test_generate_makes_an_echo_project_without_a_model(void)
@@ -103,44 +104,44 @@ static void test_generate_makes_an_echo_project_without_a_model(void)
     proj_path("echo", dir, sizeof dir);
     cJSON *o = options("{\"project_type\": \"echo\", \"board\": \"mps2-an385\"}");
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), 0);
+    ASSERT_OK_FATAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), &err);
     cJSON_Delete(o);
-    CU_ASSERT_TRUE(has(dir, "launch_microtvm_api_server.sh"));
-    CU_ASSERT_TRUE(has(dir, "microtvm-qemu-server"));
-    CU_ASSERT_EQUAL(access(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh", X_OK), 0);
+    ASSERT_TRUE(has(dir, "launch_microtvm_api_server.sh"));
+    ASSERT_TRUE(has(dir, "microtvm-qemu-server"));
+    ASSERT_EQ(access(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh", X_OK), 0);
     char launcher[PATH_MAX * 2];
     snprintf(launcher, sizeof launcher, "%s/launch_microtvm_api_server.sh", dir);
-    CU_ASSERT_EQUAL(access(launcher, X_OK), 0); /* TVM executes it directly */
-    CU_ASSERT_TRUE(has(dir, "machines/mps2-an385.json"));
-    CU_ASSERT_FALSE(has(dir, "machines/riscv32-virt.json")); /* only the chosen board */
+    ASSERT_EQ(access(launcher, X_OK), 0); /* TVM executes it directly */
+    ASSERT_TRUE(has(dir, "machines/mps2-an385.json"));
+    ASSERT_FALSE(has(dir, "machines/riscv32-virt.json")); /* only the chosen board */
     char *boards = slurp(dir, "boards.json"); /* TVM's board -> target model map */
     cJSON *bj = boards ? cJSON_Parse(boards) : NULL;
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(bj, "mps2-an385"), "model");
-    CU_ASSERT(cJSON_IsString(model) && strcmp(model->valuestring, "sam3x8e") == 0);
+    ASSERT_TRUE(cJSON_IsString(model) && strcmp(model->valuestring, "sam3x8e") == 0);
     cJSON_Delete(bj);
     free(boards);
-    CU_ASSERT_TRUE(has(dir, "firmware/CMakeLists.txt"));
-    CU_ASSERT_TRUE(has(dir, "CMakeLists.txt"));
-    CU_ASSERT_FALSE(has(dir, "model.tar"));
-    CU_ASSERT_FALSE(has(dir, "crt"));
+    ASSERT_TRUE(has(dir, "firmware/CMakeLists.txt"));
+    ASSERT_TRUE(has(dir, "CMakeLists.txt"));
+    ASSERT_FALSE(has(dir, "model.tar"));
+    ASSERT_FALSE(has(dir, "crt"));
     char *cm = slurp(dir, "project.cmake");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(cm);
-    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_PROJECT_TYPE \"echo\")"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_MACHINE_FILE \"machines/mps2-an385.json\")"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_LIBC \"picolibc\")"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_OPT_LEVEL \"2\")"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_MODEL_DIR \"\")"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_WORKSPACE_BYTES 1048576)")); /* board default */
-    CU_ASSERT_PTR_NULL(strstr(cm, tmpdir)); /* no absolute paths: the project can move */
+    ASSERT_NOT_NULL_FATAL(cm);
+    ASSERT_STR_CONTAINS(cm, "set(MTQ_PROJECT_TYPE \"echo\")");
+    ASSERT_STR_CONTAINS(cm, "set(MTQ_MACHINE_FILE \"machines/mps2-an385.json\")");
+    ASSERT_STR_CONTAINS(cm, "set(MTQ_LIBC \"picolibc\")");
+    ASSERT_STR_CONTAINS(cm, "set(MTQ_OPT_LEVEL \"2\")");
+    ASSERT_STR_CONTAINS(cm, "set(MTQ_MODEL_DIR \"\")");
+    ASSERT_STR_CONTAINS(cm, "set(MTQ_WORKSPACE_BYTES 1048576)"); /* board default */
+    ASSERT_STR_NOT_CONTAINS(cm, tmpdir); /* no absolute paths: the project can move */
     free(cm);
     char *pj = slurp(dir, "project.json");
     cJSON *j = pj ? cJSON_Parse(pj) : NULL;
-    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(j, "board")->valuestring, "mps2-an385");
-    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(j, "project_type")->valuestring, "echo");
-    CU_ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItem(j, "model")));
-    CU_ASSERT_TRUE(cJSON_IsObject(cJSON_GetObjectItem(j, "options")));
+    ASSERT_NOT_NULL_FATAL(j);
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "board")->valuestring, "mps2-an385");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "project_type")->valuestring, "echo");
+    ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItem(j, "model")));
+    ASSERT_TRUE(cJSON_IsObject(cJSON_GetObjectItem(j, "options")));
     cJSON_Delete(j);
     free(pj);
 }
@@ -156,45 +157,45 @@ static void test_generate_makes_an_aot_standalone_project(void)
     int rc = proj__generate(MTQ_TEMPLATE_DIR, digits_tar, "", dir, o, &err);
     if (rc < 0)
         fprintf(stderr, "\n%s\n", err.msg);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    ASSERT_EQ_FATAL(rc, 0);
     cJSON_Delete(o);
-    CU_ASSERT_TRUE(has(dir, "model.tar"));
-    CU_ASSERT_TRUE(has(dir, "model/metadata.json"));
-    CU_ASSERT_TRUE(has(dir, "model/codegen/host/src/default_lib0.c"));
-    CU_ASSERT_TRUE(has(dir, "machines/riscv32-virt.json"));
+    ASSERT_TRUE(has(dir, "model.tar"));
+    ASSERT_TRUE(has(dir, "model/metadata.json"));
+    ASSERT_TRUE(has(dir, "model/codegen/host/src/default_lib0.c"));
+    ASSERT_TRUE(has(dir, "machines/riscv32-virt.json"));
     char *cm = slurp(dir, "project.cmake");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(cm);
-    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_MODEL_DIR \"model\")"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_OPT_LEVEL \"s\")"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_COMPILE_DEFINITIONS \"FOO=1;BAR\")"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_WARNING_AS_ERROR ON)"));
+    ASSERT_NOT_NULL_FATAL(cm);
+    ASSERT_STR_CONTAINS(cm, "set(MTQ_MODEL_DIR \"model\")");
+    ASSERT_STR_CONTAINS(cm, "set(MTQ_OPT_LEVEL \"s\")");
+    ASSERT_STR_CONTAINS(cm, "set(MTQ_COMPILE_DEFINITIONS \"FOO=1;BAR\")");
+    ASSERT_STR_CONTAINS(cm, "set(MTQ_WARNING_AS_ERROR ON)");
     /* twice the model's 160 bytes plus 1 KiB, as the firmware would choose */
-    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_WORKSPACE_BYTES 1344)"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(cm, "set(MTQ_AOT_TABLE_FILE \"model_tensors.cmake\")"));
+    ASSERT_STR_CONTAINS(cm, "set(MTQ_WORKSPACE_BYTES 1344)");
+    ASSERT_STR_CONTAINS(cm, "set(MTQ_AOT_TABLE_FILE \"model_tensors.cmake\")");
     free(cm);
     /* the tensors read once by the server, for model_table.cmake (linear in the tensors, so a
      * hostile metadata.json cannot stall the build) */
     char *mt = slurp(dir, "model_tensors.cmake");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(mt);
-    CU_ASSERT_PTR_NOT_NULL(strstr(mt, "set(MTQ_AOT_MODULE \"default\")\n"
-                                      "set(MTQ_AOT_WORKSPACE 160)\n"
-                                      "set(MTQ_AOT_INPUTS \"input|int8|64\")\n"
-                                      "set(MTQ_AOT_OUTPUTS \"output|int8|10\")\n"));
+    ASSERT_NOT_NULL_FATAL(mt);
+    ASSERT_STR_CONTAINS(mt, "set(MTQ_AOT_MODULE \"default\")\n"
+                            "set(MTQ_AOT_WORKSPACE 160)\n"
+                            "set(MTQ_AOT_INPUTS \"input|int8|64\")\n"
+                            "set(MTQ_AOT_OUTPUTS \"output|int8|10\")\n");
     free(mt);
     struct proj_settings s;
-    CU_ASSERT_EQUAL_FATAL(proj__settings_read(&s, dir, &err), 0);
-    CU_ASSERT_STRING_EQUAL(s.board, "riscv32-virt");
-    CU_ASSERT_STRING_EQUAL(s.project_type, "aot_standalone");
-    CU_ASSERT_STRING_EQUAL(s.compile_definitions, "FOO=1;BAR");
-    CU_ASSERT_EQUAL(s.workspace_bytes, 1344);
-    CU_ASSERT_TRUE(s.warning_as_error);
+    ASSERT_OK_FATAL(proj__settings_read(&s, dir, &err), &err);
+    ASSERT_STR_EQ(s.board, "riscv32-virt");
+    ASSERT_STR_EQ(s.project_type, "aot_standalone");
+    ASSERT_STR_EQ(s.compile_definitions, "FOO=1;BAR");
+    ASSERT_EQ(s.workspace_bytes, 1344);
+    ASSERT_TRUE(s.warning_as_error);
     proj__settings_close(&s);
     char *pj = slurp(dir, "project.json");
     cJSON *j = pj ? cJSON_Parse(pj) : NULL;
-    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    ASSERT_NOT_NULL_FATAL(j);
     cJSON *model = cJSON_GetObjectItem(j, "model");
-    CU_ASSERT_EQUAL(cJSON_GetObjectItem(model, "version")->valueint, 7);
-    CU_ASSERT_EQUAL(cJSON_GetObjectItem(model, "workspace_size_bytes")->valueint, 160);
+    ASSERT_EQ(cJSON_GetObjectItem(model, "version")->valueint, 7);
+    ASSERT_EQ(cJSON_GetObjectItem(model, "workspace_size_bytes")->valueint, 160);
     cJSON_Delete(j);
     free(pj);
 }
@@ -206,10 +207,10 @@ static void test_generate_takes_the_workspace_option_over_the_model(void)
     cJSON *o = options("{\"project_type\": \"aot_standalone\", \"board\": \"mps2-an385\","
                        " \"workspace_size_bytes\": \"8192\"}");
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(proj__generate(MTQ_TEMPLATE_DIR, digits_tar, NULL, dir, o, &err), 0);
+    ASSERT_OK_FATAL(proj__generate(MTQ_TEMPLATE_DIR, digits_tar, NULL, dir, o, &err), &err);
     cJSON_Delete(o);
     char *cm = slurp(dir, "project.cmake");
-    CU_ASSERT_TRUE(cm && strstr(cm, "set(MTQ_WORKSPACE_BYTES 8192)"));
+    ASSERT_TRUE(cm && strstr(cm, "set(MTQ_WORKSPACE_BYTES 8192)"));
     free(cm);
 }
 
@@ -220,11 +221,11 @@ static void test_generate_brings_the_crt_for_host_driven(void)
     snprintf(crt, sizeof crt, "%s/tests/fixtures/fake_crt", MTQ_SOURCE_DIR);
     cJSON *o = options("{\"project_type\": \"host_driven\", \"board\": \"mps2-an385\"}");
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(proj__generate(MTQ_TEMPLATE_DIR, digits_tar, crt, dir, o, &err), 0);
+    ASSERT_OK_FATAL(proj__generate(MTQ_TEMPLATE_DIR, digits_tar, crt, dir, o, &err), &err);
     cJSON_Delete(o);
-    CU_ASSERT_TRUE(has(dir, "crt/FAKE_CRT"));
+    ASSERT_TRUE(has(dir, "crt/FAKE_CRT"));
     char *cm = slurp(dir, "project.cmake");
-    CU_ASSERT_TRUE(cm && strstr(cm, "set(MTQ_CRT_DIR \"crt\")"));
+    ASSERT_TRUE(cm && strstr(cm, "set(MTQ_CRT_DIR \"crt\")"));
     free(cm);
 }
 
@@ -235,7 +236,7 @@ static void test_generate_unpacks_extra_files_into_the_project(void)
     snprintf(extra, sizeof extra, "%s/extra.tar", tmpdir);
     struct archive *a = archive_write_new();
     archive_write_set_format_pax_restricted(a);
-    CU_ASSERT_EQUAL_FATAL(archive_write_open_filename(a, extra), ARCHIVE_OK);
+    ASSERT_EQ_FATAL(archive_write_open_filename(a, extra), ARCHIVE_OK);
     struct archive_entry *e = archive_entry_new();
     archive_entry_set_pathname(e, "./include/mtq_default_input.h");
     archive_entry_set_filetype(e, AE_IFREG);
@@ -250,23 +251,23 @@ static void test_generate_unpacks_extra_files_into_the_project(void)
              " \"extra_files_tar\": \"%s\"}", extra);
     cJSON *o = options(json);
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), 0);
+    ASSERT_OK_FATAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), &err);
     cJSON_Delete(o);
-    CU_ASSERT_TRUE(has(dir, "include/mtq_default_input.h"));
+    ASSERT_TRUE(has(dir, "include/mtq_default_input.h"));
 }
 
 static void test_generate_refuses_an_existing_project_dir(void)
 {
     char dir[PATH_MAX];
     proj_path("exists", dir, sizeof dir);
-    CU_ASSERT_EQUAL_FATAL(fs_mkdir_p(dir, NULL), 0);
+    ASSERT_EQ_FATAL(fs_mkdir_p(dir, NULL), 0);
     cJSON *o = options("{\"project_type\": \"echo\", \"board\": \"mps2-an385\"}");
     struct err err = {0};
-    CU_ASSERT_EQUAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), ERR_INVALID);
+    ASSERT_EQ(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), ERR_INVALID);
     cJSON_Delete(o);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "already exists"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, dir));
-    CU_ASSERT_TRUE(fs_is_dir(dir)); /* and it is left alone */
+    ASSERT_STR_CONTAINS(err.msg, "already exists");
+    ASSERT_STR_CONTAINS(err.msg, dir);
+    ASSERT_TRUE(fs_is_dir(dir)); /* and it is left alone */
 }
 
 static void test_generate_refuses_an_unknown_board(void)
@@ -277,11 +278,11 @@ static void test_generate_refuses_an_unknown_board(void)
     proj_path("noboard", dir, sizeof dir);
     cJSON *o = cJSON_Parse("{\"project_type\": \"echo\", \"board\": \"pdp-11\"}");
     struct err err = {0};
-    CU_ASSERT(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err) < 0);
+    ASSERT_LT(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), 0);
     cJSON_Delete(o);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "pdp-11"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "mps2-an385")); /* lists the boards there are */
-    CU_ASSERT_FALSE(fs_exists(dir));
+    ASSERT_STR_CONTAINS(err.msg, "pdp-11");
+    ASSERT_STR_CONTAINS(err.msg, "mps2-an385"); /* lists the boards there are */
+    ASSERT_FALSE(fs_exists(dir));
 }
 
 static void test_generate_refuses_a_libc_the_board_lacks(void)
@@ -327,7 +328,7 @@ static void test_generate_refuses_a_hostile_model_and_removes_the_project(void)
     snprintf(tar, sizeof tar, "%s/evil.tar", tmpdir);
     struct archive *a = archive_write_new();
     archive_write_set_format_pax_restricted(a);
-    CU_ASSERT_EQUAL_FATAL(archive_write_open_filename(a, tar), ARCHIVE_OK);
+    ASSERT_EQ_FATAL(archive_write_open_filename(a, tar), ARCHIVE_OK);
     struct archive_entry *e = archive_entry_new();
     archive_entry_set_pathname(e, "./../evil");
     archive_entry_set_filetype(e, AE_IFREG);
@@ -340,25 +341,25 @@ static void test_generate_refuses_a_hostile_model_and_removes_the_project(void)
     assert_refused("evil", tar, "", "{\"project_type\": \"aot_standalone\","
                    " \"board\": \"mps2-an385\"}", ERR_INVALID,
                    "model.tar: ./../evil: member escapes the project directory", NULL);
-    CU_ASSERT_FALSE(has(tmpdir, "evil"));
+    ASSERT_FALSE(has(tmpdir, "evil"));
 }
 
 static void test_generate_refuses_a_graph_model_for_aot_standalone(void)
 {
     char fixture[PATH_MAX], copy[PATH_MAX], meta[PATH_MAX * 2], tar[PATH_MAX];
-    CU_ASSERT_EQUAL_FATAL(mlf_fixture_path("digits_int8", fixture, sizeof fixture, NULL), 0);
+    ASSERT_EQ_FATAL(mlf_fixture_path("digits_int8", fixture, sizeof fixture, NULL), 0);
     snprintf(copy, sizeof copy, "%s/graph_model", tmpdir);
-    CU_ASSERT_EQUAL_FATAL(fs_copy_tree(fixture, copy, NULL), 0);
+    ASSERT_EQ_FATAL(fs_copy_tree(fixture, copy, NULL), 0);
     char *text = slurp(copy, "metadata.json");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    ASSERT_NOT_NULL_FATAL(text);
     char *aot = strstr(text, "\"aot\"");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(aot);
+    ASSERT_NOT_NULL_FATAL(aot);
     memcpy(aot, "\"gra\"", 5); /* any executor but aot */
     snprintf(meta, sizeof meta, "%s/metadata.json", copy);
-    CU_ASSERT_EQUAL(fs_write_file(meta, text, strlen(text), NULL), 0);
+    ASSERT_EQ(fs_write_file(meta, text, strlen(text), NULL), 0);
     free(text);
     snprintf(tar, sizeof tar, "%s/graph.tar", tmpdir);
-    CU_ASSERT_EQUAL_FATAL(mlf_make_tar(copy, tar, NULL), 0);
+    ASSERT_EQ_FATAL(mlf_make_tar(copy, tar, NULL), 0);
     assert_refused("graph", tar, "", "{\"project_type\": \"aot_standalone\","
                    " \"board\": \"mps2-an385\"}", ERR_INVALID,
                    "aot_standalone needs a model built with the AOT executor", NULL);
@@ -370,9 +371,9 @@ static void test_generate_refuses_a_graph_model_for_aot_standalone(void)
 static void test_generate_makes_a_host_driven_project_of_an_operator_library(void)
 {
     char fixture[PATH_MAX], tar[PATH_MAX], dir[PATH_MAX], crt[PATH_MAX];
-    CU_ASSERT_EQUAL_FATAL(mlf_fixture_path("operator_add", fixture, sizeof fixture, NULL), 0);
+    ASSERT_EQ_FATAL(mlf_fixture_path("operator_add", fixture, sizeof fixture, NULL), 0);
     snprintf(tar, sizeof tar, "%s/operator_add.tar", tmpdir);
-    CU_ASSERT_EQUAL_FATAL(mlf_make_tar(fixture, tar, NULL), 0);
+    ASSERT_EQ_FATAL(mlf_make_tar(fixture, tar, NULL), 0);
     snprintf(crt, sizeof crt, "%s/tests/fixtures/fake_crt", MTQ_SOURCE_DIR);
     proj_path("operator", dir, sizeof dir);
     cJSON *o = options("{\"project_type\": \"host_driven\", \"board\": \"riscv32-virt\"}");
@@ -381,12 +382,12 @@ static void test_generate_makes_a_host_driven_project_of_an_operator_library(voi
     cJSON_Delete(o);
     if (rc < 0)
         fprintf(stderr, "\n%s\n", err.msg);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-    CU_ASSERT_TRUE(has(dir, "model/codegen/host/src/lib1.c"));
+    ASSERT_EQ_FATAL(rc, 0);
+    ASSERT_TRUE(has(dir, "model/codegen/host/src/lib1.c"));
     char *record = slurp(dir, "project.json");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(record);
-    CU_ASSERT_PTR_NOT_NULL(strstr(record, "\"style\":\t\"operator\""));
-    CU_ASSERT_PTR_NOT_NULL(strstr(record, "\"functions\":"));
+    ASSERT_NOT_NULL_FATAL(record);
+    ASSERT_STR_CONTAINS(record, "\"style\":\t\"operator\"");
+    ASSERT_STR_CONTAINS(record, "\"functions\":");
     free(record);
     assert_refused("operator_aot", tar, "", "{\"project_type\": \"aot_standalone\","
                    " \"board\": \"mps2-an385\"}", ERR_INVALID,
@@ -424,8 +425,8 @@ static void test_generate_takes_every_archive_tvm_0_18_writes(void)
         cJSON_Delete(o);
         if (rc < 0)
             fprintf(stderr, "\n%s as %s: %s\n", cases[i].tar, cases[i].type, err.msg);
-        CU_ASSERT_EQUAL(rc, 0);
-        CU_ASSERT_TRUE(has(dir, "project.json"));
+        ASSERT_EQ(rc, 0);
+        ASSERT_TRUE(has(dir, "project.json"));
         if (!strncmp(cases[i].tar, "operator", 8) || !strncmp(cases[i].tar, "autotvm", 7)) {
             snprintf(name, sizeof name, "shared-%s-aot", cases[i].tar);
             assert_refused(name, tar, "", "{\"project_type\": \"aot_standalone\","
@@ -445,42 +446,41 @@ static void test_generate_renames_the_finished_project_into_place_and_leaves_no_
     snprintf(bad, sizeof bad, "%s/p2", parent);
     cJSON *o = options("{\"project_type\": \"echo\", \"board\": \"mps2-an385\"}");
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), 0);
+    ASSERT_OK_FATAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), &err);
     /* a failure after the staging directory exists (the MLF is not a tar) */
     char notar[PATH_MAX];
     snprintf(notar, sizeof notar, "%s/notar.tar", tmpdir);
-    CU_ASSERT_EQUAL_FATAL(fs_write_file(notar, "text", 4, NULL), 0);
+    ASSERT_EQ_FATAL(fs_write_file(notar, "text", 4, NULL), 0);
     cJSON *o2 = options("{\"project_type\": \"aot_standalone\", \"board\": \"mps2-an385\"}");
-    CU_ASSERT(proj__generate(MTQ_TEMPLATE_DIR, notar, "", bad, o2, &err) < 0);
+    ASSERT_LT(proj__generate(MTQ_TEMPLATE_DIR, notar, "", bad, o2, &err), 0);
     cJSON_Delete(o);
     cJSON_Delete(o2);
     DIR *d = opendir(parent);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    ASSERT_NOT_NULL_FATAL(d);
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)))
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            CU_ASSERT_STRING_EQUAL(e->d_name, "p1");
+            ASSERT_STR_EQ(e->d_name, "p1");
             n++;
         }
     closedir(d);
-    CU_ASSERT_EQUAL(n, 1);
-    CU_ASSERT_TRUE(has(dir, "project.json"));
+    ASSERT_EQ(n, 1);
+    ASSERT_TRUE(has(dir, "project.json"));
     struct stat st;
     mode_t mask = umask(0);
     umask(mask);
-    CU_ASSERT_EQUAL_FATAL(stat(dir, &st), 0);
-    CU_ASSERT_EQUAL(st.st_mode & 0777, 0777 & ~mask); /* as mkdir makes it, not mkdtemp's 0700 */
+    ASSERT_EQ_FATAL(stat(dir, &st), 0);
+    ASSERT_EQ(st.st_mode & 0777, 0777 & ~mask); /* as mkdir makes it, not mkdtemp's 0700 */
 }
 
-int main(void)
+int test_register(void)
 {
     if (!fs_exists(MTQ_TEMPLATE_DIR "/microtvm-qemu-server")) {
         printf("skipping: no template at %s (build the template_project target)\n",
                MTQ_TEMPLATE_DIR);
-        return 77;
+        return TEST_SKIP;
     }
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("generate", suite_init, suite_clean);
     CU_ADD_TEST(s, test_generate_makes_an_echo_project_without_a_model);
     CU_ADD_TEST(s, test_generate_makes_an_aot_standalone_project);
@@ -498,11 +498,5 @@ int main(void)
     CU_ADD_TEST(s, test_generate_renames_the_finished_project_into_place_and_leaves_no_staging);
     CU_ADD_TEST(s, test_generate_makes_a_host_driven_project_of_an_operator_library);
     CU_ADD_TEST(s, test_generate_takes_every_archive_tvm_0_18_writes);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry(); /* only after reading the counts: it clears them */
-    return bad != 0;
+    return TEST_RUN;
 }

@@ -5,9 +5,10 @@
  */
 #include "machine.h"
 
+#include "asserts.h"
 #include "fs.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +30,12 @@ static void expect_invalid(const char *name, const char *field, const char *want
     snprintf(path, sizeof(path), "%s/%s.json", FIXTURES_DIR, name);
     snprintf(prefix, sizeof(prefix), "%s: %s: ", path, field);
     int rc = mach_load(&mach, path, &err);
-    CU_ASSERT_EQUAL(rc, ERR_INVALID);
-    CU_ASSERT_EQUAL(err.code, ERR_INVALID);
+    ASSERT_EQ(rc, ERR_INVALID);
+    ASSERT_EQ(err.code, ERR_INVALID);
     if (strncmp(err.msg, prefix, strlen(prefix)) != 0 || !strstr(err.msg, want)) {
         fprintf(stderr, "\n  %s: got message \"%s\", want prefix \"%s\" and \"%s\"\n", name,
                 err.msg, prefix, want);
-        CU_FAIL("message does not name the file, the field and the problem");
+        TEST_FAIL("message does not name the file, the field and the problem");
     }
 }
 
@@ -44,41 +45,41 @@ static void test_every_real_machine_file_loads_and_fits_the_firmware(void)
     size_t n = 0;
     struct err err;
     err_clear(&err);
-    CU_ASSERT_EQUAL_FATAL(mach_list(MACHINES_DIR, &names, &n, &err), 0);
-    CU_ASSERT_FATAL(n > 0);
+    ASSERT_OK_FATAL(mach_list(MACHINES_DIR, &names, &n, &err), &err);
+    ASSERT_GT_FATAL(n, 0);
     for (size_t i = 0; i < n; i++) {
         int rc = mach_load_by_name(&mach, MACHINES_DIR, names[i], &err);
         if (rc < 0)
             fprintf(stderr, "\n  %s\n", err.msg);
-        CU_ASSERT_EQUAL(rc, 0);
+        ASSERT_EQ(rc, 0);
         if (rc < 0)
             continue;
-        CU_ASSERT_STRING_EQUAL(mach.name, names[i]);
+        ASSERT_STR_EQ(mach.name, names[i]);
         /* picolibc is the default everywhere; newlib exists only for Cortex-M. */
-        CU_ASSERT_STRING_EQUAL(mach.libcs[0], "picolibc");
-        CU_ASSERT_EQUAL(mach_has_libc(&mach, "newlib"), strcmp(mach.arch, "arm") == 0);
-        CU_ASSERT_EQUAL(mach_has_libc(&mach, "newlib-nano"), strcmp(mach.arch, "arm") == 0);
+        ASSERT_STR_EQ(mach.libcs[0], "picolibc");
+        ASSERT_EQ(mach_has_libc(&mach, "newlib"), strcmp(mach.arch, "arm") == 0);
+        ASSERT_EQ(mach_has_libc(&mach, "newlib-nano"), strcmp(mach.arch, "arm") == 0);
         /* The firmware's 64 KiB stack and the 16 reserved bytes must fit with room to spare. */
-        CU_ASSERT(mach.ram.size > 0x10000 + 16);
-        CU_ASSERT(mach.default_workspace_bytes < mach.ram.size);
-        CU_ASSERT(mach.timer_hz > 0);
+        ASSERT_GT(mach.ram.size, 0x10000 + 16);
+        ASSERT_LT(mach.default_workspace_bytes, mach.ram.size);
+        ASSERT_GT(mach.timer_hz, 0);
         /* Exact instruction counts: a CMSDK timer's tick must be shorter than one instruction
          * (timer_cmsdk_timer.c); RISC-V reads minstret, and its timer_align wants shift 0. */
         if (strcmp(mach.timer_kind, "cmsdk_timer") == 0) {
-            CU_ASSERT((1ull << mach.icount_shift) > 1000000000ull / mach.timer_hz);
+            ASSERT_GT((1ull << mach.icount_shift), 1000000000ull / mach.timer_hz);
         } else {
-            CU_ASSERT_EQUAL(mach.icount_shift, 0);
+            ASSERT_EQ(mach.icount_shift, 0);
         }
-        CU_ASSERT(mach.n_cflags > 0);
+        ASSERT_GT(mach.n_cflags, 0);
         /* No board exits through semihosting (docs/SECURITY.md): Cortex-M through the
          * watchdog with a status UART, RISC-V through the finisher (with -bios none). */
         bool arm = strcmp(mach.arch, "arm") == 0;
-        CU_ASSERT_STRING_EQUAL(mach.exit_kind, arm ? "cmsdk_watchdog" : "sifive_test");
-        CU_ASSERT(arm ? mach.exit_status_uart != 0 && mach.exit_status_uart != mach.uart_base
-                      : mach.exit_status_uart == 0);
-        CU_ASSERT_EQUAL(mach.n_qemu_args, arm ? 0u : 2u);
+        ASSERT_STR_EQ(mach.exit_kind, arm ? "cmsdk_watchdog" : "sifive_test");
+        ASSERT_TRUE(arm ? mach.exit_status_uart != 0 && mach.exit_status_uart != mach.uart_base
+                        : mach.exit_status_uart == 0);
+        ASSERT_EQ(mach.n_qemu_args, arm ? 0u : 2u);
         for (size_t j = 0; j < mach.n_qemu_args; j++)
-            CU_ASSERT_PTR_NULL(strstr(mach.qemu_args[j], "semihosting"));
+            ASSERT_STR_NOT_CONTAINS(mach.qemu_args[j], "semihosting");
     }
     mach_free_names(names, n);
 }
@@ -88,16 +89,16 @@ static void test_list_is_sorted_and_has_only_json_basenames(void)
     char **names = NULL;
     size_t n = 0;
     struct err err;
-    CU_ASSERT_EQUAL_FATAL(mach_list(FIXTURES_DIR, &names, &n, &err), 0);
-    CU_ASSERT(n >= 10);
+    ASSERT_OK_FATAL(mach_list(FIXTURES_DIR, &names, &n, &err), &err);
+    ASSERT_GE(n, 10);
     bool has_good = false;
     for (size_t i = 0; i < n; i++) {
-        CU_ASSERT_PTR_NULL(strstr(names[i], ".json"));
+        ASSERT_STR_NOT_CONTAINS(names[i], ".json");
         if (i > 0)
-            CU_ASSERT(strcmp(names[i - 1], names[i]) < 0);
+            ASSERT_LT(strcmp(names[i - 1], names[i]), 0);
         has_good |= strcmp(names[i], "good-board") == 0;
     }
-    CU_ASSERT(has_good);
+    ASSERT_TRUE(has_good);
     mach_free_names(names, n);
 }
 
@@ -106,65 +107,65 @@ static void test_list_of_a_missing_directory_fails_with_errno(void)
     char **names = (char **)1;
     size_t n = 7;
     struct err err;
-    CU_ASSERT_EQUAL(mach_list(FIXTURES_DIR "/nope", &names, &n, &err), -ENOENT);
-    CU_ASSERT_PTR_NULL(names);
-    CU_ASSERT_EQUAL(n, 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "/nope"));
+    ASSERT_EQ(mach_list(FIXTURES_DIR "/nope", &names, &n, &err), -ENOENT);
+    ASSERT_NULL(names);
+    ASSERT_EQ(n, 0);
+    ASSERT_STR_CONTAINS(err.msg, "/nope");
 }
 
 static void test_a_good_file_fills_every_field(void)
 {
     struct err err;
-    CU_ASSERT_EQUAL_FATAL(mach_load(&mach, FIXTURES_DIR "/good-board.json", &err), 0);
-    CU_ASSERT_STRING_EQUAL(mach.path, FIXTURES_DIR "/good-board.json");
-    CU_ASSERT_STRING_EQUAL(mach.name, "good-board");
-    CU_ASSERT_STRING_EQUAL(mach.description, "test fixture: good-board");
-    CU_ASSERT_STRING_EQUAL(mach.arch, "arm");
-    CU_ASSERT_STRING_EQUAL(mach.cpu, "cortex-m3");
-    CU_ASSERT_STRING_EQUAL(mach.qemu_binary, "qemu-system-arm");
-    CU_ASSERT_STRING_EQUAL(mach.qemu_machine, "mps2-an385");
-    CU_ASSERT_STRING_EQUAL(mach.qemu_memory, "16M");
-    CU_ASSERT_EQUAL(mach.n_qemu_args, 2);
-    CU_ASSERT_STRING_EQUAL(mach.qemu_args[0], "-cpu");
-    CU_ASSERT_STRING_EQUAL(mach.cc_prefix, "arm-none-eabi-");
-    CU_ASSERT_EQUAL(mach.n_cflags, 3);
-    CU_ASSERT_STRING_EQUAL(mach.cflags[0], "-mcpu=cortex-m3");
-    CU_ASSERT_EQUAL(mach.n_libcs, 3);
-    CU_ASSERT_STRING_EQUAL(mach.libcs[2], "newlib-nano");
-    CU_ASSERT_EQUAL(mach.flash.base, 0);
-    CU_ASSERT_EQUAL(mach.flash.size, 0x400000);
-    CU_ASSERT_EQUAL(mach.ram.base, 0x21000000);
-    CU_ASSERT_EQUAL(mach.ram.size, 0x1000000);
-    CU_ASSERT_EQUAL(mach.vector_base, 0);
-    CU_ASSERT_STRING_EQUAL(mach.uart_kind, "cmsdk_apb");
-    CU_ASSERT_EQUAL(mach.uart_base, 0x40004000);
-    CU_ASSERT_STRING_EQUAL(mach.timer_kind, "cmsdk_timer");
-    CU_ASSERT_EQUAL(mach.timer_base, 0x40000000);
-    CU_ASSERT_EQUAL(mach.timer_hz, 25000000);
-    CU_ASSERT_EQUAL(mach.icount_shift, 0); /* absent: 0 */
-    CU_ASSERT_STRING_EQUAL(mach.exit_kind, "cmsdk_watchdog");
-    CU_ASSERT_EQUAL(mach.exit_base, 0x40008000);
-    CU_ASSERT_EQUAL(mach.exit_status_uart, 0x40005000);
-    CU_ASSERT_EQUAL(mach.default_workspace_bytes, 0x100000);
-    CU_ASSERT(mach_has_libc(&mach, "newlib"));
-    CU_ASSERT(!mach_has_libc(&mach, "glibc"));
+    ASSERT_OK_FATAL(mach_load(&mach, FIXTURES_DIR "/good-board.json", &err), &err);
+    ASSERT_STR_EQ(mach.path, FIXTURES_DIR "/good-board.json");
+    ASSERT_STR_EQ(mach.name, "good-board");
+    ASSERT_STR_EQ(mach.description, "test fixture: good-board");
+    ASSERT_STR_EQ(mach.arch, "arm");
+    ASSERT_STR_EQ(mach.cpu, "cortex-m3");
+    ASSERT_STR_EQ(mach.qemu_binary, "qemu-system-arm");
+    ASSERT_STR_EQ(mach.qemu_machine, "mps2-an385");
+    ASSERT_STR_EQ(mach.qemu_memory, "16M");
+    ASSERT_EQ(mach.n_qemu_args, 2);
+    ASSERT_STR_EQ(mach.qemu_args[0], "-cpu");
+    ASSERT_STR_EQ(mach.cc_prefix, "arm-none-eabi-");
+    ASSERT_EQ(mach.n_cflags, 3);
+    ASSERT_STR_EQ(mach.cflags[0], "-mcpu=cortex-m3");
+    ASSERT_EQ(mach.n_libcs, 3);
+    ASSERT_STR_EQ(mach.libcs[2], "newlib-nano");
+    ASSERT_EQ(mach.flash.base, 0);
+    ASSERT_EQ(mach.flash.size, 0x400000);
+    ASSERT_EQ(mach.ram.base, 0x21000000);
+    ASSERT_EQ(mach.ram.size, 0x1000000);
+    ASSERT_EQ(mach.vector_base, 0);
+    ASSERT_STR_EQ(mach.uart_kind, "cmsdk_apb");
+    ASSERT_EQ(mach.uart_base, 0x40004000);
+    ASSERT_STR_EQ(mach.timer_kind, "cmsdk_timer");
+    ASSERT_EQ(mach.timer_base, 0x40000000);
+    ASSERT_EQ(mach.timer_hz, 25000000);
+    ASSERT_EQ(mach.icount_shift, 0); /* absent: 0 */
+    ASSERT_STR_EQ(mach.exit_kind, "cmsdk_watchdog");
+    ASSERT_EQ(mach.exit_base, 0x40008000);
+    ASSERT_EQ(mach.exit_status_uart, 0x40005000);
+    ASSERT_EQ(mach.default_workspace_bytes, 0x100000);
+    ASSERT_TRUE(mach_has_libc(&mach, "newlib"));
+    ASSERT_FALSE(mach_has_libc(&mach, "glibc"));
 }
 
 static void test_bad_json_names_the_byte_offset(void)
 {
     struct err err;
     const char *path = FIXTURES_DIR "/bad-json.json";
-    CU_ASSERT_EQUAL(mach_load(&mach, path, &err), ERR_INVALID);
+    ASSERT_EQ(mach_load(&mach, path, &err), ERR_INVALID);
     char want[512];
     snprintf(want, sizeof(want), "%s: bad JSON at byte ", path);
-    CU_ASSERT_EQUAL(strncmp(err.msg, want, strlen(want)), 0);
+    ASSERT_EQ(strncmp(err.msg, want, strlen(want)), 0);
 }
 
 static void test_a_missing_file_fails_with_enoent_and_its_path(void)
 {
     struct err err;
-    CU_ASSERT_EQUAL(mach_load(&mach, FIXTURES_DIR "/absent.json", &err), -ENOENT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "absent.json"));
+    ASSERT_EQ(mach_load(&mach, FIXTURES_DIR "/absent.json", &err), -ENOENT);
+    ASSERT_STR_CONTAINS(err.msg, "absent.json");
 }
 
 static void test_a_top_level_array_is_rejected(void)
@@ -223,10 +224,10 @@ static void test_the_riscv_boards_name_their_plic_and_the_uart_line_on_it(void)
     static const char *const boards[] = {"riscv32-virt", "riscv64-virt"};
     struct err err;
     for (size_t i = 0; i < sizeof(boards) / sizeof(boards[0]); i++) {
-        CU_ASSERT_EQUAL_FATAL(mach_load_by_name(&mach, MACHINES_DIR, boards[i], &err), 0);
-        CU_ASSERT_STRING_EQUAL(mach.intc_kind, "plic");
-        CU_ASSERT_EQUAL(mach.intc_base, 0x0c000000);
-        CU_ASSERT_EQUAL(mach.uart_irq, 10);
+        ASSERT_OK_FATAL(mach_load_by_name(&mach, MACHINES_DIR, boards[i], &err), &err);
+        ASSERT_STR_EQ(mach.intc_kind, "plic");
+        ASSERT_EQ(mach.intc_base, 0x0c000000);
+        ASSERT_EQ(mach.uart_irq, 10);
     }
 }
 
@@ -252,32 +253,32 @@ static void test_every_board_names_its_tvm_model_and_target(void)
     struct err err;
     char target[160];
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-        CU_ASSERT_EQUAL_FATAL(mach_load_by_name(&mach, MACHINES_DIR, want[i].board, &err), 0);
-        CU_ASSERT_STRING_EQUAL(mach.tvm_model, want[i].model);
+        ASSERT_OK_FATAL(mach_load_by_name(&mach, MACHINES_DIR, want[i].board, &err), &err);
+        ASSERT_STR_EQ(mach.tvm_model, want[i].model);
         mach_tvm_target(&mach, target, sizeof target);
-        CU_ASSERT_STRING_EQUAL(target, want[i].target);
-        CU_ASSERT_EQUAL(mach_has_fpu(&mach), want[i].fpu);
+        ASSERT_STR_EQ(target, want[i].target);
+        ASSERT_EQ(mach_has_fpu(&mach), want[i].fpu);
     }
 }
 
 static void test_tvm_model_is_optional_and_must_be_an_identifier(void)
 {
     struct err err;
-    CU_ASSERT_EQUAL_FATAL(mach_load(&mach, FIXTURES_DIR "/good-board.json", &err), 0);
-    CU_ASSERT_STRING_EQUAL(mach.tvm_model, "host"); /* the file has none */
+    ASSERT_OK_FATAL(mach_load(&mach, FIXTURES_DIR "/good-board.json", &err), &err);
+    ASSERT_STR_EQ(mach.tvm_model, "host"); /* the file has none */
     char *text = NULL;
     size_t len = 0;
-    CU_ASSERT_EQUAL_FATAL(fs_read_file(FIXTURES_DIR "/good-board.json", 0, &text, &len, &err), 0);
+    ASSERT_OK_FATAL(fs_read_file(FIXTURES_DIR "/good-board.json", 0, &text, &len, &err), &err);
     static const char *const bad_models[] = {"\"\"", "\"sam3x8e -mcpu=x\"", "\"a\\nb\"", "7"};
     for (size_t i = 0; i < sizeof(bad_models) / sizeof(bad_models[0]); i++) {
         char *edited = NULL;
         const char *at = strstr(text, "\"cpu\"");
-        CU_ASSERT_FATAL(at != NULL);
-        CU_ASSERT_FATAL(asprintf(&edited, "%.*s\"tvm_model\": %s, %s", (int)(at - text), text,
-                                 bad_models[i], at) > 0);
+        ASSERT_NOT_NULL_FATAL(at);
+        ASSERT_GT_FATAL(asprintf(&edited, "%.*s\"tvm_model\": %s, %s", (int)(at - text), text,
+                                 bad_models[i], at), 0);
         err_clear(&err);
-        CU_ASSERT_EQUAL(mach_parse(&mach, edited, strlen(edited), "x.json", &err), ERR_INVALID);
-        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "x.json: tvm_model: want"));
+        ASSERT_EQ(mach_parse(&mach, edited, strlen(edited), "x.json", &err), ERR_INVALID);
+        ASSERT_STR_CONTAINS(err.msg, "x.json: tvm_model: want");
         free(edited);
     }
     free(text);
@@ -286,10 +287,10 @@ static void test_tvm_model_is_optional_and_must_be_an_identifier(void)
 static void test_a_board_without_intc_has_no_uart_line(void)
 {
     struct err err;
-    CU_ASSERT_EQUAL_FATAL(mach_load(&mach, FIXTURES_DIR "/good-board.json", &err), 0);
-    CU_ASSERT_STRING_EQUAL(mach.intc_kind, "");
-    CU_ASSERT_EQUAL(mach.intc_base, 0);
-    CU_ASSERT_EQUAL(mach.uart_irq, 0);
+    ASSERT_OK_FATAL(mach_load(&mach, FIXTURES_DIR "/good-board.json", &err), &err);
+    ASSERT_STR_EQ(mach.intc_kind, "");
+    ASSERT_EQ(mach.intc_base, 0);
+    ASSERT_EQ(mach.uart_irq, 0);
 }
 
 static void test_a_uart_irq_without_an_intc_is_refused(void)
@@ -367,15 +368,15 @@ static void test_parse_reads_text_that_is_not_nul_terminated(void)
 {
     size_t len = 0;
     char *text = fixture_text("good-board", &len);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    ASSERT_NOT_NULL_FATAL(text);
     struct err err;
-    CU_ASSERT_EQUAL(mach_parse(&mach, text, len, "<buffer>", &err), 0);
-    CU_ASSERT_STRING_EQUAL(mach.path, "<buffer>");
-    CU_ASSERT_STRING_EQUAL(mach.name, "good-board");
-    CU_ASSERT_EQUAL(mach.uart_base, 0x40004000);
+    ASSERT_OK(mach_parse(&mach, text, len, "<buffer>", &err), &err);
+    ASSERT_STR_EQ(mach.path, "<buffer>");
+    ASSERT_STR_EQ(mach.name, "good-board");
+    ASSERT_EQ(mach.uart_base, 0x40004000);
     /* the same text cut short is bad JSON, named by the label */
-    CU_ASSERT_EQUAL(mach_parse(&mach, text, len / 2, "<buffer>", &err), ERR_INVALID);
-    CU_ASSERT_EQUAL(strncmp(err.msg, "<buffer>: bad JSON at byte ", 27), 0);
+    ASSERT_EQ(mach_parse(&mach, text, len / 2, "<buffer>", &err), ERR_INVALID);
+    ASSERT_EQ(strncmp(err.msg, "<buffer>: bad JSON at byte ", 27), 0);
     free(text);
 }
 
@@ -383,15 +384,15 @@ static void test_parse_leaves_the_file_name_rule_to_load(void)
 {
     size_t len = 0;
     char *text = fixture_text("name-mismatch", &len);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    ASSERT_NOT_NULL_FATAL(text);
     struct err err;
-    CU_ASSERT_EQUAL(mach_parse(&mach, text, len, "<stdin>", &err), 0);
-    CU_ASSERT_STRING_EQUAL(mach.name, "some-other-board");
+    ASSERT_OK(mach_parse(&mach, text, len, "<stdin>", &err), &err);
+    ASSERT_STR_EQ(mach.name, "some-other-board");
     free(text);
     text = fixture_text("unknown-uart", &len);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    CU_ASSERT_EQUAL(mach_parse(&mach, text, len, "<stdin>", &err), ERR_INVALID);
-    CU_ASSERT_EQUAL(strncmp(err.msg, "<stdin>: uart.kind: ", 20), 0);
+    ASSERT_NOT_NULL_FATAL(text);
+    ASSERT_EQ(mach_parse(&mach, text, len, "<stdin>", &err), ERR_INVALID);
+    ASSERT_EQ(strncmp(err.msg, "<stdin>: uart.kind: ", 20), 0);
     free(text);
 }
 
@@ -401,22 +402,22 @@ static void expect_edit_refused(const char *from, const char *to, const char *fi
 {
     size_t len = 0;
     char *text = fixture_text("good-board", &len);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    ASSERT_NOT_NULL_FATAL(text);
     /* fixture_text's buffer has no NUL: work on a terminated copy */
     char *orig = strndup(text, len), *edited = malloc(len + strlen(to) + 1);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(orig);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(edited);
+    ASSERT_NOT_NULL_FATAL(orig);
+    ASSERT_NOT_NULL_FATAL(edited);
     char *at = strstr(orig, from);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    ASSERT_NOT_NULL_FATAL(at);
     size_t head = (size_t)(at - orig);
     snprintf(edited, len + strlen(to) + 1, "%.*s%s%s", (int)head, orig, to, at + strlen(from));
     struct err err;
     err_clear(&err);
-    CU_ASSERT_EQUAL(mach_parse(&mach, edited, strlen(edited), "<edit>", &err), ERR_INVALID);
+    ASSERT_EQ(mach_parse(&mach, edited, strlen(edited), "<edit>", &err), ERR_INVALID);
     if (!strstr(err.msg, field) || !strstr(err.msg, words))
         fprintf(stderr, "\n    %s -> %s: \"%s\"\n", from, to, err.msg);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, field));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, words));
+    ASSERT_STR_CONTAINS(err.msg, field);
+    ASSERT_STR_CONTAINS(err.msg, words);
     free(edited);
     free(orig);
     free(text);
@@ -469,17 +470,17 @@ static void test_the_riscv_boards_have_a_virtio_serial_fast_link_in_the_first_sl
     struct err err;
     char links[64];
     for (size_t i = 0; i < 2; i++) {
-        CU_ASSERT_EQUAL_FATAL(mach_load_by_name(&mach, MACHINES_DIR, rv[i], &err), 0);
-        CU_ASSERT(mach_has_fast_link(&mach));
-        CU_ASSERT_STRING_EQUAL(mach.fast_link_kind, "virtio_serial");
-        CU_ASSERT_EQUAL(mach.fast_link_base, 0x10008000u);
-        CU_ASSERT_EQUAL(mach.fast_link_irq, 8u);
-        CU_ASSERT_STRING_EQUAL(mach_links(&mach, links, sizeof links),
+        ASSERT_EQ_FATAL(mach_load_by_name(&mach, MACHINES_DIR, rv[i], &err), 0);
+        ASSERT_TRUE(mach_has_fast_link(&mach));
+        ASSERT_STR_EQ(mach.fast_link_kind, "virtio_serial");
+        ASSERT_EQ(mach.fast_link_base, 0x10008000u);
+        ASSERT_EQ(mach.fast_link_irq, 8u);
+        ASSERT_STR_EQ(mach_links(&mach, links, sizeof links),
                                "uart, fast (virtio-serial)");
     }
-    CU_ASSERT_EQUAL_FATAL(mach_load(&mach, FIXTURES_DIR "/good-board.json", &err), 0);
-    CU_ASSERT_FALSE(mach_has_fast_link(&mach));
-    CU_ASSERT_STRING_EQUAL(mach_links(&mach, links, sizeof links), "uart");
+    ASSERT_EQ_FATAL(mach_load(&mach, FIXTURES_DIR "/good-board.json", &err), 0);
+    ASSERT_FALSE(mach_has_fast_link(&mach));
+    ASSERT_STR_EQ(mach_links(&mach, links, sizeof links), "uart");
 }
 
 /* fast_link: a known kind, a nonzero hex base other than the UART's, an interrupt line. */
@@ -491,20 +492,20 @@ static void test_a_fast_link_is_checked_field_by_field(void)
              "\"0x40200000\", \"irq\": 13}", tail);
     size_t len = 0;
     char *text = fixture_text("good-board", &len);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    ASSERT_NOT_NULL_FATAL(text);
     char *orig = strndup(text, len);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(orig);
+    ASSERT_NOT_NULL_FATAL(orig);
     char *at = strstr(orig, tail);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    ASSERT_NOT_NULL_FATAL(at);
     char *edited = malloc(len + sizeof good);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(edited);
+    ASSERT_NOT_NULL_FATAL(edited);
     snprintf(edited, len + sizeof good, "%.*s%s%s", (int)(at - orig), orig, good,
              at + strlen(tail));
     struct err err;
-    CU_ASSERT_EQUAL(mach_parse(&mach, edited, strlen(edited), "<edit>", &err), 0);
-    CU_ASSERT_STRING_EQUAL(mach.fast_link_kind, "lan9118");
-    CU_ASSERT_EQUAL(mach.fast_link_base, 0x40200000u);
-    CU_ASSERT_EQUAL(mach.fast_link_irq, 13u);
+    ASSERT_EQ(mach_parse(&mach, edited, strlen(edited), "<edit>", &err), 0);
+    ASSERT_STR_EQ(mach.fast_link_kind, "lan9118");
+    ASSERT_EQ(mach.fast_link_base, 0x40200000u);
+    ASSERT_EQ(mach.fast_link_irq, 13u);
     free(edited);
     free(orig);
     free(text);
@@ -534,9 +535,9 @@ static void test_a_fast_link_is_checked_field_by_field(void)
 static void test_load_by_name_finds_a_board(void)
 {
     struct err err;
-    CU_ASSERT_EQUAL_FATAL(mach_load_by_name(&mach, MACHINES_DIR, "riscv32-virt", &err), 0);
-    CU_ASSERT_STRING_EQUAL(mach.name, "riscv32-virt");
-    CU_ASSERT_STRING_EQUAL(mach.path, MACHINES_DIR "/riscv32-virt.json");
+    ASSERT_OK_FATAL(mach_load_by_name(&mach, MACHINES_DIR, "riscv32-virt", &err), &err);
+    ASSERT_STR_EQ(mach.name, "riscv32-virt");
+    ASSERT_STR_EQ(mach.path, MACHINES_DIR "/riscv32-virt.json");
 }
 
 static void test_load_by_name_of_an_unknown_board_lists_the_boards(void)
@@ -544,26 +545,25 @@ static void test_load_by_name_of_an_unknown_board_lists_the_boards(void)
     struct err err;
     char **names = NULL;
     size_t n = 0;
-    CU_ASSERT_EQUAL(mach_load_by_name(&mach, MACHINES_DIR, "pdp-11", &err), ERR_INVALID);
-    CU_ASSERT_EQUAL(strncmp(err.msg, "unknown board 'pdp-11': the boards are ", 39), 0);
-    CU_ASSERT_EQUAL_FATAL(mach_list(MACHINES_DIR, &names, &n, &err), 0);
+    ASSERT_EQ(mach_load_by_name(&mach, MACHINES_DIR, "pdp-11", &err), ERR_INVALID);
+    ASSERT_EQ(strncmp(err.msg, "unknown board 'pdp-11': the boards are ", 39), 0);
+    ASSERT_OK_FATAL(mach_list(MACHINES_DIR, &names, &n, &err), &err);
     for (size_t i = 0; i < n; i++)
-        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, names[i]));
+        ASSERT_STR_CONTAINS(err.msg, names[i]);
     mach_free_names(names, n);
 }
 
 static void test_load_by_name_refuses_paths(void)
 {
     struct err err;
-    CU_ASSERT_EQUAL(mach_load_by_name(&mach, FIXTURES_DIR, "../../../machines/mps2-an385", &err),
-                    ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown board"));
-    CU_ASSERT_EQUAL(mach_load_by_name(&mach, MACHINES_DIR, "", &err), ERR_INVALID);
+    ASSERT_EQ(mach_load_by_name(&mach, FIXTURES_DIR, "../../../machines/mps2-an385", &err),
+              ERR_INVALID);
+    ASSERT_STR_CONTAINS(err.msg, "unknown board");
+    ASSERT_EQ(mach_load_by_name(&mach, MACHINES_DIR, "", &err), ERR_INVALID);
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("machine", NULL, NULL);
     CU_ADD_TEST(s, test_every_real_machine_file_loads_and_fits_the_firmware);
     CU_ADD_TEST(s, test_list_is_sorted_and_has_only_json_basenames);
@@ -605,11 +605,5 @@ int main(void)
     CU_ADD_TEST(s, test_load_by_name_finds_a_board);
     CU_ADD_TEST(s, test_load_by_name_of_an_unknown_board_lists_the_boards);
     CU_ADD_TEST(s, test_load_by_name_refuses_paths);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry(); /* only after reading the counts: it clears them */
-    return bad != 0;
+    return TEST_RUN;
 }

@@ -9,7 +9,9 @@
  */
 #include "mlf.h"
 
-#include <CUnit/Basic.h>
+#include "asserts.h"
+#include "runner.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <cjson/cJSON.h>
@@ -98,19 +100,19 @@ static long header_define(const char *header, const char *name)
 static void check_v7(const char *fixture, const char *in_member, const char *out_member)
 {
     cJSON *meta = fixture_json(fixture, "metadata.json");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(meta);
-    CU_ASSERT_EQUAL(get(meta, "version")->valueint, 7);
+    ASSERT_NOT_NULL_FATAL(meta);
+    ASSERT_EQ(get(meta, "version")->valueint, 7);
     cJSON *mod = get(get(meta, "modules"), "default");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(mod);
-    CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(get(mod, "executors"), 0)->valuestring, "aot");
-    CU_ASSERT_STRING_EQUAL(get(mod, "style")->valuestring, "full-model");
-    CU_ASSERT(cJSON_IsArray(get(mod, "target")));
+    ASSERT_NOT_NULL_FATAL(mod);
+    ASSERT_STR_EQ(cJSON_GetArrayItem(get(mod, "executors"), 0)->valuestring, "aot");
+    ASSERT_STR_EQ(get(mod, "style")->valuestring, "full-model");
+    ASSERT_TRUE(cJSON_IsArray(get(mod, "target")));
     cJSON *main0 = cJSON_GetArrayItem(get(get(get(mod, "memory"), "functions"), "main"), 0);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(main0);
+    ASSERT_NOT_NULL_FATAL(main0);
     char *header = fixture_file(fixture, "codegen/host/include/tvmgen_default.h");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(header);
-    CU_ASSERT_EQUAL(header_define(header, "TVMGEN_DEFAULT_WORKSPACE_SIZE"),
-                    get(main0, "workspace_size_bytes")->valueint);
+    ASSERT_NOT_NULL_FATAL(header);
+    ASSERT_EQ(header_define(header, "TVMGEN_DEFAULT_WORKSPACE_SIZE"),
+              get(main0, "workspace_size_bytes")->valueint);
     long io = 0;
     const char *kinds[] = {"inputs", "outputs"};
     const char *members[] = {in_member, out_member};
@@ -122,24 +124,24 @@ static void check_v7(const char *fixture, const char *in_member, const char *out
             snprintf(macro, sizeof(macro), "TVMGEN_DEFAULT_%s_SIZE", t->string);
             for (char *c = macro; *c; c++)
                 *c = *c == ':' ? '_' : (char)((*c >= 'a' && *c <= 'z') ? *c - 32 : *c);
-            CU_ASSERT_EQUAL(header_define(header, macro), get(t, "size")->valueint);
+            ASSERT_EQ(header_define(header, macro), get(t, "size")->valueint);
             io += get(t, "size")->valueint;
             snprintf(member, sizeof(member), "  void* %s;\n", members[k]);
-            CU_ASSERT_PTR_NOT_NULL(strstr(header, member));
+            ASSERT_STR_CONTAINS(header, member);
             count++;
         }
-        CU_ASSERT_EQUAL(count, 1);
+        ASSERT_EQ(count, 1);
     }
-    CU_ASSERT_EQUAL(get(main0, "io_size_bytes")->valueint, io);
-    CU_ASSERT_PTR_NOT_NULL(strstr(header, "int32_t tvmgen_default_run(\n  struct "
-                                          "tvmgen_default_inputs* inputs,\n  struct "
-                                          "tvmgen_default_outputs* outputs\n);"));
+    ASSERT_EQ(get(main0, "io_size_bytes")->valueint, io);
+    ASSERT_STR_CONTAINS(header, "int32_t tvmgen_default_run(\n  struct "
+                                "tvmgen_default_inputs* inputs,\n  struct "
+                                "tvmgen_default_outputs* outputs\n);");
     char *lib1 = fixture_file(fixture, "codegen/host/src/default_lib1.c");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(lib1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(lib1, "#include \"tvm/runtime/c_backend_api.h\""));
-    CU_ASSERT_PTR_NOT_NULL(strstr(lib1, "TVMBackendAllocWorkspace(1, 0, "));
+    ASSERT_NOT_NULL_FATAL(lib1);
+    ASSERT_STR_CONTAINS(lib1, "#include \"tvm/runtime/c_backend_api.h\"");
+    ASSERT_STR_CONTAINS(lib1, "TVMBackendAllocWorkspace(1, 0, ");
     char *params = fixture_file(fixture, "parameters/default.params");
-    CU_ASSERT_PTR_NOT_NULL(params);
+    ASSERT_NOT_NULL(params);
     free(params);
     free(lib1);
     free(header);
@@ -159,18 +161,18 @@ static void test_float_fixture_sanitizes_tensor_names_as_tvm_does(void)
 static void test_version5_fixture_has_tvm_0_8s_shape(void)
 {
     cJSON *meta = fixture_json("version5", "metadata.json");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(meta);
-    CU_ASSERT_EQUAL(get(meta, "version")->valueint, 5);
-    CU_ASSERT_PTR_NULL(get(meta, "modules"));
-    CU_ASSERT_STRING_EQUAL(get(meta, "model_name")->valuestring, "default");
-    CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(get(meta, "executors"), 0)->valuestring, "aot");
-    CU_ASSERT(cJSON_IsObject(get(meta, "target")));
+    ASSERT_NOT_NULL_FATAL(meta);
+    ASSERT_EQ(get(meta, "version")->valueint, 5);
+    ASSERT_NULL(get(meta, "modules"));
+    ASSERT_STR_EQ(get(meta, "model_name")->valuestring, "default");
+    ASSERT_STR_EQ(cJSON_GetArrayItem(get(meta, "executors"), 0)->valuestring, "aot");
+    ASSERT_TRUE(cJSON_IsObject(get(meta, "target")));
     cJSON *main0 = cJSON_GetArrayItem(get(get(get(meta, "memory"), "functions"), "main"), 0);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(main0);
-    CU_ASSERT(cJSON_IsNumber(get(main0, "workspace_size_bytes")));
-    CU_ASSERT_PTR_NULL(get(main0, "inputs"));
+    ASSERT_NOT_NULL_FATAL(main0);
+    ASSERT_TRUE(cJSON_IsNumber(get(main0, "workspace_size_bytes")));
+    ASSERT_NULL(get(main0, "inputs"));
     char *relay = fixture_file("version5", "src/relay.txt");
-    CU_ASSERT_PTR_NOT_NULL(relay);
+    ASSERT_NOT_NULL(relay);
     free(relay);
     cJSON_Delete(meta);
 }
@@ -181,25 +183,25 @@ static void test_version5_fixture_has_tvm_0_8s_shape(void)
 static void test_operator_fixture_has_the_shape_tvm_build_exports(void)
 {
     cJSON *meta = fixture_json("operator_add", "metadata.json");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(meta);
-    CU_ASSERT_EQUAL(get(meta, "version")->valueint, 7);
-    CU_ASSERT_PTR_NULL(get(meta, "modules"));
-    CU_ASSERT_STRING_EQUAL(get(meta, "style")->valuestring, "operator");
-    CU_ASSERT_STRING_EQUAL(get(meta, "model_name")->valuestring, "add");
-    CU_ASSERT_EQUAL(cJSON_GetArraySize(get(meta, "executors")), 0);
-    CU_ASSERT(cJSON_IsArray(get(meta, "target")));
+    ASSERT_NOT_NULL_FATAL(meta);
+    ASSERT_EQ(get(meta, "version")->valueint, 7);
+    ASSERT_NULL(get(meta, "modules"));
+    ASSERT_STR_EQ(get(meta, "style")->valuestring, "operator");
+    ASSERT_STR_EQ(get(meta, "model_name")->valuestring, "add");
+    ASSERT_EQ(cJSON_GetArraySize(get(meta, "executors")), 0);
+    ASSERT_TRUE(cJSON_IsArray(get(meta, "target")));
     cJSON *args = get(get(meta, "memory"), "add");
-    CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(args), 3);
+    ASSERT_EQ_FATAL(cJSON_GetArraySize(args), 3);
     cJSON *a0 = cJSON_GetArrayItem(args, 0);
-    CU_ASSERT_EQUAL(get(a0, "size_bytes")->valueint, 2);
-    CU_ASSERT_STRING_EQUAL(get(a0, "dtype")->valuestring, "int8");
-    CU_ASSERT(cJSON_IsArray(get(a0, "shape")));
-    CU_ASSERT(cJSON_IsNull(get(a0, "input_binding")));
+    ASSERT_EQ(get(a0, "size_bytes")->valueint, 2);
+    ASSERT_STR_EQ(get(a0, "dtype")->valuestring, "int8");
+    ASSERT_TRUE(cJSON_IsArray(get(a0, "shape")));
+    ASSERT_TRUE(cJSON_IsNull(get(a0, "input_binding")));
     char *lib0 = fixture_file("operator_add", "codegen/host/src/lib0.c");
-    CU_ASSERT(lib0 && strstr(lib0, "TVMSystemLibEntryPoint"));
+    ASSERT_TRUE(lib0 && strstr(lib0, "TVMSystemLibEntryPoint"));
     free(lib0);
     char *tir = fixture_file("operator_add", "src/tir-1.txt");
-    CU_ASSERT_PTR_NOT_NULL(tir);
+    ASSERT_NOT_NULL(tir);
     free(tir);
     cJSON_Delete(meta);
 }
@@ -207,34 +209,34 @@ static void test_operator_fixture_has_the_shape_tvm_build_exports(void)
 static void test_digits_samples_agree_with_themselves_and_the_accuracy(void)
 {
     cJSON *root = fixture_json(".", "digits_int8_samples.json");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(root);
-    CU_ASSERT(get(get(root, "accuracy"), "int8_test")->valuedouble >= 0.9);
+    ASSERT_NOT_NULL_FATAL(root);
+    ASSERT_GE(get(get(root, "accuracy"), "int8_test")->valuedouble, 0.9);
     int labels_seen = 0, count = 0;
     cJSON *s;
     cJSON_ArrayForEach(s, get(root, "samples")) {
         const char *in = get(s, "input_hex")->valuestring;
         const char *out = get(s, "output_hex")->valuestring;
-        CU_ASSERT_EQUAL(strlen(in), 128);
-        CU_ASSERT_EQUAL(strlen(out), 20);
+        ASSERT_EQ(strlen(in), 128);
+        ASSERT_EQ(strlen(out), 20);
         int best = 0, i = 0;
         long best_v = -1000;
         cJSON *v;
         cJSON_ArrayForEach(v, get(s, "output")) {
             unsigned byte;
             sscanf(out + 2 * i, "%2x", &byte);
-            CU_ASSERT_EQUAL((int8_t)byte, v->valueint);
+            ASSERT_EQ((int8_t)byte, v->valueint);
             if (v->valueint > best_v) {
                 best_v = v->valueint;
                 best = i;
             }
             i++;
         }
-        CU_ASSERT_EQUAL(get(s, "argmax")->valueint, best);
+        ASSERT_EQ(get(s, "argmax")->valueint, best);
         labels_seen |= 1 << get(s, "label")->valueint;
         count++;
     }
-    CU_ASSERT_EQUAL(count, 10);
-    CU_ASSERT_EQUAL(labels_seen, 0x3ff);
+    ASSERT_EQ(count, 10);
+    ASSERT_EQ(labels_seen, 0x3ff);
     cJSON_Delete(root);
 }
 
@@ -281,22 +283,22 @@ static void test_the_script_reproduces_the_fixtures_byte_for_byte(void)
     snprintf(command, sizeof(command),
              "/usr/bin/python3 '%s/scripts/make_digits_model.py' --out '%s' >/dev/null",
              MTQ_SOURCE_DIR, out);
-    CU_ASSERT_EQUAL_FATAL(system(command), 0);
-    CU_ASSERT_EQUAL_FATAL(mlf_fixture_path(".", committed, sizeof(committed), &err), 0);
-    CU_ASSERT(compare_trees(committed, out, ""));
+    ASSERT_EQ_FATAL(system(command), 0);
+    ASSERT_OK_FATAL(mlf_fixture_path(".", committed, sizeof(committed), &err), &err);
+    ASSERT_TRUE(compare_trees(committed, out, ""));
 }
 
 static void test_tar_members_are_named_as_tvms_exporter_names_them(void)
 {
     char dir[1024], tar[200];
     struct err err;
-    CU_ASSERT_EQUAL_FATAL(mlf_fixture_path("digits_int8", dir, sizeof(dir), &err), 0);
+    ASSERT_OK_FATAL(mlf_fixture_path("digits_int8", dir, sizeof(dir), &err), &err);
     snprintf(tar, sizeof(tar), "%s/model.tar", tmpdir);
-    CU_ASSERT_EQUAL_FATAL(mlf_make_tar(dir, tar, &err), 0);
+    ASSERT_OK_FATAL(mlf_make_tar(dir, tar, &err), &err);
 
     struct archive *ar = archive_read_new();
     archive_read_support_format_tar(ar);
-    CU_ASSERT_EQUAL_FATAL(archive_read_open_filename(ar, tar, 10240), ARCHIVE_OK);
+    ASSERT_EQ_FATAL(archive_read_open_filename(ar, tar, 10240), ARCHIVE_OK);
     struct archive_entry *e;
     int n = 0, saw_meta = 0, saw_lib1 = 0, all_dot = 1, all_root = 1;
     char first[64] = "";
@@ -310,12 +312,12 @@ static void test_tar_members_are_named_as_tvms_exporter_names_them(void)
         saw_lib1 |= strcmp(name, "./codegen/host/src/default_lib1.c") == 0;
     }
     archive_read_free(ar);
-    CU_ASSERT_STRING_EQUAL(first, "./");
-    CU_ASSERT(all_dot);
-    CU_ASSERT(all_root);
-    CU_ASSERT(saw_meta);
-    CU_ASSERT(saw_lib1);
-    CU_ASSERT(n >= 10);
+    ASSERT_STR_EQ(first, "./");
+    ASSERT_TRUE(all_dot);
+    ASSERT_TRUE(all_root);
+    ASSERT_TRUE(saw_meta);
+    ASSERT_TRUE(saw_lib1);
+    ASSERT_GE(n, 10);
     unlink(tar);
 }
 
@@ -324,9 +326,9 @@ static void test_tar_of_a_missing_directory_names_it(void)
     char tar[200];
     struct err err;
     snprintf(tar, sizeof(tar), "%s/missing.tar", tmpdir);
-    CU_ASSERT(mlf_make_tar("/nonexistent/mlf", tar, &err) < 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "/nonexistent/mlf"));
-    CU_ASSERT_EQUAL(access(tar, F_OK), -1); /* no half-written tar left behind */
+    ASSERT_LT(mlf_make_tar("/nonexistent/mlf", tar, &err), 0);
+    ASSERT_STR_CONTAINS(err.msg, "/nonexistent/mlf");
+    ASSERT_EQ(access(tar, F_OK), -1); /* no half-written tar left behind */
 }
 
 static void test_tar_refuses_a_symbolic_link_in_the_tree(void)
@@ -338,20 +340,19 @@ static void test_tar_refuses_a_symbolic_link_in_the_tree(void)
     snprintf(tar, sizeof(tar), "%s/withlink.tar", tmpdir);
     char meta[260];
     snprintf(meta, sizeof(meta), "%s/metadata.json", dir);
-    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
+    ASSERT_EQ_FATAL(mkdir(dir, 0755), 0);
     FILE *f = fopen(meta, "w"); /* an MLF in every other way */
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    ASSERT_NOT_NULL_FATAL(f);
     fputs("{\"version\": 7}\n", f);
     fclose(f);
-    CU_ASSERT_EQUAL_FATAL(symlink("/etc/passwd", link), 0);
-    CU_ASSERT_EQUAL(mlf_make_tar(dir, tar, &err), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "evil: not a regular file or directory"));
-    CU_ASSERT_EQUAL(access(tar, F_OK), -1);
+    ASSERT_EQ_FATAL(symlink("/etc/passwd", link), 0);
+    ASSERT_EQ(mlf_make_tar(dir, tar, &err), ERR_INVALID);
+    ASSERT_STR_CONTAINS(err.msg, "evil: not a regular file or directory");
+    ASSERT_EQ(access(tar, F_OK), -1);
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("mlf fixtures", suite_init, suite_clean);
     CU_ADD_TEST(s, test_digits_fixture_has_tvms_version_7_shape);
     CU_ADD_TEST(s, test_float_fixture_sanitizes_tensor_names_as_tvm_does);
@@ -362,11 +363,5 @@ int main(void)
     CU_ADD_TEST(s, test_tar_members_are_named_as_tvms_exporter_names_them);
     CU_ADD_TEST(s, test_tar_of_a_missing_directory_names_it);
     CU_ADD_TEST(s, test_tar_refuses_a_symbolic_link_in_the_tree);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry(); /* only after reading the counts: it clears them */
-    return bad != 0;
+    return TEST_RUN;
 }

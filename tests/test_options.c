@@ -5,7 +5,9 @@
  */
 #include "options.h"
 
-#include <CUnit/Basic.h>
+#include "asserts.h"
+#include "runner.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,11 +59,11 @@ static int suite_clean(void)
 static cJSON *norm(const struct opt_table *t, const char *json, struct err *err)
 {
     cJSON *in = cJSON_Parse(json);
-    CU_ASSERT_FATAL(in != NULL);
+    ASSERT_NOT_NULL_FATAL(in);
     cJSON *out = NULL;
     int rc = opt_normalize(t, in, &out, err);
     cJSON_Delete(in);
-    CU_ASSERT(rc == 0 ? out != NULL : rc == err->code);
+    ASSERT_TRUE(rc == 0 ? out != NULL : rc == err->code);
     return rc == 0 ? out : NULL;
 }
 
@@ -72,11 +74,11 @@ static void expect_value(const char *json, const char *name, const char *want)
     cJSON *out = norm(table, json, &err);
     if (!out)
         fprintf(stderr, "\n%s: %s\n", json, err.msg);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    ASSERT_NOT_NULL_FATAL(out);
     char *got = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(out, name));
     if (strcmp(got, want) != 0)
         fprintf(stderr, "\n%s: %s is %s, want %s\n", json, name, got, want);
-    CU_ASSERT_STRING_EQUAL(got, want);
+    ASSERT_STR_EQ(got, want);
     free(got);
     cJSON_Delete(out);
 }
@@ -87,12 +89,12 @@ static void expect_error_in(const struct opt_table *t, const char *json, const c
 {
     struct err err = {0};
     cJSON *out = norm(t, json, &err);
-    CU_ASSERT_PTR_NULL(out);
+    ASSERT_NULL(out);
     cJSON_Delete(out);
-    CU_ASSERT_EQUAL(err.code, json[0] == '{' ? ERR_OPTION : ERR_PARAMS);
+    ASSERT_EQ(err.code, json[0] == '{' ? ERR_OPTION : ERR_PARAMS);
     if (!strstr(err.msg, want))
         fprintf(stderr, "\n%s: want \"%s\" in \"%s\"\n", json, want, err.msg);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want));
+    ASSERT_STR_CONTAINS(err.msg, want);
 }
 
 #define BAD(json, want) expect_error_in(table, json, want)
@@ -127,50 +129,50 @@ static void test_options_describes_exactly_the_contract_options_with_all_seven_k
     static const char *const keys[] = {"name", "choices", "default", "type",
                                        "required", "optional", "help"};
     cJSON *all = opt_describe(table);
-    CU_ASSERT_FATAL(cJSON_IsArray(all));
-    CU_ASSERT_EQUAL(cJSON_GetArraySize(all), (int)N_CONTRACT);
+    ASSERT_TRUE_FATAL(cJSON_IsArray(all));
+    ASSERT_EQ(cJSON_GetArraySize(all), (int)N_CONTRACT);
     size_t i = 0;
     const cJSON *o;
     cJSON_ArrayForEach(o, all) {
-        CU_ASSERT_EQUAL(cJSON_GetArraySize(o), 7);
+        ASSERT_EQ(cJSON_GetArraySize(o), 7);
         for (size_t k = 0; k < 7; k++)
-            CU_ASSERT_PTR_NOT_NULL(cJSON_GetObjectItemCaseSensitive(o, keys[k]));
+            ASSERT_NOT_NULL(cJSON_GetObjectItemCaseSensitive(o, keys[k]));
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
-        CU_ASSERT(i < N_CONTRACT && cJSON_IsString(name) &&
-                  strcmp(name->valuestring, contract_names[i]) == 0);
+        ASSERT_TRUE(i < N_CONTRACT && cJSON_IsString(name) &&
+                    strcmp(name->valuestring, contract_names[i]) == 0);
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
-        CU_ASSERT(cJSON_IsString(type) && (!strcmp(type->valuestring, "bool") ||
-                                           !strcmp(type->valuestring, "str") ||
-                                           !strcmp(type->valuestring, "int")));
+        ASSERT_TRUE(cJSON_IsString(type) && (!strcmp(type->valuestring, "bool") ||
+                                             !strcmp(type->valuestring, "str") ||
+                                             !strcmp(type->valuestring, "int")));
         const cJSON *help = cJSON_GetObjectItemCaseSensitive(o, "help");
-        CU_ASSERT(cJSON_IsString(help) && strlen(help->valuestring) > 20);
+        ASSERT_TRUE(cJSON_IsString(help) && strlen(help->valuestring) > 20);
         const cJSON *req = cJSON_GetObjectItemCaseSensitive(o, "required");
         const cJSON *opt = cJSON_GetObjectItemCaseSensitive(o, "optional");
-        CU_ASSERT(is_method_list(req) && is_method_list(opt));
-        CU_ASSERT(!cJSON_IsNull(req) || !cJSON_IsNull(opt)); /* TVM asserts one is given */
+        ASSERT_TRUE(is_method_list(req) && is_method_list(opt));
+        ASSERT_TRUE(!cJSON_IsNull(req) || !cJSON_IsNull(opt)); /* TVM asserts one is given */
         const cJSON *choices = cJSON_GetObjectItemCaseSensitive(o, "choices");
-        CU_ASSERT(cJSON_IsNull(choices) || cJSON_IsArray(choices));
+        ASSERT_TRUE(cJSON_IsNull(choices) || cJSON_IsArray(choices));
         i++;
     }
     char *text = cJSON_PrintUnformatted(all);
     /* the values a person relies on */
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "{\"name\":\"board\",\"choices\":[\"alpha\",\"beta\"],"
-                                        "\"default\":null,\"type\":\"str\",\"required\":"
-                                        "[\"generate_project\"],\"optional\":null"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "{\"name\":\"project_type\",\"choices\":[\"host_driven\","
-                                        "\"aot_standalone\",\"echo\",\"aot_standalone_demo\"],"
-                                        "\"default\":null,\"type\":\"str\",\"required\":"
-                                        "[\"generate_project\"]"));
+    ASSERT_STR_CONTAINS(text, "{\"name\":\"board\",\"choices\":[\"alpha\",\"beta\"],"
+                              "\"default\":null,\"type\":\"str\",\"required\":"
+                              "[\"generate_project\"],\"optional\":null");
+    ASSERT_STR_CONTAINS(text, "{\"name\":\"project_type\",\"choices\":[\"host_driven\","
+                              "\"aot_standalone\",\"echo\",\"aot_standalone_demo\"],"
+                              "\"default\":null,\"type\":\"str\",\"required\":"
+                              "[\"generate_project\"]");
     /* compile-time options default to null: TVM fills every declared default into every call,
      * and a filled-in default must not override what generate_project recorded */
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "{\"name\":\"libc\",\"choices\":[\"picolibc\",\"newlib\","
-                                        "\"newlib-nano\"],\"default\":null"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "{\"name\":\"opt_level\",\"choices\":[\"0\",\"1\",\"2\","
-                                        "\"3\",\"s\",\"g\"],\"default\":null"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "{\"name\":\"deterministic\",\"choices\":null,"
-                                        "\"default\":true,\"type\":\"bool\""));
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "{\"name\":\"verbose\",\"choices\":null,"
-                                        "\"default\":false,\"type\":\"bool\""));
+    ASSERT_STR_CONTAINS(text, "{\"name\":\"libc\",\"choices\":[\"picolibc\",\"newlib\","
+                              "\"newlib-nano\"],\"default\":null");
+    ASSERT_STR_CONTAINS(text, "{\"name\":\"opt_level\",\"choices\":[\"0\",\"1\",\"2\","
+                              "\"3\",\"s\",\"g\"],\"default\":null");
+    ASSERT_STR_CONTAINS(text, "{\"name\":\"deterministic\",\"choices\":null,"
+                              "\"default\":true,\"type\":\"bool\"");
+    ASSERT_STR_CONTAINS(text, "{\"name\":\"verbose\",\"choices\":null,"
+                              "\"default\":false,\"type\":\"bool\"");
     free(text);
     cJSON_Delete(all);
 }
@@ -179,13 +181,13 @@ static void test_options_reads_board_choices_from_the_real_machines_directory(vo
 {
     struct err err = {0};
     struct opt_table *t = opt_table_new(MTQ_SOURCE_DIR "/machines", &err);
-    CU_ASSERT_FATAL(t != NULL);
+    ASSERT_NOT_NULL_FATAL(t);
     size_t n = 0;
     char *const *boards = opt_table_boards(t, &n);
     bool found = false;
     for (size_t i = 0; i < n; i++)
         found = found || strcmp(boards[i], "mps2-an385") == 0;
-    CU_ASSERT(found);
+    ASSERT_TRUE(found);
     opt_table_free(t);
 }
 
@@ -193,10 +195,10 @@ static void test_options_normalizes_nothing_to_every_option_null(void)
 {
     cJSON *out = NULL;
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(opt_normalize(table, NULL, &out, &err), 0);
-    CU_ASSERT_EQUAL(cJSON_GetArraySize(out), (int)N_CONTRACT);
+    ASSERT_OK_FATAL(opt_normalize(table, NULL, &out, &err), &err);
+    ASSERT_EQ(cJSON_GetArraySize(out), (int)N_CONTRACT);
     for (size_t i = 0; i < N_CONTRACT; i++)
-        CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(out, contract_names[i])));
+        ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(out, contract_names[i])));
     cJSON_Delete(out);
     /* null and "" mean unset, as TVM fills undeclared defaults with null */
     expect_value("{\"board\": null, \"verbose\": \"\", \"gdbserver_port\": \"\"}", "board", "null");
@@ -269,11 +271,10 @@ static void test_options_refuses_build_file_syntax_in_paths_and_definitions_by_n
     BAD("{\"compile_definitions\": [\"X=a`id`\"]}", "option compile_definitions: \"X=a`id`\" holds '`'");
     BAD("{\"compile_definitions\": [\"X=a\\u007fb\"]}", "holds \\x7f");
     struct err err = {0};
-    CU_ASSERT_EQUAL(opt_check_build_text(ERR_OPTION, "option cmsis_path", "/opt/CMSIS 5/x-y_z.1",
-                                         &err), 0);
-    CU_ASSERT_EQUAL(opt_check_build_text(ERR_PARAMS, "project_dir", "/tmp/p\tq", &err),
-                    ERR_PARAMS);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "project_dir: \"/tmp/p\\x09q\" holds \\x09"));
+    ASSERT_OK(opt_check_build_text(ERR_OPTION, "option cmsis_path", "/opt/CMSIS 5/x-y_z.1",
+                                   &err), &err);
+    ASSERT_EQ(opt_check_build_text(ERR_PARAMS, "project_dir", "/tmp/p\tq", &err), ERR_PARAMS);
+    ASSERT_STR_CONTAINS(err.msg, "project_dir: \"/tmp/p\\x09q\" holds \\x09");
 }
 
 static void test_options_checks_strings_against_their_choices(void)
@@ -315,12 +316,12 @@ static void test_options_takes_only_uart_or_fast_as_the_link(void)
     BAD("{\"link\": [\"fast\"]}", "option link: [\"fast\"] is an array, not a string");
     struct options o;
     opt_get(NULL, &o);
-    CU_ASSERT_STRING_EQUAL(o.link, "uart");
+    ASSERT_STR_EQ(o.link, "uart");
     struct err err = {0};
     cJSON *out = norm(table, "{\"link\": \"fast\"}", &err);
-    CU_ASSERT_FATAL(out != NULL);
+    ASSERT_TRUE_FATAL(out != NULL);
     opt_get(out, &o);
-    CU_ASSERT_STRING_EQUAL(o.link, "fast");
+    ASSERT_STR_EQ(o.link, "fast");
     cJSON_Delete(out);
 }
 
@@ -360,10 +361,10 @@ static void test_options_accepts_any_serial_number_at_every_method(void)
         if (!strcmp(cJSON_GetObjectItem(d, "name")->valuestring, "serial_number"))
             serial = d;
     }
-    CU_ASSERT_PTR_NOT_NULL_FATAL(serial);
-    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(serial, "type")->valuestring, "str");
-    CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(serial, "optional")), 4);
-    CU_ASSERT_PTR_NOT_NULL(strstr(cJSON_GetObjectItem(serial, "help")->valuestring, "ignored"));
+    ASSERT_NOT_NULL_FATAL(serial);
+    ASSERT_STR_EQ(cJSON_GetObjectItem(serial, "type")->valuestring, "str");
+    ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(serial, "optional")), 4);
+    ASSERT_STR_CONTAINS(cJSON_GetObjectItem(serial, "help")->valuestring, "ignored");
     cJSON_Delete(all);
 }
 
@@ -383,19 +384,19 @@ static void test_options_requires_project_type_and_board_for_generate_project(vo
 {
     struct err err = {0};
     cJSON *out = norm(table, "{\"board\": \"alpha\"}", &err);
-    CU_ASSERT_FATAL(out != NULL);
-    CU_ASSERT_EQUAL(opt_require(table, out, OPT_GENERATE, &err), ERR_OPTION);
-    CU_ASSERT_STRING_EQUAL(err.msg, "generate_project needs option project_type (one of: "
-                                    "host_driven, aot_standalone, echo, "
-                                    "aot_standalone_demo)");
-    CU_ASSERT_EQUAL(opt_require(table, out, OPT_BUILD, &err), 0);
+    ASSERT_NOT_NULL_FATAL(out);
+    ASSERT_EQ(opt_require(table, out, OPT_GENERATE, &err), ERR_OPTION);
+    ASSERT_STR_EQ(err.msg, "generate_project needs option project_type (one of: "
+                           "host_driven, aot_standalone, echo, "
+                           "aot_standalone_demo)");
+    ASSERT_OK(opt_require(table, out, OPT_BUILD, &err), &err);
     cJSON_Delete(out);
     out = norm(table, "{\"project_type\": \"echo\"}", &err);
-    CU_ASSERT_EQUAL(opt_require(table, out, OPT_GENERATE, &err), ERR_OPTION);
-    CU_ASSERT_STRING_EQUAL(err.msg, "generate_project needs option board (one of: alpha, beta)");
+    ASSERT_EQ(opt_require(table, out, OPT_GENERATE, &err), ERR_OPTION);
+    ASSERT_STR_EQ(err.msg, "generate_project needs option board (one of: alpha, beta)");
     cJSON_Delete(out);
     out = norm(table, "{\"project_type\": \"echo\", \"board\": \"beta\"}", &err);
-    CU_ASSERT_EQUAL(opt_require(table, out, OPT_GENERATE, &err), 0);
+    ASSERT_OK(opt_require(table, out, OPT_GENERATE, &err), &err);
     cJSON_Delete(out);
 }
 
@@ -403,23 +404,23 @@ static void test_options_without_boards_says_none_are_installed(void)
 {
     struct err err = {0};
     struct opt_table *t = opt_table_new(empty_dir, &err);
-    CU_ASSERT_FATAL(t != NULL);
+    ASSERT_NOT_NULL_FATAL(t);
     expect_error_in(t, "{\"board\": \"alpha\"}",
                     "option board: \"alpha\": no boards are installed (the machines directory "
                     "has no *.json files)");
     cJSON *all = opt_describe(t);
     const cJSON *board = cJSON_GetArrayItem(all, 2);
-    CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(board, "choices")));
+    ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(board, "choices")));
     cJSON *none = cJSON_CreateObject(), *out = NULL;
-    CU_ASSERT_EQUAL(opt_normalize(t, none, &out, &err), 0);
-    CU_ASSERT_EQUAL(opt_require(t, out, OPT_GENERATE, &err), ERR_OPTION);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "generate_project needs option project_type"));
+    ASSERT_OK(opt_normalize(t, none, &out, &err), &err);
+    ASSERT_EQ(opt_require(t, out, OPT_GENERATE, &err), ERR_OPTION);
+    ASSERT_STR_CONTAINS(err.msg, "generate_project needs option project_type");
     cJSON_Delete(out);
     cJSON_Delete(none);
     cJSON_Delete(all);
     opt_table_free(t);
     t = opt_table_new("/nonexistent/machines", &err);
-    CU_ASSERT_PTR_NOT_NULL(t);
+    ASSERT_NOT_NULL(t);
     opt_table_free(t);
 }
 
@@ -427,15 +428,15 @@ static void test_options_gives_c_values_with_defaults_applied(void)
 {
     struct options o;
     opt_get(NULL, &o);
-    CU_ASSERT(!o.verbose && o.deterministic && !o.warning_as_error);
-    CU_ASSERT_STRING_EQUAL(o.libc, "picolibc");
-    CU_ASSERT_STRING_EQUAL(o.opt_level, "2");
-    CU_ASSERT_STRING_EQUAL(o.board, "");
-    CU_ASSERT_EQUAL(o.workspace_size_bytes, -1);
-    CU_ASSERT_EQUAL(o.gdbserver_port, -1);
-    CU_ASSERT_EQUAL(o.session_start_timeout_sec, -1);
-    CU_ASSERT_EQUAL(o.session_established_timeout_sec, -1);
-    CU_ASSERT_EQUAL(o.n_compile_definitions, 0);
+    ASSERT_TRUE(!o.verbose && o.deterministic && !o.warning_as_error);
+    ASSERT_STR_EQ(o.libc, "picolibc");
+    ASSERT_STR_EQ(o.opt_level, "2");
+    ASSERT_STR_EQ(o.board, "");
+    ASSERT_EQ(o.workspace_size_bytes, -1);
+    ASSERT_EQ(o.gdbserver_port, -1);
+    ASSERT_EQ(o.session_start_timeout_sec, -1);
+    ASSERT_EQ(o.session_established_timeout_sec, -1);
+    ASSERT_EQ(o.n_compile_definitions, 0);
 
     struct err err = {0};
     cJSON *out = norm(table,
@@ -447,27 +448,26 @@ static void test_options_gives_c_values_with_defaults_applied(void)
                       "\"A B=2\", \"cmsis_path\": \"/c\", \"extra_files_tar\": \"/x.tar\", "
                       "\"warning_as_error\": true}",
                       &err);
-    CU_ASSERT_FATAL(out != NULL);
+    ASSERT_NOT_NULL_FATAL(out);
     opt_get(out, &o);
-    CU_ASSERT(o.verbose && !o.deterministic && o.warning_as_error);
-    CU_ASSERT_STRING_EQUAL(o.board, "alpha");
-    CU_ASSERT_STRING_EQUAL(o.project_type, "aot_standalone");
-    CU_ASSERT_STRING_EQUAL(o.libc, "newlib");
-    CU_ASSERT_STRING_EQUAL(o.opt_level, "s");
-    CU_ASSERT_EQUAL(o.workspace_size_bytes, 65536);
-    CU_ASSERT_EQUAL(o.gdbserver_port, 1234);
-    CU_ASSERT_EQUAL(o.session_start_timeout_sec, 10);
-    CU_ASSERT_EQUAL(o.session_established_timeout_sec, 0);
-    CU_ASSERT_STRING_EQUAL(o.compile_definitions, "A;B=2");
-    CU_ASSERT_EQUAL(o.n_compile_definitions, 2);
-    CU_ASSERT_STRING_EQUAL(o.cmsis_path, "/c");
-    CU_ASSERT_STRING_EQUAL(o.extra_files_tar, "/x.tar");
+    ASSERT_TRUE(o.verbose && !o.deterministic && o.warning_as_error);
+    ASSERT_STR_EQ(o.board, "alpha");
+    ASSERT_STR_EQ(o.project_type, "aot_standalone");
+    ASSERT_STR_EQ(o.libc, "newlib");
+    ASSERT_STR_EQ(o.opt_level, "s");
+    ASSERT_EQ(o.workspace_size_bytes, 65536);
+    ASSERT_EQ(o.gdbserver_port, 1234);
+    ASSERT_EQ(o.session_start_timeout_sec, 10);
+    ASSERT_EQ(o.session_established_timeout_sec, 0);
+    ASSERT_STR_EQ(o.compile_definitions, "A;B=2");
+    ASSERT_EQ(o.n_compile_definitions, 2);
+    ASSERT_STR_EQ(o.cmsis_path, "/c");
+    ASSERT_STR_EQ(o.extra_files_tar, "/x.tar");
     cJSON_Delete(out);
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("options", suite_init, suite_clean);
     CU_ADD_TEST(s, test_options_describes_exactly_the_contract_options_with_all_seven_keys);
     CU_ADD_TEST(s, test_options_reads_board_choices_from_the_real_machines_directory);
@@ -485,11 +485,5 @@ int main(void)
     CU_ADD_TEST(s, test_options_requires_project_type_and_board_for_generate_project);
     CU_ADD_TEST(s, test_options_without_boards_says_none_are_installed);
     CU_ADD_TEST(s, test_options_gives_c_values_with_defaults_applied);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

@@ -5,7 +5,9 @@
  */
 #include "uart_pty.h"
 
-#include <CUnit/Basic.h>
+#include "asserts.h"
+#include "runner.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -43,44 +45,44 @@ static void write_all(int fd, const unsigned char *buf, size_t n)
                 break;
         }
     }
-    CU_ASSERT_EQUAL(off, n);
+    ASSERT_EQ(off, n);
 }
 
 static void assert_raw(int fd)
 {
     struct termios t;
-    CU_ASSERT_EQUAL_FATAL(tcgetattr(fd, &t), 0);
-    CU_ASSERT_EQUAL(t.c_lflag & (ECHO | ICANON | ISIG | IEXTEN), 0);
-    CU_ASSERT_EQUAL(t.c_iflag & (ICRNL | INLCR | IGNCR | IXON | IXOFF | ISTRIP | BRKINT), 0);
-    CU_ASSERT_EQUAL(t.c_oflag & OPOST, 0);
-    CU_ASSERT_EQUAL(t.c_cflag & CSIZE, CS8);
+    ASSERT_EQ_FATAL(tcgetattr(fd, &t), 0);
+    ASSERT_EQ(t.c_lflag & (ECHO | ICANON | ISIG | IEXTEN), 0);
+    ASSERT_EQ(t.c_iflag & (ICRNL | INLCR | IGNCR | IXON | IXOFF | ISTRIP | BRKINT), 0);
+    ASSERT_EQ(t.c_oflag & OPOST, 0);
+    ASSERT_EQ(t.c_cflag & CSIZE, CS8);
 }
 
 static void test_pty_open_gives_raw_ends_a_nonblocking_master_and_cloexec_fds(void)
 {
     struct pty p;
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(pty_open(&p, &err), 0);
-    CU_ASSERT(p.master >= 0 && p.slave >= 0);
-    CU_ASSERT_EQUAL(strncmp(p.slave_path, "/dev/pts/", 9), 0);
+    ASSERT_OK_FATAL(pty_open(&p, &err), &err);
+    ASSERT_TRUE(p.master >= 0 && p.slave >= 0);
+    ASSERT_EQ(strncmp(p.slave_path, "/dev/pts/", 9), 0);
     assert_raw(p.master);
     assert_raw(p.slave);
-    CU_ASSERT(fcntl(p.master, F_GETFL) & O_NONBLOCK);
-    CU_ASSERT(fcntl(p.master, F_GETFD) & FD_CLOEXEC);
-    CU_ASSERT(fcntl(p.slave, F_GETFD) & FD_CLOEXEC);
+    ASSERT_TRUE(fcntl(p.master, F_GETFL) & O_NONBLOCK);
+    ASSERT_TRUE(fcntl(p.master, F_GETFD) & FD_CLOEXEC);
+    ASSERT_TRUE(fcntl(p.slave, F_GETFD) & FD_CLOEXEC);
     unsigned char c;
     errno = 0;
-    CU_ASSERT_EQUAL(read(p.master, &c, 1), -1);
-    CU_ASSERT_EQUAL(errno, EAGAIN);
+    ASSERT_EQ(read(p.master, &c, 1), -1);
+    ASSERT_EQ(errno, EAGAIN);
     pty_close(&p);
-    CU_ASSERT_EQUAL(p.master, -1);
-    CU_ASSERT_EQUAL(p.slave, -1);
+    ASSERT_EQ(p.master, -1);
+    ASSERT_EQ(p.slave, -1);
 }
 
 static void test_pty_passes_every_byte_value_unchanged_in_both_directions(void)
 {
     struct pty p;
-    CU_ASSERT_EQUAL_FATAL(pty_open(&p, NULL), 0);
+    ASSERT_EQ_FATAL(pty_open(&p, NULL), 0);
     /* the bytes a cooked tty would eat or change come first, then all 256 values */
     static const unsigned char special[] = {0x00, 0x03, 0x11, 0x13, 0xFF, 0x0A, 0x0D, 0x0D, 0x0A,
                                             0x04, 0x1A, 0x1C, 0x7F, 0x08, 0x15, 0x17, 0x16, 0x12};
@@ -92,17 +94,17 @@ static void test_pty_passes_every_byte_value_unchanged_in_both_directions(void)
 
     write_all(p.master, out, sizeof out);
     memset(in, 0xAA, sizeof in);
-    CU_ASSERT_EQUAL(read_n(p.slave, in, sizeof in), sizeof out);
-    CU_ASSERT_EQUAL(memcmp(in, out, sizeof out), 0);
+    ASSERT_EQ(read_n(p.slave, in, sizeof in), sizeof out);
+    ASSERT_EQ(memcmp(in, out, sizeof out), 0);
 
     write_all(p.slave, out, sizeof out);
     memset(in, 0xAA, sizeof in);
-    CU_ASSERT_EQUAL(read_n(p.master, in, sizeof in), sizeof out);
-    CU_ASSERT_EQUAL(memcmp(in, out, sizeof out), 0);
+    ASSERT_EQ(read_n(p.master, in, sizeof in), sizeof out);
+    ASSERT_EQ(memcmp(in, out, sizeof out), 0);
 
     /* nothing extra came back (no echo of what we wrote on either side) */
     unsigned char extra;
-    CU_ASSERT_EQUAL(read_n(p.master, &extra, 1), 0);
+    ASSERT_EQ(read_n(p.master, &extra, 1), 0);
     pty_close(&p);
 }
 
@@ -111,45 +113,37 @@ static void test_pty_passes_every_byte_value_unchanged_in_both_directions(void)
 static void test_pty_keeps_bytes_and_reports_no_hangup_after_another_writer_closes(void)
 {
     struct pty p;
-    CU_ASSERT_EQUAL_FATAL(pty_open(&p, NULL), 0);
+    ASSERT_EQ_FATAL(pty_open(&p, NULL), 0);
     int other = open(p.slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    CU_ASSERT_FATAL(other >= 0);
+    ASSERT_GE_FATAL(other, 0);
     const unsigned char msg[] = "#banner\n\x00\xff";
     write_all(other, msg, sizeof msg);
     close(other);
     unsigned char in[sizeof msg];
-    CU_ASSERT_EQUAL(read_n(p.master, in, sizeof in), sizeof msg);
-    CU_ASSERT_EQUAL(memcmp(in, msg, sizeof msg), 0);
+    ASSERT_EQ(read_n(p.master, in, sizeof in), sizeof msg);
+    ASSERT_EQ(memcmp(in, msg, sizeof msg), 0);
     struct pollfd pf = {.fd = p.master, .events = POLLIN};
-    CU_ASSERT_EQUAL(poll(&pf, 1, 50), 0); /* no POLLHUP, no data */
+    ASSERT_EQ(poll(&pf, 1, 50), 0); /* no POLLHUP, no data */
     pty_close(&p);
 }
 
 static void test_pty_close_accepts_null_and_an_already_closed_pty(void)
 {
     struct pty p;
-    CU_ASSERT_EQUAL_FATAL(pty_open(&p, NULL), 0);
+    ASSERT_EQ_FATAL(pty_open(&p, NULL), 0);
     pty_close(&p);
     pty_close(&p);
     pty_close(NULL);
-    CU_ASSERT_EQUAL(p.master, -1);
-    CU_ASSERT_EQUAL(p.slave_path[0], '\0');
+    ASSERT_EQ(p.master, -1);
+    ASSERT_EQ(p.slave_path[0], '\0');
 }
 
-int main(void)
+int test_register(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
     CU_pSuite s = CU_add_suite("pty", NULL, NULL);
     CU_ADD_TEST(s, test_pty_open_gives_raw_ends_a_nonblocking_master_and_cloexec_fds);
     CU_ADD_TEST(s, test_pty_passes_every_byte_value_unchanged_in_both_directions);
     CU_ADD_TEST(s, test_pty_keeps_bytes_and_reports_no_hangup_after_another_writer_closes);
     CU_ADD_TEST(s, test_pty_close_accepts_null_and_an_already_closed_pty);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry(); /* only after reading the counts: it clears them */
-    return bad != 0;
+    return TEST_RUN;
 }

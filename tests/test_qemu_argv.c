@@ -4,11 +4,12 @@
  * and exactly the serial ports we define (docs/SECURITY.md "The board and QEMU"); an optional
  * link's arguments replace only -nic none.
  */
+#include "asserts.h"
 #include "fast_link.h"
 #include "qemu_argv.h"
 #include "machine.h"
+#include "runner.h"
 
-#include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,8 +59,8 @@ static void build(const struct emu_config *c, struct emu__argv *a)
     int rc = emu__build_argv(c, &PATHS, a, &err);
     if (rc < 0)
         fprintf(stderr, "\n    %s\n", err.msg);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-    CU_ASSERT_PTR_NULL(a->v[a->n]);
+    ASSERT_EQ_FATAL(rc, 0);
+    ASSERT_NULL(a->v[a->n]);
 }
 
 static void test_every_board_runs_sandboxed_without_semihosting_or_default_devices(void)
@@ -67,10 +68,10 @@ static void test_every_board_runs_sandboxed_without_semihosting_or_default_devic
     char **names = NULL;
     size_t n = 0;
     struct err err;
-    CU_ASSERT_EQUAL_FATAL(mach_list(MACHINES_DIR, &names, &n, &err), 0);
-    CU_ASSERT_FATAL(n >= 6);
+    ASSERT_OK_FATAL(mach_list(MACHINES_DIR, &names, &n, &err), &err);
+    ASSERT_GE_FATAL(n, 6);
     for (size_t i = 0; i < n; i++) {
-        CU_ASSERT_EQUAL_FATAL(mach_load_by_name(&mach, MACHINES_DIR, names[i], &err), 0);
+        ASSERT_OK_FATAL(mach_load_by_name(&mach, MACHINES_DIR, names[i], &err), &err);
         struct emu_config c;
         emu_config_init(&c);
         c.machine = &mach;
@@ -78,34 +79,34 @@ static void test_every_board_runs_sandboxed_without_semihosting_or_default_devic
         struct emu__argv a;
         build(&c, &a);
         bool arm = strcmp(mach.arch, "arm") == 0;
-        CU_ASSERT(has_pair(&a, "-sandbox", SANDBOX));
-        CU_ASSERT_EQUAL(count(&a, "-sandbox"), 1);
-        CU_ASSERT(find(&a, "-nodefaults", 0) > 0);
-        CU_ASSERT(find(&a, "-no-user-config", 0) > 0);
-        CU_ASSERT(has_pair(&a, "-display", "none"));
-        CU_ASSERT(has_pair(&a, "-monitor", "none"));
-        CU_ASSERT(has_pair(&a, "-parallel", "none"));
-        CU_ASSERT(has_pair(&a, "-nic", "none"));
+        ASSERT_TRUE(has_pair(&a, "-sandbox", SANDBOX));
+        ASSERT_EQ(count(&a, "-sandbox"), 1);
+        ASSERT_GT(find(&a, "-nodefaults", 0), 0);
+        ASSERT_GT(find(&a, "-no-user-config", 0), 0);
+        ASSERT_TRUE(has_pair(&a, "-display", "none"));
+        ASSERT_TRUE(has_pair(&a, "-monitor", "none"));
+        ASSERT_TRUE(has_pair(&a, "-parallel", "none"));
+        ASSERT_TRUE(has_pair(&a, "-nic", "none"));
         for (size_t j = 0; j < a.n; j++) {
-            CU_ASSERT_PTR_NULL(strstr(a.v[j], "semihosting"));
-            CU_ASSERT_PTR_NULL(strstr(a.v[j], "-netdev"));
-            CU_ASSERT_PTR_NULL(strstr(a.v[j], "-drive"));
-            CU_ASSERT_PTR_NULL(strstr(a.v[j], "virtio"));
-            CU_ASSERT_PTR_NULL(strstr(a.v[j], "-no-reboot")); /* a guest reset still resets */
+            ASSERT_STR_NOT_CONTAINS(a.v[j], "semihosting");
+            ASSERT_STR_NOT_CONTAINS(a.v[j], "-netdev");
+            ASSERT_STR_NOT_CONTAINS(a.v[j], "-drive");
+            ASSERT_STR_NOT_CONTAINS(a.v[j], "virtio");
+            ASSERT_STR_NOT_CONTAINS(a.v[j], "-no-reboot"); /* a guest reset still resets */
         }
         /* the serial ports are ours alone: the console, plus the status UART on mps2 */
-        CU_ASSERT_EQUAL(count(&a, "-serial"), arm ? 2 : 1);
-        CU_ASSERT_EQUAL(count(&a, "-chardev"), arm ? 2 : 1);
-        CU_ASSERT(has_pair(&a, "-serial", "chardev:uart0"));
-        CU_ASSERT(has_pair(&a, "-chardev", "serial,id=uart0,path=/dev/pts/90"));
-        CU_ASSERT_EQUAL(has_pair(&a, "-chardev", "serial,id=status,path=/dev/pts/91"), arm);
-        CU_ASSERT_EQUAL(has_pair(&a, "-action", "watchdog=poweroff"), arm);
+        ASSERT_EQ(count(&a, "-serial"), arm ? 2 : 1);
+        ASSERT_EQ(count(&a, "-chardev"), arm ? 2 : 1);
+        ASSERT_TRUE(has_pair(&a, "-serial", "chardev:uart0"));
+        ASSERT_TRUE(has_pair(&a, "-chardev", "serial,id=uart0,path=/dev/pts/90"));
+        ASSERT_EQ(has_pair(&a, "-chardev", "serial,id=status,path=/dev/pts/91"), arm);
+        ASSERT_EQ(has_pair(&a, "-action", "watchdog=poweroff"), arm);
         /* the only device: the seed's loader */
-        CU_ASSERT_EQUAL(count(&a, "-device"), 1);
+        ASSERT_EQ(count(&a, "-device"), 1);
         char icount[64]; /* the machine file's shift (exact counts on the CMSDK-timer boards) */
         snprintf(icount, sizeof icount, "shift=%d,align=off,sleep=off", mach.icount_shift);
-        CU_ASSERT(has_pair(&a, "-icount", icount));
-        CU_ASSERT_EQUAL(find(&a, "-gdb", 0), -1);
+        ASSERT_TRUE(has_pair(&a, "-icount", icount));
+        ASSERT_EQ(find(&a, "-gdb", 0), -1);
         emu__argv_free(&a);
     }
     mach_free_names(names, n);
@@ -114,7 +115,7 @@ static void test_every_board_runs_sandboxed_without_semihosting_or_default_devic
 static void test_a_link_brings_its_devices_instead_of_no_network(void)
 {
     struct err err;
-    CU_ASSERT_EQUAL_FATAL(mach_load_by_name(&mach, MACHINES_DIR, "riscv32-virt", &err), 0);
+    ASSERT_OK_FATAL(mach_load_by_name(&mach, MACHINES_DIR, "riscv32-virt", &err), &err);
     static const char *const link[] = {"-device", "virtio-serial-device", NULL};
     struct emu_config c;
     emu_config_init(&c);
@@ -124,10 +125,10 @@ static void test_a_link_brings_its_devices_instead_of_no_network(void)
     c.gdb_port = 1234;
     struct emu__argv a;
     build(&c, &a);
-    CU_ASSERT_FALSE(has_pair(&a, "-nic", "none"));
-    CU_ASSERT(has_pair(&a, "-device", "virtio-serial-device"));
-    CU_ASSERT(has_pair(&a, "-sandbox", SANDBOX));
-    CU_ASSERT(has_pair(&a, "-gdb", "tcp:127.0.0.1:1234")); /* never on all interfaces */
+    ASSERT_FALSE(has_pair(&a, "-nic", "none"));
+    ASSERT_TRUE(has_pair(&a, "-device", "virtio-serial-device"));
+    ASSERT_TRUE(has_pair(&a, "-sandbox", SANDBOX));
+    ASSERT_TRUE(has_pair(&a, "-gdb", "tcp:127.0.0.1:1234")); /* never on all interfaces */
     emu__argv_free(&a);
 }
 
@@ -141,15 +142,15 @@ static void test_every_fast_link_kind_reaches_the_host_only_through_fd_3(void)
         "connect", "tcp", "udp", "unix", "file", "pipe", "pty", "stdio", "mcast", "vhost",
         "script", "ifname", "smb", "hostfwd", "guestfwd", "tftp", NULL};
     struct err err;
-    CU_ASSERT_EQUAL_FATAL(mach_load_by_name(&mach, MACHINES_DIR, "riscv32-virt", &err), 0);
-    CU_ASSERT_PTR_NOT_NULL(fast_link_kind_find("virtio_serial"));
-    CU_ASSERT_PTR_NULL(fast_link_kind_find("virtio_net"));
-    CU_ASSERT_PTR_NULL(fast_link_kind_find(NULL));
+    ASSERT_EQ_FATAL(mach_load_by_name(&mach, MACHINES_DIR, "riscv32-virt", &err), 0);
+    ASSERT_NOT_NULL(fast_link_kind_find("virtio_serial"));
+    ASSERT_NULL(fast_link_kind_find("virtio_net"));
+    ASSERT_NULL(fast_link_kind_find(NULL));
     size_t k = 0;
     for (const struct fast_link_kind *kind; (kind = fast_link_kind_at(k)); k++) {
         struct emu_config c;
         emu_config_init(&c);
-        CU_ASSERT_EQUAL(c.link_fd, -1);
+        ASSERT_EQ(c.link_fd, -1);
         c.machine = &mach;
         c.image = "/p/flash/firmware.elf";
         c.link_args = kind->qemu_args;
@@ -160,7 +161,7 @@ static void test_every_fast_link_kind_reaches_the_host_only_through_fd_3(void)
         for (size_t i = 0; kind->qemu_args[i]; i++) {
             const char *v = kind->qemu_args[i];
             if (v[0] == '-') {
-                CU_ASSERT(!strcmp(v, "-device") || !strcmp(v, "-chardev") ||
+                ASSERT_TRUE(!strcmp(v, "-device") || !strcmp(v, "-chardev") ||
                           !strcmp(v, "-netdev") || !strcmp(v, "-net"));
                 continue;
             }
@@ -171,25 +172,25 @@ static void test_every_fast_link_kind_reaches_the_host_only_through_fd_3(void)
                 }
             if (strstr(v, "fd=")) {
                 const char *f = strstr(v, "fd=3"); /* fd=3 itself, not fd=30 */
-                CU_ASSERT(f && (f[4] == '\0' || f[4] == ','));
+                ASSERT_TRUE(f && (f[4] == '\0' || f[4] == ','));
                 fd3++;
             }
         }
-        CU_ASSERT_EQUAL(fd3, 1); /* exactly one backend, on fd 3 */
-        CU_ASSERT_EQUAL(count(&a, "-serial"), 1);
-        CU_ASSERT(has_pair(&a, "-monitor", "none"));
-        CU_ASSERT(has_pair(&a, "-sandbox", SANDBOX));
+        ASSERT_EQ(fd3, 1); /* exactly one backend, on fd 3 */
+        ASSERT_EQ(count(&a, "-serial"), 1);
+        ASSERT_TRUE(has_pair(&a, "-monitor", "none"));
+        ASSERT_TRUE(has_pair(&a, "-sandbox", SANDBOX));
         /* the machine's own arguments and the seed loader are still all there is besides */
-        CU_ASSERT(find(&a, "-kernel", 0) > 0);
+        ASSERT_TRUE(find(&a, "-kernel", 0) > 0);
         emu__argv_free(&a);
     }
-    CU_ASSERT(k >= 1);
+    ASSERT_TRUE(k >= 1);
 }
 
 static void test_a_watchdog_exit_without_its_status_pty_is_refused(void)
 {
     struct err err;
-    CU_ASSERT_EQUAL_FATAL(mach_load_by_name(&mach, MACHINES_DIR, "mps2-an385", &err), 0);
+    ASSERT_OK_FATAL(mach_load_by_name(&mach, MACHINES_DIR, "mps2-an385", &err), &err);
     struct emu_config c;
     emu_config_init(&c);
     c.machine = &mach;
@@ -198,24 +199,17 @@ static void test_a_watchdog_exit_without_its_status_pty_is_refused(void)
     p.status_pty = NULL;
     struct emu__argv a;
     memset(&a, 0, sizeof a);
-    CU_ASSERT_EQUAL(emu__build_argv(&c, &p, &a, &err), ERR_INTERNAL);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "status pty"));
+    ASSERT_EQ(emu__build_argv(&c, &p, &a, &err), ERR_INTERNAL);
+    ASSERT_STR_CONTAINS(err.msg, "status pty");
     emu__argv_free(&a);
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("qemu_argv", NULL, NULL);
     CU_ADD_TEST(s, test_every_board_runs_sandboxed_without_semihosting_or_default_devices);
     CU_ADD_TEST(s, test_a_link_brings_its_devices_instead_of_no_network);
     CU_ADD_TEST(s, test_every_fast_link_kind_reaches_the_host_only_through_fd_3);
     CU_ADD_TEST(s, test_a_watchdog_exit_without_its_status_pty_is_refused);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

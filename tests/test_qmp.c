@@ -5,7 +5,9 @@
  */
 #include "qmp.h"
 
-#include <CUnit/Basic.h>
+#include "asserts.h"
+#include "runner.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -103,10 +105,10 @@ static int double_start(struct double_qmp *d, const char **steps)
     int sv[2];
     memset(d, 0, sizeof *d);
     d->listen_fd = -1;
-    CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    ASSERT_EQ_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     d->fd = sv[1];
     d->steps = steps;
-    CU_ASSERT_FATAL(pthread_create(&d->thread, NULL, double_run, d) == 0);
+    ASSERT_EQ_FATAL(pthread_create(&d->thread, NULL, double_run, d), 0);
     return sv[0];
 }
 
@@ -127,16 +129,16 @@ static void test_qmp_opens_runs_a_command_and_skips_events_before_its_answer(voi
     struct err err = {0};
     int fd = double_start(&d, steps);
     struct qmp *q = qmp_open_fd(fd, 2000, &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    ASSERT_NOT_NULL_FATAL(q);
     cJSON *ret = NULL;
-    CU_ASSERT_EQUAL(qmp_execute(q, "query-status", &ret, 2000, &err), 0);
+    ASSERT_OK(qmp_execute(q, "query-status", &ret, 2000, &err), &err);
     cJSON *status = cJSON_GetObjectItemCaseSensitive(ret, "status");
-    CU_ASSERT(cJSON_IsString(status) && strcmp(status->valuestring, "running") == 0);
+    ASSERT_TRUE(cJSON_IsString(status) && strcmp(status->valuestring, "running") == 0);
     cJSON_Delete(ret);
-    CU_ASSERT_EQUAL(qmp_execute(q, "cont", NULL, 2000, &err), 0);
+    ASSERT_OK(qmp_execute(q, "cont", NULL, 2000, &err), &err);
     qmp_close(q);
     double_join(&d);
-    CU_ASSERT_EQUAL(d.mismatches, 0);
+    ASSERT_EQ(d.mismatches, 0);
 }
 
 static void test_qmp_turns_an_error_reply_into_err_tool_with_qemus_class_and_text(void)
@@ -147,12 +149,12 @@ static void test_qmp_turns_an_error_reply_into_err_tool_with_qemus_class_and_tex
     struct double_qmp d;
     struct err err = {0};
     struct qmp *q = qmp_open_fd(double_start(&d, steps), 2000, &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
-    CU_ASSERT_EQUAL(qmp_execute(q, "system_reset", NULL, 2000, &err), ERR_TOOL);
-    CU_ASSERT_EQUAL(err.code, ERR_TOOL);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "system_reset"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "GenericError"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no way"));
+    ASSERT_NOT_NULL_FATAL(q);
+    ASSERT_EQ(qmp_execute(q, "system_reset", NULL, 2000, &err), ERR_TOOL);
+    ASSERT_EQ(err.code, ERR_TOOL);
+    ASSERT_STR_CONTAINS(err.msg, "system_reset");
+    ASSERT_STR_CONTAINS(err.msg, "GenericError");
+    ASSERT_STR_CONTAINS(err.msg, "no way");
     qmp_close(q);
     double_join(&d);
 }
@@ -163,11 +165,11 @@ static void test_qmp_gives_err_timeout_when_the_answer_does_not_come_in_time(voi
     struct double_qmp d;
     struct err err = {0};
     struct qmp *q = qmp_open_fd(double_start(&d, steps), 2000, &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    ASSERT_NOT_NULL_FATAL(q);
     int64_t t0 = now_ms();
-    CU_ASSERT_EQUAL(qmp_execute(q, "stop", NULL, 100, &err), ERR_TIMEOUT);
+    ASSERT_EQ(qmp_execute(q, "stop", NULL, 100, &err), ERR_TIMEOUT);
     int64_t dt = now_ms() - t0;
-    CU_ASSERT(dt >= 100 && dt < 350);
+    ASSERT_TRUE(dt >= 100 && dt < 350);
     qmp_close(q);
     double_join(&d);
 }
@@ -177,9 +179,9 @@ static void test_qmp_gives_err_timeout_when_no_greeting_comes(void)
     const char *steps[] = {"~300", NULL};
     struct double_qmp d;
     struct err err = {0};
-    CU_ASSERT_PTR_NULL(qmp_open_fd(double_start(&d, steps), 80, &err));
-    CU_ASSERT_EQUAL(err.code, ERR_TIMEOUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "greeting"));
+    ASSERT_NULL(qmp_open_fd(double_start(&d, steps), 80, &err));
+    ASSERT_EQ(err.code, ERR_TIMEOUT);
+    ASSERT_STR_CONTAINS(err.msg, "greeting");
     double_join(&d);
 }
 
@@ -189,9 +191,9 @@ static void test_qmp_gives_err_closed_when_qemu_hangs_up_before_answering(void)
     struct double_qmp d;
     struct err err = {0};
     struct qmp *q = qmp_open_fd(double_start(&d, steps), 2000, &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
-    CU_ASSERT_EQUAL(qmp_execute(q, "quit", NULL, 2000, &err), ERR_CLOSED);
-    CU_ASSERT_EQUAL(err.code, ERR_CLOSED);
+    ASSERT_NOT_NULL_FATAL(q);
+    ASSERT_EQ(qmp_execute(q, "quit", NULL, 2000, &err), ERR_CLOSED);
+    ASSERT_EQ(err.code, ERR_CLOSED);
     qmp_close(q);
     double_join(&d);
 }
@@ -201,14 +203,14 @@ static void test_qmp_refuses_a_peer_whose_first_line_is_not_a_greeting(void)
     const char *steps[] = {">{\"return\": {}}\n", "~50", NULL};
     struct double_qmp d;
     struct err err = {0};
-    CU_ASSERT_PTR_NULL(qmp_open_fd(double_start(&d, steps), 2000, &err));
-    CU_ASSERT_EQUAL(err.code, ERR_INVALID);
+    ASSERT_NULL(qmp_open_fd(double_start(&d, steps), 2000, &err));
+    ASSERT_EQ(err.code, ERR_INVALID);
     double_join(&d);
 
     const char *garbage[] = {">this is not json\n", "~50", NULL};
-    CU_ASSERT_PTR_NULL(qmp_open_fd(double_start(&d, garbage), 2000, &err));
-    CU_ASSERT_EQUAL(err.code, ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not a JSON object"));
+    ASSERT_NULL(qmp_open_fd(double_start(&d, garbage), 2000, &err));
+    ASSERT_EQ(err.code, ERR_INVALID);
+    ASSERT_STR_CONTAINS(err.msg, "not a JSON object");
     double_join(&d);
 }
 
@@ -216,7 +218,7 @@ static void test_qmp_refuses_a_peer_whose_first_line_is_not_a_greeting(void)
 static void test_qmp_open_retries_until_the_socket_appears(void)
 {
     char dir[] = "/tmp/mtq-test-qmp-XXXXXX";
-    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    ASSERT_NOT_NULL_FATAL(mkdtemp(dir));
     char path[108];
     snprintf(path, sizeof path, "%s/qmp.sock", dir);
     const char *steps[] = {">" GREETING, "<qmp_capabilities", ">" OK, NULL};
@@ -227,33 +229,33 @@ static void test_qmp_open_retries_until_the_socket_appears(void)
     d.steps = steps;
     d.path = path;
     d.delay_ms = 150;
-    CU_ASSERT_FATAL(pthread_create(&d.thread, NULL, double_run, &d) == 0);
+    ASSERT_EQ_FATAL(pthread_create(&d.thread, NULL, double_run, &d), 0);
     struct err err = {0};
     int64_t t0 = now_ms();
     struct qmp *q = qmp_open(path, 3000, &err);
-    CU_ASSERT_PTR_NOT_NULL(q);
-    CU_ASSERT(now_ms() - t0 >= 150);
+    ASSERT_NOT_NULL(q);
+    ASSERT_GE(now_ms() - t0, 150);
     qmp_close(q);
     double_join(&d);
-    CU_ASSERT_EQUAL(d.mismatches, 0);
+    ASSERT_EQ(d.mismatches, 0);
     unlink(path);
-    CU_ASSERT_EQUAL(rmdir(dir), 0);
+    ASSERT_EQ(rmdir(dir), 0);
 }
 
 static void test_qmp_open_gives_err_timeout_when_no_socket_ever_appears(void)
 {
     char dir[] = "/tmp/mtq-test-qmp-XXXXXX";
-    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    ASSERT_NOT_NULL_FATAL(mkdtemp(dir));
     char path[108];
     snprintf(path, sizeof path, "%s/none.sock", dir);
     struct err err = {0};
     int64_t t0 = now_ms();
-    CU_ASSERT_PTR_NULL(qmp_open(path, 120, &err));
+    ASSERT_NULL(qmp_open(path, 120, &err));
     int64_t dt = now_ms() - t0;
-    CU_ASSERT_EQUAL(err.code, ERR_TIMEOUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, path));
-    CU_ASSERT(dt >= 120 && dt < 600);
-    CU_ASSERT_EQUAL(rmdir(dir), 0);
+    ASSERT_EQ(err.code, ERR_TIMEOUT);
+    ASSERT_STR_CONTAINS(err.msg, path);
+    ASSERT_TRUE(dt >= 120 && dt < 600);
+    ASSERT_EQ(rmdir(dir), 0);
 }
 
 static void test_qmp_open_refuses_a_socket_path_longer_than_sun_path(void)
@@ -263,16 +265,14 @@ static void test_qmp_open_refuses_a_socket_path_longer_than_sun_path(void)
     path[0] = '/';
     path[sizeof path - 1] = '\0';
     struct err err = {0};
-    CU_ASSERT_PTR_NULL(qmp_open(path, 100, &err));
-    CU_ASSERT_EQUAL(err.code, ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "longer than"));
+    ASSERT_NULL(qmp_open(path, 100, &err));
+    ASSERT_EQ(err.code, ERR_INVALID);
+    ASSERT_STR_CONTAINS(err.msg, "longer than");
     qmp_close(NULL);
 }
 
-int main(void)
+int test_register(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
     CU_pSuite s = CU_add_suite("qmp (against a test double)", NULL, NULL);
     CU_ADD_TEST(s, test_qmp_opens_runs_a_command_and_skips_events_before_its_answer);
     CU_ADD_TEST(s, test_qmp_turns_an_error_reply_into_err_tool_with_qemus_class_and_text);
@@ -283,11 +283,5 @@ int main(void)
     CU_ADD_TEST(s, test_qmp_open_retries_until_the_socket_appears);
     CU_ADD_TEST(s, test_qmp_open_gives_err_timeout_when_no_socket_ever_appears);
     CU_ADD_TEST(s, test_qmp_open_refuses_a_socket_path_longer_than_sun_path);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry(); /* only after reading the counts: it clears them */
-    return bad != 0;
+    return TEST_RUN;
 }

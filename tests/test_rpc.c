@@ -4,7 +4,9 @@
  */
 #include "rpc.h"
 
-#include <CUnit/Basic.h>
+#include "asserts.h"
+#include "runner.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,14 +26,14 @@ struct feed {
 static void feed_open(struct feed *f)
 {
     int p[2];
-    CU_ASSERT_FATAL(pipe(p) == 0);
+    ASSERT_EQ_FATAL(pipe(p), 0);
     f->rd = p[0];
     f->wr = p[1];
 }
 
 static void feed_write(struct feed *f, const char *s)
 {
-    CU_ASSERT_EQUAL((size_t)write(f->wr, s, strlen(s)), strlen(s));
+    ASSERT_EQ((size_t)write(f->wr, s, strlen(s)), strlen(s));
 }
 
 static void feed_close(struct feed *f)
@@ -54,7 +56,7 @@ static int next(struct rpc_reader *r, char **line, size_t *len)
             return -1;
         struct err err = {0};
         int rc = rpc_reader_fill(r, &err);
-        CU_ASSERT(rc >= 0);
+        ASSERT_GE(rc, 0);
         if (rc < 0)
             return -1;
     }
@@ -71,16 +73,16 @@ static void test_rpc_reader_splits_lines_and_hands_out_a_last_line_without_newli
     rpc_reader_init(&r, f.rd, 0);
     char *line;
     size_t len;
-    CU_ASSERT_EQUAL(next(&r, &line, &len), RPC_TAKE_LINE);
-    CU_ASSERT_STRING_EQUAL(line, "one");
-    CU_ASSERT_EQUAL(next(&r, &line, &len), RPC_TAKE_LINE);
-    CU_ASSERT_STRING_EQUAL(line, "two");
-    CU_ASSERT_EQUAL(next(&r, &line, &len), RPC_TAKE_LINE);
-    CU_ASSERT_EQUAL(len, 0);
-    CU_ASSERT_EQUAL(next(&r, &line, &len), RPC_TAKE_LINE);
-    CU_ASSERT_STRING_EQUAL(line, "three");
-    CU_ASSERT_EQUAL(len, 5);
-    CU_ASSERT_EQUAL(next(&r, &line, &len), -1);
+    ASSERT_EQ(next(&r, &line, &len), RPC_TAKE_LINE);
+    ASSERT_STR_EQ(line, "one");
+    ASSERT_EQ(next(&r, &line, &len), RPC_TAKE_LINE);
+    ASSERT_STR_EQ(line, "two");
+    ASSERT_EQ(next(&r, &line, &len), RPC_TAKE_LINE);
+    ASSERT_EQ(len, 0);
+    ASSERT_EQ(next(&r, &line, &len), RPC_TAKE_LINE);
+    ASSERT_STR_EQ(line, "three");
+    ASSERT_EQ(len, 5);
+    ASSERT_EQ(next(&r, &line, &len), -1);
     rpc_reader_close(&r);
     feed_close(&f);
 }
@@ -95,13 +97,13 @@ static void test_rpc_reader_joins_a_line_that_arrives_in_pieces(void)
     size_t len;
     struct err err = {0};
     feed_write(&f, "{\"a\":");
-    CU_ASSERT_EQUAL(rpc_reader_fill(&r, &err), 1);
-    CU_ASSERT_EQUAL(rpc_reader_take(&r, &line, &len), RPC_TAKE_NEED_MORE);
+    ASSERT_EQ(rpc_reader_fill(&r, &err), 1);
+    ASSERT_EQ(rpc_reader_take(&r, &line, &len), RPC_TAKE_NEED_MORE);
     feed_write(&f, "1}\n{\"b\"");
-    CU_ASSERT_EQUAL(rpc_reader_fill(&r, &err), 1);
-    CU_ASSERT_EQUAL(rpc_reader_take(&r, &line, &len), RPC_TAKE_LINE);
-    CU_ASSERT_STRING_EQUAL(line, "{\"a\":1}");
-    CU_ASSERT_EQUAL(rpc_reader_take(&r, &line, &len), RPC_TAKE_NEED_MORE);
+    ASSERT_EQ(rpc_reader_fill(&r, &err), 1);
+    ASSERT_EQ(rpc_reader_take(&r, &line, &len), RPC_TAKE_LINE);
+    ASSERT_STR_EQ(line, "{\"a\":1}");
+    ASSERT_EQ(rpc_reader_take(&r, &line, &len), RPC_TAKE_NEED_MORE);
     rpc_reader_close(&r);
     feed_close(&f);
 }
@@ -118,13 +120,13 @@ static void test_rpc_reader_skips_a_too_long_line_and_serves_the_next(void)
     feed_write(&f, "0123456789abcdef\n0123456789abcdefX and much more text\nnext\n");
     close(f.wr);
     f.wr = -1;
-    CU_ASSERT_EQUAL(next(&r, &line, &len), RPC_TAKE_LINE);
-    CU_ASSERT_EQUAL(len, 16);
-    CU_ASSERT_EQUAL(next(&r, &line, &len), RPC_TAKE_TOO_LONG);
-    CU_ASSERT_EQUAL(next(&r, &line, &len), RPC_TAKE_LINE);
-    CU_ASSERT_STRING_EQUAL(line, "next");
-    CU_ASSERT_EQUAL(next(&r, &line, &len), -1);
-    CU_ASSERT(r.cap <= 16 + 2);
+    ASSERT_EQ(next(&r, &line, &len), RPC_TAKE_LINE);
+    ASSERT_EQ(len, 16);
+    ASSERT_EQ(next(&r, &line, &len), RPC_TAKE_TOO_LONG);
+    ASSERT_EQ(next(&r, &line, &len), RPC_TAKE_LINE);
+    ASSERT_STR_EQ(line, "next");
+    ASSERT_EQ(next(&r, &line, &len), -1);
+    ASSERT_LE(r.cap, 16 + 2);
     rpc_reader_close(&r);
     feed_close(&f);
 }
@@ -136,7 +138,7 @@ static void test_rpc_reader_stays_bounded_on_a_line_far_over_the_limit(void)
     struct feed f;
     feed_open(&f);
     pid_t pid = fork();
-    CU_ASSERT_FATAL(pid >= 0);
+    ASSERT_GE_FATAL(pid, 0);
     if (pid == 0) {
         close(f.rd);
         static char chunk[65536];
@@ -164,15 +166,15 @@ static void test_rpc_reader_stays_bounded_on_a_line_far_over_the_limit(void)
             too_long++;
         else if (t == RPC_TAKE_LINE) {
             lines++;
-            CU_ASSERT_STRING_EQUAL(line, "ok");
+            ASSERT_STR_EQ(line, "ok");
         }
     }
-    CU_ASSERT_EQUAL(too_long, 1);
-    CU_ASSERT_EQUAL(lines, 1);
-    CU_ASSERT(max_cap <= ((size_t)1 << 20) + 2);
+    ASSERT_EQ(too_long, 1);
+    ASSERT_EQ(lines, 1);
+    ASSERT_LE(max_cap, ((size_t)1 << 20) + 2);
     int status = -1;
-    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
-    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     rpc_reader_close(&r);
     feed_close(&f);
 }
@@ -186,10 +188,10 @@ static int expect_bad(const char *text, size_t len, int code, const char *want)
     struct rpc_request req;
     struct err err = {0};
     int rc = rpc_parse_request(text, len, &req, &err);
-    CU_ASSERT_EQUAL(rc, code);
+    ASSERT_EQ(rc, code);
     if (!strstr(err.msg, want))
         fprintf(stderr, "\n%s: want \"%s\" in \"%s\"\n", text, want, err.msg);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want));
+    ASSERT_STR_CONTAINS(err.msg, want);
     int had_id = req.id != NULL;
     rpc_request_close(&req);
     return had_id;
@@ -228,7 +230,7 @@ static void test_rpc_rejects_deep_nesting_without_recursing(void)
 {
     size_t n = 100000;
     char *deep = malloc(n + 1);
-    CU_ASSERT_FATAL(deep != NULL);
+    ASSERT_NOT_NULL_FATAL(deep);
     memset(deep, '[', n);
     deep[n] = '\0';
     BAD(deep, RPC_PARSE_ERROR, "nested deeper than 64 levels at byte 64");
@@ -239,55 +241,55 @@ static void test_rpc_rejects_deep_nesting_without_recursing(void)
     strcpy(deep + 218, "\",\"jsonrpc\":\"2.0\"}");
     struct rpc_request req;
     struct err err = {0};
-    CU_ASSERT_EQUAL(rpc_parse_request(deep, strlen(deep), &req, &err), 0);
+    ASSERT_OK(rpc_parse_request(deep, strlen(deep), &req, &err), &err);
     rpc_request_close(&req);
     free(deep);
 }
 
 static void test_rpc_rejects_a_request_that_is_not_an_object_with_id_null(void)
 {
-    CU_ASSERT_FALSE(BAD("[]", RPC_INVALID_REQUEST, "request must be a JSON object, not an array"));
-    CU_ASSERT_FALSE(BAD("42", RPC_INVALID_REQUEST, "not a number"));
-    CU_ASSERT_FALSE(BAD("\"x\"", RPC_INVALID_REQUEST, "not a string"));
-    CU_ASSERT_FALSE(BAD("null", RPC_INVALID_REQUEST, "not null"));
+    ASSERT_FALSE(BAD("[]", RPC_INVALID_REQUEST, "request must be a JSON object, not an array"));
+    ASSERT_FALSE(BAD("42", RPC_INVALID_REQUEST, "not a number"));
+    ASSERT_FALSE(BAD("\"x\"", RPC_INVALID_REQUEST, "not a string"));
+    ASSERT_FALSE(BAD("null", RPC_INVALID_REQUEST, "not null"));
 }
 
 static void test_rpc_rejects_a_missing_or_wrong_id_with_id_null(void)
 {
-    CU_ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":{}}", RPC_INVALID_REQUEST,
-                        "request has no \"id\" (notifications are not supported"));
-    CU_ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":1.5}", RPC_INVALID_REQUEST,
-                        "\"id\" must be an integer, a string or null, not a number (1.5)"));
-    CU_ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":[1]}", RPC_INVALID_REQUEST,
-                        "not an array ([1])"));
-    CU_ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":true}", RPC_INVALID_REQUEST,
-                        "not a boolean (true)"));
-    CU_ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":1e300}", RPC_INVALID_REQUEST,
-                        "\"id\" must be an integer"));
-    CU_ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":1,\"id\":2}",
-                        RPC_INVALID_REQUEST, "request has member \"id\" twice"));
+    ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":{}}", RPC_INVALID_REQUEST,
+                     "request has no \"id\" (notifications are not supported"));
+    ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":1.5}", RPC_INVALID_REQUEST,
+                     "\"id\" must be an integer, a string or null, not a number (1.5)"));
+    ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":[1]}", RPC_INVALID_REQUEST,
+                     "not an array ([1])"));
+    ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":true}", RPC_INVALID_REQUEST,
+                     "not a boolean (true)"));
+    ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":1e300}", RPC_INVALID_REQUEST,
+                     "\"id\" must be an integer"));
+    ASSERT_FALSE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":1,\"id\":2}",
+                     RPC_INVALID_REQUEST, "request has member \"id\" twice"));
 }
 
 static void test_rpc_rejects_a_bad_envelope_and_keeps_the_id_for_the_reply(void)
 {
-    CU_ASSERT_TRUE(BAD("{\"jsonrpc\":\"1.0\",\"method\":\"m\",\"id\":7}", RPC_INVALID_REQUEST,
-                       "\"jsonrpc\" must be \"2.0\", not \"1.0\""));
-    CU_ASSERT_TRUE(BAD("{\"method\":\"m\",\"id\":7}", RPC_INVALID_REQUEST,
-                       "\"jsonrpc\" must be \"2.0\", not nothing"));
-    CU_ASSERT_TRUE(BAD("{\"jsonrpc\":2.0,\"method\":\"m\",\"id\":\"x\"}", RPC_INVALID_REQUEST,
-                       "\"jsonrpc\" must be \"2.0\", not 2"));
-    CU_ASSERT_TRUE(BAD("{\"jsonrpc\":\"2.0\",\"id\":7}", RPC_INVALID_REQUEST,
-                       "request has no \"method\""));
-    CU_ASSERT_TRUE(BAD("{\"jsonrpc\":\"2.0\",\"method\":5,\"id\":7}", RPC_INVALID_REQUEST,
-                       "\"method\" must be a string, not a number"));
-    CU_ASSERT_TRUE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":[1],\"id\":7}",
-                       RPC_INVALID_REQUEST,
-                       "\"params\" must be an object (named parameters), not an array"));
-    CU_ASSERT_TRUE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":\"x\",\"id\":null}",
-                       RPC_INVALID_REQUEST, "\"params\" must be an object"));
-    CU_ASSERT_TRUE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"param\":{},\"id\":7}",
-                       RPC_INVALID_REQUEST,
-                       "unexpected member \"param\" (allowed: jsonrpc, method, params, id)"));
+    ASSERT_TRUE(BAD("{\"jsonrpc\":\"1.0\",\"method\":\"m\",\"id\":7}", RPC_INVALID_REQUEST,
+                    "\"jsonrpc\" must be \"2.0\", not \"1.0\""));
+    ASSERT_TRUE(BAD("{\"method\":\"m\",\"id\":7}", RPC_INVALID_REQUEST,
+                    "\"jsonrpc\" must be \"2.0\", not nothing"));
+    ASSERT_TRUE(BAD("{\"jsonrpc\":2.0,\"method\":\"m\",\"id\":\"x\"}", RPC_INVALID_REQUEST,
+                    "\"jsonrpc\" must be \"2.0\", not 2"));
+    ASSERT_TRUE(BAD("{\"jsonrpc\":\"2.0\",\"id\":7}", RPC_INVALID_REQUEST,
+                    "request has no \"method\""));
+    ASSERT_TRUE(BAD("{\"jsonrpc\":\"2.0\",\"method\":5,\"id\":7}", RPC_INVALID_REQUEST,
+                    "\"method\" must be a string, not a number"));
+    ASSERT_TRUE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":[1],\"id\":7}",
+                    RPC_INVALID_REQUEST,
+                    "\"params\" must be an object (named parameters), not an array"));
+    ASSERT_TRUE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":\"x\",\"id\":null}",
+                    RPC_INVALID_REQUEST, "\"params\" must be an object"));
+    ASSERT_TRUE(BAD("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"param\":{},\"id\":7}",
+                    RPC_INVALID_REQUEST,
+                    "unexpected member \"param\" (allowed: jsonrpc, method, params, id)"));
 }
 
 /* A request with a few hundred thousand members is refused at once: the duplicate check once
@@ -296,7 +298,7 @@ static void test_rpc_refuses_a_very_wide_request_in_linear_time(void)
 {
     size_t n = 300000, cap = n * 16 + 64, used = 0;
     char *text = malloc(cap);
-    CU_ASSERT_FATAL(text != NULL);
+    ASSERT_NOT_NULL_FATAL(text);
     used += (size_t)snprintf(text, cap, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\"");
     for (size_t i = 0; i < n; i++)
         used += (size_t)snprintf(text + used, cap - used, ",\"m%zu\":0", i);
@@ -308,7 +310,7 @@ static void test_rpc_refuses_a_very_wide_request_in_linear_time(void)
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (secs >= 10)
         fprintf(stderr, "\n%zu members took %.1f s\n", n, secs);
-    CU_ASSERT(secs < 10); /* quadratic: ~10^10 comparisons, minutes; linear: well under 1 s */
+    ASSERT_LT(secs, 10); /* quadratic: ~10^10 comparisons, minutes; linear: well under 1 s */
     free(text);
 }
 
@@ -317,16 +319,16 @@ static void test_rpc_accepts_a_valid_request_and_takes_missing_params_as_empty(v
     const char *text = "{\"jsonrpc\": \"2.0\", \"method\": \"close_transport\", \"id\": 3}\r";
     struct rpc_request req;
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(rpc_parse_request(text, strlen(text), &req, &err), 0);
-    CU_ASSERT_STRING_EQUAL(req.method, "close_transport");
-    CU_ASSERT(cJSON_IsNumber(req.id) && req.id->valuedouble == 3);
-    CU_ASSERT(cJSON_IsObject(req.params) && req.params->child == NULL);
+    ASSERT_OK_FATAL(rpc_parse_request(text, strlen(text), &req, &err), &err);
+    ASSERT_STR_EQ(req.method, "close_transport");
+    ASSERT_TRUE(cJSON_IsNumber(req.id) && req.id->valuedouble == 3);
+    ASSERT_TRUE(cJSON_IsObject(req.params) && req.params->child == NULL);
     rpc_request_close(&req);
 
     text = "{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":{\"n\":1},\"id\":\"abc\"}";
-    CU_ASSERT_EQUAL_FATAL(rpc_parse_request(text, strlen(text), &req, &err), 0);
-    CU_ASSERT(cJSON_IsString(req.id) && strcmp(req.id->valuestring, "abc") == 0);
-    CU_ASSERT(cJSON_GetObjectItemCaseSensitive(req.params, "n") != NULL);
+    ASSERT_OK_FATAL(rpc_parse_request(text, strlen(text), &req, &err), &err);
+    ASSERT_TRUE(cJSON_IsString(req.id) && strcmp(req.id->valuestring, "abc") == 0);
+    ASSERT_NOT_NULL(cJSON_GetObjectItemCaseSensitive(req.params, "n"));
     rpc_request_close(&req);
 }
 
@@ -335,7 +337,7 @@ static void test_rpc_accepts_a_valid_request_and_takes_missing_params_as_empty(v
 static char *print(const cJSON *v)
 {
     char *s = cJSON_PrintUnformatted(v);
-    CU_ASSERT_FATAL(s != NULL);
+    ASSERT_NOT_NULL_FATAL(s);
     return s;
 }
 
@@ -344,18 +346,18 @@ static void test_rpc_builds_results_and_errors_echoing_the_id(void)
     cJSON *id = cJSON_CreateNumber(12);
     cJSON *r = rpc_make_result(id, cJSON_CreateString("ok"));
     char *s = print(r);
-    CU_ASSERT_STRING_EQUAL(s, "{\"jsonrpc\":\"2.0\",\"id\":12,\"result\":\"ok\"}");
+    ASSERT_STR_EQ(s, "{\"jsonrpc\":\"2.0\",\"id\":12,\"result\":\"ok\"}");
     free(s);
     cJSON_Delete(r);
     r = rpc_make_result(NULL, NULL);
     s = print(r);
-    CU_ASSERT_STRING_EQUAL(s, "{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":null}");
+    ASSERT_STR_EQ(s, "{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":null}");
     free(s);
     cJSON_Delete(r);
     r = rpc_make_error(id, RPC_METHOD_NOT_FOUND, "x: no such method", NULL);
     s = print(r);
-    CU_ASSERT_STRING_EQUAL(s, "{\"jsonrpc\":\"2.0\",\"id\":12,\"error\":{\"code\":-32601,"
-                              "\"message\":\"x: no such method\",\"data\":null}}");
+    ASSERT_STR_EQ(s, "{\"jsonrpc\":\"2.0\",\"id\":12,\"error\":{\"code\":-32601,"
+                     "\"message\":\"x: no such method\",\"data\":null}}");
     free(s);
     cJSON_Delete(r);
     cJSON_Delete(id);
@@ -365,10 +367,10 @@ static void test_rpc_makes_a_cut_multibyte_message_valid_utf8(void)
 {
     char msg[] = "caf\xc3\xa9 \xe2\x82 end \xff";
     rpc_utf8_sanitize(msg);
-    CU_ASSERT_STRING_EQUAL(msg, "caf\xc3\xa9 ?? end ?");
+    ASSERT_STR_EQ(msg, "caf\xc3\xa9 ?? end ?");
     cJSON *r = rpc_make_error(NULL, RPC_SERVER_ERROR, "cut \xe2\x82", NULL);
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(r, "error");
-    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItemCaseSensitive(e, "message")->valuestring, "cut ??");
+    ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(e, "message")->valuestring, "cut ??");
     cJSON_Delete(r);
 }
 
@@ -391,21 +393,21 @@ static char *slurp(int fd)
 static void test_rpc_writes_a_reply_as_one_line_with_control_characters_escaped(void)
 {
     int p[2];
-    CU_ASSERT_FATAL(pipe(p) == 0);
+    ASSERT_EQ_FATAL(pipe(p), 0);
     cJSON *data = cJSON_CreateObject();
     cJSON_AddStringToObject(data, "traceback", "line one\nline two\r\x01\t");
     cJSON *r = rpc_make_error(NULL, RPC_SERVER_ERROR, "calling method build", data);
     struct err err = {0};
-    CU_ASSERT_EQUAL(rpc_write_reply(p[1], r, &err), 0);
+    ASSERT_OK(rpc_write_reply(p[1], r, &err), &err);
     close(p[1]);
     char *text = slurp(p[0]);
     close(p[0]);
-    CU_ASSERT_FATAL(text != NULL);
+    ASSERT_NOT_NULL_FATAL(text);
     char *nl = strchr(text, '\n');
-    CU_ASSERT(nl != NULL && nl[1] == '\0'); /* one '\n', at the end */
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "line one\\nline two\\r\\u0001\\t"));
+    ASSERT_TRUE(nl != NULL && nl[1] == '\0'); /* one '\n', at the end */
+    ASSERT_STR_CONTAINS(text, "line one\\nline two\\r\\u0001\\t");
     cJSON *back = cJSON_Parse(text);
-    CU_ASSERT(back != NULL);
+    ASSERT_NOT_NULL(back);
     cJSON_Delete(back);
     free(text);
     cJSON_Delete(r);
@@ -414,15 +416,15 @@ static void test_rpc_writes_a_reply_as_one_line_with_control_characters_escaped(
 static void test_rpc_writes_a_large_reply_completely_through_a_pipe(void)
 {
     int p[2];
-    CU_ASSERT_FATAL(pipe(p) == 0);
+    ASSERT_EQ_FATAL(pipe(p), 0);
     size_t n = (size_t)3 << 20; /* far more than a pipe holds: many partial writes */
     char *big = malloc(n + 1);
-    CU_ASSERT_FATAL(big != NULL);
+    ASSERT_NOT_NULL_FATAL(big);
     for (size_t i = 0; i < n; i++)
         big[i] = (char)('a' + i % 26);
     big[n] = '\0';
     pid_t pid = fork();
-    CU_ASSERT_FATAL(pid >= 0);
+    ASSERT_GE_FATAL(pid, 0);
     if (pid == 0) {
         close(p[0]);
         cJSON *r = rpc_make_result(NULL, cJSON_CreateString(big));
@@ -433,12 +435,12 @@ static void test_rpc_writes_a_large_reply_completely_through_a_pipe(void)
     char *text = slurp(p[0]);
     close(p[0]);
     int status = -1;
-    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
-    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    CU_ASSERT_FATAL(text != NULL);
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_NOT_NULL_FATAL(text);
     cJSON *back = cJSON_Parse(text);
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(back, "result");
-    CU_ASSERT(cJSON_IsString(res) && strcmp(res->valuestring, big) == 0);
+    ASSERT_TRUE(cJSON_IsString(res) && strcmp(res->valuestring, big) == 0);
     cJSON_Delete(back);
     free(text);
     free(big);
@@ -447,21 +449,20 @@ static void test_rpc_writes_a_large_reply_completely_through_a_pipe(void)
 static void test_rpc_reports_a_closed_reader_as_err_closed(void)
 {
     int p[2];
-    CU_ASSERT_FATAL(pipe(p) == 0);
+    ASSERT_EQ_FATAL(pipe(p), 0);
     close(p[0]);
     void (*old)(int) = signal(SIGPIPE, SIG_IGN);
     cJSON *r = rpc_make_result(NULL, NULL);
     struct err err = {0};
-    CU_ASSERT_EQUAL(rpc_write_reply(p[1], r, &err), ERR_CLOSED);
-    CU_ASSERT_STRING_EQUAL(err.msg, "the client closed its end of the reply pipe");
+    ASSERT_EQ(rpc_write_reply(p[1], r, &err), ERR_CLOSED);
+    ASSERT_STR_EQ(err.msg, "the client closed its end of the reply pipe");
     signal(SIGPIPE, old);
     cJSON_Delete(r);
     close(p[1]);
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("rpc", NULL, NULL);
     CU_ADD_TEST(s, test_rpc_reader_splits_lines_and_hands_out_a_last_line_without_newline);
     CU_ADD_TEST(s, test_rpc_reader_joins_a_line_that_arrives_in_pieces);
@@ -480,11 +481,5 @@ int main(void)
     CU_ADD_TEST(s, test_rpc_writes_a_reply_as_one_line_with_control_characters_escaped);
     CU_ADD_TEST(s, test_rpc_writes_a_large_reply_completely_through_a_pipe);
     CU_ADD_TEST(s, test_rpc_reports_a_closed_reader_as_err_closed);
-    if (CU_get_error() != CUE_SUCCESS)
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

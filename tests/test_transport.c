@@ -10,11 +10,12 @@
 #include "e2e_rpc.h"
 #include "session_internal.h"
 
+#include "asserts.h"
 #include "fs.h"
+#include "runner.h"
 #include "server.h"
 #include "uart_pty.h"
 
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -44,8 +45,8 @@ static void fake_open(struct fake *f, size_t rx_max)
 {
     struct err err = {0};
     memset(f, 0, sizeof *f);
-    CU_ASSERT_EQUAL_FATAL(pty_open(&f->pty, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(pipe2(f->exit_pipe, O_CLOEXEC), 0);
+    ASSERT_OK_FATAL(pty_open(&f->pty, &err), &err);
+    ASSERT_EQ_FATAL(pipe2(f->exit_pipe, O_CLOEXEC), 0);
     sess__link_init(&f->link, rx_max);
     f->link.fd = f->pty.master;
     f->link.exit_fd = f->exit_pipe[0];
@@ -79,7 +80,7 @@ static void *echo_main(void *arg)
 static void fake_start_echo(struct fake *f)
 {
     atomic_store(&f->stop_echo, false);
-    CU_ASSERT_EQUAL_FATAL(pthread_create(&f->echo, NULL, echo_main, f), 0);
+    ASSERT_EQ_FATAL(pthread_create(&f->echo, NULL, echo_main, f), 0);
     f->echoing = true;
 }
 
@@ -105,13 +106,13 @@ static void fake_close(struct fake *f)
 /* The board "sends" bytes (writes to the slave). */
 static void board_says(struct fake *f, const void *data, size_t n)
 {
-    CU_ASSERT_EQUAL(write(f->pty.slave, data, n), (ssize_t)n);
+    ASSERT_EQ(write(f->pty.slave, data, n), (ssize_t)n);
     usleep(2000); /* let the pty move them to the master's side */
 }
 
 static void board_dies(struct fake *f)
 {
-    CU_ASSERT_EQUAL(write(f->exit_pipe[1], "x", 1), 1);
+    ASSERT_EQ(write(f->exit_pipe[1], "x", 1), 1);
 }
 
 /* ---- receive buffer ---- */
@@ -121,12 +122,12 @@ static void test_rx_buffer_hands_out_bytes_in_order_and_grows_past_its_first_siz
     struct sess__rx rx;
     struct err err = {0};
     int p[2];
-    CU_ASSERT_EQUAL_FATAL(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    ASSERT_EQ_FATAL(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
     sess__rx_init(&rx, 0);
-    CU_ASSERT_EQUAL(rx.max, SESS_RX_MAX);
+    ASSERT_EQ(rx.max, SESS_RX_MAX);
     size_t total = SESS_RX_INITIAL + 10000;
     uint8_t *src = malloc(total), *dst = malloc(total);
-    CU_ASSERT_FATAL(src != NULL && dst != NULL);
+    ASSERT_TRUE_FATAL(src != NULL && dst != NULL);
     for (size_t i = 0; i < total; i++)
         src[i] = (uint8_t)(i * 7 + i / 251);
     size_t written = 0;
@@ -137,19 +138,19 @@ static void test_rx_buffer_hands_out_bytes_in_order_and_grows_past_its_first_siz
         while (sess__rx_fill(&rx, p[0], &err) > 0)
             ;
     }
-    CU_ASSERT_EQUAL(sess__rx_len(&rx), total);
-    CU_ASSERT(rx.cap >= total && rx.cap <= 4 * total);
+    ASSERT_EQ(sess__rx_len(&rx), total);
+    ASSERT_TRUE(rx.cap >= total && rx.cap <= 4 * total);
     size_t got = 0;
     while (got < total) { /* odd sizes, to cross every boundary */
         size_t k = sess__rx_take(&rx, dst + got, 997);
-        CU_ASSERT_FATAL(k > 0);
+        ASSERT_GT_FATAL(k, 0);
         got += k;
     }
-    CU_ASSERT_EQUAL(memcmp(src, dst, total), 0);
-    CU_ASSERT_EQUAL(sess__rx_len(&rx), 0);
-    CU_ASSERT_EQUAL(sess__rx_fill(&rx, p[0], &err), 0); /* empty pipe: nothing, no error */
+    ASSERT_EQ(memcmp(src, dst, total), 0);
+    ASSERT_EQ(sess__rx_len(&rx), 0);
+    ASSERT_OK(sess__rx_fill(&rx, p[0], &err), &err); /* empty pipe: nothing, no error */
     close(p[1]);
-    CU_ASSERT_EQUAL(sess__rx_fill(&rx, p[0], &err), ERR_CLOSED); /* EOF */
+    ASSERT_EQ(sess__rx_fill(&rx, p[0], &err), ERR_CLOSED); /* EOF */
     sess__rx_close(&rx);
     sess__rx_close(&rx); /* twice is fine */
     sess__rx_close(NULL);
@@ -163,7 +164,7 @@ static void test_rx_buffer_refuses_more_than_its_bound_with_a_clear_error(void)
     struct sess__rx rx;
     struct err err = {0};
     int p[2];
-    CU_ASSERT_EQUAL_FATAL(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    ASSERT_EQ_FATAL(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
     sess__rx_init(&rx, SESS_RX_INITIAL); /* a 64 KiB bound instead of 64 MiB */
     uint8_t chunk[8192];
     memset(chunk, 0xab, sizeof chunk);
@@ -174,10 +175,10 @@ static void test_rx_buffer_refuses_more_than_its_bound_with_a_clear_error(void)
         while ((f = sess__rx_fill(&rx, p[0], &err)) > 0)
             ;
     }
-    CU_ASSERT_EQUAL(f, ERR_STATE);
-    CU_ASSERT_EQUAL(err.code, ERR_STATE);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "more than 65536 bytes that nobody read"));
-    CU_ASSERT_EQUAL(sess__rx_len(&rx), SESS_RX_INITIAL);
+    ASSERT_EQ(f, ERR_STATE);
+    ASSERT_EQ(err.code, ERR_STATE);
+    ASSERT_STR_CONTAINS(err.msg, "more than 65536 bytes that nobody read");
+    ASSERT_EQ(sess__rx_len(&rx), SESS_RX_INITIAL);
     sess__rx_close(&rx);
     close(p[0]);
     close(p[1]);
@@ -187,14 +188,14 @@ static void test_rx_find_newline_looks_only_from_the_given_index(void)
 {
     struct sess__rx rx;
     int p[2];
-    CU_ASSERT_EQUAL_FATAL(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    ASSERT_EQ_FATAL(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
     sess__rx_init(&rx, 0);
-    CU_ASSERT_EQUAL(sess__rx_find_newline(&rx, 0), -1);
-    CU_ASSERT_EQUAL(write(p[1], "ab\ncd\n", 6), 6);
-    CU_ASSERT_EQUAL(sess__rx_fill(&rx, p[0], NULL), 6);
-    CU_ASSERT_EQUAL(sess__rx_find_newline(&rx, 0), 2);
-    CU_ASSERT_EQUAL(sess__rx_find_newline(&rx, 3), 5);
-    CU_ASSERT_EQUAL(sess__rx_find_newline(&rx, 6), -1);
+    ASSERT_EQ(sess__rx_find_newline(&rx, 0), -1);
+    ASSERT_EQ(write(p[1], "ab\ncd\n", 6), 6);
+    ASSERT_EQ(sess__rx_fill(&rx, p[0], NULL), 6);
+    ASSERT_EQ(sess__rx_find_newline(&rx, 0), 2);
+    ASSERT_EQ(sess__rx_find_newline(&rx, 3), 5);
+    ASSERT_EQ(sess__rx_find_newline(&rx, 6), -1);
     sess__rx_close(&rx);
     close(p[0]);
     close(p[1]);
@@ -204,19 +205,19 @@ static void test_rx_cut_takes_out_a_range_and_keeps_the_rest_in_order(void)
 {
     struct sess__rx rx;
     int p[2];
-    CU_ASSERT_EQUAL_FATAL(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    ASSERT_EQ_FATAL(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
     sess__rx_init(&rx, 0);
-    CU_ASSERT_EQUAL(write(p[1], "banner\nMARK\nrest", 17), 17);
-    CU_ASSERT_EQUAL(sess__rx_fill(&rx, p[0], NULL), 17);
+    ASSERT_EQ(write(p[1], "banner\nMARK\nrest", 17), 17);
+    ASSERT_EQ(sess__rx_fill(&rx, p[0], NULL), 17);
     uint8_t one;
-    CU_ASSERT_EQUAL(sess__rx_take(&rx, &one, 1), 1); /* a head that is not 0 */
+    ASSERT_EQ(sess__rx_take(&rx, &one, 1), 1); /* a head that is not 0 */
     sess__rx_cut(&rx, 6, 5);
-    CU_ASSERT_EQUAL(sess__rx_len(&rx), 11);
+    ASSERT_EQ(sess__rx_len(&rx), 11);
     uint8_t out[32];
-    CU_ASSERT_EQUAL(sess__rx_take(&rx, out, sizeof out), 11);
-    CU_ASSERT_EQUAL(memcmp(out, "anner\nrest", 10), 0);
+    ASSERT_EQ(sess__rx_take(&rx, out, sizeof out), 11);
+    ASSERT_EQ(memcmp(out, "anner\nrest", 10), 0);
     sess__rx_cut(&rx, 0, 3); /* on an empty buffer, and past the end: nothing happens */
-    CU_ASSERT_EQUAL(sess__rx_len(&rx), 0);
+    ASSERT_EQ(sess__rx_len(&rx), 0);
     sess__rx_close(&rx);
     close(p[0]);
     close(p[1]);
@@ -232,14 +233,14 @@ static void test_read_returns_what_is_there_at_once_up_to_n(void)
     board_says(&f, "hello", 5);
     uint8_t buf[64];
     size_t got = 0;
-    CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, 3, -1, &got, &err), 0);
-    CU_ASSERT_EQUAL(got, 3);
-    CU_ASSERT_EQUAL(memcmp(buf, "hel", 3), 0);
+    ASSERT_OK(sess__link_read(&f.link, buf, 3, -1, &got, &err), &err);
+    ASSERT_EQ(got, 3);
+    ASSERT_EQ(memcmp(buf, "hel", 3), 0);
     double t0 = e2e_now_s();
-    CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 5.0, &got, &err), 0);
-    CU_ASSERT(e2e_now_s() - t0 < 0.5); /* partial reads do not wait for n */
-    CU_ASSERT_EQUAL(got, 2);
-    CU_ASSERT_EQUAL(memcmp(buf, "lo", 2), 0);
+    ASSERT_OK(sess__link_read(&f.link, buf, sizeof buf, 5.0, &got, &err), &err);
+    ASSERT_LT(e2e_now_s() - t0, 0.5); /* partial reads do not wait for n */
+    ASSERT_EQ(got, 2);
+    ASSERT_EQ(memcmp(buf, "lo", 2), 0);
     fake_close(&f);
 }
 
@@ -251,10 +252,10 @@ static void test_read_with_timeout_zero_polls_once_and_reports_a_timeout(void)
     uint8_t buf[8];
     size_t got = 99;
     double t0 = e2e_now_s();
-    CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 0, &got, &err), ERR_TIMEOUT);
-    CU_ASSERT(e2e_now_s() - t0 < 0.02);
-    CU_ASSERT_EQUAL(got, 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no data from the board within 0 s"));
+    ASSERT_EQ(sess__link_read(&f.link, buf, sizeof buf, 0, &got, &err), ERR_TIMEOUT);
+    ASSERT_LT(e2e_now_s() - t0, 0.02);
+    ASSERT_EQ(got, 0);
+    ASSERT_STR_CONTAINS(err.msg, "no data from the board within 0 s");
     fake_close(&f);
 }
 
@@ -266,10 +267,10 @@ static void test_read_with_a_timeout_waits_that_long_and_no_longer(void)
     uint8_t buf[8];
     size_t got = 0;
     double t0 = e2e_now_s();
-    CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 0.2, &got, &err), ERR_TIMEOUT);
+    ASSERT_EQ(sess__link_read(&f.link, buf, sizeof buf, 0.2, &got, &err), ERR_TIMEOUT);
     double took = e2e_now_s() - t0;
-    CU_ASSERT(took >= 0.199);
-    CU_ASSERT(took < 0.35);
+    ASSERT_GE(took, 0.199);
+    ASSERT_LT(took, 0.35);
     fake_close(&f);
 }
 
@@ -295,14 +296,14 @@ static void test_read_without_a_timeout_blocks_until_data_arrives(void)
     fake_open(&f, 0);
     struct later l = {f.pty.slave, 150, "z"};
     pthread_t t;
-    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, write_later, &l), 0);
+    ASSERT_EQ_FATAL(pthread_create(&t, NULL, write_later, &l), 0);
     uint8_t buf[8];
     size_t got = 0;
     double t0 = e2e_now_s();
-    CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), 0);
-    CU_ASSERT(e2e_now_s() - t0 >= 0.14);
-    CU_ASSERT_EQUAL(got, 1);
-    CU_ASSERT_EQUAL(buf[0], 'z');
+    ASSERT_OK(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), &err);
+    ASSERT_GE(e2e_now_s() - t0, 0.14);
+    ASSERT_EQ(got, 1);
+    ASSERT_EQ(buf[0], 'z');
     pthread_join(t, NULL);
     fake_close(&f);
 }
@@ -313,14 +314,14 @@ static void test_read_serves_the_receive_buffer_before_the_device(void)
     struct err err = {0};
     fake_open(&f, 0);
     board_says(&f, "first", 5);
-    CU_ASSERT_EQUAL(sess__rx_fill(&f.link.rx, f.link.fd, &err), 5);
+    ASSERT_EQ(sess__rx_fill(&f.link.rx, f.link.fd, &err), 5);
     board_says(&f, "second", 6);
     uint8_t buf[64];
     size_t got = 0;
-    CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 1.0, &got, &err), 0);
+    ASSERT_OK(sess__link_read(&f.link, buf, sizeof buf, 1.0, &got, &err), &err);
     /* the buffered bytes, then what the device had, in order, in one call */
-    CU_ASSERT_EQUAL(got, 11);
-    CU_ASSERT_EQUAL(memcmp(buf, "firstsecond", 11), 0);
+    ASSERT_EQ(got, 11);
+    ASSERT_EQ(memcmp(buf, "firstsecond", 11), 0);
     fake_close(&f);
 }
 
@@ -331,9 +332,9 @@ static void test_read_before_open_or_after_close_is_transport_closed(void)
     sess__link_init(&l, 0);
     uint8_t buf[4];
     size_t got = 0;
-    CU_ASSERT_EQUAL(sess__link_read(&l, buf, sizeof buf, 0, &got, &err), ERR_CLOSED);
-    CU_ASSERT_STRING_EQUAL(err.msg, "the transport is not open");
-    CU_ASSERT_EQUAL(sess__link_write(&l, buf, 1, 0, &err), ERR_CLOSED);
+    ASSERT_EQ(sess__link_read(&l, buf, sizeof buf, 0, &got, &err), ERR_CLOSED);
+    ASSERT_STR_EQ(err.msg, "the transport is not open");
+    ASSERT_EQ(sess__link_write(&l, buf, 1, 0, &err), ERR_CLOSED);
     sess__link_close(&l);
 }
 
@@ -346,16 +347,16 @@ static void test_a_board_that_exits_hands_over_its_last_bytes_then_closed(void)
     board_dies(&f);
     uint8_t buf[64];
     size_t got = 0;
-    CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), 0);
-    CU_ASSERT_EQUAL(got, 3);
-    CU_ASSERT_FALSE(f.link.dead);
+    ASSERT_OK(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), &err);
+    ASSERT_EQ(got, 3);
+    ASSERT_FALSE(f.link.dead);
     double t0 = e2e_now_s();
-    CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), ERR_CLOSED);
-    CU_ASSERT(e2e_now_s() - t0 < 0.1); /* a blocking read does not hang on a dead board */
-    CU_ASSERT(f.link.dead);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "gone"));
-    CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 0, &got, &err), ERR_CLOSED);
-    CU_ASSERT_EQUAL(sess__link_write(&f.link, buf, 1, 0, &err), ERR_CLOSED);
+    ASSERT_EQ(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), ERR_CLOSED);
+    ASSERT_LT(e2e_now_s() - t0, 0.1); /* a blocking read does not hang on a dead board */
+    ASSERT_TRUE(f.link.dead);
+    ASSERT_STR_CONTAINS(err.msg, "gone");
+    ASSERT_EQ(sess__link_read(&f.link, buf, sizeof buf, 0, &got, &err), ERR_CLOSED);
+    ASSERT_EQ(sess__link_write(&f.link, buf, 1, 0, &err), ERR_CLOSED);
     fake_close(&f);
 }
 
@@ -377,11 +378,11 @@ static void test_without_an_exit_fd_the_gone_callback_ends_a_blocking_read(void)
     atomic_store(&gone_flag, false);
     uint8_t buf[8];
     size_t got = 0;
-    CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 0.12, &got, &err), ERR_TIMEOUT);
+    ASSERT_EQ(sess__link_read(&f.link, buf, sizeof buf, 0.12, &got, &err), ERR_TIMEOUT);
     atomic_store(&gone_flag, true);
     double t0 = e2e_now_s();
-    CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), ERR_CLOSED);
-    CU_ASSERT(e2e_now_s() - t0 < 0.2);
+    ASSERT_EQ(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), ERR_CLOSED);
+    ASSERT_LT(e2e_now_s() - t0, 0.2);
     fake_close(&f);
 }
 
@@ -421,17 +422,17 @@ static void test_a_stop_signal_ends_a_blocking_read_promptly(void)
     f.link.stop = &stop_flag;
     struct signaller s = {pthread_self(), 100};
     pthread_t t;
-    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, signal_later, &s), 0);
+    ASSERT_EQ_FATAL(pthread_create(&t, NULL, signal_later, &s), 0);
     uint8_t buf[8];
     size_t got = 0;
     double t0 = e2e_now_s();
-    CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 10.0, &got, &err), ERR_CLOSED);
-    CU_ASSERT(e2e_now_s() - t0 < 2.0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "the server is stopping"));
-    CU_ASSERT_FALSE(f.link.dead); /* the board itself is fine */
+    ASSERT_EQ(sess__link_read(&f.link, buf, sizeof buf, 10.0, &got, &err), ERR_CLOSED);
+    ASSERT_LT(e2e_now_s() - t0, 2.0);
+    ASSERT_STR_CONTAINS(err.msg, "the server is stopping");
+    ASSERT_FALSE(f.link.dead); /* the board itself is fine */
     pthread_join(t, NULL);
     /* already set: returns without waiting at all */
-    CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), ERR_CLOSED);
+    ASSERT_EQ(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), ERR_CLOSED);
     sigaction(SIGTERM, &old, NULL);
     fake_close(&f);
 }
@@ -446,14 +447,14 @@ static void test_a_large_write_to_an_echoing_board_completes_and_every_byte_come
     fake_start_echo(&f);
     size_t n = 1u << 20; /* far more than the pty buffers in both directions */
     uint8_t *out = malloc(n), *in = malloc(n);
-    CU_ASSERT_FATAL(out != NULL && in != NULL);
-    CU_ASSERT_EQUAL_FATAL(getrandom(out, n, 0), (ssize_t)n);
+    ASSERT_TRUE_FATAL(out != NULL && in != NULL);
+    ASSERT_EQ_FATAL(getrandom(out, n, 0), (ssize_t)n);
     /* nobody reads during the write: without the receive buffer this deadlocks (timeout) */
     int rc = sess__link_write(&f.link, out, n, 20.0, &err);
     if (rc < 0)
         fprintf(stderr, "\n    write: %s\n", err.msg);
-    CU_ASSERT_EQUAL(rc, 0);
-    CU_ASSERT(sess__rx_len(&f.link.rx) > 0);
+    ASSERT_EQ(rc, 0);
+    ASSERT_GT(sess__rx_len(&f.link.rx), 0);
     size_t got = 0;
     while (got < n) {
         size_t k = 0;
@@ -462,8 +463,8 @@ static void test_a_large_write_to_an_echoing_board_completes_and_every_byte_come
             break;
         got += k;
     }
-    CU_ASSERT_EQUAL(got, n);
-    CU_ASSERT_EQUAL(memcmp(in, out, n), 0);
+    ASSERT_EQ(got, n);
+    ASSERT_EQ(memcmp(in, out, n), 0);
     fake_close(&f);
     free(out);
     free(in);
@@ -477,10 +478,10 @@ static void test_a_write_that_would_overflow_the_receive_buffer_fails_clearly(vo
     fake_start_echo(&f);
     size_t n = 1u << 20;
     uint8_t *out = calloc(1, n);
-    CU_ASSERT_FATAL(out != NULL);
-    CU_ASSERT_EQUAL(sess__link_write(&f.link, out, n, 20.0, &err), ERR_STATE);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nobody read"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "read_transport"));
+    ASSERT_NOT_NULL_FATAL(out);
+    ASSERT_EQ(sess__link_write(&f.link, out, n, 20.0, &err), ERR_STATE);
+    ASSERT_STR_CONTAINS(err.msg, "nobody read");
+    ASSERT_STR_CONTAINS(err.msg, "read_transport");
     fake_close(&f);
     free(out);
 }
@@ -492,12 +493,12 @@ static void test_a_write_the_board_does_not_take_times_out_saying_how_much_went(
     fake_open(&f, 0); /* no echo thread: nobody reads the slave */
     size_t n = 1u << 20;
     uint8_t *out = calloc(1, n);
-    CU_ASSERT_FATAL(out != NULL);
+    ASSERT_NOT_NULL_FATAL(out);
     double t0 = e2e_now_s();
-    CU_ASSERT_EQUAL(sess__link_write(&f.link, out, n, 0.2, &err), ERR_TIMEOUT);
+    ASSERT_EQ(sess__link_write(&f.link, out, n, 0.2, &err), ERR_TIMEOUT);
     double took = e2e_now_s() - t0;
-    CU_ASSERT(took >= 0.19 && took < 0.5);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "of 1048576 bytes within 0.2 s"));
+    ASSERT_TRUE(took >= 0.19 && took < 0.5);
+    ASSERT_STR_CONTAINS(err.msg, "of 1048576 bytes within 0.2 s");
     fake_close(&f);
     free(out);
 }
@@ -509,15 +510,15 @@ static void test_a_write_to_a_board_that_exited_is_transport_closed(void)
     fake_open(&f, 0);
     board_says(&f, "last", 4);
     board_dies(&f);
-    CU_ASSERT_EQUAL(sess__link_write(&f.link, (const uint8_t *)"x", 1, 1.0, &err), ERR_CLOSED);
-    CU_ASSERT(f.link.dead);
+    ASSERT_EQ(sess__link_write(&f.link, (const uint8_t *)"x", 1, 1.0, &err), ERR_CLOSED);
+    ASSERT_TRUE(f.link.dead);
     /* what it said before it died is still there for read */
     uint8_t buf[8];
     size_t got = 0;
-    CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 0, &got, &err), 0);
-    CU_ASSERT_EQUAL(got, 4);
-    CU_ASSERT_EQUAL(memcmp(buf, "last", 4), 0);
-    CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 0, &got, &err), ERR_CLOSED);
+    ASSERT_OK(sess__link_read(&f.link, buf, sizeof buf, 0, &got, &err), &err);
+    ASSERT_EQ(got, 4);
+    ASSERT_EQ(memcmp(buf, "last", 4), 0);
+    ASSERT_EQ(sess__link_read(&f.link, buf, sizeof buf, 0, &got, &err), ERR_CLOSED);
     fake_close(&f);
 }
 
@@ -531,8 +532,8 @@ static void test_wait_line_keeps_the_line_and_what_follows_in_the_buffer(void)
     struct later l = {f.pty.slave, 50, "ner\nX"};
     board_says(&f, "#ban", 4);
     pthread_t t;
-    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, write_later, &l), 0);
-    CU_ASSERT_EQUAL(sess__link_wait_line(&f.link, 256, 2.0, &err), 0);
+    ASSERT_EQ_FATAL(pthread_create(&t, NULL, write_later, &l), 0);
+    ASSERT_OK(sess__link_wait_line(&f.link, 256, 2.0, &err), &err);
     pthread_join(t, NULL);
     usleep(5000);
     uint8_t buf[64];
@@ -540,8 +541,8 @@ static void test_wait_line_keeps_the_line_and_what_follows_in_the_buffer(void)
     while (all < 9 && sess__link_read(&f.link, buf + all, sizeof buf - all, 0.5, &got,
                                       &err) == 0)
         all += got;
-    CU_ASSERT_EQUAL(all, 9);
-    CU_ASSERT_EQUAL(memcmp(buf, "#banner\nX", 9), 0);
+    ASSERT_EQ(all, 9);
+    ASSERT_EQ(memcmp(buf, "#banner\nX", 9), 0);
     fake_close(&f);
 }
 
@@ -553,19 +554,19 @@ static void test_wait_line_after_an_index_ignores_the_lines_before_it(void)
     struct err err = {0};
     fake_open(&f, 0);
     board_says(&f, "#banner\n", 8);
-    CU_ASSERT_EQUAL(sess__link_wait_line(&f.link, 256, 1.0, &err), 0);
-    CU_ASSERT_EQUAL(sess__link_wait_line_after(&f.link, 8, 8 + 256, 0.1, &err), ERR_TIMEOUT);
+    ASSERT_EQ(sess__link_wait_line(&f.link, 256, 1.0, &err), 0);
+    ASSERT_EQ(sess__link_wait_line_after(&f.link, 8, 8 + 256, 0.1, &err), ERR_TIMEOUT);
     board_says(&f, "#up", 3);
-    CU_ASSERT_EQUAL(sess__link_wait_line_after(&f.link, 8, 8 + 256, 0.1, &err), ERR_TIMEOUT);
+    ASSERT_EQ(sess__link_wait_line_after(&f.link, 8, 8 + 256, 0.1, &err), ERR_TIMEOUT);
     board_says(&f, "\nX", 2);
-    CU_ASSERT_EQUAL(sess__link_wait_line_after(&f.link, 8, 8 + 256, 1.0, &err), 0);
-    CU_ASSERT_EQUAL(sess__rx_find_newline(&f.link.rx, 8), 11);
-    CU_ASSERT_EQUAL(sess__rx_len(&f.link.rx), 13);
-    CU_ASSERT_EQUAL(sess__link_wait_line_after(&f.link, 12, 20, 0.5, &err), ERR_TIMEOUT);
+    ASSERT_EQ(sess__link_wait_line_after(&f.link, 8, 8 + 256, 1.0, &err), 0);
+    ASSERT_EQ(sess__rx_find_newline(&f.link.rx, 8), 11);
+    ASSERT_EQ(sess__rx_len(&f.link.rx), 13);
+    ASSERT_EQ(sess__link_wait_line_after(&f.link, 12, 20, 0.5, &err), ERR_TIMEOUT);
     char junk[16];
     memset(junk, 'j', sizeof junk);
     board_says(&f, junk, sizeof junk);
-    CU_ASSERT_EQUAL(sess__link_wait_line_after(&f.link, 12, 20, 1.0, &err), ERR_INVALID);
+    ASSERT_EQ(sess__link_wait_line_after(&f.link, 12, 20, 1.0, &err), ERR_INVALID);
     fake_close(&f);
 }
 
@@ -575,16 +576,16 @@ static void test_wait_line_times_out_and_refuses_endless_lines(void)
     struct err err = {0};
     fake_open(&f, 0);
     board_says(&f, "no newline", 10);
-    CU_ASSERT_EQUAL(sess__link_wait_line(&f.link, 256, 0.1, &err), ERR_TIMEOUT);
+    ASSERT_EQ(sess__link_wait_line(&f.link, 256, 0.1, &err), ERR_TIMEOUT);
     char junk[300];
     memset(junk, 'j', sizeof junk);
     board_says(&f, junk, sizeof junk);
-    CU_ASSERT_EQUAL(sess__link_wait_line(&f.link, 256, 1.0, &err), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "without a newline"));
+    ASSERT_EQ(sess__link_wait_line(&f.link, 256, 1.0, &err), ERR_INVALID);
+    ASSERT_STR_CONTAINS(err.msg, "without a newline");
     board_dies(&f);
     sess__rx_close(&f.link.rx);
-    CU_ASSERT_EQUAL(sess__link_wait_line(&f.link, 256, 1.0, &err), ERR_CLOSED);
-    CU_ASSERT(f.link.dead);
+    ASSERT_EQ(sess__link_wait_line(&f.link, 256, 1.0, &err), ERR_CLOSED);
+    ASSERT_TRUE(f.link.dead);
     fake_close(&f);
 }
 
@@ -598,24 +599,24 @@ static void test_a_second_holder_of_the_board_lock_is_told_who_has_it(void)
     struct err err = {0};
     snprintf(path, sizeof path, "%s/board.lock", lockdir);
     struct sess__lock a = {-1}, b = {-1};
-    CU_ASSERT_EQUAL_FATAL(sess__lock_take(&a, path, &err), 0);
-    CU_ASSERT_EQUAL(sess__lock_take(&a, path, &err), 0); /* already ours: no-op */
+    ASSERT_OK_FATAL(sess__lock_take(&a, path, &err), &err);
+    ASSERT_OK(sess__lock_take(&a, path, &err), &err); /* already ours: no-op */
     sess__lock_note(&a, 4242);
     pid_t s = 0, q = 0;
-    CU_ASSERT_EQUAL(sess__lock_read(path, &s, &q, &err), 0);
-    CU_ASSERT_EQUAL(s, getpid());
-    CU_ASSERT_EQUAL(q, 4242);
+    ASSERT_OK(sess__lock_read(path, &s, &q, &err), &err);
+    ASSERT_EQ(s, getpid());
+    ASSERT_EQ(q, 4242);
     /* flock conflicts between two open file descriptions, even in one process */
-    CU_ASSERT_EQUAL(sess__lock_take(&b, path, &err), ERR_BUSY);
+    ASSERT_EQ(sess__lock_take(&b, path, &err), ERR_BUSY);
     char want[128];
     snprintf(want, sizeof want, "board in use by another server (pid %ld); close it or wait",
              (long)getpid());
-    CU_ASSERT_STRING_EQUAL(err.msg, want);
-    CU_ASSERT_EQUAL(b.fd, -1);
+    ASSERT_STR_EQ(err.msg, want);
+    ASSERT_EQ(b.fd, -1);
     sess__lock_release(&a);
     sess__lock_release(&a); /* idempotent */
-    CU_ASSERT_EQUAL(sess__lock_read(path, &s, &q, &err), ERR_INVALID); /* cleared */
-    CU_ASSERT_EQUAL(sess__lock_take(&b, path, &err), 0);
+    ASSERT_EQ(sess__lock_read(path, &s, &q, &err), ERR_INVALID); /* cleared */
+    ASSERT_OK(sess__lock_take(&b, path, &err), &err);
     sess__lock_release(&b);
     unlink(path);
 }
@@ -624,9 +625,9 @@ static void test_the_board_lock_reports_a_path_it_cannot_open(void)
 {
     struct sess__lock a = {-1};
     struct err err = {0};
-    CU_ASSERT(sess__lock_take(&a, "/nonexistent-dir/board.lock", &err) < 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "/nonexistent-dir/board.lock"));
-    CU_ASSERT_EQUAL(a.fd, -1);
+    ASSERT_LT(sess__lock_take(&a, "/nonexistent-dir/board.lock", &err), 0);
+    ASSERT_STR_CONTAINS(err.msg, "/nonexistent-dir/board.lock");
+    ASSERT_EQ(a.fd, -1);
 }
 
 /* ---- session errors that need no QEMU ---- */
@@ -638,13 +639,12 @@ static void make_project(char *dir, size_t size)
     snprintf(dir, size, "%s/proj", lockdir);
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/machines", dir);
-    CU_ASSERT_EQUAL_FATAL(fs_mkdir_p(path, &err), 0);
+    ASSERT_OK_FATAL(fs_mkdir_p(path, &err), &err);
     snprintf(path, sizeof path, "%s/machines/mps2-an385.json", dir);
-    CU_ASSERT_EQUAL_FATAL(fs_copy_file(MTQ_SOURCE_DIR "/machines/mps2-an385.json", path, &err),
-                          0);
+    ASSERT_OK_FATAL(fs_copy_file(MTQ_SOURCE_DIR "/machines/mps2-an385.json", path, &err), &err);
     snprintf(path, sizeof path, "%s/project.json", dir);
     const char *json = "{\"board\": \"mps2-an385\", \"project_type\": \"echo\", \"options\": {}}";
-    CU_ASSERT_EQUAL_FATAL(fs_write_file(path, json, strlen(json), &err), 0);
+    ASSERT_OK_FATAL(fs_write_file(path, json, strlen(json), &err), &err);
 }
 
 static void test_flash_and_open_say_what_to_do_first(void)
@@ -653,25 +653,25 @@ static void test_flash_and_open_say_what_to_do_first(void)
     struct err err = {0};
     struct server srv;
     make_project(dir, sizeof dir);
-    CU_ASSERT_EQUAL_FATAL(server_init(&srv, dir, &err), 0);
-    CU_ASSERT_FALSE(srv.is_template);
-    CU_ASSERT_EQUAL(sess__flash(&srv, NULL, &err), ERR_STATE);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nothing to flash: build the project first "
-                                  "(microtvm-qemu build DIR or the build method)"));
+    ASSERT_OK_FATAL(server_init(&srv, dir, &err), &err);
+    ASSERT_FALSE(srv.is_template);
+    ASSERT_EQ(sess__flash(&srv, NULL, &err), ERR_STATE);
+    ASSERT_STR_CONTAINS(err.msg, "nothing to flash: build the project first "
+                                 "(microtvm-qemu build DIR or the build method)");
     struct sess_timeouts t;
-    CU_ASSERT_EQUAL(sess__open(&srv, NULL, &t, &err), ERR_STATE);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "the board has not been flashed: call flash first"));
+    ASSERT_EQ(sess__open(&srv, NULL, &t, &err), ERR_STATE);
+    ASSERT_STR_CONTAINS(err.msg, "the board has not been flashed: call flash first");
     uint8_t buf[4];
     size_t got = 0;
-    CU_ASSERT_EQUAL(sess__read(&srv, buf, sizeof buf, 0, &got, &err), ERR_CLOSED);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "call open_transport first"));
-    CU_ASSERT_EQUAL(sess__write(&srv, buf, 1, 0, &err), ERR_CLOSED);
-    CU_ASSERT_EQUAL(sess__close(&srv, &err), 0);
-    CU_ASSERT_EQUAL(sess__close(&srv, &err), 0);
+    ASSERT_EQ(sess__read(&srv, buf, sizeof buf, 0, &got, &err), ERR_CLOSED);
+    ASSERT_STR_CONTAINS(err.msg, "call open_transport first");
+    ASSERT_EQ(sess__write(&srv, buf, 1, 0, &err), ERR_CLOSED);
+    ASSERT_OK(sess__close(&srv, &err), &err);
+    ASSERT_OK(sess__close(&srv, &err), &err);
     /* nothing was powered on, so nobody holds the lock */
-    CU_ASSERT_EQUAL(sess__qemu_pid(&srv), -1);
+    ASSERT_EQ(sess__qemu_pid(&srv), -1);
     sess__shutdown(&srv);
-    CU_ASSERT_PTR_NULL(srv.session);
+    ASSERT_NULL(srv.session);
     sess__shutdown(&srv); /* twice is fine */
     server_close(&srv);
 }
@@ -683,15 +683,15 @@ static void test_flash_refuses_a_board_other_than_the_projects(void)
     struct server srv;
     make_project(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/build", dir);
-    CU_ASSERT_EQUAL_FATAL(fs_mkdir_p(path, &err), 0);
+    ASSERT_OK_FATAL(fs_mkdir_p(path, &err), &err);
     snprintf(path, sizeof path, "%s/build/firmware.elf", dir);
-    CU_ASSERT_EQUAL_FATAL(fs_write_file(path, "ELF", 3, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(server_init(&srv, dir, &err), 0);
+    ASSERT_OK_FATAL(fs_write_file(path, "ELF", 3, &err), &err);
+    ASSERT_OK_FATAL(server_init(&srv, dir, &err), &err);
     cJSON *opts = cJSON_Parse("{\"board\": \"riscv32-virt\", \"deterministic\": null}");
-    CU_ASSERT_EQUAL(sess__flash(&srv, opts, &err), ERR_OPTION);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "generated and built for mps2-an385"));
+    ASSERT_EQ(sess__flash(&srv, opts, &err), ERR_OPTION);
+    ASSERT_STR_CONTAINS(err.msg, "generated and built for mps2-an385");
     snprintf(path, sizeof path, "%s/flash/firmware.elf", dir);
-    CU_ASSERT_FALSE(fs_exists(path)); /* refused before touching the flash */
+    ASSERT_FALSE(fs_exists(path)); /* refused before touching the flash */
     cJSON_Delete(opts);
     sess__shutdown(&srv);
     server_close(&srv);
@@ -707,36 +707,36 @@ static void test_flash_and_open_refuse_a_link_other_than_the_projects(void)
     struct server srv;
     make_project(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/build", dir);
-    CU_ASSERT_EQUAL_FATAL(fs_mkdir_p(path, &err), 0);
+    ASSERT_EQ_FATAL(fs_mkdir_p(path, &err), 0);
     snprintf(path, sizeof path, "%s/build/firmware.elf", dir);
-    CU_ASSERT_EQUAL_FATAL(fs_write_file(path, "ELF", 3, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(server_init(&srv, dir, &err), 0);
+    ASSERT_EQ_FATAL(fs_write_file(path, "ELF", 3, &err), 0);
+    ASSERT_EQ_FATAL(server_init(&srv, dir, &err), 0);
     cJSON *opts = cJSON_Parse("{\"link\": \"fast\"}");
-    CU_ASSERT_EQUAL(sess__flash(&srv, opts, &err), ERR_OPTION);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "option link: 'fast' differs from the 'uart' this "
-                                  "project was generated and built for"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "generate the project again with link=fast"));
+    ASSERT_EQ(sess__flash(&srv, opts, &err), ERR_OPTION);
+    ASSERT_STR_CONTAINS(err.msg, "option link: 'fast' differs from the 'uart' this "
+                                  "project was generated and built for");
+    ASSERT_STR_CONTAINS(err.msg, "generate the project again with link=fast");
     snprintf(path, sizeof path, "%s/flash/firmware.elf", dir);
-    CU_ASSERT_FALSE(fs_exists(path));
+    ASSERT_FALSE(fs_exists(path));
     struct sess_timeouts t;
-    CU_ASSERT_EQUAL(sess__open(&srv, opts, &t, &err), ERR_OPTION);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "option link: 'fast' differs"));
+    ASSERT_EQ(sess__open(&srv, opts, &t, &err), ERR_OPTION);
+    ASSERT_STR_CONTAINS(err.msg, "option link: 'fast' differs");
     cJSON_Delete(opts);
     /* a record that says fast, asked for uart */
     snprintf(path, sizeof path, "%s/project.json", dir);
     const char *json = "{\"board\": \"mps2-an385\", \"project_type\": \"echo\", "
                        "\"link\": \"fast\", \"options\": {}}";
-    CU_ASSERT_EQUAL_FATAL(fs_write_file(path, json, strlen(json), &err), 0);
+    ASSERT_EQ_FATAL(fs_write_file(path, json, strlen(json), &err), 0);
     opts = cJSON_Parse("{\"link\": \"uart\"}");
-    CU_ASSERT_EQUAL(sess__flash(&srv, opts, &err), ERR_OPTION);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "'uart' differs from the 'fast'"));
+    ASSERT_EQ(sess__flash(&srv, opts, &err), ERR_OPTION);
+    ASSERT_STR_CONTAINS(err.msg, "'uart' differs from the 'fast'");
     cJSON_Delete(opts);
     /* and a record whose link is neither */
     json = "{\"board\": \"mps2-an385\", \"project_type\": \"echo\", \"link\": "
            "\"tcp:1.2.3.4:5\", \"options\": {}}";
-    CU_ASSERT_EQUAL_FATAL(fs_write_file(path, json, strlen(json), &err), 0);
-    CU_ASSERT_EQUAL(sess__flash(&srv, NULL, &err), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is not uart or fast"));
+    ASSERT_EQ_FATAL(fs_write_file(path, json, strlen(json), &err), 0);
+    ASSERT_EQ(sess__flash(&srv, NULL, &err), ERR_INVALID);
+    ASSERT_STR_CONTAINS(err.msg, "is not uart or fast");
     sess__shutdown(&srv);
     server_close(&srv);
 }
@@ -747,15 +747,15 @@ static void test_the_template_has_no_board_to_flash_or_open(void)
     struct err err = {0};
     struct server srv;
     snprintf(dir, sizeof dir, "%s/template", lockdir);
-    CU_ASSERT_EQUAL_FATAL(fs_mkdir_p(dir, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(server_init(&srv, dir, &err), 0);
-    CU_ASSERT(srv.is_template);
-    CU_ASSERT_EQUAL(sess__flash(&srv, NULL, &err), ERR_STATE);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is the template"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "generate_project"));
+    ASSERT_OK_FATAL(fs_mkdir_p(dir, &err), &err);
+    ASSERT_OK_FATAL(server_init(&srv, dir, &err), &err);
+    ASSERT_TRUE(srv.is_template);
+    ASSERT_EQ(sess__flash(&srv, NULL, &err), ERR_STATE);
+    ASSERT_STR_CONTAINS(err.msg, "is the template");
+    ASSERT_STR_CONTAINS(err.msg, "generate_project");
     struct sess_timeouts t;
-    CU_ASSERT_EQUAL(sess__open(&srv, NULL, &t, &err), ERR_STATE);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is the template"));
+    ASSERT_EQ(sess__open(&srv, NULL, &t, &err), ERR_STATE);
+    ASSERT_STR_CONTAINS(err.msg, "is the template");
     sess__shutdown(&srv);
     server_close(&srv);
 }
@@ -770,9 +770,8 @@ static int suite_clean(void)
     return fs_remove_tree(lockdir, NULL);
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("transport", suite_init, suite_clean);
     CU_ADD_TEST(s, test_rx_buffer_hands_out_bytes_in_order_and_grows_past_its_first_size);
     CU_ADD_TEST(s, test_rx_buffer_refuses_more_than_its_bound_with_a_clear_error);
@@ -800,11 +799,5 @@ int main(void)
     CU_ADD_TEST(s, test_flash_refuses_a_board_other_than_the_projects);
     CU_ADD_TEST(s, test_flash_and_open_refuse_a_link_other_than_the_projects);
     CU_ADD_TEST(s, test_the_template_has_no_board_to_flash_or_open);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return bad != 0;
+    return TEST_RUN;
 }

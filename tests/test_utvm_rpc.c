@@ -12,7 +12,9 @@
  */
 #include "utvm_rpc.h"
 
-#include <CUnit/Basic.h>
+#include "asserts.h"
+#include "runner.h"
+
 #include <string.h>
 #include <time.h>
 
@@ -51,7 +53,7 @@ static size_t decode_all(struct utvm_decoder *d, const uint8_t *data, size_t n, 
             out += d->len;
             lens[packets++] = d->len;
         }
-        CU_ASSERT_FATAL(used > 0);
+        ASSERT_GT_FATAL(used, 0);
         at += used;
     }
     return packets;
@@ -59,11 +61,11 @@ static size_t decode_all(struct utvm_decoder *d, const uint8_t *data, size_t n, 
 
 static void test_crc_matches_the_published_ccitt_false_check_value(void)
 {
-    CU_ASSERT_EQUAL(utvm_crc16(UTVM_CRC_INIT, "123456789", 9), 0x29B1);
+    ASSERT_EQ(utvm_crc16(UTVM_CRC_INIT, "123456789", 9), 0x29B1);
     /* continuing a CRC over a second piece equals one pass over the whole */
     uint16_t part = utvm_crc16(UTVM_CRC_INIT, "1234", 4);
-    CU_ASSERT_EQUAL(utvm_crc16(part, "56789", 5), 0x29B1);
-    CU_ASSERT_EQUAL(utvm_crc16(0x1234, "", 0), 0x1234);
+    ASSERT_EQ(utvm_crc16(part, "56789", 5), 0x29B1);
+    ASSERT_EQ(utvm_crc16(0x1234, "", 0), 0x1234);
 }
 
 static void test_encode_produces_the_independently_computed_frames(void)
@@ -73,10 +75,10 @@ static void test_encode_produces_the_independently_computed_frames(void)
         size_t n = unhex(vectors[v].payload, payload), wn = unhex(vectors[v].framed, want);
         size_t len = 0;
         struct err e = {0};
-        CU_ASSERT_EQUAL_FATAL(utvm_encode(payload, n, got, sizeof(got), &len, &e), 0);
-        CU_ASSERT_EQUAL(len, wn);
-        CU_ASSERT(memcmp(got, want, wn) == 0);
-        CU_ASSERT(len <= UTVM_ENCODED_MAX(n));
+        ASSERT_OK_FATAL(utvm_encode(payload, n, got, sizeof(got), &len, &e), &e);
+        ASSERT_EQ(len, wn);
+        ASSERT_MEM_EQ(got, want, wn);
+        ASSERT_LE(len, UTVM_ENCODED_MAX(n));
     }
 }
 
@@ -86,13 +88,13 @@ static void test_encode_doubles_every_ff_including_length_and_crc(void)
     uint8_t payload[255], out[UTVM_ENCODED_MAX(255)];
     memset(payload, 0xFF, sizeof(payload));
     size_t len = 0;
-    CU_ASSERT_EQUAL_FATAL(utvm_encode(payload, sizeof(payload), out, sizeof(out), &len, NULL), 0);
-    CU_ASSERT(out[0] == 0xFF && out[1] == 0xFD && out[2] == 0xFF && out[3] == 0xFF);
+    ASSERT_EQ_FATAL(utvm_encode(payload, sizeof(payload), out, sizeof(out), &len, NULL), 0);
+    ASSERT_TRUE(out[0] == 0xFF && out[1] == 0xFD && out[2] == 0xFF && out[3] == 0xFF);
     size_t ff = 0;
     for (size_t i = 2; i < len; i++)
         ff += out[i] == 0xFF;
-    CU_ASSERT_EQUAL(ff % 2, 0); /* every FF after the start comes in pairs */
-    CU_ASSERT(len >= 2 + 5 + 2 * 255 + 2);
+    ASSERT_EQ(ff % 2, 0); /* every FF after the start comes in pairs */
+    ASSERT_GE(len, 2 + 5 + 2 * 255 + 2);
 }
 
 static void test_encode_rejects_a_buffer_too_small_and_says_how_much_is_needed(void)
@@ -100,9 +102,9 @@ static void test_encode_rejects_a_buffer_too_small_and_says_how_much_is_needed(v
     uint8_t out[8];
     size_t len = 0;
     struct err e = {0};
-    CU_ASSERT_EQUAL(utvm_encode("abcdef", 6, out, sizeof(out), &len, &e), ERR_INVALID);
-    CU_ASSERT_EQUAL(e.code, ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "buffer has 8"));
+    ASSERT_EQ(utvm_encode("abcdef", 6, out, sizeof(out), &len, &e), ERR_INVALID);
+    ASSERT_EQ(e.code, ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "buffer has 8");
 }
 
 static void test_decoder_returns_each_vector_payload_even_fed_byte_by_byte(void)
@@ -116,13 +118,13 @@ static void test_decoder_returns_each_vector_payload_even_fed_byte_by_byte(void)
         for (size_t i = 0; i < fn; i++) {
             size_t used = 0;
             have = utvm_decoder_feed(&d, framed + i, 1, &used);
-            CU_ASSERT_EQUAL(used, 1);
-            CU_ASSERT(have == 0 || i == fn - 1);
+            ASSERT_EQ(used, 1);
+            ASSERT_TRUE(have == 0 || i == fn - 1);
         }
-        CU_ASSERT_EQUAL(have, 1);
-        CU_ASSERT_EQUAL(d.len, n);
-        CU_ASSERT(memcmp(buf, payload, n) == 0);
-        CU_ASSERT_EQUAL(d.n_packets, 1);
+        ASSERT_EQ(have, 1);
+        ASSERT_EQ(d.len, n);
+        ASSERT_MEM_EQ(buf, payload, n);
+        ASSERT_EQ(d.n_packets, 1);
     }
 }
 
@@ -139,10 +141,10 @@ static void test_decoder_skips_boot_text_and_filler_outside_packets(void)
     n += unhex(vectors[0].framed, stream + n);
     struct utvm_decoder d;
     utvm_decoder_init(&d, buf, sizeof(buf));
-    CU_ASSERT_EQUAL(decode_all(&d, stream, n, got, lens, 4), 1);
-    CU_ASSERT_EQUAL(lens[0], 4);
-    CU_ASSERT(memcmp(got, "\x2a\x00\x00\x01", 4) == 0);
-    CU_ASSERT_EQUAL(d.n_outside, strlen(banner) + 3);
+    ASSERT_EQ(decode_all(&d, stream, n, got, lens, 4), 1);
+    ASSERT_EQ(lens[0], 4);
+    ASSERT_MEM_EQ(got, "\x2a\x00\x00\x01", 4);
+    ASSERT_EQ(d.n_outside, strlen(banner) + 3);
 }
 
 static void test_decoder_resyncs_after_garbage_between_packets(void)
@@ -156,10 +158,10 @@ static void test_decoder_resyncs_after_garbage_between_packets(void)
     n += unhex(vectors[3].framed, stream + n);
     struct utvm_decoder d;
     utvm_decoder_init(&d, buf, sizeof(buf));
-    CU_ASSERT_EQUAL_FATAL(decode_all(&d, stream, n, got, lens, 4), 2);
-    CU_ASSERT(lens[0] == 2 && lens[1] == 6);
-    CU_ASSERT(memcmp(got + 2, "\xfa\xfb\xfc\xfd\xfe\xff", 6) == 0);
-    CU_ASSERT_EQUAL(d.n_outside, sizeof(garbage));
+    ASSERT_EQ_FATAL(decode_all(&d, stream, n, got, lens, 4), 2);
+    ASSERT_TRUE(lens[0] == 2 && lens[1] == 6);
+    ASSERT_MEM_EQ(got + 2, "\xfa\xfb\xfc\xfd\xfe\xff", 6);
+    ASSERT_EQ(d.n_outside, sizeof(garbage));
 }
 
 static void test_decoder_drops_a_packet_with_a_bad_crc_and_takes_the_next(void)
@@ -172,10 +174,10 @@ static void test_decoder_drops_a_packet_with_a_bad_crc_and_takes_the_next(void)
     n += unhex(vectors[3].framed, stream + n);
     struct utvm_decoder d;
     utvm_decoder_init(&d, buf, sizeof(buf));
-    CU_ASSERT_EQUAL(decode_all(&d, stream, n, got, lens, 4), 1);
-    CU_ASSERT_EQUAL(lens[0], 6);
-    CU_ASSERT_EQUAL(d.n_bad_crc, 1);
-    CU_ASSERT_EQUAL(d.n_packets, 1);
+    ASSERT_EQ(decode_all(&d, stream, n, got, lens, 4), 1);
+    ASSERT_EQ(lens[0], 6);
+    ASSERT_EQ(d.n_bad_crc, 1);
+    ASSERT_EQ(d.n_packets, 1);
 }
 
 static void test_decoder_drops_a_packet_cut_short_by_a_new_start(void)
@@ -187,10 +189,10 @@ static void test_decoder_drops_a_packet_cut_short_by_a_new_start(void)
     n += unhex(vectors[0].framed, stream + n);
     struct utvm_decoder d;
     utvm_decoder_init(&d, buf, sizeof(buf));
-    CU_ASSERT_EQUAL(decode_all(&d, stream, n, got, lens, 4), 1);
-    CU_ASSERT_EQUAL(lens[0], 4);
-    CU_ASSERT(memcmp(got, "\x2a\x00\x00\x01", 4) == 0);
-    CU_ASSERT_EQUAL(d.n_cut, 1);
+    ASSERT_EQ(decode_all(&d, stream, n, got, lens, 4), 1);
+    ASSERT_EQ(lens[0], 4);
+    ASSERT_MEM_EQ(got, "\x2a\x00\x00\x01", 4);
+    ASSERT_EQ(d.n_cut, 1);
 }
 
 static void test_decoder_drops_an_invalid_escape_and_takes_the_next(void)
@@ -201,9 +203,9 @@ static void test_decoder_drops_an_invalid_escape_and_takes_the_next(void)
     n += unhex(vectors[2].framed, stream + n);
     struct utvm_decoder d;
     utvm_decoder_init(&d, buf, sizeof(buf));
-    CU_ASSERT_EQUAL(decode_all(&d, stream, n, got, lens, 4), 1);
-    CU_ASSERT_EQUAL(lens[0], 0);
-    CU_ASSERT_EQUAL(d.n_bad_escape, 1);
+    ASSERT_EQ(decode_all(&d, stream, n, got, lens, 4), 1);
+    ASSERT_EQ(lens[0], 0);
+    ASSERT_EQ(d.n_bad_escape, 1);
 }
 
 static void test_decoder_walks_past_an_oversize_packet_without_storing_it(void)
@@ -213,16 +215,16 @@ static void test_decoder_walks_past_an_oversize_packet_without_storing_it(void)
     size_t lens[4], len = 0, n = 0;
     for (size_t i = 0; i < sizeof(payload); i++)
         payload[i] = (uint8_t)(i % 2 ? 0xFD : 0xFF);
-    CU_ASSERT_EQUAL_FATAL(utvm_encode(payload, sizeof(payload), stream, sizeof(stream), &len,
-                                      NULL), 0);
+    ASSERT_EQ_FATAL(utvm_encode(payload, sizeof(payload), stream, sizeof(stream), &len,
+                                NULL), 0);
     n = len;
     n += unhex(vectors[0].framed, stream + n);
     struct utvm_decoder d;
     utvm_decoder_init(&d, buf, sizeof(buf));
-    CU_ASSERT_EQUAL(decode_all(&d, stream, n, got, lens, 4), 1);
-    CU_ASSERT_EQUAL(lens[0], 4);
-    CU_ASSERT_EQUAL(d.n_oversize, 1);
-    CU_ASSERT_EQUAL(d.n_cut, 0);
+    ASSERT_EQ(decode_all(&d, stream, n, got, lens, 4), 1);
+    ASSERT_EQ(lens[0], 4);
+    ASSERT_EQ(d.n_oversize, 1);
+    ASSERT_EQ(d.n_cut, 0);
 }
 
 static void test_start_session_init_is_the_nonce_header_and_version_byte(void)
@@ -230,11 +232,11 @@ static void test_start_session_init_is_the_nonce_header_and_version_byte(void)
     uint8_t out[32], want[32];
     size_t len = 0, wn = unhex(vectors[0].framed, want);
     struct err e = {0};
-    CU_ASSERT_EQUAL_FATAL(utvm_encode_start_session_init(0x2a, out, sizeof(out), &len, &e), 0);
-    CU_ASSERT_EQUAL(len, wn);
-    CU_ASSERT(memcmp(out, want, wn) == 0);
-    CU_ASSERT_EQUAL(utvm_encode_start_session_init(0, out, sizeof(out), &len, &e), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "nonce 0"));
+    ASSERT_OK_FATAL(utvm_encode_start_session_init(0x2a, out, sizeof(out), &len, &e), &e);
+    ASSERT_EQ(len, wn);
+    ASSERT_MEM_EQ(out, want, wn);
+    ASSERT_EQ(utvm_encode_start_session_init(0, out, sizeof(out), &len, &e), ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "nonce 0");
 }
 
 static void test_reply_check_accepts_a_good_reply_and_names_what_is_wrong_otherwise(void)
@@ -243,26 +245,26 @@ static void test_reply_check_accepts_a_good_reply_and_names_what_is_wrong_otherw
     struct utvm_message m;
     uint8_t nonce = 0;
     struct err e = {0};
-    CU_ASSERT_EQUAL_FATAL(utvm_parse_message(good, sizeof(good), &m, &e), 0);
-    CU_ASSERT_EQUAL(m.session_id, 0x9c2a);
-    CU_ASSERT_EQUAL(utvm_check_start_session_reply(&m, 0x2a, &nonce, &e), 0);
-    CU_ASSERT_EQUAL(nonce, 0x9c);
+    ASSERT_OK_FATAL(utvm_parse_message(good, sizeof(good), &m, &e), &e);
+    ASSERT_EQ(m.session_id, 0x9c2a);
+    ASSERT_OK(utvm_check_start_session_reply(&m, 0x2a, &nonce, &e), &e);
+    ASSERT_EQ(nonce, 0x9c);
 
-    CU_ASSERT_EQUAL(utvm_check_start_session_reply(&m, 0x2b, &nonce, &e), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "initiator nonce 0x2a, sent 0x2b"));
+    ASSERT_EQ(utvm_check_start_session_reply(&m, 0x2b, &nonce, &e), ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "initiator nonce 0x2a, sent 0x2b");
     uint8_t zero[] = {0x2a, 0x00, UTVM_MSG_START_SESSION_REPLY, 0x01};
     utvm_parse_message(zero, sizeof(zero), &m, NULL);
-    CU_ASSERT_EQUAL(utvm_check_start_session_reply(&m, 0x2a, &nonce, &e), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "responder nonce 0"));
+    ASSERT_EQ(utvm_check_start_session_reply(&m, 0x2a, &nonce, &e), ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "responder nonce 0");
     uint8_t version[] = {0x2a, 0x10, UTVM_MSG_START_SESSION_REPLY, 0x02};
     utvm_parse_message(version, sizeof(version), &m, NULL);
-    CU_ASSERT_EQUAL(utvm_check_start_session_reply(&m, 0x2a, &nonce, &e), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "version"));
+    ASSERT_EQ(utvm_check_start_session_reply(&m, 0x2a, &nonce, &e), ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "version");
     uint8_t type[] = {0x2a, 0x10, UTVM_MSG_LOG, 0x01};
     utvm_parse_message(type, sizeof(type), &m, NULL);
-    CU_ASSERT_EQUAL(utvm_check_start_session_reply(&m, 0x2a, &nonce, &e), ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "not StartSessionReply"));
-    CU_ASSERT_EQUAL(utvm_parse_message(good, 2, &m, &e), ERR_INVALID);
+    ASSERT_EQ(utvm_check_start_session_reply(&m, 0x2a, &nonce, &e), ERR_INVALID);
+    ASSERT_STR_CONTAINS(e.msg, "not StartSessionReply");
+    ASSERT_EQ(utvm_parse_message(good, 2, &m, &e), ERR_INVALID);
 }
 
 /* A scripted device for utvm_handshake: answers a StartSessionInit with what `reply` says,
@@ -292,8 +294,8 @@ static ssize_t script_read(void *ctx, void *buf, size_t cap, int timeout_ms, str
 static void script_append(struct script *s, uint16_t id, uint8_t type, const char *body)
 {
     size_t len = 0;
-    CU_ASSERT_EQUAL_FATAL(utvm_encode_message(id, type, body, strlen(body), s->out + s->n_out,
-                                              sizeof(s->out) - s->n_out, &len, NULL), 0);
+    ASSERT_EQ_FATAL(utvm_encode_message(id, type, body, strlen(body), s->out + s->n_out,
+                                        sizeof(s->out) - s->n_out, &len, NULL), 0);
     s->n_out += len;
 }
 
@@ -306,8 +308,8 @@ static int script_write(void *ctx, const void *data, size_t n, int timeout_ms, s
     (void)timeout_ms;
     (void)err;
     utvm_decoder_init(&d, buf, sizeof(buf));
-    CU_ASSERT_FATAL(utvm_decoder_feed(&d, data, n, &used) == 1);
-    CU_ASSERT_FATAL(d.len == 4 && buf[2] == UTVM_MSG_START_SESSION_INIT && buf[3] == 1);
+    ASSERT_EQ_FATAL(utvm_decoder_feed(&d, data, n, &used), 1);
+    ASSERT_TRUE_FATAL(d.len == 4 && buf[2] == UTVM_MSG_START_SESSION_INIT && buf[3] == 1);
     s->got_nonce = buf[0];
     if (!s->answer)
         return 0;
@@ -327,13 +329,13 @@ static void test_handshake_skips_text_terminate_and_log_and_returns_the_session(
     struct utvm_io io = {script_read, script_write, &s};
     struct utvm_handshake_result r;
     struct err e = {0};
-    CU_ASSERT_EQUAL_FATAL(utvm_handshake(&io, 0x5a, 2000, &r, &e), 0);
-    CU_ASSERT_EQUAL(s.got_nonce, 0x5a);
-    CU_ASSERT_EQUAL(r.session_id, 0x775a);
-    CU_ASSERT_EQUAL(r.responder_nonce, 0x77);
-    CU_ASSERT_EQUAL(r.n_terminate, 1);
-    CU_ASSERT_EQUAL(r.n_log, 1);
-    CU_ASSERT_EQUAL(r.n_dropped, 0);
+    ASSERT_OK_FATAL(utvm_handshake(&io, 0x5a, 2000, &r, &e), &e);
+    ASSERT_EQ(s.got_nonce, 0x5a);
+    ASSERT_EQ(r.session_id, 0x775a);
+    ASSERT_EQ(r.responder_nonce, 0x77);
+    ASSERT_EQ(r.n_terminate, 1);
+    ASSERT_EQ(r.n_log, 1);
+    ASSERT_EQ(r.n_dropped, 0);
 }
 
 static void test_handshake_times_out_with_a_message_when_the_device_is_silent(void)
@@ -342,13 +344,12 @@ static void test_handshake_times_out_with_a_message_when_the_device_is_silent(vo
     struct utvm_io io = {script_read, script_write, &s};
     struct utvm_handshake_result r;
     struct err e = {0};
-    CU_ASSERT_EQUAL(utvm_handshake(&io, 0x5a, 30, &r, &e), ERR_TIMEOUT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "no StartSessionReply within 30 ms"));
+    ASSERT_EQ(utvm_handshake(&io, 0x5a, 30, &r, &e), ERR_TIMEOUT);
+    ASSERT_STR_CONTAINS(e.msg, "no StartSessionReply within 30 ms");
 }
 
-int main(void)
+int test_register(void)
 {
-    CU_initialize_registry();
     CU_pSuite s = CU_add_suite("utvm_rpc", NULL, NULL);
     CU_ADD_TEST(s, test_crc_matches_the_published_ccitt_false_check_value);
     CU_ADD_TEST(s, test_encode_produces_the_independently_computed_frames);
@@ -365,11 +366,5 @@ int main(void)
     CU_ADD_TEST(s, test_reply_check_accepts_a_good_reply_and_names_what_is_wrong_otherwise);
     CU_ADD_TEST(s, test_handshake_skips_text_terminate_and_log_and_returns_the_session);
     CU_ADD_TEST(s, test_handshake_times_out_with_a_message_when_the_device_is_silent);
-    if (CU_get_error() != CUE_SUCCESS) /* a failed setup would run nothing and "pass" */
-        return 1;
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry(); /* only after reading the counts: it clears them */
-    return bad != 0;
+    return TEST_RUN;
 }

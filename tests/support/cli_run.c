@@ -1,7 +1,8 @@
 /* Running the command line from tests (cli_run.h). */
 #include "cli_run.h"
 
-#include <CUnit/Basic.h>
+#include "asserts.h"
+
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -48,7 +49,7 @@ int cli_run_binary(const char *scratch_dir, const char *const *args, const char 
         if (waited > timeout_sec * 1000) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
-            CU_FAIL("the command line did not finish in time");
+            TEST_FAIL("the command line did not finish in time");
             break;
         }
         struct timespec ts = {0, 10 * 1000000L};

@@ -1,10 +1,10 @@
 /* JSON-RPC conveniences for end-to-end tests (e2e_rpc.h), shared by the hardening tests. */
 #include "e2e_rpc.h"
 
+#include "asserts.h"
 #include "b85.h"
 #include "fs.h"
 
-#include <CUnit/Basic.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,13 +94,13 @@ void e2e_call_fails(struct rpc_client *c, const char *method, const char *params
                        const char *msg, const char *want)
 {
     cJSON *reply = e2e_call(c, method, params);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
+    ASSERT_NOT_NULL_FATAL(reply);
     bool ok = !strcmp(e2e_message_of(reply), msg) &&
               (!want || strstr(e2e_traceback_of(reply), want));
     if (!ok)
         fprintf(stderr, "\n    %s: got \"%s\" / %s\n    want \"%s\" / %s\n", method,
                 e2e_message_of(reply), e2e_traceback_of(reply), msg, want ? want : "");
-    CU_ASSERT(ok);
+    ASSERT_TRUE(ok);
     cJSON_Delete(reply);
 }
 
@@ -176,12 +176,12 @@ bool e2e_banner_first(struct rpc_client *c, const char *banner)
 bool e2e_echo_random(struct rpc_client *c, size_t n)
 {
     uint8_t *out = malloc(n), *in = malloc(n);
-    CU_ASSERT_FATAL(out && in && getrandom(out, n, 0) == (ssize_t)n);
+    ASSERT_TRUE_FATAL(out && in && getrandom(out, n, 0) == (ssize_t)n);
     for (size_t i = 0; i < n; i++)
         if (out[i] == 'R') /* reset_on_r.c resets on it */
             out[i] = 'r';
     char *params = e2e_write_params(out, n, "60");
-    CU_ASSERT_FATAL(params != NULL);
+    ASSERT_NOT_NULL_FATAL(params);
     char msg[128] = "";
     size_t got = 0, at = 0;
     bool ok = e2e_call_ok(c, "write_transport", params) &&

@@ -19,8 +19,9 @@ SKIP = 77  # CTest's SKIP_RETURN_CODE, as with_tvm.sh uses
 SOURCE_DIR = os.environ.get("MTQ_SOURCE_DIR") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-BOARDS = ["mps2-an385", "mps2-an386", "mps2-an500", "mps2-an505", "riscv32-virt",
-          "riscv64-virt"]
+# Every board of machines/ (a new board file joins every test), sorted as the C tests sort them.
+BOARDS = sorted(name[:-len(".json")] for name in os.listdir(os.path.join(SOURCE_DIR, "machines"))
+                if name.endswith(".json"))
 
 
 def skip(why):
