@@ -218,8 +218,11 @@ int frame_relay_start(int dgram_fd, int exit_fd, int *stream_fd, struct frame_re
 {
     int sv[2] = {-1, -1};
     struct frame_relay *r = calloc(1, sizeof *r);
-    if (!r)
+    if (!r) {
+        if (dgram_fd >= 0)
+            close(dgram_fd);
         return err_set(err, -ENOMEM, "out of memory for the fast link's relay");
+    }
     r->dgram_fd = dgram_fd;
     r->exit_fd = exit_fd;
     r->stream_fd = r->wake_fd = -1;
@@ -260,6 +263,8 @@ fail:
         close(sv[0]);
     if (sv[1] >= 0)
         close(sv[1]);
+    if (dgram_fd >= 0)
+        close(dgram_fd);
     pthread_mutex_destroy(&r->lock);
     free(r);
     return rc;

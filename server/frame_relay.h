@@ -19,8 +19,8 @@
 struct frame_relay;
 
 /* Starts the relay's thread. dgram_fd: the server's end of the SOCK_DGRAM socketpair whose
- * other end QEMU holds; on success the relay owns it (frame_relay_stop closes it), on failure
- * it stays the caller's. exit_fd: readable once QEMU has exited (its pidfd), or -1; stays the
+ * other end QEMU holds; the relay takes it, also when it fails (frame_relay_stop closes it;
+ * a failed start already has). exit_fd: readable once QEMU has exited (its pidfd), or -1; stays the
  * caller's and must stay open until frame_relay_stop. *stream_fd: the session's end of the
  * stream, non-blocking and close-on-exec, the caller's to close (after or before stopping
  * the relay). Returns 0, or an error (-errno) with nothing left open. */

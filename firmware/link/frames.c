@@ -37,6 +37,25 @@ static uint32_t our_win(const struct frames *f)
     return f->rx_taken + LINK_DEVICE_RX_BYTES;
 }
 
+/* Where the fast paths must stop: reading, at the last byte received or where half the
+ * receive buffer is free again (a report is due); writing, where the transmit buffer is full
+ * or a full frame of new data is waiting. Every value only errs early (offsets only move on,
+ * but snd_nxt after a RESEND), so it is refreshed after each round, not at every change. */
+static void refresh_fast(struct frames *f)
+{
+    uint32_t report_at = f->told_win - LINK_DEVICE_RX_BYTES / 2u;
+    if (!f->up || link_seq_diff(report_at, f->rx_taken) <= 0)
+        f->rx_fast_end = f->rx_taken;
+    else if (link_seq_diff(report_at, f->rcv_nxt) < 0)
+        f->rx_fast_end = report_at;
+    else
+        f->rx_fast_end = f->rcv_nxt;
+    uint32_t full = f->snd_una + FRAMES_TX_BYTES;
+    uint32_t frame = f->snd_nxt + LINK_FRAME_PAYLOAD_MAX - 1u;
+    uint32_t end = link_seq_diff(full, frame) < 0 ? full : frame;
+    f->tx_fast_end = !f->up || link_seq_diff(end, f->tx_end) <= 0 ? f->tx_end : end;
+}
+
 void frames_init(struct frames *f, const struct frames_nic *nic, uint32_t session)
 {
     memset(f, 0, sizeof *f);
@@ -212,6 +231,7 @@ static bool pump(struct frames *f, bool push)
         send_ack(f);
         busy = true;
     }
+    refresh_fast(f);
     return busy;
 }
 
@@ -236,7 +256,7 @@ void frames_hello(struct frames *f)
     }
 }
 
-void frames_write(struct frames *f, const void *data, size_t n)
+void frames__write_slow(struct frames *f, const void *data, size_t n)
 {
     const uint8_t *p = data;
     while (n > 0) {
@@ -256,6 +276,7 @@ void frames_write(struct frames *f, const void *data, size_t n)
     /* full frames go at once; no look at the card (a register read) for every small write */
     if (f->up && link_seq_diff(f->tx_end, f->snd_nxt) >= (int32_t)LINK_FRAME_PAYLOAD_MAX)
         send_data(f, false);
+    refresh_fast(f);
 }
 
 void frames_flush(struct frames *f)
@@ -276,10 +297,11 @@ static int take_byte(struct frames *f)
     /* half the buffer read: tell the host, which may be waiting for room */
     if (report_needed(f, false))
         send_ack(f);
+    refresh_fast(f);
     return c;
 }
 
-int frames_getc(struct frames *f)
+int frames__getc_slow(struct frames *f)
 {
     for (;;) {
         int c = take_byte(f);
@@ -290,7 +312,7 @@ int frames_getc(struct frames *f)
     }
 }
 
-int frames_try_getc(struct frames *f)
+int frames__try_getc_slow(struct frames *f)
 {
     int c = take_byte(f);
     if (c >= 0)

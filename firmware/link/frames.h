@@ -62,6 +62,9 @@ struct frames {
     uint32_t popped_words; /* FIFO words taken since the last report */
     uint32_t told_fseq, told_ack, told_win;
     bool report_due;
+    /* the fast paths (frames_getc, a one-byte frames_write): a byte may be taken while
+     * rx_taken != rx_fast_end, queued while tx_end != tx_fast_end, with nothing else to do */
+    uint32_t rx_fast_end, tx_fast_end;
     struct frames_stats stats;
     uint8_t rx[LINK_DEVICE_RX_BYTES];
     uint8_t tx[FRAMES_TX_BYTES];
@@ -78,17 +81,40 @@ void frames_init(struct frames *f, const struct frames_nic *nic, uint32_t sessio
 void frames_hello(struct frames *f);
 
 /* Queues n bytes for the host; sends full frames as the host's window allows, and waits
- * (serving the link) while more than FRAMES_TX_BYTES are unacknowledged. */
-void frames_write(struct frames *f, const void *data, size_t n);
+ * (serving the link) while more than FRAMES_TX_BYTES are unacknowledged. Inline: under
+ * icount instructions are time, and echo and the RPC server write a byte at a time. */
+void frames__write_slow(struct frames *f, const void *data, size_t n);
+static inline void frames_write(struct frames *f, const void *data, size_t n)
+{
+    if (n == 1 && f->tx_end != f->tx_fast_end) {
+        f->tx[f->tx_end++ & (FRAMES_TX_BYTES - 1u)] = *(const uint8_t *)data;
+        return;
+    }
+    frames__write_slow(f, data, n);
+}
 
 /* Sends everything queued and returns once the host has acknowledged all of it (so it has
  * left QEMU before, say, the board exits). */
 void frames_flush(struct frames *f);
 
-/* The next byte from the host, waiting for it; sends queued output before waiting. */
-int frames_getc(struct frames *f);
+/* The next byte from the host, waiting for it; sends queued output before waiting. Inline
+ * for the same reason as frames_write. */
+int frames__getc_slow(struct frames *f);
+static inline int frames_getc(struct frames *f)
+{
+    if (f->rx_taken != f->rx_fast_end)
+        return f->rx[f->rx_taken++ & (LINK_DEVICE_RX_BYTES - 1u)];
+    return frames__getc_slow(f);
+}
 
-/* The next byte from the host, or -1 at once; sends queued output when there is none. */
-int frames_try_getc(struct frames *f);
+/* The next byte from the host, or -1 at once; sends queued output when there is none.
+ * Inline as frames_getc. */
+int frames__try_getc_slow(struct frames *f);
+static inline int frames_try_getc(struct frames *f)
+{
+    if (f->rx_taken != f->rx_fast_end)
+        return f->rx[f->rx_taken++ & (LINK_DEVICE_RX_BYTES - 1u)];
+    return frames__try_getc_slow(f);
+}
 
 #endif
