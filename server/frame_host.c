@@ -72,6 +72,16 @@ static void go_back(struct frame_host *h)
     h->stats.rewinds++;
 }
 
+/* Drops the oldest frame from the record of those in flight. */
+static void forget_oldest(struct frame_host *h)
+{
+    struct frame_host_flight *f = flight_at(h, 0);
+    h->fl_words -= f->words;
+    h->probes -= f->probe;
+    h->fl_head = (h->fl_head + 1) % FRAME_HOST_FLIGHTS;
+    h->fl_count--;
+}
+
 /* The device took every frame up to fseq out of its FIFO (or they were lost before it). A
  * DATA frame of this session sent since the last go-back whose end the device's ack does not
  * reach was lost (or came after a lost one): go back now. current: the report is of this
@@ -92,10 +102,7 @@ static void resolve(struct frame_host *h, uint32_t fseq, bool current)
         if (current && f->data && link_seq_diff(f->fseq, h->rewind_fseq) >= 0 &&
             link_seq_diff(f->data_end, h->snd_una) > 0)
             lost = true;
-        h->fl_words -= f->words;
-        h->probes -= f->probe;
-        h->fl_head = (h->fl_head + 1) % FRAME_HOST_FLIGHTS;
-        h->fl_count--;
+        forget_oldest(h);
     }
     if (lost)
         go_back(h);
@@ -322,8 +329,13 @@ static uint32_t data_to_send(const struct frame_host *h)
 
 size_t frame_host_next(struct frame_host *h, uint8_t *buf, int64_t now_ns)
 {
-    if (h->hello_ack_due && h->fl_count < FRAME_HOST_FLIGHTS) {
-        /* beyond the window if need be (link_frame.h): the device waits for nothing else */
+    if (h->hello_ack_due) {
+        /* beyond the window if need be (link_frame.h): the device waits for nothing else.
+         * Only a guest that says HELLO again and again and never reads fills the record of
+         * frames in flight; its oldest entries are then forgotten, as they must be for its
+         * next boot to be answered at all. */
+        if (h->fl_count == FRAME_HOST_FLIGHTS)
+            forget_oldest(h);
         h->hello_ack_due = false;
         return emit(h, buf, LINK_FRAME_HELLO_ACK, 0, 0, false);
     }

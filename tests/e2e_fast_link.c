@@ -11,8 +11,9 @@
  * the UART transport makes: IoTimeoutError semantics for reads and writes, QEMU killed, a
  * board that resets itself, close and reopen, the board lock, nothing left after the server
  * is SIGKILLed, serial echoing a pipe, the demo with --link fast; and virtio-serial's driver
- * on virtio-mmio's modern transport (the emulator driven directly). Hostile values of the
- * link option are refused. Prints throughput; asserts none. Exits 77 when no board with a
+ * on virtio-mmio's modern transport (the emulator driven directly). A guest flooding the
+ * LAN9118 link with frames that break every rule neither wedges nor grows the server. Hostile
+ * values of the link option are refused. Prints throughput; asserts none. Exits 77 when no board with a
  * fast link can run here, saying why.
  */
 #include "asserts.h"
@@ -61,6 +62,7 @@ struct board {
     const char *kind;   /* the machine file's fast_link.kind */
     char echo[PATH_MAX], no_link[PATH_MAX], abort[PATH_MAX];
     char hang[PATH_MAX], reset[PATH_MAX]; /* kind_first only */
+    char flood[PATH_MAX];                 /* kind_first of lan9118 only */
 };
 static struct board boards[BOARDS_MAX];
 static char model_tar[PATH_MAX];
@@ -466,6 +468,71 @@ static void test_the_driver_also_runs_on_the_modern_virtio_mmio_transport(void)
             modern_virtio_mmio_on(b);
 }
 
+/* ---- a hostile guest on the link ---- */
+
+/* The server's resident memory in KiB (VmRSS), or -1. */
+static long rss_kib(pid_t pid)
+{
+    char path[64], *text = NULL;
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    if (fs_read_file(path, 0, &text, NULL, NULL) < 0)
+        return -1;
+    const char *v = strstr(text, "VmRSS:");
+    long kib = v ? strtol(v + 6, NULL, 10) : -1;
+    free(text);
+    return kib;
+}
+
+/* lan9118_flood.c, once it has echoed FLOOD!: 20000 frames past the protocol (junk, lies, oversized, HELLOs of new
+ * sessions), then the link brought up again. The server keeps serving all along, the stream
+ * holds nothing of the flood (the next bytes are the new session's link-up line), its memory
+ * stays put, and the new session echoes byte-exact. */
+static void a_flooding_guest_cannot_wedge_or_grow_the_server_on(int b)
+{
+    struct rpc_client c;
+    CU_ASSERT_FATAL(open_board(&c, boards[b].flood, BOARD_NAMES[b]));
+    CU_ASSERT(e2e_echo_random(&c, 4096));
+    long before = rss_kib(c.pid);
+    char *params = e2e_write_params((const uint8_t *)"FLOOD!", 6, "5");
+    CU_ASSERT(e2e_call_ok(&c, "write_transport", params));
+    free(params);
+    uint8_t echo[6];
+    char msg[128];
+    CU_ASSERT(e2e_read_n(&c, echo, 6, msg, sizeof msg) == 6 && !memcmp(echo, "FLOOD!", 6));
+    /* while it floods: every call answered, and nothing but the link-up line comes */
+    static const char marker[] = LINK_UP_MARKER;
+    uint8_t got[sizeof marker];
+    size_t have = 0, n = 0;
+    int calls = 0;
+    double t0 = e2e_now_s();
+    while (have < sizeof marker - 1 && e2e_now_s() - t0 < 60) {
+        CU_ASSERT_FATAL(e2e_call_ok(&c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
+        calls++;
+        if (e2e_read(&c, sizeof marker - 1 - have, "0.2", got + have, &n, msg, sizeof msg) == 0)
+            have += n;
+        else
+            CU_ASSERT_STRING_EQUAL(msg, "IoTimeoutError");
+    }
+    double took = e2e_now_s() - t0;
+    CU_ASSERT(have == sizeof marker - 1 && memcmp(got, marker, have) == 0);
+    CU_ASSERT(e2e_echo_random(&c, 64 * 1024));
+    long after = rss_kib(c.pid);
+    fprintf(stderr, "\n    %s: flood of 20000 frames, link up again after %.1f s, %d calls "
+            "answered meanwhile, server RSS %ld -> %ld KiB", BOARD_NAMES[b], took, calls,
+            before, after);
+    CU_ASSERT(before > 0 && after > 0 && after - before < 16 * 1024);
+    pid_t qemu = qemu_of(boards[b].flood);
+    CU_ASSERT(e2e_close_server(&c));
+    CU_ASSERT_FALSE(qemu_procs_alive(qemu));
+}
+
+static void test_a_flooding_guest_cannot_wedge_or_grow_the_server(void)
+{
+    FOR_EACH_KIND(b)
+        if (!strcmp(boards[b].kind, "lan9118"))
+            a_flooding_guest_cannot_wedge_or_grow_the_server_on(b);
+}
+
 /* ---- the option, as a hostile caller gives it ---- */
 
 static void test_link_values_other_than_uart_or_fast_are_refused_everywhere(void)
@@ -696,6 +763,12 @@ static int make_projects(void)
         if (e2e_make_echo_project_with(d->hang, n, "fast_link_firmware/hang.c", FAST) < 0 ||
             e2e_make_echo_project_with(d->reset, n, "reset_on_r.c", FAST) < 0)
             return -1;
+        if (strcmp(d->kind, "lan9118") != 0)
+            continue;
+        snprintf(d->flood, sizeof d->flood, "%s/flood-%s", workdir, n);
+        if (e2e_make_echo_project_with(d->flood, n, "fast_link_firmware/lan9118_flood.c",
+                                       FAST) < 0)
+            return -1;
     }
     return 0;
 }
@@ -760,6 +833,7 @@ int test_register(void)
     CU_ADD_TEST(s, test_a_second_server_on_the_same_board_is_told_it_is_in_use);
     CU_ADD_TEST(s, test_a_server_killed_with_sigkill_leaves_no_qemu_socket_or_lock);
     CU_ADD_TEST(s, test_the_driver_also_runs_on_the_modern_virtio_mmio_transport);
+    CU_ADD_TEST(s, test_a_flooding_guest_cannot_wedge_or_grow_the_server);
     CU_ADD_TEST(s, test_link_values_other_than_uart_or_fast_are_refused_everywhere);
     CU_ADD_TEST(s, test_run_with_an_input_over_the_fast_link_matches_the_uart_exactly);
     CU_ADD_TEST(s, test_serial_echoes_a_pipe_over_the_fast_link);

@@ -486,6 +486,40 @@ static void test_frames_a_hostile_guest_sends_are_dropped_and_the_link_keeps_wor
     free(in);
 }
 
+/* 300 HELLOs of new sessions, never reading: each is answered beyond the window, so the
+ * record of frames in flight fills; the board's next real boot must still be answered. */
+static void hello_flood_app(struct fake_dev *d, struct frames *f, void *ctx)
+{
+    (void)ctx;
+    uint8_t buf[LINK_FRAME_HEAD_BYTES];
+    for (uint32_t i = 0; i < 300; i++) {
+        struct link_frame h = {.type = LINK_FRAME_HELLO, .session = 0x10000u + i};
+        fake_dev_send_raw(d, buf, link_frame_encode(buf, &h, 0));
+        fake_dev_busy(d, 300); /* one at a time, so that each gets its own answer */
+    }
+    fake_dev_reboot(d, f);
+    frames_write(f, "READY\n", 6);
+    echo_bytes(f, 16 * 1024);
+    frames_flush(f);
+}
+
+static void test_a_guest_saying_hello_without_end_still_gets_its_next_boot_answered(void)
+{
+    struct rig r;
+    rig_start(&r, NULL, hello_flood_app, NULL);
+    uint8_t out[16 * 1024], in[16 * 1024];
+    fill_pattern(out, sizeof out, 4);
+    /* what we write before the reboot would go to a session the HELLOs end: wait for it */
+    CU_ASSERT_EQUAL(exchange(r.stream, NULL, 0, in, 6, TIMEOUT_S, NULL), 6);
+    CU_ASSERT(memcmp(in, "READY\n", 6) == 0);
+    size_t got = exchange(r.stream, out, sizeof out, in, sizeof in, TIMEOUT_S, NULL);
+    CU_ASSERT_EQUAL(got, sizeof in);
+    CU_ASSERT(memcmp(in, out, got) == 0);
+    rig_finish(&r);
+    CU_ASSERT_EQUAL(r.stats.sessions, 302); /* the first boot, 300 HELLOs, the reboot */
+    CU_ASSERT_EQUAL(r.stats.max_flight_frames, FRAME_HOST_FLIGHTS); /* it did fill */
+}
+
 static void test_nothing_is_sent_before_the_board_says_hello(void)
 {
     int sv[2];
@@ -546,6 +580,7 @@ int main(void)
     CU_ADD_TEST(s, test_a_hello_mid_stream_starts_a_new_session_through_losses);
     CU_ADD_TEST(s, test_when_the_board_dies_the_stream_ends_after_its_last_byte);
     CU_ADD_TEST(s, test_frames_a_hostile_guest_sends_are_dropped_and_the_link_keeps_working);
+    CU_ADD_TEST(s, test_a_guest_saying_hello_without_end_still_gets_its_next_boot_answered);
     CU_ADD_TEST(s, test_nothing_is_sent_before_the_board_says_hello);
     CU_ADD_TEST(s, test_stop_ends_the_relay_at_once_while_data_waits);
     CU_ADD_TEST(s, test_a_bad_datagram_fd_is_refused_with_its_number);
