@@ -490,15 +490,15 @@ static long rss_kib(pid_t pid)
 static void a_flooding_guest_cannot_wedge_or_grow_the_server_on(int b)
 {
     struct rpc_client c;
-    CU_ASSERT_FATAL(open_board(&c, boards[b].flood, BOARD_NAMES[b]));
-    CU_ASSERT(e2e_echo_random(&c, 4096));
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].flood, BOARD_NAMES[b]));
+    ASSERT_TRUE(e2e_echo_random(&c, 4096));
     long before = rss_kib(c.pid);
     char *params = e2e_write_params((const uint8_t *)"FLOOD!", 6, "5");
-    CU_ASSERT(e2e_call_ok(&c, "write_transport", params));
+    ASSERT_TRUE(e2e_call_ok(&c, "write_transport", params));
     free(params);
     uint8_t echo[6];
     char msg[128];
-    CU_ASSERT(e2e_read_n(&c, echo, 6, msg, sizeof msg) == 6 && !memcmp(echo, "FLOOD!", 6));
+    ASSERT_TRUE(e2e_read_n(&c, echo, 6, msg, sizeof msg) == 6 && !memcmp(echo, "FLOOD!", 6));
     /* while it floods: every call answered, and nothing but the link-up line comes */
     static const char marker[] = LINK_UP_MARKER;
     uint8_t got[sizeof marker];
@@ -506,24 +506,24 @@ static void a_flooding_guest_cannot_wedge_or_grow_the_server_on(int b)
     int calls = 0;
     double t0 = e2e_now_s();
     while (have < sizeof marker - 1 && e2e_now_s() - t0 < 60) {
-        CU_ASSERT_FATAL(e2e_call_ok(&c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
+        ASSERT_TRUE_FATAL(e2e_call_ok(&c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
         calls++;
         if (e2e_read(&c, sizeof marker - 1 - have, "0.2", got + have, &n, msg, sizeof msg) == 0)
             have += n;
         else
-            CU_ASSERT_STRING_EQUAL(msg, "IoTimeoutError");
+            ASSERT_STR_EQ(msg, "IoTimeoutError");
     }
     double took = e2e_now_s() - t0;
-    CU_ASSERT(have == sizeof marker - 1 && memcmp(got, marker, have) == 0);
-    CU_ASSERT(e2e_echo_random(&c, 64 * 1024));
+    ASSERT_TRUE(have == sizeof marker - 1 && memcmp(got, marker, have) == 0);
+    ASSERT_TRUE(e2e_echo_random(&c, 64 * 1024));
     long after = rss_kib(c.pid);
     fprintf(stderr, "\n    %s: flood of 20000 frames, link up again after %.1f s, %d calls "
             "answered meanwhile, server RSS %ld -> %ld KiB", BOARD_NAMES[b], took, calls,
             before, after);
-    CU_ASSERT(before > 0 && after > 0 && after - before < 16 * 1024);
+    ASSERT_TRUE(before > 0 && after > 0 && after - before < 16 * 1024);
     pid_t qemu = qemu_of(boards[b].flood);
-    CU_ASSERT(e2e_close_server(&c));
-    CU_ASSERT_FALSE(qemu_procs_alive(qemu));
+    ASSERT_TRUE(e2e_close_server(&c));
+    ASSERT_FALSE(qemu_procs_alive(qemu));
 }
 
 static void test_a_flooding_guest_cannot_wedge_or_grow_the_server(void)
