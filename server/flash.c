@@ -361,6 +361,13 @@ static int fast_link_up(struct server *srv, struct session *s, const struct sett
     size_t banner = sess__rx_len(&s->link.rx);
     char uart[200];
     s->link.fd = s->fast.stream_fd;
+    if (s->fast.adapter) {
+        /* an adapter (the LAN9118's frame relay) still delivers the board's last bytes after
+         * QEMU has exited, then hangs the stream up: the stream's end says the board is gone,
+         * QEMU's exit would say it too early and lose them */
+        s->link.exit_fd = -1;
+        s->link.gone = NULL;
+    }
     int rc = sess__link_wait_line_after(&s->link, banner, banner + SESS_BANNER_MAX,
                                         st->gdb_port ? -1.0 : SESS_BANNER_SEC, err);
     if (rc == 0) {

@@ -1,18 +1,19 @@
 /*
  * End to end (label e2e): the fast link (link=fast) through the REAL server, spoken to as TVM
- * does, on real QEMU. Echo projects generated with link=fast for every board that has a fast
- * link this server drives (riscv32-virt and riscv64-virt: virtio-serial), then on them every
- * promise the UART transport makes: the banner first (it comes on the UART), 1 MiB each way
- * byte-exact in one write without deadlock, IoTimeoutError semantics for reads and writes,
- * TransportClosedError with the reason when the board dies (its UART's last line included)
- * or QEMU is killed, a board that resets itself, close and reopen, the board lock, nothing
- * left after the server is SIGKILLed; and the driver on virtio-mmio's modern transport too
- * (the emulator driven directly). A test double that never brings the link up (tests/fixtures/fast_link_firmware)
- * must fail open_transport within the start timeout, saying so. Through the command line: an
- * aot_standalone model's run --input over the fast link gives the reference outputs and the
- * same exact instruction count as over the UART, serial echoes a pipe, and the demo runs with
- * --link fast. Hostile values of
- * the link option are refused. Prints throughput; asserts none. Exits 77 when no board with a
+ * does, on real QEMU, on every board that has a fast link this server drives: virtio-serial
+ * on riscv32-virt and riscv64-virt, the LAN9118 (through the frame relay) on the four mps2
+ * boards. On every such board: the banner first (it comes on the UART), 1 MiB each way
+ * byte-exact in one write without deadlock, a firmware that never brings the link up failing
+ * open_transport within the start timeout saying so (tests/fixtures/fast_link_firmware), a
+ * board that dies giving TransportClosedError with its exit and its UART's last line, and an
+ * aot_standalone model's run --input giving the reference outputs and the same exact
+ * instruction count as over the UART. On the first board of each kind, every other promise
+ * the UART transport makes: IoTimeoutError semantics for reads and writes, QEMU killed, a
+ * board that resets itself, close and reopen, the board lock, nothing left after the server
+ * is SIGKILLed, serial echoing a pipe, the demo with --link fast; and virtio-serial's driver
+ * on virtio-mmio's modern transport (the emulator driven directly). A guest flooding the
+ * LAN9118 link with frames that break every rule neither wedges nor grows the server. Hostile
+ * values of the link option are refused. Prints throughput; asserts none. Exits 77 when no board with a
  * fast link can run here, saying why.
  */
 #include "asserts.h"
@@ -45,21 +46,30 @@
 #define OPTS "{\"options\":{}}"
 #define FAST "\"link\":\"fast\""
 #define MIB (1024 * 1024)
-static struct boards boards; /* every machine file of the template; those with a fast link run */
-#define N_BOARDS ((int)boards.n)
-#define BOARD_NAMES boards.name
+static struct boards board_list; /* every machine file of the template; those with a fast link run */
+#define N_BOARDS ((int)board_list.n)
+#define BOARD_NAMES board_list.name
 
 /* Suite fixtures (CUnit suites take no arguments): the scratch directory with its private
- * $XDG_RUNTIME_DIR and cache, one fast echo project per usable board, and the test doubles'
- * projects on the first usable board. */
+ * $XDG_RUNTIME_DIR and cache, and per usable board its projects: echo, and the test doubles
+ * every board runs (never up, dies); the first board of each kind also has the others. */
 static char workdir[] = "/tmp/mtq-e2e-fast-link-XXXXXX";
 static char rundir[sizeof workdir + 8];
-static char echo_proj[BOARDS_MAX][PATH_MAX]; /* "" when the board cannot run here */
-static const char *board0;                 /* the first usable board */
-static char *proj0;                        /* its echo project */
-static char no_link_proj[PATH_MAX], abort_proj[PATH_MAX], hang_proj[PATH_MAX];
-static char reset_proj[PATH_MAX];
+struct board {
+    bool usable;        /* it can run here */
+    bool kind_first;    /* the first usable board of its fast link's kind */
+    const char *label;  /* its link's label, as messages give it ("LAN9118") */
+    const char *kind;   /* the machine file's fast_link.kind */
+    char echo[PATH_MAX], no_link[PATH_MAX], abort[PATH_MAX];
+    char hang[PATH_MAX], reset[PATH_MAX]; /* kind_first only */
+    char flood[PATH_MAX];                 /* kind_first of lan9118 only */
+};
+static struct board boards[BOARDS_MAX];
 static char model_tar[PATH_MAX];
+
+/* Loops over the usable boards, or over the first usable board of each kind. */
+#define FOR_EACH_BOARD(b) for (int b = 0; b < N_BOARDS; b++) if (boards[b].usable)
+#define FOR_EACH_KIND(b) for (int b = 0; b < N_BOARDS; b++) if (boards[b].kind_first)
 
 static void banner_of(const char *board, char *out, size_t outsz)
 {
@@ -92,11 +102,9 @@ static bool open_board(struct rpc_client *c, const char *proj, const char *board
 
 static void test_every_fast_board_hands_its_banner_first_and_echoes_a_mebibyte_each_way(void)
 {
-    for (int b = 0; b < N_BOARDS; b++) {
-        if (!echo_proj[b][0])
-            continue;
+    FOR_EACH_BOARD(b) {
         struct rpc_client c;
-        ASSERT_TRUE_FATAL(open_board(&c, echo_proj[b], BOARD_NAMES[b]));
+        ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, BOARD_NAMES[b]));
         /* one write_transport of 1 MiB: the server drains the echo while it writes */
         double t0 = e2e_now_s();
         ASSERT_TRUE(e2e_echo_random(&c, MIB));
@@ -111,10 +119,10 @@ static void test_every_fast_board_hands_its_banner_first_and_echoes_a_mebibyte_e
     }
 }
 
-static void test_read_timeouts_give_io_timeout_in_time_and_null_waits_for_data(void)
+static void read_timeouts_give_io_timeout_in_time_and_null_waits_for_data_on(int b)
 {
     struct rpc_client c;
-    ASSERT_TRUE_FATAL(open_board(&c, proj0, board0));
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, BOARD_NAMES[b]));
     uint8_t buf[64];
     size_t got = 0;
     char msg[128];
@@ -135,17 +143,24 @@ static void test_read_timeouts_give_io_timeout_in_time_and_null_waits_for_data(v
     while (all < 4 && e2e_read(&c, 4 - all, "null", buf + all, &got, msg, sizeof msg) == 0)
         all += got;
     ASSERT_TRUE(all == 4 && memcmp(buf, "ping", 4) == 0);
-    fprintf(stderr, "\n    timeout 0 answered in %.1f ms, 0.2 s in %.1f ms", took0 * 1e3,
+    fprintf(stderr, "\n    %s: timeout 0 answered in %.1f ms, 0.2 s in %.1f ms", BOARD_NAMES[b],
+            took0 * 1e3,
             took2 * 1e3);
     ASSERT_TRUE(e2e_close_server(&c));
 }
 
+static void test_read_timeouts_give_io_timeout_in_time_and_null_waits_for_data(void)
+{
+    FOR_EACH_KIND(b)
+        read_timeouts_give_io_timeout_in_time_and_null_waits_for_data_on(b);
+}
+
 /* A board that stops reading its link: what the device, QEMU and the sockets buffer is taken,
  * then the write times out saying how much went, and the board still closes. */
-static void test_a_write_the_board_does_not_take_times_out_saying_how_much_went(void)
+static void a_write_the_board_does_not_take_times_out_saying_how_much_went_on(int b)
 {
     struct rpc_client c;
-    ASSERT_TRUE_FATAL(open_board(&c, hang_proj, board0));
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].hang, BOARD_NAMES[b]));
     size_t n = 8 * MIB;
     uint8_t *data = calloc(1, n);
     ASSERT_TRUE_FATAL(data != NULL);
@@ -166,39 +181,52 @@ static void test_a_write_the_board_does_not_take_times_out_saying_how_much_went(
     char msg[128];
     ASSERT_EQ(e2e_read(&c, sizeof buf, "0.1", buf, &got, msg, sizeof msg), 1);
     ASSERT_STR_EQ(msg, "IoTimeoutError");
-    pid_t qemu = qemu_of(hang_proj);
+    pid_t qemu = qemu_of(boards[b].hang);
     ASSERT_TRUE(e2e_call_ok(&c, "close_transport", "{}"));
     ASSERT_FALSE(qemu_procs_alive(qemu));
     ASSERT_TRUE(e2e_close_server(&c));
 }
 
+static void test_a_write_the_board_does_not_take_times_out_saying_how_much_went(void)
+{
+    FOR_EACH_KIND(b)
+        a_write_the_board_does_not_take_times_out_saying_how_much_went_on(b);
+}
+
 /* The test double prints its banner and never calls link_init. */
-static void test_a_firmware_that_never_brings_the_link_up_fails_open_in_time_saying_so(void)
+static void a_firmware_that_never_brings_the_link_up_fails_open_in_time_saying_so_on(int b)
 {
     struct rpc_client c;
-    ASSERT_TRUE_FATAL(e2e_spawn(&c, no_link_proj));
+    ASSERT_TRUE_FATAL(e2e_spawn(&c, boards[b].no_link));
     ASSERT_TRUE_FATAL(e2e_call_ok(&c, "flash", OPTS));
+    char want[160];
+    snprintf(want, sizeof want, "the firmware printed its banner but never brought up the fast "
+             "link (%s) within 10 s", boards[b].label);
     double t0 = e2e_now_s();
-    e2e_call_fails(&c, "open_transport", OPTS, "calling method open_transport",
-                   "the firmware printed its banner but never brought up the fast link "
-                   "(virtio-serial) within 10 s");
+    e2e_call_fails(&c, "open_transport", OPTS, "calling method open_transport", want);
     double took = e2e_now_s() - t0;
-    fprintf(stderr, "\n    open_transport failed after %.1f s", took);
+    fprintf(stderr, "\n    %s: open_transport failed after %.1f s", BOARD_NAMES[b], took);
     ASSERT_TRUE(took >= 9.5 && took < SESS_BANNER_SEC + 5.0);
     ASSERT_EQ(qemu_procs_children(c.pid), 0); /* the board is off again */
     char lock[PATH_MAX + 32];
-    snprintf(lock, sizeof lock, "%s/flash/board.lock", no_link_proj);
-    ASSERT_EQ(qemu_of(no_link_proj), 0);
+    snprintf(lock, sizeof lock, "%s/flash/board.lock", boards[b].no_link);
+    ASSERT_EQ(qemu_of(boards[b].no_link), 0);
     /* the server is fine: the echo project's server next door still answers, this one too */
     ASSERT_TRUE(e2e_call_ok(&c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
     ASSERT_TRUE(e2e_close_server(&c));
 }
 
+static void test_a_firmware_that_never_brings_the_link_up_fails_open_in_time_saying_so(void)
+{
+    FOR_EACH_BOARD(b)
+        a_firmware_that_never_brings_the_link_up_fails_open_in_time_saying_so_on(b);
+}
+
 /* abort_after.c: 16 bytes back, then an abort line on the UART and exit code 5. */
-static void test_a_board_that_dies_is_transport_closed_with_its_exit_and_uart_line(void)
+static void a_board_that_dies_is_transport_closed_with_its_exit_and_uart_line_on(int b)
 {
     struct rpc_client c;
-    ASSERT_TRUE_FATAL(open_board(&c, abort_proj, board0));
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].abort, BOARD_NAMES[b]));
     ASSERT_TRUE(e2e_echo_random(&c, 16));
     uint8_t buf[16];
     size_t got = 0;
@@ -216,7 +244,7 @@ static void test_a_board_that_dies_is_transport_closed_with_its_exit_and_uart_li
     ASSERT_STR_CONTAINS(tb, "exited with code 5");
     ASSERT_STR_CONTAINS(tb, "its UART's last line: #microtvm-qemu:abort:test:after "
                                   "16 bytes");
-    fprintf(stderr, "\n    %s", tb);
+    fprintf(stderr, "\n    %s: %s", BOARD_NAMES[b], tb);
     cJSON_Delete(reply);
     /* every later call says so too, and the server still serves */
     ASSERT_EQ(e2e_read(&c, sizeof buf, "0", buf, &got, msg, sizeof msg), 1);
@@ -225,12 +253,18 @@ static void test_a_board_that_dies_is_transport_closed_with_its_exit_and_uart_li
     ASSERT_TRUE(e2e_close_server(&c));
 }
 
-static void test_qemu_killed_mid_read_is_transport_closed_and_the_board_boots_again(void)
+static void test_a_board_that_dies_is_transport_closed_with_its_exit_and_uart_line(void)
+{
+    FOR_EACH_BOARD(b)
+        a_board_that_dies_is_transport_closed_with_its_exit_and_uart_line_on(b);
+}
+
+static void qemu_killed_mid_read_is_transport_closed_and_the_board_boots_again_on(int b)
 {
     struct rpc_client c;
     struct err err = {0};
-    ASSERT_TRUE_FATAL(open_board(&c, proj0, board0));
-    pid_t qemu = qemu_of(proj0);
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, BOARD_NAMES[b]));
+    pid_t qemu = qemu_of(boards[b].echo);
     ASSERT_TRUE_FATAL(qemu > 0);
     long id = e2e_send_call(&c, "read_transport", "{\"n\":16,\"timeout_sec\":null}");
     ASSERT_TRUE_FATAL(id > 0);
@@ -245,21 +279,27 @@ static void test_qemu_killed_mid_read_is_transport_closed_and_the_board_boots_ag
     cJSON_Delete(reply);
     ASSERT_FALSE(qemu_procs_alive(qemu));
     char banner[128];
-    banner_of(board0, banner, sizeof banner);
+    banner_of(BOARD_NAMES[b], banner, sizeof banner);
     ASSERT_TRUE_FATAL(e2e_call_ok(&c, "open_transport", OPTS));
     ASSERT_TRUE(e2e_banner_first(&c, banner));
-    ASSERT_TRUE(qemu_of(proj0) > 0 && qemu_of(proj0) != qemu);
+    ASSERT_TRUE(qemu_of(boards[b].echo) > 0 && qemu_of(boards[b].echo) != qemu);
     ASSERT_TRUE(e2e_echo_random(&c, 4096));
     ASSERT_TRUE(e2e_close_server(&c));
+}
+
+static void test_qemu_killed_mid_read_is_transport_closed_and_the_board_boots_again(void)
+{
+    FOR_EACH_KIND(b)
+        qemu_killed_mid_read_is_transport_closed_and_the_board_boots_again_on(b);
 }
 
 /* reset_on_r.c: the byte 'R' resets the board. The transport stays open; the reboot's banner
  * goes to the UART (the server's log) and its link-up line comes on the link, then the board
  * echoes again. */
-static void test_a_board_that_resets_itself_keeps_its_transport(void)
+static void a_board_that_resets_itself_keeps_its_transport_on(int b)
 {
     struct rpc_client c;
-    ASSERT_TRUE_FATAL(open_board(&c, reset_proj, board0));
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].reset, BOARD_NAMES[b]));
     ASSERT_TRUE(e2e_echo_random(&c, 4096)); /* never an 'R' in there */
     char *params = e2e_write_params((const uint8_t *)"R", 1, "5");
     ASSERT_TRUE(e2e_call_ok(&c, "write_transport", params));
@@ -275,13 +315,19 @@ static void test_a_board_that_resets_itself_keeps_its_transport(void)
     ASSERT_TRUE(e2e_close_server(&c));
 }
 
-static void test_close_is_idempotent_and_reopen_and_open_on_open_boot_again(void)
+static void test_a_board_that_resets_itself_keeps_its_transport(void)
+{
+    FOR_EACH_KIND(b)
+        a_board_that_resets_itself_keeps_its_transport_on(b);
+}
+
+static void close_is_idempotent_and_reopen_and_open_on_open_boot_again_on(int b)
 {
     struct rpc_client c;
     char banner[128];
-    banner_of(board0, banner, sizeof banner);
-    ASSERT_TRUE_FATAL(open_board(&c, proj0, board0));
-    pid_t first = qemu_of(proj0);
+    banner_of(BOARD_NAMES[b], banner, sizeof banner);
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, BOARD_NAMES[b]));
+    pid_t first = qemu_of(boards[b].echo);
     ASSERT_TRUE(e2e_call_ok(&c, "close_transport", "{}"));
     ASSERT_TRUE(e2e_call_ok(&c, "close_transport", "{}"));
     ASSERT_FALSE(qemu_procs_alive(first));
@@ -298,32 +344,44 @@ static void test_close_is_idempotent_and_reopen_and_open_on_open_boot_again(void
     ASSERT_TRUE(e2e_banner_first(&c, banner));
     ASSERT_TRUE(e2e_echo_random(&c, 64 * 1024));
     ASSERT_TRUE(e2e_close_server(&c));
-    ASSERT_EQ(qemu_of(proj0), 0);
+    ASSERT_EQ(qemu_of(boards[b].echo), 0);
 }
 
-static void test_a_second_server_on_the_same_board_is_told_it_is_in_use(void)
+static void test_close_is_idempotent_and_reopen_and_open_on_open_boot_again(void)
+{
+    FOR_EACH_KIND(b)
+        close_is_idempotent_and_reopen_and_open_on_open_boot_again_on(b);
+}
+
+static void a_second_server_on_the_same_board_is_told_it_is_in_use_on(int b)
 {
     struct rpc_client a, c;
-    ASSERT_TRUE_FATAL(open_board(&a, proj0, board0));
-    ASSERT_TRUE_FATAL(e2e_spawn(&c, proj0));
+    ASSERT_TRUE_FATAL(open_board(&a, boards[b].echo, BOARD_NAMES[b]));
+    ASSERT_TRUE_FATAL(e2e_spawn(&c, boards[b].echo));
     char want[128];
     snprintf(want, sizeof want, "board in use by another server (pid %ld)", (long)a.pid);
     e2e_call_fails(&c, "open_transport", OPTS, "calling method open_transport", want);
     ASSERT_TRUE(e2e_echo_random(&a, 4096)); /* the first session is untouched */
     ASSERT_TRUE(e2e_close_server(&a));
     char banner[128];
-    banner_of(board0, banner, sizeof banner);
+    banner_of(BOARD_NAMES[b], banner, sizeof banner);
     ASSERT_TRUE(e2e_call_ok(&c, "open_transport", OPTS));
     ASSERT_TRUE(e2e_banner_first(&c, banner));
     ASSERT_TRUE(e2e_close_server(&c));
 }
 
-static void test_a_server_killed_with_sigkill_leaves_no_qemu_socket_or_lock(void)
+static void test_a_second_server_on_the_same_board_is_told_it_is_in_use(void)
+{
+    FOR_EACH_KIND(b)
+        a_second_server_on_the_same_board_is_told_it_is_in_use_on(b);
+}
+
+static void a_server_killed_with_sigkill_leaves_no_qemu_socket_or_lock_on(int b)
 {
     struct rpc_client c;
-    ASSERT_TRUE_FATAL(open_board(&c, proj0, board0));
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, BOARD_NAMES[b]));
     ASSERT_TRUE(e2e_echo_random(&c, 4096));
-    pid_t qemu = qemu_of(proj0);
+    pid_t qemu = qemu_of(boards[b].echo);
     ASSERT_TRUE_FATAL(qemu > 0);
     rpc_client_kill(&c);
     ASSERT_TRUE(qemu_procs_orphan_ends(qemu, 3000));
@@ -334,21 +392,27 @@ static void test_a_server_killed_with_sigkill_leaves_no_qemu_socket_or_lock(void
     if (d)
         closedir(d);
     ASSERT_EQ(entries, 0); /* no QMP socket or runtime directory left */
-    ASSERT_TRUE_FATAL(open_board(&c, proj0, board0)); /* the kernel dropped the lock */
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, BOARD_NAMES[b])); /* the kernel dropped the lock */
     ASSERT_TRUE(e2e_close_server(&c));
+}
+
+static void test_a_server_killed_with_sigkill_leaves_no_qemu_socket_or_lock(void)
+{
+    FOR_EACH_KIND(b)
+        a_server_killed_with_sigkill_leaves_no_qemu_socket_or_lock_on(b);
 }
 
 /* The driver handles both virtio-mmio transports: QEMU 7.2's default legacy one (every other
  * test) and the modern one, asked for here with -global virtio-mmio.force-legacy=false on the
  * emulator directly (the server never passes it). */
-static void test_the_driver_also_runs_on_the_modern_virtio_mmio_transport(void)
+static void modern_virtio_mmio_on(int b)
 {
     struct machine m;
     struct fast_link l;
     struct err err = {0};
     char path[PATH_MAX + 64], image[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/machines/%s.json", proj0, board0);
-    snprintf(image, sizeof image, "%s/flash/firmware.elf", proj0);
+    snprintf(path, sizeof path, "%s/machines/%s.json", boards[b].echo, BOARD_NAMES[b]);
+    snprintf(image, sizeof image, "%s/flash/firmware.elf", boards[b].echo);
     ASSERT_EQ_FATAL(mach_load(&m, path, &err), 0);
     ASSERT_EQ_FATAL(fast_link_open(&l, fast_link_kind_find(m.fast_link_kind), &err), 0);
     static const char *const modern[] = {"-global", "virtio-mmio.force-legacy=false", NULL};
@@ -366,7 +430,7 @@ static void test_the_driver_also_runs_on_the_modern_virtio_mmio_transport(void)
     ASSERT_EQ(fast_link_start(&l, emu_exit_fd(e), &err), 0);
     ASSERT_EQ(emu_run(e, &err), 0);
     ASSERT_EQ(emu_wait_banner(e, banner, sizeof banner, &got, 10000, &err), 0);
-    banner_of(board0, want, sizeof want);
+    banner_of(BOARD_NAMES[b], want, sizeof want);
     ASSERT_TRUE(got == strlen(want) && memcmp(banner, want, got) == 0);
     /* the link's first line, then 64 KiB echoed byte for byte */
     struct sess__link link;
@@ -397,10 +461,85 @@ static void test_the_driver_also_runs_on_the_modern_virtio_mmio_transport(void)
     fast_link_close(&l);
 }
 
+static void test_the_driver_also_runs_on_the_modern_virtio_mmio_transport(void)
+{
+    FOR_EACH_KIND(b)
+        if (!strcmp(boards[b].kind, "virtio_serial"))
+            modern_virtio_mmio_on(b);
+}
+
+/* ---- a hostile guest on the link ---- */
+
+/* The server's resident memory in KiB (VmRSS), or -1. */
+static long rss_kib(pid_t pid)
+{
+    char path[64], *text = NULL;
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    if (fs_read_file(path, 0, &text, NULL, NULL) < 0)
+        return -1;
+    const char *v = strstr(text, "VmRSS:");
+    long kib = v ? strtol(v + 6, NULL, 10) : -1;
+    free(text);
+    return kib;
+}
+
+/* lan9118_flood.c, once it has echoed FLOOD!: 20000 frames past the protocol (junk, lies, oversized, HELLOs of new
+ * sessions), then the link brought up again. The server keeps serving all along, the stream
+ * holds nothing of the flood (the next bytes are the new session's link-up line), its memory
+ * stays put, and the new session echoes byte-exact. */
+static void a_flooding_guest_cannot_wedge_or_grow_the_server_on(int b)
+{
+    struct rpc_client c;
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].flood, BOARD_NAMES[b]));
+    ASSERT_TRUE(e2e_echo_random(&c, 4096));
+    long before = rss_kib(c.pid);
+    char *params = e2e_write_params((const uint8_t *)"FLOOD!", 6, "5");
+    ASSERT_TRUE(e2e_call_ok(&c, "write_transport", params));
+    free(params);
+    uint8_t echo[6];
+    char msg[128];
+    ASSERT_TRUE(e2e_read_n(&c, echo, 6, msg, sizeof msg) == 6 && !memcmp(echo, "FLOOD!", 6));
+    /* while it floods: every call answered, and nothing but the link-up line comes */
+    static const char marker[] = LINK_UP_MARKER;
+    uint8_t got[sizeof marker];
+    size_t have = 0, n = 0;
+    int calls = 0;
+    double t0 = e2e_now_s();
+    while (have < sizeof marker - 1 && e2e_now_s() - t0 < 60) {
+        ASSERT_TRUE_FATAL(e2e_call_ok(&c, "server_info_query", "{\"tvm_version\":\"0.18.0\"}"));
+        calls++;
+        if (e2e_read(&c, sizeof marker - 1 - have, "0.2", got + have, &n, msg, sizeof msg) == 0)
+            have += n;
+        else
+            ASSERT_STR_EQ(msg, "IoTimeoutError");
+    }
+    double took = e2e_now_s() - t0;
+    ASSERT_TRUE(have == sizeof marker - 1 && memcmp(got, marker, have) == 0);
+    ASSERT_TRUE(e2e_echo_random(&c, 64 * 1024));
+    long after = rss_kib(c.pid);
+    fprintf(stderr, "\n    %s: flood of 20000 frames, link up again after %.1f s, %d calls "
+            "answered meanwhile, server RSS %ld -> %ld KiB", BOARD_NAMES[b], took, calls,
+            before, after);
+    ASSERT_TRUE(before > 0 && after > 0 && after - before < 16 * 1024);
+    pid_t qemu = qemu_of(boards[b].flood);
+    ASSERT_TRUE(e2e_close_server(&c));
+    ASSERT_FALSE(qemu_procs_alive(qemu));
+}
+
+static void test_a_flooding_guest_cannot_wedge_or_grow_the_server(void)
+{
+    FOR_EACH_KIND(b)
+        if (!strcmp(boards[b].kind, "lan9118"))
+            a_flooding_guest_cannot_wedge_or_grow_the_server_on(b);
+}
+
 /* ---- the option, as a hostile caller gives it ---- */
 
 static void test_link_values_other_than_uart_or_fast_are_refused_everywhere(void)
 {
+    int b = 0;
+    while (!boards[b].usable) /* main checked that one is */
+        b++;
     static const char *const hostile[] = {
         "socket,id=x,path=/tmp/mtq-hostile.sock", "tcp:127.0.0.1:4444", "/dev/ttyS0",
         "fast,fd=0", "virtio_serial", "FAST", "fast ", "uart;fast", "file:/etc/passwd"};
@@ -411,7 +550,7 @@ static void test_link_values_other_than_uart_or_fast_are_refused_everywhere(void
         snprintf(dir, sizeof dir, "%s/hostile-%zu", workdir, i);
         snprintf(params, sizeof params, "{\"model_library_format_path\":\"\","
                  "\"standalone_crt_dir\":\"\",\"project_dir\":\"%s\",\"options\":"
-                 "{\"project_type\":\"echo\",\"board\":\"%s\",\"link\":\"%s\"}}", dir, board0,
+                 "{\"project_type\":\"echo\",\"board\":\"%s\",\"link\":\"%s\"}}", dir, BOARD_NAMES[b],
                  hostile[i]);
         e2e_call_fails(&t, "generate_project", params, "calling method generate_project",
                        "is not one of: uart, fast");
@@ -419,7 +558,7 @@ static void test_link_values_other_than_uart_or_fast_are_refused_everywhere(void
     }
     ASSERT_TRUE(e2e_close_server(&t));
     struct rpc_client c;
-    ASSERT_TRUE_FATAL(e2e_spawn(&c, proj0));
+    ASSERT_TRUE_FATAL(e2e_spawn(&c, boards[b].echo));
     e2e_call_fails(&c, "open_transport", "{\"options\":{\"link\":\"tcp:127.0.0.1:1\"}}",
                    "calling method open_transport", "is not one of: uart, fast");
     e2e_call_fails(&c, "open_transport", "{\"options\":{\"link\":\"uart\"}}",
@@ -483,11 +622,11 @@ static bool cli_run_input(const char *dir, const char *input, char *hex, size_t 
     return ok;
 }
 
-static void test_run_with_an_input_over_the_fast_link_matches_the_uart_exactly(void)
+static void run_with_an_input_over_the_fast_link_matches_the_uart_exactly_on(int b)
 {
     char fast_dir[PATH_MAX], uart_dir[PATH_MAX], input[PATH_MAX];
-    ASSERT_TRUE_FATAL(cli_aot_project(board0, "fast", fast_dir, sizeof fast_dir));
-    ASSERT_TRUE_FATAL(cli_aot_project(board0, "uart", uart_dir, sizeof uart_dir));
+    ASSERT_TRUE_FATAL(cli_aot_project(BOARD_NAMES[b], "fast", fast_dir, sizeof fast_dir));
+    ASSERT_TRUE_FATAL(cli_aot_project(BOARD_NAMES[b], "uart", uart_dir, sizeof uart_dir));
     /* sample 7 of the digits set, and the output the generator recorded for it */
     char *text = NULL;
     ASSERT_EQ_FATAL(fs_read_file(MTQ_SOURCE_DIR "/tests/fixtures/mlf/"
@@ -518,36 +657,48 @@ static void test_run_with_an_input_over_the_fast_link_matches_the_uart_exactly(v
     /* the driver leaves the model's data where the UART build has it: the same exact count */
     ASSERT_EQ(fast_count, uart_count);
     ASSERT_EQ(again, fast_count);
-    fprintf(stderr, "\n    run --input on %s: %.0f instructions on both links", board0,
+    fprintf(stderr, "\n    run --input on %s: %.0f instructions on both links", BOARD_NAMES[b],
             fast_count);
     cJSON_Delete(samples);
 }
 
-static void test_serial_echoes_a_pipe_over_the_fast_link(void)
+static void test_run_with_an_input_over_the_fast_link_matches_the_uart_exactly(void)
+{
+    FOR_EACH_BOARD(b)
+        run_with_an_input_over_the_fast_link_matches_the_uart_exactly_on(b);
+}
+
+static void serial_echoes_a_pipe_over_the_fast_link_on(int b)
 {
     char in[PATH_MAX], want[256], *out = NULL, *errs = NULL;
     const char text[] = "hello, fast board\nsecond line\n";
     snprintf(in, sizeof in, "%s/serial-in", workdir);
     ASSERT_EQ_FATAL(fs_write_file(in, text, sizeof text - 1, NULL), 0);
-    const char *args[] = {"serial", proj0, NULL};
+    const char *args[] = {"serial", boards[b].echo, NULL};
     ASSERT_EQ(cli_run_binary(workdir, args, in, 60, &out, &errs), 0);
-    banner_of(board0, want, sizeof want);
+    banner_of(BOARD_NAMES[b], want, sizeof want);
     strncat(want, text, sizeof want - strlen(want) - 1);
     ASSERT_STR_EQ(out, want);
     free(out);
     free(errs);
 }
 
+static void test_serial_echoes_a_pipe_over_the_fast_link(void)
+{
+    FOR_EACH_KIND(b)
+        serial_echoes_a_pipe_over_the_fast_link_on(b);
+}
+
 /* The demo on the fast link: the sample model's ten images, every prediction right and
  * bit-exact, as on the UART. */
-static void test_the_demo_runs_over_the_fast_link(void)
+static void the_demo_runs_over_the_fast_link_on(int b)
 {
     char *out = NULL, *errs = NULL;
-    const char *args[] = {"demo", "--board", board0, "--link", "fast", NULL};
+    const char *args[] = {"demo", "--board", BOARD_NAMES[b], "--link", "fast", NULL};
     int st = cli_run_binary(workdir, args, NULL, 300, &out, &errs);
     ASSERT_EQ(st, 0);
     char row[64];
-    snprintf(row, sizeof row, "\n%s ", board0);
+    snprintf(row, sizeof row, "\n%s ", BOARD_NAMES[b]);
     const char *r = out ? strstr(out, row) : NULL;
     ASSERT_TRUE(r && strstr(r, " 10/10 ") && strstr(strstr(r, " 10/10 ") + 1, " 10/10 "));
     if (st != 0 || !r)
@@ -556,18 +707,28 @@ static void test_the_demo_runs_over_the_fast_link(void)
     free(errs);
 }
 
+static void test_the_demo_runs_over_the_fast_link(void)
+{
+    FOR_EACH_KIND(b)
+        the_demo_runs_over_the_fast_link_on(b);
+}
+
 /* ---- setup ---- */
 
 /* The board can build and boot here, and has a fast link this server drives. */
-static bool board_usable(const char *name, char *why, size_t whysz)
+static bool board_usable(const char *name, struct board *d, char *why, size_t whysz)
 {
     struct machine m;
     if (!boards_can_build_and_boot(name, &m, why, whysz))
         return false;
-    if (!mach_has_fast_link(&m) || !fast_link_kind_find(m.fast_link_kind)) {
+    const struct fast_link_kind *k = mach_has_fast_link(&m) ? fast_link_kind_find(m.fast_link_kind)
+                                                             : NULL;
+    if (!k) {
         snprintf(why, whysz, "it has no fast link this server drives");
         return false;
     }
+    d->kind = k->name; /* the table's strings: they outlive m */
+    d->label = k->label;
     return true;
 }
 
@@ -583,28 +744,32 @@ static int make_projects(void)
     if (mlf_fixture_path("digits_int8", fixture, sizeof fixture, NULL) < 0 ||
         mlf_make_tar(fixture, model_tar, NULL) < 0)
         return -1;
-    for (int b = 0; b < N_BOARDS; b++) {
-        if (!echo_proj[b][0])
-            continue;
-        snprintf(echo_proj[b], sizeof echo_proj[b], "%s/echo-%s", workdir, BOARD_NAMES[b]);
-        if (e2e_make_echo_project_with(echo_proj[b], BOARD_NAMES[b], NULL, FAST) < 0)
+    FOR_EACH_BOARD(b) {
+        struct board *d = &boards[b];
+        const char *n = BOARD_NAMES[b];
+        snprintf(d->echo, sizeof d->echo, "%s/echo-%s", workdir, n);
+        snprintf(d->no_link, sizeof d->no_link, "%s/no-link-up-%s", workdir, n);
+        snprintf(d->abort, sizeof d->abort, "%s/abort-after-%s", workdir, n);
+        if (e2e_make_echo_project_with(d->echo, n, NULL, FAST) < 0 ||
+            e2e_make_echo_project_with(d->no_link, n, "fast_link_firmware/no_link_up.c",
+                                       FAST) < 0 ||
+            e2e_make_echo_project_with(d->abort, n, "fast_link_firmware/abort_after.c",
+                                       FAST) < 0)
             return -1;
-        if (!board0) {
-            board0 = BOARD_NAMES[b];
-            proj0 = echo_proj[b];
-        }
+        if (!d->kind_first)
+            continue;
+        snprintf(d->hang, sizeof d->hang, "%s/hang-%s", workdir, n);
+        snprintf(d->reset, sizeof d->reset, "%s/reset-%s", workdir, n);
+        if (e2e_make_echo_project_with(d->hang, n, "fast_link_firmware/hang.c", FAST) < 0 ||
+            e2e_make_echo_project_with(d->reset, n, "reset_on_r.c", FAST) < 0)
+            return -1;
+        if (strcmp(d->kind, "lan9118") != 0)
+            continue;
+        snprintf(d->flood, sizeof d->flood, "%s/flood-%s", workdir, n);
+        if (e2e_make_echo_project_with(d->flood, n, "fast_link_firmware/lan9118_flood.c",
+                                       FAST) < 0)
+            return -1;
     }
-    snprintf(no_link_proj, sizeof no_link_proj, "%s/no-link-up", workdir);
-    snprintf(abort_proj, sizeof abort_proj, "%s/abort-after", workdir);
-    snprintf(hang_proj, sizeof hang_proj, "%s/hang", workdir);
-    snprintf(reset_proj, sizeof reset_proj, "%s/reset", workdir);
-    if (e2e_make_echo_project_with(no_link_proj, board0, "fast_link_firmware/no_link_up.c",
-                                   FAST) < 0 ||
-        e2e_make_echo_project_with(abort_proj, board0, "fast_link_firmware/abort_after.c",
-                                   FAST) < 0 ||
-        e2e_make_echo_project_with(hang_proj, board0, "fast_link_firmware/hang.c", FAST) < 0 ||
-        e2e_make_echo_project_with(reset_proj, board0, "reset_on_r.c", FAST) < 0)
-        return -1;
     return 0;
 }
 
@@ -633,14 +798,18 @@ int test_register(void)
         return TEST_SKIP;
     }
     struct err err = {0};
-    if (boards_list(&boards, &err) < 0) {
+    if (boards_list(&board_list, &err) < 0) {
         printf("e2e_fast_link: %s\n", err.msg);
         return 1;
     }
     for (int b = 0; b < N_BOARDS; b++) {
         char why[512];
-        if (board_usable(BOARD_NAMES[b], why, sizeof why)) {
-            snprintf(echo_proj[b], sizeof echo_proj[b], "x"); /* suite_init fills it in */
+        if (board_usable(BOARD_NAMES[b], &boards[b], why, sizeof why)) {
+            boards[b].usable = true;
+            boards[b].kind_first = true;
+            for (int a = 0; a < b; a++)
+                if (boards[a].usable && !strcmp(boards[a].kind, boards[b].kind))
+                    boards[b].kind_first = false;
             usable++;
         } else {
             printf("e2e_fast_link: skipping %s: %s\n", BOARD_NAMES[b], why);
@@ -664,6 +833,7 @@ int test_register(void)
     CU_ADD_TEST(s, test_a_second_server_on_the_same_board_is_told_it_is_in_use);
     CU_ADD_TEST(s, test_a_server_killed_with_sigkill_leaves_no_qemu_socket_or_lock);
     CU_ADD_TEST(s, test_the_driver_also_runs_on_the_modern_virtio_mmio_transport);
+    CU_ADD_TEST(s, test_a_flooding_guest_cannot_wedge_or_grow_the_server);
     CU_ADD_TEST(s, test_link_values_other_than_uart_or_fast_are_refused_everywhere);
     CU_ADD_TEST(s, test_run_with_an_input_over_the_fast_link_matches_the_uart_exactly);
     CU_ADD_TEST(s, test_serial_echoes_a_pipe_over_the_fast_link);

@@ -10,9 +10,10 @@
  *   - Every device on the board's map poked from the guest: nothing reaches the host (QEMU
  *     holds only its ptys, its log, /dev/null, pipes and unix sockets; no network socket, no
  *     other file), and QEMU runs confined (no new privileges, seccomp filter on).
- *   - The same on riscv32-virt built with link=fast: the virtio-serial device is there and
- *     poked too, and QEMU's command line gives the link nothing but fd 3, our socketpair (no
- *     chardev on a path, no network).
+ *   - The same on riscv32-virt and mps2-an385 built with link=fast: the virtio-serial device
+ *     or the LAN9118 is there and poked too (on mps2 the probe's junk frames go to the frame
+ *     relay, which drops them), and QEMU's command line gives the link nothing but fd 3, our
+ *     socketpair (no chardev on a path, no network).
  * Boards whose toolchain or QEMU is missing are skipped by name; exits 77 when none can run.
  */
 #include "session_internal.h"
@@ -47,8 +48,10 @@ static char workdir[] = "/tmp/mtq-e2e-sandbox-XXXXXX";
 static char marker[PATH_MAX], canary[PATH_MAX];
 static struct boards boards;                /* every machine file of the template */
 static char projects[BOARDS_MAX][PATH_MAX]; /* "" when the board cannot run here */
-#define FAST_BOARD "riscv32-virt"           /* the fast-link case's board */
-static char fast_project[PATH_MAX];         /* "" when it cannot run here */
+/* The fast-link cases: a board of each kind, virtio-serial and the LAN9118. */
+#define N_FAST 2
+static const char *const FAST_BOARDS[N_FAST] = {"riscv32-virt", "mps2-an385"};
+static char fast_projects[N_FAST][PATH_MAX]; /* "" when it cannot run here */
 
 /* ---- what must not change ---- */
 
@@ -227,18 +230,27 @@ static void qemu_cmdline(pid_t qemu, char *out, size_t outsz)
     out[n] = '\0';
 }
 
-/* The fast link on QEMU's command line: its chardev on fd 3 and nothing else of the host's
- * (the other chardevs are our ptys; no netdev, no socket with a path, a host or a port). */
-static bool link_only_on_fd_3(pid_t qemu)
+/* The fast link on QEMU's command line: its chardev (virtio-serial) or its netdev (LAN9118)
+ * on fd 3 and nothing else of the host's (the other chardevs are our ptys; no other netdev,
+ * no socket with a path, a host or a port). */
+static bool link_only_on_fd_3(pid_t qemu, bool lan9118)
 {
     char cmd[16384];
     qemu_cmdline(qemu, cmd, sizeof cmd);
-    bool ok = strstr(cmd, "\n-chardev\nsocket,id=link0,fd=3\n") &&
-              strstr(cmd, "\n-device\nvirtserialport,chardev=link0,nr=1\n") &&
-              !strstr(cmd, "-netdev") && !strstr(cmd, "\n-net\n");
+    bool ok;
+    if (lan9118) {
+        const char *nd = strstr(cmd, "\n-netdev\nsocket,id=link0,fd=3\n");
+        ok = nd && !strstr(nd + 1, "\n-netdev\n") && !strstr(cmd, "-nic") &&
+             strstr(cmd, "\n-net\nnic,netdev=link0,model=lan9118\n") &&
+             !strstr(cmd, "socket,id=link0,fd=3\n-device");
+    } else {
+        ok = strstr(cmd, "\n-chardev\nsocket,id=link0,fd=3\n") &&
+             strstr(cmd, "\n-device\nvirtserialport,chardev=link0,nr=1\n") &&
+             !strstr(cmd, "-netdev") && !strstr(cmd, "\n-net\n");
+    }
     for (const char *c = strstr(cmd, "\n-chardev\n"); ok && c; c = strstr(c + 1, "\n-chardev\n")) {
         const char *spec = c + strlen("\n-chardev\n");
-        ok = !strncmp(spec, "socket,id=link0,fd=3\n", 21) ||
+        ok = (!lan9118 && !strncmp(spec, "socket,id=link0,fd=3\n", 21)) ||
              (!strncmp(spec, "serial,id=", 10) && strstr(spec, ",path=/dev/pts/") &&
               strstr(spec, ",path=/dev/pts/") < strchr(spec, '\n'));
     }
@@ -276,7 +288,7 @@ static void poke_every_device(const char *board, const char *proj, char present,
     pid_t qemu = qemu_of(proj);
     ASSERT_TRUE(qemu > 0 && qemu_holds_nothing_else(qemu, proj));
     if (fast)
-        ASSERT_TRUE(qemu > 0 && link_only_on_fd_3(qemu));
+        ASSERT_TRUE(qemu > 0 && link_only_on_fd_3(qemu, strncmp(board, "mps2", 4) == 0));
     ASSERT_TRUE(qemu > 0 && qemu_is_confined(qemu));
     ASSERT_TRUE(host_untouched(board));
     ASSERT_TRUE(e2e_close_server(&c));
@@ -296,16 +308,19 @@ static void test_no_device_of_any_board_reaches_the_host(void)
     ASSERT_EQ(qemu_procs_children(getpid()), 0);
 }
 
-/* link=fast adds a device the guest drives (a virtio-serial port) and a host socket behind
- * it: the hostile firmware talks over that link, pokes every device, the link's included, and
- * still nothing reaches the host but the link's own bytes. */
+/* link=fast adds a device the guest drives (a virtio-serial port, or the LAN9118 now talking
+ * to the frame relay) and a host socket behind it: the hostile firmware talks over that link,
+ * pokes every device, the link's included, and still nothing reaches the host but the link's
+ * own bytes. */
 static void test_the_fast_link_of_a_hostile_board_reaches_only_its_socketpair(void)
 {
-    if (!fast_project[0]) {
-        fprintf(stderr, "\n    skipped: %s cannot run here ", FAST_BOARD);
-        return;
+    for (int f = 0; f < N_FAST; f++) {
+        if (!fast_projects[f][0]) {
+            fprintf(stderr, "\n    skipped: %s cannot run here ", FAST_BOARDS[f]);
+            continue;
+        }
+        poke_every_device(FAST_BOARDS[f], fast_projects[f], '1', true); /* the link's device */
     }
-    poke_every_device(FAST_BOARD, fast_project, '1', true); /* the link's device is there */
     ASSERT_EQ(qemu_procs_children(getpid()), 0);
 }
 
@@ -332,12 +347,14 @@ static int suite_init(void)
         if (e2e_make_echo_project(proj, boards.name[b], "hostile_firmware/hostile.c") < 0)
             return -1;
         snprintf(projects[b], sizeof projects[b], "%s", proj);
-        if (strcmp(boards.name[b], FAST_BOARD) == 0) {
+        for (int f = 0; f < N_FAST; f++) {
+            if (strcmp(boards.name[b], FAST_BOARDS[f]) != 0)
+                continue;
             snprintf(proj, sizeof proj, "%s/%s-fast", workdir, boards.name[b]);
             if (e2e_make_echo_project_with(proj, boards.name[b], "hostile_firmware/hostile.c",
                                            "\"link\":\"fast\"") < 0)
                 return -1;
-            snprintf(fast_project, sizeof fast_project, "%s", proj);
+            snprintf(fast_projects[f], sizeof fast_projects[f], "%s", proj);
         }
     }
     return 0;

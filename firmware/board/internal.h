@@ -20,9 +20,9 @@ void board__arch_init(void);
  * interrupts. Returns 0, or -1 when the architecture cannot (then the caller polls). */
 int board__idle_enable(void);
 
-/* RISC-V: board__idle_enable for another device's line (src on the PLIC; the fast link's),
- * so that board__idle_wait also wakes when that line goes high. Returns 0, or -1 without an
- * interrupt controller in the machine file. Cortex-M has no implementation yet. */
+/* board__idle_enable for another device's line (the fast link's: a PLIC source on RISC-V,
+ * an NVIC interrupt on Cortex-M), so that board__idle_wait also wakes when that line goes
+ * high. Returns 0, or -1 without an interrupt controller in the machine file (RISC-V). */
 int board__idle_enable_line(uint32_t src);
 
 /* Architecture: sleeps until an enabled interrupt line is pending, then clears it. */

@@ -6,9 +6,10 @@ Run with tests/tvm/with_tvm.sh (CTest does: label "tvm"). To stay quick in CI it
 1 B to 16 KiB plus odd sizes on riscv32-virt and mps2-an385, with a 256 KiB + 1 read-back
 filled on the board, four sizes across the packet boundary on the other four boards, and two
 slow-reader sessions (a reader that sleeps before every read_transport; one that asks for
-3 bytes at a time). Then the same on riscv32-virt's fast link (link=fast, issue 11, which TVM
-passes to every call): every size up to 256 KiB + 1 uploaded and read back, and both slow
-readers. The sweep to 1 MiB and the largest tensor each board's RAM holds is
+3 bytes at a time). Then the same on the fast link (link=fast, issue 11, which TVM passes to
+every call) of riscv32-virt (virtio-serial) and mps2-an385 (the LAN9118): every size up to
+256 KiB + 1 uploaded and read back, and both slow readers; on the other mps2 boards the
+packet boundary and 256 KiB. The sweep to 1 MiB and the largest tensor each board's RAM holds is
 bench/bench_tvm_transfer.py.
 Exits 77 (skip) when TVM cannot be imported.
 """
@@ -31,7 +32,13 @@ BIG_READ_BACK = 256 * 1024 + 1
 FEW_SIZES = [1, 2033, 2034, 4097]
 SLOW = [((0.02, 1 << 20), 8192), ((0.0, 3), 4097)]  # ((delay_sec, max_n), tensor bytes)
 # The fast link moves uploads hundreds of times faster than the UART: they go up whole.
-FAST_BOARDS = {"riscv32-virt": tvm_transfer.sizes_up_to(256 * 1024) + [BIG_READ_BACK]}
+# Every fast link: virtio-serial on riscv32-virt, the LAN9118 (through the frame relay) on the
+# mps2 boards, fully on mps2-an385 and across the packet boundary plus 256 KiB on the others.
+FAST_BOARDS = {"riscv32-virt": tvm_transfer.sizes_up_to(256 * 1024) + [BIG_READ_BACK],
+               "mps2-an385": tvm_transfer.sizes_up_to(256 * 1024) + [BIG_READ_BACK],
+               "mps2-an386": FEW_SIZES + [256 * 1024],
+               "mps2-an500": FEW_SIZES + [256 * 1024],
+               "mps2-an505": FEW_SIZES + [256 * 1024]}
 
 failures = []
 
