@@ -6,6 +6,7 @@
 #include "command.h"
 #include "elfsize.h"
 #include "fs.h"
+#include "jsonget.h"
 #include "log.h"
 #include "machine.h"
 
@@ -262,12 +263,6 @@ static const struct cli_opt info_opts[] = {
     {"json", 0, NULL, false, "print one JSON object instead of text"},
 };
 
-static const char *json_str(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static void percent(uint64_t used, uint64_t of, char *out, size_t outsz)
 {
     char total[32];
@@ -369,9 +364,9 @@ static int gather_facts(const struct cli_ctx *ctx, const char *project,
     f->opts = cJSON_GetObjectItemCaseSensitive(f->project, "options");
     if (!cJSON_IsObject(f->opts))
         f->opts = f->project; /* the options may be the whole file */
-    f->board = json_str(f->opts, "board");
-    f->type = json_str(f->opts, "project_type");
-    f->mlf = json_str(f->info, "model_library_format_path");
+    f->board = cli_json_str(f->opts, "board");
+    f->type = cli_json_str(f->opts, "project_type");
+    f->mlf = cli_json_str(f->info, "model_library_format_path");
     if (f->board)
         f->m = load_board(f->dir, f->board);
     return firmware_state(f, err);
@@ -384,7 +379,7 @@ static cJSON *facts_json(const struct project_facts *f)
     if (!out)
         return NULL;
     cJSON_AddStringToObject(out, "project_dir", f->dir);
-    const char *platform = json_str(f->info, "platform_name");
+    const char *platform = cli_json_str(f->info, "platform_name");
     cJSON_AddStringToObject(out, "platform_name", platform ? platform : "");
     cJSON_AddItemToObject(out, "board", f->board ? cJSON_CreateString(f->board)
                                                  : cJSON_CreateNull());
