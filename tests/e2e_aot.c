@@ -21,6 +21,7 @@
 #include "mlf.h"
 #include "qemu_procs.h"
 #include "runner.h"
+#include "scratch.h"
 #include "session_internal.h"
 
 #include <dirent.h>
@@ -755,15 +756,7 @@ static void list_combos(void)
 static int suite_init(void)
 {
     struct err err = {0};
-    char cache[sizeof workdir + 8];
-    if (!mkdtemp(workdir))
-        return -1;
-    snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    snprintf(cache, sizeof cache, "%s/cache", workdir);
-    /* the servers put their QMP sockets here (so the test sees none is left) and their build
-     * cache here (never the user's ~/.cache) */
-    if (fs_mkdir_p(rundir, NULL) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 ||
-        setenv("MTQ_CACHE_DIR", cache, 1) < 0)
+    if (scratch_make(workdir, rundir, sizeof rundir, NULL, 0) < 0)
         return -1;
     struct model *models[] = {&digits, &floaty};
     for (int k = 0; k < 2; k++) {

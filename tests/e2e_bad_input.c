@@ -14,6 +14,7 @@
 #include "qemu_procs.h"
 #include "rpc_client.h"
 #include "runner.h"
+#include "scratch.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -625,15 +626,11 @@ static void test_a_project_dir_that_exists_or_cannot_be_made_is_refused(void)
 
 static int suite_init(void)
 {
-    if (!mkdtemp(workdir))
+    if (scratch_make(workdir, rundir, sizeof rundir, NULL, 0) < 0)
         return -1;
-    char cache[sizeof workdir + 8];
     snprintf(tars, sizeof tars, "%s/tars", workdir);
     snprintf(gen, sizeof gen, "%s/gen", workdir);
-    snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    snprintf(cache, sizeof cache, "%s/cache", workdir);
-    if (fs_mkdir_p(tars, NULL) < 0 || fs_mkdir_p(gen, NULL) < 0 || fs_mkdir_p(rundir, NULL) < 0 ||
-        setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 || setenv("MTQ_CACHE_DIR", cache, 1) < 0)
+    if (fs_mkdir_p(tars, NULL) < 0 || fs_mkdir_p(gen, NULL) < 0)
         return -1;
     struct err err = {0};
     if (rpc_client_spawn(&server, MTQ_TEMPLATE_DIR, false, &err) < 0) {

@@ -16,6 +16,7 @@
 #include "machine.h"
 #include "qemu_procs.h"
 #include "runner.h"
+#include "scratch.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -540,15 +541,10 @@ static int end_of_run(void)
 int test_register(void)
 {
     int usable = 0;
-    if (!mkdtemp(workdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    test_at_end(end_of_run);
+    test_at_end(end_of_run); /* removes workdir: also after a failure below */
     /* a private runtime directory: the tests can then see that emu leaves nothing in it */
-    snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    if (mkdir(rundir, 0700) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0) {
-        perror(rundir);
+    if (scratch_make(workdir, rundir, sizeof rundir, NULL, 0) < 0) {
+        perror(workdir);
         return 1;
     }
     struct err err = {0};

@@ -8,6 +8,7 @@
  * the compiler), no QMP socket or runtime directory, no temporary file, and a fresh server works on
  * the same project. Exits 77 when the mps2-an385 toolchain or QEMU is missing.
  */
+#include "scratch.h"
 #include "session_internal.h"
 
 #include "asserts.h"
@@ -633,13 +634,7 @@ static int make_project(const char *name, const char *app, char *proj, size_t pr
 
 static int suite_init(void)
 {
-    if (!mkdtemp(workdir))
-        return -1;
-    char cache[sizeof workdir + 8];
-    snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    snprintf(cache, sizeof cache, "%s/cache", workdir);
-    if (fs_mkdir_p(rundir, NULL) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 ||
-        setenv("MTQ_CACHE_DIR", cache, 1) < 0)
+    if (scratch_make(workdir, rundir, sizeof rundir, NULL, 0) < 0)
         return -1;
     /* the 7 entries of workdir: run, cache, 4 projects, digits.tar (made by the kill tests) */
     if (make_project("echo", NULL, echo_proj, sizeof echo_proj) < 0 ||

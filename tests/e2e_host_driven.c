@@ -31,6 +31,7 @@
 #include "project_internal.h"
 #include "rpc_client.h"
 #include "runner.h"
+#include "scratch.h"
 #include "utvm_rpc.h"
 
 #include <ctype.h>
@@ -65,7 +66,6 @@ static struct board boards[BOARDS_MAX];
 static int build_failures; /* boards whose firmware exists but did not build */
 static char workdir[] = "/tmp/mtq-e2e-hd-XXXXXX";
 static char rundir[sizeof workdir + 8];
-static char cachedir[sizeof workdir + 8];
 static const char *standalone_crt;
 static struct board *cur;
 static const char *cur_elf;
@@ -863,16 +863,9 @@ int test_register(void)
                "standalone_crt, or unset it)\n", standalone_crt);
         return 1;
     }
-    if (!mkdtemp(workdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    test_at_end(end_of_run);
-    snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    snprintf(cachedir, sizeof cachedir, "%s/cache", workdir);
-    if (mkdir(rundir, 0700) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 ||
-        setenv("MTQ_CACHE_DIR", cachedir, 1) < 0) { /* never the user's ~/.cache */
-        perror(rundir);
+    test_at_end(end_of_run); /* removes workdir: also after a failure below */
+    if (scratch_make(workdir, rundir, sizeof rundir, NULL, 0) < 0) {
+        perror(workdir);
         return 1;
     }
     char fixture[PATH_MAX];

@@ -22,6 +22,7 @@
 #include "qemu_procs.h"
 #include "rpc_client.h"
 #include "runner.h"
+#include "scratch.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -406,13 +407,7 @@ static int make_fast_projects(void)
 
 static int suite_init(void)
 {
-    if (!mkdtemp(workdir))
-        return -1;
-    char cache[sizeof workdir + 8];
-    snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    snprintf(cache, sizeof cache, "%s/cache", workdir);
-    if (fs_mkdir_p(rundir, NULL) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 ||
-        setenv("MTQ_CACHE_DIR", cache, 1) < 0)
+    if (scratch_make(workdir, rundir, sizeof rundir, NULL, 0) < 0)
         return -1;
     for (int i = 0; i < N_PROJECTS; i++) {
         workers[i].board = usable[(size_t)i % n_usable];

@@ -11,6 +11,7 @@
  * neither. Exits 77 when no board can run here, saying why.
  */
 #include "e2e_rpc.h"
+#include "scratch.h"
 #include "session_internal.h"
 
 #include "asserts.h"
@@ -644,17 +645,7 @@ static void test_with_a_gdb_port_open_waits_for_the_debuggers_continue(void)
 
 static int suite_init(void)
 {
-    if (!mkdtemp(workdir))
-        return -1;
-    char cache[sizeof workdir + 8];
-    snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    snprintf(cache, sizeof cache, "%s/cache", workdir);
-    /* the servers put their QMP sockets here (so the test can see none is left) and their
-     * build cache here (never the user's ~/.cache) */
-    if (fs_mkdir_p(rundir, NULL) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 ||
-        setenv("MTQ_CACHE_DIR", cache, 1) < 0)
-        return -1;
-    return 0;
+    return scratch_make(workdir, rundir, sizeof rundir, NULL, 0);
 }
 
 static int suite_clean(void)
