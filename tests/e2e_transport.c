@@ -59,13 +59,6 @@ static size_t n_boards;
 static char workdir[] = "/tmp/mtq-e2e-transport-XXXXXX";
 static char rundir[sizeof workdir + 8];
 
-static void report(const char *what, const struct err *err)
-{
-    fprintf(stderr, "\n    %s: %s (code %d)\n", what, err->msg, err->code);
-    if (err->detail[0])
-        fprintf(stderr, "    --- detail ---\n%s\n    --------------\n", err->detail);
-}
-
 static struct board *first_built(void)
 {
     for (size_t i = 0; i < n_boards; i++)
@@ -80,7 +73,7 @@ static bool spawn(struct rpc_client *c, const char *dir)
 {
     struct err err = {0};
     if (rpc_client_spawn(c, dir, false, &err) < 0) {
-        report("spawn", &err);
+        test_report("spawn", &err);
         return false;
     }
     return true;
@@ -92,7 +85,7 @@ static cJSON *call(struct rpc_client *c, const char *method, cJSON *params)
     struct err err = {0};
     cJSON *reply = NULL;
     if (rpc_client_call(c, method, params, CALL_MS, &reply, &err) < 0) {
-        report(method, &err);
+        test_report(method, &err);
         return NULL;
     }
     return reply;
@@ -315,7 +308,7 @@ static void close_server(struct rpc_client *c)
     int status = -1;
     int rc = rpc_client_close(c, 10000, &status, &err);
     if (rc < 0)
-        report("closing the server", &err);
+        test_report("closing the server", &err);
     ASSERT_EQ(rc, 0);
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
