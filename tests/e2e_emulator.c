@@ -17,6 +17,7 @@
 #include "qemu_procs.h"
 #include "runner.h"
 #include "scratch.h"
+#include "tcp_port.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -337,27 +338,13 @@ static void test_a_missing_image_is_refused_before_qemu_starts(void)
     emu_free(NULL);
 }
 
-static int free_tcp_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (s >= 0)
-        close(s);
-    return port;
-}
-
 /* With a gdb port, emu_run leaves the CPU halted; a debugger's continue ("c") starts it. */
 static void test_with_a_gdb_port_the_board_waits_for_the_debuggers_continue(void)
 {
     struct err err = {0};
     struct emu_config cfg;
     emu_config_init(&cfg);
-    cfg.gdb_port = free_tcp_port();
+    cfg.gdb_port = tcp_port_free();
     ASSERT_GT_FATAL(cfg.gdb_port, 0);
     char buf[256];
     size_t n = 0;

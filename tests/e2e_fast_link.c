@@ -18,7 +18,6 @@
 #include "asserts.h"
 #include "boards.h"
 #include "e2e_rpc.h"
-#include "scratch.h"
 #include "session_internal.h"
 
 #include "../firmware/include/link.h" /* LINK_UP_MARKER */
@@ -32,6 +31,7 @@
 #include "qemu_procs.h"
 #include "rpc_client.h"
 #include "runner.h"
+#include "scratch.h"
 
 #include <dirent.h>
 #include <limits.h>

@@ -8,7 +8,6 @@
  * the compiler), no QMP socket or runtime directory, no temporary file, and a fresh server works on
  * the same project. Exits 77 when the mps2-an385 toolchain or QEMU is missing.
  */
-#include "scratch.h"
 #include "session_internal.h"
 
 #include "asserts.h"
@@ -20,6 +19,7 @@
 #include "qemu_procs.h"
 #include "rpc_client.h"
 #include "runner.h"
+#include "scratch.h"
 
 #include <dirent.h>
 #include <errno.h>

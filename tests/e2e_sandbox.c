@@ -15,7 +15,6 @@
  *     chardev on a path, no network).
  * Boards whose toolchain or QEMU is missing are skipped by name; exits 77 when none can run.
  */
-#include "scratch.h"
 #include "session_internal.h"
 
 #include "asserts.h"
@@ -26,6 +25,7 @@
 #include "qemu_procs.h"
 #include "rpc_client.h"
 #include "runner.h"
+#include "scratch.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -11,7 +11,6 @@
  * neither. Exits 77 when no board can run here, saying why.
  */
 #include "e2e_rpc.h"
-#include "scratch.h"
 #include "session_internal.h"
 
 #include "asserts.h"
@@ -23,6 +22,8 @@
 #include "qemu_procs.h"
 #include "rpc_client.h"
 #include "runner.h"
+#include "scratch.h"
+#include "tcp_port.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -583,27 +584,13 @@ static void test_close_is_idempotent_and_a_later_open_boots_again(void)
     close_server(&c);
 }
 
-static int free_tcp_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (s >= 0)
-        close(s);
-    return port;
-}
-
 /* With gdbserver_port the board waits for the debugger: open_transport returns once the
  * debugger's continue has let the firmware print its banner, however long that takes. */
 static void test_with_a_gdb_port_open_waits_for_the_debuggers_continue(void)
 {
     struct board *b = first_built();
     ASSERT_NOT_NULL_FATAL(b);
-    int port = free_tcp_port();
+    int port = tcp_port_free();
     ASSERT_GT_FATAL(port, 0);
     struct rpc_client c;
     struct err err = {0};
