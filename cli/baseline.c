@@ -6,16 +6,12 @@
 #include "baseline.h"
 
 #include "fs.h"
+#include "jsonget.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const cJSON *item(const cJSON *o, const char *key)
-{
-    return cJSON_GetObjectItemCaseSensitive(o, key);
-}
 
 /* A JSON number that is a whole, non-negative count. */
 static bool count_value(const cJSON *v, uint64_t *out)
@@ -29,24 +25,24 @@ static bool count_value(const cJSON *v, uint64_t *out)
 
 int cli_count_of(const cJSON *run, struct cli_count *out, struct err *err)
 {
-    const cJSON *count = item(run, "count");
-    const cJSON *metric = item(count, "metric");
+    const cJSON *count = cli_json_item(run, "count");
+    const cJSON *metric = cli_json_item(count, "metric");
     if (cJSON_IsObject(count)) {
         if (!cJSON_IsString(metric) || (strcmp(metric->valuestring, "instructions") &&
                                         strcmp(metric->valuestring, "ticks")) ||
-            !count_value(item(count, "value"), &out->value))
+            !count_value(cli_json_item(count, "value"), &out->value))
             return err_set(err, ERR_INVALID, "its \"count\" is not {\"metric\": \"instructions\" "
                            "or \"ticks\", \"value\": a whole number}");
         snprintf(out->metric, sizeof out->metric, "%s", metric->valuestring);
         return 0;
     }
-    const cJSON *stats = item(run, "stats");
-    const cJSON *instr = item(stats, "instructions");
+    const cJSON *stats = cli_json_item(run, "stats");
+    const cJSON *instr = cli_json_item(stats, "instructions");
     if (instr && !cJSON_IsNull(instr) && count_value(instr, &out->value)) {
         snprintf(out->metric, sizeof out->metric, "instructions");
         return 0;
     }
-    if (count_value(item(stats, "ticks"), &out->value)) {
+    if (count_value(cli_json_item(stats, "ticks"), &out->value)) {
         snprintf(out->metric, sizeof out->metric, "ticks");
         return 0;
     }
@@ -87,7 +83,7 @@ int cli_baseline_compare(const cJSON *baseline, const cJSON *now, double max_per
                          struct cli_baseline_cmp *out, struct err *err)
 {
     memset(out, 0, sizeof *out);
-    const cJSON *b_board = item(baseline, "board"), *n_board = item(now, "board");
+    const cJSON *b_board = cli_json_item(baseline, "board"), *n_board = cli_json_item(now, "board");
     if (cJSON_IsString(b_board) && cJSON_IsString(n_board) &&
         strcmp(b_board->valuestring, n_board->valuestring) != 0)
         return err_set(err, ERR_INVALID, "the baseline ran on %s, this run on %s: counts of "

@@ -5,6 +5,7 @@
  */
 #include "command.h"
 #include "fs.h"
+#include "jsonget.h"
 #include "log.h"
 
 #include <limits.h>
@@ -15,12 +16,6 @@
  * read timeout (the session's) should fire first and give the better message. */
 #define CLIENT_GRACE_SEC 5.0
 #define READ_MAX 4096 /* bytes per read_transport */
-
-static const char *str_of(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 int cli__project_read(const char *dir, struct cli__project *p, struct err *err)
 {
@@ -37,11 +32,11 @@ int cli__project_read(const char *dir, struct cli__project *p, struct err *err)
         return err_prefix(err, "regenerate the project");
     /* the server records the normalized values at the top and the call's under "options" */
     const cJSON *opts = cJSON_GetObjectItemCaseSensitive(j, "options");
-    const char *type = str_of(j, "project_type"), *board = str_of(j, "board");
-    const char *libc = str_of(j, "libc");
-    type = type ? type : str_of(opts, "project_type");
-    board = board ? board : str_of(opts, "board");
-    libc = libc ? libc : str_of(opts, "libc");
+    const char *type = cli_json_str(j, "project_type"), *board = cli_json_str(j, "board");
+    const char *libc = cli_json_str(j, "libc");
+    type = type ? type : cli_json_str(opts, "project_type");
+    board = board ? board : cli_json_str(opts, "board");
+    libc = libc ? libc : cli_json_str(opts, "libc");
     snprintf(p->project_type, sizeof p->project_type, "%s", type ? type : "");
     snprintf(p->board, sizeof p->board, "%s", board ? board : "");
     snprintf(p->libc, sizeof p->libc, "%s", libc ? libc : "");

@@ -8,6 +8,7 @@
 #include "command.h"
 #include "fs.h"
 #include "log.h"
+#include "machine.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -311,6 +312,37 @@ int cli__open_server(const struct cli_ctx *ctx, const char *dir, bool want_templ
 fail:
     cJSON_Delete(got);
     cli_client_close(c, 10000, NULL);
+    return rc;
+}
+
+int cli__open_project(const struct cli_ctx *ctx, const char *project, char *dir, size_t dirsz,
+                      struct cli_client **client, cJSON **info, struct err *err)
+{
+    int rc = cli__abs_path(project, dir, dirsz, err);
+    return rc < 0 ? rc : cli__open_server(ctx, dir, false, client, info, err);
+}
+
+cJSON *cli__user_options(const struct cli_command *cmd, const struct cli_args *a,
+                         const cJSON *info, struct err *err)
+{
+    size_t n = 0;
+    const char *const *texts = cli__opt_all(cmd, a, "option", &n);
+    return cli_options_json(texts, n, info, err);
+}
+
+int cli__machine_load(const char *dir, const char *board, struct machine **out, struct err *err)
+{
+    char mdir[PATH_MAX];
+    struct machine *m = calloc(1, sizeof *m);
+    int rc = !m ? err_set(err, ERR_INTERNAL, "out of memory")
+                : fs_join(mdir, sizeof mdir, dir, "machines", err) < 0
+                    ? err->code
+                    : mach_load_by_name(m, mdir, board, err);
+    if (rc < 0) {
+        free(m);
+        m = NULL;
+    }
+    *out = m;
     return rc;
 }
 

@@ -6,6 +6,7 @@
 #include "command.h"
 #include "elfsize.h"
 #include "fs.h"
+#include "jsonget.h"
 #include "log.h"
 #include "machine.h"
 
@@ -26,15 +27,23 @@ static void human_size(uint64_t n, char *out, size_t outsz)
         snprintf(out, outsz, "%" PRIu64 " B", n);
 }
 
-static void hex(uint64_t v, char *out, size_t outsz)
+/* o[name] = {"kind": kind (left out when NULL), "base": "0x%08x"}: a memory region or a
+ * device as machine_json reports it; the caller adds the rest. NULL when out of memory. */
+static cJSON *add_placed(cJSON *o, const char *name, const char *kind, uint64_t base)
 {
-    snprintf(out, outsz, "0x%08" PRIx64, v);
+    char hex[32];
+    cJSON *x = cJSON_AddObjectToObject(o, name);
+    if (x && kind)
+        cJSON_AddStringToObject(x, "kind", kind);
+    snprintf(hex, sizeof hex, "0x%08" PRIx64, base);
+    if (x)
+        cJSON_AddStringToObject(x, "base", hex);
+    return x;
 }
 
 /* One board as JSON: the facts `machines --json` and `info --json` report. */
 static cJSON *machine_json(const struct machine *m)
 {
-    char buf[32];
     cJSON *o = cJSON_CreateObject(), *x;
     if (!o)
         return NULL;
@@ -48,21 +57,11 @@ static cJSON *machine_json(const struct machine *m)
     cJSON_AddStringToObject(o, "tvm_target", target);
     cJSON_AddStringToObject(o, "qemu_binary", m->qemu_binary);
     cJSON_AddStringToObject(o, "qemu_machine", m->qemu_machine);
-    if ((x = cJSON_AddObjectToObject(o, "flash"))) {
-        hex(m->flash.base, buf, sizeof buf);
-        cJSON_AddStringToObject(x, "base", buf);
+    if ((x = add_placed(o, "flash", NULL, m->flash.base)))
         cJSON_AddNumberToObject(x, "size", (double)m->flash.size);
-    }
-    if ((x = cJSON_AddObjectToObject(o, "ram"))) {
-        hex(m->ram.base, buf, sizeof buf);
-        cJSON_AddStringToObject(x, "base", buf);
+    if ((x = add_placed(o, "ram", NULL, m->ram.base)))
         cJSON_AddNumberToObject(x, "size", (double)m->ram.size);
-    }
-    if ((x = cJSON_AddObjectToObject(o, "uart"))) {
-        cJSON_AddStringToObject(x, "kind", m->uart_kind);
-        hex(m->uart_base, buf, sizeof buf);
-        cJSON_AddStringToObject(x, "base", buf);
-    }
+    add_placed(o, "uart", m->uart_kind, m->uart_base);
     cJSON_AddStringToObject(o, "default_libc", m->n_libcs ? m->libcs[0] : "");
     if ((x = cJSON_AddArrayToObject(o, "libcs")))
         for (size_t i = 0; i < m->n_libcs; i++)
@@ -74,12 +73,9 @@ static cJSON *machine_json(const struct machine *m)
         if (mach_has_fast_link(m))
             cJSON_AddItemToArray(x, cJSON_CreateString("fast"));
     }
-    if (mach_has_fast_link(m) && (x = cJSON_AddObjectToObject(o, "fast_link"))) {
-        cJSON_AddStringToObject(x, "kind", m->fast_link_kind);
-        hex(m->fast_link_base, buf, sizeof buf);
-        cJSON_AddStringToObject(x, "base", buf);
+    if (mach_has_fast_link(m) &&
+        (x = add_placed(o, "fast_link", m->fast_link_kind, m->fast_link_base)))
         cJSON_AddNumberToObject(x, "irq", m->fast_link_irq);
-    }
     return o;
 }
 
@@ -125,53 +121,39 @@ static const struct cli_opt machines_opts[] = {
                                     "template carries it"},
 };
 
-static int run_machines(const struct cli_ctx *ctx, const struct cli_command *cmd,
-                        const struct cli_args *a)
+/* The boards of the template, one machine file each in its machines/: *ms (n of them) is the
+ * caller's to free. No machine file at all is an error: the template is broken. */
+static int load_machines(struct machine **ms, size_t *n, struct err *err)
 {
-    struct err err;
     char tdir[PATH_MAX], mdir[PATH_MAX];
     char **names = NULL;
-    size_t n = 0;
-    struct machine *ms = NULL;
-    cJSON *arr = NULL;
     int rc;
-    err_clear(&err);
-    if ((rc = cli__template_dir(tdir, sizeof tdir, &err)) < 0 ||
-        (rc = fs_join(mdir, sizeof mdir, tdir, "machines", &err)) < 0 ||
-        (rc = mach_list(mdir, &names, &n, &err)) < 0)
+    *ms = NULL;
+    *n = 0;
+    if ((rc = cli__template_dir(tdir, sizeof tdir, err)) < 0 ||
+        (rc = fs_join(mdir, sizeof mdir, tdir, "machines", err)) < 0 ||
+        (rc = mach_list(mdir, &names, n, err)) < 0)
         goto out;
-    if (n == 0) {
-        rc = err_set(&err, ERR_INVALID, "%s: no machine files (*.json); rebuild the template "
+    if (*n == 0) {
+        rc = err_set(err, ERR_INVALID, "%s: no machine files (*.json); rebuild the template "
                      "(ninja)", mdir);
         goto out;
     }
-    if (!(ms = calloc(n, sizeof *ms))) {
-        rc = err_set(&err, ERR_INTERNAL, "out of memory");
+    if (!(*ms = calloc(*n, sizeof **ms))) {
+        rc = err_set(err, ERR_INTERNAL, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n; i++)
-        if ((rc = mach_load_by_name(&ms[i], mdir, names[i], &err)) < 0)
-            goto out;
+    for (size_t i = 0; i < *n && rc == 0; i++)
+        rc = mach_load_by_name(&(*ms)[i], mdir, names[i], err);
+out:
+    mach_free_names(names, *n);
+    return rc;
+}
 
-    if (cli__opt(cmd, a, "boards-json")) {
-        if (!(arr = boards_json(ms, n)))
-            rc = err_set(&err, ERR_INTERNAL, "out of memory");
-        else
-            rc = print_json(arr, &err);
-        goto out;
-    }
-    if (cli__opt(cmd, a, "json")) {
-        if (!(arr = cJSON_CreateArray())) {
-            rc = err_set(&err, ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-        for (size_t i = 0; i < n; i++)
-            cJSON_AddItemToArray(arr, machine_json(&ms[i]));
-        rc = print_json(arr, &err);
-        goto out;
-    }
-    /* A table sized to its contents: name, arch, CPU, RAM, UART, default libc, the transport's
-     * links (the link option's values), description. */
+/* The table for people, sized to its contents: name, arch, CPU, RAM, UART, default libc, the
+ * transport's links (the link option's values), description; then each board's TVM target. */
+static void print_machines(const struct machine *ms, size_t n)
+{
     int w[7] = {4, 4, 3, 3, 4, 4, 5};
     char cells[7][128];
     for (int pass = 0; pass < 2; pass++) {
@@ -206,10 +188,34 @@ static int run_machines(const struct cli_ctx *ctx, const struct cli_command *cmd
         mach_tvm_target(&ms[i], target, sizeof target);
         printf("%-*s  %-*s  --target \"%s\"\n", w[0], ms[i].name, 11, ms[i].tvm_model, target);
     }
-out:
-    cJSON_Delete(arr);
+}
+
+/* --json: an array of machine_json objects. */
+static cJSON *machines_json(const struct machine *ms, size_t n)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; arr && i < n; i++)
+        cJSON_AddItemToArray(arr, machine_json(&ms[i]));
+    return arr;
+}
+
+static int run_machines(const struct cli_ctx *ctx, const struct cli_command *cmd,
+                        const struct cli_args *a)
+{
+    struct err err;
+    struct machine *ms = NULL;
+    size_t n = 0;
+    err_clear(&err);
+    int rc = load_machines(&ms, &n, &err);
+    bool boards = cli__opt(cmd, a, "boards-json") != NULL, json = cli__opt(cmd, a, "json");
+    if (rc == 0 && (boards || json)) {
+        cJSON *out = boards ? boards_json(ms, n) : machines_json(ms, n);
+        rc = out ? print_json(out, &err) : err_set(&err, ERR_INTERNAL, "out of memory");
+        cJSON_Delete(out);
+    } else if (rc == 0) {
+        print_machines(ms, n);
+    }
     free(ms);
-    mach_free_names(names, n);
     return cli__finish(ctx, NULL, rc, &err);
 }
 
@@ -261,12 +267,6 @@ const struct cli_command cli__cmd_template_dir = {
 static const struct cli_opt info_opts[] = {
     {"json", 0, NULL, false, "print one JSON object instead of text"},
 };
-
-static const char *json_str(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 static void percent(uint64_t used, uint64_t of, char *out, size_t outsz)
 {
@@ -324,15 +324,10 @@ static int read_project_json(const char *dir, cJSON **out, struct err *err)
  * showing without the board's totals. */
 static struct machine *load_board(const char *dir, const char *board)
 {
-    char mdir[PATH_MAX];
     struct err err;
-    struct machine *m = calloc(1, sizeof *m);
-    if (m && (fs_join(mdir, sizeof mdir, dir, "machines", &err) < 0 ||
-              mach_load_by_name(m, mdir, board, &err) < 0)) {
+    struct machine *m = NULL;
+    if (cli__machine_load(dir, board, &m, &err) < 0)
         log_debug("no board totals: %s", err.msg);
-        free(m);
-        m = NULL;
-    }
     return m;
 }
 
@@ -359,8 +354,7 @@ static int gather_facts(const struct cli_ctx *ctx, const char *project,
 {
     struct cli_client *client = NULL;
     int rc;
-    if ((rc = cli__abs_path(project, f->dir, sizeof f->dir, err)) < 0 ||
-        (rc = cli__open_server(ctx, f->dir, false, &client, &f->info, err)) < 0)
+    if ((rc = cli__open_project(ctx, project, f->dir, sizeof f->dir, &client, &f->info, err)) < 0)
         return rc;
     /* all we need from the server is the ServerInfo */
     if ((rc = cli__close_server(client, 0, err)) < 0 ||
@@ -369,9 +363,9 @@ static int gather_facts(const struct cli_ctx *ctx, const char *project,
     f->opts = cJSON_GetObjectItemCaseSensitive(f->project, "options");
     if (!cJSON_IsObject(f->opts))
         f->opts = f->project; /* the options may be the whole file */
-    f->board = json_str(f->opts, "board");
-    f->type = json_str(f->opts, "project_type");
-    f->mlf = json_str(f->info, "model_library_format_path");
+    f->board = cli_json_str(f->opts, "board");
+    f->type = cli_json_str(f->opts, "project_type");
+    f->mlf = cli_json_str(f->info, "model_library_format_path");
     if (f->board)
         f->m = load_board(f->dir, f->board);
     return firmware_state(f, err);
@@ -384,7 +378,7 @@ static cJSON *facts_json(const struct project_facts *f)
     if (!out)
         return NULL;
     cJSON_AddStringToObject(out, "project_dir", f->dir);
-    const char *platform = json_str(f->info, "platform_name");
+    const char *platform = cli_json_str(f->info, "platform_name");
     cJSON_AddStringToObject(out, "platform_name", platform ? platform : "");
     cJSON_AddItemToObject(out, "board", f->board ? cJSON_CreateString(f->board)
                                                  : cJSON_CreateNull());

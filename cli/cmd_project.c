@@ -13,23 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Builds the options object from the command's -o values, checked against the server's. */
-static cJSON *user_options(const struct cli_command *cmd, const struct cli_args *a,
-                           const cJSON *info, struct err *err)
-{
-    size_t n = 0;
-    const char *const *texts = cli__opt_all(cmd, a, "option", &n);
-    return cli_options_json(texts, n, info, err);
-}
 
 /* Sets options[key] = value unless -o already gave a different one (a usage error). */
 static int set_flag_option(cJSON *options, const char *key, const char *flag, const char *value,
@@ -58,90 +41,127 @@ static const struct cli_opt create_opts[] = {
     {"option", 'o', "NAME=VALUE", true, "a project option, e.g. -o libc=newlib -o opt_level=s"},
 };
 
+/* What create was asked, and the absolute paths the server gets (its cwd is the template). */
+struct create_request {
+    const char *project, *board, *type, *mlf_arg, *crt_arg; /* as given */
+    char dir[PATH_MAX], tdir[PATH_MAX], mlf[PATH_MAX], crt[PATH_MAX];
+};
+
+/* Usage first: nothing starts before the command line makes sense. Returns 0, or
+ * CLI_EXIT_USAGE once the problem is printed. */
+static int parse_create(const struct cli_ctx *ctx, const struct cli_command *cmd,
+                        const struct cli_args *a, struct create_request *r)
+{
+    struct err err;
+    err_clear(&err);
+    *r = (struct create_request){
+        .project = a->pos[0],
+        .board = cli__opt(cmd, a, "board"),
+        .type = cli__opt(cmd, a, "type"),
+        .mlf_arg = cli__opt(cmd, a, "mlf"),
+        .crt_arg = cli__opt(cmd, a, "crt"),
+    };
+    if (!r->board || !r->type) {
+        err_set(&err, ERR_INVALID, "create: --%s is required (%s)", !r->board ? "board" : "type",
+                !r->board ? "'microtvm-qemu machines' lists the boards"
+                          : "host_driven, aot_standalone, aot_standalone_demo or echo");
+        return cli__usage_error(ctx, "create ", &err);
+    }
+    if (!r->mlf_arg && strcmp(r->type, "echo") != 0) {
+        err_set(&err, ERR_INVALID, "create: --mlf MODEL.tar is required for --type %s (only "
+                "echo needs no model)", r->type);
+        return cli__usage_error(ctx, "create ", &err);
+    }
+    return cli__check_options(ctx, cmd, a);
+}
+
+/* Makes every path absolute and checks what must exist: the model, the runtime, the
+ * template, and the board's name (so a typo costs no server start and the message lists the
+ * boards; the server validates it again, as TVM callers do not pass this way). */
+static int resolve_create(struct create_request *r, struct err *err)
+{
+    int rc;
+    if ((rc = cli__abs_path(r->project, r->dir, sizeof r->dir, err)) < 0 ||
+        (r->mlf_arg && (rc = cli__abs_path(r->mlf_arg, r->mlf, sizeof r->mlf, err)) < 0) ||
+        (r->crt_arg && (rc = cli__abs_path(r->crt_arg, r->crt, sizeof r->crt, err)) < 0))
+        return rc;
+    if (r->mlf_arg && !fs_exists(r->mlf))
+        return err_set(err, ERR_INVALID, "--mlf %s: no such file; give the .tar that TVM's "
+                       "export_model_library_format wrote", r->mlf_arg);
+    if (r->crt_arg && !fs_is_dir(r->crt))
+        return err_set(err, ERR_INVALID, "--crt %s: no such directory; give TVM's "
+                       "standalone_crt directory (tvm.micro.get_standalone_crt_dir())",
+                       r->crt_arg);
+    if ((rc = cli__template_dir(r->tdir, sizeof r->tdir, err)) < 0)
+        return rc;
+    struct machine *m = NULL;
+    rc = cli__machine_load(r->tdir, r->board, &m, err);
+    free(m);
+    return rc < 0 ? err_prefix(err, "--board %s", r->board) : 0;
+}
+
+/* The one Project API call each command here makes. */
+enum call { CALL_GENERATE, CALL_BUILD, CALL_FLASH };
+
+/* The act: the server of dir (the template's for CALL_GENERATE), the -o options (with
+ * create's --board and --type added), one call; *sec is how long from the call to the
+ * server's stop, as the user waits for both. r is create's request (CALL_GENERATE only). */
+static int call_server(const struct cli_ctx *ctx, const struct cli_command *cmd,
+                       const struct cli_args *a, const char *dir, enum call call,
+                       const struct create_request *r, double *sec, struct err *err)
+{
+    struct cli_client *client = NULL;
+    cJSON *info = NULL, *options = NULL;
+    int rc;
+    if (call == CALL_GENERATE)
+        cli__progress(ctx, "starting the template's server (%s)", dir);
+    if ((rc = cli__open_server(ctx, dir, call == CALL_GENERATE, &client, &info, err)) < 0)
+        goto out;
+    if (!(options = cli__user_options(cmd, a, info, err))) {
+        rc = err->code;
+        goto out;
+    }
+    if (call == CALL_GENERATE &&
+        ((rc = set_flag_option(options, "board", "board", r->board, err)) < 0 ||
+         (rc = set_flag_option(options, "project_type", "type", r->type, err)) < 0))
+        goto out;
+    if (call == CALL_GENERATE)
+        cli__progress(ctx, "generating %s project for %s in %s", r->type, r->board, r->dir);
+    else
+        cli__progress(ctx, "%s %s", call == CALL_FLASH ? "flashing" : "building", dir);
+    double t0 = cli__now();
+    rc = call == CALL_GENERATE ? cli_generate_project(client, r->mlf, r->crt, r->dir, options, err)
+         : call == CALL_FLASH  ? cli_flash(client, options, err)
+                               : cli_build(client, options, err);
+    options = NULL; /* taken */
+    rc = cli__close_server(client, rc, err);
+    client = NULL;
+    *sec = cli__now() - t0;
+out:
+    if (client)
+        rc = cli__close_server(client, rc, err);
+    cJSON_Delete(options);
+    cJSON_Delete(info);
+    return rc;
+}
+
 static int run_create(const struct cli_ctx *ctx, const struct cli_command *cmd,
                       const struct cli_args *a)
 {
+    struct create_request req;
     struct err err;
-    struct cli_client *client = NULL;
-    cJSON *info = NULL, *options = NULL;
-    char dir[PATH_MAX], tdir[PATH_MAX], mlf[PATH_MAX] = "", crt[PATH_MAX] = "";
-    const char *board = cli__opt(cmd, a, "board"), *type = cli__opt(cmd, a, "type");
-    const char *mlf_arg = cli__opt(cmd, a, "mlf"), *crt_arg = cli__opt(cmd, a, "crt");
-    int rc = 0;
-    err_clear(&err);
-
-    /* Usage first: nothing starts before the command line makes sense. */
-    if (!board || !type) {
-        err_set(&err, ERR_INVALID, "create: --%s is required (%s)", !board ? "board" : "type",
-                !board ? "'microtvm-qemu machines' lists the boards"
-                       : "host_driven, aot_standalone, aot_standalone_demo or echo");
-        return cli__usage_error(ctx, "create ", &err);
-    }
-    if (!mlf_arg && strcmp(type, "echo") != 0) {
-        err_set(&err, ERR_INVALID, "create: --mlf MODEL.tar is required for --type %s (only "
-                "echo needs no model)", type);
-        return cli__usage_error(ctx, "create ", &err);
-    }
-    if ((rc = cli__check_options(ctx, cmd, a)) != 0)
+    double sec = 0;
+    int rc = parse_create(ctx, cmd, a, &req);
+    if (rc != 0)
         return rc;
-
-    /* The server's cwd is the template, so every path we hand it must be absolute. */
-    if ((rc = cli__abs_path(a->pos[0], dir, sizeof dir, &err)) < 0 ||
-        (mlf_arg && (rc = cli__abs_path(mlf_arg, mlf, sizeof mlf, &err)) < 0) ||
-        (crt_arg && (rc = cli__abs_path(crt_arg, crt, sizeof crt, &err)) < 0))
-        goto out;
-    if (mlf_arg && !fs_exists(mlf)) {
-        rc = err_set(&err, ERR_INVALID, "--mlf %s: no such file; give the .tar that TVM's "
-                     "export_model_library_format wrote", mlf_arg);
-        goto out;
+    err_clear(&err);
+    if ((rc = resolve_create(&req, &err)) == 0 &&
+        (rc = call_server(ctx, cmd, a, req.tdir, CALL_GENERATE, &req, &sec, &err)) == 0) {
+        cli__progress(ctx, "created %s in %.1f s; next: %s build %s", req.dir, sec, ctx->prog,
+                      req.project);
+        printf("%s\n", req.dir);
     }
-    if (crt_arg && !fs_is_dir(crt)) {
-        rc = err_set(&err, ERR_INVALID, "--crt %s: no such directory; give TVM's standalone_crt "
-                     "directory (tvm.micro.get_standalone_crt_dir())", crt_arg);
-        goto out;
-    }
-    if ((rc = cli__template_dir(tdir, sizeof tdir, &err)) < 0)
-        goto out;
-    /* The board's name is checked here too, so a typo costs no server start and the message
-     * lists the boards; the server validates it again (TVM callers do not pass this way). */
-    char mdir[PATH_MAX];
-    struct machine *m = calloc(1, sizeof *m);
-    rc = !m ? err_set(&err, ERR_INTERNAL, "out of memory")
-            : fs_join(mdir, sizeof mdir, tdir, "machines", &err) < 0
-                ? err.code
-                : mach_load_by_name(m, mdir, board, &err);
-    free(m);
-    if (rc < 0) {
-        err_prefix(&err, "--board %s", board);
-        goto out;
-    }
-
-    cli__progress(ctx, "starting the template's server (%s)", tdir);
-    if ((rc = cli__open_server(ctx, tdir, true, &client, &info, &err)) < 0)
-        goto out;
-    if (!(options = user_options(cmd, a, info, &err))) {
-        rc = err.code;
-        goto out;
-    }
-    if ((rc = set_flag_option(options, "board", "board", board, &err)) < 0 ||
-        (rc = set_flag_option(options, "project_type", "type", type, &err)) < 0)
-        goto out;
-
-    cli__progress(ctx, "generating %s project for %s in %s", type, board, dir);
-    double t0 = now_sec();
-    rc = cli_generate_project(client, mlf, crt, dir, options, &err);
-    options = NULL; /* taken */
-    rc = cli__close_server(client, rc, &err);
-    client = NULL;
-    if (rc < 0)
-        goto out;
-    cli__progress(ctx, "created %s in %.1f s; next: %s build %s", dir, now_sec() - t0, ctx->prog,
-                  a->pos[0]);
-    printf("%s\n", dir);
-out:
-    cJSON_Delete(options);
-    cJSON_Delete(info);
-    return cli__finish(ctx, client, rc, &err);
+    return cli__finish(ctx, NULL, rc, &err);
 }
 
 const struct cli_command cli__cmd_create = {
@@ -176,43 +196,24 @@ static int run_method(const struct cli_ctx *ctx, const struct cli_command *cmd,
                       const struct cli_args *a, bool flash)
 {
     struct err err;
-    struct cli_client *client = NULL;
-    cJSON *info = NULL, *options = NULL;
     char dir[PATH_MAX], elf[PATH_MAX];
-    int rc = 0;
+    double sec = 0;
+    int rc;
     err_clear(&err);
-
     if ((rc = cli__check_options(ctx, cmd, a)) != 0)
         return rc;
-    if ((rc = cli__abs_path(a->pos[0], dir, sizeof dir, &err)) < 0)
-        goto out;
-    if ((rc = cli__open_server(ctx, dir, false, &client, &info, &err)) < 0)
-        goto out;
-    if (!(options = user_options(cmd, a, info, &err))) {
-        rc = err.code;
-        goto out;
+    if ((rc = cli__abs_path(a->pos[0], dir, sizeof dir, &err)) == 0 &&
+        (rc = call_server(ctx, cmd, a, dir, flash ? CALL_FLASH : CALL_BUILD, NULL, &sec,
+                          &err)) == 0 &&
+        (rc = fs_join(elf, sizeof elf, dir, flash ? "flash/firmware.elf" : "build/firmware.elf",
+                      &err)) == 0) {
+        if (flash)
+            cli__progress(ctx, "flashed in %.1f s", sec);
+        else
+            cli__progress(ctx, "built in %.1f s; next: %s flash %s", sec, ctx->prog, a->pos[0]);
+        printf("%s\n", elf);
     }
-    cli__progress(ctx, "%s %s", flash ? "flashing" : "building", dir);
-    double t0 = now_sec();
-    rc = flash ? cli_flash(client, options, &err) : cli_build(client, options, &err);
-    options = NULL; /* taken */
-    rc = cli__close_server(client, rc, &err);
-    client = NULL;
-    if (rc < 0)
-        goto out;
-    if ((rc = fs_join(elf, sizeof elf, dir, flash ? "flash/firmware.elf" : "build/firmware.elf",
-                      &err)) < 0)
-        goto out;
-    if (flash)
-        cli__progress(ctx, "flashed in %.1f s", now_sec() - t0);
-    else
-        cli__progress(ctx, "built in %.1f s; next: %s flash %s", now_sec() - t0, ctx->prog,
-                      a->pos[0]);
-    printf("%s\n", elf);
-out:
-    cJSON_Delete(options);
-    cJSON_Delete(info);
-    return cli__finish(ctx, client, rc, &err);
+    return cli__finish(ctx, NULL, rc, &err);
 }
 
 static int run_build(const struct cli_ctx *ctx, const struct cli_command *cmd,

@@ -429,8 +429,7 @@ static int run_on_board(const struct cli_ctx *ctx, const struct run_request *r,
     struct cli__board board = {0};
     cJSON *info = NULL, *options = NULL;
     int rc;
-    if ((rc = cli__abs_path(r->project, s->dir, sizeof s->dir, err)) < 0 ||
-        (rc = cli__open_server(ctx, s->dir, false, &client, &info, err)) < 0)
+    if ((rc = cli__open_project(ctx, r->project, s->dir, sizeof s->dir, &client, &info, err)) < 0)
         goto out;
     if ((rc = cli__project_read(s->dir, &s->proj, err)) < 0 ||
         (rc = check_project(ctx, r->project, &s->proj, err)) < 0)

@@ -120,6 +120,82 @@ static const struct cli_opt serial_opts[] = {
     {"option", 'o', "NAME=VALUE", true, "a project option for open_transport"},
 };
 
+/* The signals that end the session, as caught while it runs. */
+struct caught_signals {
+    struct sigaction old_int, old_term, old_hup;
+};
+
+/* No SA_RESTART: a signal must interrupt a blocked read so the loop sees the flag. */
+static void catch_signals(struct caught_signals *c)
+{
+    struct sigaction sa;
+    stop_signal = 0;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &c->old_int);
+    sigaction(SIGTERM, &sa, &c->old_term);
+    sigaction(SIGHUP, &sa, &c->old_hup);
+}
+
+static void restore_signals(const struct caught_signals *c)
+{
+    sigaction(SIGINT, &c->old_int, NULL);
+    sigaction(SIGTERM, &c->old_term, NULL);
+    sigaction(SIGHUP, &c->old_hup, NULL);
+}
+
+/* Switches the terminal on stdin to raw mode, keeping its settings in *saved. */
+static int raw_terminal(struct termios *saved, struct err *err)
+{
+    if (tcgetattr(STDIN_FILENO, saved) < 0)
+        return err_errno(err, "stdin: reading the terminal's settings");
+    struct termios t = *saved;
+    cfmakeraw(&t);
+    /* the board ends lines with "\n" alone: let the terminal add the "\r" */
+    t.c_oflag |= OPOST | ONLCR;
+    if (tcsetattr(STDIN_FILENO, TCSANOW, &t) < 0)
+        return err_errno(err, "stdin: switching the terminal to raw mode");
+    return 0;
+}
+
+/* The console on an open transport, with the signals caught and a terminal in raw mode;
+ * both are restored on every way out. */
+static int attend(const struct cli_ctx *ctx, struct cli_client *client, struct err *err)
+{
+    struct caught_signals caught;
+    struct termios saved;
+    bool tty = isatty(STDIN_FILENO);
+    int rc = 0;
+    catch_signals(&caught);
+    if (tty && (rc = raw_terminal(&saved, err)) < 0)
+        goto out;
+    if (tty)
+        cli__progress(ctx, "connected to the board's UART; Ctrl-] leaves");
+    rc = console(client, tty, err);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        if (rc == 0)
+            fputc('\n', stderr);
+    }
+out:
+    restore_signals(&caught);
+    return rc;
+}
+
+/* close_transport: its failure counts only when the session went well and the board had not
+ * already closed the UART itself. */
+static int close_transport(struct cli_client *client, int rc, struct err *err)
+{
+    struct err close_err;
+    err_clear(&close_err);
+    if (cli_close_transport(client, &close_err) < 0 && rc == 0 && close_err.code != ERR_CLOSED) {
+        *err = close_err;
+        rc = close_err.code;
+    }
+    return rc;
+}
+
 static int run_serial(const struct cli_ctx *ctx, const struct cli_command *cmd,
                       const struct cli_args *a)
 {
@@ -127,76 +203,22 @@ static int run_serial(const struct cli_ctx *ctx, const struct cli_command *cmd,
     struct cli_client *client = NULL;
     cJSON *info = NULL, *options = NULL;
     char dir[PATH_MAX];
-    struct termios saved;
-    bool tty = isatty(STDIN_FILENO), raw = false, open = false;
-    struct sigaction sa, old_int, old_term, old_hup;
-    int rc = 0;
-    err_clear(&err);
-
-    size_t n_o = 0;
-    const char *const *o_texts = cli__opt_all(cmd, a, "option", &n_o);
+    int rc;
     if ((rc = cli__check_options(ctx, cmd, a)) != 0)
         return rc;
-    if ((rc = cli__abs_path(a->pos[0], dir, sizeof dir, &err)) < 0)
+    err_clear(&err);
+    if ((rc = cli__open_project(ctx, a->pos[0], dir, sizeof dir, &client, &info, &err)) < 0)
         goto out;
-    if ((rc = cli__open_server(ctx, dir, false, &client, &info, &err)) < 0)
-        goto out;
-    if (!(options = cli_options_json(o_texts, n_o, info, &err))) {
+    if (!(options = cli__user_options(cmd, a, info, &err))) {
         rc = err.code;
         goto out;
     }
     cli__progress(ctx, "powering on the board of %s", dir);
     rc = cli_open_transport(client, options, NULL, &err);
     options = NULL; /* taken */
-    if (rc < 0)
-        goto out;
-    open = true;
-
-    /* No SA_RESTART: a signal must interrupt a blocked read so the loop sees the flag. */
-    stop_signal = 0;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    sigaction(SIGHUP, &sa, &old_hup);
-
-    if (tty) {
-        if (tcgetattr(STDIN_FILENO, &saved) < 0) {
-            rc = err_errno(&err, "stdin: reading the terminal's settings");
-            goto restore_signals;
-        }
-        struct termios t = saved;
-        cfmakeraw(&t);
-        /* the board ends lines with "\n" alone: let the terminal add the "\r" */
-        t.c_oflag |= OPOST | ONLCR;
-        if (tcsetattr(STDIN_FILENO, TCSANOW, &t) < 0) {
-            rc = err_errno(&err, "stdin: switching the terminal to raw mode");
-            goto restore_signals;
-        }
-        raw = true;
-        cli__progress(ctx, "connected to the board's UART; Ctrl-] leaves");
-    }
-    rc = console(client, tty, &err);
-    if (raw) {
-        tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-        if (rc == 0)
-            fputc('\n', stderr);
-    }
-restore_signals:
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGHUP, &old_hup, NULL);
+    if (rc == 0)
+        rc = close_transport(client, attend(ctx, client, &err), &err);
 out:
-    if (open) {
-        struct err close_err;
-        err_clear(&close_err);
-        if (cli_close_transport(client, &close_err) < 0 && rc == 0 &&
-            close_err.code != ERR_CLOSED) {
-            err = close_err;
-            rc = close_err.code;
-        }
-    }
     cJSON_Delete(options);
     cJSON_Delete(info);
     return cli__finish(ctx, client, rc, &err);

@@ -78,6 +78,22 @@ void cli__progress(const struct cli_ctx *ctx, const char *fmt, ...)
 int cli__open_server(const struct cli_ctx *ctx, const char *dir, bool want_template,
                      struct cli_client **client, cJSON **info, struct err *err);
 
+/* The start every command on an existing project shares: project (PROJECT_DIR as given)
+ * made absolute into dir (dirsz bytes), then cli__open_server on it (want_template false),
+ * with the same ownership of *client and *info. */
+int cli__open_project(const struct cli_ctx *ctx, const char *project, char *dir, size_t dirsz,
+                      struct cli_client **client, cJSON **info, struct err *err);
+
+/* The options object of the command's -o values (cmd must declare "option"), checked against
+ * the server's ServerInfo (cli_options_json): the caller owns it; NULL with *err on failure. */
+cJSON *cli__user_options(const struct cli_command *cmd, const struct cli_args *a,
+                         const cJSON *info, struct err *err);
+
+struct machine;
+
+/* Loads dir/machines/<board>.json into a new machine (*out, caller frees; NULL on failure). */
+int cli__machine_load(const char *dir, const char *board, struct machine **out, struct err *err);
+
 /* Closes the client; if it fails and *err is not yet set (rc == 0), fills it. Returns the
  * first failure: rc when rc < 0, else the close's result. */
 int cli__close_server(struct cli_client *client, int rc, struct err *err);

@@ -5,23 +5,14 @@
  */
 #include "ops.h"
 
+#include "jsonget.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BAR_WIDTH 30
-
-static const cJSON *item(const cJSON *o, const char *key)
-{
-    return cJSON_GetObjectItemCaseSensitive(o, key);
-}
-
-static double num(const cJSON *o, const char *key)
-{
-    const cJSON *v = item(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
 
 static double percent(double part, double whole)
 {
@@ -48,7 +39,7 @@ cJSON *cli_ops_json(const struct cli_aot_result *r, uint64_t total)
 
 const cJSON *cli_ops_of(const cJSON *run)
 {
-    const cJSON *ops = item(run, "operators");
+    const cJSON *ops = cli_json_item(run, "operators");
     return cJSON_IsArray(ops) ? ops : NULL;
 }
 
@@ -56,7 +47,7 @@ static const cJSON *find_op(const cJSON *ops, const char *name)
 {
     const cJSON *op;
     cJSON_ArrayForEach(op, ops) {
-        const cJSON *n = item(op, "name");
+        const cJSON *n = cli_json_item(op, "name");
         if (cJSON_IsString(n) && !strcmp(n->valuestring, name))
             return op;
     }
@@ -69,8 +60,8 @@ static cJSON *change_of(const char *name, const cJSON *before, const cJSON *afte
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    double b = num(before, "instructions"), a = num(after, "instructions");
-    double sb = num(before, "self_instructions"), sa = num(after, "self_instructions");
+    double b = cli_json_num(before, "instructions"), a = cli_json_num(after, "instructions");
+    double sb = cli_json_num(before, "self_instructions"), sa = cli_json_num(after, "self_instructions");
     cJSON_AddStringToObject(o, "name", name);
     if (before)
         cJSON_AddNumberToObject(o, "before", b);
@@ -94,13 +85,13 @@ static cJSON *change_of(const char *name, const cJSON *before, const cJSON *afte
 static int by_self_change(const void *x, const void *y)
 {
     const cJSON *a = *(const cJSON *const *)x, *b = *(const cJSON *const *)y;
-    double ca = fabs(num(a, "self_change")), cb = fabs(num(b, "self_change"));
-    double ia = fabs(num(a, "change")), ib = fabs(num(b, "change"));
+    double ca = fabs(cli_json_num(a, "self_change")), cb = fabs(cli_json_num(b, "self_change"));
+    double ia = fabs(cli_json_num(a, "change")), ib = fabs(cli_json_num(b, "change"));
     if (ca != cb)
         return ca < cb ? 1 : -1;
     if (ia != ib)
         return ia < ib ? 1 : -1;
-    return strcmp(item(a, "name")->valuestring, item(b, "name")->valuestring);
+    return strcmp(cli_json_item(a, "name")->valuestring, cli_json_item(b, "name")->valuestring);
 }
 
 cJSON *cli_ops_compare(const cJSON *baseline, const cJSON *now)
@@ -115,12 +106,12 @@ cJSON *cli_ops_compare(const cJSON *baseline, const cJSON *now)
         return NULL;
     }
     cJSON_ArrayForEach(op, after) {
-        const cJSON *name = item(op, "name");
+        const cJSON *name = cli_json_item(op, "name");
         if (cJSON_IsString(name) && k < n)
             list[k++] = change_of(name->valuestring, find_op(before, name->valuestring), op);
     }
     cJSON_ArrayForEach(op, before) {
-        const cJSON *name = item(op, "name");
+        const cJSON *name = cli_json_item(op, "name");
         if (cJSON_IsString(name) && !find_op(after, name->valuestring) && k < n)
             list[k++] = change_of(name->valuestring, op, NULL);
     }
@@ -155,17 +146,17 @@ static void bar(FILE *f, double part, double whole)
 
 static int by_self(const void *x, const void *y)
 {
-    double a = num(*(const cJSON *const *)x, "self_instructions");
-    double b = num(*(const cJSON *const *)y, "self_instructions");
+    double a = cli_json_num(*(const cJSON *const *)x, "self_instructions");
+    double b = cli_json_num(*(const cJSON *const *)y, "self_instructions");
     return a < b ? 1 : a > b ? -1 : 0;
 }
 
 void cli_ops_print_top(FILE *f, const cJSON *run, size_t top)
 {
     const cJSON *ops = cli_ops_of(run), *op;
-    const cJSON *module = item(run, "model");
+    const cJSON *module = cli_json_item(run, "model");
     const char *mod = cJSON_IsString(module) ? module->valuestring : NULL;
-    double total = num(item(run, "stats"), "instructions");
+    double total = cli_json_num(cli_json_item(run, "stats"), "instructions");
     size_t n = (size_t)cJSON_GetArraySize(ops), k = 0;
     if (!n)
         return;
@@ -177,12 +168,12 @@ void cli_ops_print_top(FILE *f, const cJSON *run, size_t top)
     fprintf(f, "operators     %zu functions of the model, by their own instructions (of %.0f):\n",
             n, total);
     for (size_t i = 0; i < k && i < top; i++) {
-        const char *name = cJSON_GetStringValue(item(list[i], "name"));
-        double self = num(list[i], "self_instructions");
+        const char *name = cJSON_GetStringValue(cli_json_item(list[i], "name"));
+        double self = cli_json_num(list[i], "self_instructions");
         fprintf(f, "  ");
         bar(f, self, total);
         fprintf(f, " %5.1f%% %10.0f  x%-4.0f %s\n", total > 0 ? self * 100 / total : 0, self,
-                num(list[i], "calls"), cli_ops_short_name(name ? name : "?", mod));
+                cli_json_num(list[i], "calls"), cli_ops_short_name(name ? name : "?", mod));
     }
     if (k > top)
         fprintf(f, "  ... %zu more (--json lists them all)\n", k - top);
@@ -194,25 +185,25 @@ void cli_ops_print_changes(FILE *f, const cJSON *changes, const char *module, si
     const cJSON *c;
     size_t shown = 0, changed = 0;
     cJSON_ArrayForEach(c, changes) {
-        if (num(c, "change") == 0 && num(c, "self_change") == 0 &&
-            !cJSON_IsNull(item(c, "before")) && !cJSON_IsNull(item(c, "after")))
+        if (cli_json_num(c, "change") == 0 && cli_json_num(c, "self_change") == 0 &&
+            !cJSON_IsNull(cli_json_item(c, "before")) && !cJSON_IsNull(cli_json_item(c, "after")))
             continue;
         changed++;
         if (shown == top)
             continue;
         if (shown++ == 0)
             fprintf(f, "operators     changed against the baseline (inclusive instructions):\n");
-        const char *name = cJSON_GetStringValue(item(c, "name"));
+        const char *name = cJSON_GetStringValue(cli_json_item(c, "name"));
         name = cli_ops_short_name(name ? name : "?", module);
-        if (cJSON_IsNull(item(c, "before")))
-            fprintf(f, "  new      %10.0f            %s\n", num(c, "after"), name);
-        else if (cJSON_IsNull(item(c, "after")))
-            fprintf(f, "  gone     %10.0f            %s\n", num(c, "before"), name);
+        if (cJSON_IsNull(cli_json_item(c, "before")))
+            fprintf(f, "  new      %10.0f            %s\n", cli_json_num(c, "after"), name);
+        else if (cJSON_IsNull(cli_json_item(c, "after")))
+            fprintf(f, "  gone     %10.0f            %s\n", cli_json_num(c, "before"), name);
         else
             fprintf(f, "  %-6s %10.0f -> %-10.0f %+.0f (%+.2f%%; own %+.0f)  %s\n",
-                    num(c, "change") > 0 ? "grew" : num(c, "change") < 0 ? "shrank" : "moved",
-                    num(c, "before"), num(c, "after"), num(c, "change"),
-                    num(c, "change_percent"), num(c, "self_change"), name);
+                    cli_json_num(c, "change") > 0 ? "grew" : cli_json_num(c, "change") < 0 ? "shrank" : "moved",
+                    cli_json_num(c, "before"), cli_json_num(c, "after"), cli_json_num(c, "change"),
+                    cli_json_num(c, "change_percent"), cli_json_num(c, "self_change"), name);
     }
     if (changed == 0 && cJSON_GetArraySize(changes) > 0)
         fprintf(f, "operators     none changed against the baseline\n");

@@ -7,6 +7,7 @@
  */
 #include "report.h"
 
+#include "jsonget.h"
 #include "ops.h"
 
 #include <errno.h>
@@ -19,20 +20,10 @@
 #define VALUE_W 200
 #define ROW_H 44
 
-static const cJSON *item(const cJSON *o, const char *key)
-{
-    return cJSON_GetObjectItemCaseSensitive(o, key);
-}
-
-static double num(const cJSON *o, const char *key)
-{
-    const cJSON *v = item(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
+/* o[key] as a string, "" when absent: what the page prints for a missing field. */
 static const char *str(const cJSON *o, const char *key)
 {
-    const char *s = cJSON_GetStringValue(item(o, key));
+    const char *s = cli_json_str(o, key);
     return s ? s : "";
 }
 
@@ -109,8 +100,8 @@ static void head(FILE *f, const char *title)
 
 static int by_self_desc(const void *x, const void *y)
 {
-    double a = num(*(const cJSON *const *)x, "self_instructions");
-    double b = num(*(const cJSON *const *)y, "self_instructions");
+    double a = cli_json_num(*(const cJSON *const *)x, "self_instructions");
+    double b = cli_json_num(*(const cJSON *const *)y, "self_instructions");
     return a < b ? 1 : a > b ? -1 : 0;
 }
 
@@ -140,13 +131,13 @@ static void chart_single(FILE *f, const cJSON **rows, size_t n, const char *mod,
 {
     double max = 1;
     for (size_t i = 0; i < n; i++)
-        max = fmax(max, num(rows[i], "self_instructions"));
+        max = fmax(max, cli_json_num(rows[i], "self_instructions"));
     double bar_w = CHART_W - VALUE_W;
     fprintf(f, "<p class=\"legend\">own instructions per function, largest first</p>\n"
                "<svg width=\"%d\" height=\"%zu\" viewBox=\"0 0 %d %zu\" role=\"img\">\n",
             CHART_W, n * ROW_H + 6, CHART_W, n * ROW_H + 6);
     for (size_t i = 0; i < n; i++) {
-        double self = num(rows[i], "self_instructions"), y = (double)i * ROW_H;
+        double self = cli_json_num(rows[i], "self_instructions"), y = (double)i * ROW_H;
         double w = fmax(1, self / max * bar_w);
         char v[40];
         fprintf(f, "<text x=\"0\" y=\"%.0f\">", y + 14);
@@ -162,7 +153,7 @@ static void chart_compare(FILE *f, const cJSON **rows, size_t n, const char *mod
 {
     double max = 1;
     for (size_t i = 0; i < n; i++)
-        max = fmax(max, fmax(num(rows[i], "self_before"), num(rows[i], "self_after")));
+        max = fmax(max, fmax(cli_json_num(rows[i], "self_before"), cli_json_num(rows[i], "self_after")));
     double bar_w = CHART_W - VALUE_W;
     int row = ROW_H + 12;
     fprintf(f, "<p class=\"legend\">own instructions per function, biggest change first:"
@@ -171,8 +162,8 @@ static void chart_compare(FILE *f, const cJSON **rows, size_t n, const char *mod
     fprintf(f, "<svg width=\"%d\" height=\"%zu\" viewBox=\"0 0 %d %zu\" role=\"img\">\n", CHART_W,
             n * (size_t)row + 6, CHART_W, n * (size_t)row + 6);
     for (size_t i = 0; i < n; i++) {
-        double b = num(rows[i], "self_before"), a = num(rows[i], "self_after");
-        double d = num(rows[i], "self_change"), y = (double)i * row;
+        double b = cli_json_num(rows[i], "self_before"), a = cli_json_num(rows[i], "self_after");
+        double d = cli_json_num(rows[i], "self_change"), y = (double)i * row;
         const char *color = d > 0 ? "#b3261e" : d < 0 ? "#1e7d3a" : "#5b6577";
         char v[48];
         fprintf(f, "<text x=\"0\" y=\"%.0f\">", y + 14);
@@ -200,9 +191,9 @@ static void table_single(FILE *f, const cJSON **rows, size_t n, double total)
     for (size_t i = 0; i < n; i++) {
         fputs("<tr><td class=\"n\">", f);
         esc(f, str(rows[i], "name"));
-        double self = num(rows[i], "self_instructions");
+        double self = cli_json_num(rows[i], "self_instructions");
         fprintf(f, "</td><td>%.0f</td><td>%s</td><td>%s</td><td>%.1f%%</td></tr>\n",
-                num(rows[i], "calls"), grouped(num(rows[i], "instructions"), a, sizeof a),
+                cli_json_num(rows[i], "calls"), grouped(cli_json_num(rows[i], "instructions"), a, sizeof a),
                 grouped(self, b, sizeof b), total > 0 ? self * 100 / total : 0);
     }
     fputs("</table>\n", f);
@@ -215,19 +206,19 @@ static void table_compare(FILE *f, const cJSON **rows, size_t n)
           "</th><th>change</th><th>change %</th><th>own change</th></tr>\n", f);
     for (size_t i = 0; i < n; i++) {
         const cJSON *r = rows[i];
-        double ch = num(r, "change");
+        double ch = cli_json_num(r, "change");
         const char *cls = ch > 0 ? "up" : ch < 0 ? "down" : "same";
         fputs("<tr><td class=\"n\">", f);
         esc(f, str(r, "name"));
         fprintf(f, "</td><td>%s</td><td>%s</td><td class=\"%s\">%s</td><td class=\"%s\">",
-                cJSON_IsNull(item(r, "before")) ? "new" : grouped(num(r, "before"), a, sizeof a),
-                cJSON_IsNull(item(r, "after")) ? "gone" : grouped(num(r, "after"), b, sizeof b),
+                cJSON_IsNull(cli_json_item(r, "before")) ? "new" : grouped(cli_json_num(r, "before"), a, sizeof a),
+                cJSON_IsNull(cli_json_item(r, "after")) ? "gone" : grouped(cli_json_num(r, "after"), b, sizeof b),
                 cls, signed_grouped(ch, c, sizeof c), cls);
-        if (cJSON_IsNumber(item(r, "change_percent")))
-            fprintf(f, "%+.2f%%", num(r, "change_percent"));
+        if (cJSON_IsNumber(cli_json_item(r, "change_percent")))
+            fprintf(f, "%+.2f%%", cli_json_num(r, "change_percent"));
         else
             fputs("-", f);
-        fprintf(f, "</td><td>%s</td></tr>\n", signed_grouped(num(r, "self_change"), d, sizeof d));
+        fprintf(f, "</td><td>%s</td></tr>\n", signed_grouped(cli_json_num(r, "self_change"), d, sizeof d));
     }
     fputs("</table>\n", f);
 }
@@ -236,7 +227,7 @@ static void section(FILE *f, const struct cli_report_section *s)
 {
     const cJSON *run = s->run;
     const char *mod = str(run, "model");
-    double total = num(item(run, "stats"), "instructions");
+    double total = cli_json_num(cli_json_item(run, "stats"), "instructions");
     char v[48], w[96];
     fputs("<h2>", f);
     esc(f, str(run, "board"));
@@ -247,7 +238,7 @@ static void section(FILE *f, const struct cli_report_section *s)
     const cJSON **rows = NULL;
     size_t n;
     if (s->baseline) {
-        double before = num(item(s->baseline, "stats"), "instructions");
+        double before = cli_json_num(cli_json_item(s->baseline, "stats"), "instructions");
         card(f, grouped(before, v, sizeof v), "instructions, baseline", "same");
         double d = total - before;
         snprintf(w, sizeof w, "%s (%+.2f%%)", signed_grouped(d, v, sizeof v),
@@ -258,8 +249,8 @@ static void section(FILE *f, const struct cli_report_section *s)
         n = rows_of(changes, &rows);
         size_t grew = 0, shrank = 0;
         for (size_t i = 0; i < n; i++) {
-            grew += num(rows[i], "self_change") > 0;
-            shrank += num(rows[i], "self_change") < 0;
+            grew += cli_json_num(rows[i], "self_change") > 0;
+            shrank += cli_json_num(rows[i], "self_change") < 0;
         }
         snprintf(w, sizeof w, "%zu / %zu / %zu", grew, shrank, n - grew - shrank);
         card(f, w, "functions grew / shrank / same (own)", "same");
@@ -293,9 +284,9 @@ static void overview(FILE *f, const struct cli_report_section *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         const cJSON *run = s[i].run, *op, *top = NULL;
         const char *mod = str(run, "model");
-        double total = num(item(run, "stats"), "instructions");
+        double total = cli_json_num(cli_json_item(run, "stats"), "instructions");
         cJSON_ArrayForEach(op, cli_ops_of(run)) {
-            if (!top || num(op, "self_instructions") > num(top, "self_instructions"))
+            if (!top || cli_json_num(op, "self_instructions") > cli_json_num(top, "self_instructions"))
                 top = op;
         }
         fputs("<tr><td class=\"n\">", f);
@@ -305,8 +296,8 @@ static void overview(FILE *f, const struct cli_report_section *s, size_t n)
         fprintf(f, "</td><td>%s</td><td class=\"n\">", grouped(total, v, sizeof v));
         if (top) {
             esc(f, cli_ops_short_name(str(top, "name"), mod));
-            fprintf(f, ": %s (%.1f%%)", grouped(num(top, "self_instructions"), w, sizeof w),
-                    total > 0 ? num(top, "self_instructions") * 100 / total : 0);
+            fprintf(f, ": %s (%.1f%%)", grouped(cli_json_num(top, "self_instructions"), w, sizeof w),
+                    total > 0 ? cli_json_num(top, "self_instructions") * 100 / total : 0);
         } else {
             fputs("-", f);
         }

@@ -21,6 +21,7 @@
 #include "mlf.h"
 #include "qemu_procs.h"
 #include "runner.h"
+#include "scratch.h"
 #include "session_internal.h"
 
 #include <dirent.h>
@@ -80,18 +81,11 @@ static struct combo combos[MAX_COMBOS];
 static int n_combos;
 static pid_t busy_pid = -1;
 
-static void report(const char *what, const struct err *err)
-{
-    fprintf(stderr, "\n    %s: %s (code %d)\n", what, err->msg, err->code);
-    if (err->detail[0])
-        fprintf(stderr, "    --- detail ---\n%s\n    --------------\n", err->detail);
-}
-
 /* A call's result as a CUnit assertion: true when rc >= 0, else reports err and fails. */
 static bool ok_(const char *what, int rc, const struct err *err)
 {
     if (rc < 0)
-        report(what, err);
+        test_report(what, err);
     ASSERT_GE(rc, 0);
     return rc >= 0;
 }
@@ -159,7 +153,7 @@ static bool load_samples(struct model *md)
     snprintf(path, sizeof path, "%s/tests/fixtures/mlf/%s_samples.json", MTQ_SOURCE_DIR,
              md->name);
     if (fs_read_file(path, 1u << 20, &text, &len, &err) < 0) {
-        report("reading the samples", &err);
+        test_report("reading the samples", &err);
         return false;
     }
     cJSON *root = cJSON_ParseWithLength(text, len);
@@ -201,7 +195,7 @@ static bool host_reference(struct model *md, struct sample *sm)
     char cmds[AOT_HEX_MAX + 64], *out = NULL;
     snprintf(cmds, sizeof cmds, "input:0:%s%%run%%", sm->input_hex);
     if (aot_host_run(md->host_ref, cmds, HOST_MS, &out, &err) < 0) {
-        report(md->host_ref, &err);
+        test_report(md->host_ref, &err);
         return false;
     }
     /* banner, "ok", then the run% reply */
@@ -727,14 +721,14 @@ static void list_combos(void)
     struct err err = {0};
     snprintf(dir, sizeof dir, "%s/machines", MTQ_TEMPLATE_DIR);
     if (mach_list(dir, &names, &n, &err) < 0) {
-        report("listing the boards", &err);
+        test_report("listing the boards", &err);
         return;
     }
     for (size_t i = 0; i < n; i++) {
         struct machine m;
         char gcc[MACH_NAME_MAX + 8];
         if (mach_load_by_name(&m, dir, names[i], &err) < 0) {
-            report(names[i], &err);
+            test_report(names[i], &err);
             continue;
         }
         snprintf(gcc, sizeof gcc, "%sgcc", m.cc_prefix);
@@ -755,15 +749,7 @@ static void list_combos(void)
 static int suite_init(void)
 {
     struct err err = {0};
-    char cache[sizeof workdir + 8];
-    if (!mkdtemp(workdir))
-        return -1;
-    snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    snprintf(cache, sizeof cache, "%s/cache", workdir);
-    /* the servers put their QMP sockets here (so the test sees none is left) and their build
-     * cache here (never the user's ~/.cache) */
-    if (fs_mkdir_p(rundir, NULL) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 ||
-        setenv("MTQ_CACHE_DIR", cache, 1) < 0)
+    if (scratch_make(workdir, rundir, sizeof rundir, NULL, 0) < 0)
         return -1;
     struct model *models[] = {&digits, &floaty};
     for (int k = 0; k < 2; k++) {
@@ -771,7 +757,7 @@ static int suite_init(void)
         snprintf(models[k]->tar, sizeof models[k]->tar, "%s/%s.tar", workdir, models[k]->name);
         if (mlf_fixture_path(models[k]->name, fixture, sizeof fixture, &err) < 0 ||
             mlf_make_tar(fixture, models[k]->tar, &err) < 0) {
-            report(models[k]->name, &err);
+            test_report(models[k]->name, &err);
             return -1;
         }
     }

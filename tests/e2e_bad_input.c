@@ -14,6 +14,8 @@
 #include "qemu_procs.h"
 #include "rpc_client.h"
 #include "runner.h"
+#include "tarmaker.h"
+#include "scratch.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -118,45 +120,12 @@ static void still_serving(void)
 
 /* ---- archives (written at run time: the repository keeps no binary tars) ---- */
 
-struct member {
-    const char *name;
-    unsigned type;        /* AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFCHR */
-    const char *content;  /* regular files */
-    const char *link;     /* AE_IFLNK target, or a hard link target when hard */
-    bool hard;
-};
 
 static const char GOOD_META[] =
     "{\"version\": 7, \"modules\": {\"default\": {\"executors\": [\"aot\"], \"style\": "
     "\"full-model\", \"target\": [\"c\"], \"memory\": {\"functions\": {\"main\": "
     "[{\"workspace_size_bytes\": 64, \"inputs\": {\"x\": {\"size\": 4, \"dtype\": \"int8\"}}, "
     "\"outputs\": {\"y\": {\"size\": 4, \"dtype\": \"int8\"}}}]}}}}}";
-
-static void make_tar(const char *path, const struct member *m, size_t n)
-{
-    struct archive *a = archive_write_new();
-    archive_write_set_format_pax_restricted(a);
-    ASSERT_EQ_FATAL(archive_write_open_filename(a, path), ARCHIVE_OK);
-    for (size_t i = 0; i < n; i++) {
-        struct archive_entry *e = archive_entry_new();
-        archive_entry_set_pathname(e, m[i].name);
-        archive_entry_set_filetype(e, m[i].type);
-        archive_entry_set_perm(e, m[i].type == AE_IFDIR ? 0755 : 0644);
-        size_t len = m[i].content ? strlen(m[i].content) : 0;
-        if (m[i].type == AE_IFREG && !m[i].hard)
-            archive_entry_set_size(e, (la_int64_t)len);
-        if (m[i].link && m[i].hard)
-            archive_entry_set_hardlink(e, m[i].link);
-        else if (m[i].link)
-            archive_entry_set_symlink(e, m[i].link);
-        ASSERT_EQ(archive_write_header(a, e), ARCHIVE_OK);
-        if (len && !m[i].hard)
-            ASSERT_EQ(archive_write_data(a, m[i].content, len), (la_ssize_t)len);
-        archive_entry_free(e);
-    }
-    archive_write_close(a);
-    archive_write_free(a);
-}
 
 /* generate_project into gen/<name> with the given MLF (and extra_files_tar, may be NULL);
  * expects a -32000 whose traceback holds want, then checks nothing was left in gen/. */
@@ -183,10 +152,10 @@ static void expect_generate_refused(const char *name, const char *mlf, const cha
 }
 
 /* An MLF tar named name.tar in tars/ of the given members; returns its path in out. */
-static void mlf_tar(const char *name, const struct member *m, size_t n, char *out, size_t outsz)
+static void mlf_tar(const char *name, const struct tar_member *m, size_t n, char *out, size_t outsz)
 {
     snprintf(out, outsz, "%s/%s.tar", tars, name);
-    make_tar(out, m, n);
+    tar_write(out, m, n);
 }
 
 /* ---- JSON-RPC ---- */
@@ -438,30 +407,30 @@ static void test_hostile_mlf_members_are_refused_and_leave_no_project(void)
 {
     struct hostile {
         const char *name;
-        struct member m[3];
+        struct tar_member m[3];
         size_t n;
         const char *want;
     } cases[] = {
-        {"absolute", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, false},
-                      {"/tmp/mtq-evil", AE_IFREG, "x", NULL, false}}, 2,
+        {"absolute", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL},
+                      {"/tmp/mtq-evil", AE_IFREG, "x", NULL, NULL}}, 2,
          "/tmp/mtq-evil: member has an absolute path"},
-        {"dotdot", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, false},
-                    {"./codegen/../../evil", AE_IFREG, "x", NULL, false}}, 2,
+        {"dotdot", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL},
+                    {"./codegen/../../evil", AE_IFREG, "x", NULL, NULL}}, 2,
          "./codegen/../../evil: member escapes the project directory"},
-        {"symlink", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, false},
-                     {"./codegen", AE_IFLNK, NULL, "../../../etc", false}}, 2,
+        {"symlink", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL},
+                     {"./codegen", AE_IFLNK, NULL, "../../../etc", NULL}}, 2,
          "./codegen: symbolic link to '../../../etc'"},
-        {"symlink_abs", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, false},
-                         {"./src", AE_IFLNK, NULL, "/etc", false}}, 2,
+        {"symlink_abs", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL},
+                         {"./src", AE_IFLNK, NULL, "/etc", NULL}}, 2,
          "./src: symbolic link to '/etc'"},
-        {"hardlink", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, false},
-                      {"./h", AE_IFREG, NULL, "../../etc/passwd", true}}, 2,
+        {"hardlink", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL},
+                      {"./h", AE_IFREG, NULL, NULL, "../../etc/passwd"}}, 2,
          "./h: hard link to '../../etc/passwd'"},
-        {"hardlink_abs", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, false},
-                          {"./h", AE_IFREG, NULL, "/etc/passwd", true}}, 2,
+        {"hardlink_abs", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL},
+                          {"./h", AE_IFREG, NULL, NULL, "/etc/passwd"}}, 2,
          "./h: hard link to '/etc/passwd'"},
-        {"device", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, false},
-                    {"./dev/null", AE_IFCHR, NULL, NULL, false}}, 2,
+        {"device", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL},
+                    {"./dev/null", AE_IFCHR, NULL, NULL, NULL}}, 2,
          "./dev/null: member is a device file"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -511,9 +480,9 @@ static void test_a_bad_metadata_json_is_named_and_leaves_no_project(void)
          "modules.default.memory: missing; want an object"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct member m[2] = {
-            {"./codegen/host/src/default_lib0.c", AE_IFREG, "int x;\n", NULL, false},
-            {"./metadata.json", AE_IFREG, cases[i].meta, NULL, false},
+        struct tar_member m[2] = {
+            {"./codegen/host/src/default_lib0.c", AE_IFREG, "int x;\n", NULL, NULL},
+            {"./metadata.json", AE_IFREG, cases[i].meta, NULL, NULL},
         };
         char tar[PATH_MAX];
         mlf_tar(cases[i].name, m, cases[i].meta ? 2 : 1, tar, sizeof tar);
@@ -525,16 +494,16 @@ static void test_a_hostile_extra_files_tar_is_refused_and_leaves_no_project(void
 {
     struct hostile {
         const char *name;
-        struct member m;
+        struct tar_member m;
         const char *want;
     } cases[] = {
-        {"x_absolute", {"/tmp/mtq-evil", AE_IFREG, "x", NULL, false},
+        {"x_absolute", {"/tmp/mtq-evil", AE_IFREG, "x", NULL, NULL},
          "extra_files_tar: "},
-        {"x_dotdot", {"../evil.c", AE_IFREG, "x", NULL, false}, "../evil.c: member escapes"},
-        {"x_symlink", {"include", AE_IFLNK, NULL, "../..", false},
+        {"x_dotdot", {"../evil.c", AE_IFREG, "x", NULL, NULL}, "../evil.c: member escapes"},
+        {"x_symlink", {"include", AE_IFLNK, NULL, "../..", NULL},
          "include: symbolic link to '../..'"},
-        {"x_hardlink", {"h", AE_IFREG, NULL, "/etc/shadow", true}, "h: hard link to '/etc/shadow'"},
-        {"x_device", {"tty", AE_IFCHR, NULL, NULL, false}, "tty: member is a device file"},
+        {"x_hardlink", {"h", AE_IFREG, NULL, NULL, "/etc/shadow"}, "h: hard link to '/etc/shadow'"},
+        {"x_device", {"tty", AE_IFCHR, NULL, NULL, NULL}, "tty: member is a device file"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char tar[PATH_MAX];
@@ -559,32 +528,32 @@ static void test_extra_files_that_replace_or_shadow_the_project_are_refused_by_n
     snprintf(script, sizeof script, "#!/bin/sh\ntouch %s\n", marker);
     struct hostile {
         const char *name;
-        struct member m;
+        struct tar_member m;
         const char *want;
     } cases[] = {
-        {"r_cmake", {"CMakeLists.txt", AE_IFREG, payload, NULL, false},
+        {"r_cmake", {"CMakeLists.txt", AE_IFREG, payload, NULL, NULL},
          "member CMakeLists.txt would replace a file the project owns"},
-        {"r_launcher", {"./launch_microtvm_api_server.sh", AE_IFREG, script, NULL, false},
+        {"r_launcher", {"./launch_microtvm_api_server.sh", AE_IFREG, script, NULL, NULL},
          "member launch_microtvm_api_server.sh would replace a file the project owns"},
-        {"r_machine", {"machines/x.json", AE_IFREG, "{}", NULL, false},
+        {"r_machine", {"machines/x.json", AE_IFREG, "{}", NULL, NULL},
          "member machines/x.json is inside a directory the project owns"},
-        {"r_fwcmake", {"firmware/cmake/toolchain.cmake", AE_IFREG, payload, NULL, false},
+        {"r_fwcmake", {"firmware/cmake/toolchain.cmake", AE_IFREG, payload, NULL, NULL},
          "member firmware/cmake/toolchain.cmake is inside a directory the project owns"},
-        {"r_project_cmake", {"project.cmake", AE_IFREG, payload, NULL, false},
+        {"r_project_cmake", {"project.cmake", AE_IFREG, payload, NULL, NULL},
          "member project.cmake would replace a file the project owns"},
-        {"r_boards", {"boards.json", AE_IFREG, "{}", NULL, false},
+        {"r_boards", {"boards.json", AE_IFREG, "{}", NULL, NULL},
          "member boards.json would replace"},
-        {"r_model", {"model/metadata.json", AE_IFREG, "{}", NULL, false},
+        {"r_model", {"model/metadata.json", AE_IFREG, "{}", NULL, NULL},
          "member model/metadata.json is inside a directory the project owns"},
-        {"r_build", {"build/build.ninja", AE_IFREG, "x", NULL, false},
+        {"r_build", {"build/build.ninja", AE_IFREG, "x", NULL, NULL},
          "member build/build.ninja is inside a directory the project owns"},
-        {"r_shadow", {"include/board.h", AE_IFREG, "#error\n", NULL, false},
+        {"r_shadow", {"include/board.h", AE_IFREG, "#error\n", NULL, NULL},
          "member include/board.h would shadow the project's firmware/include/board.h"},
-        {"r_generated", {"include/board_config.h", AE_IFREG, "#error\n", NULL, false},
+        {"r_generated", {"include/board_config.h", AE_IFREG, "#error\n", NULL, NULL},
          "member include/board_config.h would shadow a header the firmware build generates"},
-        {"r_hidden", {".extra-files", AE_IFREG, "x", NULL, false},
+        {"r_hidden", {".extra-files", AE_IFREG, "x", NULL, NULL},
          "member .extra-files"},
-        {"r_link", {"src/x.c", AE_IFLNK, NULL, "y.c", false}, "src/x.c: symbolic link"},
+        {"r_link", {"src/x.c", AE_IFLNK, NULL, "y.c", NULL}, "src/x.c: symbolic link"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char tar[PATH_MAX];
@@ -625,15 +594,11 @@ static void test_a_project_dir_that_exists_or_cannot_be_made_is_refused(void)
 
 static int suite_init(void)
 {
-    if (!mkdtemp(workdir))
+    if (scratch_make(workdir, rundir, sizeof rundir, NULL, 0) < 0)
         return -1;
-    char cache[sizeof workdir + 8];
     snprintf(tars, sizeof tars, "%s/tars", workdir);
     snprintf(gen, sizeof gen, "%s/gen", workdir);
-    snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    snprintf(cache, sizeof cache, "%s/cache", workdir);
-    if (fs_mkdir_p(tars, NULL) < 0 || fs_mkdir_p(gen, NULL) < 0 || fs_mkdir_p(rundir, NULL) < 0 ||
-        setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 || setenv("MTQ_CACHE_DIR", cache, 1) < 0)
+    if (fs_mkdir_p(tars, NULL) < 0 || fs_mkdir_p(gen, NULL) < 0)
         return -1;
     struct err err = {0};
     if (rpc_client_spawn(&server, MTQ_TEMPLATE_DIR, false, &err) < 0) {

@@ -16,6 +16,8 @@
 #include "machine.h"
 #include "qemu_procs.h"
 #include "runner.h"
+#include "scratch.h"
+#include "tcp_port.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,20 +64,7 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void report(const char *what, const struct err *err)
-{
-    fprintf(stderr, "\n    %s: %s (code %d)\n", what, err->msg, err->code);
-    if (err->detail[0])
-        fprintf(stderr, "    --- detail ---\n%s\n    --------------\n", err->detail);
-}
-
-#define OK(call)                                                                                  \
-    do {                                                                                          \
-        int rc_ = (int)(call);                                                                    \
-        if (rc_ < 0)                                                                              \
-            report(#call, &err);                                                                  \
-        ASSERT_GE_FATAL(rc_, 0);                                                                  \
-    } while (0)
+#define OK(call) ASSERT_CALL_FATAL(call, err)
 
 static bool dir_is_empty(const char *path)
 {
@@ -146,7 +135,7 @@ static double echo_random(struct emu *e, size_t n)
             int rc = emu_write(e, out + sent, n - sent, &w, 0, &err);
             sent += w;
             if (rc < 0 && rc != ERR_TIMEOUT) {
-                report("emu_write", &err);
+                test_report("emu_write", &err);
                 goto out;
             }
         }
@@ -155,7 +144,7 @@ static double echo_random(struct emu *e, size_t n)
             got += (size_t)r;
             last = now_us();
         } else if (r != ERR_TIMEOUT) {
-            report("emu_read", &err);
+            test_report("emu_read", &err);
             goto out;
         }
         if (now_us() - last > 10 * 1000000) {
@@ -184,7 +173,7 @@ static void test_board_stays_halted_until_run_then_sends_its_banner_whole(void)
     int64_t t0 = now_us();
     struct emu *e = start_board(cur, &cfg, &err);
     if (!e)
-        report("emu_start", &err);
+        test_report("emu_start", &err);
     ASSERT_NOT_NULL_FATAL(e);
     int64_t t_started = now_us();
     ASSERT_TRUE(emu_is_running(e));
@@ -349,33 +338,19 @@ static void test_a_missing_image_is_refused_before_qemu_starts(void)
     emu_free(NULL);
 }
 
-static int free_tcp_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (s >= 0)
-        close(s);
-    return port;
-}
-
 /* With a gdb port, emu_run leaves the CPU halted; a debugger's continue ("c") starts it. */
 static void test_with_a_gdb_port_the_board_waits_for_the_debuggers_continue(void)
 {
     struct err err = {0};
     struct emu_config cfg;
     emu_config_init(&cfg);
-    cfg.gdb_port = free_tcp_port();
+    cfg.gdb_port = tcp_port_free();
     ASSERT_GT_FATAL(cfg.gdb_port, 0);
     char buf[256];
     size_t n = 0;
     struct emu *e = start_board(cur, &cfg, &err);
     if (!e)
-        report("emu_start", &err);
+        test_report("emu_start", &err);
     ASSERT_NOT_NULL_FATAL(e);
     OK(emu_run(e, &err));
     ASSERT_EQ(emu_read(e, buf, sizeof buf, 300, &err), ERR_TIMEOUT);
@@ -462,7 +437,7 @@ static void test_a_start_sweeps_runtime_directories_of_dead_servers(void)
     emu_config_init(&cfg);
     struct emu *e = start_board(cur, &cfg, &err);
     if (!e)
-        report("emu_start", &err);
+        test_report("emu_start", &err);
     ASSERT_NOT_NULL_FATAL(e);
     ASSERT_FALSE(fs_exists(stale));
     ASSERT_TRUE(fs_is_dir(other)); /* only mtq-<dead pid>-XXXXXX names are touched */
@@ -521,7 +496,7 @@ static bool prepare_board(struct board *b)
     snprintf(dir, sizeof dir, "%s/fw-%s", workdir, b->name);
     if (fwbuild_build(b->name, "echo", "picolibc", dir, NULL, b->elf, sizeof b->elf, &err) < 0) {
         /* the firmware exists but does not build: that is a failure, not a skip */
-        report("building the echo firmware", &err);
+        test_report("building the echo firmware", &err);
         snprintf(b->why, sizeof b->why, "FAILED to build: %.400s", err.msg);
         return false;
     }
@@ -537,18 +512,21 @@ static int end_of_run(void)
     return build_failures;
 }
 
+/* boards_prepare's step: board i named, its image found or built. */
+static const char *prepare_at(size_t i, void *arg)
+{
+    (void)arg;
+    boards[i].name = board_names.name[i];
+    boards[i].usable = prepare_board(&boards[i]);
+    return boards[i].usable ? NULL : boards[i].why;
+}
+
 int test_register(void)
 {
-    int usable = 0;
-    if (!mkdtemp(workdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    test_at_end(end_of_run);
+    test_at_end(end_of_run); /* removes workdir: also after a failure below */
     /* a private runtime directory: the tests can then see that emu leaves nothing in it */
-    snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    if (mkdir(rundir, 0700) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0) {
-        perror(rundir);
+    if (scratch_make(workdir, rundir, sizeof rundir, NULL, 0) < 0) {
+        perror(workdir);
         return 1;
     }
     struct err err = {0};
@@ -556,16 +534,7 @@ int test_register(void)
         printf("FAILED: %s\n", err.msg);
         return 1;
     }
-    for (size_t i = 0; i < board_names.n; i++) {
-        boards[i].name = board_names.name[i];
-        boards[i].usable = prepare_board(&boards[i]);
-        if (boards[i].usable)
-            usable++;
-        else if (strncmp(boards[i].why, "FAILED", 6) == 0)
-            build_failures++;
-        else
-            printf("skipping %s: %s\n", boards[i].name, boards[i].why);
-    }
+    int usable = boards_prepare(&board_names, prepare_at, NULL, &build_failures);
     if (usable == 0 && build_failures == 0) {
         printf("skipping: no board can run here (see above)\n");
         return TEST_SKIP;

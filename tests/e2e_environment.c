@@ -15,6 +15,7 @@
 #include "qemu_procs.h"
 #include "rpc_client.h"
 #include "runner.h"
+#include "scratch.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -195,12 +196,7 @@ static int make_project(const char *name, const char *app, char *proj, size_t pr
 
 static int suite_init(void)
 {
-    if (!mkdtemp(workdir))
-        return -1;
-    snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    snprintf(cache, sizeof cache, "%s/cache", workdir);
-    if (fs_mkdir_p(rundir, NULL) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 ||
-        setenv("MTQ_CACHE_DIR", cache, 1) < 0)
+    if (scratch_make(workdir, rundir, sizeof rundir, cache, sizeof cache) < 0)
         return -1;
     if (make_project("echo", NULL, echo_proj, sizeof echo_proj) < 0 ||
         make_project("silent", "silent.c", silent_proj, sizeof silent_proj) < 0)

@@ -32,6 +32,7 @@
 #include "qemu_procs.h"
 #include "rpc_client.h"
 #include "runner.h"
+#include "scratch.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -734,12 +735,7 @@ static bool board_usable(const char *name, struct board *d, char *why, size_t wh
 
 static int make_projects(void)
 {
-    char cache[sizeof workdir + 8], fixture[PATH_MAX];
-    snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    snprintf(cache, sizeof cache, "%s/cache", workdir);
-    if (fs_mkdir_p(rundir, NULL) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 ||
-        setenv("MTQ_CACHE_DIR", cache, 1) < 0)
-        return -1;
+    char fixture[PATH_MAX];
     snprintf(model_tar, sizeof model_tar, "%s/digits_int8.tar", workdir);
     if (mlf_fixture_path("digits_int8", fixture, sizeof fixture, NULL) < 0 ||
         mlf_make_tar(fixture, model_tar, NULL) < 0)
@@ -781,9 +777,7 @@ static int suite_clean(void)
 /* CUnit runs no cleanup after a failed init: a failure removes the scratch directory here. */
 static int suite_init(void)
 {
-    if (!mkdtemp(workdir))
-        return -1;
-    if (make_projects() == 0)
+    if (scratch_make(workdir, rundir, sizeof rundir, NULL, 0) == 0 && make_projects() == 0)
         return 0;
     suite_clean();
     return -1;

@@ -19,8 +19,8 @@
 #include "qemu_procs.h"
 #include "rpc_client.h"
 #include "runner.h"
+#include "scratch.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,54 +48,13 @@ static char echo_proj[PATH_MAX], hang_proj[PATH_MAX], exit_proj[PATH_MAX], reset
 
 /* ---- helpers (what must be gone) ---- */
 
-/* Processes other than us whose command line mentions workdir (QEMU's -kernel, CMake's -S,
- * Ninja's -C, the compiler's sources): any of them after a test is a leak. except: a server the
- * test still runs (-1: none). Zombies of ours are reaped first (we are the subreaper, so
- * orphans come to us). */
-static int processes_in_workdir(pid_t except, char *first, size_t firstsz)
-{
-    while (waitpid(-1, NULL, WNOHANG) > 0)
-        ;
-    int n = 0;
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    if (first)
-        first[0] = '\0';
-    while (d && (e = readdir(d))) {
-        if (!isdigit((unsigned char)e->d_name[0]) || atoi(e->d_name) == getpid() ||
-            atoi(e->d_name) == except)
-            continue;
-        char path[64], buf[4096];
-        snprintf(path, sizeof path, "/proc/%.20s/cmdline", e->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t len = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (len <= 0)
-            continue;
-        for (ssize_t i = 0; i < len; i++)
-            if (buf[i] == '\0')
-                buf[i] = ' ';
-        buf[len] = '\0';
-        if (strstr(buf, workdir)) {
-            if (first && !first[0])
-                snprintf(first, firstsz, "%.20s: %.200s", e->d_name, buf);
-            n++;
-        }
-    }
-    if (d)
-        closedir(d);
-    return n;
-}
-
 /* Waits up to timeout_ms for every process but except mentioning workdir to end; prints a
  * survivor. */
 static bool no_process_left(pid_t except, int timeout_ms)
 {
     char first[512];
     for (int waited = 0;; waited += 20) {
-        int n = processes_in_workdir(except, first, sizeof first);
+        int n = qemu_procs_mentioning(workdir, except, first, sizeof first);
         if (n == 0)
             return true;
         if (waited >= timeout_ms) {
@@ -104,19 +63,6 @@ static bool no_process_left(pid_t except, int timeout_ms)
         }
         usleep(20000);
     }
-}
-
-/* True once pid has ended within timeout_ms. Orphans come to us (the subreaper): reap them. */
-static bool qemu_ends(pid_t pid, int timeout_ms)
-{
-    for (int waited = 0; waited <= timeout_ms; waited += 20) {
-        pid_t r = waitpid(pid, NULL, WNOHANG);
-        char st = qemu_procs_state(pid);
-        if (r == pid || st == 0 || (r < 0 && st == 'Z')) /* reaped, gone, or not ours */
-            return true;
-        usleep(20000);
-    }
-    return false;
 }
 
 /* QEMU's pid as the board lock names it (0: none). */
@@ -167,7 +113,7 @@ static void assert_nothing_left(const char *proj, int rundir_leaks)
     ASSERT_FALSE(fs_exists(path));
     pid_t qemu = qemu_of(proj);
     if (qemu > 0)
-        ASSERT_TRUE(qemu_ends(qemu, 3000));
+        ASSERT_TRUE(qemu_procs_orphan_ends(qemu, 3000));
 }
 
 /* A fresh server on proj builds, flashes, opens, echoes and closes: the project survived. */
@@ -633,13 +579,7 @@ static int make_project(const char *name, const char *app, char *proj, size_t pr
 
 static int suite_init(void)
 {
-    if (!mkdtemp(workdir))
-        return -1;
-    char cache[sizeof workdir + 8];
-    snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    snprintf(cache, sizeof cache, "%s/cache", workdir);
-    if (fs_mkdir_p(rundir, NULL) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 ||
-        setenv("MTQ_CACHE_DIR", cache, 1) < 0)
+    if (scratch_make(workdir, rundir, sizeof rundir, NULL, 0) < 0)
         return -1;
     /* the 7 entries of workdir: run, cache, 4 projects, digits.tar (made by the kill tests) */
     if (make_project("echo", NULL, echo_proj, sizeof echo_proj) < 0 ||

@@ -31,6 +31,7 @@
 #include "project_internal.h"
 #include "rpc_client.h"
 #include "runner.h"
+#include "scratch.h"
 #include "utvm_rpc.h"
 
 #include <ctype.h>
@@ -65,27 +66,13 @@ static struct board boards[BOARDS_MAX];
 static int build_failures; /* boards whose firmware exists but did not build */
 static char workdir[] = "/tmp/mtq-e2e-hd-XXXXXX";
 static char rundir[sizeof workdir + 8];
-static char cachedir[sizeof workdir + 8];
 static const char *standalone_crt;
 static struct board *cur;
 static const char *cur_elf;
 static bool cur_fake;
 static struct emu *live;
 
-static void report(const char *what, const struct err *err)
-{
-    fprintf(stderr, "\n    %s: %s (code %d)\n", what, err->msg, err->code);
-    if (err->detail[0])
-        fprintf(stderr, "    --- detail ---\n%s\n    --------------\n", err->detail);
-}
-
-#define OK(call)                                                                                  \
-    do {                                                                                          \
-        int rc_ = (int)(call);                                                                    \
-        if (rc_ < 0)                                                                              \
-            report(#call, &err);                                                                  \
-        ASSERT_GE_FATAL(rc_, 0);                                                                  \
-    } while (0)
+#define OK(call) ASSERT_CALL_FATAL(call, err)
 
 static ssize_t io_read(void *ctx, void *buf, size_t cap, int timeout_ms, struct err *err)
 {
@@ -141,7 +128,7 @@ static void test_board_answers_the_handshake_and_another_nonce_after_a_reset(voi
     cfg.seed = SEED;
     live = emu_start(&cfg, &err);
     if (!live)
-        report("emu_start", &err);
+        test_report("emu_start", &err);
     ASSERT_NOT_NULL_FATAL(live);
     OK(emu_run(live, &err));
 
@@ -247,12 +234,12 @@ static bool prepare_board(struct board *b)
     const char *fake[] = {"MTQ_CRT_DIR=" MTQ_SOURCE_DIR "/tests/fixtures/fake_crt", NULL};
     if (fwbuild_build(b->name, "host_driven", "picolibc", dir, fake, b->fake_elf,
                       sizeof b->fake_elf, &err) < 0) {
-        report("building host_driven with the fake CRT", &err);
+        test_report("building host_driven with the fake CRT", &err);
         snprintf(b->why, sizeof b->why, "FAILED to build with the fake CRT: %.400s", err.msg);
         return false;
     }
     if (standalone_crt && build_real_project(b, &err) < 0) {
-        report("building host_driven with TVM's CRT", &err);
+        test_report("building host_driven with TVM's CRT", &err);
         snprintf(b->why, sizeof b->why, "FAILED to build with TVM's CRT: %.400s", err.msg);
         return false;
     }
@@ -284,7 +271,7 @@ static bool call(struct rpc_client *c, const char *method, const char *params_js
     cJSON *params = cJSON_Parse(params_json);
     ASSERT_NOT_NULL_FATAL(params);
     if (rpc_client_call(c, method, params, timeout_ms, &reply, &err) < 0) {
-        report(method, &err);
+        test_report(method, &err);
         return false;
     }
     cJSON *res = cJSON_DetachItemFromObjectCaseSensitive(reply, "result");
@@ -309,7 +296,7 @@ static void start_server(const char *dir)
     client = calloc(1, sizeof *client);
     ASSERT_NOT_NULL_FATAL(client);
     if (rpc_client_spawn(client, dir, false, &err) < 0) {
-        report("rpc_client_spawn", &err);
+        test_report("rpc_client_spawn", &err);
         free(client);
         client = NULL;
         TEST_FAIL_FATAL("the server did not start");
@@ -325,7 +312,7 @@ static void stop_server(void)
         return;
     int rc = rpc_client_close(client, 20000, &status, &err);
     if (rc < 0)
-        report("the server did not exit at EOF", &err);
+        test_report("the server did not exit at EOF", &err);
     ASSERT_EQ(rc, 0);
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     free(client);
@@ -358,7 +345,7 @@ static bool server_generate(const char *dir, const char *board, const char *crt,
     ASSERT_NOT_NULL_FATAL(p);
     int rc = rpc_client_call(client, "generate_project", p, RPC_QUICK_MS, &reply, &err);
     if (rc < 0)
-        report("generate_project", &err);
+        test_report("generate_project", &err);
     ASSERT_EQ_FATAL(rc, 0);
     bool ok = cJSON_HasObjectItem(reply, "result");
     if (why && why_size) {
@@ -480,7 +467,7 @@ static void read_back_slowly(struct rpc_client *c, uint16_t session_id)
         usleep(SLOW_READ_SLEEP_US);
         ssize_t n = rpc_io_read(c, in, sizeof in, HANDSHAKE_TIMEOUT_MS, &err);
         if (n < 0)
-            report("slow read-back", &err);
+            test_report("slow read-back", &err);
         ASSERT_GT_FATAL(n, 0);
         reads++;
         take_read_back(&d, in, (size_t)n, &got, &wrong);
@@ -581,7 +568,7 @@ static void serve_project(const char *board, const char *name, struct served_bui
     struct utvm_handshake_result r;
     int rc = utvm_handshake(&io, 0x6b, HANDSHAKE_TIMEOUT_MS, &r, &err);
     if (rc < 0)
-        report("handshake through the server", &err);
+        test_report("handshake through the server", &err);
     ASSERT_EQ(rc, 0);
     if (rc == 0) {
         ASSERT_EQ(r.session_id & 0xff, 0x6b);
@@ -849,9 +836,17 @@ static int end_of_run(void)
     return build_failures;
 }
 
+/* boards_prepare's step: board i named, its image found or built. */
+static const char *prepare_at(size_t i, void *arg)
+{
+    (void)arg;
+    boards[i].name = board_names.name[i];
+    boards[i].usable = prepare_board(&boards[i]);
+    return boards[i].usable ? NULL : boards[i].why;
+}
+
 int test_register(void)
 {
-    int usable = 0;
     struct err err = {0};
     standalone_crt = getenv("MTQ_STANDALONE_CRT");
     if (standalone_crt && !*standalone_crt)
@@ -861,16 +856,9 @@ int test_register(void)
                "standalone_crt, or unset it)\n", standalone_crt);
         return 1;
     }
-    if (!mkdtemp(workdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    test_at_end(end_of_run);
-    snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    snprintf(cachedir, sizeof cachedir, "%s/cache", workdir);
-    if (mkdir(rundir, 0700) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 ||
-        setenv("MTQ_CACHE_DIR", cachedir, 1) < 0) { /* never the user's ~/.cache */
-        perror(rundir);
+    test_at_end(end_of_run); /* removes workdir: also after a failure below */
+    if (scratch_make(workdir, rundir, sizeof rundir, NULL, 0) < 0) {
+        perror(workdir);
         return 1;
     }
     char fixture[PATH_MAX];
@@ -890,16 +878,7 @@ int test_register(void)
         printf("FAILED: %s\n", err.msg);
         return 1;
     }
-    for (size_t i = 0; i < board_names.n; i++) {
-        boards[i].name = board_names.name[i];
-        boards[i].usable = prepare_board(&boards[i]);
-        if (boards[i].usable)
-            usable++;
-        else if (strncmp(boards[i].why, "FAILED", 6) == 0)
-            build_failures++;
-        else
-            printf("skipping %s: %s\n", boards[i].name, boards[i].why);
-    }
+    int usable = boards_prepare(&board_names, prepare_at, NULL, &build_failures);
     if (usable == 0 && build_failures == 0) {
         printf("skipping: no board can run here (see above)\n");
         return TEST_SKIP;

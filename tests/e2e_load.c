@@ -22,9 +22,8 @@
 #include "qemu_procs.h"
 #include "rpc_client.h"
 #include "runner.h"
+#include "scratch.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -71,43 +70,11 @@ static bool spawn_loaded(struct rpc_client *c, const char *dir)
 
 /* ---- helpers (processes and resources) ---- */
 
-/* Processes other than us (and except) whose command line mentions workdir. */
-static int processes_in_workdir(pid_t except)
-{
-    while (waitpid(-1, NULL, WNOHANG) > 0)
-        ;
-    int n = 0;
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (!isdigit((unsigned char)e->d_name[0]) || atoi(e->d_name) == getpid() ||
-            atoi(e->d_name) == except)
-            continue;
-        char path[64], buf[4096];
-        snprintf(path, sizeof path, "/proc/%.20s/cmdline", e->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t len = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        for (ssize_t i = 0; i < len; i++)
-            if (buf[i] == '\0')
-                buf[i] = ' ';
-        if (len > 0) {
-            buf[len] = '\0';
-            n += strstr(buf, workdir) != NULL;
-        }
-    }
-    if (d)
-        closedir(d);
-    return n;
-}
-
 static int wait_no_processes(pid_t except, int timeout_ms)
 {
     int n = 0;
     for (int waited = 0; waited <= timeout_ms; waited += 20) {
-        if ((n = processes_in_workdir(except)) == 0)
+        if ((n = qemu_procs_mentioning(workdir, except, NULL, 0)) == 0)
             return 0;
         usleep(20000);
     }
@@ -119,34 +86,6 @@ static int fd_count(pid_t pid)
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
     return host_marks_entries(path);
-}
-
-/* How many processes have parent pid (QEMU, compilers), zombies included. */
-static int children_of(pid_t parent)
-{
-    int n = 0;
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (!isdigit((unsigned char)e->d_name[0]))
-            continue;
-        char path[64], line[512];
-        snprintf(path, sizeof path, "/proc/%.20s/stat", e->d_name);
-        FILE *f = fopen(path, "re");
-        if (!f)
-            continue;
-        size_t len = fread(line, 1, sizeof line - 1, f);
-        fclose(f);
-        line[len] = '\0';
-        char *close_paren = strrchr(line, ')');
-        char state;
-        int ppid = 0;
-        if (close_paren && sscanf(close_paren + 1, " %c %d", &state, &ppid) == 2 && ppid == parent)
-            n++;
-    }
-    if (d)
-        closedir(d);
-    return n;
 }
 
 /* ---- part 1: 8 boards at once ---- */
@@ -327,8 +266,8 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
         fd_p = fd_count(p.pid);
         rss_t = rpc_client_proc_kb(&t, "VmRSS");
         rss_p = rpc_client_proc_kb(&p, "VmRSS");
-        int kids = children_of(p.pid) + children_of(t.pid);
-        int left = processes_in_workdir(p.pid) - 1; /* the template server does not mention
+        int kids = qemu_procs_all_children(p.pid) + qemu_procs_all_children(t.pid);
+        int left = qemu_procs_mentioning(workdir, p.pid, NULL, 0) - 1; /* the template server does not mention
                                                      * workdir; the project server does */
         if (left < 0)
             left = 0;
@@ -406,13 +345,7 @@ static int make_fast_projects(void)
 
 static int suite_init(void)
 {
-    if (!mkdtemp(workdir))
-        return -1;
-    char cache[sizeof workdir + 8];
-    snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    snprintf(cache, sizeof cache, "%s/cache", workdir);
-    if (fs_mkdir_p(rundir, NULL) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 ||
-        setenv("MTQ_CACHE_DIR", cache, 1) < 0)
+    if (scratch_make(workdir, rundir, sizeof rundir, NULL, 0) < 0)
         return -1;
     for (int i = 0; i < N_PROJECTS; i++) {
         workers[i].board = usable[(size_t)i % n_usable];

@@ -26,6 +26,7 @@
 #include "qemu_procs.h"
 #include "rpc_client.h"
 #include "runner.h"
+#include "scratch.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -328,16 +329,11 @@ static void test_the_fast_link_of_a_hostile_board_reaches_only_its_socketpair(vo
 
 static int suite_init(void)
 {
-    char rundir[sizeof workdir + 8], cache[sizeof workdir + 8];
-    if (!mkdtemp(workdir))
+    if (scratch_make(workdir, NULL, 0, NULL, 0) < 0)
         return -1;
-    snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    snprintf(cache, sizeof cache, "%s/cache", workdir);
     snprintf(marker, sizeof marker, "%s/marker", workdir);
     snprintf(canary, sizeof canary, "%s/canary", workdir);
-    if (fs_mkdir_p(rundir, NULL) < 0 || fs_mkdir_p(marker, NULL) < 0 ||
-        fs_write_file(canary, CANARY, strlen(CANARY), NULL) < 0 ||
-        setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 || setenv("MTQ_CACHE_DIR", cache, 1) < 0)
+    if (fs_mkdir_p(marker, NULL) < 0 || fs_write_file(canary, CANARY, strlen(CANARY), NULL) < 0)
         return -1;
     for (size_t b = 0; b < boards.n; b++) {
         if (!projects[b][0])

@@ -22,6 +22,8 @@
 #include "qemu_procs.h"
 #include "rpc_client.h"
 #include "runner.h"
+#include "scratch.h"
+#include "tcp_port.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -58,13 +60,6 @@ static size_t n_boards;
 static char workdir[] = "/tmp/mtq-e2e-transport-XXXXXX";
 static char rundir[sizeof workdir + 8];
 
-static void report(const char *what, const struct err *err)
-{
-    fprintf(stderr, "\n    %s: %s (code %d)\n", what, err->msg, err->code);
-    if (err->detail[0])
-        fprintf(stderr, "    --- detail ---\n%s\n    --------------\n", err->detail);
-}
-
 static struct board *first_built(void)
 {
     for (size_t i = 0; i < n_boards; i++)
@@ -79,7 +74,7 @@ static bool spawn(struct rpc_client *c, const char *dir)
 {
     struct err err = {0};
     if (rpc_client_spawn(c, dir, false, &err) < 0) {
-        report("spawn", &err);
+        test_report("spawn", &err);
         return false;
     }
     return true;
@@ -91,7 +86,7 @@ static cJSON *call(struct rpc_client *c, const char *method, cJSON *params)
     struct err err = {0};
     cJSON *reply = NULL;
     if (rpc_client_call(c, method, params, CALL_MS, &reply, &err) < 0) {
-        report(method, &err);
+        test_report(method, &err);
         return NULL;
     }
     return reply;
@@ -314,7 +309,7 @@ static void close_server(struct rpc_client *c)
     int status = -1;
     int rc = rpc_client_close(c, 10000, &status, &err);
     if (rc < 0)
-        report("closing the server", &err);
+        test_report("closing the server", &err);
     ASSERT_EQ(rc, 0);
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
@@ -589,27 +584,13 @@ static void test_close_is_idempotent_and_a_later_open_boots_again(void)
     close_server(&c);
 }
 
-static int free_tcp_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (s >= 0)
-        close(s);
-    return port;
-}
-
 /* With gdbserver_port the board waits for the debugger: open_transport returns once the
  * debugger's continue has let the firmware print its banner, however long that takes. */
 static void test_with_a_gdb_port_open_waits_for_the_debuggers_continue(void)
 {
     struct board *b = first_built();
     ASSERT_NOT_NULL_FATAL(b);
-    int port = free_tcp_port();
+    int port = tcp_port_free();
     ASSERT_GT_FATAL(port, 0);
     struct rpc_client c;
     struct err err = {0};
@@ -644,17 +625,7 @@ static void test_with_a_gdb_port_open_waits_for_the_debuggers_continue(void)
 
 static int suite_init(void)
 {
-    if (!mkdtemp(workdir))
-        return -1;
-    char cache[sizeof workdir + 8];
-    snprintf(rundir, sizeof rundir, "%s/run", workdir);
-    snprintf(cache, sizeof cache, "%s/cache", workdir);
-    /* the servers put their QMP sockets here (so the test can see none is left) and their
-     * build cache here (never the user's ~/.cache) */
-    if (fs_mkdir_p(rundir, NULL) < 0 || setenv("XDG_RUNTIME_DIR", rundir, 1) < 0 ||
-        setenv("MTQ_CACHE_DIR", cache, 1) < 0)
-        return -1;
-    return 0;
+    return scratch_make(workdir, rundir, sizeof rundir, NULL, 0);
 }
 
 static int suite_clean(void)

@@ -8,6 +8,7 @@
 
 #include "asserts.h"
 #include "fs.h"
+#include "normalized.h"
 #include "options.h"
 #include "runner.h"
 
@@ -28,7 +29,7 @@ static int suite_init(void)
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_build_options.XXXXXX");
     if (!mkdtemp(tmpdir))
         return -1;
-    table = opt_table_new(MTQ_TEMPLATE_DIR "/machines", NULL);
+    table = normalized_table();
     return table ? 0 : -1;
 }
 
@@ -40,14 +41,7 @@ static int suite_clean(void)
 
 static cJSON *options(const char *json)
 {
-    cJSON *in = cJSON_Parse(json), *out = NULL;
-    struct err err = {0};
-    ASSERT_NOT_NULL(in);
-    if (opt_normalize(table, in, &out, &err) < 0)
-        fprintf(stderr, "\nopt_normalize: %s\n", err.msg);
-    cJSON_Delete(in);
-    ASSERT_NOT_NULL(out);
-    return out;
+    return normalized_options(table, json);
 }
 
 /* A fresh echo project named name, generated with json's options; its path goes to dir. */

@@ -9,6 +9,7 @@
 #include "fs.h"
 #include "host_marks.h"
 #include "runner.h"
+#include "tarmaker.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -20,13 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct member {
-    const char *name;
-    mode_t type;          /* AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFCHR, ... */
-    const char *content;  /* regular files */
-    const char *symlink;  /* AE_IFLNK target */
-    const char *hardlink; /* a hard link to this member name */
-};
 
 static char tmpdir[64]; /* "/tmp/test_extract.XXXXXX" */
 
@@ -49,32 +43,6 @@ static void workdir(const char *name, char *out, size_t outsz)
     ASSERT_EQ_FATAL(fs_mkdir_p(out, NULL), 0);
 }
 
-static void make_tar(const char *path, const struct member *m, size_t n)
-{
-    struct archive *a = archive_write_new();
-    archive_write_set_format_pax_restricted(a);
-    ASSERT_EQ_FATAL(archive_write_open_filename(a, path), ARCHIVE_OK);
-    for (size_t i = 0; i < n; i++) {
-        struct archive_entry *e = archive_entry_new();
-        archive_entry_set_pathname(e, m[i].name);
-        archive_entry_set_filetype(e, m[i].type);
-        archive_entry_set_perm(e, m[i].type == AE_IFDIR ? 0755 : 0644);
-        size_t len = m[i].content ? strlen(m[i].content) : 0;
-        if (m[i].type == AE_IFREG && !m[i].hardlink)
-            archive_entry_set_size(e, (la_int64_t)len);
-        if (m[i].symlink)
-            archive_entry_set_symlink(e, m[i].symlink);
-        if (m[i].hardlink)
-            archive_entry_set_hardlink(e, m[i].hardlink);
-        ASSERT_EQ(archive_write_header(a, e), ARCHIVE_OK);
-        if (len && !m[i].hardlink)
-            ASSERT_EQ(archive_write_data(a, m[i].content, len), (la_ssize_t)len);
-        archive_entry_free(e);
-    }
-    archive_write_close(a);
-    archive_write_free(a);
-}
-
 static void assert_file(const char *path, const char *content)
 {
     char *text = NULL;
@@ -85,14 +53,14 @@ static void assert_file(const char *path, const char *content)
 
 /* Extracting a hostile archive fails with ERR_INVALID and a message holding each of the
  * expected pieces, and leaves nothing in the work directory but the archive. */
-static void assert_refused(const char *name, const struct member *m, size_t n,
+static void assert_refused(const char *name, const struct tar_member *m, size_t n,
                            const char *want1, const char *want2)
 {
     char dir[PATH_MAX], tar[PATH_MAX + 16], dest[PATH_MAX + 16];
     workdir(name, dir, sizeof dir);
     snprintf(tar, sizeof tar, "%s/model.tar", dir);
     snprintf(dest, sizeof dest, "%s/model", dir);
-    make_tar(tar, m, n);
+    tar_write(tar, m, n);
     struct err err = {0};
     ASSERT_EQ(proj__extract(tar, dest, &err), ERR_INVALID);
     if (!strstr(err.msg, want1) || (want2 && !strstr(err.msg, want2)))
@@ -105,7 +73,7 @@ static void assert_refused(const char *name, const struct member *m, size_t n,
     ASSERT_EQ(host_marks_entries(dir), 1);
 }
 
-static const struct member good_dot[] = {
+static const struct tar_member good_dot[] = {
     {"./", AE_IFDIR, NULL, NULL, NULL},
     {"./metadata.json", AE_IFREG, "{\"version\": 7}", NULL, NULL},
     {"./codegen/", AE_IFDIR, NULL, NULL, NULL},
@@ -120,7 +88,7 @@ static void test_extract_accepts_members_with_a_leading_dot_slash(void)
     workdir("good_dot", dir, sizeof dir);
     snprintf(tar, sizeof tar, "%s/model.tar", dir);
     snprintf(dest, sizeof dest, "%s/model", dir);
-    make_tar(tar, good_dot, sizeof good_dot / sizeof good_dot[0]);
+    tar_write(tar, good_dot, sizeof good_dot / sizeof good_dot[0]);
     struct err err = {0};
     ASSERT_OK_FATAL(proj__extract(tar, dest, &err), &err);
     snprintf(path, sizeof path, "%s/metadata.json", dest);
@@ -134,7 +102,7 @@ static void test_extract_accepts_members_with_a_leading_dot_slash(void)
 
 static void test_extract_accepts_members_without_a_leading_dot_slash(void)
 {
-    static const struct member m[] = {
+    static const struct tar_member m[] = {
         {"metadata.json", AE_IFREG, "{}", NULL, NULL},
         {"codegen/host/src/a.c", AE_IFREG, "int a;\n", NULL, NULL},
     };
@@ -142,7 +110,7 @@ static void test_extract_accepts_members_without_a_leading_dot_slash(void)
     workdir("good_plain", dir, sizeof dir);
     snprintf(tar, sizeof tar, "%s/model.tar", dir);
     snprintf(dest, sizeof dest, "%s/model", dir);
-    make_tar(tar, m, 2);
+    tar_write(tar, m, 2);
     struct err err = {0};
     ASSERT_OK_FATAL(proj__extract(tar, dest, &err), &err);
     snprintf(path, sizeof path, "%s/codegen/host/src/a.c", dest);
@@ -151,7 +119,7 @@ static void test_extract_accepts_members_without_a_leading_dot_slash(void)
 
 static void test_extract_refuses_an_absolute_path(void)
 {
-    static const struct member m[] = {
+    static const struct tar_member m[] = {
         {"metadata.json", AE_IFREG, "{}", NULL, NULL},
         {"/tmp/evil", AE_IFREG, "x", NULL, NULL},
     };
@@ -160,7 +128,7 @@ static void test_extract_refuses_an_absolute_path(void)
 
 static void test_extract_refuses_a_dotdot_component(void)
 {
-    static const struct member m[] = {
+    static const struct tar_member m[] = {
         {"./metadata.json", AE_IFREG, "{}", NULL, NULL},
         {"../evil", AE_IFREG, "x", NULL, NULL},
     };
@@ -171,27 +139,27 @@ static void test_extract_refuses_a_dotdot_component(void)
 
 static void test_extract_refuses_dotdot_in_the_middle_of_a_path(void)
 {
-    static const struct member m[] = {{"./a/../b", AE_IFREG, "x", NULL, NULL}};
+    static const struct tar_member m[] = {{"./a/../b", AE_IFREG, "x", NULL, NULL}};
     assert_refused("dotdot_mid", m, 1, "./a/../b: member escapes", NULL);
 }
 
 static void test_extract_refuses_a_symlink_that_climbs_out(void)
 {
-    static const struct member m[] = {{"codegen/up", AE_IFLNK, NULL, "../../etc", NULL}};
+    static const struct tar_member m[] = {{"codegen/up", AE_IFLNK, NULL, "../../etc", NULL}};
     assert_refused("symlink_up", m, 1, "codegen/up: symbolic link to '../../etc'",
                    "outside the project directory");
 }
 
 static void test_extract_refuses_a_symlink_to_an_absolute_path(void)
 {
-    static const struct member m[] = {{"passwd", AE_IFLNK, NULL, "/etc/passwd", NULL}};
+    static const struct tar_member m[] = {{"passwd", AE_IFLNK, NULL, "/etc/passwd", NULL}};
     assert_refused("symlink_abs", m, 1, "passwd: symbolic link to '/etc/passwd'", NULL);
 }
 
 static void test_extract_refuses_a_chain_of_symlinks_that_escapes(void)
 {
     /* each link looks harmless as text; followed for real, t is the parent of the root */
-    static const struct member m[] = {
+    static const struct tar_member m[] = {
         {"s", AE_IFLNK, NULL, ".", NULL},
         {"t", AE_IFLNK, NULL, "s/..", NULL},
     };
@@ -200,7 +168,7 @@ static void test_extract_refuses_a_chain_of_symlinks_that_escapes(void)
 
 static void test_extract_refuses_a_link_that_chains_through_another(void)
 {
-    static const struct member m[] = {
+    static const struct tar_member m[] = {
         {"a.c", AE_IFREG, "int a;\n", NULL, NULL},
         {"b.c", AE_IFLNK, NULL, "a.c", NULL},
         {"c.c", AE_IFLNK, NULL, "b.c", NULL},
@@ -212,19 +180,19 @@ static void test_extract_refuses_a_link_that_chains_through_another(void)
 static void test_extract_refuses_a_dangling_link_that_could_come_alive_elsewhere(void)
 {
     /* the re-rooting attack: dangling in the staging directory, alive once renamed */
-    static const struct member m[] = {
+    static const struct tar_member m[] = {
         {"u", AE_IFLNK, NULL, ".", NULL},
         {"passwd", AE_IFLNK, NULL, "u/u/u/../model/../../../../../etc/passwd", NULL},
     };
     assert_refused("reroot", m, 2, "model.tar: ", "symbolic link to");
-    static const struct member d[] = {{"x.h", AE_IFLNK, NULL, "missing/y.h", NULL}};
+    static const struct tar_member d[] = {{"x.h", AE_IFLNK, NULL, "missing/y.h", NULL}};
     assert_refused("dangling", d, 1, "x.h: symbolic link to 'missing/y.h' leads to nothing",
                    NULL);
 }
 
 static void test_extract_refuses_a_link_to_a_directory(void)
 {
-    static const struct member m[] = {
+    static const struct tar_member m[] = {
         {"inc/", AE_IFDIR, NULL, NULL, NULL},
         {"alias", AE_IFLNK, NULL, "inc", NULL},
     };
@@ -234,7 +202,7 @@ static void test_extract_refuses_a_link_to_a_directory(void)
 /* the caps on archives (docs/SECURITY.md), and the environment variables that move them */
 static void test_extract_caps_members_and_depth_and_the_environment_moves_them(void)
 {
-    static const struct member m[] = {
+    static const struct tar_member m[] = {
         {"a", AE_IFREG, "1", NULL, NULL}, {"b", AE_IFREG, "2", NULL, NULL},
         {"c", AE_IFREG, "3", NULL, NULL}, {"d/e/f/g.c", AE_IFREG, "4", NULL, NULL},
     };
@@ -254,7 +222,7 @@ static void test_extract_caps_members_and_depth_and_the_environment_moves_them(v
     workdir("raised", dir, sizeof dir);
     snprintf(tar, sizeof tar, "%s/model.tar", dir);
     snprintf(dest, sizeof dest, "%s/model", dir);
-    make_tar(tar, m, 4);
+    tar_write(tar, m, 4);
     struct err err = {0};
     ASSERT_OK(proj__extract(tar, dest, &err), &err);
     unsetenv("MTQ_EXTRACT_MAX_DEPTH");
@@ -263,27 +231,27 @@ static void test_extract_caps_members_and_depth_and_the_environment_moves_them(v
 
 static void test_extract_refuses_a_hard_link_out(void)
 {
-    static const struct member m[] = {{"h", AE_IFREG, NULL, NULL, "../../etc/passwd"}};
+    static const struct tar_member m[] = {{"h", AE_IFREG, NULL, NULL, "../../etc/passwd"}};
     assert_refused("hardlink", m, 1, "h: hard link to '../../etc/passwd'", NULL);
 }
 
 static void test_extract_refuses_a_hard_link_to_an_absolute_path(void)
 {
-    static const struct member m[] = {{"h", AE_IFREG, NULL, NULL, "/etc/passwd"}};
+    static const struct tar_member m[] = {{"h", AE_IFREG, NULL, NULL, "/etc/passwd"}};
     assert_refused("hardlink_abs", m, 1, "h: hard link to '/etc/passwd'", NULL);
 }
 
 static void test_extract_refuses_device_files(void)
 {
-    static const struct member c[] = {{"dev/null", AE_IFCHR, NULL, NULL, NULL}};
+    static const struct tar_member c[] = {{"dev/null", AE_IFCHR, NULL, NULL, NULL}};
     assert_refused("chr", c, 1, "dev/null: member is a device file", NULL);
-    static const struct member b[] = {{"dev/sda", AE_IFBLK, NULL, NULL, NULL}};
+    static const struct tar_member b[] = {{"dev/sda", AE_IFBLK, NULL, NULL, NULL}};
     assert_refused("blk", b, 1, "dev/sda: member is a device file", NULL);
 }
 
 static void test_extract_refuses_a_fifo(void)
 {
-    static const struct member m[] = {{"pipe", AE_IFIFO, NULL, NULL, NULL}};
+    static const struct tar_member m[] = {{"pipe", AE_IFIFO, NULL, NULL, NULL}};
     assert_refused("fifo", m, 1, "pipe: member is a FIFO", NULL);
 }
 
@@ -297,11 +265,11 @@ static void test_extract_reports_a_truncated_archive(void)
     ASSERT_NOT_NULL_FATAL(big);
     memset(big, 'x', 19999);
     big[19999] = '\0';
-    struct member m[] = {
+    struct tar_member m[] = {
         {"metadata.json", AE_IFREG, "{}", NULL, NULL},
         {"codegen/host/src/big.c", AE_IFREG, big, NULL, NULL},
     };
-    make_tar(tar, m, 2);
+    tar_write(tar, m, 2);
     free(big);
     ASSERT_EQ(truncate(tar, 8192), 0); /* inside big.c's data */
     struct err err = {0};
@@ -331,7 +299,7 @@ static void test_extract_refuses_an_existing_destination(void)
     char dir[PATH_MAX], tar[PATH_MAX + 16];
     workdir("exists", dir, sizeof dir);
     snprintf(tar, sizeof tar, "%s/model.tar", dir);
-    make_tar(tar, good_dot, 2);
+    tar_write(tar, good_dot, 2);
     struct err err = {0};
     ASSERT_EQ(proj__extract(tar, dir, &err), ERR_INVALID);
     ASSERT_STR_CONTAINS(err.msg, "already exists");

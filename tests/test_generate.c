@@ -7,6 +7,7 @@
 
 #include "asserts.h"
 #include "fs.h"
+#include "normalized.h"
 #include "mlf.h"
 #include "options.h"
 #include "runner.h"
@@ -35,7 +36,7 @@ static int suite_init(void)
     if (mlf_fixture_path("digits_int8", fixture, sizeof fixture, NULL) < 0 ||
         mlf_make_tar(fixture, digits_tar, NULL) < 0)
         return -1;
-    table = opt_table_new(MTQ_TEMPLATE_DIR "/machines", NULL);
+    table = normalized_table();
     return table ? 0 : -1;
 }
 
@@ -48,14 +49,7 @@ static int suite_clean(void)
 /* Options as the server hands them over: normalized from a JSON text. */
 static cJSON *options(const char *json)
 {
-    cJSON *in = cJSON_Parse(json), *out = NULL;
-    struct err err = {0};
-    ASSERT_NOT_NULL(in);
-    if (opt_normalize(table, in, &out, &err) < 0)
-        fprintf(stderr, "\nopt_normalize: %s\n", err.msg);
-    cJSON_Delete(in);
-    ASSERT_NOT_NULL(out);
-    return out;
+    return normalized_options(table, json);
 }
 
 static void proj_path(const char *name, char *out, size_t outsz)

@@ -43,17 +43,26 @@ static void assert_rejected(const char *text, const char *want)
     ASSERT_NULL(mlf.modules); /* nothing left to free after a failure */
 }
 
-static void test_mlf_reads_the_version_7_fixture(void)
+/* Reads tests/fixtures/mlf/<name> into *mlf (the test closes it); a failure ends the test.
+ * optional: a missing fixture skips the test (false, with a line saying so) instead. */
+static bool read_fixture(const char *name, bool optional, struct proj_mlf *mlf)
 {
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/tests/fixtures/mlf/digits_int8", MTQ_SOURCE_DIR);
-    if (!fs_exists(dir)) {
-        fprintf(stderr, "\n%s is missing; skipped\n", dir);
-        return;
-    }
-    struct proj_mlf mlf;
     struct err err = {0};
-    ASSERT_OK_FATAL(proj__mlf_read(&mlf, dir, &err), &err);
+    snprintf(dir, sizeof dir, "%s/tests/fixtures/mlf/%s", MTQ_SOURCE_DIR, name);
+    if (optional && !fs_exists(dir)) {
+        fprintf(stderr, "\n%s is missing; skipped\n", dir);
+        return false;
+    }
+    ASSERT_OK_FATAL(proj__mlf_read(mlf, dir, &err), &err);
+    return true;
+}
+
+static void test_mlf_reads_the_version_7_fixture(void)
+{
+    struct proj_mlf mlf;
+    if (!read_fixture("digits_int8", true, &mlf))
+        return;
     ASSERT_EQ(mlf.version, 7);
     ASSERT_EQ_FATAL(mlf.n_modules, 1);
     ASSERT_STR_EQ(mlf.modules[0].name, "default");
@@ -76,15 +85,9 @@ static void test_mlf_reads_the_version_7_fixture(void)
 
 static void test_mlf_reads_the_version_5_fixture(void)
 {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/tests/fixtures/mlf/version5", MTQ_SOURCE_DIR);
-    if (!fs_exists(dir)) {
-        fprintf(stderr, "\n%s is missing; skipped\n", dir);
-        return;
-    }
     struct proj_mlf mlf;
-    struct err err = {0};
-    ASSERT_OK_FATAL(proj__mlf_read(&mlf, dir, &err), &err);
+    if (!read_fixture("version5", true, &mlf))
+        return;
     ASSERT_EQ(mlf.version, 5);
     ASSERT_EQ_FATAL(mlf.n_modules, 1);
     ASSERT_STR_EQ(mlf.modules[0].name, "default");
@@ -180,11 +183,9 @@ static void test_mlf_reads_an_operator_library_as_tvm_build_writes_it(void)
 
 static void test_mlf_reads_the_operator_fixture(void)
 {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/tests/fixtures/mlf/operator_add", MTQ_SOURCE_DIR);
     struct proj_mlf mlf;
-    struct err err = {0};
-    ASSERT_OK_FATAL(proj__mlf_read(&mlf, dir, &err), &err);
+    if (!read_fixture("operator_add", false, &mlf))
+        return;
     ASSERT_TRUE(proj__mlf_is_operator(&mlf));
     ASSERT_TRUE(mlf.has_host_src);
     ASSERT_STR_EQ(mlf.modules[0].name, "add");

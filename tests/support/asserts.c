@@ -350,3 +350,10 @@ void test_fail_(const struct test_at_ *at, const char *fmt, ...)
     (void)n; /* vsnprintf truncates and terminates: the message is still one line */
     report(at, false, &m);
 }
+
+void test_report(const char *what, const struct err *err)
+{
+    fprintf(stderr, "\n    %s: %s (code %d)\n", what, err->msg, err->code);
+    if (err->detail[0])
+        fprintf(stderr, "    --- detail ---\n%s\n    --------------\n", err->detail);
+}

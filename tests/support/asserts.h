@@ -39,6 +39,21 @@ struct err;
 #define ASSERT_OK(rc, err) TEST_OK_(rc, err, #rc ", " #err, "ASSERT_OK", false)
 #define ASSERT_OK_FATAL(rc, err) TEST_OK_(rc, err, #rc ", " #err, "ASSERT_OK_FATAL", true)
 
+/* A call that returns >= 0 on success (a count, or 0) and fills err (a struct err, named, not
+ * a pointer) when it fails: a failure prints what was called, err's message, code and detail
+ * (test_report), and ends the test. */
+#define ASSERT_CALL_FATAL(call, err)                                                              \
+    do {                                                                                          \
+        int rc_ = (int)(call);                                                                    \
+        if (rc_ < 0)                                                                              \
+            test_report(#call, &(err));                                                           \
+        ASSERT_GE_FATAL(rc_, 0);                                                                  \
+    } while (0)
+
+/* Prints "what: message (code N)" and err's detail (the compiler's or QEMU's last lines) on
+ * stderr: for a failure the assertion's own line would not explain. */
+void test_report(const char *what, const struct err *err);
+
 /* ---- truth, pointers, doubles ---- */
 
 #define ASSERT_TRUE(x) TEST_BOOL_(x, true, #x, "ASSERT_TRUE", false)

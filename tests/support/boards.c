@@ -45,3 +45,19 @@ bool boards_can_build_and_boot(const char *board, struct machine *m, char *why, 
 {
     return boards_can_boot(board, m, why, why_size) && fwbuild_available(board, why, why_size);
 }
+
+int boards_prepare(const struct boards *list, const char *(*prepare)(size_t i, void *arg),
+                   void *arg, int *failures)
+{
+    int usable = 0;
+    for (size_t i = 0; i < list->n; i++) {
+        const char *why = prepare(i, arg);
+        if (!why)
+            usable++;
+        else if (strncmp(why, "FAILED", 6) == 0)
+            (*failures)++;
+        else
+            printf("skipping %s: %s\n", list->name[i], why);
+    }
+    return usable;
+}

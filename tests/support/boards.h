@@ -33,4 +33,11 @@ bool boards_can_boot(const char *board, struct machine *m, char *why, size_t why
  * Ninja and the board's C compiler). */
 bool boards_can_build_and_boot(const char *board, struct machine *m, char *why, size_t why_size);
 
+/* Prepares each board of list for a test, in order: prepare(i, arg) returns NULL when board i
+ * can run, else why not: a reason that starts "FAILED" is a failure (counted in *failures,
+ * whose test must then fail), any other a skip, printed as "skipping <board>: <why>". Returns
+ * how many boards can run. */
+int boards_prepare(const struct boards *list, const char *(*prepare)(size_t i, void *arg),
+                   void *arg, int *failures);
+
 #endif

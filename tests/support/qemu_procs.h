@@ -6,11 +6,22 @@
 #define MTQ_TEST_QEMU_PROCS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 /* How many processes whose parent is `parent` have a command name starting "qemu-system"
  * (zombies included: an unreaped QEMU is a leak too). */
 int qemu_procs_children(pid_t parent);
+
+/* How many processes whose parent is `parent` there are, whatever their command (QEMU, a
+ * compiler, CMake), zombies included; -1 when /proc cannot be read. */
+int qemu_procs_all_children(pid_t parent);
+
+/* How many processes other than this one and except (-1: none) have a command line that
+ * contains needle (a test's scratch directory: QEMU's -kernel, CMake's -S, Ninja's -C, the
+ * compiler's sources); the first one's "pid: command line" goes to first when not NULL.
+ * Zombies of ours are reaped first (a subreaper's orphans come to it). */
+int qemu_procs_mentioning(const char *needle, pid_t except, char *first, size_t firstsz);
 
 /* True while pid exists (zombie included): kill(pid, 0) succeeds or fails with EPERM. */
 bool qemu_procs_alive(pid_t pid);
