@@ -7,17 +7,16 @@
 
 #include "b85.h"
 #include "log.h"
+#include "spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,49 +41,21 @@ struct cli_client {
     size_t len, cap;
 };
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 /* Waits up to timeout_ms for the server to exit; true when it has been reaped. */
 static bool reap(struct cli_client *c, int timeout_ms)
 {
-    for (int waited = 0; c->pid > 0; waited += 10) {
-        pid_t r = waitpid(c->pid, &c->status, WNOHANG);
-        if (r == c->pid || (r < 0 && errno == ECHILD)) {
-            if (r < 0)
-                c->status = 0;
-            c->pid = -1;
-            break;
-        }
-        if (r < 0 && errno != EINTR)
-            break;
-        if (waited >= timeout_ms)
-            break;
-        sleep_ms(10);
+    if (c->pid > 0 && spawn_reap(c->pid, timeout_ms, &c->status)) {
+        if (c->status < 0)
+            c->status = 0; /* reaped behind our back: no status to report */
+        c->pid = -1;
     }
     return c->pid < 0;
-}
-
-/* "exited with status 3" / "was killed by signal 9" for the reaped server. */
-static void describe_status(int status, char *out, size_t outsz)
-{
-    if (WIFEXITED(status))
-        snprintf(out, outsz, "exited with status %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(out, outsz, "was killed by signal %d (%s)", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)));
-    else
-        snprintf(out, outsz, "stopped (wait status 0x%x)", (unsigned)status);
 }
 
 int cli_client_start(const char *dir, bool debug, struct cli_client **out, struct err *err)
 {
     int rc = 0;
-    int req[2] = {-1, -1}, rep[2] = {-1, -1}, exec_pipe[2] = {-1, -1};
+    int req[2] = {-1, -1}, rep[2] = {-1, -1};
     struct cli_client *c = NULL;
     char launcher[PATH_MAX], py[PATH_MAX], rfd[16], wfd[16];
 
@@ -104,63 +75,33 @@ int cli_client_start(const char *dir, bool debug, struct cli_client **out, struc
     c->pid = -1;
     c->to_fd = c->from_fd = -1;
     c->next_id = 1;
-    if (pipe2(req, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0 || pipe2(exec_pipe, O_CLOEXEC) < 0) {
-        rc = err_errno(err, "pipe");
+    if (spawn_pipe(req, err) < 0 || spawn_pipe(rep, err) < 0) {
+        rc = err->code;
         goto fail;
     }
     snprintf(rfd, sizeof rfd, "%d", req[0]);
     snprintf(wfd, sizeof wfd, "%d", rep[1]);
     char *argv[] = {launcher, py, "--read-fd", rfd, "--write-fd", wfd, debug ? "--debug" : NULL,
                     NULL};
-    pid_t parent = getpid();
-
-    pid_t pid = fork();
-    if (pid < 0) {
-        rc = err_errno(err, "fork");
+    /* Like TVM's subprocess.Popen (close_fds), the server gets stdin, stdout, stderr and its two
+     * pipe ends, nothing we inherited; our stderr is its stdout too. The server must not
+     * outlive us: EOF on its read fd stops it, and the death signal covers a crash of ours. */
+    const struct spawn_fd keep[] = {{req[0], req[0]}, {rep[1], rep[1]}};
+    struct spawn_opts o = {.path = launcher, .argv = argv, .cwd = dir,
+                           .stdio = {SPAWN_INHERIT, STDERR_FILENO, SPAWN_INHERIT},
+                           .keep = keep, .n_keep = 2};
+    pid_t pid = -1;
+    enum spawn_step failed = SPAWN_OK;
+    if ((rc = spawn_start(&o, &pid, &failed, err)) < 0) {
+        errno = -rc; /* the child's step failed with an errno; the rest keeps spawn's message */
+        if (failed != SPAWN_OK)
+            rc = err_errno(err, "%s: cannot start it", launcher);
         goto fail;
-    }
-    if (pid == 0) {
-        /* Only async-signal-safe calls from here to exec. The server must not outlive us:
-         * EOF on its read fd stops it, and the death signal covers a crash of ours. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            _exit(127);
-        signal(SIGPIPE, SIG_DFL); /* we ignore it, and ignored signals survive exec */
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        close(req[1]);
-        close(rep[0]);
-        close(exec_pipe[0]);
-        /* Like TVM's subprocess.Popen (close_fds), the server gets stdin, stdout, stderr and
-         * its two pipe ends, nothing we inherited: every other fd closes at exec. */
-        close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-        if (fcntl(req[0], F_SETFD, 0) < 0 || fcntl(rep[1], F_SETFD, 0) < 0 ||
-            dup2(STDERR_FILENO, STDOUT_FILENO) < 0 || chdir(dir) < 0)
-            goto child_fail;
-        execv(launcher, argv);
-    child_fail:;
-        int e = errno;
-        ssize_t ignored = write(exec_pipe[1], &e, sizeof e);
-        (void)ignored;
-        _exit(127);
     }
     c->pid = pid;
     close(req[0]);
     close(rep[1]);
-    close(exec_pipe[1]);
-    req[0] = rep[1] = exec_pipe[1] = -1;
-
-    int child_errno = 0;
-    ssize_t n;
-    while ((n = read(exec_pipe[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR)
-        ;
-    if (n > 0) {
-        errno = child_errno;
-        rc = err_errno(err, "%s: cannot start it", launcher);
-        goto fail;
-    }
-    close(exec_pipe[0]);
+    req[0] = rep[1] = -1;
     c->to_fd = req[1];
     c->from_fd = rep[0];
     log_debug("started %s (pid %d, fds %s/%s)", launcher, (int)pid, rfd, wfd);
@@ -173,8 +114,6 @@ fail:
             close(req[i]);
         if (rep[i] >= 0)
             close(rep[i]);
-        if (exec_pipe[i] >= 0)
-            close(exec_pipe[i]);
     }
     if (c && c->pid > 0)
         reap(c, 5000);
@@ -217,7 +156,7 @@ int cli_client_close(struct cli_client *c, int timeout_ms, struct err *err)
                      timeout_ms);
     } else if (!(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)) {
         char how[128];
-        describe_status(c->status, how, sizeof how);
+        spawn_describe_status(c->status, how, sizeof how);
         rc = err_set(err, ERR_TOOL, "the server %s", how);
     }
     if (c->from_fd >= 0)
@@ -232,7 +171,7 @@ static int server_gone(struct cli_client *c, const char *method, struct err *err
 {
     char how[128] = "closed its reply pipe";
     if (reap(c, 5000))
-        describe_status(c->status, how, sizeof how);
+        spawn_describe_status(c->status, how, sizeof how);
     return err_set(err, ERR_CLOSED, "%s: the server %s without answering (its messages, if any, "
                    "are above; rerun with -v for its debug log)", method, how);
 }

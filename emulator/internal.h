@@ -1,24 +1,17 @@
 /*
  * Names shared between the emulator's own files (emu.c, qmp.c, pty.c), not part of its API.
- * Time is CLOCK_MONOTONIC in milliseconds, so deadlines survive wall-clock changes.
+ * Time is CLOCK_MONOTONIC in milliseconds (common/mono.h), so deadlines survive wall-clock
+ * changes.
  */
 #ifndef MTQ_EMULATOR_INTERNAL_H
 #define MTQ_EMULATOR_INTERNAL_H
 
 #include "emu.h"
+#include "mono.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* Now, in milliseconds of CLOCK_MONOTONIC. */
-int64_t emu__now_ms(void);
-
-/* The deadline for a timeout that starts now; a negative timeout gives -1 (never). */
-int64_t emu__deadline(int timeout_ms);
-
-/* Milliseconds left until deadline, as a poll() timeout: -1 for never, 0 once passed. */
-int emu__left_ms(int64_t deadline);
 
 /* QEMU's seccomp sandbox, on every board (docs/SECURITY.md "The board and QEMU"). */
 #define EMU_SANDBOX "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"

@@ -43,7 +43,7 @@ static int send_all(struct qmp *q, const char *s, size_t n, int64_t deadline, st
         if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
             return err_errno(err, "QMP: send");
         struct pollfd p = {.fd = q->fd, .events = POLLOUT};
-        int r = poll(&p, 1, emu__left_ms(deadline));
+        int r = poll(&p, 1, mono_left_ms(deadline));
         if (r == 0)
             return err_set(err, ERR_TIMEOUT, "QMP: timed out sending a command");
         if (r < 0 && errno != EINTR)
@@ -97,7 +97,7 @@ static int read_msg(struct qmp *q, cJSON **out, int64_t deadline, struct err *er
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return err_errno(err, "QMP: recv");
         struct pollfd p = {.fd = q->fd, .events = POLLIN};
-        int pr = poll(&p, 1, emu__left_ms(deadline));
+        int pr = poll(&p, 1, mono_left_ms(deadline));
         if (pr == 0)
             return err_set(err, ERR_TIMEOUT, "QMP: no answer from QEMU in time");
         if (pr < 0 && errno != EINTR)
@@ -155,7 +155,7 @@ out:
 
 struct qmp *qmp_open_fd(int fd, int timeout_ms, struct err *err)
 {
-    int64_t deadline = emu__deadline(timeout_ms);
+    int64_t deadline = mono_deadline(timeout_ms);
     cJSON *greeting = NULL;
     struct qmp *q = calloc(1, sizeof *q);
     if (!q) {
@@ -185,7 +185,7 @@ out:
 
 struct qmp *qmp_open(const char *path, int timeout_ms, struct err *err)
 {
-    int64_t deadline = emu__deadline(timeout_ms);
+    int64_t deadline = mono_deadline(timeout_ms);
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof a.sun_path) {
         err_set(err, ERR_INVALID, "QMP: socket path longer than %zu bytes: %s",
@@ -200,7 +200,7 @@ struct qmp *qmp_open(const char *path, int timeout_ms, struct err *err)
             return NULL;
         }
         if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
-            return qmp_open_fd(fd, emu__left_ms(deadline), err);
+            return qmp_open_fd(fd, mono_left_ms(deadline), err);
         int e = errno;
         close(fd);
         if (e != ENOENT && e != ECONNREFUSED && e != EINTR) {
@@ -208,7 +208,7 @@ struct qmp *qmp_open(const char *path, int timeout_ms, struct err *err)
             err_errno(err, "QMP: connecting to %s", path);
             return NULL;
         }
-        int left = emu__left_ms(deadline);
+        int left = mono_left_ms(deadline);
         if (left == 0) {
             err_set(err, ERR_TIMEOUT, "QMP: %s did not accept a connection in time", path);
             return NULL;
@@ -221,7 +221,7 @@ struct qmp *qmp_open(const char *path, int timeout_ms, struct err *err)
 int qmp_execute(struct qmp *q, const char *command, cJSON **ret, int timeout_ms,
                 struct err *err)
 {
-    return execute(q, command, ret, emu__deadline(timeout_ms), err);
+    return execute(q, command, ret, mono_deadline(timeout_ms), err);
 }
 
 int qmp_fd(const struct qmp *q)

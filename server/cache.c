@@ -15,6 +15,7 @@
 
 #include "fs.h"
 #include "log.h"
+#include "spawn.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -141,7 +142,7 @@ static int hash_compiler(uint64_t *h, const char *prog, bool required, struct er
 {
     char path[PATH_MAX], stamp[PATH_MAX + 64];
     struct stat st;
-    if (!proj__which(prog, path, sizeof path) || stat(path, &st) < 0) {
+    if (!spawn_find(prog, path, sizeof path) || stat(path, &st) < 0) {
         if (required)
             return err_set(err, ERR_TOOL, "%s not found in PATH", prog);
         *h = hash_str(*h, prog);

@@ -192,19 +192,13 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
 int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
                         struct proj_sizes *sizes, struct err *err);
 
-/* Runs argv[0] (searched in PATH) in cwd, appending its stdout and stderr to log_fd (and to
- * stderr when echo). *status gets the exit status (or 128+signal). Fails only when the
- * program cannot be started (ERR_TOOL naming it). */
-int proj__run(const char *const argv[], const char *cwd, int log_fd, bool echo, int *status,
-              struct err *err);
-
-/* proj__run, stopped after timeout_s seconds (0: never) with its whole process group
- * (SIGKILL), which is then ERR_TIMEOUT naming the limit (build reports it as ERR_TOOL). */
+/* Runs argv[0] (searched in PATH) in cwd with stdin /dev/null (spawn_run), appending its stdout
+ * and stderr to log_fd (and to stderr when echo). *status gets the exit status (or
+ * 128+signal). Fails when the program cannot be started (ERR_TOOL naming it when it is not on
+ * PATH), and after timeout_s seconds (0: never), when it is stopped with its whole process
+ * group (SIGKILL): ERR_TIMEOUT naming the limit (build reports it as ERR_TOOL). */
 int proj__run_limited(const char *const argv[], const char *cwd, int log_fd, bool echo,
                       int timeout_s, int *status, struct err *err);
-
-/* Finds prog in PATH; returns true and fills out (may be NULL) when found. */
-bool proj__which(const char *prog, char *out, size_t outsz);
 
 /* ---- cache.c: board layers and CRTs built once per configuration, shared by projects ---- */
 

@@ -9,6 +9,7 @@
 
 #include "fs.h"
 #include "mlf.h"
+#include "spawn.h"
 
 #include <CUnit/Basic.h>
 #include <dirent.h>
@@ -412,7 +413,7 @@ int main(void)
 {
     const char *tools[] = {"cmake", "ninja", "arm-none-eabi-gcc", "riscv64-unknown-elf-gcc"};
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++)
-        if (!proj__which(tools[i], NULL, 0)) {
+        if (!spawn_find(tools[i], NULL, 0)) {
             printf("skipping: %s is not installed (scripts/install-deps.sh)\n", tools[i]);
             return 77;
         }

@@ -340,7 +340,7 @@ static void test_a_server_that_dies_mid_call_is_reported_with_its_status(void)
     struct err e;
     int pid = cli_client_pid(c);
     CU_ASSERT_EQUAL(cli_client_call(c, "die", NULL, NULL, &e), ERR_CLOSED);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "die: the server exited with status 3 without "
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "die: the server exited with code 3 without "
                                          "answering"));
     CU_ASSERT(process_gone(pid));
     CU_ASSERT_EQUAL(cli_client_call(c, "echo_id", NULL, NULL, &e) < 0, 1);
@@ -352,7 +352,7 @@ static void test_close_reports_a_failing_exit_status(void)
     struct cli_client *c = start("exit5", "exit5");
     struct err e;
     CU_ASSERT_EQUAL(cli_client_close(c, 5000, &e), ERR_TOOL);
-    CU_ASSERT_STRING_EQUAL(e.msg, "the server exited with status 5");
+    CU_ASSERT_STRING_EQUAL(e.msg, "the server exited with code 5");
 }
 
 static void test_close_kills_a_server_that_ignores_eof(void)
