@@ -6,7 +6,10 @@
 #include "client.h"
 
 #include "b85.h"
+#include "fs.h"
+#include "line_reader.h"
 #include "log.h"
+#include "mono.h"
 #include "spawn.h"
 
 #include <errno.h>
@@ -37,8 +40,7 @@ struct cli_client {
     int last_rpc_code;
     double deadline;    /* CLOCK_MONOTONIC seconds; 0: calls wait as long as it takes */
     bool timed_out;     /* a reply may still be in flight: no further calls */
-    char *buf;          /* bytes read past the last reply line */
-    size_t len, cap;
+    struct line_reader replies; /* what the server sent past the last reply line */
 };
 
 /* Waits up to timeout_ms for the server to exit; true when it has been reaped. */
@@ -104,6 +106,7 @@ int cli_client_start(const char *dir, bool debug, struct cli_client **out, struc
     req[0] = rep[1] = -1;
     c->to_fd = req[1];
     c->from_fd = rep[0];
+    line_reader_init(&c->replies, c->from_fd, MAX_REPLY_BYTES);
     log_debug("started %s (pid %d, fds %s/%s)", launcher, (int)pid, rfd, wfd);
     *out = c;
     return 0;
@@ -161,7 +164,7 @@ int cli_client_close(struct cli_client *c, int timeout_ms, struct err *err)
     }
     if (c->from_fd >= 0)
         close(c->from_fd);
-    free(c->buf);
+    line_reader_close(&c->replies);
     free(c);
     return rc;
 }
@@ -176,49 +179,19 @@ static int server_gone(struct cli_client *c, const char *method, struct err *err
                    "are above; rerun with -v for its debug log)", method, how);
 }
 
-static int write_all(struct cli_client *c, const char *p, size_t len, const char *method,
+/* Reads one reply line: *line (valid until the next read) and its length without the '\n'. */
+static int read_line(struct cli_client *c, char **line, size_t *line_len, const char *method,
                      struct err *err)
 {
-    while (len) {
-        ssize_t n = write(c->to_fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EPIPE)
-            return server_gone(c, method, err);
-        if (n < 0)
-            return err_errno(err, "%s: writing the request", method);
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Reads one reply line into c->buf; *line_len excludes the '\n'. */
-static int read_line(struct cli_client *c, size_t *line_len, const char *method, struct err *err)
-{
-    size_t scanned = 0;
     for (;;) {
-        char *nl = c->len > scanned ? memchr(c->buf + scanned, '\n', c->len - scanned) : NULL;
-        if (nl) {
-            *line_len = (size_t)(nl - c->buf);
+        enum line_take t = line_reader_take(&c->replies, line, line_len);
+        if (t == LINE_TAKE_LINE)
             return 0;
-        }
-        scanned = c->len;
-        if (c->len >= MAX_REPLY_BYTES)
+        if (t == LINE_TAKE_TOO_LONG)
             return err_set(err, ERR_INTERNAL, "%s: the reply is over %u bytes without a newline",
                            method, MAX_REPLY_BYTES);
-        if (c->cap - c->len < 4096) {
-            size_t cap = c->cap ? c->cap * 2 : 65536;
-            char *bigger = realloc(c->buf, cap);
-            if (!bigger)
-                return err_set(err, -ENOMEM, "%s: out of memory", method);
-            c->buf = bigger;
-            c->cap = cap;
-        }
         if (c->deadline > 0) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            double left = c->deadline - ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+            double left = c->deadline - mono_now_s();
             struct pollfd p = {.fd = c->from_fd, .events = POLLIN};
             int r = left > 0 ? poll(&p, 1, (int)(left * 1000) + 1) : 0;
             if (r < 0 && errno == EINTR)
@@ -230,14 +203,15 @@ static int read_line(struct cli_client *c, size_t *line_len, const char *method,
                 return err_set(err, ERR_TIMEOUT, "%s: no reply within the time limit", method);
             }
         }
-        ssize_t n = read(c->from_fd, c->buf + c->len, c->cap - c->len);
-        if (n < 0 && errno == EINTR)
+        int n = line_reader_fill(&c->replies, err);
+        if (n == -EINTR)
             continue;
-        if (n < 0)
+        if (n < 0) {
+            errno = -n;
             return err_errno(err, "%s: reading the reply", method);
+        }
         if (n == 0)
             return server_gone(c, method, err);
-        c->len += (size_t)n;
     }
 }
 
@@ -293,6 +267,7 @@ int cli_client_call(struct cli_client *c, const char *method, cJSON *params, cJS
     int rc = 0;
     char *text = NULL;
     cJSON *req = NULL, *reply = NULL;
+    char *line = NULL;
     size_t line_len = 0;
 
     c->last_rpc_code = 0;
@@ -320,18 +295,21 @@ int cli_client_call(struct cli_client *c, const char *method, cJSON *params, cJS
     size_t tlen = strlen(text);
     text[tlen] = '\n'; /* overwrite the NUL; we pass the length, not a string */
     log_debug("-> %.*s", (int)(tlen < 300 ? tlen : 300), text);
-    if ((rc = write_all(c, text, tlen + 1, method, err)) < 0)
+    if ((rc = fs_write_all(c->to_fd, text, tlen + 1, err)) == ERR_CLOSED) {
+        rc = server_gone(c, method, err);
         goto out;
-    if ((rc = read_line(c, &line_len, method, err)) < 0)
+    }
+    if (rc < 0) {
+        err_prefix(err, "%s: writing the request", method);
         goto out;
-    log_debug("<- %.*s", (int)(line_len < 300 ? line_len : 300), c->buf);
+    }
+    if ((rc = read_line(c, &line, &line_len, method, err)) < 0)
+        goto out;
+    log_debug("<- %.*s", (int)(line_len < 300 ? line_len : 300), line);
 
     const char *end = NULL;
-    reply = cJSON_ParseWithLengthOpts(c->buf, line_len, &end, 0);
-    ptrdiff_t bad_at = end ? end - c->buf : 0;
-    size_t consumed = line_len + 1;
-    memmove(c->buf, c->buf + consumed, c->len - consumed);
-    c->len -= consumed;
+    reply = cJSON_ParseWithLengthOpts(line, line_len, &end, 0);
+    ptrdiff_t bad_at = end ? end - line : 0;
     if (!reply) {
         rc = err_set(err, ERR_INTERNAL, "%s: the server's reply is not JSON (at byte %td)",
                      method, bad_at);

@@ -8,19 +8,13 @@
 #include "internal.h"
 #include "log.h"
 #include "machine.h"
+#include "mono.h"
 
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Builds the options object from the command's -o values, checked against the server's. */
 static cJSON *user_options(const struct cli_command *cmd, const struct cli_args *a,
@@ -134,14 +128,14 @@ static int run_create(const struct cli_ctx *ctx, const struct cli_command *cmd,
         goto out;
 
     cli__progress(ctx, "generating %s project for %s in %s", type, board, dir);
-    double t0 = now_sec();
+    double t0 = mono_now_s();
     rc = cli_generate_project(client, mlf, crt, dir, options, &err);
     options = NULL; /* taken */
     rc = cli__close_server(client, rc, &err);
     client = NULL;
     if (rc < 0)
         goto out;
-    cli__progress(ctx, "created %s in %.1f s; next: %s build %s", dir, now_sec() - t0, ctx->prog,
+    cli__progress(ctx, "created %s in %.1f s; next: %s build %s", dir, mono_now_s() - t0, ctx->prog,
                   a->pos[0]);
     printf("%s\n", dir);
 out:
@@ -209,7 +203,7 @@ static int run_method(const struct cli_ctx *ctx, const struct cli_command *cmd,
         goto out;
     }
     cli__progress(ctx, "%s %s", flash ? "flashing" : "building", dir);
-    double t0 = now_sec();
+    double t0 = mono_now_s();
     rc = flash ? cli_flash(client, options, &err) : cli_build(client, options, &err);
     options = NULL; /* taken */
     rc = cli__close_server(client, rc, &err);
@@ -220,9 +214,9 @@ static int run_method(const struct cli_ctx *ctx, const struct cli_command *cmd,
                       &err)) < 0)
         goto out;
     if (flash)
-        cli__progress(ctx, "flashed in %.1f s", now_sec() - t0);
+        cli__progress(ctx, "flashed in %.1f s", mono_now_s() - t0);
     else
-        cli__progress(ctx, "built in %.1f s; next: %s flash %s", now_sec() - t0, ctx->prog,
+        cli__progress(ctx, "built in %.1f s; next: %s flash %s", mono_now_s() - t0, ctx->prog,
                       a->pos[0]);
     printf("%s\n", elf);
 out:

@@ -13,6 +13,7 @@
 #include "fs.h"
 #include "internal.h"
 #include "log.h"
+#include "mono.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -284,7 +285,7 @@ static int run_run(const struct cli_ctx *ctx, const struct cli_command *cmd,
     struct input_arg *in = NULL;
     cJSON *info = NULL, *options = NULL, *flash_options = NULL, *baseline = NULL, *out = NULL;
     char dir[PATH_MAX];
-    double t0 = cli__now(), timeout = DEFAULT_TIMEOUT_SEC, max_pct = -1;
+    double t0 = mono_now_s(), timeout = DEFAULT_TIMEOUT_SEC, max_pct = -1;
     bool json = cli__opt(cmd, a, "json") != NULL, regressed = false;
     const char *timeout_arg = cli__opt(cmd, a, "timeout");
     const char *base_path = cli__opt(cmd, a, "baseline");
@@ -420,7 +421,7 @@ static int run_run(const struct cli_ctx *ctx, const struct cli_command *cmd,
         free(model);
         goto out;
     }
-    double wall_ms = (cli__now() - t0) * 1000.0;
+    double wall_ms = (mono_now_s() - t0) * 1000.0;
     cJSON *changes = baseline ? cli_ops_compare(baseline, out) : NULL;
     if (json) {
         cJSON_AddNumberToObject(out, "host_wall_ms", round(wall_ms * 10) / 10);

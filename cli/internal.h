@@ -71,9 +71,6 @@ int cli__open_server(const struct cli_ctx *ctx, const char *dir, bool want_templ
  * first failure: rc when rc < 0, else the close's result. */
 int cli__close_server(struct cli_client *client, int rc, struct err *err);
 
-/* CLOCK_MONOTONIC in seconds, for wall times. */
-double cli__now(void);
-
 /* True when both files can be read and hold the same bytes. */
 bool cli__same_file(const char *a, const char *b);
 

@@ -6,6 +6,7 @@
  */
 #include "spawn.h"
 
+#include "fs.h"
 #include "mono.h"
 
 #include <errno.h>
@@ -225,23 +226,6 @@ out:
     return rc;
 }
 
-static void copy_out(const int *to, size_t n, const char *buf, size_t len)
-{
-    for (size_t i = 0; i < n; i++) {
-        const char *p = buf;
-        size_t left = len;
-        while (to[i] >= 0 && left > 0) {
-            ssize_t w = write(to[i], p, left);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0)
-                break; /* a full disk must not stop the run: the exit status still tells */
-            p += w;
-            left -= (size_t)w;
-        }
-    }
-}
-
 /* Copies from to every fd of to until EOF; false when the deadline (-1: none) passed first. */
 static bool pump(int from, const int *to, size_t n, int64_t deadline)
 {
@@ -261,7 +245,10 @@ static bool pump(int from, const int *to, size_t n, int64_t deadline)
             continue;
         if (got <= 0)
             return true;
-        copy_out(to, n, buf, (size_t)got);
+        /* a full disk must not stop the run: the exit status still tells */
+        for (size_t i = 0; i < n; i++)
+            if (to[i] >= 0)
+                (void)fs_write_all(to[i], buf, (size_t)got, NULL);
     }
 }
 

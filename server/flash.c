@@ -158,6 +158,15 @@ static bool emu_gone(void *ctx)
     return !emu_is_running(ctx);
 }
 
+void sess__link_attach(struct sess__link *l, int fd, struct emu *e)
+{
+    l->fd = fd;
+    l->exit_fd = emu_exit_fd(e);
+    l->gone = emu_gone;
+    l->gone_ctx = e;
+    l->dead = false;
+}
+
 /* Stops QEMU and forgets the link; the lock is kept only when keep_lock (a re-flash or reopen
  * that boots again at once, so no other server slips in between). */
 static void board_off(struct session *s, bool keep_lock)
@@ -333,16 +342,13 @@ int sess__open(struct server *srv, const cJSON *options, struct sess_timeouts *o
         err_prefix(err, "starting the board's CPU");
         goto out;
     }
-    s->link.fd = emu_uart_fd(s->emu);
-    s->link.exit_fd = emu_exit_fd(s->emu);
-    s->link.gone = emu_gone;
-    s->link.gone_ctx = s->emu;
+    sess__link_attach(&s->link, emu_uart_fd(s->emu), s->emu);
     s->link.request_fd = srv->request_fd;
     s->link.reply_fd = srv->reply_fd;
     s->link.stop = srv->stop;
-    s->link.dead = false;
-    rc = sess__link_wait_line(&s->link, SESS_BANNER_MAX, st.gdb_port ? -1.0 : SESS_BANNER_SEC,
-                              err);
+    ssize_t banner = sess__link_wait_for(&s->link, "\n", SESS_BANNER_MAX,
+                                         st.gdb_port ? -1.0 : SESS_BANNER_SEC, err);
+    rc = banner < 0 ? (int)banner : 0;
     if (rc == ERR_TIMEOUT) {
         rc = err_set(err, ERR_TOOL, "the firmware printed no banner within %g s (%zu bytes "
                      "came); is build/firmware.elf made for %s? see %s/qemu.log",

@@ -48,8 +48,9 @@ size_t sess__rx_take(struct sess__rx *rx, uint8_t *dst, size_t n);
  * of bytes read (0: nothing there, EAGAIN), ERR_CLOSED at EOF/EIO, -ENOMEM, or ERR_STATE when
  * the buffer already holds max bytes ("the board sent more than N MiB that nobody read"). */
 ssize_t sess__rx_fill(struct sess__rx *rx, int fd, struct err *err);
-/* The index of the first '\n' at or after index from (relative to head), or -1. */
-ssize_t sess__rx_find_newline(const struct sess__rx *rx, size_t from);
+/* The index (relative to head) where the first delim (a non-empty string) at or after index
+ * from starts, or -1. */
+ssize_t sess__rx_find(const struct sess__rx *rx, size_t from, const char *delim);
 
 /* ---- the link (transport.c) ---- */
 
@@ -75,6 +76,13 @@ struct sess__link {
 /* A closed link (all fds -1) with an empty receive buffer of at most rx_max
  * bytes (0: SESS_RX_MAX). */
 void sess__link_init(struct sess__link *l, size_t rx_max);
+
+/* Opens l on a running board (flash.c): fd, a device of e (its UART's pty master, emu_uart_fd),
+ * with e's exit (its pidfd, or emu_is_running) as the sign that the device is gone for good.
+ * The client's pipes and the stop flag are left as they are. Tests and benchmarks that start a
+ * board themselves talk to it through this too. */
+struct emu;
+void sess__link_attach(struct sess__link *l, int fd, struct emu *e);
 /* Frees the receive buffer; the link is closed. Accepts NULL. */
 void sess__link_close(struct sess__link *l);
 
@@ -90,11 +98,13 @@ int sess__link_read(struct sess__link *l, uint8_t *buf, size_t n, double timeout
 int sess__link_write(struct sess__link *l, const uint8_t *data, size_t n, double timeout_sec,
                      struct err *err);
 
-/* Waits until the receive buffer holds a '\n' at or after index from, reading the device into
- * it; the bytes stay in the buffer (read serves them). For the boot banner. Errors as
- * sess__link_read; ERR_INVALID when limit bytes came without a '\n'. */
-int sess__link_wait_line(struct sess__link *l, size_t limit, double timeout_sec,
-                         struct err *err);
+/* Waits until the receive buffer holds delim (a non-empty string; "\n" for a line), reading the
+ * device into it, and returns how many bytes the buffer holds up to and including the first
+ * delim (> 0): read that many to take exactly them; the bytes stay in the buffer until read.
+ * For the boot banner and line replies. Errors as sess__link_read; ERR_INVALID when limit bytes
+ * came without delim. */
+ssize_t sess__link_wait_for(struct sess__link *l, const char *delim, size_t limit,
+                            double timeout_sec, struct err *err);
 
 /* ---- the board lock (board_lock.c) ---- */
 

@@ -5,6 +5,8 @@
  */
 #include "qmp.h"
 
+#include "mono.h"
+
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <poll.h>
@@ -38,13 +40,6 @@ static void sleep_ms(int ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Reads one line (up to '\n') with a 2 s bound; returns its length or -1. */
@@ -164,9 +159,9 @@ static void test_qmp_gives_err_timeout_when_the_answer_does_not_come_in_time(voi
     struct err err = {0};
     struct qmp *q = qmp_open_fd(double_start(&d, steps), 2000, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(q);
-    int64_t t0 = now_ms();
+    int64_t t0 = mono_now_ms();
     CU_ASSERT_EQUAL(qmp_execute(q, "stop", NULL, 100, &err), ERR_TIMEOUT);
-    int64_t dt = now_ms() - t0;
+    int64_t dt = mono_now_ms() - t0;
     CU_ASSERT(dt >= 100 && dt < 350);
     qmp_close(q);
     double_join(&d);
@@ -229,10 +224,10 @@ static void test_qmp_open_retries_until_the_socket_appears(void)
     d.delay_ms = 150;
     CU_ASSERT_FATAL(pthread_create(&d.thread, NULL, double_run, &d) == 0);
     struct err err = {0};
-    int64_t t0 = now_ms();
+    int64_t t0 = mono_now_ms();
     struct qmp *q = qmp_open(path, 3000, &err);
     CU_ASSERT_PTR_NOT_NULL(q);
-    CU_ASSERT(now_ms() - t0 >= 150);
+    CU_ASSERT(mono_now_ms() - t0 >= 150);
     qmp_close(q);
     double_join(&d);
     CU_ASSERT_EQUAL(d.mismatches, 0);
@@ -247,9 +242,9 @@ static void test_qmp_open_gives_err_timeout_when_no_socket_ever_appears(void)
     char path[108];
     snprintf(path, sizeof path, "%s/none.sock", dir);
     struct err err = {0};
-    int64_t t0 = now_ms();
+    int64_t t0 = mono_now_ms();
     CU_ASSERT_PTR_NULL(qmp_open(path, 120, &err));
-    int64_t dt = now_ms() - t0;
+    int64_t dt = mono_now_ms() - t0;
     CU_ASSERT_EQUAL(err.code, ERR_TIMEOUT);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, path));
     CU_ASSERT(dt >= 120 && dt < 600);

@@ -183,18 +183,18 @@ static void test_rx_buffer_refuses_more_than_its_bound_with_a_clear_error(void)
     close(p[1]);
 }
 
-static void test_rx_find_newline_looks_only_from_the_given_index(void)
+static void test_rx_find_looks_only_from_the_given_index(void)
 {
     struct sess__rx rx;
     int p[2];
     CU_ASSERT_EQUAL_FATAL(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
     sess__rx_init(&rx, 0);
-    CU_ASSERT_EQUAL(sess__rx_find_newline(&rx, 0), -1);
+    CU_ASSERT_EQUAL(sess__rx_find(&rx, 0, "\n"), -1);
     CU_ASSERT_EQUAL(write(p[1], "ab\ncd\n", 6), 6);
     CU_ASSERT_EQUAL(sess__rx_fill(&rx, p[0], NULL), 6);
-    CU_ASSERT_EQUAL(sess__rx_find_newline(&rx, 0), 2);
-    CU_ASSERT_EQUAL(sess__rx_find_newline(&rx, 3), 5);
-    CU_ASSERT_EQUAL(sess__rx_find_newline(&rx, 6), -1);
+    CU_ASSERT_EQUAL(sess__rx_find(&rx, 0, "\n"), 2);
+    CU_ASSERT_EQUAL(sess__rx_find(&rx, 3, "\n"), 5);
+    CU_ASSERT_EQUAL(sess__rx_find(&rx, 6, "\n"), -1);
     sess__rx_close(&rx);
     close(p[0]);
     close(p[1]);
@@ -213,9 +213,9 @@ static void test_read_returns_what_is_there_at_once_up_to_n(void)
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, 3, -1, &got, &err), 0);
     CU_ASSERT_EQUAL(got, 3);
     CU_ASSERT_EQUAL(memcmp(buf, "hel", 3), 0);
-    double t0 = e2e_now_s();
+    double t0 = mono_now_s();
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 5.0, &got, &err), 0);
-    CU_ASSERT(e2e_now_s() - t0 < 0.5); /* partial reads do not wait for n */
+    CU_ASSERT(mono_now_s() - t0 < 0.5); /* partial reads do not wait for n */
     CU_ASSERT_EQUAL(got, 2);
     CU_ASSERT_EQUAL(memcmp(buf, "lo", 2), 0);
     fake_close(&f);
@@ -228,9 +228,9 @@ static void test_read_with_timeout_zero_polls_once_and_reports_a_timeout(void)
     fake_open(&f, 0);
     uint8_t buf[8];
     size_t got = 99;
-    double t0 = e2e_now_s();
+    double t0 = mono_now_s();
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 0, &got, &err), ERR_TIMEOUT);
-    CU_ASSERT(e2e_now_s() - t0 < 0.02);
+    CU_ASSERT(mono_now_s() - t0 < 0.02);
     CU_ASSERT_EQUAL(got, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no data from the board within 0 s"));
     fake_close(&f);
@@ -243,9 +243,9 @@ static void test_read_with_a_timeout_waits_that_long_and_no_longer(void)
     fake_open(&f, 0);
     uint8_t buf[8];
     size_t got = 0;
-    double t0 = e2e_now_s();
+    double t0 = mono_now_s();
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 0.2, &got, &err), ERR_TIMEOUT);
-    double took = e2e_now_s() - t0;
+    double took = mono_now_s() - t0;
     CU_ASSERT(took >= 0.199);
     CU_ASSERT(took < 0.35);
     fake_close(&f);
@@ -276,9 +276,9 @@ static void test_read_without_a_timeout_blocks_until_data_arrives(void)
     CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, write_later, &l), 0);
     uint8_t buf[8];
     size_t got = 0;
-    double t0 = e2e_now_s();
+    double t0 = mono_now_s();
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), 0);
-    CU_ASSERT(e2e_now_s() - t0 >= 0.14);
+    CU_ASSERT(mono_now_s() - t0 >= 0.14);
     CU_ASSERT_EQUAL(got, 1);
     CU_ASSERT_EQUAL(buf[0], 'z');
     pthread_join(t, NULL);
@@ -327,9 +327,9 @@ static void test_a_board_that_exits_hands_over_its_last_bytes_then_closed(void)
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), 0);
     CU_ASSERT_EQUAL(got, 3);
     CU_ASSERT_FALSE(f.link.dead);
-    double t0 = e2e_now_s();
+    double t0 = mono_now_s();
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), ERR_CLOSED);
-    CU_ASSERT(e2e_now_s() - t0 < 0.1); /* a blocking read does not hang on a dead board */
+    CU_ASSERT(mono_now_s() - t0 < 0.1); /* a blocking read does not hang on a dead board */
     CU_ASSERT(f.link.dead);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "gone"));
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 0, &got, &err), ERR_CLOSED);
@@ -357,9 +357,9 @@ static void test_without_an_exit_fd_the_gone_callback_ends_a_blocking_read(void)
     size_t got = 0;
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 0.12, &got, &err), ERR_TIMEOUT);
     atomic_store(&gone_flag, true);
-    double t0 = e2e_now_s();
+    double t0 = mono_now_s();
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, -1, &got, &err), ERR_CLOSED);
-    CU_ASSERT(e2e_now_s() - t0 < 0.2);
+    CU_ASSERT(mono_now_s() - t0 < 0.2);
     fake_close(&f);
 }
 
@@ -402,9 +402,9 @@ static void test_a_stop_signal_ends_a_blocking_read_promptly(void)
     CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, signal_later, &s), 0);
     uint8_t buf[8];
     size_t got = 0;
-    double t0 = e2e_now_s();
+    double t0 = mono_now_s();
     CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 10.0, &got, &err), ERR_CLOSED);
-    CU_ASSERT(e2e_now_s() - t0 < 2.0);
+    CU_ASSERT(mono_now_s() - t0 < 2.0);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "the server is stopping"));
     CU_ASSERT_FALSE(f.link.dead); /* the board itself is fine */
     pthread_join(t, NULL);
@@ -471,9 +471,9 @@ static void test_a_write_the_board_does_not_take_times_out_saying_how_much_went(
     size_t n = 1u << 20;
     uint8_t *out = calloc(1, n);
     CU_ASSERT_FATAL(out != NULL);
-    double t0 = e2e_now_s();
+    double t0 = mono_now_s();
     CU_ASSERT_EQUAL(sess__link_write(&f.link, out, n, 0.2, &err), ERR_TIMEOUT);
-    double took = e2e_now_s() - t0;
+    double took = mono_now_s() - t0;
     CU_ASSERT(took >= 0.19 && took < 0.5);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "of 1048576 bytes within 0.2 s"));
     fake_close(&f);
@@ -510,7 +510,7 @@ static void test_wait_line_keeps_the_line_and_what_follows_in_the_buffer(void)
     board_says(&f, "#ban", 4);
     pthread_t t;
     CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, write_later, &l), 0);
-    CU_ASSERT_EQUAL(sess__link_wait_line(&f.link, 256, 2.0, &err), 0);
+    CU_ASSERT_EQUAL(sess__link_wait_for(&f.link, "\n", 256, 2.0, &err), 8);
     pthread_join(t, NULL);
     usleep(5000);
     uint8_t buf[64];
@@ -529,16 +529,40 @@ static void test_wait_line_times_out_and_refuses_endless_lines(void)
     struct err err = {0};
     fake_open(&f, 0);
     board_says(&f, "no newline", 10);
-    CU_ASSERT_EQUAL(sess__link_wait_line(&f.link, 256, 0.1, &err), ERR_TIMEOUT);
+    CU_ASSERT_EQUAL(sess__link_wait_for(&f.link, "\n", 256, 0.1, &err), ERR_TIMEOUT);
     char junk[300];
     memset(junk, 'j', sizeof junk);
     board_says(&f, junk, sizeof junk);
-    CU_ASSERT_EQUAL(sess__link_wait_line(&f.link, 256, 1.0, &err), ERR_INVALID);
+    CU_ASSERT_EQUAL(sess__link_wait_for(&f.link, "\n", 256, 1.0, &err), ERR_INVALID);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "without a newline"));
     board_dies(&f);
     sess__rx_close(&f.link.rx);
-    CU_ASSERT_EQUAL(sess__link_wait_line(&f.link, 256, 1.0, &err), ERR_CLOSED);
+    CU_ASSERT_EQUAL(sess__link_wait_for(&f.link, "\n", 256, 1.0, &err), ERR_CLOSED);
     CU_ASSERT(f.link.dead);
+    fake_close(&f);
+}
+
+static void test_wait_for_finds_a_delimiter_split_across_reads_and_leaves_what_follows(void)
+{
+    struct fake f;
+    struct err err = {0};
+    fake_open(&f, 0);
+    struct later l = {f.pty.slave, 50, "ne\nrest"};
+    board_says(&f, "op:1\nop:2\ndo", 12); /* "done\n" arrives in two pieces */
+    pthread_t t;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, write_later, &l), 0);
+    CU_ASSERT_EQUAL(sess__link_wait_for(&f.link, "done\n", 256, 2.0, &err), 15);
+    pthread_join(t, NULL);
+    uint8_t buf[64];
+    size_t got = 0;
+    CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, 15, 0.5, &got, &err), 0);
+    CU_ASSERT_EQUAL(got, 15);
+    CU_ASSERT_EQUAL(memcmp(buf, "op:1\nop:2\ndone\n", 15), 0);
+    CU_ASSERT_EQUAL(sess__link_wait_for(&f.link, "done\n", 256, 0.1, &err), ERR_TIMEOUT);
+    CU_ASSERT_STRING_EQUAL(err.msg, "no \"done\\n\" from the board within 0.1 s");
+    CU_ASSERT_EQUAL(sess__link_read(&f.link, buf, sizeof buf, 0.5, &got, &err), 0);
+    CU_ASSERT_EQUAL(got, 4);
+    CU_ASSERT_EQUAL(memcmp(buf, "rest", 4), 0);
     fake_close(&f);
 }
 
@@ -686,7 +710,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("transport", suite_init, suite_clean);
     CU_ADD_TEST(s, test_rx_buffer_hands_out_bytes_in_order_and_grows_past_its_first_size);
     CU_ADD_TEST(s, test_rx_buffer_refuses_more_than_its_bound_with_a_clear_error);
-    CU_ADD_TEST(s, test_rx_find_newline_looks_only_from_the_given_index);
+    CU_ADD_TEST(s, test_rx_find_looks_only_from_the_given_index);
     CU_ADD_TEST(s, test_read_returns_what_is_there_at_once_up_to_n);
     CU_ADD_TEST(s, test_read_with_timeout_zero_polls_once_and_reports_a_timeout);
     CU_ADD_TEST(s, test_read_with_a_timeout_waits_that_long_and_no_longer);
@@ -702,6 +726,7 @@ int main(void)
     CU_ADD_TEST(s, test_a_write_to_a_board_that_exited_is_transport_closed);
     CU_ADD_TEST(s, test_wait_line_keeps_the_line_and_what_follows_in_the_buffer);
     CU_ADD_TEST(s, test_wait_line_times_out_and_refuses_endless_lines);
+    CU_ADD_TEST(s, test_wait_for_finds_a_delimiter_split_across_reads_and_leaves_what_follows);
     CU_ADD_TEST(s, test_a_second_holder_of_the_board_lock_is_told_who_has_it);
     CU_ADD_TEST(s, test_the_board_lock_reports_a_path_it_cannot_open);
     CU_ADD_TEST(s, test_flash_and_open_say_what_to_do_first);
