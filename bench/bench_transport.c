@@ -20,6 +20,7 @@
 #include "fs.h"
 #include "machine.h"
 #include "mono.h"
+#include "record.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -115,7 +116,7 @@ static int make_project(struct bench *b, struct err *err)
     if (rc == 0)
         rc = mach_load_by_name(&b->m, machines, b->board, err);
     if (rc == 0)
-        rc = fs_join(b->image, sizeof b->image, b->proj, "flash/firmware.elf", err);
+        rc = fs_join(b->image, sizeof b->image, b->proj, RECORD_FLASHED_ELF, err);
     return rc;
 }
 

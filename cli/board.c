@@ -6,6 +6,7 @@
 #include "fs.h"
 #include "internal.h"
 #include "log.h"
+#include "record.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -16,41 +17,21 @@
 #define CLIENT_GRACE_SEC 5.0
 #define READ_MAX 4096 /* bytes per read_transport */
 
-static const char *str_of(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 int cli__project_read(const char *dir, struct cli__project *p, struct err *err)
 {
-    char path[PATH_MAX];
-    cJSON *j = NULL;
+    struct project_record r;
     memset(p, 0, sizeof *p);
-    int rc = fs_join(path, sizeof path, dir, "project.json", err);
+    int rc = record_read(&r, dir, err);
+    if (rc == 0)
+        rc = record_require(&r, (const char *const[]){"project_type", NULL}, err);
+    snprintf(p->project_type, sizeof p->project_type, "%s", r.project_type);
+    snprintf(p->board, sizeof p->board, "%s", r.board);
+    snprintf(p->libc, sizeof p->libc, "%s", r.libc);
+    record_close(&r);
     if (rc < 0)
         return rc;
-    if (!fs_exists(path))
-        return err_set(err, ERR_INVALID, "%s: no project.json, so not a generated project; "
-                       "create one with 'microtvm-qemu create'", dir);
-    if ((rc = cli__read_json(path, &j, err)) < 0)
-        return err_prefix(err, "regenerate the project");
-    /* the server records the normalized values at the top and the call's under "options" */
-    const cJSON *opts = cJSON_GetObjectItemCaseSensitive(j, "options");
-    const char *type = str_of(j, "project_type"), *board = str_of(j, "board");
-    const char *libc = str_of(j, "libc");
-    type = type ? type : str_of(opts, "project_type");
-    board = board ? board : str_of(opts, "board");
-    libc = libc ? libc : str_of(opts, "libc");
-    snprintf(p->project_type, sizeof p->project_type, "%s", type ? type : "");
-    snprintf(p->board, sizeof p->board, "%s", board ? board : "");
-    snprintf(p->libc, sizeof p->libc, "%s", libc ? libc : "");
-    cJSON_Delete(j);
-    if (!p->project_type[0])
-        return err_set(err, ERR_INVALID, "%s: project.json records no project_type; regenerate "
-                       "the project", path);
-    if (fs_join(p->built_elf, sizeof p->built_elf, dir, "build/firmware.elf", err) < 0 ||
-        fs_join(p->flashed_elf, sizeof p->flashed_elf, dir, "flash/firmware.elf", err) < 0)
+    if (fs_join(p->built_elf, sizeof p->built_elf, dir, RECORD_BUILT_ELF, err) < 0 ||
+        fs_join(p->flashed_elf, sizeof p->flashed_elf, dir, RECORD_FLASHED_ELF, err) < 0)
         return err->code;
     p->built = fs_exists(p->built_elf);
     p->flashed = fs_exists(p->flashed_elf);

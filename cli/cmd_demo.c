@@ -13,6 +13,7 @@
 #include "mlftar.h"
 #include "mono.h"
 #include "ops.h"
+#include "record.h"
 #include "report.h"
 
 #include <inttypes.h>
@@ -223,7 +224,7 @@ static int demo_board(const struct cli_ctx *ctx, struct cli_client *tmpl, const 
 
     char elf[PATH_MAX];
     struct cli_elf_sizes sz;
-    if ((rc = fs_join(elf, sizeof elf, dir, "flash/firmware.elf", err)) < 0 ||
+    if ((rc = fs_join(elf, sizeof elf, dir, RECORD_FLASHED_ELF, err)) < 0 ||
         (rc = cli_elf_sizes(elf, &sz, err)) < 0)
         goto out;
     r->flash_bytes = sz.text + sz.data;

@@ -8,6 +8,7 @@
 #include "internal.h"
 #include "log.h"
 #include "machine.h"
+#include "record.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -270,9 +271,9 @@ static int run_info(const struct cli_ctx *ctx, const struct cli_command *cmd,
 {
     struct err err;
     struct cli_client *client = NULL;
-    cJSON *info = NULL, *project = NULL, *out = NULL;
-    char *text = NULL;
-    char dir[PATH_MAX], path[PATH_MAX], elf[PATH_MAX], flashed[PATH_MAX];
+    cJSON *info = NULL, *out = NULL;
+    struct project_record rec = {0};
+    char dir[PATH_MAX], elf[PATH_MAX], flashed[PATH_MAX];
     struct machine *m = NULL;
     int rc;
     err_clear(&err);
@@ -286,26 +287,20 @@ static int run_info(const struct cli_ctx *ctx, const struct cli_command *cmd,
     if (rc < 0)
         goto out;
 
-    /* project.json: the options the server normalized and recorded at generate_project */
-    if ((rc = fs_join(path, sizeof path, dir, "project.json", &err)) < 0)
+    /* project.json: what generate_project recorded (the server checked it is a project) */
+    bool recorded = false;
+    if ((rc = record_read(&rec, dir, &err)) == 0)
+        recorded = true;
+    else if (rc != ERR_STATE)
         goto out;
-    if (fs_exists(path)) {
-        const char *end = NULL;
-        size_t len = 0;
-        if ((rc = fs_read_file(path, 1 << 20, &text, &len, &err)) < 0)
-            goto out;
-        project = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-        if (!cJSON_IsObject(project)) {
-            rc = err_set(&err, ERR_INVALID, "%s: bad JSON at byte %td; regenerate the project",
-                         path, end ? end - text : (ptrdiff_t)0);
-            goto out;
-        }
-    }
-    const cJSON *opts = cJSON_GetObjectItemCaseSensitive(project, "options");
-    if (!cJSON_IsObject(opts))
-        opts = project; /* the options may be the whole file */
-    const char *board = json_str(opts, "board");
-    const char *type = json_str(opts, "project_type");
+    err_clear(&err);
+    rc = 0;
+    const cJSON *opts = recorded ? rec.options : NULL;
+    const char *board = rec.board[0] ? rec.board : NULL;
+    /* the type as asked for: TVM's aot_standalone_demo is recorded as aot_standalone + aot_demo */
+    const char *type = rec.aot_demo            ? "aot_standalone_demo"
+                       : rec.project_type[0] ? rec.project_type
+                                             : NULL;
 
     if (board) {
         char mdir[PATH_MAX];
@@ -324,8 +319,8 @@ static int run_info(const struct cli_ctx *ctx, const struct cli_command *cmd,
 
     struct cli_elf_sizes sz = {0};
     bool built = false, is_flashed = false, flashed_current = false;
-    if ((rc = fs_join(elf, sizeof elf, dir, "build/firmware.elf", &err)) < 0 ||
-        (rc = fs_join(flashed, sizeof flashed, dir, "flash/firmware.elf", &err)) < 0)
+    if ((rc = fs_join(elf, sizeof elf, dir, RECORD_BUILT_ELF, &err)) < 0 ||
+        (rc = fs_join(flashed, sizeof flashed, dir, RECORD_FLASHED_ELF, &err)) < 0)
         goto out;
     if (fs_exists(elf)) {
         if ((rc = cli_elf_sizes(elf, &sz, &err)) < 0)
@@ -417,9 +412,8 @@ out:
     if (client)
         cli__close_server(client, rc, &err);
     cJSON_Delete(out);
-    cJSON_Delete(project);
+    record_close(&rec);
     cJSON_Delete(info);
-    free(text);
     free(m);
     return rc < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "machine.h"
 #include "mono.h"
+#include "record.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -210,7 +211,7 @@ static int run_method(const struct cli_ctx *ctx, const struct cli_command *cmd,
     client = NULL;
     if (rc < 0)
         goto out;
-    if ((rc = fs_join(elf, sizeof elf, dir, flash ? "flash/firmware.elf" : "build/firmware.elf",
+    if ((rc = fs_join(elf, sizeof elf, dir, flash ? RECORD_FLASHED_ELF : RECORD_BUILT_ELF,
                       &err)) < 0)
         goto out;
     if (flash)
@@ -260,7 +261,7 @@ const struct cli_command cli__cmd_flash = {
     .synopsis = "PROJECT_DIR",
     .summary = "program the emulated board with the built firmware (flash)",
     .description = "Starts the project's server and calls flash: the built image becomes\n"
-                   "PROJECT_DIR/flash/firmware.elf, the image the board boots from then on\n"
+                   "PROJECT_DIR/" RECORD_FLASHED_ELF ", the image the board boots from then on\n"
                    "('serial' and 'run' power it on). Prints that path on stdout.\n",
     .opts = project_opts,
     .n_opts = sizeof project_opts / sizeof project_opts[0],

@@ -262,7 +262,7 @@ int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
 int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
                         struct proj_sizes *sizes, struct err *err)
 {
-    struct proj_settings s = {0};
+    struct project_record s = {0};
     struct machine *m = calloc(1, sizeof *m);
     char *lib = NULL, *crt_lib = NULL;
     int log_fd = -1, lock_fd = -1, rc = 0;
@@ -278,9 +278,9 @@ int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
     /* its path reaches build.ninja through CMake; a renamed project is checked again */
     if ((rc = opt_check_build_text(ERR_INVALID, "project directory", dir, err)) < 0 ||
         (rc = take_build_lock(dir, &lock_fd, err)) < 0 ||
-        (rc = proj__settings_read(&s, dir, err)) < 0)
+        (rc = record_read(&s, dir, err)) < 0 ||
+        (rc = record_require(&s, PROJ_BUILD_KEYS, err)) < 0)
         goto out;
-    s.build_timeout_s = timeout_s;
     proj__pathf(path, sizeof path, "%s/machines/%s.json", dir, s.board);
     if ((rc = mach_load(m, path, err)) < 0)
         goto out;
@@ -316,7 +316,7 @@ int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
 
     bool hit = false;
     struct err cache_err = {0};
-    int crc = proj__cache_board(dir, &s, log_fd, verbose, &lib, &hit, &cache_err);
+    int crc = proj__cache_board(dir, &s, log_fd, verbose, timeout_s, &lib, &hit, &cache_err);
     if (crc == ERR_TIMEOUT) /* the same sources would take as long in the project */
         goto cache_timeout;
     if (crc == ERR_STATE)
@@ -328,7 +328,8 @@ int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
         log_debug("board layer: %s (%s)", lib, hit ? "cached" : "built now");
     /* host_driven: TVM's CRT, the slowest part of its build, comes from the cache too */
     if (!strcmp(s.project_type, "host_driven")) {
-        crc = proj__cache_crt(dir, &s, log_fd, verbose, &crt_lib, &hit, &cache_err);
+        crc = proj__cache_crt(dir, &s, log_fd, verbose, timeout_s, &crt_lib, &hit,
+                              &cache_err);
         if (crc == ERR_TIMEOUT)
             goto cache_timeout;
         if (crc == ERR_STATE)
@@ -373,7 +374,7 @@ int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
         goto out;
 
     struct proj_sizes z = {0};
-    proj__pathf(path, sizeof path, "%s/firmware.elf", build);
+    proj__pathf(path, sizeof path, "%s/" RECORD_BUILT_ELF, dir);
     if ((rc = read_sizes(size_tool, path, timeout_s, &z, err)) < 0)
         goto out;
     log_info("firmware.elf for %s (%s, %s): text %" PRIu64 " data %" PRIu64 " bss %" PRIu64,
@@ -399,6 +400,6 @@ out:
     free(lib);
     free(crt_lib);
     free(m);
-    proj__settings_close(&s);
+    record_close(&s);
     return rc;
 }

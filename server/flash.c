@@ -19,6 +19,7 @@
 #include "fs.h"
 #include "log.h"
 #include "machine.h"
+#include "record.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -102,34 +103,28 @@ static int int_setting(const cJSON *options, const cJSON *saved, const char *nam
 static int read_settings(const struct server *srv, const cJSON *options, struct settings *st,
                          struct err *err)
 {
-    cJSON *root = NULL;
+    struct project_record r;
     memset(st, 0, sizeof *st);
-    int rc = proj_read_record(srv->dir, &root, err);
+    int rc = record_read(&r, srv->dir, err);
+    if (rc == 0)
+        rc = record_require(&r, (const char *const[]){"board", NULL}, err);
     if (rc < 0)
         goto out;
-    const cJSON *saved = cJSON_GetObjectItemCaseSensitive(root, "options");
-    const cJSON *board = cJSON_GetObjectItemCaseSensitive(root, "board");
-    if (!cJSON_IsString(board) || !board->valuestring[0] ||
-        strlen(board->valuestring) >= sizeof st->board) {
-        rc = err_set(err, ERR_INVALID, "%s/project.json: no \"board\" string; generate the "
-                     "project again", srv->dir);
-        goto out;
-    }
-    snprintf(st->board, sizeof st->board, "%s", board->valuestring);
+    snprintf(st->board, sizeof st->board, "%s", r.board);
     const cJSON *asked = cJSON_GetObjectItemCaseSensitive(options, "board");
     if (cJSON_IsString(asked) && strcmp(asked->valuestring, st->board) != 0) {
         rc = err_set(err, ERR_OPTION, "board \"%s\": this project was generated and built for "
                      "%s; generate a new project for that board", asked->valuestring, st->board);
         goto out;
     }
-    const cJSON *det = pick(options, saved, "deterministic");
+    const cJSON *det = pick(options, r.options, "deterministic");
     st->deterministic = !cJSON_IsFalse(det);
-    int port = int_setting(options, saved, "gdbserver_port");
+    int port = int_setting(options, r.options, "gdbserver_port");
     st->gdb_port = port > 0 ? port : 0;
-    st->start_sec = int_setting(options, saved, "session_start_timeout_sec");
-    st->established_sec = int_setting(options, saved, "session_established_timeout_sec");
+    st->start_sec = int_setting(options, r.options, "session_start_timeout_sec");
+    st->established_sec = int_setting(options, r.options, "session_established_timeout_sec");
 out:
-    cJSON_Delete(root);
+    record_close(&r);
     return rc;
 }
 
@@ -210,7 +205,7 @@ static int power_on(struct server *srv, struct session *s, const struct settings
 {
     char image[PATH_MAX], lock[PATH_MAX], log_path[PATH_MAX];
     struct emu_config c;
-    int rc = project_path(srv, "flash/firmware.elf", image, sizeof image, err);
+    int rc = project_path(srv, RECORD_FLASHED_ELF, image, sizeof image, err);
     if (rc == 0)
         rc = project_path(srv, "flash/board.lock", lock, sizeof lock, err);
     if (rc == 0)
@@ -249,7 +244,7 @@ int sess__flash(struct server *srv, const cJSON *options, struct err *err)
     struct session *s = NULL;
     int rc = refuse_template(srv, "flash", err);
     if (rc == 0)
-        rc = project_path(srv, "build/firmware.elf", built, sizeof built, err);
+        rc = project_path(srv, RECORD_BUILT_ELF, built, sizeof built, err);
     if (rc == 0 && !fs_exists(built))
         rc = err_set(err, ERR_STATE, "nothing to flash: build the project first (microtvm-qemu "
                      "build DIR or the build method); %s does not exist", built);
@@ -262,7 +257,7 @@ int sess__flash(struct server *srv, const cJSON *options, struct err *err)
     if (rc == 0)
         rc = project_path(srv, "flash/.firmware.elf.tmp", tmp, sizeof tmp, err);
     if (rc == 0)
-        rc = project_path(srv, "flash/firmware.elf", image, sizeof image, err);
+        rc = project_path(srv, RECORD_FLASHED_ELF, image, sizeof image, err);
     if (rc == 0)
         rc = project_path(srv, "flash/board.lock", lock, sizeof lock, err);
     if (rc < 0)
@@ -310,7 +305,7 @@ int sess__open(struct server *srv, const cJSON *options, struct sess_timeouts *o
     if (rc == 0)
         rc = read_settings(srv, options, &st, err);
     if (rc == 0)
-        rc = project_path(srv, "flash/firmware.elf", image, sizeof image, err);
+        rc = project_path(srv, RECORD_FLASHED_ELF, image, sizeof image, err);
     if (rc == 0 && !(s = session_get(srv, err)))
         rc = -ENOMEM;
     if (rc < 0)
@@ -351,7 +346,7 @@ int sess__open(struct server *srv, const cJSON *options, struct sess_timeouts *o
     rc = banner < 0 ? (int)banner : 0;
     if (rc == ERR_TIMEOUT) {
         rc = err_set(err, ERR_TOOL, "the firmware printed no banner within %g s (%zu bytes "
-                     "came); is build/firmware.elf made for %s? see %s/qemu.log",
+                     "came); is " RECORD_BUILT_ELF " made for %s? see %s/qemu.log",
                      SESS_BANNER_SEC, sess__rx_len(&s->link.rx), st.board, srv->dir);
         add_qemu_log(srv, err);
     } else if (rc == ERR_CLOSED && s->link.dead) {
@@ -361,7 +356,7 @@ int sess__open(struct server *srv, const cJSON *options, struct sess_timeouts *o
         s->gone_why[0] = '\0';
     } else if (rc == ERR_INVALID) {
         rc = err_set(err, ERR_TOOL, "the firmware's first %d bytes hold no banner line "
-                     "(#microtvm-qemu:...\\n); is build/firmware.elf ours?", SESS_BANNER_MAX);
+                     "(#microtvm-qemu:...\\n); is " RECORD_BUILT_ELF " ours?", SESS_BANNER_MAX);
     }
     if (rc < 0)
         goto out;

@@ -366,7 +366,7 @@ static bool has_tensor_table(const char *project_dir)
 
 /* project.cmake: the firmware's configuration, paths relative to the project so that the
  * directory can be moved (firmware/project/CMakeLists.txt makes them absolute). */
-int proj__write_project_cmake(const char *project_dir, const struct proj_settings *s,
+int proj__write_project_cmake(const char *project_dir, const struct project_record *s,
                               struct err *err)
 {
     struct buf b = {0};
@@ -398,68 +398,42 @@ int proj__write_project_cmake(const char *project_dir, const struct proj_setting
     return rc;
 }
 
+/* What the plan decided, as the project records it (compile_definitions points into p). */
+static void plan_record(const struct plan *p, bool has_model, struct project_record *s)
+{
+    _Static_assert(sizeof s->board == MACH_NAME_MAX, "a board name fits the record");
+    *s = (struct project_record){.warning_as_error = p->opt.warning_as_error,
+                                 .workspace_bytes = p->workspace_bytes,
+                                 .compile_definitions = (char *)p->opt.compile_definitions,
+                                 .has_crt = p->crt_needed,
+                                 .has_model = has_model,
+                                 .aot_demo = p->aot_demo};
+    snprintf(s->project_type, sizeof s->project_type, "%s", p->opt.project_type);
+    snprintf(s->board, sizeof s->board, "%s", p->board.name);
+    snprintf(s->libc, sizeof s->libc, "%s", p->opt.libc);
+    snprintf(s->opt_level, sizeof s->opt_level, "%s", p->opt.opt_level);
+    snprintf(s->cmsis_path, sizeof s->cmsis_path, "%s", p->cmsis_path);
+}
+
 static int write_project_cmake(const struct plan *p, bool has_model, struct err *err)
 {
-    struct proj_settings s = {.warning_as_error = p->opt.warning_as_error,
-                              .workspace_bytes = p->workspace_bytes,
-                              .compile_definitions = (char *)p->opt.compile_definitions,
-                              .has_crt = p->crt_needed,
-                              .has_model = has_model,
-                              .aot_demo = p->aot_demo};
-    snprintf(s.project_type, sizeof s.project_type, "%s", p->opt.project_type);
-    snprintf(s.board, sizeof s.board, "%s", p->board.name);
-    snprintf(s.libc, sizeof s.libc, "%s", p->opt.libc);
-    snprintf(s.opt_level, sizeof s.opt_level, "%s", p->opt.opt_level);
-    snprintf(s.cmsis_path, sizeof s.cmsis_path, "%s", p->cmsis_path);
+    struct project_record s;
+    plan_record(p, has_model, &s);
     return proj__write_project_cmake(p->project_dir, &s, err);
 }
 
 static int write_project_json(const struct plan *p, const cJSON *options,
                               const struct proj_mlf *mlf, struct err *err)
 {
-    int rc = 0;
-    char *text = NULL;
-    cJSON *o = cJSON_CreateObject();
-    cJSON *opts = options ? cJSON_Duplicate(options, 1) : cJSON_CreateObject();
-    cJSON *model = mlf ? proj__mlf_to_json(mlf) : cJSON_CreateNull();
-    cJSON *defs = cJSON_CreateArray();
-    if (!o || !opts || !model || !defs) {
-        cJSON_Delete(opts);
-        cJSON_Delete(model);
-        cJSON_Delete(defs);
-        rc = err_set(err, -ENOMEM, "project.json: out of memory");
-        goto out;
-    }
-    char list[OPT_STR_MAX];
-    snprintf(list, sizeof list, "%s", p->opt.compile_definitions);
-    for (char *save = NULL, *d = strtok_r(list, ";", &save); d; d = strtok_r(NULL, ";", &save))
-        cJSON_AddItemToArray(defs, cJSON_CreateString(d));
-    cJSON_AddStringToObject(o, "generated_by", "microtvm-qemu-server");
-    cJSON_AddStringToObject(o, "project_type", p->opt.project_type);
-    cJSON_AddStringToObject(o, "board", p->board.name);
-    cJSON_AddStringToObject(o, "libc", p->opt.libc);
-    cJSON_AddStringToObject(o, "opt_level", p->opt.opt_level);
-    cJSON_AddNumberToObject(o, "workspace_size_bytes", (double)p->workspace_bytes);
-    cJSON_AddBoolToObject(o, "warning_as_error", p->opt.warning_as_error);
-    cJSON_AddItemToObject(o, "compile_definitions", defs);
-    cJSON_AddStringToObject(o, "cmsis_path", p->cmsis_path);
-    cJSON_AddBoolToObject(o, "crt", p->crt_needed);
-    cJSON_AddBoolToObject(o, "aot_demo", p->aot_demo);
-    cJSON_AddStringToObject(o, "crt_source", !p->crt_needed ? "" :
-                            p->crt_from_model ? "model/runtime" : p->crt_from);
-    cJSON_AddItemToObject(o, "model", model);
-    cJSON_AddItemToObject(o, "options", opts);
-    if (!(text = cJSON_Print(o))) {
-        rc = err_set(err, -ENOMEM, "project.json: out of memory");
-        goto out;
-    }
-    char path[PATH_MAX];
-    if ((rc = fs_join(path, sizeof path, p->project_dir, "project.json", err)) == 0)
-        rc = fs_write_file(path, text, strlen(text), err);
-out:
-    free(text);
-    cJSON_Delete(o);
-    return rc;
+    struct project_record r;
+    plan_record(p, mlf != NULL, &r);
+    struct record_extras x = {.options = options, .model = NULL,
+                              .crt_source = !p->crt_needed      ? ""
+                                            : p->crt_from_model ? "model/runtime"
+                                                                : p->crt_from};
+    if (mlf && !(x.model = proj__mlf_to_json(mlf)))
+        return err_set(err, -ENOMEM, RECORD_FILE ": out of memory");
+    return record_write(p->project_dir, &r, &x, err);
 }
 
 /* The MLF: copy, extract, read, and check it suits the project type. *mlf is filled. */
@@ -619,91 +593,4 @@ out:
     proj__mlf_close(&mlf);
     free(p);
     return rc;
-}
-
-/* ---- reading a project's settings back (build) ---- */
-
-static int get_string(const cJSON *o, const char *key, char *out, size_t outsz,
-                      const char *label, struct err *err)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsString(v))
-        return err_set(err, ERR_INVALID, "%s: %s: want a string; generate the project again",
-                       label, key);
-    if ((size_t)snprintf(out, outsz, "%s", v->valuestring) >= outsz)
-        return err_set(err, ERR_INVALID, "%s: %s: too long", label, key);
-    return 0;
-}
-
-int proj_read_record(const char *project_dir, cJSON **root, struct err *err)
-{
-    char path[PATH_MAX];
-    char *text = NULL;
-    size_t len = 0;
-    const char *end = NULL;
-    *root = NULL;
-    int rc = fs_join(path, sizeof path, project_dir, "project.json", err);
-    if (rc == 0 && !fs_exists(path))
-        rc = err_set(err, ERR_STATE, "%s: not a generated project (no project.json); call "
-                     "generate_project first and work in the project it made", project_dir);
-    if (rc == 0)
-        rc = fs_read_file(path, 1u << 20, &text, &len, err);
-    if (rc == 0 && (!(*root = cJSON_ParseWithLengthOpts(text, len, &end, 0)) ||
-                    !cJSON_IsObject(*root))) {
-        cJSON_Delete(*root);
-        *root = NULL;
-        rc = err_set(err, ERR_INVALID, "%s: bad JSON at byte %td; generate the project again",
-                     path, end ? end - text : (ptrdiff_t)0);
-    }
-    free(text);
-    return rc;
-}
-
-int proj__settings_read(struct proj_settings *s, const char *project_dir, struct err *err)
-{
-    memset(s, 0, sizeof *s);
-    cJSON *root = NULL;
-    int rc = proj_read_record(project_dir, &root, err);
-    if (rc < 0)
-        goto out;
-    if ((rc = get_string(root, "project_type", s->project_type, sizeof s->project_type,
-                         "project.json", err)) < 0 ||
-        (rc = get_string(root, "board", s->board, sizeof s->board, "project.json", err)) < 0 ||
-        (rc = get_string(root, "libc", s->libc, sizeof s->libc, "project.json", err)) < 0 ||
-        (rc = get_string(root, "opt_level", s->opt_level, sizeof s->opt_level, "project.json",
-                         err)) < 0 ||
-        (rc = get_string(root, "cmsis_path", s->cmsis_path, sizeof s->cmsis_path,
-                         "project.json", err)) < 0)
-        goto out;
-    const cJSON *ws = cJSON_GetObjectItemCaseSensitive(root, "workspace_size_bytes");
-    s->workspace_bytes = cJSON_IsNumber(ws) ? (uint64_t)ws->valuedouble : 0;
-    s->warning_as_error = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root,
-                                                                        "warning_as_error"));
-    s->has_crt = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "crt"));
-    s->has_model = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "model"));
-    s->aot_demo = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "aot_demo"));
-    struct buf b = {0};
-    buf_add(&b, "%s", "");
-    const cJSON *defs = cJSON_GetObjectItemCaseSensitive(root, "compile_definitions"), *d;
-    cJSON_ArrayForEach(d, defs) {
-        if (cJSON_IsString(d))
-            buf_add(&b, "%s%s", b.len ? ";" : "", d->valuestring);
-    }
-    if (b.failed) {
-        free(b.s);
-        rc = err_set(err, -ENOMEM, "project.json: out of memory");
-        goto out;
-    }
-    s->compile_definitions = b.s;
-out:
-    cJSON_Delete(root);
-    return rc;
-}
-
-void proj__settings_close(struct proj_settings *s)
-{
-    if (!s)
-        return;
-    free(s->compile_definitions);
-    s->compile_definitions = NULL;
 }

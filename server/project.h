@@ -22,10 +22,4 @@ int proj_generate(struct server *srv, const char *mlf_path, const char *crt_dir,
  * failure is ERR_TOOL with the command and its last output lines in err->detail. */
 int proj_build(struct server *srv, const cJSON *options, struct err *err);
 
-/* Reads <project_dir>/project.json, the record generate_project leaves (options, board, type,
- * the model's facts), into *root (caller frees with cJSON_Delete). No record: ERR_STATE saying
- * the directory is not a generated project; a record that is not a JSON object: ERR_INVALID
- * with the byte offset. */
-int proj_read_record(const char *project_dir, cJSON **root, struct err *err);
-
 #endif

@@ -11,6 +11,7 @@
 #include "err.h"
 #include "project.h"
 #include "machine.h"
+#include "record.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -119,26 +120,6 @@ void proj__mlf_close(struct proj_mlf *mlf);
 int proj__generate(const char *template_dir, const char *mlf_path, const char *crt_dir,
                    const char *project_dir, const cJSON *options, struct err *err);
 
-/* The settings a generated project records in project.json, read back for build. */
-struct proj_settings {
-    char project_type[32];
-    char board[MACH_NAME_MAX];
-    char libc[16];
-    char opt_level[4];
-    char cmsis_path[4096];          /* an absolute path (PATH_MAX), "" when none */
-    bool warning_as_error;
-    uint64_t workspace_bytes;
-    char *compile_definitions;      /* heap, ';'-separated, "" when none */
-    bool has_crt;
-    int build_timeout_s;            /* set by build (not in project.json): each step's limit */
-    bool has_model;                 /* project.json's "model" is an object: model/ exists */
-    bool aot_demo;                  /* aot_standalone asked for as aot_standalone_demo */
-};
-
-/* Reads <project_dir>/project.json. */
-int proj__settings_read(struct proj_settings *s, const char *project_dir, struct err *err);
-void proj__settings_close(struct proj_settings *s);
-
 /* Fails (ERR_INVALID, with both figures and the fix) when a workspace arena of bytes cannot fit
  * the board's RAM beside the stack and data; why says where the figure came from. */
 int proj__check_workspace(const struct machine *board, uint64_t bytes, const char *why,
@@ -157,7 +138,7 @@ int proj__check_definitions(const char *defs, struct err *err);
 int proj__check_cmsis_path(const char *value, char *out, size_t outsz, struct err *err);
 
 /* (Re)writes <project_dir>/project.cmake from s: what generate decided, or build changed. */
-int proj__write_project_cmake(const char *project_dir, const struct proj_settings *s,
+int proj__write_project_cmake(const char *project_dir, const struct project_record *s,
                               struct err *err);
 
 /* ---- build_options.c ---- */
@@ -170,6 +151,10 @@ int proj__write_project_cmake(const char *project_dir, const struct proj_setting
 int proj__apply_build_options(const char *project_dir, const cJSON *given, struct err *err);
 
 /* ---- build.c ---- */
+
+/* What a build needs project.json to have recorded (record_require). */
+#define PROJ_BUILD_KEYS                                                                          \
+    ((const char *const[]){"project_type", "board", "libc", "opt_level", NULL})
 
 struct proj_sizes {
     uint64_t text, data, bss;
@@ -213,7 +198,7 @@ uint64_t proj__fnv1a(uint64_t h, const void *data, size_t len);
 /* The cache key of a project's board layer: a hash of the machine file, the settings that
  * change the object code, the compiler binary, and every file under firmware/ (and crt/ for
  * host_driven). Written as 16 hex digits to key. */
-int proj__cache_key(const char *project_dir, const struct proj_settings *s, char key[17],
+int proj__cache_key(const char *project_dir, const struct project_record *s, char key[17],
                     struct err *err);
 
 /* Finds or builds the cached board library for a project. On success *lib holds its path
@@ -221,20 +206,20 @@ int proj__cache_key(const char *project_dir, const struct proj_settings *s, char
  * ERR_STATE when the project's firmware/CMakeLists.txt cannot take a prebuilt library (the
  * caller then builds everything in the project). Any other failure is the caller's cue to
  * warn and build without the cache: never a reason to fail a build. */
-int proj__cache_board(const char *project_dir, const struct proj_settings *s, int log_fd,
-                      bool verbose, char **lib, bool *hit, struct err *err);
+int proj__cache_board(const char *project_dir, const struct project_record *s, int log_fd,
+                      bool verbose, int timeout_s, char **lib, bool *hit, struct err *err);
 
 /* The cache key of a host_driven project's CRT library: the settings and compilers as for the
  * board layer, plus the content of crt/, firmware/platform/, firmware/cmake/ and
  * firmware/CMakeLists.txt (not the rest of firmware/: apps and drivers do not go into it). */
-int proj__cache_crt_key(const char *project_dir, const struct proj_settings *s, char key[17],
+int proj__cache_crt_key(const char *project_dir, const struct project_record *s, char key[17],
                         struct err *err);
 
 /* Like proj__cache_board, for libmtq_crt.a (linked through MTQ_PREBUILT_CRT_LIB). ERR_STATE
  * when the project is not host_driven, has no crt/, or its firmware/cmake/host_driven.cmake
  * cannot take a prebuilt CRT: the caller then builds the CRT in the project. */
-int proj__cache_crt(const char *project_dir, const struct proj_settings *s, int log_fd,
-                    bool verbose, char **lib, bool *hit, struct err *err);
+int proj__cache_crt(const char *project_dir, const struct project_record *s, int log_fd,
+                    bool verbose, int timeout_s, char **lib, bool *hit, struct err *err);
 
 /* snprintf for paths: a path cut short by PATH_MAX then fails to open, naming itself, so
  * callers need not check the length twice. */

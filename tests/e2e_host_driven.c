@@ -735,11 +735,11 @@ static void edit(const char *dir, const char *rel)
 static void test_the_crt_cache_key_follows_the_crt_and_platform_not_apps(void)
 {
     char dir[PATH_MAX], before[17], after_app[17], after_crt[17], after_platform[17];
-    struct proj_settings st = {0};
+    struct project_record st = {0};
     struct err err = {0};
     snprintf(dir, sizeof dir, "%s/key-%s", workdir, srv_label);
     CU_ASSERT_FATAL(server_generate(dir, first_board(), srv_crt, NULL, 0));
-    OK(proj__settings_read(&st, dir, &err));
+    OK(record_read(&st, dir, &err));
     OK(proj__cache_crt_key(dir, &st, before, &err));
     edit(dir, "firmware/apps/echo.c");
     OK(proj__cache_crt_key(dir, &st, after_app, &err));
@@ -750,7 +750,7 @@ static void test_the_crt_cache_key_follows_the_crt_and_platform_not_apps(void)
     edit(dir, "firmware/platform/crt_config.h");
     OK(proj__cache_crt_key(dir, &st, after_platform, &err));
     CU_ASSERT_STRING_NOT_EQUAL(after_crt, after_platform);
-    proj__settings_close(&st);
+    record_close(&st);
 }
 
 static void test_generate_refuses_host_driven_without_a_crt(void)

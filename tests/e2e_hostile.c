@@ -353,9 +353,9 @@ static void test_links_in_the_cached_sources_bypass_the_shared_cache(void)
     char proj[PATH_MAX], path[PATH_MAX + 64], key[17];
     struct rpc_client c;
     CU_ASSERT_FATAL(echo_project("poison", proj, sizeof proj, &c));
-    struct proj_settings s;
+    struct project_record s;
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(proj__settings_read(&s, proj, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(record_read(&s, proj, &err), 0);
     CU_ASSERT_EQUAL(proj__cache_key(proj, &s, key, &err), 0); /* clean: cacheable */
     /* the issue's attack: a header the compiler follows into another file, which the key
      * would not see; the tampered library must not land in the shared cache */
@@ -364,7 +364,7 @@ static void test_links_in_the_cached_sources_bypass_the_shared_cache(void)
     CU_ASSERT_EQUAL(proj__cache_key(proj, &s, key, &err), ERR_STATE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "firmware/board/zz_poison.h is a symbolic link; a "
                                   "project with links in the cached sources builds without"));
-    proj__settings_close(&s);
+    record_close(&s);
     int before = cache_entries();
     CU_ASSERT(e2e_call_ok(&c, "build", "{\"options\":{}}")); /* a real build, in the project */
     CU_ASSERT_EQUAL(cache_entries(), before);

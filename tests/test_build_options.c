@@ -93,14 +93,14 @@ static void test_compile_options_given_at_build_replace_what_generate_recorded(v
     CU_ASSERT_PTR_NOT_NULL(strstr(cmake, "set(MTQ_LIBC \"newlib\")"));
     CU_ASSERT_PTR_NOT_NULL(strstr(cmake, "set(MTQ_WORKSPACE_BYTES 8192)"));
     free(cmake);
-    struct proj_settings s = {0};
-    CU_ASSERT_EQUAL(proj__settings_read(&s, dir, &err), 0);
+    struct project_record s = {0};
+    CU_ASSERT_EQUAL(record_read(&s, dir, &err), 0);
     CU_ASSERT_STRING_EQUAL(s.opt_level, "0");
     CU_ASSERT_STRING_EQUAL(s.libc, "newlib");
     CU_ASSERT(s.warning_as_error);
     CU_ASSERT_EQUAL(s.workspace_bytes, 8192);
     CU_ASSERT_STRING_EQUAL(s.compile_definitions, "A=1;B");
-    proj__settings_close(&s);
+    record_close(&s);
     /* a later build without them keeps them */
     CU_ASSERT_EQUAL(apply(dir, "{}", &err), 0);
     cmake = slurp(dir, "project.cmake");
@@ -170,12 +170,12 @@ static void test_a_cmsis_path_given_at_build_is_resolved_and_recorded(void)
     snprintf(json, sizeof json, "{\"cmsis_path\": \"%s/../cmsis-root/.\"}", cmsis);
     struct err err = {0};
     CU_ASSERT_EQUAL(apply(dir, json, &err), 0);
-    struct proj_settings s = {0};
-    CU_ASSERT_EQUAL(proj__settings_read(&s, dir, &err), 0);
+    struct project_record s = {0};
+    CU_ASSERT_EQUAL(record_read(&s, dir, &err), 0);
     char real[PATH_MAX];
     CU_ASSERT_PTR_NOT_NULL(realpath(cmsis, real));
     CU_ASSERT_STRING_EQUAL(s.cmsis_path, real);
-    proj__settings_close(&s);
+    record_close(&s);
 }
 
 int main(void)

@@ -180,14 +180,14 @@ static void test_generate_makes_an_aot_standalone_project(void)
                                       "set(MTQ_AOT_INPUTS \"input|int8|64\")\n"
                                       "set(MTQ_AOT_OUTPUTS \"output|int8|10\")\n"));
     free(mt);
-    struct proj_settings s;
-    CU_ASSERT_EQUAL_FATAL(proj__settings_read(&s, dir, &err), 0);
+    struct project_record s;
+    CU_ASSERT_EQUAL_FATAL(record_read(&s, dir, &err), 0);
     CU_ASSERT_STRING_EQUAL(s.board, "riscv32-virt");
     CU_ASSERT_STRING_EQUAL(s.project_type, "aot_standalone");
     CU_ASSERT_STRING_EQUAL(s.compile_definitions, "FOO=1;BAR");
     CU_ASSERT_EQUAL(s.workspace_bytes, 1344);
     CU_ASSERT_TRUE(s.warning_as_error);
-    proj__settings_close(&s);
+    record_close(&s);
     char *pj = slurp(dir, "project.json");
     cJSON *j = pj ? cJSON_Parse(pj) : NULL;
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
