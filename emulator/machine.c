@@ -24,7 +24,7 @@
 #define MACH_RAM_MIN 0x1000
 
 static const char *const known_archs[] = {"arm", "riscv", NULL};
-static const char *const known_libcs[] = {"picolibc", "newlib", "newlib-nano", NULL};
+const char *const mach_known_libcs[] = {"picolibc", "newlib", "newlib-nano", NULL};
 static const char *const known_uarts[] = {"cmsdk_apb", "ns16550a", NULL};
 static const char *const known_timers[] = {"cmsdk_timer", "riscv_mtime", NULL};
 static const char *const known_exits[] = {"cmsdk_watchdog", "sifive_test", NULL};
@@ -368,9 +368,9 @@ static int from_json(struct machine *m, const cJSON *root, struct ctx *c)
     if (m->n_libcs == 0)
         return bad(c, "libcs", "empty: list at least one C library (the first is the default)");
     for (size_t i = 0; i < m->n_libcs; i++) {
-        if (!in_list(m->libcs[i], known_libcs)) {
+        if (!in_list(m->libcs[i], mach_known_libcs)) {
             char list[96];
-            join_list(list, sizeof(list), known_libcs);
+            join_list(list, sizeof(list), mach_known_libcs);
             return bad(c, "libcs", "unknown C library '%s' (known: %s)", m->libcs[i], list);
         }
         for (size_t j = 0; j < i; j++)

@@ -89,4 +89,8 @@ bool mach_has_fpu(const struct machine *m);
 /* True when the board supports that C library. */
 bool mach_has_libc(const struct machine *m, const char *libc);
 
+/* The C libraries the firmware build knows (firmware/cmake), NULL-terminated: a machine file's
+ * "libcs" lists some of them, the libc option offers them all. */
+extern const char *const mach_known_libcs[];
+
 #endif

@@ -210,20 +210,13 @@ int proj__check_libc(const struct machine *board, const char *libc, struct err *
 static int plan_board(struct plan *p, const char *template_dir, const cJSON *options,
                       struct err *err)
 {
-    if (!p->opt.project_type[0])
-        return err_set(err, ERR_OPTION, "project_type is required: one of host_driven, "
-                       "aot_standalone, echo, aot_standalone_demo");
+    /* project_type, board and opt_level were required and checked against their choices by
+     * the option table (opt_normalize, opt_require) */
     /* TVM's Zephyr name: aot_standalone fed from include/tvm/input_data.h */
     if (!strcmp(p->opt.project_type, "aot_standalone_demo")) {
         snprintf(p->opt.project_type, sizeof p->opt.project_type, "aot_standalone");
         p->aot_demo = true;
     }
-    if (strcmp(p->opt.project_type, "host_driven") && strcmp(p->opt.project_type, "echo") &&
-        strcmp(p->opt.project_type, "aot_standalone"))
-        return err_set(err, ERR_OPTION, "project_type '%s' is not one of host_driven, "
-                       "aot_standalone, echo", p->opt.project_type);
-    if (!p->opt.board[0])
-        return err_set(err, ERR_OPTION, "board is required (microtvm-qemu machines lists them)");
     char machines[PATH_MAX];
     int rc = fs_join(machines, sizeof machines, template_dir, "machines", err);
     if (rc == 0)
@@ -235,12 +228,7 @@ static int plan_board(struct plan *p, const char *template_dir, const cJSON *opt
     if ((!libc || cJSON_IsNull(libc)) && p->board.n_libcs > 0 &&
         !mach_has_libc(&p->board, p->opt.libc))
         snprintf(p->opt.libc, sizeof p->opt.libc, "%s", p->board.libcs[0]);
-    if ((rc = proj__check_libc(&p->board, p->opt.libc, err)) < 0)
-        return rc;
-    if (!strchr("0123sg", p->opt.opt_level[0]) || !p->opt.opt_level[0] || p->opt.opt_level[1])
-        return err_set(err, ERR_OPTION, "opt_level '%s' is not one of 0 1 2 3 s g",
-                       p->opt.opt_level);
-    return 0;
+    return proj__check_libc(&p->board, p->opt.libc, err);
 }
 
 int proj__check_workspace(const struct machine *board, uint64_t bytes, const char *why,
