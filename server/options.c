@@ -22,6 +22,7 @@ static const char *const type_names[] = {"bool", "str", "int"};
 /* What a declaration says beyond its type. */
 enum decl_flag {
     D_BOARDS = 1u << 0,   /* the choices are the machine files' boards (opt_table_new) */
+    D_IGNORED = 1u << 1,  /* accepted and dropped: any string, it reaches no build file */
 };
 
 struct decl {
@@ -90,7 +91,7 @@ static const struct decl decls[] = {
     {"build_timeout_s", T_INT, 0, NULL, NULL, 0, COMPILE, 1, 86400,
      "Seconds each build step (CMake configure, Ninja with its compilers) may run before it is "
      "stopped with everything it started; unset means 1800."},
-    {"serial_number", T_STR, 0, NULL, NULL, 0, ALL, 0, 0,
+    {"serial_number", T_STR, D_IGNORED, NULL, NULL, 0, ALL, 0, 0,
      "Accepted and ignored: an emulated board has no serial number. TVM's "
      "AutoTvmModuleLoader sends the tracker's device key here."},
 };
@@ -474,9 +475,9 @@ static int parse_str(const struct opt_table *t, size_t i, const cJSON *v, cJSON 
                            accepted);
         }
     }
-    /* a free-text value (a path) reaches build files and command lines; serial_number is only
-     * accepted and dropped, so any string TVM's tracker keys hold is fine there */
-    if (!has_choices(i) && strcmp(d->name, "serial_number") != 0) {
+    /* a free-text value (a path) reaches build files and command lines; an ignored one is
+     * only accepted and dropped, so any string (TVM's tracker keys) is fine there */
+    if (!has_choices(i) && !(d->flags & D_IGNORED)) {
         char what[64];
         snprintf(what, sizeof what, "option %s", d->name);
         int rc = opt_check_build_text(ERR_OPTION, what, v->valuestring, err);
