@@ -75,7 +75,7 @@ static int generate(const char *tar, const char *dir, const char *board, struct 
     snprintf(json, sizeof json, "{\"project_type\": \"aot_standalone\", \"board\": \"%s\"}",
              board);
     cJSON *o = cJSON_Parse(json);
-    int rc = proj__generate(MTQ_TEMPLATE_DIR, tar, "", dir, o, err);
+    int rc = proj_generate(MTQ_TEMPLATE_DIR, tar, "", dir, o, err);
     cJSON_Delete(o);
     return rc;
 }
@@ -85,7 +85,7 @@ static double cold(const char *tar, const char *dir, const char *board, struct p
 {
     struct err err = {0};
     double t0 = mono_now_s();
-    if (generate(tar, dir, board, &err) < 0 || proj__build(dir, false, z, &err) < 0) {
+    if (generate(tar, dir, board, &err) < 0 || proj__build(dir, false, 0, z, &err) < 0) {
         fprintf(stderr, "bench_build: %s: %s\n%s\n", board, err.msg, err.detail);
         return -1;
     }
@@ -96,7 +96,7 @@ static double rebuild(const char *dir)
 {
     struct err err = {0};
     double t0 = mono_now_s();
-    if (proj__build(dir, false, NULL, &err) < 0) {
+    if (proj__build(dir, false, 0, NULL, &err) < 0) {
         fprintf(stderr, "bench_build: %s: %s\n", dir, err.msg);
         return -1;
     }

@@ -92,7 +92,7 @@ int main(int argc, char **argv)
         struct err err = {0};
         cJSON *o = cJSON_Parse("{\"project_type\": \"aot_standalone\", \"board\": "
                                "\"mps2-an385\"}");
-        if (make_mlf(tar, n) < 0 || proj__generate(MTQ_TEMPLATE_DIR, tar, "", proj, o, &err) < 0) {
+        if (make_mlf(tar, n) < 0 || proj_generate(MTQ_TEMPLATE_DIR, tar, "", proj, o, &err) < 0) {
             fprintf(stderr, "bench_model_table: %d tensors: %s\n", n, err.msg);
             rc = 1;
         }

@@ -253,14 +253,8 @@ static int take_build_lock(const char *dir, int *fd, struct err *err)
     return 0;
 }
 
-int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
+int proj__build(const char *project_dir, bool verbose, int timeout_s, struct proj_sizes *sizes,
                 struct err *err)
-{
-    return proj__build_limited(project_dir, verbose, 0, sizes, err);
-}
-
-int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
-                        struct proj_sizes *sizes, struct err *err)
 {
     struct project_record s = {0};
     struct machine *m = calloc(1, sizeof *m);
@@ -402,4 +396,17 @@ out:
     free(m);
     record_close(&s);
     return rc;
+}
+
+int proj_build(struct server *srv, const cJSON *options, struct err *err)
+{
+    if (srv->is_template)
+        return err_set(err, ERR_STATE, "build: %s is the template, not a project; call "
+                       "generate_project and build with the server in the directory it made",
+                       srv->dir);
+    struct options opt;
+    opt_get(cJSON_IsObject(options) ? options : NULL, &opt);
+    bool verbose = opt.verbose || log_get_level() >= LOG_DEBUG;
+    int rc = proj__apply_build_options(srv->dir, cJSON_IsObject(options) ? options : NULL, err);
+    return rc < 0 ? rc : proj__build(srv->dir, verbose, opt.build_timeout_s, NULL, err);
 }

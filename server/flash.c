@@ -1,10 +1,10 @@
 /*
- * The board's life (session.h, issue 4): flash keeps the built firmware as the project's flash
- * image (flash/firmware.elf) and powers the board on halted; open_transport boots it (or, in a
- * fresh server process, as tvmc starts one per command, powers on the flashed image first), waits
- * for the firmware's banner and hands it over as the first bytes; close_transport and shutdown
- * stop QEMU. A board lock (board_lock.c) keeps two servers off one board; the bytes themselves
- * go through transport.c.
+ * flash and the transport (session.h), the board's life: flash keeps the built firmware as the
+ * project's flash image (flash/firmware.elf) and powers the board on halted; open_transport
+ * boots it (or, in a fresh server process, as tvmc starts one per command, powers on the
+ * flashed image first), waits for the firmware's banner and hands it over as the first bytes;
+ * close_transport and shutdown stop QEMU. A board lock (board_lock.c) keeps two servers off one
+ * board; the bytes themselves go through transport.c.
  * Choices worth knowing: open_transport on an open transport reboots the board (a fresh banner
  * comes first again); one whose deterministic or gdbserver_port differ from what flash powered
  * on restarts it with the new ones. With gdbserver_port the CPU waits for a debugger's continue,
@@ -237,7 +237,7 @@ out:
     return rc;
 }
 
-int sess__flash(struct server *srv, const cJSON *options, struct err *err)
+int sess_flash(struct server *srv, const cJSON *options, struct err *err)
 {
     char built[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX], image[PATH_MAX], lock[PATH_MAX];
     struct settings st;
@@ -295,7 +295,7 @@ static int closed_to_tool(int rc, struct err *err)
     return ERR_TOOL;
 }
 
-int sess__open(struct server *srv, const cJSON *options, struct sess_timeouts *out,
+int sess_open(struct server *srv, const cJSON *options, struct sess_timeouts *out,
                struct err *err)
 {
     char image[PATH_MAX];
@@ -389,7 +389,7 @@ static int link_error(struct server *srv, struct session *s, int rc, struct err 
     return rc;
 }
 
-int sess__read(struct server *srv, uint8_t *buf, size_t n, double timeout_sec, size_t *got,
+int sess_read(struct server *srv, uint8_t *buf, size_t n, double timeout_sec, size_t *got,
                struct err *err)
 {
     struct session *s = srv->session;
@@ -400,7 +400,7 @@ int sess__read(struct server *srv, uint8_t *buf, size_t n, double timeout_sec, s
     return rc < 0 ? link_error(srv, s, rc, err) : 0;
 }
 
-int sess__write(struct server *srv, const uint8_t *data, size_t n, double timeout_sec,
+int sess_write(struct server *srv, const uint8_t *data, size_t n, double timeout_sec,
                 struct err *err)
 {
     struct session *s = srv->session;
@@ -410,7 +410,7 @@ int sess__write(struct server *srv, const uint8_t *data, size_t n, double timeou
     return rc < 0 ? link_error(srv, s, rc, err) : 0;
 }
 
-int sess__close(struct server *srv, struct err *err)
+int sess_close(struct server *srv, struct err *err)
 {
     (void)err; /* closing always succeeds: emu_stop kills what does not quit */
     struct session *s = srv->session;
@@ -425,11 +425,11 @@ int sess__close(struct server *srv, struct err *err)
     return 0;
 }
 
-void sess__shutdown(struct server *srv)
+void sess_shutdown(struct server *srv)
 {
     if (!srv || !srv->session)
         return;
-    sess__close(srv, NULL);
+    sess_close(srv, NULL);
     sess__link_close(&srv->session->link);
     free(srv->session);
     srv->session = NULL;

@@ -502,7 +502,7 @@ static int make_staging(const char *project_dir, char *out, size_t outsz, struct
     return 0;
 }
 
-int proj__generate(const char *template_dir, const char *mlf_path, const char *crt_dir,
+int proj_generate(const char *template_dir, const char *mlf_path, const char *crt_dir,
                    const char *project_dir, const cJSON *options, struct err *err)
 {
     struct plan *p = calloc(1, sizeof *p);

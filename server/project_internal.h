@@ -1,5 +1,5 @@
 /*
- * Internals of generate_project and build (server/project.c is the public face, proj_*):
+ * Internals of generate_project and build (project.h is the public face, proj_*):
  * safe tar extraction, Model Library Format metadata, project generation, the firmware
  * build and the cache of board layers shared between projects. Declared here so the unit
  * tests can call each piece directly. Ownership: structs filled by a *_read or *_init call
@@ -111,14 +111,7 @@ int proj__mlf_write_tensors(const struct proj_mlf *mlf, const char *path, struct
 
 void proj__mlf_close(struct proj_mlf *mlf);
 
-/* ---- generate.c ---- */
-
-/* generate_project. template_dir holds the launcher, the server, machines/ and firmware/;
- * mlf_path may be "" (or NULL) for an echo project; crt_dir may be "" or NULL. options is
- * the normalized options object (missing keys and nulls take their defaults). On failure the
- * partly created project directory is removed. */
-int proj__generate(const char *template_dir, const char *mlf_path, const char *crt_dir,
-                   const char *project_dir, const cJSON *options, struct err *err);
+/* ---- generate.c (proj_generate, project.h) ---- */
 
 /* Fails (ERR_INVALID, with both figures and the fix) when a workspace arena of bytes cannot fit
  * the board's RAM beside the stack and data; why says where the figure came from. */
@@ -160,22 +153,19 @@ struct proj_sizes {
     uint64_t text, data, bss;
 };
 
-/* build: configure (when needed) and build <project_dir>/build/firmware.elf with CMake and
- * Ninja. verbose echoes the tools' output to stderr. A compiler error is ERR_TOOL with
- * "firmware build failed: <first error line>" and, in err->detail, the failing command and the
- * compiler's last lines. sizes may be NULL. */
-int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
-                struct err *err);
-
 /* Each build step's time limit when build_timeout_s is unset. */
 #define PROJ_BUILD_TIMEOUT_S 1800
 
-/* proj__build with each step (configure, Ninja, the cache's builds) limited to timeout_s
- * seconds (<= 0: PROJ_BUILD_TIMEOUT_S); a step over it is killed with its process group and
- * the build fails with ERR_TOOL saying so. A second build of the same project while one runs
- * fails at once with ERR_BUSY ("build in progress"). */
-int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
-                        struct proj_sizes *sizes, struct err *err);
+/* The build itself (proj_build, for the API, applies the options first): configure (when
+ * needed) and build <project_dir>/build/firmware.elf with CMake and Ninja. verbose echoes the
+ * tools' output to stderr. Each step (configure, Ninja, the cache's builds) is limited to
+ * timeout_s seconds (<= 0: PROJ_BUILD_TIMEOUT_S); a step over it is killed with its process
+ * group and the build fails with ERR_TOOL saying so. A compiler error is ERR_TOOL with
+ * "firmware build failed: <first error line>" and, in err->detail, the failing command and the
+ * compiler's last lines. A second build of the same project while one runs fails at once with
+ * ERR_BUSY ("build in progress"). sizes may be NULL. */
+int proj__build(const char *project_dir, bool verbose, int timeout_s, struct proj_sizes *sizes,
+                struct err *err);
 
 /* Runs argv[0] (searched in PATH) in cwd with stdin /dev/null (spawn_run), appending its stdout
  * and stderr to log_fd (and to stderr when echo). *status gets the exit status (or

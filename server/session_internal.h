@@ -141,17 +141,6 @@ int sess__lock_read(const char *path, pid_t *server_pid, pid_t *qemu_pid, struct
 /* The longest banner line we accept. */
 #define SESS_BANNER_MAX 256
 
-/* The session.h methods; session.c forwards to these. */
-int sess__flash(struct server *srv, const cJSON *options, struct err *err);
-int sess__open(struct server *srv, const cJSON *options, struct sess_timeouts *out,
-               struct err *err);
-int sess__read(struct server *srv, uint8_t *buf, size_t n, double timeout_sec, size_t *got,
-               struct err *err);
-int sess__write(struct server *srv, const uint8_t *data, size_t n, double timeout_sec,
-                struct err *err);
-int sess__close(struct server *srv, struct err *err);
-void sess__shutdown(struct server *srv);
-
 /* QEMU's pid for the board this server runs, or -1 (for tests). */
 pid_t sess__qemu_pid(const struct server *srv);
 

@@ -692,7 +692,7 @@ static void test_a_project_linking_the_cache_reuses_the_compiler_facts_with_the_
     snprintf(dir, sizeof dir, "%s/second-%s-%s", workdir, srv_label, first_board());
     snprintf(path, sizeof path, "%s/build", dir);
     CU_ASSERT_EQUAL_FATAL(fs_remove_tree(path, &err), 0); /* configure it once more */
-    OK(proj__build(dir, false, NULL, &err));
+    OK(proj__build(dir, false, 0, NULL, &err));
     snprintf(path, sizeof path, "%s/build/build.log", dir);
     CU_ASSERT_EQUAL_FATAL(fs_read_file(path, 0, &log, NULL, &err), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "host_driven: CRT prebuilt:"));

@@ -55,7 +55,7 @@ static void make_project(const char *name, char *dir, size_t dirsz)
     snprintf(dir, dirsz, "%s/%s", tmpdir, name);
     cJSON *o = options(generate_json);
     struct err err = {0};
-    int rc = proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err);
+    int rc = proj_generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err);
     if (rc < 0)
         fprintf(stderr, "\ngenerate: %s\n", err.msg);
     CU_ASSERT_EQUAL_FATAL(rc, 0);

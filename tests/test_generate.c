@@ -86,7 +86,7 @@ static void assert_refused(const char *name, const char *mlf, const char *crt, c
     proj_path(name, dir, sizeof dir);
     cJSON *o = options(json);
     struct err err = {0};
-    int rc = proj__generate(MTQ_TEMPLATE_DIR, mlf, crt, dir, o, &err);
+    int rc = proj_generate(MTQ_TEMPLATE_DIR, mlf, crt, dir, o, &err);
     cJSON_Delete(o);
     CU_ASSERT_EQUAL(rc, code);
     if (!strstr(err.msg, want) || (want2 && !strstr(err.msg, want2)))
@@ -103,7 +103,7 @@ static void test_generate_makes_an_echo_project_without_a_model(void)
     proj_path("echo", dir, sizeof dir);
     cJSON *o = options("{\"project_type\": \"echo\", \"board\": \"mps2-an385\"}");
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(proj_generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), 0);
     cJSON_Delete(o);
     CU_ASSERT_TRUE(has(dir, "launch_microtvm_api_server.sh"));
     CU_ASSERT_TRUE(has(dir, "microtvm-qemu-server"));
@@ -153,7 +153,7 @@ static void test_generate_makes_an_aot_standalone_project(void)
                        " \"opt_level\": \"s\", \"compile_definitions\": [\"-DFOO=1\", \"BAR\"],"
                        " \"warning_as_error\": true}");
     struct err err = {0};
-    int rc = proj__generate(MTQ_TEMPLATE_DIR, digits_tar, "", dir, o, &err);
+    int rc = proj_generate(MTQ_TEMPLATE_DIR, digits_tar, "", dir, o, &err);
     if (rc < 0)
         fprintf(stderr, "\n%s\n", err.msg);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -205,7 +205,7 @@ static void test_generate_takes_the_workspace_option_over_the_model(void)
     cJSON *o = options("{\"project_type\": \"aot_standalone\", \"board\": \"mps2-an385\","
                        " \"workspace_size_bytes\": \"8192\"}");
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(proj__generate(MTQ_TEMPLATE_DIR, digits_tar, NULL, dir, o, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(proj_generate(MTQ_TEMPLATE_DIR, digits_tar, NULL, dir, o, &err), 0);
     cJSON_Delete(o);
     char *cm = slurp(dir, "project.cmake");
     CU_ASSERT_TRUE(cm && strstr(cm, "set(MTQ_WORKSPACE_BYTES 8192)"));
@@ -219,7 +219,7 @@ static void test_generate_brings_the_crt_for_host_driven(void)
     snprintf(crt, sizeof crt, "%s/tests/fixtures/fake_crt", MTQ_SOURCE_DIR);
     cJSON *o = options("{\"project_type\": \"host_driven\", \"board\": \"mps2-an385\"}");
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(proj__generate(MTQ_TEMPLATE_DIR, digits_tar, crt, dir, o, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(proj_generate(MTQ_TEMPLATE_DIR, digits_tar, crt, dir, o, &err), 0);
     cJSON_Delete(o);
     CU_ASSERT_TRUE(has(dir, "crt/FAKE_CRT"));
     char *cm = slurp(dir, "project.cmake");
@@ -249,7 +249,7 @@ static void test_generate_unpacks_extra_files_into_the_project(void)
              " \"extra_files_tar\": \"%s\"}", extra);
     cJSON *o = options(json);
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(proj_generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), 0);
     cJSON_Delete(o);
     CU_ASSERT_TRUE(has(dir, "include/mtq_default_input.h"));
 }
@@ -261,7 +261,7 @@ static void test_generate_refuses_an_existing_project_dir(void)
     CU_ASSERT_EQUAL_FATAL(fs_mkdir_p(dir, NULL), 0);
     cJSON *o = options("{\"project_type\": \"echo\", \"board\": \"mps2-an385\"}");
     struct err err = {0};
-    CU_ASSERT_EQUAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), ERR_INVALID);
+    CU_ASSERT_EQUAL(proj_generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), ERR_INVALID);
     cJSON_Delete(o);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "already exists"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, dir));
@@ -276,7 +276,7 @@ static void test_generate_refuses_an_unknown_board(void)
     proj_path("noboard", dir, sizeof dir);
     cJSON *o = cJSON_Parse("{\"project_type\": \"echo\", \"board\": \"pdp-11\"}");
     struct err err = {0};
-    CU_ASSERT(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err) < 0);
+    CU_ASSERT(proj_generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err) < 0);
     cJSON_Delete(o);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "pdp-11"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "mps2-an385")); /* lists the boards there are */
@@ -376,7 +376,7 @@ static void test_generate_makes_a_host_driven_project_of_an_operator_library(voi
     proj_path("operator", dir, sizeof dir);
     cJSON *o = options("{\"project_type\": \"host_driven\", \"board\": \"riscv32-virt\"}");
     struct err err = {0};
-    int rc = proj__generate(MTQ_TEMPLATE_DIR, tar, crt, dir, o, &err);
+    int rc = proj_generate(MTQ_TEMPLATE_DIR, tar, crt, dir, o, &err);
     cJSON_Delete(o);
     if (rc < 0)
         fprintf(stderr, "\n%s\n", err.msg);
@@ -419,7 +419,7 @@ static void test_generate_takes_every_archive_tvm_0_18_writes(void)
         snprintf(json, sizeof json, "{\"project_type\": \"%s\", \"board\": \"mps2-an385\"}",
                  cases[i].type);
         cJSON *o = options(json);
-        int rc = proj__generate(MTQ_TEMPLATE_DIR, tar, crt, dir, o, &err);
+        int rc = proj_generate(MTQ_TEMPLATE_DIR, tar, crt, dir, o, &err);
         cJSON_Delete(o);
         if (rc < 0)
             fprintf(stderr, "\n%s as %s: %s\n", cases[i].tar, cases[i].type, err.msg);
@@ -444,13 +444,13 @@ static void test_generate_renames_the_finished_project_into_place_and_leaves_no_
     snprintf(bad, sizeof bad, "%s/p2", parent);
     cJSON *o = options("{\"project_type\": \"echo\", \"board\": \"mps2-an385\"}");
     struct err err = {0};
-    CU_ASSERT_EQUAL_FATAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(proj_generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), 0);
     /* a failure after the staging directory exists (the MLF is not a tar) */
     char notar[PATH_MAX];
     snprintf(notar, sizeof notar, "%s/notar.tar", tmpdir);
     CU_ASSERT_EQUAL_FATAL(fs_write_file(notar, "text", 4, NULL), 0);
     cJSON *o2 = options("{\"project_type\": \"aot_standalone\", \"board\": \"mps2-an385\"}");
-    CU_ASSERT(proj__generate(MTQ_TEMPLATE_DIR, notar, "", bad, o2, &err) < 0);
+    CU_ASSERT(proj_generate(MTQ_TEMPLATE_DIR, notar, "", bad, o2, &err) < 0);
     cJSON_Delete(o);
     cJSON_Delete(o2);
     DIR *d = opendir(parent);

@@ -633,24 +633,24 @@ static void test_flash_and_open_say_what_to_do_first(void)
     make_project(dir, sizeof dir);
     CU_ASSERT_EQUAL_FATAL(server_init(&srv, dir, &err), 0);
     CU_ASSERT_FALSE(srv.is_template);
-    CU_ASSERT_EQUAL(sess__flash(&srv, NULL, &err), ERR_STATE);
+    CU_ASSERT_EQUAL(sess_flash(&srv, NULL, &err), ERR_STATE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nothing to flash: build the project first "
                                   "(microtvm-qemu build DIR or the build method)"));
     struct sess_timeouts t;
-    CU_ASSERT_EQUAL(sess__open(&srv, NULL, &t, &err), ERR_STATE);
+    CU_ASSERT_EQUAL(sess_open(&srv, NULL, &t, &err), ERR_STATE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "the board has not been flashed: call flash first"));
     uint8_t buf[4];
     size_t got = 0;
-    CU_ASSERT_EQUAL(sess__read(&srv, buf, sizeof buf, 0, &got, &err), ERR_CLOSED);
+    CU_ASSERT_EQUAL(sess_read(&srv, buf, sizeof buf, 0, &got, &err), ERR_CLOSED);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "call open_transport first"));
-    CU_ASSERT_EQUAL(sess__write(&srv, buf, 1, 0, &err), ERR_CLOSED);
-    CU_ASSERT_EQUAL(sess__close(&srv, &err), 0);
-    CU_ASSERT_EQUAL(sess__close(&srv, &err), 0);
+    CU_ASSERT_EQUAL(sess_write(&srv, buf, 1, 0, &err), ERR_CLOSED);
+    CU_ASSERT_EQUAL(sess_close(&srv, &err), 0);
+    CU_ASSERT_EQUAL(sess_close(&srv, &err), 0);
     /* nothing was powered on, so nobody holds the lock */
     CU_ASSERT_EQUAL(sess__qemu_pid(&srv), -1);
-    sess__shutdown(&srv);
+    sess_shutdown(&srv);
     CU_ASSERT_PTR_NULL(srv.session);
-    sess__shutdown(&srv); /* twice is fine */
+    sess_shutdown(&srv); /* twice is fine */
     server_close(&srv);
 }
 
@@ -666,12 +666,12 @@ static void test_flash_refuses_a_board_other_than_the_projects(void)
     CU_ASSERT_EQUAL_FATAL(fs_write_file(path, "ELF", 3, &err), 0);
     CU_ASSERT_EQUAL_FATAL(server_init(&srv, dir, &err), 0);
     cJSON *opts = cJSON_Parse("{\"board\": \"riscv32-virt\", \"deterministic\": null}");
-    CU_ASSERT_EQUAL(sess__flash(&srv, opts, &err), ERR_OPTION);
+    CU_ASSERT_EQUAL(sess_flash(&srv, opts, &err), ERR_OPTION);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "generated and built for mps2-an385"));
     snprintf(path, sizeof path, "%s/flash/firmware.elf", dir);
     CU_ASSERT_FALSE(fs_exists(path)); /* refused before touching the flash */
     cJSON_Delete(opts);
-    sess__shutdown(&srv);
+    sess_shutdown(&srv);
     server_close(&srv);
 }
 
@@ -684,13 +684,13 @@ static void test_the_template_has_no_board_to_flash_or_open(void)
     CU_ASSERT_EQUAL_FATAL(fs_mkdir_p(dir, &err), 0);
     CU_ASSERT_EQUAL_FATAL(server_init(&srv, dir, &err), 0);
     CU_ASSERT(srv.is_template);
-    CU_ASSERT_EQUAL(sess__flash(&srv, NULL, &err), ERR_STATE);
+    CU_ASSERT_EQUAL(sess_flash(&srv, NULL, &err), ERR_STATE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is the template"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "generate_project"));
     struct sess_timeouts t;
-    CU_ASSERT_EQUAL(sess__open(&srv, NULL, &t, &err), ERR_STATE);
+    CU_ASSERT_EQUAL(sess_open(&srv, NULL, &t, &err), ERR_STATE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is the template"));
-    sess__shutdown(&srv);
+    sess_shutdown(&srv);
     server_close(&srv);
 }
 
