@@ -12,7 +12,6 @@
  * says so in the log. A board that dies mid-session is reaped at once and its lock released;
  * reads still return what it sent before, then TransportClosedError naming how QEMU ended.
  */
-#include "project.h"
 #include "session_internal.h"
 
 #include "emu.h"
