@@ -37,16 +37,16 @@ static int copy_str(const struct project_record *r, const char *key, char *out, 
  * project. */
 static int read_link(struct project_record *r, struct err *err)
 {
-    int rc = copy_str(r, "link", r->link, sizeof r->link, err);
-    if (rc < 0 || !r->link[0]) {
-        snprintf(r->link, sizeof r->link, "%s", record_links[0]);
-        return rc;
-    }
+    const char *v = str_of(r, "link");
+    if (!v)
+        v = record_links[0];
     for (size_t i = 0; record_links[i]; i++)
-        if (strcmp(r->link, record_links[i]) == 0)
+        if (strcmp(v, record_links[i]) == 0) {
+            snprintf(r->link, sizeof r->link, "%s", v);
             return 0;
-    return err_set(err, ERR_INVALID, "%s: link '%s' is not uart or fast; generate the project "
-                   "again", r->path, r->link);
+        }
+    return err_set(err, ERR_INVALID, "%s: link '%.40s' is not uart or fast; generate the "
+                   "project again", r->path, v);
 }
 
 /* compile_definitions: the recorded array joined with ';' into a heap string. */

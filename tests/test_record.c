@@ -83,8 +83,8 @@ static void test_record_takes_a_missing_value_from_the_calls_options(void)
     ASSERT_TRUE(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r.options, "deterministic")));
     const char *const libc[] = {"libc", NULL};
     ASSERT_EQ(record_require(&r, libc, &err), ERR_INVALID);
-    ASSERT_NOT_NULL(strstr(err.msg, "project.json: libc: want a string"));
-    ASSERT_NOT_NULL(strstr(err.msg, "generate the project again"));
+    ASSERT_STR_CONTAINS(err.msg, "project.json: libc: want a string");
+    ASSERT_STR_CONTAINS(err.msg, "generate the project again");
     record_close(&r);
     /* no "options" object: the record itself holds them */
     put_record("{\"board\": \"riscv32-virt\", \"gdbserver_port\": 1234}");
@@ -101,18 +101,44 @@ static void test_record_names_a_missing_or_broken_record(void)
     snprintf(sub, sizeof sub, "%s/none", dir);
     ASSERT_EQ_FATAL(fs_mkdir_p(sub, &err), 0);
     ASSERT_EQ(record_read(&r, sub, &err), ERR_STATE);
-    ASSERT_NOT_NULL(strstr(err.msg, "not a generated project (no project.json)"));
+    ASSERT_STR_CONTAINS(err.msg, "not a generated project (no project.json)");
     record_close(&r);
     put_record("{\"board\": ");
     ASSERT_EQ(record_read(&r, dir, &err), ERR_INVALID);
-    ASSERT_NOT_NULL(strstr(err.msg, "project.json: bad JSON at byte"));
+    ASSERT_STR_CONTAINS(err.msg, "project.json: bad JSON at byte");
     record_close(&r);
     put_record("[1, 2]");
     ASSERT_EQ(record_read(&r, dir, &err), ERR_INVALID);
     record_close(&r);
     put_record("{\"libc\": \"a-libc-name-longer-than-the-field\"}");
     ASSERT_EQ(record_read(&r, dir, &err), ERR_INVALID);
-    ASSERT_NOT_NULL(strstr(err.msg, "libc: too long"));
+    ASSERT_STR_CONTAINS(err.msg, "libc: too long");
+    record_close(&r);
+}
+
+static void test_record_keeps_the_link_and_refuses_one_it_does_not_know(void)
+{
+    struct err err = {0};
+    struct project_record r;
+    put_record("{\"board\": \"mps2-an385\"}"); /* made before the link option existed */
+    ASSERT_EQ_FATAL(record_read(&r, dir, &err), 0);
+    ASSERT_STR_EQ(r.link, "uart");
+    record_close(&r);
+    put_record("{\"link\": \"fast\"}");
+    ASSERT_EQ_FATAL(record_read(&r, dir, &err), 0);
+    ASSERT_STR_EQ(r.link, "fast");
+    cJSON *same = cJSON_Parse("{\"link\": \"fast\"}");
+    cJSON *other = cJSON_Parse("{\"link\": \"uart\"}");
+    ASSERT_EQ(record_check_link(&r, same, &err), 0);
+    ASSERT_EQ(record_check_link(&r, NULL, &err), 0);
+    ASSERT_EQ(record_check_link(&r, other, &err), ERR_OPTION);
+    ASSERT_STR_CONTAINS(err.msg, "option link: 'uart' differs from the 'fast'");
+    cJSON_Delete(same);
+    cJSON_Delete(other);
+    record_close(&r);
+    put_record("{\"link\": \"a-link-name-longer-than-the-field\"}");
+    ASSERT_EQ(record_read(&r, dir, &err), ERR_INVALID);
+    ASSERT_STR_CONTAINS(err.msg, "link 'a-link-name-longer-than-the-field' is not uart or fast");
     record_close(&r);
 }
 
@@ -122,5 +148,6 @@ int test_register(void)
     CU_ADD_TEST(s, test_record_reads_back_what_it_wrote);
     CU_ADD_TEST(s, test_record_takes_a_missing_value_from_the_calls_options);
     CU_ADD_TEST(s, test_record_names_a_missing_or_broken_record);
+    CU_ADD_TEST(s, test_record_keeps_the_link_and_refuses_one_it_does_not_know);
     return TEST_RUN;
 }

@@ -189,12 +189,12 @@ static void test_spawn_names_the_step_and_errno_that_failed_and_leaves_no_child(
     o.cwd = "/nonexistent/mtq-dir";
     ASSERT_EQ(spawn_start(&o, &pid, &failed, &err), -ENOENT);
     ASSERT_EQ(failed, SPAWN_FAILED_CWD);
-    ASSERT_NOT_NULL(strstr(err.msg, " in /nonexistent/mtq-dir: No such file"));
+    ASSERT_STR_CONTAINS(err.msg, " in /nonexistent/mtq-dir: No such file");
     o.cwd = NULL;
     o.hook = failing_hook;
     ASSERT_EQ(spawn_start(&o, &pid, &failed, &err), -EPERM);
     ASSERT_EQ(failed, SPAWN_FAILED_HOOK);
-    ASSERT_NOT_NULL(strstr(err.msg, "Operation not permitted"));
+    ASSERT_STR_CONTAINS(err.msg, "Operation not permitted");
     ASSERT_TRUE(no_children());
 
     struct spawn_fd onto_stdout = {0, 1};
@@ -203,7 +203,7 @@ static void test_spawn_names_the_step_and_errno_that_failed_and_leaves_no_child(
     o.n_keep = 1;
     ASSERT_EQ(spawn_start(&o, &pid, &failed, &err), ERR_INVALID);
     ASSERT_EQ(failed, SPAWN_OK);
-    ASSERT_NOT_NULL(strstr(err.msg, "cannot keep fd 0 as fd 1"));
+    ASSERT_STR_CONTAINS(err.msg, "cannot keep fd 0 as fd 1");
     ASSERT_TRUE(no_children());
 }
 
@@ -331,7 +331,7 @@ static void test_spawn_run_kills_the_whole_group_at_its_time_limit(void)
     ASSERT_EQ(spawn_run(&o, &copy, 1, 300, &status, NULL, &err), ERR_TIMEOUT);
     double took = mono_now_s() - t0;
     ASSERT_TRUE(took >= 0.3 && took < 5.0);
-    ASSERT_NOT_NULL(strstr(err.msg, "still running after 300 ms"));
+    ASSERT_STR_CONTAINS(err.msg, "still running after 300 ms");
     char text[32] = "";
     ssize_t n = pread(copy, text, sizeof text - 1, 0);
     text[n > 0 ? n : 0] = '\0';
@@ -384,7 +384,7 @@ static void test_spawn_finds_programs_on_path_or_by_their_path(void)
 {
     char path[PATH_MAX] = "";
     ASSERT_TRUE(spawn_find("sh", path, sizeof path));
-    ASSERT_NOT_NULL(strstr(path, "/sh"));
+    ASSERT_STR_CONTAINS(path, "/sh");
     ASSERT_TRUE(access(path, X_OK) == 0);
     ASSERT_TRUE(spawn_find(self, NULL, 0));
     ASSERT_FALSE(spawn_find("mtq-no-such-program", path, sizeof path));
