@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -144,6 +145,16 @@ static int failing_hook(void *ctx)
     return -EPERM;
 }
 
+/* The hook's own fd (ctx: its number) must still be the /dev/null it was in the parent, not a
+ * kept fd placed on the same number. */
+static int hook_sees_its_fd(void *ctx)
+{
+    struct stat st;
+    if (fstat(*(const int *)ctx, &st) < 0)
+        return -errno;
+    return S_ISCHR(st.st_mode) ? 0 : -EBADF;
+}
+
 /* ---- tests ---- */
 
 static void test_spawn_reports_the_exit_code_and_the_signal_that_ended_a_child(void)
@@ -264,6 +275,39 @@ static void test_spawn_puts_fds_at_their_numbers_even_when_they_cross(void)
     close(a[0]);
     close(b[0]);
     close(out[0]);
+    ASSERT_TRUE(no_children());
+}
+
+/* QEMU's case: the confinement hook uses its Landlock ruleset's fd, perhaps at the number the
+ * fast link is kept at (3); the kept fd is placed only after the hook. */
+static void test_spawn_places_kept_fds_after_the_hook(void)
+{
+    int a[2];
+    struct err err = {0};
+    ASSERT_EQ_FATAL(spawn_pipe(a, &err), 0);
+    int hook_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ASSERT_GE_FATAL(hook_fd, 0);
+    char *argv[] = {self, "--child", "write-fds", "40", NULL};
+    struct spawn_fd keep[] = {{a[1], 40}};
+    int hook_at = 40; /* the hook looks at the kept fd's number before it is placed */
+    ASSERT_TRUE_FATAL(dup3(hook_fd, 40, O_CLOEXEC) == 40);
+    struct spawn_opts o = child_opts(argv);
+    o.keep = keep;
+    o.n_keep = 1;
+    o.hook = hook_sees_its_fd;
+    o.hook_ctx = &hook_at;
+    pid_t pid = -1;
+    int st = -1;
+    ASSERT_EQ_FATAL(spawn_start(&o, &pid, NULL, &err), 0);
+    close(40);
+    close(hook_fd);
+    close(a[1]);
+    char got[64];
+    read_all(a[0], got, sizeof got);
+    ASSERT_STR_EQ(got, "fd 40\n"); /* and the child has the pipe at 40 */
+    ASSERT_TRUE(spawn_reap(pid, 10000, &st));
+    ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    close(a[0]);
     ASSERT_TRUE(no_children());
 }
 
@@ -404,6 +448,7 @@ int test_register(void)
     CU_ADD_TEST(s, test_spawn_names_the_step_and_errno_that_failed_and_leaves_no_child);
     CU_ADD_TEST(s, test_spawn_resets_ignored_and_blocked_signals_in_the_child);
     CU_ADD_TEST(s, test_spawn_puts_fds_at_their_numbers_even_when_they_cross);
+    CU_ADD_TEST(s, test_spawn_places_kept_fds_after_the_hook);
     CU_ADD_TEST(s, test_spawn_leaks_no_fd_into_the_child_but_those_it_keeps);
     CU_ADD_TEST(s, test_spawn_run_copies_the_output_and_gives_the_exit_code);
     CU_ADD_TEST(s, test_spawn_run_kills_the_whole_group_at_its_time_limit);
