@@ -8,6 +8,7 @@
 #include "project_internal.h"
 
 #include "fs.h"
+#include "mono.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -20,13 +21,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Adds dir's tree to the archive as "./<rel>" members, the way TVM's exporter names them. */
 static int add_tree(struct archive *a, const char *dir, const char *rel)
@@ -81,7 +75,7 @@ static int generate(const char *tar, const char *dir, const char *board, struct 
     snprintf(json, sizeof json, "{\"project_type\": \"aot_standalone\", \"board\": \"%s\"}",
              board);
     cJSON *o = cJSON_Parse(json);
-    int rc = proj__generate(MTQ_TEMPLATE_DIR, tar, "", dir, o, err);
+    int rc = proj_generate(MTQ_TEMPLATE_DIR, tar, "", dir, o, err);
     cJSON_Delete(o);
     return rc;
 }
@@ -90,23 +84,23 @@ static int generate(const char *tar, const char *dir, const char *board, struct 
 static double cold(const char *tar, const char *dir, const char *board, struct proj_sizes *z)
 {
     struct err err = {0};
-    double t0 = now();
-    if (generate(tar, dir, board, &err) < 0 || proj__build(dir, false, z, &err) < 0) {
+    double t0 = mono_now_s();
+    if (generate(tar, dir, board, &err) < 0 || proj__build(dir, false, 0, z, &err) < 0) {
         fprintf(stderr, "bench_build: %s: %s\n%s\n", board, err.msg, err.detail);
         return -1;
     }
-    return now() - t0;
+    return mono_now_s() - t0;
 }
 
 static double rebuild(const char *dir)
 {
     struct err err = {0};
-    double t0 = now();
-    if (proj__build(dir, false, NULL, &err) < 0) {
+    double t0 = mono_now_s();
+    if (proj__build(dir, false, 0, NULL, &err) < 0) {
         fprintf(stderr, "bench_build: %s: %s\n", dir, err.msg);
         return -1;
     }
-    return now() - t0;
+    return mono_now_s() - t0;
 }
 
 int main(int argc, char **argv)

@@ -16,6 +16,7 @@
 #include "bench_echo.h"
 #include "client.h"
 #include "fs.h"
+#include "mono.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,7 @@ static int open_side(const struct side *s, struct cli_client **c, struct err *er
     if (rc == 0)
         rc = cli_open_transport(*c, NULL, NULL, err);
     if (rc == 0)
-        rc = bench_server_banner(*c, bench_now_s(), NULL, err);
+        rc = bench_server_banner(*c, mono_now_s(), NULL, err);
     return rc;
 }
 
@@ -81,13 +82,13 @@ static int round_trips(struct side *s, struct err *err)
     for (int i = 0; rc == 0 && i < RTT_SAMPLES; i++) {
         uint8_t x = (uint8_t)i, y = 0;
         size_t k = 0;
-        double t0 = bench_now_s();
+        double t0 = mono_now_s();
         rc = cli_write_transport(c, &x, 1, 5.0, err);
         if (rc == 0)
             rc = cli_read_transport(c, &y, 1, -1, &k, err);
         if (rc == 0 && y != x)
             rc = err_set(err, ERR_INVALID, "the round trip's byte came back changed");
-        s->rtt_s[i] = bench_now_s() - t0;
+        s->rtt_s[i] = mono_now_s() - t0;
     }
     if (rc == 0)
         rc = cli_close_transport(c, err);

@@ -8,6 +8,7 @@
  */
 #include "fs.h"
 #include "project_internal.h"
+#include "mono.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -18,13 +19,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void add(struct archive *a, const char *name, const char *text)
 {
@@ -78,9 +72,9 @@ static double configure(const char *proj, const char *build)
     char cmd[3 * PATH_MAX];
     snprintf(cmd, sizeof cmd, "cmake -S '%s' -B '%s/%s' -G Ninja >/dev/null 2>&1", proj, proj,
              build);
-    double t0 = now_s();
+    double t0 = mono_now_s();
     int rc = system(cmd);
-    return rc == 0 ? now_s() - t0 : -1;
+    return rc == 0 ? mono_now_s() - t0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -98,7 +92,7 @@ int main(int argc, char **argv)
         struct err err = {0};
         cJSON *o = cJSON_Parse("{\"project_type\": \"aot_standalone\", \"board\": "
                                "\"mps2-an385\"}");
-        if (make_mlf(tar, n) < 0 || proj__generate(MTQ_TEMPLATE_DIR, tar, "", proj, o, &err) < 0) {
+        if (make_mlf(tar, n) < 0 || proj_generate(MTQ_TEMPLATE_DIR, tar, "", proj, o, &err) < 0) {
             fprintf(stderr, "bench_model_table: %d tensors: %s\n", n, err.msg);
             rc = 1;
         }

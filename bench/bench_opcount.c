@@ -9,6 +9,7 @@
  * riscv32-virt). Needs cmake, ninja and the boards' cross compilers.
  */
 #include "aot.h"
+#include "board_io.h"
 #include "emu.h"
 #include "fs.h"
 #include "machine.h"
@@ -68,18 +69,23 @@ static int run_once(const struct machine *m, const char *elf, struct cli_aot_res
     c.deterministic = true;
     struct emu *e = emu_start(&c, &err);
     int rc = e ? 0 : -1;
+    struct board_io io = {0};
     if (rc == 0)
-        rc = emu_run(e, &err) < 0 || emu_wait_banner(e, buf, sizeof buf - 1, &got, LINE_MS,
+        board_io_open(&io, e);
+    if (rc == 0)
+        rc = emu_run(e, &err) < 0 || board_io_banner(&io, buf, sizeof buf - 1, &got, LINE_MS,
                                                      &err) < 0 ? -1 : 0;
     if (rc == 0)
-        rc = emu_write(e, "run%", 4, NULL, LINE_MS, &err) < 0 ||
-             emu_read_until(e, "done\n", buf, sizeof buf - 1, &got, LINE_MS, &err) < 0 ? -1 : 0;
+        rc = board_io_write(&io, "run%", 4, LINE_MS, &err) < 0 ||
+             board_io_read_until(&io, "done\n", buf, sizeof buf - 1, &got, LINE_MS, &err) < 0
+                 ? -1 : 0;
     if (rc == 0) {
         buf[got] = '\0';
         rc = cli_aot_parse_run(buf, NULL, r, &err);
     }
     if (rc < 0)
         fprintf(stderr, "bench_opcount: %s: %s\n", m->name, err.msg);
+    board_io_close(&io);
     emu_free(e);
     return rc;
 }

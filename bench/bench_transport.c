@@ -8,16 +8,20 @@
  *     (QEMU_NOTES.md: the slow direction); both are reported.
  *   - read_transport of 1 byte that is already there: client round trip and server CPU time
  *     (from /proc/<pid>/schedstat) per call, median / mean over many calls.
- *   - 1-byte echo round trip (write_transport + read_transport) vs raw emu_write + emu_read.
+ *   - 1-byte echo round trip (write_transport + read_transport) vs the same link the server
+ *     uses (server/transport.c) driven directly, without JSON-RPC.
  *   - open_transport latency in a fresh server (as tvmc runs it: QEMU spawn to the first banner
  *     byte), median of several, and raw emu_start+emu_run to the first byte.
  * Usage: bench_transport [board (mps2-an385)] [echo bytes (65536)]. Progress goes to stderr.
  */
 #include "bench_echo.h"
+#include "board_io.h"
 #include "client.h"
 #include "emu.h"
 #include "fs.h"
 #include "machine.h"
+#include "mono.h"
+#include "record.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -77,13 +81,23 @@ static int make_project(struct bench *b, struct err *err)
     if (rc == 0)
         rc = mach_load_by_name(&b->m, machines, b->board, err);
     if (rc == 0)
-        rc = fs_join(b->image, sizeof b->image, b->proj, "flash/firmware.elf", err);
+        rc = fs_join(b->image, sizeof b->image, b->proj, RECORD_FLASHED_ELF, err);
     return rc;
 }
 
 /* ---- raw: the emulator library alone ---- */
 
-static struct emu *raw_boot(struct bench *b, double *first_byte_s, struct err *err)
+/* Powers the raw board off: its link, then QEMU. Accepts one that never booted. */
+static void raw_off(struct board_io *io)
+{
+    struct emu *e = io->emu;
+    board_io_close(io);
+    emu_free(e);
+}
+
+/* Starts QEMU on the flashed image into *io and reads its banner (through the server's link,
+ * without the server). On failure nothing is left. */
+static int raw_boot(struct bench *b, struct board_io *io, double *first_byte_s, struct err *err)
 {
     struct emu_config cfg;
     emu_config_init(&cfg);
@@ -92,34 +106,35 @@ static struct emu *raw_boot(struct bench *b, double *first_byte_s, struct err *e
     char log_path[PATH_MAX];
     snprintf(log_path, sizeof log_path, "%s/raw-qemu.log", b->dir);
     cfg.log_path = log_path;
-    double t0 = bench_now_s();
+    memset(io, 0, sizeof *io);
+    double t0 = mono_now_s();
     struct emu *e = emu_start(&cfg, err);
     if (!e)
-        return NULL;
-    char c;
-    if (emu_run(e, err) < 0 || emu_read(e, &c, 1, 10000, err) < 0) {
-        emu_free(e);
-        return NULL;
-    }
-    if (first_byte_s)
-        *first_byte_s = bench_now_s() - t0;
+        return -1;
+    board_io_open(io, e);
     char banner[256];
     size_t got = 0;
-    if (emu_wait_banner(e, banner, sizeof banner, &got, 10000, err) < 0) {
-        emu_free(e);
-        return NULL;
+    if (emu_run(e, err) < 0 || board_io_read(io, banner, 1, 10000, err) < 0) {
+        raw_off(io);
+        return -1;
     }
-    return e;
+    if (first_byte_s)
+        *first_byte_s = mono_now_s() - t0;
+    if (board_io_banner(io, banner + 1, sizeof banner - 1, &got, 10000, err) < 0) {
+        raw_off(io);
+        return -1;
+    }
+    return 0;
 }
 
 /* Writes all bytes while reading the echo back: h2d = when the last byte went in, d2h = when
  * the last came back (both from the start). */
-static int raw_echo(struct emu *e, const uint8_t *out, uint8_t *in, size_t n, double *h2d,
-                    double *d2h, struct err *err)
+static int raw_echo(struct board_io *io, const uint8_t *out, uint8_t *in, size_t n,
+                    double *h2d, double *d2h, struct err *err)
 {
-    int fd = emu_uart_fd(e);
+    int fd = emu_uart_fd(io->emu);
     size_t sent = 0, got = 0;
-    double t0 = bench_now_s();
+    double t0 = mono_now_s();
     while (got < n) {
         struct pollfd p = {.fd = fd, .events = (short)(POLLIN | (sent < n ? POLLOUT : 0))};
         if (poll(&p, 1, 10000) <= 0)
@@ -133,10 +148,10 @@ static int raw_echo(struct emu *e, const uint8_t *out, uint8_t *in, size_t n, do
         if (sent < n && (p.revents & POLLOUT)) {
             ssize_t w = write(fd, out + sent, n - sent);
             if (w > 0 && (sent += (size_t)w) == n)
-                *h2d = bench_now_s() - t0;
+                *h2d = mono_now_s() - t0;
         }
     }
-    *d2h = bench_now_s() - t0;
+    *d2h = mono_now_s() - t0;
     return memcmp(in, out, n) ? err_set(err, ERR_INVALID, "raw echo: bytes differ") : 0;
 }
 
@@ -146,7 +161,7 @@ int main(int argc, char **argv)
                       .bytes = argc > 2 ? strtoul(argv[2], NULL, 0) : 65536};
     struct err err = {0};
     struct cli_client *c = NULL;
-    struct emu *e = NULL;
+    struct board_io raw = {0};
     int status = 1;
     uint8_t *out = malloc(b.bytes), *in = malloc(b.bytes);
     double raw_h2d[RUNS], raw_d2h[RUNS], srv_h2d[RUNS], srv_d2h[RUNS];
@@ -177,17 +192,16 @@ int main(int argc, char **argv)
     /* open latency: raw, then fresh servers (flash already done: tvmc's run step) */
     fprintf(stderr, "bench_transport: open latency\n");
     for (int i = 0; i < OPENS; i++) {
-        if (!(e = raw_boot(&b, &raw_opens[i], &err))) {
+        if (raw_boot(&b, &raw, &raw_opens[i], &err) < 0) {
             fail("raw boot", &err);
             goto out;
         }
-        emu_free(e);
-        e = NULL;
+        raw_off(&raw);
         if (bench_start(b.proj, &c, &err) < 0) {
             fail("starting the server", &err);
             goto out;
         }
-        double t0 = bench_now_s();
+        double t0 = mono_now_s();
         if (cli_open_transport(c, NULL, NULL, &err) < 0 || bench_server_banner(c, t0, &opens[i],
                                                                          &err) < 0) {
             fail("open_transport", &err);
@@ -200,35 +214,34 @@ int main(int argc, char **argv)
     /* raw: one QEMU at a time (the echo firmware polls its UART and keeps a core busy) */
     fprintf(stderr, "bench_transport: raw echo of %zu bytes x %d, 1-byte round trips\n",
             b.bytes, RUNS);
-    if (!(e = raw_boot(&b, NULL, &err))) {
+    if (raw_boot(&b, &raw, NULL, &err) < 0) {
         fail("raw boot", &err);
         goto out;
     }
     for (int r = 0; r < RUNS; r++) {
         memset(in, 0, b.bytes);
-        if (raw_echo(e, out, in, b.bytes, &raw_h2d[r], &raw_d2h[r], &err) < 0) {
+        if (raw_echo(&raw, out, in, b.bytes, &raw_h2d[r], &raw_d2h[r], &err) < 0) {
             fail("raw echo", &err);
             goto out;
         }
     }
     for (int i = 0; i < RTT_SAMPLES; i++) {
         uint8_t x = (uint8_t)i, y = 0;
-        double t0 = bench_now_s();
-        if (emu_write(e, &x, 1, NULL, 5000, &err) < 0 || emu_read(e, &y, 1, 5000, &err) < 0 ||
-            y != x) {
+        double t0 = mono_now_s();
+        if (board_io_write(&raw, &x, 1, 5000, &err) < 0 ||
+            board_io_read(&raw, &y, 1, 5000, &err) < 0 || y != x) {
             fail("raw round trip", &err);
             goto out;
         }
-        raw_rtt[i] = bench_now_s() - t0;
+        raw_rtt[i] = mono_now_s() - t0;
     }
-    emu_free(e);
-    e = NULL;
+    raw_off(&raw);
 
     /* the same through the server */
     fprintf(stderr, "bench_transport: server echo of %zu bytes x %d, 1-byte round trips\n",
             b.bytes, RUNS);
     if (bench_start(b.proj, &c, &err) < 0 || cli_open_transport(c, NULL, NULL, &err) < 0 ||
-        bench_server_banner(c, bench_now_s(), NULL, &err) < 0) {
+        bench_server_banner(c, mono_now_s(), NULL, &err) < 0) {
         fail("opening the server's transport", &err);
         goto out;
     }
@@ -243,13 +256,13 @@ int main(int argc, char **argv)
     for (int i = 0; i < RTT_SAMPLES; i++) {
         uint8_t x = (uint8_t)i, y = 0;
         size_t k = 0;
-        double t0 = bench_now_s();
+        double t0 = mono_now_s();
         if (cli_write_transport(c, &x, 1, 5.0, &err) < 0 ||
             cli_read_transport(c, &y, 1, -1, &k, &err) < 0 || y != x) {
             fail("server round trip", &err);
             goto out;
         }
-        srv_rtt[i] = bench_now_s() - t0;
+        srv_rtt[i] = mono_now_s() - t0;
     }
     rtt_cpu_ns = (cpu_ns(cli_client_pid(c)) - cpu0) / RTT_SAMPLES;
 
@@ -268,12 +281,12 @@ int main(int argc, char **argv)
             for (int i = 0; i < batch; i++) {
                 uint8_t y;
                 size_t k = 0;
-                double t0 = bench_now_s();
+                double t0 = mono_now_s();
                 if (cli_read_transport(c, &y, 1, 0, &k, &err) < 0) {
                     fail("1-byte read of a waiting byte", &err);
                     goto out;
                 }
-                reads[done + i] = bench_now_s() - t0;
+                reads[done + i] = mono_now_s() - t0;
             }
             read_cpu_ns += cpu_ns(cli_client_pid(c)) - c0;
             done += batch;
@@ -310,7 +323,7 @@ int main(int argc, char **argv)
            READ_CALLS, RTT_SAMPLES);
     status = 0;
 out:
-    emu_free(e);
+    raw_off(&raw);
     if (c)
         cli_client_close(c, 10000, NULL);
     fs_remove_tree(b.dir, NULL);

@@ -7,6 +7,9 @@
  */
 #include "aot.h"
 
+#include "line_reader.h"
+#include "mono.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -598,48 +601,39 @@ long cli_aot_argmax(const char *dtype, const unsigned char *data, size_t bytes)
 struct cli_aot_session {
     struct cli_aot_io io;
     double deadline;
-    char *buf; /* bytes received and not yet consumed */
-    size_t len, cap;
+    struct line_reader lines; /* bytes received and not yet consumed */
     struct cli_aot_banner banner;
     struct cli_aot_model model;
 };
 
-double cli_aot_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Describes what has arrived of an unfinished line, for messages. */
 static void pending_text(const struct cli_aot_session *s, char *out, size_t outsz)
 {
-    if (!s->len) {
+    size_t len = 0;
+    const char *p = line_reader_pending(&s->lines, &len);
+    if (!len) {
         snprintf(out, outsz, "nothing");
         return;
     }
     char q[QUOTE_MAX + 8];
-    const char *nl = memchr(s->buf, '\n', s->len);
-    size_t n = nl ? (size_t)(nl - s->buf) : s->len;
-    snprintf(out, outsz, "'%s'", quote(s->buf, n, q, sizeof q));
+    const char *nl = memchr(p, '\n', len);
+    size_t n = nl ? (size_t)(nl - p) : len;
+    snprintf(out, outsz, "'%s'", quote(p, n, q, sizeof q));
 }
 
-/* Reads until a whole line is buffered; *len is its length without '\n'. what names the
- * command being answered, for messages. */
-static int fill_line(struct cli_aot_session *s, const char *what, size_t *len, struct err *err)
+/* Reads until a whole line is there: *line (NUL-terminated, valid until the next read) and
+ * *len, its length without '\n'. what names the command being answered, for messages. */
+static int take_line(struct cli_aot_session *s, const char *what, char **line, size_t *len,
+                     struct err *err)
 {
-    size_t scanned = 0;
     for (;;) {
-        char *nl = s->len > scanned ? memchr(s->buf + scanned, '\n', s->len - scanned) : NULL;
-        if (nl) {
-            *len = (size_t)(nl - s->buf);
+        enum line_take t = line_reader_take(&s->lines, line, len);
+        if (t == LINE_TAKE_LINE)
             return 0;
-        }
-        scanned = s->len;
-        if (s->len >= MAX_LINE_BYTES)
+        if (t == LINE_TAKE_TOO_LONG)
             return err_set(err, ERR_INVALID, "%s: a line of over %u bytes without a newline",
                            what, MAX_LINE_BYTES);
-        double left = s->deadline - cli_aot_now();
+        double left = s->deadline - mono_now_s();
         char so_far[QUOTE_MAX + 16];
         if (left <= 0) {
             pending_text(s, so_far, sizeof so_far);
@@ -647,16 +641,12 @@ static int fill_line(struct cli_aot_session *s, const char *what, size_t *len, s
                            "(received so far: %s); raise --timeout, or check the firmware with "
                            "'microtvm-qemu serial'", what, so_far);
         }
-        if (s->cap - s->len < 4096) {
-            size_t cap = s->cap ? s->cap * 2 : 8192;
-            char *bigger = realloc(s->buf, cap);
-            if (!bigger)
-                return err_set(err, -ENOMEM, "out of memory");
-            s->buf = bigger;
-            s->cap = cap;
-        }
-        size_t got = 0;
-        int rc = s->io.read(s->io.ctx, s->buf + s->len, s->cap - s->len, left, &got, err);
+        char *room = NULL;
+        size_t room_len = 0, got = 0;
+        int rc = line_reader_space(&s->lines, &room, &room_len, err);
+        if (rc < 0)
+            return rc;
+        rc = s->io.read(s->io.ctx, room, room_len, left, &got, err);
         if (rc == ERR_TIMEOUT)
             continue; /* the deadline check above decides */
         if (rc == ERR_CLOSED) {
@@ -667,15 +657,9 @@ static int fill_line(struct cli_aot_session *s, const char *what, size_t *len, s
         }
         if (rc < 0)
             return err_prefix(err, "%s", what);
-        s->len += got;
+        if (got > 0) /* 0 would mean the end: only ERR_CLOSED says that here */
+            line_reader_added(&s->lines, got);
     }
-}
-
-/* Drops the first line (len bytes and its '\n') from the buffer. */
-static void consume_line(struct cli_aot_session *s, size_t len)
-{
-    memmove(s->buf, s->buf + len + 1, s->len - len - 1);
-    s->len -= len + 1;
 }
 
 enum reply_kind { ONE_LINE, UNTIL_DONE, UNTIL_DONE_OR_ERROR };
@@ -684,11 +668,11 @@ enum reply_kind { ONE_LINE, UNTIL_DONE, UNTIL_DONE_OR_ERROR };
 static int read_reply(struct cli_aot_session *s, const char *what, enum reply_kind kind,
                       char **text, struct err *err)
 {
-    char *out = NULL;
+    char *out = NULL, *line = NULL;
     size_t used = 0, len = 0;
     int rc = 0;
     for (bool first = true;; first = false) {
-        if ((rc = fill_line(s, what, &len, err)) < 0)
+        if ((rc = take_line(s, what, &line, &len, err)) < 0)
             goto fail;
         char *bigger = realloc(out, used + len + 2);
         if (!bigger) {
@@ -696,13 +680,12 @@ static int read_reply(struct cli_aot_session *s, const char *what, enum reply_ki
             goto fail;
         }
         out = bigger;
-        memcpy(out + used, s->buf, len);
+        memcpy(out + used, line, len);
         out[used + len] = '\n';
         out[used + len + 1] = '\0';
-        bool is_done = len == 4 && !memcmp(s->buf, "done", 4);
-        bool is_error = len >= 6 && !memcmp(s->buf, "error:", 6);
+        bool is_done = len == 4 && !memcmp(line, "done", 4);
+        bool is_error = len >= 6 && !memcmp(line, "error:", 6);
         used += len + 1;
-        consume_line(s, len);
         if (kind == ONE_LINE || is_done || (kind == UNTIL_DONE_OR_ERROR && first && is_error))
             break;
     }
@@ -717,7 +700,7 @@ static int send_all(struct cli_aot_session *s, const char *what, const char *dat
                     struct err *err)
 {
     while (len) {
-        double left = s->deadline - cli_aot_now();
+        double left = s->deadline - mono_now_s();
         if (left <= 0)
             return err_set(err, ERR_TIMEOUT, "%s: could not send it within the time limit; "
                            "raise --timeout", what);
@@ -743,19 +726,19 @@ int cli_aot_open(const struct cli_aot_io *io, double deadline, struct cli_aot_se
         return err_set(err, -ENOMEM, "out of memory");
     s->io = *io;
     s->deadline = deadline;
+    line_reader_init(&s->lines, -1, MAX_LINE_BYTES);
 
     /* The banner; anything before it (boot noise) is skipped, within reason. */
     for (int skipped = 0;; skipped++) {
+        char *line = NULL;
         size_t len;
-        if ((rc = fill_line(s, "waiting for the board's banner", &len, err)) < 0)
+        if ((rc = take_line(s, "waiting for the board's banner", &line, &len, err)) < 0)
             goto fail;
-        s->buf[len] = '\0'; /* the '\n' becomes the terminator */
-        if (len && s->buf[len - 1] == '\r')
-            s->buf[len - 1] = '\0';
-        bool is_banner = !strncmp(s->buf, BANNER_PREFIX, strlen(BANNER_PREFIX));
+        if (len && line[len - 1] == '\r')
+            line[len - 1] = '\0';
+        bool is_banner = !strncmp(line, BANNER_PREFIX, strlen(BANNER_PREFIX));
         if (is_banner)
-            rc = cli_aot_parse_banner(s->buf, &s->banner, err);
-        consume_line(s, len);
+            rc = cli_aot_parse_banner(line, &s->banner, err);
         if (rc < 0)
             goto fail;
         if (is_banner)
@@ -789,7 +772,7 @@ void cli_aot_close(struct cli_aot_session *s)
 {
     if (!s)
         return;
-    free(s->buf);
+    line_reader_close(&s->lines);
     free(s);
 }
 

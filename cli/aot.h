@@ -151,16 +151,13 @@ struct cli_aot_session;
 
 /* Reads the banner (lines before it are skipped, up to a few), checks it is an
  * aot_standalone firmware, sends info% and parses the model. deadline is an absolute
- * CLOCK_MONOTONIC time in seconds (cli_aot_now); every step fails with ERR_TIMEOUT once it
+ * CLOCK_MONOTONIC time in seconds (mono_now_s); every step fails with ERR_TIMEOUT once it
  * passes. io is copied. On success *out is a session to free with cli_aot_close. */
 int cli_aot_open(const struct cli_aot_io *io, double deadline, struct cli_aot_session **out,
                  struct err *err);
 
 /* Frees the session (the channel is the caller's). Accepts NULL. */
 void cli_aot_close(struct cli_aot_session *s);
-
-/* CLOCK_MONOTONIC in seconds. */
-double cli_aot_now(void);
 
 const struct cli_aot_banner *cli_aot_banner_of(const struct cli_aot_session *s);
 const struct cli_aot_model *cli_aot_model_of(const struct cli_aot_session *s);

@@ -7,6 +7,7 @@
 #include "fs.h"
 #include "jsonget.h"
 #include "log.h"
+#include "record.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -19,33 +20,19 @@
 
 int cli__project_read(const char *dir, struct cli__project *p, struct err *err)
 {
-    char path[PATH_MAX];
-    cJSON *j = NULL;
+    struct project_record r;
     memset(p, 0, sizeof *p);
-    int rc = fs_join(path, sizeof path, dir, "project.json", err);
+    int rc = record_read(&r, dir, err);
+    if (rc == 0)
+        rc = record_require(&r, (const char *const[]){"project_type", NULL}, err);
+    snprintf(p->project_type, sizeof p->project_type, "%s", r.project_type);
+    snprintf(p->board, sizeof p->board, "%s", r.board);
+    snprintf(p->libc, sizeof p->libc, "%s", r.libc);
+    record_close(&r);
     if (rc < 0)
         return rc;
-    if (!fs_exists(path))
-        return err_set(err, ERR_INVALID, "%s: no project.json, so not a generated project; "
-                       "create one with 'microtvm-qemu create'", dir);
-    if ((rc = cli__read_json(path, &j, err)) < 0)
-        return err_prefix(err, "regenerate the project");
-    /* the server records the normalized values at the top and the call's under "options" */
-    const cJSON *opts = cJSON_GetObjectItemCaseSensitive(j, "options");
-    const char *type = cli_json_str(j, "project_type"), *board = cli_json_str(j, "board");
-    const char *libc = cli_json_str(j, "libc");
-    type = type ? type : cli_json_str(opts, "project_type");
-    board = board ? board : cli_json_str(opts, "board");
-    libc = libc ? libc : cli_json_str(opts, "libc");
-    snprintf(p->project_type, sizeof p->project_type, "%s", type ? type : "");
-    snprintf(p->board, sizeof p->board, "%s", board ? board : "");
-    snprintf(p->libc, sizeof p->libc, "%s", libc ? libc : "");
-    cJSON_Delete(j);
-    if (!p->project_type[0])
-        return err_set(err, ERR_INVALID, "%s: project.json records no project_type; regenerate "
-                       "the project", path);
-    if (fs_join(p->built_elf, sizeof p->built_elf, dir, "build/firmware.elf", err) < 0 ||
-        fs_join(p->flashed_elf, sizeof p->flashed_elf, dir, "flash/firmware.elf", err) < 0)
+    if (fs_join(p->built_elf, sizeof p->built_elf, dir, RECORD_BUILT_ELF, err) < 0 ||
+        fs_join(p->flashed_elf, sizeof p->flashed_elf, dir, RECORD_FLASHED_ELF, err) < 0)
         return err->code;
     p->built = fs_exists(p->built_elf);
     p->flashed = fs_exists(p->flashed_elf);

@@ -9,6 +9,7 @@
 #include "fs.h"
 #include "log.h"
 #include "machine.h"
+#include "mono.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -198,13 +199,6 @@ void cli__progress(const struct cli_ctx *ctx, const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     fprintf(stderr, "%s: %s\n", ctx->prog, line);
-}
-
-double cli__now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 bool cli__same_file(const char *a, const char *b)

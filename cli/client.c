@@ -6,18 +6,20 @@
 #include "client.h"
 
 #include "b85.h"
+#include "fs.h"
+#include "line_reader.h"
 #include "log.h"
+#include "mono.h"
+#include "spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,53 +40,24 @@ struct cli_client {
     int last_rpc_code;
     double deadline;    /* CLOCK_MONOTONIC seconds; 0: calls wait as long as it takes */
     bool timed_out;     /* a reply may still be in flight: no further calls */
-    char *buf;          /* bytes read past the last reply line */
-    size_t len, cap;
+    struct line_reader replies; /* what the server sent past the last reply line */
 };
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
 
 /* Waits up to timeout_ms for the server to exit; true when it has been reaped. */
 static bool reap(struct cli_client *c, int timeout_ms)
 {
-    for (int waited = 0; c->pid > 0; waited += 10) {
-        pid_t r = waitpid(c->pid, &c->status, WNOHANG);
-        if (r == c->pid || (r < 0 && errno == ECHILD)) {
-            if (r < 0)
-                c->status = 0;
-            c->pid = -1;
-            break;
-        }
-        if (r < 0 && errno != EINTR)
-            break;
-        if (waited >= timeout_ms)
-            break;
-        sleep_ms(10);
+    if (c->pid > 0 && spawn_reap(c->pid, timeout_ms, &c->status)) {
+        if (c->status < 0)
+            c->status = 0; /* reaped behind our back: no status to report */
+        c->pid = -1;
     }
     return c->pid < 0;
-}
-
-/* "exited with status 3" / "was killed by signal 9" for the reaped server. */
-static void describe_status(int status, char *out, size_t outsz)
-{
-    if (WIFEXITED(status))
-        snprintf(out, outsz, "exited with status %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(out, outsz, "was killed by signal %d (%s)", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)));
-    else
-        snprintf(out, outsz, "stopped (wait status 0x%x)", (unsigned)status);
 }
 
 int cli_client_start(const char *dir, bool debug, struct cli_client **out, struct err *err)
 {
     int rc = 0;
-    int req[2] = {-1, -1}, rep[2] = {-1, -1}, exec_pipe[2] = {-1, -1};
+    int req[2] = {-1, -1}, rep[2] = {-1, -1};
     struct cli_client *c = NULL;
     char launcher[PATH_MAX], py[PATH_MAX], rfd[16], wfd[16];
 
@@ -104,65 +77,36 @@ int cli_client_start(const char *dir, bool debug, struct cli_client **out, struc
     c->pid = -1;
     c->to_fd = c->from_fd = -1;
     c->next_id = 1;
-    if (pipe2(req, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0 || pipe2(exec_pipe, O_CLOEXEC) < 0) {
-        rc = err_errno(err, "pipe");
+    if (spawn_pipe(req, err) < 0 || spawn_pipe(rep, err) < 0) {
+        rc = err->code;
         goto fail;
     }
     snprintf(rfd, sizeof rfd, "%d", req[0]);
     snprintf(wfd, sizeof wfd, "%d", rep[1]);
     char *argv[] = {launcher, py, "--read-fd", rfd, "--write-fd", wfd, debug ? "--debug" : NULL,
                     NULL};
-    pid_t parent = getpid();
-
-    pid_t pid = fork();
-    if (pid < 0) {
-        rc = err_errno(err, "fork");
+    /* Like TVM's subprocess.Popen (close_fds), the server gets stdin, stdout, stderr and its two
+     * pipe ends, nothing we inherited; our stderr is its stdout too. The server must not
+     * outlive us: EOF on its read fd stops it, and the death signal covers a crash of ours. */
+    const struct spawn_fd keep[] = {{req[0], req[0]}, {rep[1], rep[1]}};
+    struct spawn_opts o = {.path = launcher, .argv = argv, .cwd = dir,
+                           .stdio = {SPAWN_INHERIT, STDERR_FILENO, SPAWN_INHERIT},
+                           .keep = keep, .n_keep = 2};
+    pid_t pid = -1;
+    enum spawn_step failed = SPAWN_OK;
+    if ((rc = spawn_start(&o, &pid, &failed, err)) < 0) {
+        errno = -rc; /* the child's step failed with an errno; the rest keeps spawn's message */
+        if (failed != SPAWN_OK)
+            rc = err_errno(err, "%s: cannot start it", launcher);
         goto fail;
-    }
-    if (pid == 0) {
-        /* Only async-signal-safe calls from here to exec. The server must not outlive us:
-         * EOF on its read fd stops it, and the death signal covers a crash of ours. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            _exit(127);
-        signal(SIGPIPE, SIG_DFL); /* we ignore it, and ignored signals survive exec */
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        close(req[1]);
-        close(rep[0]);
-        close(exec_pipe[0]);
-        /* Like TVM's subprocess.Popen (close_fds), the server gets stdin, stdout, stderr and
-         * its two pipe ends, nothing we inherited: every other fd closes at exec. */
-        close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-        if (fcntl(req[0], F_SETFD, 0) < 0 || fcntl(rep[1], F_SETFD, 0) < 0 ||
-            dup2(STDERR_FILENO, STDOUT_FILENO) < 0 || chdir(dir) < 0)
-            goto child_fail;
-        execv(launcher, argv);
-    child_fail:;
-        int e = errno;
-        ssize_t ignored = write(exec_pipe[1], &e, sizeof e);
-        (void)ignored;
-        _exit(127);
     }
     c->pid = pid;
     close(req[0]);
     close(rep[1]);
-    close(exec_pipe[1]);
-    req[0] = rep[1] = exec_pipe[1] = -1;
-
-    int child_errno = 0;
-    ssize_t n;
-    while ((n = read(exec_pipe[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR)
-        ;
-    if (n > 0) {
-        errno = child_errno;
-        rc = err_errno(err, "%s: cannot start it", launcher);
-        goto fail;
-    }
-    close(exec_pipe[0]);
+    req[0] = rep[1] = -1;
     c->to_fd = req[1];
     c->from_fd = rep[0];
+    line_reader_init(&c->replies, c->from_fd, MAX_REPLY_BYTES);
     log_debug("started %s (pid %d, fds %s/%s)", launcher, (int)pid, rfd, wfd);
     *out = c;
     return 0;
@@ -173,8 +117,6 @@ fail:
             close(req[i]);
         if (rep[i] >= 0)
             close(rep[i]);
-        if (exec_pipe[i] >= 0)
-            close(exec_pipe[i]);
     }
     if (c && c->pid > 0)
         reap(c, 5000);
@@ -217,12 +159,12 @@ int cli_client_close(struct cli_client *c, int timeout_ms, struct err *err)
                      timeout_ms);
     } else if (!(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)) {
         char how[128];
-        describe_status(c->status, how, sizeof how);
+        spawn_describe_status(c->status, how, sizeof how);
         rc = err_set(err, ERR_TOOL, "the server %s", how);
     }
     if (c->from_fd >= 0)
         close(c->from_fd);
-    free(c->buf);
+    line_reader_close(&c->replies);
     free(c);
     return rc;
 }
@@ -232,54 +174,24 @@ static int server_gone(struct cli_client *c, const char *method, struct err *err
 {
     char how[128] = "closed its reply pipe";
     if (reap(c, 5000))
-        describe_status(c->status, how, sizeof how);
+        spawn_describe_status(c->status, how, sizeof how);
     return err_set(err, ERR_CLOSED, "%s: the server %s without answering (its messages, if any, "
                    "are above; rerun with -v for its debug log)", method, how);
 }
 
-static int write_all(struct cli_client *c, const char *p, size_t len, const char *method,
+/* Reads one reply line: *line (valid until the next read) and its length without the '\n'. */
+static int read_line(struct cli_client *c, char **line, size_t *line_len, const char *method,
                      struct err *err)
 {
-    while (len) {
-        ssize_t n = write(c->to_fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EPIPE)
-            return server_gone(c, method, err);
-        if (n < 0)
-            return err_errno(err, "%s: writing the request", method);
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Reads one reply line into c->buf; *line_len excludes the '\n'. */
-static int read_line(struct cli_client *c, size_t *line_len, const char *method, struct err *err)
-{
-    size_t scanned = 0;
     for (;;) {
-        char *nl = c->len > scanned ? memchr(c->buf + scanned, '\n', c->len - scanned) : NULL;
-        if (nl) {
-            *line_len = (size_t)(nl - c->buf);
+        enum line_take t = line_reader_take(&c->replies, line, line_len);
+        if (t == LINE_TAKE_LINE)
             return 0;
-        }
-        scanned = c->len;
-        if (c->len >= MAX_REPLY_BYTES)
+        if (t == LINE_TAKE_TOO_LONG)
             return err_set(err, ERR_INTERNAL, "%s: the reply is over %u bytes without a newline",
                            method, MAX_REPLY_BYTES);
-        if (c->cap - c->len < 4096) {
-            size_t cap = c->cap ? c->cap * 2 : 65536;
-            char *bigger = realloc(c->buf, cap);
-            if (!bigger)
-                return err_set(err, -ENOMEM, "%s: out of memory", method);
-            c->buf = bigger;
-            c->cap = cap;
-        }
         if (c->deadline > 0) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            double left = c->deadline - ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+            double left = c->deadline - mono_now_s();
             struct pollfd p = {.fd = c->from_fd, .events = POLLIN};
             int r = left > 0 ? poll(&p, 1, (int)(left * 1000) + 1) : 0;
             if (r < 0 && errno == EINTR)
@@ -291,14 +203,15 @@ static int read_line(struct cli_client *c, size_t *line_len, const char *method,
                 return err_set(err, ERR_TIMEOUT, "%s: no reply within the time limit", method);
             }
         }
-        ssize_t n = read(c->from_fd, c->buf + c->len, c->cap - c->len);
-        if (n < 0 && errno == EINTR)
+        int n = line_reader_fill(&c->replies, err);
+        if (n == -EINTR)
             continue;
-        if (n < 0)
+        if (n < 0) {
+            errno = -n;
             return err_errno(err, "%s: reading the reply", method);
+        }
         if (n == 0)
             return server_gone(c, method, err);
-        c->len += (size_t)n;
     }
 }
 
@@ -354,6 +267,7 @@ int cli_client_call(struct cli_client *c, const char *method, cJSON *params, cJS
     int rc = 0;
     char *text = NULL;
     cJSON *req = NULL, *reply = NULL;
+    char *line = NULL;
     size_t line_len = 0;
 
     c->last_rpc_code = 0;
@@ -381,18 +295,21 @@ int cli_client_call(struct cli_client *c, const char *method, cJSON *params, cJS
     size_t tlen = strlen(text);
     text[tlen] = '\n'; /* overwrite the NUL; we pass the length, not a string */
     log_debug("-> %.*s", (int)(tlen < 300 ? tlen : 300), text);
-    if ((rc = write_all(c, text, tlen + 1, method, err)) < 0)
+    if ((rc = fs_write_all(c->to_fd, text, tlen + 1, err)) == ERR_CLOSED) {
+        rc = server_gone(c, method, err);
         goto out;
-    if ((rc = read_line(c, &line_len, method, err)) < 0)
+    }
+    if (rc < 0) {
+        err_prefix(err, "%s: writing the request", method);
         goto out;
-    log_debug("<- %.*s", (int)(line_len < 300 ? line_len : 300), c->buf);
+    }
+    if ((rc = read_line(c, &line, &line_len, method, err)) < 0)
+        goto out;
+    log_debug("<- %.*s", (int)(line_len < 300 ? line_len : 300), line);
 
     const char *end = NULL;
-    reply = cJSON_ParseWithLengthOpts(c->buf, line_len, &end, 0);
-    ptrdiff_t bad_at = end ? end - c->buf : 0;
-    size_t consumed = line_len + 1;
-    memmove(c->buf, c->buf + consumed, c->len - consumed);
-    c->len -= consumed;
+    reply = cJSON_ParseWithLengthOpts(line, line_len, &end, 0);
+    ptrdiff_t bad_at = end ? end - line : 0;
     if (!reply) {
         rc = err_set(err, ERR_INTERNAL, "%s: the server's reply is not JSON (at byte %td)",
                      method, bad_at);

@@ -23,8 +23,10 @@ struct cli_client;
 /* Starts the server of the project or template in dir: execs <dir>/launch_microtvm_api_server.sh
  * with [launcher, <dir>/microtvm_api_server.py, --read-fd, N, --write-fd, M] (+ --debug when
  * debug), cwd dir, our stderr as its stderr and as its stdout too (so build output never mixes
- * with our results on stdout). dir without a launcher fails with ERR_INVALID naming the file.
- * On success *out is a client to free with cli_client_close. */
+ * with our results on stdout), through spawn_start: in its own process group (a terminal's
+ * Ctrl-C reaches only us, and we close the server), SIGKILLed if we die. dir without a
+ * launcher fails with ERR_INVALID naming the file. On success *out is a client to free with
+ * cli_client_close. */
 int cli_client_start(const char *dir, bool debug, struct cli_client **out, struct err *err);
 
 /* Closes the request pipe, which tells the server to stop, and waits for it (up to

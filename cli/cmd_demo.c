@@ -11,7 +11,9 @@
 #include "log.h"
 #include "machine.h"
 #include "mlftar.h"
+#include "mono.h"
 #include "ops.h"
+#include "record.h"
 #include "report.h"
 
 #include <inttypes.h>
@@ -212,31 +214,31 @@ static int demo_board(const struct cli_ctx *ctx, struct cli_client *tmpl, const 
         return rc;
     cli__progress(ctx, "[%s] building the firmware%s", board,
                   ctx->verbose ? "" : " (-v shows the compiler)");
-    double t = cli__now();
+    double t = mono_now_s();
     opts = cJSON_CreateObject();
     if (opts && ctx->verbose)
         cJSON_AddTrueToObject(opts, "verbose");
     if ((rc = cli_build(client, opts, err)) < 0)
         goto out;
-    r->build_sec = cli__now() - t;
+    r->build_sec = mono_now_s() - t;
     cli__progress(ctx, "[%s] built in %.1f s; flashing", board, r->build_sec);
     if ((rc = cli_flash(client, NULL, err)) < 0)
         goto out;
 
     char elf[PATH_MAX];
     struct cli_elf_sizes sz;
-    if ((rc = fs_join(elf, sizeof elf, dir, "flash/firmware.elf", err)) < 0 ||
+    if ((rc = fs_join(elf, sizeof elf, dir, RECORD_FLASHED_ELF, err)) < 0 ||
         (rc = cli_elf_sizes(elf, &sz, err)) < 0)
         goto out;
     r->flash_bytes = sz.text + sz.data;
 
     cli__progress(ctx, "[%s] powering on and running %zu sample images", board, n);
-    t = cli__now();
+    t = mono_now_s();
     if ((rc = cli__board_open(client, NULL, t + RUN_TIMEOUT_SEC, &b, err)) < 0)
         goto out;
     rc = run_samples(&b, s, n, r, err);
     rc = cli__board_close(&b, rc, err);
-    r->run_sec = cli__now() - t;
+    r->run_sec = mono_now_s() - t;
 out:
     rc = cli__board_close(&b, rc, err);
     rc = cli__close_server(client, rc, err);

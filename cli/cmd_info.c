@@ -9,6 +9,7 @@
 #include "jsonget.h"
 #include "log.h"
 #include "machine.h"
+#include "record.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -281,12 +282,12 @@ static void percent(uint64_t used, uint64_t of, char *out, size_t outsz)
 /* What info reports about a project, all gathered before anything is printed. */
 struct project_facts {
     char dir[PATH_MAX];     /* the project, absolute */
-    char elf[PATH_MAX];     /* build/firmware.elf */
-    char flashed[PATH_MAX]; /* flash/firmware.elf */
+    char elf[PATH_MAX];     /* RECORD_BUILT_ELF */
+    char flashed[PATH_MAX]; /* RECORD_FLASHED_ELF */
     cJSON *info;            /* the server's ServerInfo */
-    cJSON *project;         /* project.json, or NULL when the project has none */
-    const cJSON *opts;      /* the options it records (in project), or NULL */
-    const char *board, *type, *mlf; /* in project and info, or NULL */
+    struct project_record rec; /* project.json (zeroed when the project has none) */
+    const cJSON *opts;      /* the options it records (in rec), or NULL */
+    const char *board, *type, *mlf; /* in rec and info, or NULL */
     struct machine *m;      /* the board's machine file, or NULL when it cannot be read */
     struct cli_elf_sizes sz;
     bool built, is_flashed, flashed_current;
@@ -294,30 +295,29 @@ struct project_facts {
 
 static void project_facts_close(struct project_facts *f)
 {
-    cJSON_Delete(f->project);
+    record_close(&f->rec);
     cJSON_Delete(f->info);
     free(f->m);
 }
 
-/* project.json: the options the server normalized and recorded at generate_project. A
- * project without one leaves *out NULL. */
-static int read_project_json(const char *dir, cJSON **out, struct err *err)
+/* project.json: what generate_project recorded. A project without one (the server checked it
+ * is a project) leaves f->rec zeroed and f->opts NULL. */
+static int read_record(struct project_facts *f, struct err *err)
 {
-    char path[PATH_MAX];
-    char *text = NULL;
-    size_t len = 0;
-    const char *end = NULL;
-    int rc = fs_join(path, sizeof path, dir, "project.json", err);
-    if (rc < 0 || !fs_exists(path))
+    int rc = record_read(&f->rec, f->dir, err);
+    if (rc == ERR_STATE) {
+        record_close(&f->rec);
+        err_clear(err);
+        return 0;
+    }
+    if (rc < 0)
         return rc;
-    if ((rc = fs_read_file(path, 1 << 20, &text, &len, err)) < 0)
-        return rc;
-    *out = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (!cJSON_IsObject(*out))
-        rc = err_set(err, ERR_INVALID, "%s: bad JSON at byte %td; regenerate the project",
-                     path, end ? end - text : (ptrdiff_t)0);
-    free(text);
-    return rc;
+    f->opts = f->rec.options;
+    f->board = f->rec.board[0] ? f->rec.board : NULL;
+    /* the type as asked for: TVM's aot_standalone_demo is recorded as aot_standalone + aot_demo */
+    f->type = f->rec.aot_demo ? "aot_standalone_demo"
+              : f->rec.project_type[0] ? f->rec.project_type : NULL;
+    return 0;
 }
 
 /* The board's machine file from the project's machines/, or NULL: sizes are still worth
@@ -335,8 +335,8 @@ static struct machine *load_board(const char *dir, const char *board)
 static int firmware_state(struct project_facts *f, struct err *err)
 {
     int rc;
-    if ((rc = fs_join(f->elf, sizeof f->elf, f->dir, "build/firmware.elf", err)) < 0 ||
-        (rc = fs_join(f->flashed, sizeof f->flashed, f->dir, "flash/firmware.elf", err)) < 0)
+    if ((rc = fs_join(f->elf, sizeof f->elf, f->dir, RECORD_BUILT_ELF, err)) < 0 ||
+        (rc = fs_join(f->flashed, sizeof f->flashed, f->dir, RECORD_FLASHED_ELF, err)) < 0)
         return rc;
     if (fs_exists(f->elf)) {
         if ((rc = cli_elf_sizes(f->elf, &f->sz, err)) < 0)
@@ -358,13 +358,8 @@ static int gather_facts(const struct cli_ctx *ctx, const char *project,
         return rc;
     /* all we need from the server is the ServerInfo */
     if ((rc = cli__close_server(client, 0, err)) < 0 ||
-        (rc = read_project_json(f->dir, &f->project, err)) < 0)
+        (rc = read_record(f, err)) < 0)
         return rc;
-    f->opts = cJSON_GetObjectItemCaseSensitive(f->project, "options");
-    if (!cJSON_IsObject(f->opts))
-        f->opts = f->project; /* the options may be the whole file */
-    f->board = cli_json_str(f->opts, "board");
-    f->type = cli_json_str(f->opts, "project_type");
     f->mlf = cli_json_str(f->info, "model_library_format_path");
     if (f->board)
         f->m = load_board(f->dir, f->board);

@@ -8,6 +8,8 @@
 #include "fs.h"
 #include "log.h"
 #include "machine.h"
+#include "mono.h"
+#include "record.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -129,14 +131,14 @@ static int call_server(const struct cli_ctx *ctx, const struct cli_command *cmd,
         cli__progress(ctx, "generating %s project for %s in %s", r->type, r->board, r->dir);
     else
         cli__progress(ctx, "%s %s", call == CALL_FLASH ? "flashing" : "building", dir);
-    double t0 = cli__now();
+    double t0 = mono_now_s();
     rc = call == CALL_GENERATE ? cli_generate_project(client, r->mlf, r->crt, r->dir, options, err)
          : call == CALL_FLASH  ? cli_flash(client, options, err)
                                : cli_build(client, options, err);
     options = NULL; /* taken */
     rc = cli__close_server(client, rc, err);
     client = NULL;
-    *sec = cli__now() - t0;
+    *sec = mono_now_s() - t0;
 out:
     if (client)
         rc = cli__close_server(client, rc, err);
@@ -205,7 +207,7 @@ static int run_method(const struct cli_ctx *ctx, const struct cli_command *cmd,
     if ((rc = cli__abs_path(a->pos[0], dir, sizeof dir, &err)) == 0 &&
         (rc = call_server(ctx, cmd, a, dir, flash ? CALL_FLASH : CALL_BUILD, NULL, &sec,
                           &err)) == 0 &&
-        (rc = fs_join(elf, sizeof elf, dir, flash ? "flash/firmware.elf" : "build/firmware.elf",
+        (rc = fs_join(elf, sizeof elf, dir, flash ? RECORD_FLASHED_ELF : RECORD_BUILT_ELF,
                       &err)) == 0) {
         if (flash)
             cli__progress(ctx, "flashed in %.1f s", sec);
@@ -247,7 +249,7 @@ const struct cli_command cli__cmd_flash = {
     .synopsis = "PROJECT_DIR",
     .summary = "program the emulated board with the built firmware (flash)",
     .description = "Starts the project's server and calls flash: the built image becomes\n"
-                   "PROJECT_DIR/flash/firmware.elf, the image the board boots from then on\n"
+                   "PROJECT_DIR/" RECORD_FLASHED_ELF ", the image the board boots from then on\n"
                    "('serial' and 'run' power it on). Prints that path on stdout.\n",
     .opts = project_opts,
     .n_opts = sizeof project_opts / sizeof project_opts[0],

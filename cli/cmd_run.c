@@ -11,6 +11,7 @@
 #include "elfsize.h"
 #include "fs.h"
 #include "log.h"
+#include "mono.h"
 #include "ops.h"
 #include "report.h"
 
@@ -321,7 +322,7 @@ static int parse_request(const struct cli_ctx *ctx, const struct cli_command *cm
     *r = (struct run_request){
         .project = a->pos[0],
         .json = cli__opt(cmd, a, "json") != NULL,
-        .started = cli__now(),
+        .started = mono_now_s(),
         .baseline_path = cli__opt(cmd, a, "baseline"),
         .max_pct = -1,
         .report_path = cli__opt(cmd, a, "report"),
@@ -489,7 +490,7 @@ static int report_run(const struct run_request *r, const struct run_state *s, bo
     if (s->baseline &&
         (rc = cli_baseline_compare(s->baseline, out, r->max_pct, &cmp, err)) < 0)
         goto out;
-    double wall_ms = (cli__now() - r->started) * 1000.0;
+    double wall_ms = (mono_now_s() - r->started) * 1000.0;
     changes = s->baseline ? cli_ops_compare(s->baseline, out) : NULL;
     if (r->json) {
         cJSON_AddNumberToObject(out, "host_wall_ms", round(wall_ms * 10) / 10);

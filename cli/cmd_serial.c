@@ -7,6 +7,7 @@
  * the pty while we are still writing.
  */
 #include "command.h"
+#include "fs.h"
 #include "log.h"
 
 #include <errno.h>
@@ -32,20 +33,6 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-static int write_stdout(const unsigned char *p, size_t len, struct err *err)
-{
-    while (len) {
-        ssize_t n = write(STDOUT_FILENO, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return err_errno(err, "writing the board's output to stdout");
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* One read_transport: passes what arrived to stdout. *quiet is set when nothing came. */
 static int pump_output(struct cli_client *c, double wait, bool *quiet, struct err *err)
 {
@@ -62,7 +49,9 @@ static int pump_output(struct cli_client *c, double wait, bool *quiet, struct er
                        "with -v for the server's log)");
     if (rc < 0)
         return rc;
-    return write_stdout(buf, got, err);
+    if ((rc = fs_write_all(STDOUT_FILENO, buf, got, err)) < 0)
+        return err_prefix(err, "writing the board's output to stdout");
+    return 0;
 }
 
 /* The session: returns 0 when it ended normally (escape, EOF), < 0 with *err otherwise. */

@@ -98,9 +98,6 @@ int cli__machine_load(const char *dir, const char *board, struct machine **out, 
  * first failure: rc when rc < 0, else the close's result. */
 int cli__close_server(struct cli_client *client, int rc, struct err *err);
 
-/* CLOCK_MONOTONIC in seconds, for wall times. */
-double cli__now(void);
-
 /* True when both files can be read and hold the same bytes. */
 bool cli__same_file(const char *a, const char *b);
 
@@ -116,13 +113,13 @@ int cli__abs_path(const char *path, char *out, size_t outsz, struct err *err);
 struct cli__project {
     char project_type[32], board[64], libc[32];
     char built_elf[PATH_MAX], flashed_elf[PATH_MAX];
-    bool built;           /* build/firmware.elf exists */
-    bool flashed;         /* flash/firmware.elf exists */
+    bool built;           /* RECORD_BUILT_ELF exists */
+    bool flashed;         /* RECORD_FLASHED_ELF exists */
     bool flashed_current; /* ... and is the current build */
 };
 
-/* Reads dir/project.json; a directory without one, or one without a project_type, fails with
- * ERR_INVALID naming the fix. */
+/* Reads dir/project.json (record_read); a directory without one fails with ERR_STATE, one
+ * without a project_type with ERR_INVALID, each naming the fix. */
 int cli__project_read(const char *dir, struct cli__project *p, struct err *err);
 
 /* An aot_standalone board powered on through its project's server (client not owned). */

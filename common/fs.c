@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -73,14 +74,24 @@ out:
     return rc;
 }
 
-static int write_all(int fd, const char *p, size_t len)
+int fs_write_all(int fd, const void *data, size_t len, struct err *err)
 {
-    while (len) {
+    const char *p = data;
+    while (len > 0) {
         ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) { /* a non-blocking fd: wait for room */
+                struct pollfd pf = {.fd = fd, .events = POLLOUT};
+                if (poll(&pf, 1, -1) < 0 && errno != EINTR)
+                    return err_errno(err, "waiting to write");
+                continue;
+            }
+            if (errno == EPIPE)
+                return err_set(err, ERR_CLOSED, "write: the reading end is closed");
+            return err_errno(err, "write");
+        }
         p += n;
         len -= (size_t)n;
     }
@@ -96,14 +107,17 @@ int fs_write_file(const char *path, const void *data, size_t len, struct err *er
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0)
         return err_errno(err, "%s", tmp);
-    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-        int rc = err_errno(err, "%s", tmp);
+    int rc = fs_write_all(fd, data, len, err);
+    if (rc == 0 && fsync(fd) < 0)
+        rc = err_errno(err, "fsync");
+    if (rc < 0) {
+        err_prefix(err, "%s", tmp);
         close(fd);
         unlink(tmp);
         return rc;
     }
     if (close(fd) < 0 || rename(tmp, path) < 0) {
-        int rc = err_errno(err, "%s", path);
+        rc = err_errno(err, "%s", path);
         unlink(tmp);
         return rc;
     }
@@ -223,8 +237,9 @@ static int copy_data_regions(int in, int out, off_t size, const char *from, cons
                 return err_errno(err, "%s", from);
             if (n == 0)
                 return err_set(err, ERR_INVALID, "%s: changed while being copied", from);
-            if (write_all(out, buf, (size_t)n) < 0)
-                return err_errno(err, "%s", to);
+            int rc = fs_write_all(out, buf, (size_t)n, err);
+            if (rc < 0)
+                return err_prefix(err, "%s", to);
             left -= n;
         }
         pos = hole;

@@ -18,6 +18,12 @@ int fs_read_file(const char *path, size_t max_bytes, char **out, size_t *len, st
 /* Writes len bytes to path through a temporary file and rename, so readers never see half. */
 int fs_write_file(const char *path, const void *data, size_t len, struct err *err);
 
+/* Writes all len bytes to fd, retrying on EINTR and partial writes and, on a non-blocking fd,
+ * waiting for room. Returns 0; ERR_CLOSED when the fd is a pipe or socket whose reader is gone
+ * (EPIPE: ignore SIGPIPE to see it); -errno otherwise. The message names the step, not the fd:
+ * callers prefix what they write to. */
+int fs_write_all(int fd, const void *data, size_t len, struct err *err);
+
 /* mkdir -p, with mode 0755. */
 int fs_mkdir_p(const char *path, struct err *err);
 

@@ -1,18 +1,19 @@
 /*
- * QEMU's lifetime as a board (see emu.h). The process is started the way libuv's uv_spawn
- * does it: every fd close-on-exec, only async-signal-safe calls between fork and exec, exec
- * failure reported over a CLOEXEC pipe. The child also asks for SIGKILL when we die and lives in
- * its own process group, so neither a crash of ours nor a stray child of QEMU's outlives us.
+ * QEMU's lifetime as a board (see emu.h). The process is started by spawn_start (common/spawn.h:
+ * every fd but stdio closed at exec, signals at their defaults, exec failure reported over a
+ * CLOEXEC pipe), confined just before exec; it gets SIGKILL when we die and lives in its own
+ * process group, so neither a crash of ours nor a stray child of QEMU's outlives us.
  * We never reap QEMU before emu_stop (waitid WNOWAIT), so its pid and group cannot be reused
  * while we may still signal them.
  */
 #include "emu.h"
 
 #include "confine.h"
-#include "deadline.h"
 #include "fs.h"
 #include "log.h"
+#include "mono.h"
 #include "qemu_argv.h"
+#include "spawn.h"
 #include "uart_pty.h"
 #include "qmp.h"
 
@@ -25,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -97,19 +97,6 @@ static bool check_exit(struct emu *e)
         e->status = (si.si_status & 0x7f) | (si.si_code == CLD_DUMPED ? 0x80 : 0);
     read_status(e);
     return true;
-}
-
-static void describe_status(int status, char *out, size_t n)
-{
-    if (status < 0)
-        snprintf(out, n, "exited");
-    else if (WIFEXITED(status))
-        snprintf(out, n, "exited with code %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(out, n, "was killed by signal %d (%s)", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)));
-    else
-        snprintf(out, n, "stopped (status 0x%x)", (unsigned)status);
 }
 
 /* ---- the firmware's exit status ---- */
@@ -185,7 +172,7 @@ const char *emu_describe_exit(struct emu *e, char *out, size_t n)
         snprintf(out, n, "QEMU exited with code 0 but the firmware gave no exit status (a "
                  "watchdog fired, or the firmware is not ours)");
     else {
-        describe_status(e->status, how, sizeof how);
+        spawn_describe_status(e->status, how, sizeof how);
         snprintf(out, n, "QEMU %s", how);
     }
     return out;
@@ -194,9 +181,9 @@ const char *emu_describe_exit(struct emu *e, char *out, size_t n)
 /* Waits up to timeout_ms for QEMU to exit, without reaping it. */
 static bool wait_exit(struct emu *e, int timeout_ms)
 {
-    int64_t deadline = emu__deadline(timeout_ms);
+    int64_t deadline = mono_deadline(timeout_ms);
     while (!check_exit(e)) {
-        int left = emu__left_ms(deadline);
+        int left = mono_left_ms(deadline);
         if (left == 0)
             return false;
         if (e->pidfd >= 0) {
@@ -260,24 +247,11 @@ static void add_log_tail(struct emu *e, struct err *err)
 /* Finds name on PATH (or takes it as a path if it has a '/'). */
 static int find_binary(const char *name, char *out, size_t n, struct err *err)
 {
-    if (strchr(name, '/')) {
-        if (access(name, X_OK) == 0 && (size_t)snprintf(out, n, "%s", name) < n)
-            return 0;
+    if (spawn_find(name, out, n))
+        return 0;
+    if (strchr(name, '/'))
         return err_set(err, ERR_TOOL, "QEMU binary %s is not an executable file: " INSTALL_HINT,
                        name);
-    }
-    const char *path = getenv("PATH");
-    if (!path || !*path)
-        path = "/usr/local/bin:/usr/bin:/bin";
-    for (const char *p = path; *p;) {
-        size_t len = strcspn(p, ":");
-        if (len > 0 && (size_t)snprintf(out, n, "%.*s/%s", (int)len, p, name) < n &&
-            access(out, X_OK) == 0)
-            return 0;
-        p += len;
-        if (*p == ':')
-            p++;
-    }
     return err_set(err, ERR_TOOL, "%s not found on PATH: " INSTALL_HINT, name);
 }
 
@@ -314,162 +288,52 @@ static int make_rundir(struct emu *e, struct err *err)
     return err_set(err, ERR_INTERNAL, "no usable runtime directory ($XDG_RUNTIME_DIR or /tmp)");
 }
 
-/* Moves fd to 3 or above (keeping close-on-exec), so dup2 onto 0..2 in the child never
- * clobbers another fd we still need there (a caller may have closed its stdio). */
-static int above_stdio(int fd)
+/* In the child just before exec (async-signal-safe): QEMU's confinement (confine.h). */
+static int confine_hook(void *conf)
 {
-    if (fd < 0 || fd > 2)
-        return fd;
-    int n = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    close(fd);
-    return n;
+    return confine_apply(conf);
 }
 
 /* The fd a link hands QEMU (emu_config.link_fd): QEMU's command line names it fd=3. */
 #define LINK_CHILD_FD 3
 
-/* Moves fd above LINK_CHILD_FD too (keeping close-on-exec): the child dup2s the link onto it,
- * which must not clobber the exec-failure report pipe. */
-static int above_link_fd(int fd)
-{
-    if (fd < 0 || fd > LINK_CHILD_FD)
-        return fd;
-    int n = fcntl(fd, F_DUPFD_CLOEXEC, LINK_CHILD_FD + 1);
-    close(fd);
-    return n;
-}
-
-/* In the child: every fd above stdio closes at exec, including those our own caller let us
- * inherit (a test runner's log, TVM's pipes): QEMU gets stdio and what it opens itself. A
- * link that hands QEMU an fd must dup2 it after this. close_range (Linux 5.11) or, without it,
- * fcntl on the first 4096. */
-static void no_inherited_fds(void)
-{
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
-    if (syscall(SYS_close_range, 3u, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */) == 0)
-        return;
-    for (int fd = 3; fd < 4096; fd++)
-        fcntl(fd, F_SETFD, FD_CLOEXEC);
-}
-
-/* In the child: only async-signal-safe calls until exec. */
-static void child(const char *bin, char *const argv[], int in, int out, int report,
-                  int link_fd, pid_t parent, const struct confine *conf)
-{
-    int stage = 0; /* what failed, for the parent: 0 a dup2 or exec, 1 the confinement */
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) /* the parent died before prctl took effect */
-        _exit(127);
-    int fds[3] = {in, out, out};
-    for (int i = 0; i < 3; i++)
-        if (dup2(fds[i], i) < 0)
-            goto fail;
-    no_inherited_fds();
-    /* QEMU must not inherit our blocked or ignored signals (SIGPIPE ignored by a server...) */
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    for (int s = 1; s < NSIG; s++)
-        sigaction(s, &dfl, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    int rc = confine_apply(conf);
-    if (rc < 0) {
-        errno = -rc;
-        stage = 1;
-        goto fail;
-    }
-    /* the link's fd is the one QEMU inherits beyond stdio (after the confinement, which may
-     * still need its ruleset's fd, perhaps at 3); dup2 clears its close-on-exec, and an fd
-     * already at 3 has it cleared by hand (dup2 onto itself changes nothing) */
-    if (link_fd >= 0 && (link_fd == LINK_CHILD_FD ? fcntl(LINK_CHILD_FD, F_SETFD, 0)
-                                                  : dup2(link_fd, LINK_CHILD_FD)) < 0)
-        goto fail;
-    execv(bin, argv);
-fail:;
-    int report_data[2] = {stage, errno};
-    ssize_t w = write(report, report_data, sizeof report_data);
-    (void)w;
-    _exit(127);
-}
-
+/* Starts QEMU: stdin /dev/null, stdout and stderr the log, link_fd (-1: none) as its fd 3,
+ * confined before its first instruction. spawn_start puts the link at 3 only after the hook,
+ * so the confinement's Landlock ruleset fd, wherever it is, is not overwritten first. */
 static int spawn(struct emu *e, const char *bin, char *const argv[], int log_fd, int link_fd,
                  const struct confine *conf, struct err *err)
 {
-    int rc = 0;
-    int pipefd[2] = {-1, -1};
-    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (devnull < 0 || (devnull = above_stdio(devnull)) < 0) {
-        rc = err_errno(err, "opening /dev/null");
-        goto out;
+    struct spawn_fd link = {.from = link_fd, .to = LINK_CHILD_FD};
+    struct spawn_opts o = {.path = bin, .argv = argv, .stdio = {SPAWN_DEVNULL, log_fd, log_fd},
+                           .keep = &link, .n_keep = link_fd >= 0 ? 1 : 0,
+                           .hook = confine_hook, .hook_ctx = (void *)conf};
+    enum spawn_step failed = SPAWN_OK;
+    int rc = spawn_start(&o, &e->pid, &failed, err);
+    if (rc == 0) {
+        e->pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
+        if (e->pidfd >= 0)
+            fcntl(e->pidfd, F_SETFD, FD_CLOEXEC);
+        return 0;
     }
-    if (pipe2(pipefd, O_CLOEXEC) < 0) {
-        rc = err_errno(err, "pipe2");
-        goto out;
-    }
-    if ((pipefd[0] = above_link_fd(pipefd[0])) < 0 ||
-        (pipefd[1] = above_link_fd(pipefd[1])) < 0) {
-        rc = err_errno(err, "pipe2");
-        goto out;
-    }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        rc = err_errno(err, "fork");
-        goto out;
-    }
-    if (pid == 0)
-        child(bin, argv, devnull, log_fd, pipefd[1], link_fd, parent, conf);
-    e->pid = pid;
-    setpgid(pid, pid); /* also here, so a kill of the group right after fork cannot miss */
-    e->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (e->pidfd >= 0)
-        fcntl(e->pidfd, F_SETFD, FD_CLOEXEC);
-    close(pipefd[1]);
-    pipefd[1] = -1;
-    int report[2] = {0, 0};
-    ssize_t r;
-    do
-        r = read(pipefd[0], report, sizeof report);
-    while (r < 0 && errno == EINTR);
-    if (r == (ssize_t)sizeof report) {
-        int child_errno = report[1];
-        errno = child_errno;
-        if (report[0] == 1) {
-            rc = err_errno(err, "confining %s before it starts (no new privileges, rlimits, "
-                           "Landlock)", bin);
-            goto out;
-        }
-        rc = err_errno(err, "starting %s", bin);
-        if (child_errno == ENOENT || child_errno == EACCES)
-            rc = err_set(err, ERR_TOOL, "cannot run %s (%s): " INSTALL_HINT, bin,
-                         strerror(child_errno));
-        goto out;
-    }
-out:
-    if (devnull >= 0)
-        close(devnull);
-    if (pipefd[0] >= 0)
-        close(pipefd[0]);
-    if (pipefd[1] >= 0)
-        close(pipefd[1]);
+    errno = -rc;
+    if (failed == SPAWN_FAILED_HOOK)
+        return err_errno(err, "confining %s before it starts (no new privileges, rlimits, "
+                         "Landlock)", bin);
+    if (failed == SPAWN_FAILED_EXEC && (rc == -ENOENT || rc == -EACCES))
+        return err_set(err, ERR_TOOL, "cannot run %s (%s): " INSTALL_HINT, bin, strerror(-rc));
     return rc;
 }
 
 /* Connects to QMP, giving up early when QEMU exits (a bad -M dies in milliseconds). */
 static int connect_qmp(struct emu *e, int timeout_ms, struct err *err)
 {
-    int64_t deadline = emu__deadline(timeout_ms);
+    int64_t deadline = mono_deadline(timeout_ms);
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     snprintf(a.sun_path, sizeof a.sun_path, "%s", e->sock);
     for (;;) {
         if (check_exit(e)) {
             char how[128];
-            describe_status(e->status, how, sizeof how);
+            spawn_describe_status(e->status, how, sizeof how);
             err_set(err, ERR_TOOL, "%s %s during start-up", e->binary, how);
             add_log_tail(e, err);
             return ERR_TOOL;
@@ -478,12 +342,12 @@ static int connect_qmp(struct emu *e, int timeout_ms, struct err *err)
         if (fd < 0)
             return err_errno(err, "QMP: socket");
         if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
-            e->qmp = qmp_open_fd(fd, emu__left_ms(deadline), err);
+            e->qmp = qmp_open_fd(fd, mono_left_ms(deadline), err);
             if (e->qmp)
                 return 0;
             if (wait_exit(e, 100)) { /* it died while greeting: say why */
                 char how[128];
-                describe_status(e->status, how, sizeof how);
+                spawn_describe_status(e->status, how, sizeof how);
                 err_set(err, ERR_TOOL, "%s %s during start-up", e->binary, how);
                 add_log_tail(e, err);
                 return ERR_TOOL;
@@ -496,7 +360,7 @@ static int connect_qmp(struct emu *e, int timeout_ms, struct err *err)
             errno = ce;
             return err_errno(err, "QMP: connecting to %s", e->sock);
         }
-        int left = emu__left_ms(deadline);
+        int left = mono_left_ms(deadline);
         if (left == 0) {
             err_set(err, ERR_TIMEOUT, "%s did not open its QMP socket within %d ms", e->binary,
                     timeout_ms);
@@ -553,7 +417,7 @@ static int open_devices(struct emu *e, const struct emu_config *c, int *log_fd,
     else
         snprintf(e->log_path, sizeof e->log_path, "%s/qemu.log", e->rundir);
     *log_fd = open(e->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (*log_fd < 0 || (*log_fd = above_stdio(*log_fd)) < 0)
+    if (*log_fd < 0)
         return err_errno(err, "opening QEMU's log %s", e->log_path);
     int rc = pty_open(&e->pty, err);
     if (rc == 0 && strcmp(c->machine->exit_kind, "cmsdk_watchdog") == 0)
@@ -566,7 +430,7 @@ struct emu *emu_start(const struct emu_config *c, struct err *err)
     struct emu__argv a = {.n = 0};
     struct confine conf = {.ruleset = -1};
     char bin[PATH_MAX];
-    int log_fd = -1, link_fd = -1; /* link_fd: a moved copy of c->link_fd, when needed */
+    int log_fd = -1;
     int rc = 0;
     struct emu *e = calloc(1, sizeof *e);
     if (!e) {
@@ -617,14 +481,8 @@ struct emu *emu_start(const struct emu_config *c, struct err *err)
         dprintf(log_fd, " %s", a.v[i]);
     dprintf(log_fd, "\n");
     e->log_from = lseek(log_fd, 0, SEEK_END);
-    /* a link fd among 0..2 (a caller without stdio) would be overwritten by the child's stdio */
-    if (c->link_fd >= 0 && c->link_fd <= 2 &&
-        (link_fd = fcntl(c->link_fd, F_DUPFD_CLOEXEC, LINK_CHILD_FD)) < 0) {
-        rc = err_errno(err, "moving the link's fd above stdio");
-        goto out;
-    }
-    if ((rc = spawn(e, bin, a.v, log_fd, link_fd >= 0 ? link_fd : c->link_fd, &conf,
-                    err)) < 0)
+    /* spawn_start places the link at 3 even from among 0..2 (a caller without stdio) */
+    if ((rc = spawn(e, bin, a.v, log_fd, c->link_fd, &conf, err)) < 0)
         goto out;
     int timeout = c->start_timeout_ms == 0 ? EMU_START_TIMEOUT_MS : c->start_timeout_ms;
     rc = connect_qmp(e, timeout, err);
@@ -642,8 +500,6 @@ out:
     confine_release(&conf);
     if (log_fd >= 0)
         close(log_fd);
-    if (link_fd >= 0)
-        close(link_fd);
     if (rc < 0) {
         emu_free(e);
         return NULL;
@@ -688,135 +544,6 @@ int emu_wake(struct emu *e, struct err *err)
 int emu_reset(struct emu *e, struct err *err)
 {
     return command(e, "system_reset", err);
-}
-
-ssize_t emu_read(struct emu *e, void *buf, size_t cap, int timeout_ms, struct err *err)
-{
-    int64_t deadline = emu__deadline(timeout_ms);
-    if (e->pty.master < 0)
-        return err_set(err, ERR_STATE, "reading the UART: the board is stopped");
-    if (cap == 0)
-        return err_set(err, ERR_INVALID, "reading the UART into an empty buffer");
-    for (;;) {
-        /* look at the exit before reading, so bytes sent just before it are still returned */
-        bool dead = check_exit(e);
-        ssize_t r = read(e->pty.master, buf, cap);
-        if (r > 0)
-            return r;
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r == 0 || (r < 0 && errno == EIO))
-            return closed_error(e, err);
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return err_errno(err, "reading the UART");
-        if (dead)
-            return closed_error(e, err);
-        int left = emu__left_ms(deadline);
-        if (left == 0)
-            return err_set(err, ERR_TIMEOUT, "no UART data within %d ms", timeout_ms);
-        struct pollfd p[2] = {{.fd = e->pty.master, .events = POLLIN},
-                              {.fd = e->pidfd, .events = POLLIN}};
-        if (e->pidfd < 0 && (left < 0 || left > 50))
-            left = 50; /* no pidfd: look at QEMU's exit every 50 ms */
-        if (poll(p, 2, left) < 0 && errno != EINTR)
-            return err_errno(err, "poll on the UART");
-    }
-}
-
-int emu_write(struct emu *e, const void *data, size_t len, size_t *written, int timeout_ms,
-              struct err *err)
-{
-    int64_t deadline = emu__deadline(timeout_ms);
-    const unsigned char *p = data;
-    size_t done = 0;
-    int rc = 0;
-    if (e->pty.master < 0) {
-        rc = err_set(err, ERR_STATE, "writing the UART: the board is stopped");
-        goto out;
-    }
-    while (done < len) {
-        if (check_exit(e)) {
-            rc = closed_error(e, err);
-            goto out;
-        }
-        ssize_t w = write(e->pty.master, p + done, len - done);
-        if (w > 0) {
-            done += (size_t)w;
-            continue;
-        }
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && errno == EIO) {
-            rc = closed_error(e, err);
-            goto out;
-        }
-        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            rc = err_errno(err, "writing the UART");
-            goto out;
-        }
-        int left = emu__left_ms(deadline);
-        if (left == 0) {
-            rc = err_set(err, ERR_TIMEOUT, "the board took %zu of %zu bytes within %d ms", done,
-                         len, timeout_ms);
-            goto out;
-        }
-        struct pollfd pf[2] = {{.fd = e->pty.master, .events = POLLOUT},
-                               {.fd = e->pidfd, .events = POLLIN}};
-        if (e->pidfd < 0 && (left < 0 || left > 50))
-            left = 50;
-        if (poll(pf, 2, left) < 0 && errno != EINTR) {
-            rc = err_errno(err, "poll on the UART");
-            goto out;
-        }
-    }
-out:
-    if (written)
-        *written = done;
-    return rc;
-}
-
-int emu_read_until(struct emu *e, const char *delim, char *buf, size_t cap, size_t *got,
-                   int timeout_ms, struct err *err)
-{
-    int64_t deadline = emu__deadline(timeout_ms);
-    size_t dl = strlen(delim);
-    size_t n = 0;
-    int rc = 0;
-    if (dl == 0) {
-        rc = err_set(err, ERR_INVALID, "emu_read_until: empty delimiter");
-        goto out;
-    }
-    for (;;) {
-        if (n >= dl && memcmp(buf + n - dl, delim, dl) == 0)
-            break;
-        if (n == cap) {
-            rc = err_set(err, ERR_INVALID, "no \"%s\" in the first %zu UART bytes", delim, cap);
-            goto out;
-        }
-        /* one byte at a time: whatever follows the delimiter stays in the pty for the caller */
-        ssize_t r = emu_read(e, buf + n, 1, emu__left_ms(deadline), err);
-        if (r < 0) {
-            rc = (int)r;
-            if (rc == ERR_TIMEOUT)
-                err_set(err, ERR_TIMEOUT, "%zu UART bytes but no end of line within %d ms", n,
-                        timeout_ms);
-            goto out;
-        }
-        n += (size_t)r;
-    }
-out:
-    if (got)
-        *got = n;
-    return rc;
-}
-
-int emu_wait_banner(struct emu *e, char *buf, size_t cap, size_t *got, int timeout_ms,
-                    struct err *err)
-{
-    int rc = emu_read_until(e, "\n", buf, cap, got, timeout_ms, err);
-    if (rc < 0)
-        return err_prefix(err, "waiting for the firmware's banner");
-    return emu_wake(e, err);
 }
 
 /* ---- accessors ---- */

@@ -1,11 +1,12 @@
 /*
- * QMP client (see qmp.h). QEMU speaks one JSON object per line; we read into a growing line
- * buffer and parse complete lines with cJSON. Everything is poll()-driven with deadlines, so
+ * QMP client (see qmp.h). QEMU speaks one JSON object per line; we read them with the common
+ * bounded line reader and parse each with cJSON. Everything is poll()-driven with deadlines, so
  * a stuck or dead QEMU shows up as ERR_TIMEOUT or ERR_CLOSED, never as a hang.
  */
 #include "qmp.h"
 
-#include "deadline.h"
+#include "line_reader.h"
+#include "mono.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -21,9 +22,7 @@
 
 struct qmp {
     int fd;
-    char *buf;   /* bytes received and not yet consumed */
-    size_t len;
-    size_t cap;
+    struct line_reader lines; /* what QEMU sent and we have not read yet */
 };
 
 /* Writes all of s, waiting for room until the deadline. */
@@ -43,7 +42,7 @@ static int send_all(struct qmp *q, const char *s, size_t n, int64_t deadline, st
         if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
             return err_errno(err, "QMP: send");
         struct pollfd p = {.fd = q->fd, .events = POLLOUT};
-        int r = poll(&p, 1, emu__left_ms(deadline));
+        int r = poll(&p, 1, mono_left_ms(deadline));
         if (r == 0)
             return err_set(err, ERR_TIMEOUT, "QMP: timed out sending a command");
         if (r < 0 && errno != EINTR)
@@ -57,14 +56,18 @@ static int read_msg(struct qmp *q, cJSON **out, int64_t deadline, struct err *er
 {
     *out = NULL;
     for (;;) {
-        char *nl = q->len ? memchr(q->buf, '\n', q->len) : NULL;
-        if (nl) {
-            size_t n = (size_t)(nl - q->buf);
+        char *line = NULL;
+        size_t n = 0;
+        /* at the end of the stream what is left is half a line: QEMU is gone */
+        enum line_take t = q->lines.eof ? LINE_TAKE_NEED_MORE
+                                        : line_reader_take(&q->lines, &line, &n);
+        if (t == LINE_TAKE_TOO_LONG)
+            return err_set(err, ERR_INVALID, "QMP: a line longer than %u bytes",
+                           LINE_MAX_BYTES);
+        if (t == LINE_TAKE_LINE) {
             const char *end = NULL;
-            cJSON *v = cJSON_ParseWithLengthOpts(q->buf, n, &end, false);
-            size_t at = v ? 0 : (size_t)(end ? end - q->buf : 0);
-            memmove(q->buf, nl + 1, q->len - n - 1);
-            q->len -= n + 1;
+            cJSON *v = cJSON_ParseWithLengthOpts(line, n, &end, false);
+            size_t at = v ? 0 : (size_t)(end ? end - line : 0);
             if (!v || !cJSON_IsObject(v)) {
                 cJSON_Delete(v);
                 return err_set(err, ERR_INVALID, "QMP: not a JSON object (bad byte at %zu)", at);
@@ -72,36 +75,21 @@ static int read_msg(struct qmp *q, cJSON **out, int64_t deadline, struct err *er
             *out = v;
             return 0;
         }
-        if (q->len == q->cap) {
-            if (q->cap >= LINE_MAX_BYTES)
-                return err_set(err, ERR_INVALID, "QMP: a line longer than %u bytes",
-                               LINE_MAX_BYTES);
-            size_t cap = q->cap ? q->cap * 2 : 4096;
-            char *b = realloc(q->buf, cap);
-            if (!b)
-                return err_set(err, -ENOMEM, "QMP: out of memory");
-            q->buf = b;
-            q->cap = cap;
-        }
-        ssize_t r = recv(q->fd, q->buf + q->len, q->cap - q->len, MSG_DONTWAIT);
-        if (r > 0) {
-            q->len += (size_t)r;
-            continue;
-        }
-        if (r == 0)
+        if (q->lines.eof)
             return err_set(err, ERR_CLOSED, "QMP: QEMU closed the connection");
-        if (errno == EINTR)
-            continue;
-        if (errno == ECONNRESET)
-            return err_set(err, ERR_CLOSED, "QMP: QEMU closed the connection");
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return err_errno(err, "QMP: recv");
         struct pollfd p = {.fd = q->fd, .events = POLLIN};
-        int pr = poll(&p, 1, emu__left_ms(deadline));
+        int pr = poll(&p, 1, mono_left_ms(deadline));
         if (pr == 0)
             return err_set(err, ERR_TIMEOUT, "QMP: no answer from QEMU in time");
         if (pr < 0 && errno != EINTR)
             return err_errno(err, "QMP: poll");
+        if (pr < 0)
+            continue;
+        int rc = line_reader_fill(&q->lines, err);
+        if (rc == 0 || rc == -ECONNRESET)
+            return err_set(err, ERR_CLOSED, "QMP: QEMU closed the connection");
+        if (rc < 0 && rc != -EINTR && rc != -EAGAIN)
+            return err_prefix(err, "QMP");
     }
 }
 
@@ -155,7 +143,7 @@ out:
 
 struct qmp *qmp_open_fd(int fd, int timeout_ms, struct err *err)
 {
-    int64_t deadline = emu__deadline(timeout_ms);
+    int64_t deadline = mono_deadline(timeout_ms);
     cJSON *greeting = NULL;
     struct qmp *q = calloc(1, sizeof *q);
     if (!q) {
@@ -164,6 +152,7 @@ struct qmp *qmp_open_fd(int fd, int timeout_ms, struct err *err)
         return NULL;
     }
     q->fd = fd;
+    line_reader_init(&q->lines, fd, LINE_MAX_BYTES);
     int rc = read_msg(q, &greeting, deadline, err);
     if (rc < 0) {
         err_prefix(err, "waiting for the QMP greeting");
@@ -185,7 +174,7 @@ out:
 
 struct qmp *qmp_open(const char *path, int timeout_ms, struct err *err)
 {
-    int64_t deadline = emu__deadline(timeout_ms);
+    int64_t deadline = mono_deadline(timeout_ms);
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof a.sun_path) {
         err_set(err, ERR_INVALID, "QMP: socket path longer than %zu bytes: %s",
@@ -200,7 +189,7 @@ struct qmp *qmp_open(const char *path, int timeout_ms, struct err *err)
             return NULL;
         }
         if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
-            return qmp_open_fd(fd, emu__left_ms(deadline), err);
+            return qmp_open_fd(fd, mono_left_ms(deadline), err);
         int e = errno;
         close(fd);
         if (e != ENOENT && e != ECONNREFUSED && e != EINTR) {
@@ -208,7 +197,7 @@ struct qmp *qmp_open(const char *path, int timeout_ms, struct err *err)
             err_errno(err, "QMP: connecting to %s", path);
             return NULL;
         }
-        int left = emu__left_ms(deadline);
+        int left = mono_left_ms(deadline);
         if (left == 0) {
             err_set(err, ERR_TIMEOUT, "QMP: %s did not accept a connection in time", path);
             return NULL;
@@ -221,7 +210,7 @@ struct qmp *qmp_open(const char *path, int timeout_ms, struct err *err)
 int qmp_execute(struct qmp *q, const char *command, cJSON **ret, int timeout_ms,
                 struct err *err)
 {
-    return execute(q, command, ret, emu__deadline(timeout_ms), err);
+    return execute(q, command, ret, mono_deadline(timeout_ms), err);
 }
 
 int qmp_fd(const struct qmp *q)
@@ -235,6 +224,6 @@ void qmp_close(struct qmp *q)
         return;
     if (q->fd >= 0)
         close(q->fd);
-    free(q->buf);
+    line_reader_close(&q->lines);
     free(q);
 }

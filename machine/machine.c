@@ -33,7 +33,7 @@
 #define STR(x) STR_(x)
 
 static const char *const known_archs[] = {"arm", "riscv", NULL};
-static const char *const known_libcs[] = {"picolibc", "newlib", "newlib-nano", NULL};
+const char *const mach_known_libcs[] = {"picolibc", "newlib", "newlib-nano", NULL};
 static const char *const known_uarts[] = {"cmsdk_apb", "ns16550a", NULL};
 static const char *const known_timers[] = {"cmsdk_timer", "riscv_mtime", NULL};
 static const char *const known_exits[] = {"cmsdk_watchdog", "sifive_test", NULL};
@@ -277,9 +277,9 @@ static int check_libcs(struct ctx *c, const cJSON *root, struct machine *m, cons
     if (m->n_libcs == 0)
         return bad(c, f->path, "empty: list at least one C library (the first is the default)");
     for (size_t i = 0; i < m->n_libcs; i++) {
-        if (!in_list(m->libcs[i], known_libcs)) {
+        if (!in_list(m->libcs[i], mach_known_libcs)) {
             char list[96];
-            join_list(list, sizeof(list), known_libcs);
+            join_list(list, sizeof(list), mach_known_libcs);
             return bad(c, f->path, "unknown C library '%s' (known: %s)", m->libcs[i], list);
         }
         for (size_t j = 0; j < i; j++)

@@ -99,4 +99,8 @@ bool mach_has_fast_link(const struct machine *m);
 /* The board's links for people, into out (returned): "uart" or "uart, fast (virtio-serial)". */
 const char *mach_links(const struct machine *m, char *out, size_t outsz);
 
+/* The C libraries the firmware build knows (firmware/cmake), NULL-terminated: a machine file's
+ * "libcs" lists some of them, the libc option offers them all. */
+extern const char *const mach_known_libcs[];
+
 #endif

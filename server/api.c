@@ -1,8 +1,8 @@
 /*
  * Dispatch of the eight Project API methods. Each method's parameters are checked by name and
  * type before any work, so a client's mistake is a -32602 naming the parameter, never a crash
- * or a half-done action; the work itself lives in project.c (generate, build) and session.c
- * (flash, transport).
+ * or a half-done action; the work itself lives in generate.c, build.c (project.h) and flash.c
+ * (session.h: flash, transport).
  */
 #include "api.h"
 
@@ -183,9 +183,12 @@ static int do_generate_project(struct server *srv, const cJSON *params, cJSON **
 {
     cJSON *options = NULL;
     int rc = take_options(srv, params, OPT_GENERATE, &options, err);
+    /* the server's own directory is the template: a generated project can serve as one too,
+     * for the one board it carries */
     if (rc == 0)
         rc = proj_generate(
-            srv, cJSON_GetObjectItemCaseSensitive(params, "model_library_format_path")->valuestring,
+            srv->dir,
+            cJSON_GetObjectItemCaseSensitive(params, "model_library_format_path")->valuestring,
             cJSON_GetObjectItemCaseSensitive(params, "standalone_crt_dir")->valuestring,
             cJSON_GetObjectItemCaseSensitive(params, "project_dir")->valuestring, options, err);
     cJSON_Delete(options);

@@ -1,6 +1,6 @@
 /*
  * The eight Project API methods (PROJECT_API.md section 3): parameter checks with exact names,
- * option normalization, the calls into project.c and session.c, and the mapping of their
+ * option normalization, the calls into project.h and session.h, and the mapping of their
  * errors to JSON-RPC errors (section 6). One request in, one reply out.
  *
  * Ownership: replies returned are the caller's (cJSON_Delete).

@@ -12,24 +12,19 @@
 #include "fs.h"
 #include "log.h"
 #include "options.h"
+#include "spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/close_range.h>
 #include <sys/mman.h>
-#include <poll.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
-#include <time.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 void proj__pathf(char *out, size_t outsz, const char *fmt, ...)
@@ -43,167 +38,22 @@ void proj__pathf(char *out, size_t outsz, const char *fmt, ...)
 /* How many of the tool's last output lines go into err->detail. */
 #define BUILD_TAIL_LINES 30
 
-bool proj__which(const char *prog, char *out, size_t outsz)
-{
-    if (strchr(prog, '/')) {
-        if (access(prog, X_OK) != 0)
-            return false;
-        if (out)
-            snprintf(out, outsz, "%s", prog);
-        return true;
-    }
-    const char *path = getenv("PATH");
-    if (!path || !*path)
-        path = "/usr/local/bin:/usr/bin:/bin";
-    while (*path) {
-        const char *colon = strchr(path, ':');
-        size_t n = colon ? (size_t)(colon - path) : strlen(path);
-        char cand[PATH_MAX];
-        if (n > 0 && (size_t)snprintf(cand, sizeof cand, "%.*s/%s", (int)n, path, prog) <
-                         sizeof cand &&
-            access(cand, X_OK) == 0) {
-            if (out)
-                snprintf(out, outsz, "%s", cand);
-            return true;
-        }
-        path += n + (colon ? 1 : 0);
-    }
-    return false;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-int proj__run(const char *const argv[], const char *cwd, int log_fd, bool echo, int *status,
-              struct err *err)
-{
-    return proj__run_limited(argv, cwd, log_fd, echo, 0, status, err);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Copies the child's output to the log until it closes; false when the deadline (0: none)
- * passed first. */
-static bool pump_output(int from, int log_fd, bool echo, double deadline)
-{
-    char buf[8192];
-    for (;;) {
-        int wait_ms = -1;
-        if (deadline > 0) {
-            double left = deadline - now_s();
-            if (left <= 0)
-                return false;
-            wait_ms = left > 3600 ? 3600000 : (int)(left * 1000) + 1;
-        }
-        struct pollfd pfd = {from, POLLIN, 0};
-        int r = poll(&pfd, 1, wait_ms);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r == 0)
-            continue; /* the deadline is checked above */
-        ssize_t n = read(from, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return true;
-        if (log_fd >= 0)
-            (void)write_all(log_fd, buf, (size_t)n);
-        if (echo)
-            (void)write_all(2, buf, (size_t)n);
-    }
-}
-
 int proj__run_limited(const char *const argv[], const char *cwd, int log_fd, bool echo,
                       int timeout_s, int *status, struct err *err)
 {
     char exe[PATH_MAX];
-    if (!proj__which(argv[0], exe, sizeof exe))
+    if (!spawn_find(argv[0], exe, sizeof exe))
         return err_set(err, ERR_TOOL, "%s not found in PATH; run scripts/install-deps.sh",
                        argv[0]);
-    int out[2] = {-1, -1}, report[2] = {-1, -1}, rc = 0;
-    pid_t parent = getpid();
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
-        rc = err_errno(err, "pipe");
-        goto out;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        rc = err_errno(err, "fork %s", argv[0]);
-        goto out;
-    }
-    if (pid == 0) {
-        /* async-signal-safe calls only from here to exec */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            _exit(127);
-        setpgid(0, 0); /* its own group: a time limit stops the tool and all it started */
-        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || dup2(fd, 0) < 0 || dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0 ||
-            (cwd && chdir(cwd) < 0)) {
-            int e = errno;
-            (void)!write(report[1], &e, sizeof e);
-            _exit(127);
-        }
-        /* TVM hands the server its request and reply pipes without close-on-exec; a
-         * compiler must not hold them open */
-        close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
-        execv(exe, (char *const *)argv);
-        int e = errno;
-        (void)!write(report[1], &e, sizeof e);
-        _exit(127);
-    }
-    setpgid(pid, pid); /* as the child does: whichever runs first */
-    close(out[1]);
-    out[1] = -1;
-    close(report[1]);
-    report[1] = -1;
-    bool in_time = pump_output(out[0], log_fd, echo, timeout_s > 0 ? now_s() + timeout_s : 0);
-    if (!in_time) {
-        kill(-pid, SIGKILL);
-        kill(pid, SIGKILL);
-    }
-    int ws = 0;
-    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-        ;
-    int child_errno = 0;
-    ssize_t got;
-    while ((got = read(report[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR)
-        ;
-    if (got == (ssize_t)sizeof child_errno) {
-        errno = child_errno;
-        rc = err_errno(err, "cannot run %s", exe);
-        goto out;
-    }
-    if (!in_time) {
-        rc = err_set(err, ERR_TIMEOUT, "%s: still running after %d s, the time limit of a build "
-                     "step; stopped it and every process it started (raise the build_timeout_s "
-                     "option if the build is genuinely that slow)", argv[0], timeout_s);
-        goto out;
-    }
-    *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-out:
-    for (int i = 0; i < 2; i++) {
-        if (out[i] >= 0)
-            close(out[i]);
-        if (report[i] >= 0)
-            close(report[i]);
-    }
+    struct spawn_opts o = {.path = exe, .argv = (char *const *)argv, .cwd = cwd,
+                           .stdio = {SPAWN_DEVNULL, SPAWN_INHERIT, SPAWN_INHERIT}};
+    int copy_to[2] = {log_fd, echo ? STDERR_FILENO : -1};
+    int rc = spawn_run(&o, copy_to, 2, timeout_s > 0 ? timeout_s * 1000 : 0, status, NULL, err);
+    if (rc == ERR_TIMEOUT)
+        return err_set(err, ERR_TIMEOUT, "%s: still running after %d s, the time limit of a "
+                       "build step; stopped it and every process it started (raise the "
+                       "build_timeout_s option if the build is genuinely that slow)", argv[0],
+                       timeout_s);
     return rc;
 }
 
@@ -403,16 +253,10 @@ static int take_build_lock(const char *dir, int *fd, struct err *err)
     return 0;
 }
 
-int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
+int proj__build(const char *project_dir, bool verbose, int timeout_s, struct proj_sizes *sizes,
                 struct err *err)
 {
-    return proj__build_limited(project_dir, verbose, 0, sizes, err);
-}
-
-int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
-                        struct proj_sizes *sizes, struct err *err)
-{
-    struct proj_settings s = {0};
+    struct project_record s = {0};
     struct machine *m = calloc(1, sizeof *m);
     char *lib = NULL, *crt_lib = NULL;
     int log_fd = -1, lock_fd = -1, rc = 0;
@@ -428,9 +272,9 @@ int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
     /* its path reaches build.ninja through CMake; a renamed project is checked again */
     if ((rc = opt_check_build_text(ERR_INVALID, "project directory", dir, err)) < 0 ||
         (rc = take_build_lock(dir, &lock_fd, err)) < 0 ||
-        (rc = proj__settings_read(&s, dir, err)) < 0)
+        (rc = record_read(&s, dir, err)) < 0 ||
+        (rc = record_require(&s, PROJ_BUILD_KEYS, err)) < 0)
         goto out;
-    s.build_timeout_s = timeout_s;
     proj__pathf(path, sizeof path, "%s/machines/%s.json", dir, s.board);
     if ((rc = mach_load(m, path, err)) < 0)
         goto out;
@@ -441,7 +285,7 @@ int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
     snprintf(size_tool, sizeof size_tool, "%ssize", m->cc_prefix);
     const char *tools[] = {"cmake", "ninja", cc};
     for (size_t i = 0; i < 3; i++)
-        if (!proj__which(tools[i], NULL, 0)) {
+        if (!spawn_find(tools[i], NULL, 0)) {
             rc = err_set(err, ERR_TOOL, "%s not found in PATH%s; run scripts/install-deps.sh",
                          tools[i], i == 2 ? " (the board's cross compiler)" : "");
             goto out;
@@ -466,7 +310,7 @@ int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
 
     bool hit = false;
     struct err cache_err = {0};
-    int crc = proj__cache_board(dir, &s, log_fd, verbose, &lib, &hit, &cache_err);
+    int crc = proj__cache_board(dir, &s, log_fd, verbose, timeout_s, &lib, &hit, &cache_err);
     if (crc == ERR_TIMEOUT) /* the same sources would take as long in the project */
         goto cache_timeout;
     if (crc == ERR_STATE)
@@ -478,7 +322,8 @@ int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
         log_debug("board layer: %s (%s)", lib, hit ? "cached" : "built now");
     /* host_driven: TVM's CRT, the slowest part of its build, comes from the cache too */
     if (!strcmp(s.project_type, "host_driven")) {
-        crc = proj__cache_crt(dir, &s, log_fd, verbose, &crt_lib, &hit, &cache_err);
+        crc = proj__cache_crt(dir, &s, log_fd, verbose, timeout_s, &crt_lib, &hit,
+                              &cache_err);
         if (crc == ERR_TIMEOUT)
             goto cache_timeout;
         if (crc == ERR_STATE)
@@ -523,7 +368,7 @@ int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
         goto out;
 
     struct proj_sizes z = {0};
-    proj__pathf(path, sizeof path, "%s/firmware.elf", build);
+    proj__pathf(path, sizeof path, "%s/" RECORD_BUILT_ELF, dir);
     if ((rc = read_sizes(size_tool, path, timeout_s, &z, err)) < 0)
         goto out;
     log_info("firmware.elf for %s (%s, %s): text %" PRIu64 " data %" PRIu64 " bss %" PRIu64,
@@ -549,6 +394,19 @@ out:
     free(lib);
     free(crt_lib);
     free(m);
-    proj__settings_close(&s);
+    record_close(&s);
     return rc;
+}
+
+int proj_build(struct server *srv, const cJSON *options, struct err *err)
+{
+    if (srv->is_template)
+        return err_set(err, ERR_STATE, "build: %s is the template, not a project; call "
+                       "generate_project and build with the server in the directory it made",
+                       srv->dir);
+    struct options opt;
+    opt_get(cJSON_IsObject(options) ? options : NULL, &opt);
+    bool verbose = opt.verbose || log_get_level() >= LOG_DEBUG;
+    int rc = proj__apply_build_options(srv->dir, cJSON_IsObject(options) ? options : NULL, err);
+    return rc < 0 ? rc : proj__build(srv->dir, verbose, opt.build_timeout_s, NULL, err);
 }

@@ -63,7 +63,7 @@ static int put(cJSON *record, const char *key, cJSON *value, struct err *err)
 
 /* The compile options of o that differ from s: applied to s and record; *changed counts them. */
 static int apply(const cJSON *given, const struct options *o, const struct machine *board,
-                 struct proj_settings *s, cJSON *record, int *changed, struct err *err)
+                 struct project_record *s, cJSON *record, int *changed, struct err *err)
 {
     int rc = 0;
     const cJSON *v;
@@ -125,32 +125,25 @@ static int apply(const cJSON *given, const struct options *o, const struct machi
 
 int proj__apply_build_options(const char *project_dir, const cJSON *given, struct err *err)
 {
-    struct proj_settings s = {0};
+    struct project_record s = {0};
     struct machine *board = calloc(1, sizeof *board);
-    cJSON *record = NULL;
-    char *text = NULL, path[PATH_MAX];
+    char path[PATH_MAX];
     int changed = 0, rc = 0;
     struct options o;
     if (!board)
         return err_set(err, -ENOMEM, "build: out of memory");
     opt_get(cJSON_IsObject(given) ? given : NULL, &o);
-    char link[8];
-    if ((rc = proj_read_record(project_dir, &record, err)) < 0 ||
-        (rc = refuse_changed(record, given, err)) < 0 ||
-        (rc = proj_link_of(record, given, link, sizeof link, err)) < 0 ||
-        (rc = proj__settings_read(&s, project_dir, err)) < 0)
+    if ((rc = record_read(&s, project_dir, err)) < 0 ||
+        (rc = record_require(&s, PROJ_BUILD_KEYS, err)) < 0 ||
+        (rc = refuse_changed(s.root, given, err)) < 0 ||
+        (rc = record_check_link(&s, given, err)) < 0)
         goto out;
     proj__pathf(path, sizeof path, "%s/machines/%s.json", project_dir, s.board);
     if ((rc = mach_load(board, path, err)) < 0 ||
-        (rc = apply(given, &o, board, &s, record, &changed, err)) < 0 || changed == 0)
+        (rc = apply(given, &o, board, &s, s.root, &changed, err)) < 0 || changed == 0)
         goto out;
-    if (!(text = cJSON_Print(record))) {
-        rc = err_set(err, -ENOMEM, "project.json: out of memory");
-        goto out;
-    }
     /* project.json first: project.cmake, written last, is newer than the configure stamp */
-    proj__pathf(path, sizeof path, "%s/project.json", project_dir);
-    if ((rc = fs_write_file(path, text, strlen(text), err)) < 0 ||
+    if ((rc = record_save(&s, err)) < 0 ||
         (rc = proj__write_project_cmake(project_dir, &s, err)) < 0)
         goto out;
     log_info("build: %d option%s given at build replace%s what the project recorded "
@@ -158,9 +151,7 @@ int proj__apply_build_options(const char *project_dir, const cJSON *given, struc
              changed == 1 ? "" : "s", changed == 1 ? "s" : "", s.libc, s.opt_level,
              (unsigned long long)s.workspace_bytes);
 out:
-    free(text);
-    cJSON_Delete(record);
-    proj__settings_close(&s);
+    record_close(&s);
     free(board);
     return rc;
 }

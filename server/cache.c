@@ -16,6 +16,7 @@
 
 #include "fs.h"
 #include "log.h"
+#include "spawn.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -142,7 +143,7 @@ static int hash_compiler(uint64_t *h, const char *prog, bool required, struct er
 {
     char path[PATH_MAX], stamp[PATH_MAX + 64];
     struct stat st;
-    if (!proj__which(prog, path, sizeof path) || stat(path, &st) < 0) {
+    if (!spawn_find(prog, path, sizeof path) || stat(path, &st) < 0) {
         if (required)
             return err_set(err, ERR_TOOL, "%s not found in PATH", prog);
         *h = hash_str(*h, prog);
@@ -157,7 +158,7 @@ static int hash_compiler(uint64_t *h, const char *prog, bool required, struct er
 /* What both kinds of entry depend on: the settings that change object code, the machine file
  * (CPU flags) and the board's compilers. */
 static int hash_common(uint64_t *h, const char *format, const char *project_dir,
-                       const struct proj_settings *s, struct err *err)
+                       const struct project_record *s, struct err *err)
 {
     *h = hash_str(*h, format);
     *h = hash_str(*h, s->board);
@@ -186,7 +187,7 @@ static int hash_common(uint64_t *h, const char *format, const char *project_dir,
     return rc;
 }
 
-int proj__cache_key(const char *project_dir, const struct proj_settings *s, char key[17],
+int proj__cache_key(const char *project_dir, const struct project_record *s, char key[17],
                     struct err *err)
 {
     uint64_t h = PROJ_FNV_SEED;
@@ -205,7 +206,7 @@ int proj__cache_key(const char *project_dir, const struct proj_settings *s, char
     return 0;
 }
 
-int proj__cache_crt_key(const char *project_dir, const struct proj_settings *s, char key[17],
+int proj__cache_crt_key(const char *project_dir, const struct project_record *s, char key[17],
                         struct err *err)
 {
     /* Not the whole firmware/ tree: the CRT library is made from the CRT, our platform headers
@@ -276,9 +277,9 @@ static void keep_compiler_facts(const char *bdir, const char *odir)
 }
 
 /* Builds the library of kind k for s into tmp/build and copies it to tmp/out/<lib>. */
-static int build_entry(const char *project_dir, const struct proj_settings *s,
+static int build_entry(const char *project_dir, const struct project_record *s,
                        const struct kind *k, const char *tmp, int log_fd, bool verbose,
-                       struct err *err)
+                       int timeout_s, struct err *err)
 {
     char src[PATH_MAX], bdir[PATH_MAX], odir[PATH_MAX], lib[PATH_MAX], out[PATH_MAX];
     char d_machine[PATH_MAX + 32], d_libc[64], d_opt[32], d_werr[48], d_defs[8192];
@@ -306,12 +307,12 @@ static int build_entry(const char *project_dir, const struct proj_settings *s,
                                k == &CRT ? d_crt : NULL, NULL};
     const char *build[] = {"ninja", "-C", bdir, k->target, NULL};
     int status = 0;
-    int rc = proj__run_limited(configure, tmp, log_fd, verbose, s->build_timeout_s, &status,
+    int rc = proj__run_limited(configure, tmp, log_fd, verbose, timeout_s, &status,
                                err);
     if (rc == 0 && status != 0)
         rc = err_set(err, ERR_TOOL, "cmake for the cached %s exited with %d", k->what, status);
     if (rc == 0)
-        rc = proj__run_limited(build, tmp, log_fd, verbose, s->build_timeout_s, &status, err);
+        rc = proj__run_limited(build, tmp, log_fd, verbose, timeout_s, &status, err);
     if (rc == 0 && status != 0)
         rc = err_set(err, ERR_TOOL, "ninja %s for the cache exited with %d", k->target, status);
     proj__pathf(lib, sizeof lib, "%s/%s", bdir, k->lib);
@@ -344,9 +345,9 @@ static bool entry_complete(const char *path)
 }
 
 /* Finds or builds the entry of kind k named by key (see proj__cache_board). */
-static int cache_get(const char *project_dir, const struct proj_settings *s,
+static int cache_get(const char *project_dir, const struct project_record *s,
                      const struct kind *k, const char *key, int log_fd, bool verbose,
-                     char **lib, bool *hit, struct err *err)
+                     int timeout_s, char **lib, bool *hit, struct err *err)
 {
     char root[PATH_MAX - 200], name[180], entry[PATH_MAX], path[PATH_MAX];
     char tmp[PATH_MAX] = "";
@@ -383,7 +384,7 @@ static int cache_get(const char *project_dir, const struct proj_settings *s,
         tmp[0] = '\0';
         goto out;
     }
-    if ((rc = build_entry(project_dir, s, k, tmp, log_fd, verbose, err)) < 0)
+    if ((rc = build_entry(project_dir, s, k, tmp, log_fd, verbose, timeout_s, err)) < 0)
         goto out;
     char out_dir[PATH_MAX];
     proj__pathf(out_dir, sizeof out_dir, "%s/out", tmp);
@@ -407,8 +408,8 @@ out:
     return rc;
 }
 
-int proj__cache_board(const char *project_dir, const struct proj_settings *s, int log_fd,
-                      bool verbose, char **lib, bool *hit, struct err *err)
+int proj__cache_board(const char *project_dir, const struct project_record *s, int log_fd,
+                      bool verbose, int timeout_s, char **lib, bool *hit, struct err *err)
 {
     char key[17];
     *lib = NULL;
@@ -418,11 +419,11 @@ int proj__cache_board(const char *project_dir, const struct proj_settings *s, in
     int rc = proj__cache_key(project_dir, s, key, err);
     if (rc < 0)
         return rc;
-    return cache_get(project_dir, s, &BOARD, key, log_fd, verbose, lib, hit, err);
+    return cache_get(project_dir, s, &BOARD, key, log_fd, verbose, timeout_s, lib, hit, err);
 }
 
-int proj__cache_crt(const char *project_dir, const struct proj_settings *s, int log_fd,
-                    bool verbose, char **lib, bool *hit, struct err *err)
+int proj__cache_crt(const char *project_dir, const struct project_record *s, int log_fd,
+                    bool verbose, int timeout_s, char **lib, bool *hit, struct err *err)
 {
     char key[17], crt[PATH_MAX];
     *lib = NULL;
@@ -436,5 +437,5 @@ int proj__cache_crt(const char *project_dir, const struct proj_settings *s, int 
     int rc = proj__cache_crt_key(project_dir, s, key, err);
     if (rc < 0)
         return rc;
-    return cache_get(project_dir, s, &CRT, key, log_fd, verbose, lib, hit, err);
+    return cache_get(project_dir, s, &CRT, key, log_fd, verbose, timeout_s, lib, hit, err);
 }

@@ -28,7 +28,7 @@
 
 /* Top-level names the project owns, present now or written after the extra files. */
 static const char *const reserved[] = {
-    "CMakeLists.txt", "project.cmake", "project.json", "boards.json",
+    "CMakeLists.txt", "project.cmake", RECORD_FILE, "boards.json",
     "launch_microtvm_api_server.sh", "microtvm-qemu-server", "machines", "firmware",
     "model", "model.tar", "crt", "build", "flash",
 };

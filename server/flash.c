@@ -16,7 +16,6 @@
  * (LINK_UP_MARKER) before open_transport returns, the link carries the transport, and the UART
  * goes to the server's stderr (uart_forward.c).
  */
-#include "project.h"
 #include "session_internal.h"
 
 #include "../firmware/include/link.h" /* LINK_UP_MARKER: one definition for both sides */
@@ -25,6 +24,7 @@
 #include "fs.h"
 #include "log.h"
 #include "machine.h"
+#include "record.h"
 #include "uart_forward.h"
 
 #include <errno.h>
@@ -114,35 +114,30 @@ static int int_setting(const cJSON *options, const cJSON *saved, const char *nam
 static int read_settings(const struct server *srv, const cJSON *options, struct settings *st,
                          struct err *err)
 {
-    cJSON *root = NULL;
+    struct project_record r;
     memset(st, 0, sizeof *st);
-    int rc = proj_read_record(srv->dir, &root, err);
+    int rc = record_read(&r, srv->dir, err);
+    if (rc == 0)
+        rc = record_require(&r, (const char *const[]){"board", NULL}, err);
     if (rc < 0)
         goto out;
-    const cJSON *saved = cJSON_GetObjectItemCaseSensitive(root, "options");
-    const cJSON *board = cJSON_GetObjectItemCaseSensitive(root, "board");
-    if (!cJSON_IsString(board) || !board->valuestring[0] ||
-        strlen(board->valuestring) >= sizeof st->board) {
-        rc = err_set(err, ERR_INVALID, "%s/project.json: no \"board\" string; generate the "
-                     "project again", srv->dir);
-        goto out;
-    }
-    snprintf(st->board, sizeof st->board, "%s", board->valuestring);
+    snprintf(st->board, sizeof st->board, "%s", r.board);
     const cJSON *asked = cJSON_GetObjectItemCaseSensitive(options, "board");
     if (cJSON_IsString(asked) && strcmp(asked->valuestring, st->board) != 0) {
         rc = err_set(err, ERR_OPTION, "board \"%s\": this project was generated and built for "
                      "%s; generate a new project for that board", asked->valuestring, st->board);
         goto out;
     }
-    const cJSON *det = pick(options, saved, "deterministic");
+    const cJSON *det = pick(options, r.options, "deterministic");
     st->deterministic = !cJSON_IsFalse(det);
-    int port = int_setting(options, saved, "gdbserver_port");
+    int port = int_setting(options, r.options, "gdbserver_port");
     st->gdb_port = port > 0 ? port : 0;
-    st->start_sec = int_setting(options, saved, "session_start_timeout_sec");
-    st->established_sec = int_setting(options, saved, "session_established_timeout_sec");
-    rc = proj_link_of(root, options, st->link, sizeof st->link, err);
+    st->start_sec = int_setting(options, r.options, "session_start_timeout_sec");
+    st->established_sec = int_setting(options, r.options, "session_established_timeout_sec");
+    snprintf(st->link, sizeof st->link, "%s", r.link);
+    rc = record_check_link(&r, options, err);
 out:
-    cJSON_Delete(root);
+    record_close(&r);
     return rc;
 }
 
@@ -169,6 +164,15 @@ static void add_qemu_log(const struct server *srv, struct err *err)
 static bool emu_gone(void *ctx)
 {
     return !emu_is_running(ctx);
+}
+
+void sess__link_attach(struct sess__link *l, int fd, struct emu *e)
+{
+    l->fd = fd;
+    l->exit_fd = emu_exit_fd(e);
+    l->gone = emu_gone;
+    l->gone_ctx = e;
+    l->dead = false;
 }
 
 /* Stops QEMU and forgets the link; the lock is kept only when keep_lock (a re-flash or reopen
@@ -225,7 +229,7 @@ static int power_on(struct server *srv, struct session *s, const struct settings
 {
     char image[PATH_MAX], lock[PATH_MAX], log_path[PATH_MAX];
     struct emu_config c;
-    int rc = project_path(srv, "flash/firmware.elf", image, sizeof image, err);
+    int rc = project_path(srv, RECORD_FLASHED_ELF, image, sizeof image, err);
     if (rc == 0)
         rc = project_path(srv, "flash/board.lock", lock, sizeof lock, err);
     if (rc == 0)
@@ -270,14 +274,14 @@ out:
     return rc;
 }
 
-int sess__flash(struct server *srv, const cJSON *options, struct err *err)
+int sess_flash(struct server *srv, const cJSON *options, struct err *err)
 {
     char built[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX], image[PATH_MAX], lock[PATH_MAX];
     struct settings st;
     struct session *s = NULL;
     int rc = refuse_template(srv, "flash", err);
     if (rc == 0)
-        rc = project_path(srv, "build/firmware.elf", built, sizeof built, err);
+        rc = project_path(srv, RECORD_BUILT_ELF, built, sizeof built, err);
     if (rc == 0 && !fs_exists(built))
         rc = err_set(err, ERR_STATE, "nothing to flash: build the project first (microtvm-qemu "
                      "build DIR or the build method); %s does not exist", built);
@@ -290,7 +294,7 @@ int sess__flash(struct server *srv, const cJSON *options, struct err *err)
     if (rc == 0)
         rc = project_path(srv, "flash/.firmware.elf.tmp", tmp, sizeof tmp, err);
     if (rc == 0)
-        rc = project_path(srv, "flash/firmware.elf", image, sizeof image, err);
+        rc = project_path(srv, RECORD_FLASHED_ELF, image, sizeof image, err);
     if (rc == 0)
         rc = project_path(srv, "flash/board.lock", lock, sizeof lock, err);
     if (rc < 0)
@@ -335,7 +339,8 @@ static void uart_now(struct session *s, char *out, size_t outsz)
     char buf[512];
     size_t n = 0;
     ssize_t r;
-    while (n < sizeof buf - 1 && (r = emu_read(s->emu, buf + n, sizeof buf - 1 - n, 0, NULL)) > 0)
+    while (n < sizeof buf - 1 &&
+           (r = read(emu_uart_fd(s->emu), buf + n, sizeof buf - 1 - n)) > 0)
         n += (size_t)r;
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         n--;
@@ -368,12 +373,12 @@ static int fast_link_up(struct server *srv, struct session *s, const struct sett
         s->link.exit_fd = -1;
         s->link.gone = NULL;
     }
-    int rc = sess__link_wait_line_after(&s->link, banner, banner + SESS_BANNER_MAX,
-                                        st->gdb_port ? -1.0 : SESS_BANNER_SEC, err);
+    ssize_t end = sess__link_wait_for(&s->link, banner, "\n", banner + SESS_BANNER_MAX,
+                                      st->gdb_port ? -1.0 : SESS_BANNER_SEC, err);
+    int rc = end < 0 ? (int)end : 0;
     if (rc == 0) {
-        ssize_t nl = sess__rx_find_newline(&s->link.rx, banner);
         const uint8_t *line = s->link.rx.data + s->link.rx.head + banner;
-        if ((size_t)(nl - (ssize_t)banner) + 1 == sizeof marker - 1 &&
+        if ((size_t)end - banner == sizeof marker - 1 &&
             memcmp(line, marker, sizeof marker - 1) == 0)
             sess__rx_cut(&s->link.rx, banner, sizeof marker - 1);
         else
@@ -408,7 +413,7 @@ static int fast_link_up(struct server *srv, struct session *s, const struct sett
     return 0;
 }
 
-int sess__open(struct server *srv, const cJSON *options, struct sess_timeouts *out,
+int sess_open(struct server *srv, const cJSON *options, struct sess_timeouts *out,
                struct err *err)
 {
     char image[PATH_MAX];
@@ -418,7 +423,7 @@ int sess__open(struct server *srv, const cJSON *options, struct sess_timeouts *o
     if (rc == 0)
         rc = read_settings(srv, options, &st, err);
     if (rc == 0)
-        rc = project_path(srv, "flash/firmware.elf", image, sizeof image, err);
+        rc = project_path(srv, RECORD_FLASHED_ELF, image, sizeof image, err);
     if (rc == 0 && !(s = session_get(srv, err)))
         rc = -ENOMEM;
     if (rc < 0)
@@ -450,19 +455,16 @@ int sess__open(struct server *srv, const cJSON *options, struct sess_timeouts *o
         err_prefix(err, "starting the board's CPU");
         goto out;
     }
-    s->link.fd = emu_uart_fd(s->emu);
-    s->link.exit_fd = emu_exit_fd(s->emu);
-    s->link.gone = emu_gone;
-    s->link.gone_ctx = s->emu;
+    sess__link_attach(&s->link, emu_uart_fd(s->emu), s->emu);
     s->link.request_fd = srv->request_fd;
     s->link.reply_fd = srv->reply_fd;
     s->link.stop = srv->stop;
-    s->link.dead = false;
-    rc = sess__link_wait_line(&s->link, SESS_BANNER_MAX, st.gdb_port ? -1.0 : SESS_BANNER_SEC,
-                              err);
+    ssize_t banner = sess__link_wait_for(&s->link, 0, "\n", SESS_BANNER_MAX,
+                                         st.gdb_port ? -1.0 : SESS_BANNER_SEC, err);
+    rc = banner < 0 ? (int)banner : 0;
     if (rc == ERR_TIMEOUT) {
         rc = err_set(err, ERR_TOOL, "the firmware printed no banner within %g s (%zu bytes "
-                     "came); is build/firmware.elf made for %s? see %s/qemu.log",
+                     "came); is " RECORD_BUILT_ELF " made for %s? see %s/qemu.log",
                      SESS_BANNER_SEC, sess__rx_len(&s->link.rx), st.board, srv->dir);
         add_qemu_log(srv, err);
     } else if (rc == ERR_CLOSED && s->link.dead) {
@@ -472,7 +474,7 @@ int sess__open(struct server *srv, const cJSON *options, struct sess_timeouts *o
         s->gone_why[0] = '\0';
     } else if (rc == ERR_INVALID) {
         rc = err_set(err, ERR_TOOL, "the firmware's first %d bytes hold no banner line "
-                     "(#microtvm-qemu:...\\n); is build/firmware.elf ours?", SESS_BANNER_MAX);
+                     "(#microtvm-qemu:...\\n); is " RECORD_BUILT_ELF " ours?", SESS_BANNER_MAX);
     }
     if (rc < 0)
         goto out;
@@ -507,7 +509,7 @@ static int link_error(struct server *srv, struct session *s, int rc, struct err 
     return rc;
 }
 
-int sess__read(struct server *srv, uint8_t *buf, size_t n, double timeout_sec, size_t *got,
+int sess_read(struct server *srv, uint8_t *buf, size_t n, double timeout_sec, size_t *got,
                struct err *err)
 {
     struct session *s = srv->session;
@@ -518,7 +520,7 @@ int sess__read(struct server *srv, uint8_t *buf, size_t n, double timeout_sec, s
     return rc < 0 ? link_error(srv, s, rc, err) : 0;
 }
 
-int sess__write(struct server *srv, const uint8_t *data, size_t n, double timeout_sec,
+int sess_write(struct server *srv, const uint8_t *data, size_t n, double timeout_sec,
                 struct err *err)
 {
     struct session *s = srv->session;
@@ -528,7 +530,7 @@ int sess__write(struct server *srv, const uint8_t *data, size_t n, double timeou
     return rc < 0 ? link_error(srv, s, rc, err) : 0;
 }
 
-int sess__close(struct server *srv, struct err *err)
+int sess_close(struct server *srv, struct err *err)
 {
     (void)err; /* closing always succeeds: emu_stop kills what does not quit */
     struct session *s = srv->session;
@@ -543,11 +545,11 @@ int sess__close(struct server *srv, struct err *err)
     return 0;
 }
 
-void sess__shutdown(struct server *srv)
+void sess_shutdown(struct server *srv)
 {
     if (!srv || !srv->session)
         return;
-    sess__close(srv, NULL);
+    sess_close(srv, NULL);
     sess__link_close(&srv->session->link);
     free(srv->session);
     srv->session = NULL;

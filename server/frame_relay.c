@@ -7,6 +7,8 @@
  */
 #include "frame_relay.h"
 
+#include "mono.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -38,13 +40,6 @@ struct frame_relay {
     struct frame_host host;
 };
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* ---- the device's side ---- */
 
 /* QEMU's end is gone (exited, or closed the socket): take what it sent, then only deliver. */
@@ -57,7 +52,7 @@ static void start_draining(struct frame_relay *r)
         if (n < 0)
             break;
         frame_host_take(&r->host, r->in, (size_t)n < sizeof r->in ? (size_t)n : sizeof r->in,
-                        now_ns());
+                        mono_now_ns());
     }
     r->draining = true;
     r->out_len = 0;
@@ -77,7 +72,7 @@ static void read_frames(struct frame_relay *r)
         }
         /* MSG_TRUNC: n is the datagram's real length; one too long reads as sizeof in */
         frame_host_take(&r->host, r->in, (size_t)n < sizeof r->in ? (size_t)n : sizeof r->in,
-                        now_ns());
+                        mono_now_ns());
     }
 }
 
@@ -86,7 +81,7 @@ static void send_frames(struct frame_relay *r)
 {
     for (;;) {
         if (r->out_len == 0)
-            r->out_len = frame_host_next(&r->host, r->out, now_ns());
+            r->out_len = frame_host_next(&r->host, r->out, mono_now_ns());
         if (r->out_len == 0)
             return;
         ssize_t n = send(r->dgram_fd, r->out, r->out_len, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -150,7 +145,7 @@ static int timeout_ms(const struct frame_relay *r)
     int64_t deadline = frame_host_deadline(&r->host);
     if (r->draining || deadline < 0)
         return -1;
-    int64_t left = deadline - now_ns();
+    int64_t left = deadline - mono_now_ns();
     if (left <= 0)
         return 0;
     int64_t ms = (left + 999999) / 1000000;
@@ -226,7 +221,7 @@ int frame_relay_start(int dgram_fd, int exit_fd, int *stream_fd, struct frame_re
     r->dgram_fd = dgram_fd;
     r->exit_fd = exit_fd;
     r->stream_fd = r->wake_fd = -1;
-    frame_host_init(&r->host, now_ns());
+    frame_host_init(&r->host, mono_now_ns());
     pthread_mutex_init(&r->lock, NULL);
     int rc = 0;
     int fl = fcntl(dgram_fd, F_GETFL);

@@ -211,20 +211,13 @@ int proj__check_libc(const struct machine *board, const char *libc, struct err *
 static int plan_board(struct plan *p, const char *template_dir, const cJSON *options,
                       struct err *err)
 {
-    if (!p->opt.project_type[0])
-        return err_set(err, ERR_OPTION, "project_type is required: one of host_driven, "
-                       "aot_standalone, echo, aot_standalone_demo");
+    /* project_type, board and opt_level were required and checked against their choices by
+     * the option table (opt_normalize, opt_require) */
     /* TVM's Zephyr name: aot_standalone fed from include/tvm/input_data.h */
     if (!strcmp(p->opt.project_type, "aot_standalone_demo")) {
         snprintf(p->opt.project_type, sizeof p->opt.project_type, "aot_standalone");
         p->aot_demo = true;
     }
-    if (strcmp(p->opt.project_type, "host_driven") && strcmp(p->opt.project_type, "echo") &&
-        strcmp(p->opt.project_type, "aot_standalone"))
-        return err_set(err, ERR_OPTION, "project_type '%s' is not one of host_driven, "
-                       "aot_standalone, echo", p->opt.project_type);
-    if (!p->opt.board[0])
-        return err_set(err, ERR_OPTION, "board is required (microtvm-qemu machines lists them)");
     char machines[PATH_MAX];
     int rc = fs_join(machines, sizeof machines, template_dir, "machines", err);
     if (rc == 0)
@@ -238,9 +231,6 @@ static int plan_board(struct plan *p, const char *template_dir, const cJSON *opt
         snprintf(p->opt.libc, sizeof p->opt.libc, "%s", p->board.libcs[0]);
     if ((rc = proj__check_libc(&p->board, p->opt.libc, err)) < 0)
         return rc;
-    if (!strchr("0123sg", p->opt.opt_level[0]) || !p->opt.opt_level[0] || p->opt.opt_level[1])
-        return err_set(err, ERR_OPTION, "opt_level '%s' is not one of 0 1 2 3 s g",
-                       p->opt.opt_level);
     /* the firmware is built for one link: a board without a fast link cannot have it */
     return fast_link_check_board(&p->board, p->opt.link, machines, err);
 }
@@ -368,7 +358,7 @@ static bool has_tensor_table(const char *project_dir)
 
 /* project.cmake: the firmware's configuration, paths relative to the project so that the
  * directory can be moved (firmware/project/CMakeLists.txt makes them absolute). */
-int proj__write_project_cmake(const char *project_dir, const struct proj_settings *s,
+int proj__write_project_cmake(const char *project_dir, const struct project_record *s,
                               struct err *err)
 {
     struct buf b = {0};
@@ -401,70 +391,43 @@ int proj__write_project_cmake(const char *project_dir, const struct proj_setting
     return rc;
 }
 
+/* What the plan decided, as the project records it (compile_definitions points into p). */
+static void plan_record(const struct plan *p, bool has_model, struct project_record *s)
+{
+    _Static_assert(sizeof s->board == MACH_NAME_MAX, "a board name fits the record");
+    *s = (struct project_record){.warning_as_error = p->opt.warning_as_error,
+                                 .workspace_bytes = p->workspace_bytes,
+                                 .compile_definitions = (char *)p->opt.compile_definitions,
+                                 .has_crt = p->crt_needed,
+                                 .has_model = has_model,
+                                 .aot_demo = p->aot_demo};
+    snprintf(s->project_type, sizeof s->project_type, "%s", p->opt.project_type);
+    snprintf(s->board, sizeof s->board, "%s", p->board.name);
+    snprintf(s->libc, sizeof s->libc, "%s", p->opt.libc);
+    snprintf(s->opt_level, sizeof s->opt_level, "%s", p->opt.opt_level);
+    snprintf(s->cmsis_path, sizeof s->cmsis_path, "%s", p->cmsis_path);
+    snprintf(s->link, sizeof s->link, "%s", p->opt.link);
+}
+
 static int write_project_cmake(const struct plan *p, bool has_model, struct err *err)
 {
-    struct proj_settings s = {.warning_as_error = p->opt.warning_as_error,
-                              .workspace_bytes = p->workspace_bytes,
-                              .compile_definitions = (char *)p->opt.compile_definitions,
-                              .has_crt = p->crt_needed,
-                              .has_model = has_model,
-                              .aot_demo = p->aot_demo};
-    snprintf(s.project_type, sizeof s.project_type, "%s", p->opt.project_type);
-    snprintf(s.board, sizeof s.board, "%s", p->board.name);
-    snprintf(s.libc, sizeof s.libc, "%s", p->opt.libc);
-    snprintf(s.opt_level, sizeof s.opt_level, "%s", p->opt.opt_level);
-    snprintf(s.cmsis_path, sizeof s.cmsis_path, "%s", p->cmsis_path);
-    snprintf(s.link, sizeof s.link, "%s", p->opt.link);
+    struct project_record s;
+    plan_record(p, has_model, &s);
     return proj__write_project_cmake(p->project_dir, &s, err);
 }
 
 static int write_project_json(const struct plan *p, const cJSON *options,
                               const struct proj_mlf *mlf, struct err *err)
 {
-    int rc = 0;
-    char *text = NULL;
-    cJSON *o = cJSON_CreateObject();
-    cJSON *opts = options ? cJSON_Duplicate(options, 1) : cJSON_CreateObject();
-    cJSON *model = mlf ? proj__mlf_to_json(mlf) : cJSON_CreateNull();
-    cJSON *defs = cJSON_CreateArray();
-    if (!o || !opts || !model || !defs) {
-        cJSON_Delete(opts);
-        cJSON_Delete(model);
-        cJSON_Delete(defs);
-        rc = err_set(err, -ENOMEM, "project.json: out of memory");
-        goto out;
-    }
-    char list[OPT_STR_MAX];
-    snprintf(list, sizeof list, "%s", p->opt.compile_definitions);
-    for (char *save = NULL, *d = strtok_r(list, ";", &save); d; d = strtok_r(NULL, ";", &save))
-        cJSON_AddItemToArray(defs, cJSON_CreateString(d));
-    cJSON_AddStringToObject(o, "generated_by", "microtvm-qemu-server");
-    cJSON_AddStringToObject(o, "project_type", p->opt.project_type);
-    cJSON_AddStringToObject(o, "board", p->board.name);
-    cJSON_AddStringToObject(o, "libc", p->opt.libc);
-    cJSON_AddStringToObject(o, "opt_level", p->opt.opt_level);
-    cJSON_AddStringToObject(o, "link", p->opt.link);
-    cJSON_AddNumberToObject(o, "workspace_size_bytes", (double)p->workspace_bytes);
-    cJSON_AddBoolToObject(o, "warning_as_error", p->opt.warning_as_error);
-    cJSON_AddItemToObject(o, "compile_definitions", defs);
-    cJSON_AddStringToObject(o, "cmsis_path", p->cmsis_path);
-    cJSON_AddBoolToObject(o, "crt", p->crt_needed);
-    cJSON_AddBoolToObject(o, "aot_demo", p->aot_demo);
-    cJSON_AddStringToObject(o, "crt_source", !p->crt_needed ? "" :
-                            p->crt_from_model ? "model/runtime" : p->crt_from);
-    cJSON_AddItemToObject(o, "model", model);
-    cJSON_AddItemToObject(o, "options", opts);
-    if (!(text = cJSON_Print(o))) {
-        rc = err_set(err, -ENOMEM, "project.json: out of memory");
-        goto out;
-    }
-    char path[PATH_MAX];
-    if ((rc = fs_join(path, sizeof path, p->project_dir, "project.json", err)) == 0)
-        rc = fs_write_file(path, text, strlen(text), err);
-out:
-    free(text);
-    cJSON_Delete(o);
-    return rc;
+    struct project_record r;
+    plan_record(p, mlf != NULL, &r);
+    struct record_extras x = {.options = options, .model = NULL,
+                              .crt_source = !p->crt_needed      ? ""
+                                            : p->crt_from_model ? "model/runtime"
+                                                                : p->crt_from};
+    if (mlf && !(x.model = proj__mlf_to_json(mlf)))
+        return err_set(err, -ENOMEM, RECORD_FILE ": out of memory");
+    return record_write(p->project_dir, &r, &x, err);
 }
 
 /* The MLF: copy, extract, read, and check it suits the project type. *mlf is filled. */
@@ -545,7 +508,7 @@ static int make_staging(const char *project_dir, char *out, size_t outsz, struct
     return 0;
 }
 
-int proj__generate(const char *template_dir, const char *mlf_path, const char *crt_dir,
+int proj_generate(const char *template_dir, const char *mlf_path, const char *crt_dir,
                    const char *project_dir, const cJSON *options, struct err *err)
 {
     struct plan *p = calloc(1, sizeof *p);
@@ -624,118 +587,4 @@ out:
     proj__mlf_close(&mlf);
     free(p);
     return rc;
-}
-
-/* ---- reading a project's settings back (build) ---- */
-
-int proj__read_link(const cJSON *record, char *out, size_t outsz, struct err *err)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(record, "link");
-    /* projects generated before the fast link existed record none: they are UART projects */
-    const char *link = cJSON_IsString(v) ? v->valuestring : "uart";
-    if (strcmp(link, "uart") != 0 && strcmp(link, "fast") != 0)
-        return err_set(err, ERR_INVALID, "project.json: link '%.40s' is not uart or fast; "
-                       "generate the project again", link);
-    snprintf(out, outsz, "%s", link);
-    return 0;
-}
-
-int proj_link_of(const cJSON *record, const cJSON *options, char *out, size_t outsz,
-                 struct err *err)
-{
-    int rc = proj__read_link(record, out, outsz, err);
-    const cJSON *asked = cJSON_GetObjectItemCaseSensitive(options, "link");
-    if (rc < 0 || !cJSON_IsString(asked) || strcmp(asked->valuestring, out) == 0)
-        return rc;
-    return err_set(err, ERR_OPTION, "option link: '%.40s' differs from the '%s' this project was "
-                   "generated and built for (the firmware speaks one link); pass link=%s, or "
-                   "generate the project again with link=%.40s", asked->valuestring, out, out,
-                   asked->valuestring);
-}
-
-static int get_string(const cJSON *o, const char *key, char *out, size_t outsz,
-                      const char *label, struct err *err)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsString(v))
-        return err_set(err, ERR_INVALID, "%s: %s: want a string; generate the project again",
-                       label, key);
-    if ((size_t)snprintf(out, outsz, "%s", v->valuestring) >= outsz)
-        return err_set(err, ERR_INVALID, "%s: %s: too long", label, key);
-    return 0;
-}
-
-int proj_read_record(const char *project_dir, cJSON **root, struct err *err)
-{
-    char path[PATH_MAX];
-    char *text = NULL;
-    size_t len = 0;
-    const char *end = NULL;
-    *root = NULL;
-    int rc = fs_join(path, sizeof path, project_dir, "project.json", err);
-    if (rc == 0 && !fs_exists(path))
-        rc = err_set(err, ERR_STATE, "%s: not a generated project (no project.json); call "
-                     "generate_project first and work in the project it made", project_dir);
-    if (rc == 0)
-        rc = fs_read_file(path, 1u << 20, &text, &len, err);
-    if (rc == 0 && (!(*root = cJSON_ParseWithLengthOpts(text, len, &end, 0)) ||
-                    !cJSON_IsObject(*root))) {
-        cJSON_Delete(*root);
-        *root = NULL;
-        rc = err_set(err, ERR_INVALID, "%s: bad JSON at byte %td; generate the project again",
-                     path, end ? end - text : (ptrdiff_t)0);
-    }
-    free(text);
-    return rc;
-}
-
-int proj__settings_read(struct proj_settings *s, const char *project_dir, struct err *err)
-{
-    memset(s, 0, sizeof *s);
-    cJSON *root = NULL;
-    int rc = proj_read_record(project_dir, &root, err);
-    if (rc < 0)
-        goto out;
-    if ((rc = get_string(root, "project_type", s->project_type, sizeof s->project_type,
-                         "project.json", err)) < 0 ||
-        (rc = get_string(root, "board", s->board, sizeof s->board, "project.json", err)) < 0 ||
-        (rc = get_string(root, "libc", s->libc, sizeof s->libc, "project.json", err)) < 0 ||
-        (rc = get_string(root, "opt_level", s->opt_level, sizeof s->opt_level, "project.json",
-                         err)) < 0 ||
-        (rc = get_string(root, "cmsis_path", s->cmsis_path, sizeof s->cmsis_path,
-                         "project.json", err)) < 0)
-        goto out;
-    const cJSON *ws = cJSON_GetObjectItemCaseSensitive(root, "workspace_size_bytes");
-    s->workspace_bytes = cJSON_IsNumber(ws) ? (uint64_t)ws->valuedouble : 0;
-    s->warning_as_error = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root,
-                                                                        "warning_as_error"));
-    s->has_crt = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "crt"));
-    s->has_model = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "model"));
-    s->aot_demo = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "aot_demo"));
-    if ((rc = proj__read_link(root, s->link, sizeof s->link, err)) < 0)
-        goto out;
-    struct buf b = {0};
-    buf_add(&b, "%s", "");
-    const cJSON *defs = cJSON_GetObjectItemCaseSensitive(root, "compile_definitions"), *d;
-    cJSON_ArrayForEach(d, defs) {
-        if (cJSON_IsString(d))
-            buf_add(&b, "%s%s", b.len ? ";" : "", d->valuestring);
-    }
-    if (b.failed) {
-        free(b.s);
-        rc = err_set(err, -ENOMEM, "project.json: out of memory");
-        goto out;
-    }
-    s->compile_definitions = b.s;
-out:
-    cJSON_Delete(root);
-    return rc;
-}
-
-void proj__settings_close(struct proj_settings *s)
-{
-    if (!s)
-        return;
-    free(s->compile_definitions);
-    s->compile_definitions = NULL;
 }

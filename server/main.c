@@ -5,6 +5,8 @@
  * reader is gone) after stopping everything it started. Bad input never ends it.
  */
 #include "api.h"
+#include "fs.h"
+#include "line_reader.h"
 #include "log.h"
 #include "rpc.h"
 #include "server.h"
@@ -141,7 +143,7 @@ static int send_reply(int fd, cJSON *reply)
         /* out of memory building the reply: a fixed line keeps the client from waiting */
         static const char line[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32603,"
                                    "\"message\":\"out of memory\",\"data\":null}}\n";
-        int rc = rpc_write_all(fd, line, sizeof line - 1, &err);
+        int rc = fs_write_all(fd, line, sizeof line - 1, &err);
         return rc == ERR_CLOSED ? 1 : rc < 0 ? -1 : 0;
     }
     if (log_get_level() >= LOG_DEBUG) {
@@ -165,16 +167,16 @@ static int send_reply(int fd, cJSON *reply)
 /* Serves requests until EOF, a stop signal, or the client's going. Returns the exit status. */
 static int serve(struct server *srv, int read_fd, int write_fd)
 {
-    struct rpc_reader rd;
-    rpc_reader_init(&rd, read_fd, 0);
+    struct line_reader rd;
+    line_reader_init(&rd, read_fd, RPC_MAX_LINE);
     int status = 0;
     while (!stop_signal) {
         char *line = NULL;
         size_t len = 0;
-        enum rpc_take t = rpc_reader_take(&rd, &line, &len);
-        if (t != RPC_TAKE_NEED_MORE) {
+        enum line_take t = line_reader_take(&rd, &line, &len);
+        if (t != LINE_TAKE_NEED_MORE) {
             cJSON *reply;
-            if (t == RPC_TAKE_LINE) {
+            if (t == LINE_TAKE_LINE) {
                 log_debug("request: %.300s", line);
                 reply = api_serve_line(srv, line, len);
             } else {
@@ -202,14 +204,14 @@ static int serve(struct server *srv, int read_fd, int write_fd)
         if (stop_signal)
             break;
         struct err err = {0};
-        int rc = rpc_reader_fill(&rd, &err);
-        if (rc < 0 && rc != -EINTR) {
+        int rc = line_reader_fill(&rd, &err);
+        if (rc < 0 && rc != -EINTR && rc != -EAGAIN) {
             log_error("%s", err.msg);
             status = 1;
             break;
         }
     }
-    rpc_reader_close(&rd);
+    line_reader_close(&rd);
     return status;
 }
 

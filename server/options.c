@@ -6,6 +6,7 @@
 #include "options.h"
 
 #include "machine.h"
+#include "record.h"
 #include "rpc.h"
 
 #include <ctype.h>
@@ -19,10 +20,17 @@ enum opt_type { T_BOOL, T_STR, T_INT };
 
 static const char *const type_names[] = {"bool", "str", "int"};
 
+/* What a declaration says beyond its type. */
+enum decl_flag {
+    D_BOARDS = 1u << 0,   /* the choices are the machine files' boards (opt_table_new) */
+    D_IGNORED = 1u << 1,  /* accepted and dropped: any string, it reaches no build file */
+};
+
 struct decl {
     const char *name;
     enum opt_type type;
-    const char *const *choices; /* NULL-terminated; NULL: any value (board: from machines/) */
+    unsigned flags;             /* enum decl_flag bits */
+    const char *const *choices; /* NULL-terminated; NULL: any value, unless D_BOARDS */
     const char *default_json;   /* the default as JSON text; NULL: null */
     unsigned required, optional; /* enum opt_method bits */
     long long min, max;         /* the range of an int */
@@ -31,70 +39,65 @@ struct decl {
 
 static const char *const project_types[] = {"host_driven", "aot_standalone", "echo",
                                             "aot_standalone_demo", NULL};
-static const char *const libcs[] = {"picolibc", "newlib", "newlib-nano", NULL};
 static const char *const opt_levels[] = {"0", "1", "2", "3", "s", "g", NULL};
-static const char *const links[] = {"uart", "fast", NULL};
 
 #define ALL (OPT_GENERATE | OPT_BUILD | OPT_FLASH | OPT_OPEN)
 #define COMPILE (OPT_GENERATE | OPT_BUILD)
 #define RUN (OPT_FLASH | OPT_OPEN)
 
-/* Index of board in decls: its choices come from the machines directory. */
-#define BOARD 2
-
 static const struct decl decls[] = {
-    {"verbose", T_BOOL, NULL, "false", 0, ALL, 0, 0,
+    {"verbose", T_BOOL, 0, NULL, "false", 0, ALL, 0, 0,
      "Log the steps of the call it is given with (commands run, the build tools' output, QEMU "
      "arguments) to the server's stderr; later calls are not affected."},
-    {"project_type", T_STR, project_types, NULL, OPT_GENERATE, 0, 0, 0,
+    {"project_type", T_STR, 0, project_types, NULL, OPT_GENERATE, 0, 0, 0,
      "What the firmware does: host_driven runs TVM's RPC server so TVM drives the model from "
      "the host; aot_standalone runs the model on the board by itself and reports outputs and "
      "timing; echo sends back every byte (transport tests); aot_standalone_demo (TVM's Zephyr "
      "name) is aot_standalone with input 0 taken from include/tvm/input_data.h in "
      "extra_files_tar and ties in infer%'s label going to the last index, as TVM's demo does."},
-    {"board", T_STR, NULL, NULL, OPT_GENERATE, 0, 0, 0,
+    {"board", T_STR, D_BOARDS, NULL, NULL, OPT_GENERATE, 0, 0, 0,
      "The emulated board: the name of a machine file in the template's machines/ directory."},
-    {"cmsis_path", T_STR, NULL, NULL, 0, COMPILE, 0, 0,
+    {"cmsis_path", T_STR, 0, NULL, NULL, 0, COMPILE, 0, 0,
      "Path of a CMSIS-NN checkout or a CMSIS_5 root (CMSIS/NN, or CMSIS-NN beside it): its "
      "int8 kernels are compiled and linked into the firmware, for models partitioned with "
      "partition_for_cmsisnn (Cortex-M boards)."},
-    {"warning_as_error", T_BOOL, NULL, NULL, 0, COMPILE, 0, 0,
+    {"warning_as_error", T_BOOL, 0, NULL, NULL, 0, COMPILE, 0, 0,
      "Treat compiler warnings in the firmware build as errors (unset: off, or what "
      "generate_project recorded)."},
-    {"compile_definitions", T_STR, NULL, NULL, 0, COMPILE, 0, 0,
+    {"compile_definitions", T_STR, 0, NULL, NULL, 0, COMPILE, 0, 0,
      "Extra preprocessor definitions for the firmware: NAME or NAME=VALUE, separated by "
      "spaces (a list is accepted too; a leading -D is dropped)."},
-    {"extra_files_tar", T_STR, NULL, NULL, 0, OPT_GENERATE, 0, 0,
+    {"extra_files_tar", T_STR, 0, NULL, NULL, 0, OPT_GENERATE, 0, 0,
      "Path of a tar archive whose files are added to the generated project: include/ goes on "
      "the firmware's include path and src/*.c is compiled; a member that would replace or "
      "shadow a project file is refused."},
-    {"workspace_size_bytes", T_INT, NULL, NULL, 0, COMPILE, 0, 4294967295LL,
+    {"workspace_size_bytes", T_INT, 0, NULL, NULL, 0, COMPILE, 0, 4294967295LL,
      "Bytes reserved for the model's workspace arena; unset means the board's default."},
-    {"libc", T_STR, libcs, NULL, 0, COMPILE, 0, 0,
+    {"libc", T_STR, 0, mach_known_libcs, NULL, 0, COMPILE, 0, 0,
      "The C library the firmware links: picolibc (every board; used when unset), newlib or "
      "newlib-nano (Cortex-M boards only)."},
-    {"opt_level", T_STR, opt_levels, NULL, 0, COMPILE, 0, 0,
+    {"opt_level", T_STR, 0, opt_levels, NULL, 0, COMPILE, 0, 0,
      "The compiler optimization level for the firmware: -O<level> (2 when unset)."},
-    {"deterministic", T_BOOL, NULL, "true", 0, RUN, 0, 0,
+    {"deterministic", T_BOOL, 0, NULL, "true", 0, RUN, 0, 0,
      "Run QEMU with a virtual clock tied to executed instructions (icount), so timings are "
      "the same on every run and every host; false runs as fast as the host allows."},
-    {"gdbserver_port", T_INT, NULL, NULL, 0, RUN, 1, 65535,
+    {"gdbserver_port", T_INT, 0, NULL, NULL, 0, RUN, 1, 65535,
      "Start QEMU's gdbserver on this TCP port of localhost, to debug the firmware with gdb."},
-    {"session_start_timeout_sec", T_INT, NULL, NULL, 0, OPT_OPEN, 0, 86400,
+    {"session_start_timeout_sec", T_INT, 0, NULL, NULL, 0, OPT_OPEN, 0, 86400,
      "Seconds TVM waits for the firmware's RPC session to start (0 waits forever); unset "
      "means the server's default."},
-    {"session_established_timeout_sec", T_INT, NULL, NULL, 0, OPT_OPEN, 0, 86400,
+    {"session_established_timeout_sec", T_INT, 0, NULL, NULL, 0, OPT_OPEN, 0, 86400,
      "Seconds TVM waits for each reply once the session is up (0 waits forever); unset means "
      "the server's default."},
-    {"build_timeout_s", T_INT, NULL, NULL, 0, COMPILE, 1, 86400,
+    {"build_timeout_s", T_INT, 0, NULL, NULL, 0, COMPILE, 1, 86400,
      "Seconds each build step (CMake configure, Ninja with its compilers) may run before it is "
      "stopped with everything it started; unset means 1800."},
-    {"link", T_STR, links, "\"uart\"", 0, ALL, 0, 0,
+    {"link", T_STR, 0, record_links, "\"uart\"", 0, ALL, 0, 0,
      "The transport's byte stream: uart (the board's UART, what real boards have; the default) "
      "or fast (the board's fast link: virtio-serial on the RISC-V boards, hundreds of times "
      "faster for tensors; the banner and aborts still come on the UART). Fixed when the project "
      "is generated: the firmware is built for one link, and later calls must agree."},
-    {"serial_number", T_STR, NULL, NULL, 0, ALL, 0, 0,
+    {"serial_number", T_STR, D_IGNORED, NULL, NULL, 0, ALL, 0, 0,
      "Accepted and ignored: an emulated board has no serial number. TVM's "
      "AutoTvmModuleLoader sends the tracker's device key here."},
 };
@@ -145,7 +148,7 @@ char *const *opt_table_boards(const struct opt_table *t, size_t *n)
 /* The choices of decls[i] as a count and an accessor, hiding where board's come from. */
 static size_t n_choices(const struct opt_table *t, size_t i)
 {
-    if (i == BOARD)
+    if (decls[i].flags & D_BOARDS)
         return t->n_boards;
     size_t n = 0;
     if (decls[i].choices)
@@ -156,12 +159,12 @@ static size_t n_choices(const struct opt_table *t, size_t i)
 
 static const char *choice(const struct opt_table *t, size_t i, size_t k)
 {
-    return i == BOARD ? t->boards[k] : decls[i].choices[k];
+    return decls[i].flags & D_BOARDS ? t->boards[k] : decls[i].choices[k];
 }
 
 static bool has_choices(size_t i)
 {
-    return i == BOARD || decls[i].choices;
+    return (decls[i].flags & D_BOARDS) || decls[i].choices;
 }
 
 /* "a, b, c" into out, cut with "..." when it does not fit. */
@@ -478,9 +481,9 @@ static int parse_str(const struct opt_table *t, size_t i, const cJSON *v, cJSON 
                            accepted);
         }
     }
-    /* a free-text value (a path) reaches build files and command lines; serial_number is only
-     * accepted and dropped, so any string TVM's tracker keys hold is fine there */
-    if (!has_choices(i) && strcmp(d->name, "serial_number") != 0) {
+    /* a free-text value (a path) reaches build files and command lines; an ignored one is
+     * only accepted and dropped, so any string (TVM's tracker keys) is fine there */
+    if (!has_choices(i) && !(d->flags & D_IGNORED)) {
         char what[64];
         snprintf(what, sizeof what, "option %s", d->name);
         int rc = opt_check_build_text(ERR_OPTION, what, v->valuestring, err);
@@ -599,7 +602,7 @@ int opt_require(const struct opt_table *t, const cJSON *normalized, enum opt_met
             return err_set(err, ERR_OPTION, "%s needs option %s (one of: %s)", mname,
                            decls[i].name, accepted);
         }
-        if (i == BOARD)
+        if (decls[i].flags & D_BOARDS)
             return err_set(err, ERR_OPTION, "%s needs option %s, but no boards are installed "
                            "(the machines directory has no *.json files)", mname,
                            decls[i].name);

@@ -12,27 +12,20 @@
 
 #include <cjson/cJSON.h>
 
-/* Creates project_dir (which must not exist) from the template srv lives in, the MLF at
- * mlf_path and the standalone CRT at crt_dir. Failures: ERR_PARAMS for bad arguments or
- * options, ERR_INVALID for a bad MLF, -errno for file errors, each naming the path. */
-int proj_generate(struct server *srv, const char *mlf_path, const char *crt_dir,
+/* generate_project (generate.c): creates project_dir (which must not exist) from the template
+ * in template_dir (the launcher, the server, machines/ and firmware/; the server's own
+ * directory), the MLF at mlf_path ("" or NULL for an echo project) and the standalone CRT at
+ * crt_dir ("" or NULL). options is the normalized options object (missing keys and nulls take
+ * their defaults). Failures: ERR_PARAMS for bad arguments, ERR_OPTION for bad options,
+ * ERR_INVALID for a bad MLF, -errno for file errors, each naming the path. On failure the
+ * partly created project directory is removed. */
+int proj_generate(const char *template_dir, const char *mlf_path, const char *crt_dir,
                   const char *project_dir, const cJSON *options, struct err *err);
 
-/* Builds the firmware of the generated project srv lives in, into <dir>/build. A compiler
- * failure is ERR_TOOL with the command and its last output lines in err->detail. */
+/* build (build.c): applies the options given to build (build_options.c), then builds the
+ * firmware of the generated project srv lives in, into <dir>/build, each step limited by the
+ * build_timeout_s option. ERR_STATE in the template. A compiler failure is ERR_TOOL with the
+ * command and its last output lines in err->detail. */
 int proj_build(struct server *srv, const cJSON *options, struct err *err);
-
-/* Reads <project_dir>/project.json, the record generate_project leaves (options, board, type,
- * the model's facts), into *root (caller frees with cJSON_Delete). No record: ERR_STATE saying
- * the directory is not a generated project; a record that is not a JSON object: ERR_INVALID
- * with the byte offset. */
-int proj_read_record(const char *project_dir, cJSON **root, struct err *err);
-
-/* The link the project's firmware is built for (record: its project.json) into out ("uart" or
- * "fast"), checked against the link option of a later call (options, normalized; NULL or an
- * unset link agrees with anything). ERR_OPTION naming both values and the fix when they
- * differ; ERR_INVALID for a record with another value. */
-int proj_link_of(const cJSON *record, const cJSON *options, char *out, size_t outsz,
-                 struct err *err);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * Internals of generate_project and build (server/project.c is the public face, proj_*):
+ * Internals of generate_project and build (project.h is the public face, proj_*):
  * safe tar extraction, Model Library Format metadata, project generation, the firmware
  * build and the cache of board layers shared between projects. Declared here so the unit
  * tests can call each piece directly. Ownership: structs filled by a *_read or *_init call
@@ -11,6 +11,7 @@
 #include "err.h"
 #include "project.h"
 #include "machine.h"
+#include "record.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -110,39 +111,7 @@ int proj__mlf_write_tensors(const struct proj_mlf *mlf, const char *path, struct
 
 void proj__mlf_close(struct proj_mlf *mlf);
 
-/* ---- generate.c ---- */
-
-/* generate_project. template_dir holds the launcher, the server, machines/ and firmware/;
- * mlf_path may be "" (or NULL) for an echo project; crt_dir may be "" or NULL. options is
- * the normalized options object (missing keys and nulls take their defaults). On failure the
- * partly created project directory is removed. */
-int proj__generate(const char *template_dir, const char *mlf_path, const char *crt_dir,
-                   const char *project_dir, const cJSON *options, struct err *err);
-
-/* The settings a generated project records in project.json, read back for build. */
-struct proj_settings {
-    char project_type[32];
-    char board[MACH_NAME_MAX];
-    char libc[16];
-    char opt_level[4];
-    char cmsis_path[4096];          /* an absolute path (PATH_MAX), "" when none */
-    bool warning_as_error;
-    uint64_t workspace_bytes;
-    char *compile_definitions;      /* heap, ';'-separated, "" when none */
-    bool has_crt;
-    int build_timeout_s;            /* set by build (not in project.json): each step's limit */
-    bool has_model;                 /* project.json's "model" is an object: model/ exists */
-    bool aot_demo;                  /* aot_standalone asked for as aot_standalone_demo */
-    char link[8];                   /* "uart" or "fast": the transport the firmware is built for */
-};
-
-/* The link a project was generated for (project.json's "link"; "uart" when the record, made
- * before the option existed, has none) into out. ERR_INVALID for any other value. */
-int proj__read_link(const cJSON *record, char *out, size_t outsz, struct err *err);
-
-/* Reads <project_dir>/project.json. */
-int proj__settings_read(struct proj_settings *s, const char *project_dir, struct err *err);
-void proj__settings_close(struct proj_settings *s);
+/* ---- generate.c (proj_generate, project.h) ---- */
 
 /* Fails (ERR_INVALID, with both figures and the fix) when a workspace arena of bytes cannot fit
  * the board's RAM beside the stack and data; why says where the figure came from. */
@@ -162,7 +131,7 @@ int proj__check_definitions(const char *defs, struct err *err);
 int proj__check_cmsis_path(const char *value, char *out, size_t outsz, struct err *err);
 
 /* (Re)writes <project_dir>/project.cmake from s: what generate decided, or build changed. */
-int proj__write_project_cmake(const char *project_dir, const struct proj_settings *s,
+int proj__write_project_cmake(const char *project_dir, const struct project_record *s,
                               struct err *err);
 
 /* ---- build_options.c ---- */
@@ -176,40 +145,35 @@ int proj__apply_build_options(const char *project_dir, const cJSON *given, struc
 
 /* ---- build.c ---- */
 
+/* What a build needs project.json to have recorded (record_require). */
+#define PROJ_BUILD_KEYS                                                                          \
+    ((const char *const[]){"project_type", "board", "libc", "opt_level", NULL})
+
 struct proj_sizes {
     uint64_t text, data, bss;
 };
 
-/* build: configure (when needed) and build <project_dir>/build/firmware.elf with CMake and
- * Ninja. verbose echoes the tools' output to stderr. A compiler error is ERR_TOOL with
- * "firmware build failed: <first error line>" and, in err->detail, the failing command and the
- * compiler's last lines. sizes may be NULL. */
-int proj__build(const char *project_dir, bool verbose, struct proj_sizes *sizes,
-                struct err *err);
-
 /* Each build step's time limit when build_timeout_s is unset. */
 #define PROJ_BUILD_TIMEOUT_S 1800
 
-/* proj__build with each step (configure, Ninja, the cache's builds) limited to timeout_s
- * seconds (<= 0: PROJ_BUILD_TIMEOUT_S); a step over it is killed with its process group and
- * the build fails with ERR_TOOL saying so. A second build of the same project while one runs
- * fails at once with ERR_BUSY ("build in progress"). */
-int proj__build_limited(const char *project_dir, bool verbose, int timeout_s,
-                        struct proj_sizes *sizes, struct err *err);
+/* The build itself (proj_build, for the API, applies the options first): configure (when
+ * needed) and build <project_dir>/build/firmware.elf with CMake and Ninja. verbose echoes the
+ * tools' output to stderr. Each step (configure, Ninja, the cache's builds) is limited to
+ * timeout_s seconds (<= 0: PROJ_BUILD_TIMEOUT_S); a step over it is killed with its process
+ * group and the build fails with ERR_TOOL saying so. A compiler error is ERR_TOOL with
+ * "firmware build failed: <first error line>" and, in err->detail, the failing command and the
+ * compiler's last lines. A second build of the same project while one runs fails at once with
+ * ERR_BUSY ("build in progress"). sizes may be NULL. */
+int proj__build(const char *project_dir, bool verbose, int timeout_s, struct proj_sizes *sizes,
+                struct err *err);
 
-/* Runs argv[0] (searched in PATH) in cwd, appending its stdout and stderr to log_fd (and to
- * stderr when echo). *status gets the exit status (or 128+signal). Fails only when the
- * program cannot be started (ERR_TOOL naming it). */
-int proj__run(const char *const argv[], const char *cwd, int log_fd, bool echo, int *status,
-              struct err *err);
-
-/* proj__run, stopped after timeout_s seconds (0: never) with its whole process group
- * (SIGKILL), which is then ERR_TIMEOUT naming the limit (build reports it as ERR_TOOL). */
+/* Runs argv[0] (searched in PATH) in cwd with stdin /dev/null (spawn_run), appending its stdout
+ * and stderr to log_fd (and to stderr when echo). *status gets the exit status (or
+ * 128+signal). Fails when the program cannot be started (ERR_TOOL naming it when it is not on
+ * PATH), and after timeout_s seconds (0: never), when it is stopped with its whole process
+ * group (SIGKILL): ERR_TIMEOUT naming the limit (build reports it as ERR_TOOL). */
 int proj__run_limited(const char *const argv[], const char *cwd, int log_fd, bool echo,
                       int timeout_s, int *status, struct err *err);
-
-/* Finds prog in PATH; returns true and fills out (may be NULL) when found. */
-bool proj__which(const char *prog, char *out, size_t outsz);
 
 /* ---- cache.c: board layers and CRTs built once per configuration, shared by projects ---- */
 
@@ -224,7 +188,7 @@ uint64_t proj__fnv1a(uint64_t h, const void *data, size_t len);
 /* The cache key of a project's board layer: a hash of the machine file, the settings that
  * change the object code, the compiler binary, and every file under firmware/ (and crt/ for
  * host_driven). Written as 16 hex digits to key. */
-int proj__cache_key(const char *project_dir, const struct proj_settings *s, char key[17],
+int proj__cache_key(const char *project_dir, const struct project_record *s, char key[17],
                     struct err *err);
 
 /* Finds or builds the cached board library for a project. On success *lib holds its path
@@ -232,20 +196,20 @@ int proj__cache_key(const char *project_dir, const struct proj_settings *s, char
  * ERR_STATE when the project's firmware/CMakeLists.txt cannot take a prebuilt library (the
  * caller then builds everything in the project). Any other failure is the caller's cue to
  * warn and build without the cache: never a reason to fail a build. */
-int proj__cache_board(const char *project_dir, const struct proj_settings *s, int log_fd,
-                      bool verbose, char **lib, bool *hit, struct err *err);
+int proj__cache_board(const char *project_dir, const struct project_record *s, int log_fd,
+                      bool verbose, int timeout_s, char **lib, bool *hit, struct err *err);
 
 /* The cache key of a host_driven project's CRT library: the settings and compilers as for the
  * board layer, plus the content of crt/, firmware/platform/, firmware/cmake/ and
  * firmware/CMakeLists.txt (not the rest of firmware/: apps and drivers do not go into it). */
-int proj__cache_crt_key(const char *project_dir, const struct proj_settings *s, char key[17],
+int proj__cache_crt_key(const char *project_dir, const struct project_record *s, char key[17],
                         struct err *err);
 
 /* Like proj__cache_board, for libmtq_crt.a (linked through MTQ_PREBUILT_CRT_LIB). ERR_STATE
  * when the project is not host_driven, has no crt/, or its firmware/cmake/host_driven.cmake
  * cannot take a prebuilt CRT: the caller then builds the CRT in the project. */
-int proj__cache_crt(const char *project_dir, const struct proj_settings *s, int log_fd,
-                    bool verbose, char **lib, bool *hit, struct err *err);
+int proj__cache_crt(const char *project_dir, const struct project_record *s, int log_fd,
+                    bool verbose, int timeout_s, char **lib, bool *hit, struct err *err);
 
 /* snprintf for paths: a path cut short by PATH_MAX then fails to open, naming itself, so
  * callers need not check the length twice. */

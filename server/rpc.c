@@ -6,6 +6,8 @@
  */
 #include "rpc.h"
 
+#include "fs.h"
+
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
@@ -14,121 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* Bytes asked of one read(): big enough that a 1 MiB write_transport line takes few calls. */
-#define READ_CHUNK ((size_t)64 << 10)
-
-void rpc_reader_init(struct rpc_reader *r, int fd, size_t max_line)
-{
-    memset(r, 0, sizeof *r);
-    r->fd = fd;
-    r->max_line = max_line ? max_line : RPC_MAX_LINE;
-}
-
-void rpc_reader_close(struct rpc_reader *r)
-{
-    if (!r)
-        return;
-    free(r->buf);
-    r->buf = NULL;
-    r->start = r->len = r->cap = r->scanned = 0;
-}
-
-static void drop(struct rpc_reader *r, size_t n)
-{
-    r->start += n;
-    r->len -= n;
-    r->scanned = 0;
-    if (r->len == 0)
-        r->start = 0;
-}
-
-enum rpc_take rpc_reader_take(struct rpc_reader *r, char **line, size_t *len)
-{
-    for (;;) {
-        char *base = r->buf + r->start;
-        char *nl = r->len > r->scanned ? memchr(base + r->scanned, '\n', r->len - r->scanned)
-                                       : NULL;
-        if (r->skipping) {
-            if (!nl) {
-                drop(r, r->len);
-                return RPC_TAKE_NEED_MORE;
-            }
-            drop(r, (size_t)(nl - base) + 1);
-            r->skipping = false;
-            continue;
-        }
-        if (nl) {
-            size_t n = (size_t)(nl - base);
-            *nl = '\0';
-            drop(r, n + 1);
-            if (n > r->max_line) { /* a too-long line that arrived in one piece */
-                return RPC_TAKE_TOO_LONG;
-            }
-            *line = base;
-            *len = n;
-            return RPC_TAKE_LINE;
-        }
-        r->scanned = r->len;
-        if (r->len > r->max_line) {
-            /* reply now, before the rest of the line has arrived: the client may be blocked
-             * writing it, and buffering it is exactly what the limit forbids */
-            drop(r, r->len);
-            r->skipping = !r->eof;
-            return RPC_TAKE_TOO_LONG;
-        }
-        if (r->eof && r->len > 0) {
-            base[r->len] = '\0'; /* fill always leaves room for this NUL */
-            *line = base;
-            *len = r->len;
-            drop(r, r->len);
-            return RPC_TAKE_LINE;
-        }
-        return RPC_TAKE_NEED_MORE;
-    }
-}
-
-int rpc_reader_fill(struct rpc_reader *r, struct err *err)
-{
-    if (r->eof)
-        return 0;
-    if (r->len > r->max_line)
-        return 1; /* rpc_reader_take has a too-long line to report first */
-    if (r->start > 0) {
-        memmove(r->buf, r->buf + r->start, r->len);
-        r->start = 0;
-    }
-    /* never read more than the rest of one allowed line plus its '\n', so the buffer stays
-     * below max_line + 2 bytes however long the line is */
-    size_t want = r->max_line + 1 - r->len;
-    if (want > READ_CHUNK)
-        want = READ_CHUNK;
-    size_t need = r->len + want + 1; /* + the NUL rpc_reader_take may add */
-    if (need > r->cap) {
-        size_t cap = r->cap ? r->cap : READ_CHUNK + 1;
-        while (cap < need)
-            cap *= 2;
-        if (cap > r->max_line + 2)
-            cap = r->max_line + 2 > need ? r->max_line + 2 : need;
-        char *nb = realloc(r->buf, cap);
-        if (!nb)
-            return err_set(err, -ENOMEM, "out of memory for a %zu-byte request line", cap);
-        r->buf = nb;
-        r->cap = cap;
-    }
-    ssize_t got = read(r->fd, r->buf + r->len, want);
-    if (got < 0) {
-        if (errno == EINTR)
-            return -EINTR;
-        return err_errno(err, "reading requests from fd %d", r->fd);
-    }
-    if (got == 0) {
-        r->eof = true;
-        return 0;
-    }
-    r->len += (size_t)got;
-    return 1;
-}
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not one: no
  * overlong forms, no surrogates, nothing above U+10FFFF (RFC 3629). */
@@ -425,29 +312,6 @@ fail:
     return NULL;
 }
 
-int rpc_write_all(int fd, const char *buf, size_t len, struct err *err)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) { /* a non-blocking fd: wait for room */
-                struct pollfd p = {.fd = fd, .events = POLLOUT};
-                if (poll(&p, 1, -1) < 0 && errno != EINTR)
-                    return err_errno(err, "waiting to write replies to fd %d", fd);
-                continue;
-            }
-            if (errno == EPIPE)
-                return err_set(err, ERR_CLOSED, "the client closed its end of the reply pipe");
-            return err_errno(err, "writing replies to fd %d", fd);
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int rpc_write_reply(int fd, const cJSON *reply, struct err *err)
 {
     char *text = cJSON_PrintUnformatted(reply);
@@ -461,7 +325,9 @@ int rpc_write_reply(int fd, const cJSON *reply, struct err *err)
     }
     line[len] = '\n';
     line[len + 1] = '\0';
-    int rc = rpc_write_all(fd, line, len + 1, err);
+    int rc = fs_write_all(fd, line, len + 1, err);
     free(line);
-    return rc;
+    if (rc == ERR_CLOSED)
+        return err_set(err, ERR_CLOSED, "the client closed its end of the reply pipe");
+    return rc < 0 ? err_prefix(err, "writing replies to fd %d", fd) : 0;
 }

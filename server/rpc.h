@@ -1,13 +1,12 @@
 /*
  * JSON-RPC 2.0 framing for the Project API (PROJECT_API.md section 2): one request per line on
- * the read fd, one reply per line on the write fd. This module reads lines (bounded, so a huge
- * line cannot exhaust memory), validates a request's envelope, builds replies and writes them.
- * It knows nothing of the eight methods: api.c does.
+ * the read fd, one reply per line on the write fd. The lines are read by common/line_reader.h
+ * (bounded to RPC_MAX_LINE, so a huge line cannot exhaust memory); this module validates a
+ * request's envelope, builds replies and writes them. It knows nothing of the eight methods:
+ * api.c does.
  *
- * Ownership: a struct rpc_reader owns its buffer (rpc_reader_close frees it); lines it hands
- * out point into that buffer and stay valid until the next rpc_reader_* call. A struct
- * rpc_request owns its parsed tree (rpc_request_close). cJSON values passed to rpc_make_* as
- * "taken" are freed by the call, also when it fails.
+ * Ownership: a struct rpc_request owns its parsed tree (rpc_request_close). cJSON values passed
+ * to rpc_make_* as "taken" are freed by the call, also when it fails.
  */
 #ifndef MTQ_RPC_H
 #define MTQ_RPC_H
@@ -35,39 +34,6 @@ enum rpc_code {
 /* Requests nested deeper than this are refused before cJSON sees them (a Project API request
  * is at most 4 levels deep; cJSON's own limit, CJSON_NESTING_LIMIT, is 1000). */
 #define RPC_MAX_DEPTH 64
-
-struct rpc_reader {
-    int fd;
-    size_t max_line;  /* longest line accepted, without its '\n' */
-    char *buf;        /* bytes read and not yet handed out start at buf[start] */
-    size_t start, len, cap;
-    size_t scanned;   /* of those, how many are known to hold no '\n' */
-    bool eof;         /* read() returned 0: no more bytes will come */
-    bool skipping;    /* inside a line that was too long: drop bytes up to its '\n' */
-};
-
-/* Prepares a reader of fd (which the caller keeps owning) for lines of at most max_line bytes
- * (0 means RPC_MAX_LINE). Never fails: the buffer is allocated on the first read. */
-void rpc_reader_init(struct rpc_reader *r, int fd, size_t max_line);
-
-/* Frees the reader's buffer; accepts NULL. */
-void rpc_reader_close(struct rpc_reader *r);
-
-/* What rpc_reader_take returns. */
-enum rpc_take {
-    RPC_TAKE_LINE = 1,     /* *line, *len: one line without its '\n', NUL-terminated */
-    RPC_TAKE_NEED_MORE = 0, /* no whole line buffered: rpc_reader_fill, unless at EOF */
-    RPC_TAKE_TOO_LONG = 2, /* a line passed max_line: reply an error; its rest is dropped */
-};
-
-/* Hands out the next buffered line, if any, without reading. At EOF a final line without '\n'
- * is handed out too. Never blocks, never fails. */
-enum rpc_take rpc_reader_take(struct rpc_reader *r, char **line, size_t *len);
-
-/* One read() from the fd into the buffer (blocks if the fd has nothing; poll it first).
- * Returns 1 when bytes arrived, 0 at EOF (r->eof is then set), -EINTR when a signal came
- * first, another -errno with *err on a read error, -ENOMEM when out of memory. */
-int rpc_reader_fill(struct rpc_reader *r, struct err *err);
 
 /* A validated request. id is NULL when the request had no usable id (replies then carry null).
  * params is an object (an empty one when the request had none). */
@@ -116,8 +82,5 @@ const char *rpc_type_name(const cJSON *v);
 /* Prints v unformatted into out (size outsz), cut with "..." when longer, so a message can quote
  * the offending value without growing without bound. */
 void rpc_preview(const cJSON *v, char *out, size_t outsz);
-
-/* Writes all len bytes to fd, retrying on EINTR and partial writes; errors as above. */
-int rpc_write_all(int fd, const char *buf, size_t len, struct err *err);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "fs.h"
 #include "log.h"
+#include "record.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -35,7 +36,7 @@ int server_init(struct server *srv, const char *dir, struct err *err)
     if (rc < 0)
         return rc;
     char project_json[PATH_MAX];
-    rc = fs_join(project_json, sizeof project_json, srv->dir, "project.json", err);
+    rc = fs_join(project_json, sizeof project_json, srv->dir, RECORD_FILE, err);
     if (rc < 0)
         return rc;
     srv->is_template = !fs_exists(project_json);

@@ -13,7 +13,7 @@
 #include <signal.h>
 #include <stdbool.h>
 
-struct session; /* owned by session.c (the transport: QEMU, the pty, QMP) */
+struct session; /* owned by flash.c (the transport: QEMU, the pty, QMP) */
 
 struct server {
     char dir[PATH_MAX];          /* the template or project directory: where the binary lives */
@@ -27,7 +27,7 @@ struct server {
     /* the client's request and reply pipes (main sets them; -1 in tests): long waits on the
      * board end when the client has closed either, so a dead client never leaves us waiting */
     int request_fd, reply_fd;
-    struct session *session;     /* NULL until session.c makes one; freed by sess_shutdown */
+    struct session *session;     /* NULL until flash.c makes one; freed by sess_shutdown */
 };
 
 /* Fills *srv for the server living in dir (NULL: the directory of /proc/self/exe, resolved

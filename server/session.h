@@ -1,7 +1,9 @@
 /*
- * flash and the transport, the server's half of a board's life: power on the flashed image in QEMU,
- * tunnel the board's UART through a pty, and stop everything when the client goes. The session
- * state hangs off srv->session. Options are the object opt_normalize made.
+ * flash and the transport, the server's half of a board's life: power on the flashed image in
+ * QEMU, tunnel the board's UART through a pty, and stop everything when the client goes.
+ * Defined in flash.c (the board's life), on top of transport.c (the bytes) and board_lock.c (one
+ * server per board); the session state hangs off srv->session. Options are the object
+ * opt_normalize made.
  */
 #ifndef MTQ_SESSION_H
 #define MTQ_SESSION_H

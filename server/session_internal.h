@@ -51,8 +51,9 @@ ssize_t sess__rx_fill(struct sess__rx *rx, int fd, struct err *err);
 /* Removes the n bytes at index from (relative to head; fewer if the buffer ends first); the
  * bytes after them move up. */
 void sess__rx_cut(struct sess__rx *rx, size_t from, size_t n);
-/* The index of the first '\n' at or after index from (relative to head), or -1. */
-ssize_t sess__rx_find_newline(const struct sess__rx *rx, size_t from);
+/* The index (relative to head) where the first delim (a non-empty string) at or after index
+ * from starts, or -1. */
+ssize_t sess__rx_find(const struct sess__rx *rx, size_t from, const char *delim);
 
 /* ---- the link (transport.c) ---- */
 
@@ -78,6 +79,13 @@ struct sess__link {
 /* A closed link (all fds -1) with an empty receive buffer of at most rx_max
  * bytes (0: SESS_RX_MAX). */
 void sess__link_init(struct sess__link *l, size_t rx_max);
+
+/* Opens l on a running board (flash.c): fd, a device of e (its UART's pty master, emu_uart_fd),
+ * with e's exit (its pidfd, or emu_is_running) as the sign that the device is gone for good.
+ * The client's pipes and the stop flag are left as they are. Tests and benchmarks that start a
+ * board themselves talk to it through this too. */
+struct emu;
+void sess__link_attach(struct sess__link *l, int fd, struct emu *e);
 /* Frees the receive buffer; the link is closed. Accepts NULL. */
 void sess__link_close(struct sess__link *l);
 
@@ -93,16 +101,14 @@ int sess__link_read(struct sess__link *l, uint8_t *buf, size_t n, double timeout
 int sess__link_write(struct sess__link *l, const uint8_t *data, size_t n, double timeout_sec,
                      struct err *err);
 
-/* Waits until the receive buffer holds a '\n' at or after index from, reading the device into
- * it; the bytes stay in the buffer (read serves them). For the boot banner. Errors as
- * sess__link_read; ERR_INVALID when limit bytes came without a '\n'. */
-int sess__link_wait_line(struct sess__link *l, size_t limit, double timeout_sec,
-                         struct err *err);
-
-/* The same for a '\n' at or after index from of the receive buffer, the bytes before it left
- * alone (for the fast link's link-up line, which follows the UART's banner). */
-int sess__link_wait_line_after(struct sess__link *l, size_t from, size_t limit,
-                               double timeout_sec, struct err *err);
+/* Waits until the receive buffer holds delim (a non-empty string; "\n" for a line) at or after
+ * index from (0, or past bytes left alone: the fast link's link-up line follows the UART's
+ * banner), reading the device into it, and returns how many bytes the buffer holds up to and
+ * including that first delim (> 0): read that many to take exactly them; the bytes stay in the
+ * buffer until read. For the boot banner and line replies. Errors as sess__link_read;
+ * ERR_INVALID when the buffer reached limit bytes without delim. */
+ssize_t sess__link_wait_for(struct sess__link *l, size_t from, const char *delim, size_t limit,
+                            double timeout_sec, struct err *err);
 
 /* ---- the board lock (board_lock.c) ---- */
 
@@ -138,17 +144,6 @@ int sess__lock_read(const char *path, pid_t *server_pid, pid_t *qemu_pid, struct
 #define SESS_BANNER_SEC 10.0
 /* The longest banner line we accept. */
 #define SESS_BANNER_MAX 256
-
-/* The session.h methods; session.c forwards to these. */
-int sess__flash(struct server *srv, const cJSON *options, struct err *err);
-int sess__open(struct server *srv, const cJSON *options, struct sess_timeouts *out,
-               struct err *err);
-int sess__read(struct server *srv, uint8_t *buf, size_t n, double timeout_sec, size_t *got,
-               struct err *err);
-int sess__write(struct server *srv, const uint8_t *data, size_t n, double timeout_sec,
-                struct err *err);
-int sess__close(struct server *srv, struct err *err);
-void sess__shutdown(struct server *srv);
 
 /* QEMU's pid for the board this server runs, or -1 (for tests). */
 pid_t sess__qemu_pid(const struct server *srv);

@@ -8,8 +8,11 @@
  */
 #include "session_internal.h"
 
+#include "mono.h"
+
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -124,23 +127,17 @@ void sess__rx_cut(struct sess__rx *rx, size_t from, size_t n)
     rx->tail -= n;
 }
 
-ssize_t sess__rx_find_newline(const struct sess__rx *rx, size_t from)
+ssize_t sess__rx_find(const struct sess__rx *rx, size_t from, const char *delim)
 {
-    size_t len = rx->tail - rx->head;
-    if (from >= len)
+    size_t len = rx->tail - rx->head, dl = strlen(delim);
+    if (dl == 0 || from >= len)
         return -1;
-    const uint8_t *p = memchr(rx->data + rx->head + from, '\n', len - from);
-    return p ? p - (rx->data + rx->head) : -1;
+    const uint8_t *base = rx->data + rx->head;
+    const uint8_t *p = memmem(base + from, len - from, delim, dl);
+    return p ? p - base : -1;
 }
 
 /* ---- waiting ---- */
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* A deadline from a timeout in seconds: -1 for none (< 0). */
 static int64_t deadline_of(double timeout_sec)
@@ -149,7 +146,7 @@ static int64_t deadline_of(double timeout_sec)
         return -1;
     if (timeout_sec > 1e9) /* centuries: treat as forever, and keep the arithmetic in range */
         return -1;
-    return now_ns() + (int64_t)(timeout_sec * 1e9);
+    return mono_now_ns() + (int64_t)(timeout_sec * 1e9);
 }
 
 enum { WAIT_READY = 1, WAIT_GONE = 2 };
@@ -177,7 +174,7 @@ static int wait_device(struct sess__link *l, short events, int64_t deadline, sho
         if (l->reply_fd >= 0)
             p[rep_i = (int)nfds++] = (struct pollfd){.fd = l->reply_fd, .events = 0};
         struct timespec ts, *tsp = NULL;
-        int64_t now = now_ns(), left = -1;
+        int64_t now = mono_now_ns(), left = -1;
         if (deadline >= 0)
             left = deadline > now ? deadline - now : 0;
         if (l->exit_fd < 0 && l->gone && (left < 0 || left > GONE_POLL_NS))
@@ -228,7 +225,7 @@ static int wait_device(struct sess__link *l, short events, int64_t deadline, sho
             else
                 return err_set(err, ERR_CLOSED, "the client closed the request pipe; stopping");
         }
-        if (deadline >= 0 && now_ns() >= deadline)
+        if (deadline >= 0 && mono_now_ns() >= deadline)
             return ERR_TIMEOUT;
     }
 }
@@ -388,26 +385,38 @@ int sess__link_write(struct sess__link *l, const uint8_t *data, size_t n, double
     return 0;
 }
 
-int sess__link_wait_line(struct sess__link *l, size_t limit, double timeout_sec,
-                         struct err *err)
+/* For messages: "a newline", or the delimiter quoted with its '\n' spelt out. */
+static const char *delim_name(const char *delim, char *out, size_t outsz)
 {
-    return sess__link_wait_line_after(l, 0, limit, timeout_sec, err);
+    size_t dl = strlen(delim);
+    bool nl = dl > 0 && delim[dl - 1] == '\n';
+    if (dl == 1 && nl)
+        return "a newline";
+    snprintf(out, outsz, "\"%.*s%s\"", (int)(nl ? dl - 1 : dl), delim, nl ? "\\n" : "");
+    return out;
 }
 
-int sess__link_wait_line_after(struct sess__link *l, size_t from, size_t limit,
-                               double timeout_sec, struct err *err)
+ssize_t sess__link_wait_for(struct sess__link *l, size_t from, const char *delim, size_t limit,
+                            double timeout_sec, struct err *err)
 {
     if (l->fd < 0)
         return err_set(err, ERR_CLOSED, "the transport is not open");
+    size_t dl = strlen(delim);
+    char name[64];
+    if (dl == 0)
+        return err_set(err, ERR_INVALID, "waiting for an empty delimiter");
     int64_t deadline = deadline_of(timeout_sec);
-    size_t scanned = from;
+    size_t scanned = from; /* bytes known not to start the delimiter */
     for (;;) {
-        if (sess__rx_find_newline(&l->rx, scanned) >= 0)
-            return 0;
-        scanned = sess__rx_len(&l->rx);
-        if (scanned >= limit)
-            return err_set(err, ERR_INVALID, "%zu bytes from the board without a newline",
-                           scanned);
+        ssize_t at = sess__rx_find(&l->rx, scanned, delim);
+        if (at >= 0)
+            return at + (ssize_t)dl;
+        size_t have = sess__rx_len(&l->rx);
+        size_t unmatched = have >= dl ? have - dl + 1 : 0;
+        scanned = unmatched > from ? unmatched : from;
+        if (have >= limit)
+            return err_set(err, ERR_INVALID, "%zu bytes from the board without %s", have,
+                           delim_name(delim, name, sizeof name));
         ssize_t f = sess__rx_fill(&l->rx, l->fd, err);
         if (f > 0)
             continue;
@@ -418,13 +427,15 @@ int sess__link_wait_line_after(struct sess__link *l, size_t from, size_t limit,
         short revents = 0;
         int w = wait_device(l, POLLIN, deadline, &revents, err);
         if (w == ERR_TIMEOUT)
-            return err_set(err, ERR_TIMEOUT, "no line from the board within %g s", timeout_sec);
+            return err_set(err, ERR_TIMEOUT, "no %s from the board within %g s",
+                           strcmp(delim, "\n") ? delim_name(delim, name, sizeof name) : "line",
+                           timeout_sec);
         if (w < 0)
             return w;
         if (w == WAIT_GONE) {
             drain_all(l);
-            if (sess__rx_find_newline(&l->rx, scanned) >= 0)
-                return 0;
+            if ((at = sess__rx_find(&l->rx, scanned, delim)) >= 0)
+                return at + (ssize_t)dl;
             return gone_error(l, err);
         }
     }

@@ -73,7 +73,7 @@ struct combo {
  * tars, the firmware build cache, a private $XDG_RUNTIME_DIR for the servers' QMP sockets), the
  * two models and the digits combinations of test 2, which later tests reuse. */
 static char workdir[] = "/tmp/mtq-e2e-aot-XXXXXX";
-static double started; /* e2e_now_s() when the program started */
+static double started; /* mono_now_s() when the program started */
 static char rundir[sizeof workdir + 8];
 static struct model digits = {.name = "digits_int8"};
 static struct model floaty = {.name = "float_tiny"};
@@ -390,17 +390,17 @@ static void test_every_board_and_libc_runs_digits_bit_exact_with_the_host_refere
 {
     ASSERT_TRUE_FATAL(digits.host_ok);
     ASSERT_GT_FATAL(n_combos, 0);
-    double t0 = e2e_now_s();
+    double t0 = mono_now_s();
     for (int i = 0; i < n_combos; i++) {
         struct combo *c = &combos[i];
-        double c0 = e2e_now_s();
+        double c0 = mono_now_s();
         c->ran = generate_and_build(c, &digits) &&
                  flow(c, &digits, i * SAMPLES_PER_COMBO, SAMPLES_PER_COMBO);
         ASSERT_TRUE(c->ran);
         fprintf(stderr, "\n    %-12s %-11s %s in %.1f s", c->m.name, c->libc,
-                c->ran ? "ok" : "FAILED", e2e_now_s() - c0);
+                c->ran ? "ok" : "FAILED", mono_now_s() - c0);
     }
-    fprintf(stderr, "\n    %d combinations in %.1f s\n\n", n_combos, e2e_now_s() - t0);
+    fprintf(stderr, "\n    %d combinations in %.1f s\n\n", n_combos, mono_now_s() - t0);
     fprintf(stderr, "    | board | libc | ticks | hz | instret | virtual ns | text bytes |\n");
     fprintf(stderr, "    |---|---|---|---|---|---|---|\n");
     for (int i = 0; i < n_combos; i++) {
@@ -781,13 +781,13 @@ static int end_of_run(void)
         fprintf(stderr, "e2e_aot: %s is still there\n", workdir);
         left++;
     }
-    fprintf(stderr, "e2e_aot: %.1f s in all\n", e2e_now_s() - started);
+    fprintf(stderr, "e2e_aot: %.1f s in all\n", mono_now_s() - started);
     return left;
 }
 
 int test_register(void)
 {
-    started = e2e_now_s();
+    started = mono_now_s();
     /* QEMUs orphaned by a dead server come to us, so the leak checks see them */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     if (!fs_exists(MTQ_TEMPLATE_DIR "/launch_microtvm_api_server.sh")) {

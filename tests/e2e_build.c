@@ -11,6 +11,7 @@
 #include "fs.h"
 #include "mlf.h"
 #include "runner.h"
+#include "spawn.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -53,7 +54,7 @@ static int generate(const char *name, const char *board, char *dir, size_t dirsz
              board);
     cJSON *o = cJSON_Parse(json);
     struct err err = {0};
-    int rc = proj__generate(MTQ_TEMPLATE_DIR, digits_tar, "", dir, o, &err);
+    int rc = proj_generate(MTQ_TEMPLATE_DIR, digits_tar, "", dir, o, &err);
     if (rc < 0)
         fprintf(stderr, "\ngenerate %s: %s\n", name, err.msg);
     cJSON_Delete(o);
@@ -63,7 +64,7 @@ static int generate(const char *name, const char *board, char *dir, size_t dirsz
 static int build(const char *dir, struct proj_sizes *sizes)
 {
     struct err err = {0};
-    int rc = proj__build(dir, false, sizes, &err);
+    int rc = proj__build(dir, false, 0, sizes, &err);
     if (rc < 0)
         fprintf(stderr, "\nbuild %s: %s\n%s\n", dir, err.msg, err.detail);
     return rc;
@@ -251,7 +252,7 @@ static void generate_and_build_echo(const char *dir, const char *more)
              more);
     cJSON *o = cJSON_Parse(json);
     struct err err = {0};
-    int rc = proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err);
+    int rc = proj_generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err);
     cJSON_Delete(o);
     if (rc < 0)
         fprintf(stderr, "\ngenerate: %s\n", err.msg);
@@ -377,7 +378,7 @@ static void test_a_compile_error_comes_back_with_its_command_and_lines(void)
     ASSERT_EQ(write(fd, bad, sizeof bad - 1), (ssize_t)(sizeof bad - 1));
     close(fd);
     struct err err = {0};
-    ASSERT_EQ(proj__build(dir, false, NULL, &err), ERR_TOOL);
+    ASSERT_EQ(proj__build(dir, false, 0, NULL, &err), ERR_TOOL);
     ASSERT_STR_CONTAINS(err.msg, "firmware build failed: ");
     ASSERT_STR_CONTAINS(err.msg, "default_lib0.c");
     ASSERT_STR_CONTAINS(err.msg, "error");
@@ -396,7 +397,7 @@ static void test_a_missing_tool_is_named_with_the_fix(void)
     fs_mkdir_p(empty, NULL);
     setenv("PATH", empty, 1);
     struct err err = {0};
-    int rc = proj__build(an385, false, NULL, &err);
+    int rc = proj__build(an385, false, 0, NULL, &err);
     setenv("PATH", path, 1);
     free(path);
     ASSERT_EQ(rc, ERR_TOOL);
@@ -406,7 +407,7 @@ static void test_a_missing_tool_is_named_with_the_fix(void)
 static void test_build_refuses_a_directory_that_is_not_a_project(void)
 {
     struct err err = {0};
-    ASSERT_EQ(proj__build(tmpdir, false, NULL, &err), ERR_STATE);
+    ASSERT_EQ(proj__build(tmpdir, false, 0, NULL, &err), ERR_STATE);
     ASSERT_STR_CONTAINS(err.msg, "not a generated project");
 }
 
@@ -414,7 +415,7 @@ int test_register(void)
 {
     const char *tools[] = {"cmake", "ninja", "arm-none-eabi-gcc", "riscv64-unknown-elf-gcc"};
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++)
-        if (!proj__which(tools[i], NULL, 0)) {
+        if (!spawn_find(tools[i], NULL, 0)) {
             printf("skipping: %s is not installed (scripts/install-deps.sh)\n", tools[i]);
             return TEST_SKIP;
         }

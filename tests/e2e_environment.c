@@ -169,9 +169,9 @@ static void test_a_firmware_that_never_prints_fails_open_in_time_and_stops_qemu(
     struct rpc_client c;
     ASSERT_TRUE_FATAL(e2e_spawn(&c, silent_proj));
     ASSERT_TRUE_FATAL(e2e_call_ok(&c, "flash", OPTS));
-    double t0 = e2e_now_s();
+    double t0 = mono_now_s();
     cJSON *reply = e2e_call(&c, "open_transport", OPTS);
-    double took = e2e_now_s() - t0;
+    double took = mono_now_s() - t0;
     ASSERT_STR_EQ(e2e_message_of(reply), "calling method open_transport");
     ASSERT_STR_CONTAINS(e2e_traceback_of(reply), "the firmware printed no banner within "
                         "10 s (0 bytes came); is build/firmware.elf made for " BOARD);

@@ -23,11 +23,13 @@
 #include "asserts.h"
 #include "b85.h"
 #include "boards.h"
+#include "board_io.h"
 #include "emu.h"
 #include "fs.h"
 #include "fwbuild.h"
 #include "machine.h"
 #include "mlf.h"
+#include "mono.h"
 #include "project_internal.h"
 #include "rpc_client.h"
 #include "runner.h"
@@ -76,30 +78,30 @@ static struct emu *live;
 
 static ssize_t io_read(void *ctx, void *buf, size_t cap, int timeout_ms, struct err *err)
 {
-    return emu_read(ctx, buf, cap, timeout_ms, err);
+    return board_io_read(ctx, buf, cap, timeout_ms, err);
 }
 
 static int io_write(void *ctx, const void *data, size_t n, int timeout_ms, struct err *err)
 {
-    return emu_write(ctx, data, n, NULL, timeout_ms, err);
+    return board_io_write(ctx, data, n, timeout_ms, err);
 }
 
 /* Reads the banner (which also wakes QEMU) and checks it names host_driven and this board. */
-static void expect_banner(struct emu *e)
+static void expect_banner(struct board_io *b)
 {
     struct err err = {0};
     char banner[256], want[256];
     size_t got = 0;
-    OK(emu_wait_banner(e, banner, sizeof banner - 1, &got, BANNER_TIMEOUT_MS, &err));
+    OK(board_io_banner(b, banner, sizeof banner - 1, &got, BANNER_TIMEOUT_MS, &err));
     banner[got] = '\0';
     snprintf(want, sizeof want, "#microtvm-qemu:host_driven:%s:picolibc\n", cur->name);
     ASSERT_STR_EQ(banner, want);
 }
 
-static void handshake(struct emu *e, uint8_t nonce, struct utvm_handshake_result *r)
+static void handshake(struct board_io *b, uint8_t nonce, struct utvm_handshake_result *r)
 {
     struct err err = {0};
-    struct utvm_io io = {io_read, io_write, e};
+    struct utvm_io io = {io_read, io_write, b};
     OK(utvm_handshake(&io, nonce, HANDSHAKE_TIMEOUT_MS, r, &err));
     ASSERT_EQ(r->session_id & 0xff, nonce);
     ASSERT_NE(r->responder_nonce, 0);
@@ -131,18 +133,21 @@ static void test_board_answers_the_handshake_and_another_nonce_after_a_reset(voi
         test_report("emu_start", &err);
     ASSERT_NOT_NULL_FATAL(live);
     OK(emu_run(live, &err));
+    struct board_io uart;
+    board_io_open(&uart, live);
 
-    expect_banner(live);
-    handshake(live, 0x5a, &first);
+    expect_banner(&uart);
+    handshake(&uart, 0x5a, &first);
 
     OK(emu_reset(live, &err));
-    expect_banner(live);
-    handshake(live, 0x33, &second);
+    expect_banner(&uart);
+    handshake(&uart, 0x33, &second);
     printf("\n    %s (%s CRT): responder nonce 0x%02x, after reset 0x%02x ", cur->name,
            cur_fake ? "fake" : "real", first.responder_nonce, second.responder_nonce);
     ASSERT_NE(first.responder_nonce, second.responder_nonce);
     ASSERT_TRUE(emu_is_running(live)); /* no abort along the way */
 
+    board_io_close(&uart);
     emu_free(live);
     live = NULL;
 }
@@ -485,13 +490,6 @@ static void read_back_slowly(struct rpc_client *c, uint16_t session_id)
            reads, SLOW_READ_MAX);
 }
 
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* How many lines of text contain needle. */
 static int count_lines(const char *text, const char *needle)
 {
@@ -522,15 +520,14 @@ static void serve_project(const char *board, const char *name, struct served_bui
 {
     char dir[PATH_MAX], path[PATH_MAX + 32], *text = NULL;
     struct err err = {0};
-    struct timespec t0;
     memset(out, 0, sizeof *out);
     snprintf(dir, sizeof dir, "%s/%s-%s-%s", workdir, name, srv_label, board);
     ASSERT_TRUE_FATAL(server_generate(dir, board, srv_crt, NULL, 0));
 
     start_server(dir);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = mono_now_s();
     bool built = call(client, "build", "{\"options\": {}}", RPC_BUILD_MS, NULL);
-    out->seconds = seconds_since(&t0);
+    out->seconds = mono_now_s() - t0;
     ASSERT_TRUE_FATAL(built);
     snprintf(path, sizeof path, "%s/build/build.log", dir);
     ASSERT_OK_FATAL(fs_read_file(path, 0, &text, NULL, &err), &err);
@@ -696,7 +693,7 @@ static void test_a_project_linking_the_cache_reuses_the_compiler_facts_with_the_
     snprintf(dir, sizeof dir, "%s/second-%s-%s", workdir, srv_label, first_board());
     snprintf(path, sizeof path, "%s/build", dir);
     ASSERT_OK_FATAL(fs_remove_tree(path, &err), &err); /* configure it once more */
-    OK(proj__build(dir, false, NULL, &err));
+    OK(proj__build(dir, false, 0, NULL, &err));
     snprintf(path, sizeof path, "%s/build/build.log", dir);
     ASSERT_OK_FATAL(fs_read_file(path, 0, &log, NULL, &err), &err);
     ASSERT_STR_CONTAINS(log, "host_driven: CRT prebuilt:");
@@ -737,11 +734,11 @@ static void edit(const char *dir, const char *rel)
 static void test_the_crt_cache_key_follows_the_crt_and_platform_not_apps(void)
 {
     char dir[PATH_MAX], before[17], after_app[17], after_crt[17], after_platform[17];
-    struct proj_settings st = {0};
+    struct project_record st = {0};
     struct err err = {0};
     snprintf(dir, sizeof dir, "%s/key-%s", workdir, srv_label);
     ASSERT_TRUE_FATAL(server_generate(dir, first_board(), srv_crt, NULL, 0));
-    OK(proj__settings_read(&st, dir, &err));
+    OK(record_read(&st, dir, &err));
     OK(proj__cache_crt_key(dir, &st, before, &err));
     edit(dir, "firmware/apps/echo.c");
     OK(proj__cache_crt_key(dir, &st, after_app, &err));
@@ -752,7 +749,7 @@ static void test_the_crt_cache_key_follows_the_crt_and_platform_not_apps(void)
     edit(dir, "firmware/platform/crt_config.h");
     OK(proj__cache_crt_key(dir, &st, after_platform, &err));
     ASSERT_STR_NE(after_crt, after_platform);
-    proj__settings_close(&st);
+    record_close(&st);
 }
 
 static void test_generate_refuses_host_driven_without_a_crt(void)

@@ -354,9 +354,9 @@ static void test_links_in_the_cached_sources_bypass_the_shared_cache(void)
     char proj[PATH_MAX], path[PATH_MAX + 64], key[17];
     struct rpc_client c;
     ASSERT_TRUE_FATAL(echo_project("poison", proj, sizeof proj, &c));
-    struct proj_settings s;
+    struct project_record s;
     struct err err = {0};
-    ASSERT_OK_FATAL(proj__settings_read(&s, proj, &err), &err);
+    ASSERT_OK_FATAL(record_read(&s, proj, &err), &err);
     ASSERT_OK(proj__cache_key(proj, &s, key, &err), &err); /* clean: cacheable */
     /* the cache-poisoning attack: a header the compiler follows into another file, which the key
      * would not see; the tampered library must not land in the shared cache */
@@ -365,7 +365,7 @@ static void test_links_in_the_cached_sources_bypass_the_shared_cache(void)
     ASSERT_EQ(proj__cache_key(proj, &s, key, &err), ERR_STATE);
     ASSERT_STR_CONTAINS(err.msg, "firmware/board/zz_poison.h is a symbolic link; a "
                                  "project with links in the cached sources builds without");
-    proj__settings_close(&s);
+    record_close(&s);
     int before = cache_entries();
     ASSERT_TRUE(e2e_call_ok(&c, "build", "{\"options\":{}}")); /* a real build, in the project */
     ASSERT_EQ(cache_entries(), before);

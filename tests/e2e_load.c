@@ -107,7 +107,7 @@ static void *push_echo(void *arg)
     struct worker *w = arg;
     struct rpc_client c;
     uint8_t *out = malloc(w->chunk), *in = malloc(w->chunk);
-    double t0 = e2e_now_s();
+    double t0 = mono_now_s();
     if (!out || !in || !spawn_loaded(&c, w->proj)) {
         snprintf(w->failure, sizeof w->failure, "cannot start the server");
         free(out);
@@ -153,7 +153,7 @@ static void *push_echo(void *arg)
     }
     w->ok = true;
 out:
-    w->seconds = e2e_now_s() - t0;
+    w->seconds = mono_now_s() - t0;
     if (!e2e_close_server(&c)) {
         w->ok = false;
         snprintf(w->failure + strlen(w->failure), sizeof w->failure - strlen(w->failure),
@@ -172,7 +172,7 @@ static void eight_at_once(struct worker *ws, size_t bytes, size_t chunk)
 {
     pthread_t threads[N_PROJECTS];
     int started = 0;
-    double t0 = e2e_now_s();
+    double t0 = mono_now_s();
     for (int i = 0; i < N_PROJECTS; i++) {
         if (!ws[i].proj[0])
             continue;
@@ -184,7 +184,7 @@ static void eight_at_once(struct worker *ws, size_t bytes, size_t chunk)
     for (int i = 0; i < N_PROJECTS; i++)
         if (ws[i].proj[0])
             pthread_join(threads[i], NULL);
-    double took = e2e_now_s() - t0;
+    double took = mono_now_s() - t0;
     size_t total = 0, corrupt = 0, lost = 0;
     for (int i = 0; i < N_PROJECTS; i++) {
         struct worker *w = &ws[i];
@@ -238,9 +238,9 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
     snprintf(src, sizeof src, "%s/firmware/apps/echo.c", proj);
     int fd_t0 = 0, fd_p0 = 0, fd_t = 0, fd_p = 0, kids_max = 0, left_max = 0;
     long rss_t0 = 0, rss_p0 = 0, rss_t = 0, rss_p = 0;
-    double t_start = e2e_now_s();
+    double t_start = mono_now_s();
     for (int i = 0; i < load_cycles; i++) {
-        double c0 = e2e_now_s();
+        double c0 = mono_now_s();
         snprintf(gen, sizeof gen, "%s/cycle-%d", workdir, i);
         char *params = NULL;
         ASSERT_GT_FATAL(asprintf(&params, "{\"model_library_format_path\":\"\","
@@ -278,10 +278,10 @@ static void test_generate_build_flash_open_close_cycles_grow_nothing(void)
         }
         if (i < 3 || i == load_cycles - 1 || (i + 1) % 10 == 0)
             fprintf(stderr, "\n    cycle %3d: %.2f s; template server %d fds %ld kB RSS; project "
-                    "server %d fds %ld kB RSS; children %d", i + 1, e2e_now_s() - c0, fd_t, rss_t,
+                    "server %d fds %ld kB RSS; children %d", i + 1, mono_now_s() - c0, fd_t, rss_t,
                     fd_p, rss_p, kids);
     }
-    double took = e2e_now_s() - t_start;
+    double took = mono_now_s() - t_start;
     fprintf(stderr, "\n    %d cycles in %.1f s; fds %d -> %d and %d -> %d, RSS %ld -> %ld kB and "
             "%ld -> %ld kB, at most %d children after a cycle", load_cycles, took, fd_t0, fd_t,
             fd_p0, fd_p, rss_t0, rss_t, rss_p0, rss_p, kids_max);

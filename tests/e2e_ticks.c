@@ -16,6 +16,7 @@
  */
 #include "aot_session.h"
 #include "asserts.h"
+#include "board_io.h"
 #include "emu.h"
 #include "err.h"
 #include "fs.h"
@@ -132,31 +133,40 @@ static int build_firmware(const struct machine *m, const char *fw, const char *t
 }
 
 /* Writes text in two pieces split at a random byte, a random pause between them. */
-static int send_split(struct emu *e, const char *text, struct err *err)
+static int send_split(struct board_io *b, const char *text, struct err *err)
 {
     size_t len = strlen(text), cut = rnd((uint32_t)len + 1);
-    int rc = emu_write(e, text, cut, NULL, LINE_MS, err);
+    int rc = board_io_write(b, text, cut, LINE_MS, err);
     if (rc == 0) {
         usleep(rnd(5000));
-        rc = emu_write(e, text + cut, len - cut, NULL, LINE_MS, err);
+        rc = board_io_write(b, text + cut, len - cut, LINE_MS, err);
     }
     return rc;
 }
 
 /* Reads one reply up to and including `end` into buf (NUL-terminated, without the last '\n'). */
-static int read_reply(struct emu *e, const char *end, char *buf, size_t cap, struct err *err)
+static int read_reply(struct board_io *b, const char *end, char *buf, size_t cap,
+                      struct err *err)
 {
     size_t got = 0;
-    int rc = emu_read_until(e, end, buf, cap - 1, &got, LINE_MS, err);
+    int rc = board_io_read_until(b, end, buf, cap - 1, &got, LINE_MS, err);
     buf[got] = '\0';
     if (rc == 0 && got > 0 && buf[got - 1] == '\n')
         buf[got - 1] = '\0';
     return rc;
 }
 
-/* Starts QEMU on elf and waits for the banner (into buf). On failure nothing is left. */
-static struct emu *boot(const struct machine *m, const char *elf, char *buf, size_t cap,
-                        struct err *err)
+/* Powers the board off: its link, then QEMU. Accepts a board that never booted. */
+static void power_off(struct board_io *b)
+{
+    struct emu *e = b->emu;
+    board_io_close(b);
+    emu_free(e);
+}
+
+/* Starts QEMU on elf into *b and waits for the banner (into buf). On failure nothing is left. */
+static int boot(const struct machine *m, const char *elf, struct board_io *b, char *buf,
+                size_t cap, struct err *err)
 {
     struct emu_config c;
     size_t got = 0;
@@ -164,14 +174,17 @@ static struct emu *boot(const struct machine *m, const char *elf, char *buf, siz
     c.machine = m;
     c.image = elf;
     c.deterministic = true;
+    memset(b, 0, sizeof *b);
     struct emu *e = emu_start(&c, err);
-    if (e && (emu_run(e, err) < 0 || emu_wait_banner(e, buf, cap - 1, &got, LINE_MS, err) < 0)) {
-        emu_free(e);
-        return NULL;
+    if (!e)
+        return -1;
+    board_io_open(b, e);
+    if (emu_run(e, err) < 0 || board_io_banner(b, buf, cap - 1, &got, LINE_MS, err) < 0) {
+        power_off(b);
+        return -1;
     }
-    if (e)
-        buf[got] = '\0';
-    return e;
+    buf[got] = '\0';
+    return 0;
 }
 
 /* One boot: n_runs `run%` commands, each after a random delay and 0 to 2 other commands.
@@ -182,14 +195,15 @@ static int boot_and_run(const struct machine *m, const char *elf, struct distinc
     struct err err;
     static char buf[8192];
     int done = 0;
-    struct emu *e = boot(m, elf, buf, sizeof buf, &err);
-    if (!e) {
+    struct board_io b;
+    int rc = boot(m, elf, &b, buf, sizeof buf, &err);
+    if (rc < 0) {
         /* Seen once with a load average of 18 on 2 cores: QMP did not answer within 2 s. A
          * boot is not what this test is about, so it gets one more chance. */
         report(m->name, "boot failed; trying once more", &err);
-        e = boot(m, elf, buf, sizeof buf, &err);
+        rc = boot(m, elf, &b, buf, sizeof buf, &err);
     }
-    if (!e) {
+    if (rc < 0) {
         report(m->name, "boot failed again", &err);
         TEST_FAIL("the board did not boot");
         return 0;
@@ -198,8 +212,8 @@ static int boot_and_run(const struct machine *m, const char *elf, struct distinc
     for (int r = 0; r < n_runs; r++) {
         for (uint32_t k = rnd(3); k > 0; k--) { /* varies what the firmware did before */
             usleep(rnd(MAX_DELAY_US / 4));
-            if (send_split(e, "init%", &err) < 0 ||
-                read_reply(e, "\n", buf, sizeof buf, &err) < 0) {
+            if (send_split(&b, "init%", &err) < 0 ||
+                read_reply(&b, "\n", buf, sizeof buf, &err) < 0) {
                 report(m->name, "init%", &err);
                 TEST_FAIL("init%% failed");
                 goto out;
@@ -208,7 +222,8 @@ static int boot_and_run(const struct machine *m, const char *elf, struct distinc
         }
         usleep(rnd(MAX_DELAY_US));
         struct aot_run run;
-        if (send_split(e, "run%", &err) < 0 || read_reply(e, "done\n", buf, sizeof buf, &err) < 0 ||
+        if (send_split(&b, "run%", &err) < 0 ||
+            read_reply(&b, "done\n", buf, sizeof buf, &err) < 0 ||
             aot_parse_run(buf, &run, &err) < 0) {
             report(m->name, "run%", &err);
             TEST_FAIL("run%% failed");
@@ -227,7 +242,7 @@ static int boot_and_run(const struct machine *m, const char *elf, struct distinc
         done++;
     }
 out:
-    emu_free(e);
+    power_off(&b);
     return done;
 }
 
@@ -301,14 +316,15 @@ static void check_loops(const struct machine *m, const char *fw)
         TEST_FAIL("loops firmware does not build");
         return;
     }
-    struct emu *e = boot(m, elf, buf, sizeof buf, &err);
-    if (!e || read_reply(e, "end\n", buf, sizeof buf, &err) < 0) {
+    struct board_io b;
+    if (boot(m, elf, &b, buf, sizeof buf, &err) < 0 ||
+        read_reply(&b, "end\n", buf, sizeof buf, &err) < 0) {
         report(m->name, "loops firmware", &err);
         TEST_FAIL("the loops firmware did not report");
-        emu_free(e);
+        power_off(&b);
         return;
     }
-    emu_free(e);
+    power_off(&b);
     int n = parse_loops(buf, it, extra, insns, MAX_LOOPS), wrong = 0;
     ASSERT_EQ(n, 64); /* 8 loop lengths x 0..7 extra instructions */
     /* the first is 1 iteration, 0 extra: 2 instructions of loop plus the constant */

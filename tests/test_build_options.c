@@ -50,7 +50,7 @@ static void make_project_with(const char *name, const char *json, char *dir, siz
     snprintf(dir, dirsz, "%s/%s", tmpdir, name);
     cJSON *o = options(json);
     struct err err = {0};
-    int rc = proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err);
+    int rc = proj_generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err);
     if (rc < 0)
         fprintf(stderr, "\ngenerate: %s\n", err.msg);
     ASSERT_EQ_FATAL(rc, 0);
@@ -94,14 +94,14 @@ static void test_compile_options_given_at_build_replace_what_generate_recorded(v
     ASSERT_STR_CONTAINS(cmake, "set(MTQ_LIBC \"newlib\")");
     ASSERT_STR_CONTAINS(cmake, "set(MTQ_WORKSPACE_BYTES 8192)");
     free(cmake);
-    struct proj_settings s = {0};
-    ASSERT_OK(proj__settings_read(&s, dir, &err), &err);
+    struct project_record s = {0};
+    ASSERT_OK(record_read(&s, dir, &err), &err);
     ASSERT_STR_EQ(s.opt_level, "0");
     ASSERT_STR_EQ(s.libc, "newlib");
     ASSERT_TRUE(s.warning_as_error);
     ASSERT_EQ(s.workspace_bytes, 8192);
     ASSERT_STR_EQ(s.compile_definitions, "A=1;B");
-    proj__settings_close(&s);
+    record_close(&s);
     /* a later build without them keeps them */
     ASSERT_OK(apply(dir, "{}", &err), &err);
     cmake = slurp(dir, "project.cmake");
@@ -178,10 +178,10 @@ static void test_the_link_is_recorded_fixed_at_build_and_in_the_board_cache_key(
     cmake = slurp(uart, "project.cmake");
     ASSERT_STR_CONTAINS(cmake, "set(MTQ_LINK \"uart\")");
     free(cmake);
-    struct proj_settings sf = {0}, su = {0};
+    struct project_record sf = {0}, su = {0};
     struct err err = {0};
-    ASSERT_EQ(proj__settings_read(&sf, fast, &err), 0);
-    ASSERT_EQ(proj__settings_read(&su, uart, &err), 0);
+    ASSERT_EQ(record_read(&sf, fast, &err), 0);
+    ASSERT_EQ(record_read(&su, uart, &err), 0);
     ASSERT_STR_EQ(sf.link, "fast");
     ASSERT_STR_EQ(su.link, "uart");
     expect_refused(fast, "{\"link\": \"uart\"}", "option link: 'uart' differs from the 'fast'");
@@ -190,7 +190,7 @@ static void test_the_link_is_recorded_fixed_at_build_and_in_the_board_cache_key(
     char kf[17], ku[17], cf[17], cu[17];
     if (proj__cache_key(fast, &sf, kf, &err) == 0) { /* needs the RISC-V compiler on PATH */
         ASSERT_EQ(proj__cache_key(uart, &su, ku, &err), 0);
-        CU_ASSERT_STRING_NOT_EQUAL(kf, ku);
+        ASSERT_STR_NE(kf, ku);
         char crt[PATH_MAX + 8];
         snprintf(crt, sizeof crt, "%s/crt", fast); /* the same (empty) CRT in both */
         ASSERT_EQ(fs_mkdir_p(crt, &err), 0);
@@ -202,8 +202,8 @@ static void test_the_link_is_recorded_fixed_at_build_and_in_the_board_cache_key(
     } else {
         fprintf(stderr, "\n    cache keys not compared: %s\n", err.msg);
     }
-    proj__settings_close(&sf);
-    proj__settings_close(&su);
+    record_close(&sf);
+    record_close(&su);
 }
 
 /* Every template board has a fast link now (the refusal of a board without one, and its
@@ -214,11 +214,11 @@ static void test_generate_takes_a_fast_link_on_an_mps2_board(void)
     char dir[PATH_MAX];
     make_project_with("lan9118-fast", "{\"project_type\": \"echo\", \"board\": "
                       "\"mps2-an505\", \"link\": \"fast\"}", dir, sizeof dir);
-    struct proj_settings st = {0};
+    struct project_record st = {0};
     struct err err = {0};
-    ASSERT_EQ_FATAL(proj__settings_read(&st, dir, &err), 0);
+    ASSERT_EQ_FATAL(record_read(&st, dir, &err), 0);
     ASSERT_STR_EQ(st.link, "fast");
-    proj__settings_close(&st);
+    record_close(&st);
 }
 
 static void test_a_cmsis_path_given_at_build_is_resolved_and_recorded(void)
@@ -230,12 +230,12 @@ static void test_a_cmsis_path_given_at_build_is_resolved_and_recorded(void)
     snprintf(json, sizeof json, "{\"cmsis_path\": \"%s/../cmsis-root/.\"}", cmsis);
     struct err err = {0};
     ASSERT_OK(apply(dir, json, &err), &err);
-    struct proj_settings s = {0};
-    ASSERT_OK(proj__settings_read(&s, dir, &err), &err);
+    struct project_record s = {0};
+    ASSERT_OK(record_read(&s, dir, &err), &err);
     char real[PATH_MAX];
     ASSERT_NOT_NULL(realpath(cmsis, real));
     ASSERT_STR_EQ(s.cmsis_path, real);
-    proj__settings_close(&s);
+    record_close(&s);
 }
 
 int test_register(void)

@@ -12,6 +12,7 @@
 #include "asserts.h"
 #include "fs.h"
 #include "runner.h"
+#include "spawn.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +28,7 @@
 
 #define FIXTURE MTQ_SOURCE_DIR "/tests/fixtures/cache_project"
 #define BOARD "mps2-an385"
+#define BUILD_TIMEOUT_S 120 /* each build step's limit (the build_timeout_s option) */
 #define N_WRITERS 4
 
 /* File-static fixtures (CUnit suites take no arguments): the scratch directory, the clean
@@ -112,18 +114,17 @@ static void new_cache(const char *name)
 }
 
 /* The settings of a project of type on BOARD, as project.json would give them. */
-static void settings(struct proj_settings *s, const char *type)
+static void settings(struct project_record *s, const char *type)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->project_type, sizeof s->project_type, "%s", type);
     snprintf(s->board, sizeof s->board, "%s", BOARD);
     snprintf(s->libc, sizeof s->libc, "picolibc");
     snprintf(s->opt_level, sizeof s->opt_level, "2");
-    s->build_timeout_s = 120;
 }
 
 /* The key of dir's board layer (crt false) or of its CRT (crt true), into key. */
-static void key_of(const char *dir, const struct proj_settings *s, bool crt, char key[17])
+static void key_of(const char *dir, const struct project_record *s, bool crt, char key[17])
 {
     struct err err = {0};
     int rc = crt ? proj__cache_crt_key(dir, s, key, &err) : proj__cache_key(dir, s, key, &err);
@@ -131,7 +132,7 @@ static void key_of(const char *dir, const struct proj_settings *s, bool crt, cha
 }
 
 /* Fails the test, naming what, when the key of dir under s is (same) or is not (!same) base. */
-static void expect_key(const char *what, const char *dir, const struct proj_settings *s,
+static void expect_key(const char *what, const char *dir, const struct project_record *s,
                        bool crt, const char *base, bool same)
 {
     char key[17];
@@ -178,11 +179,11 @@ static bool is_archive(const char *path)
 }
 
 /* proj__cache_board on dir with s: ASSERT_OK, the library's path in *lib (caller frees). */
-static bool lookup_board(const char *dir, const struct proj_settings *s, char **lib)
+static bool lookup_board(const char *dir, const struct project_record *s, char **lib)
 {
     struct err err = {0};
     bool hit = true;
-    ASSERT_OK_FATAL(proj__cache_board(dir, s, -1, false, lib, &hit, &err), &err);
+    ASSERT_OK_FATAL(proj__cache_board(dir, s, -1, false, BUILD_TIMEOUT_S, lib, &hit, &err), &err);
     ASSERT_NOT_NULL_FATAL(*lib);
     return hit;
 }
@@ -202,7 +203,7 @@ static void test_fnv1a_matches_the_published_test_vectors(void)
 static void test_the_key_is_the_same_for_the_same_sources_wherever_the_project_is(void)
 {
     char a[PATH_MAX], b[PATH_MAX], key_a[17], key_b[17], again[17];
-    struct proj_settings s;
+    struct project_record s;
     settings(&s, "echo");
     new_project("same-a", a, sizeof a);
     new_project("same-b", b, sizeof b);
@@ -239,7 +240,7 @@ static void test_the_key_changes_with_everything_the_compiler_reads(void)
          "# MTQ_PREBUILT_BOARD_LIB\nproject(other C)\n"},
     };
     char dir[PATH_MAX], base[17], from[PATH_MAX + 64], to[PATH_MAX + 64];
-    struct proj_settings s;
+    struct project_record s;
     settings(&s, "echo");
     key_of(clean_project, &s, false, base);
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
@@ -273,7 +274,7 @@ static void test_the_key_changes_with_everything_the_compiler_reads(void)
     ASSERT_OK(fs_remove_tree(dir, NULL), NULL);
 
     /* every setting that changes the object code */
-    struct proj_settings t = s;
+    struct project_record t = s;
     snprintf(t.libc, sizeof t.libc, "newlib");
     expect_key("libc", clean_project, &t, false, base, false);
     t = s;
@@ -304,7 +305,7 @@ static void test_the_key_ignores_what_the_board_layer_is_not_made_from(void)
         {"the CRT", "crt/crt.c", "int crt_part(void);\n"},
     };
     char dir[PATH_MAX], base[17];
-    struct proj_settings s;
+    struct project_record s;
     settings(&s, "echo");
     key_of(clean_project, &s, false, base);
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
@@ -318,13 +319,12 @@ static void test_the_key_ignores_what_the_board_layer_is_not_made_from(void)
         ASSERT_OK(fs_remove_tree(dir, NULL), NULL);
     }
     /* settings the board layer is built without: it is always built as echo, with no model */
-    struct proj_settings t = s;
+    struct project_record t = s;
     snprintf(t.project_type, sizeof t.project_type, "aot_standalone");
     t.workspace_bytes = 12345;
     t.has_model = true;
-    t.build_timeout_s = 5;
     snprintf(t.cmsis_path, sizeof t.cmsis_path, "/opt/cmsis");
-    expect_key("project_type, workspace, model, time limit, CMSIS", clean_project, &t, false,
+    expect_key("project_type, workspace, model, CMSIS", clean_project, &t, false,
                base, true);
 }
 
@@ -341,7 +341,7 @@ static void test_the_crt_key_follows_the_crt_and_the_files_that_build_it_only(vo
         {"the board layer", "firmware/board.c", "int board_part(void);\n"},
     };
     char dir[PATH_MAX], base[17], board[17];
-    struct proj_settings s;
+    struct project_record s;
     settings(&s, "host_driven");
     key_of(clean_project, &s, true, base);
     key_of(clean_project, &s, false, board);
@@ -358,7 +358,7 @@ static void test_the_crt_key_follows_the_crt_and_the_files_that_build_it_only(vo
         expect_key(keeps[i].what, dir, &s, true, base, true);
         ASSERT_OK(fs_remove_tree(dir, NULL), NULL);
     }
-    struct proj_settings t = s;
+    struct project_record t = s;
     t.warning_as_error = true; /* the CRT is compiled with -w */
     expect_key("warning_as_error", clean_project, &t, true, base, true);
     t = s;
@@ -378,7 +378,7 @@ static void test_a_link_in_the_cached_sources_refuses_the_key_and_the_cache(void
         {"firmware/apps/etc", "/etc"}, /* a directory */
     };
     char dir[PATH_MAX], path[PATH_MAX + 64], key[17];
-    struct proj_settings s;
+    struct project_record s;
     struct err err = {0};
     settings(&s, "echo");
     new_cache("links");
@@ -395,7 +395,7 @@ static void test_a_link_in_the_cached_sources_refuses_the_key_and_the_cache(void
         /* the lookup refuses too, before building anything, so nothing lands in the cache */
         char *lib = NULL;
         bool hit = true;
-        ASSERT_EQ(proj__cache_board(dir, &s, -1, false, &lib, &hit, &err), ERR_STATE);
+        ASSERT_EQ(proj__cache_board(dir, &s, -1, false, BUILD_TIMEOUT_S, &lib, &hit, &err), ERR_STATE);
         ASSERT_NULL(lib);
         ASSERT_FALSE(hit);
         ASSERT_FALSE(fs_exists(cache_root));
@@ -420,7 +420,7 @@ static void test_a_link_in_the_cached_sources_refuses_the_key_and_the_cache(void
 static void test_a_missing_compiler_or_machine_file_fails_the_key_naming_it(void)
 {
     char key[17], empty[PATH_MAX + 16];
-    struct proj_settings s;
+    struct project_record s;
     struct err err = {0};
     settings(&s, "echo");
     snprintf(empty, sizeof empty, "%s/empty-bin", tmpdir);
@@ -442,7 +442,7 @@ static void test_a_missing_compiler_or_machine_file_fails_the_key_naming_it(void
 static void test_a_miss_builds_the_entry_and_later_lookups_hit_it(void)
 {
     char dir[PATH_MAX], other[PATH_MAX], key[17], want[PATH_MAX + 128];
-    struct proj_settings s;
+    struct project_record s;
     settings(&s, "echo");
     new_cache("store");
     new_project("store", dir, sizeof dir);
@@ -489,7 +489,7 @@ static void test_a_miss_builds_the_entry_and_later_lookups_hit_it(void)
 static void test_the_crt_entry_is_built_once_and_named_apart_from_the_board_layer(void)
 {
     char dir[PATH_MAX], key[17], want[PATH_MAX + 128], path[PATH_MAX + 64];
-    struct proj_settings s;
+    struct project_record s;
     struct err err = {0};
     settings(&s, "host_driven");
     new_cache("crt");
@@ -497,12 +497,12 @@ static void test_the_crt_entry_is_built_once_and_named_apart_from_the_board_laye
     key_of(dir, &s, true, key);
     char *lib = NULL, *again = NULL;
     bool hit = true;
-    ASSERT_OK_FATAL(proj__cache_crt(dir, &s, -1, false, &lib, &hit, &err), &err);
+    ASSERT_OK_FATAL(proj__cache_crt(dir, &s, -1, false, BUILD_TIMEOUT_S, &lib, &hit, &err), &err);
     ASSERT_FALSE(hit);
     snprintf(want, sizeof want, "%s/crt-%s-picolibc-O2-%s/libmtq_crt.a", cache_root, BOARD, key);
     ASSERT_STR_EQ(lib, want);
     ASSERT_TRUE(is_archive(lib));
-    ASSERT_OK_FATAL(proj__cache_crt(dir, &s, -1, false, &again, &hit, &err), &err);
+    ASSERT_OK_FATAL(proj__cache_crt(dir, &s, -1, false, BUILD_TIMEOUT_S, &again, &hit, &err), &err);
     ASSERT_TRUE(hit);
     ASSERT_STR_EQ(again, lib);
     free(lib);
@@ -510,15 +510,15 @@ static void test_the_crt_entry_is_built_once_and_named_apart_from_the_board_laye
 
     /* no CRT to cache: the caller builds the CRT in the project */
     settings(&s, "echo");
-    ASSERT_EQ(proj__cache_crt(dir, &s, -1, false, &lib, &hit, &err), ERR_STATE);
+    ASSERT_EQ(proj__cache_crt(dir, &s, -1, false, BUILD_TIMEOUT_S, &lib, &hit, &err), ERR_STATE);
     ASSERT_STR_EQ(err.msg, "no CRT to cache: not a host_driven project with crt/");
     settings(&s, "host_driven");
     ASSERT_OK(write_text(dir, "firmware/cmake/host_driven.cmake", "# no switch\n"), NULL);
-    ASSERT_EQ(proj__cache_crt(dir, &s, -1, false, &lib, &hit, &err), ERR_STATE);
+    ASSERT_EQ(proj__cache_crt(dir, &s, -1, false, BUILD_TIMEOUT_S, &lib, &hit, &err), ERR_STATE);
     ASSERT_STR_CONTAINS(err.msg, "host_driven.cmake has no MTQ_PREBUILT_CRT_LIB");
     snprintf(path, sizeof path, "%s/crt", dir);
     ASSERT_OK(fs_remove_tree(path, NULL), NULL);
-    ASSERT_EQ(proj__cache_crt(dir, &s, -1, false, &lib, &hit, &err), ERR_STATE);
+    ASSERT_EQ(proj__cache_crt(dir, &s, -1, false, BUILD_TIMEOUT_S, &lib, &hit, &err), ERR_STATE);
     ASSERT_NULL(lib);
     ASSERT_OK(fs_remove_tree(dir, NULL), NULL);
 }
@@ -526,7 +526,7 @@ static void test_the_crt_entry_is_built_once_and_named_apart_from_the_board_laye
 static void test_a_firmware_that_cannot_link_a_prebuilt_board_layer_is_told_so(void)
 {
     char dir[PATH_MAX];
-    struct proj_settings s;
+    struct project_record s;
     struct err err = {0};
     settings(&s, "echo");
     new_cache("no-switch");
@@ -534,7 +534,7 @@ static void test_a_firmware_that_cannot_link_a_prebuilt_board_layer_is_told_so(v
     ASSERT_OK(write_text(dir, "firmware/CMakeLists.txt", "project(old C)\n"), NULL);
     char *lib = NULL;
     bool hit = true;
-    ASSERT_EQ(proj__cache_board(dir, &s, -1, false, &lib, &hit, &err), ERR_STATE);
+    ASSERT_EQ(proj__cache_board(dir, &s, -1, false, BUILD_TIMEOUT_S, &lib, &hit, &err), ERR_STATE);
     ASSERT_STR_EQ(err.msg, "firmware/CMakeLists.txt has no MTQ_PREBUILT_BOARD_LIB");
     ASSERT_NULL(lib);
     ASSERT_FALSE(fs_exists(cache_root)); /* asked nothing of the cache */
@@ -550,12 +550,12 @@ static void writer(int go, const char *dir, const char *out)
     char c;
     while (read(go, &c, 1) < 0 && errno == EINTR)
         ;
-    struct proj_settings s;
+    struct project_record s;
     struct err err = {0};
     char *lib = NULL;
     bool hit = false;
     settings(&s, "echo");
-    int rc = proj__cache_board(dir, &s, -1, false, &lib, &hit, &err);
+    int rc = proj__cache_board(dir, &s, -1, false, BUILD_TIMEOUT_S, &lib, &hit, &err);
     if (rc < 0 || fs_write_file(out, lib, strlen(lib), NULL) < 0) {
         fprintf(stderr, "writer: %s\n", err.msg);
         _exit(2);
@@ -615,7 +615,7 @@ static void test_concurrent_writers_build_one_entry_and_all_get_it(void)
 static void test_an_incomplete_or_broken_entry_is_built_again(void)
 {
     char dir[PATH_MAX], entry[PATH_MAX], junk[PATH_MAX + 16];
-    struct proj_settings s;
+    struct project_record s;
     settings(&s, "echo");
     new_cache("broken");
     new_project("broken", dir, sizeof dir);
@@ -657,7 +657,7 @@ static void test_an_incomplete_or_broken_entry_is_built_again(void)
 static void test_a_failed_build_leaves_no_entry_and_no_build_directory(void)
 {
     char dir[PATH_MAX];
-    struct proj_settings s;
+    struct project_record s;
     struct err err = {0};
     settings(&s, "echo");
     new_cache("failed");
@@ -665,7 +665,7 @@ static void test_a_failed_build_leaves_no_entry_and_no_build_directory(void)
     char *lib = NULL;
     bool hit = true;
     ASSERT_EQ(setenv("MTQ_TEST_BROKEN_BUILD", "1", 1), 0);
-    ASSERT_EQ(proj__cache_board(dir, &s, -1, false, &lib, &hit, &err), ERR_TOOL);
+    ASSERT_EQ(proj__cache_board(dir, &s, -1, false, BUILD_TIMEOUT_S, &lib, &hit, &err), ERR_TOOL);
     unsetenv("MTQ_TEST_BROKEN_BUILD");
     ASSERT_STR_EQ(err.msg, "cmake for the cached board layer exited with 1");
     ASSERT_NULL(lib);
@@ -683,7 +683,7 @@ static void test_a_failed_build_leaves_no_entry_and_no_build_directory(void)
 static void test_a_dead_writers_lock_and_build_directory_do_not_stop_the_next(void)
 {
     char dir[PATH_MAX], key[17], path[PATH_MAX + 128];
-    struct proj_settings s;
+    struct project_record s;
     settings(&s, "echo");
     new_cache("dead-writer");
     new_project("dead-writer", dir, sizeof dir);
@@ -741,7 +741,7 @@ static void test_the_cache_root_is_mtq_cache_dir_then_xdg_cache_home_then_home(v
 
 int test_register(void)
 {
-    if (!proj__which("cmake", NULL, 0) || !proj__which("ninja", NULL, 0)) {
+    if (!spawn_find("cmake", NULL, 0) || !spawn_find("ninja", NULL, 0)) {
         printf("test_cache: skipped: cmake or ninja is not on PATH (scripts/install-deps.sh)\n");
         return TEST_SKIP;
     }

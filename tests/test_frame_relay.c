@@ -9,6 +9,7 @@
 #include "asserts.h"
 #include "fake_lan9118.h"
 #include "frame_relay.h"
+#include "mono.h"
 #include "runner.h"
 
 #include <errno.h>
@@ -65,13 +66,6 @@ static void rig_finish(struct rig *r)
     close(r->stream);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Bytes that tell their position (a shift, a duplicate or a hole shows), all below 0x80 so
  * a marker starting with 0xff is never taken for one. */
 static void fill_pattern(uint8_t *p, size_t n, unsigned salt)
@@ -86,10 +80,10 @@ static size_t exchange(int fd, const uint8_t *out, size_t out_len, uint8_t *in, 
                        double timeout_s, bool *eof)
 {
     size_t sent = 0, got = 0;
-    double end = now_s() + timeout_s;
+    double end = mono_now_s() + timeout_s;
     if (eof)
         *eof = false;
-    while ((sent < out_len || got < in_len) && now_s() < end) {
+    while ((sent < out_len || got < in_len) && mono_now_s() < end) {
         struct pollfd p = {.fd = fd,
                            .events = (short)((sent < out_len ? POLLOUT : 0) |
                                              (got < in_len ? POLLIN : 0))};
@@ -231,9 +225,9 @@ static void run_echo(const struct fake_faults *faults, size_t bytes, struct rig 
     fill_pattern(out, bytes, 5);
     struct app a = {.bytes = bytes, .flush = true};
     rig_start(r, faults, echo_app, &a);
-    double t0 = now_s();
+    double t0 = mono_now_s();
     size_t got = exchange(r->stream, out, bytes, in, bytes, TIMEOUT_S, NULL);
-    double dt = now_s() - t0;
+    double dt = mono_now_s() - t0;
     ASSERT_EQ(got, bytes);
     ASSERT_TRUE(memcmp(in, out, got) == 0);
     rig_finish(r);
@@ -365,8 +359,8 @@ static void hello_resets(const struct fake_faults *f)
     size_t got = exchange(r.stream, old, old_len, in, 1, TIMEOUT_S, NULL);
     size_t marker_at = (size_t)-1, scanned = 0;
     size_t m = sizeof reset_marker - 1;
-    double end = now_s() + TIMEOUT_S;
-    while (marker_at == (size_t)-1 && now_s() < end) {
+    double end = mono_now_s() + TIMEOUT_S;
+    while (marker_at == (size_t)-1 && mono_now_s() < end) {
         for (; scanned < got && marker_at == (size_t)-1; scanned++)
             if (in[scanned] != old[scanned])
                 marker_at = scanned;
@@ -418,8 +412,8 @@ static void test_when_the_board_dies_the_stream_ends_after_its_last_byte(void)
     ASSERT_TRUE(eof);
     ASSERT_EQ(got, 200 * 1024);
     ASSERT_TRUE(memcmp(in, want, got) == 0);
-    double end = now_s() + 5;
-    while (!frame_relay_ended(r.relay) && now_s() < end)
+    double end = mono_now_s() + 5;
+    while (!frame_relay_ended(r.relay) && mono_now_s() < end)
         usleep(1000);
     ASSERT_TRUE(frame_relay_ended(r.relay));
     rig_finish(&r);
@@ -535,9 +529,9 @@ static void test_nothing_is_sent_before_the_board_says_hello(void)
     struct frame_host_stats st;
     frame_relay_stats(relay, &st);
     ASSERT_EQ(st.frames_out, 0);
-    double t0 = now_s();
+    double t0 = mono_now_s();
     frame_relay_stop(relay);
-    ASSERT_TRUE(now_s() - t0 < 1.0);
+    ASSERT_TRUE(mono_now_s() - t0 < 1.0);
     close(stream);
     close(sv[1]);
 }
@@ -548,9 +542,9 @@ static void test_stop_ends_the_relay_at_once_while_data_waits(void)
     struct rig r;
     rig_start(&r, NULL, source_app, &src);
     usleep(200 * 1000); /* the session reads nothing: everything is backed up */
-    double t0 = now_s();
+    double t0 = mono_now_s();
     frame_relay_stop(r.relay);
-    ASSERT_TRUE(now_s() - t0 < 1.0);
+    ASSERT_TRUE(mono_now_s() - t0 < 1.0);
     /* the board's program cannot finish now: the double ends it */
     close(r.stream);
     ASSERT_FALSE(fake_dev_join(r.dev, 0.1, NULL));

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,45 @@ static void test_fs_copy_keeps_a_sparse_file_sparse_and_never_writes_through_a_l
     unlink(from);
 }
 
+/* All of a write larger than a pipe holds goes through a non-blocking pipe while a child reads;
+ * a pipe nobody reads any more is ERR_CLOSED, not our death by SIGPIPE. */
+static void test_fs_write_all_waits_for_room_and_reports_a_gone_reader(void)
+{
+    enum { BIG = 1 << 20 };
+    int p[2];
+    struct err err = {0};
+    ASSERT_TRUE_FATAL(pipe2(p, O_CLOEXEC) == 0);
+    ASSERT_TRUE_FATAL(fcntl(p[1], F_SETFL, O_NONBLOCK) == 0);
+    pid_t pid = fork();
+    ASSERT_TRUE_FATAL(pid >= 0);
+    if (pid == 0) {
+        close(p[1]);
+        static char sink[65536];
+        size_t total = 0;
+        ssize_t n;
+        while ((n = read(p[0], sink, sizeof sink)) > 0)
+            total += (size_t)n;
+        _exit(total == BIG ? 0 : 1);
+    }
+    close(p[0]);
+    char *big = calloc(1, BIG);
+    ASSERT_TRUE_FATAL(big != NULL);
+    ASSERT_EQ(fs_write_all(p[1], big, BIG, &err), 0);
+    close(p[1]);
+    int status = -1;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    free(big);
+
+    void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+    ASSERT_TRUE_FATAL(pipe2(p, O_CLOEXEC) == 0);
+    close(p[0]);
+    ASSERT_EQ(fs_write_all(p[1], "x", 1, &err), ERR_CLOSED);
+    ASSERT_STR_EQ(err.msg, "write: the reading end is closed");
+    close(p[1]);
+    signal(SIGPIPE, old);
+}
+
 static void test_fs_join_refuses_a_path_that_does_not_fit(void)
 {
     char out[8];
@@ -193,6 +233,7 @@ int test_register(void)
     CU_ADD_TEST(s, test_fs_copies_a_tree_and_removes_it_without_following_links);
     CU_ADD_TEST(s, test_fs_walks_and_removes_a_deep_tree_without_recursion);
     CU_ADD_TEST(s, test_fs_copy_keeps_a_sparse_file_sparse_and_never_writes_through_a_link);
+    CU_ADD_TEST(s, test_fs_write_all_waits_for_room_and_reports_a_gone_reader);
     CU_ADD_TEST(s, test_fs_join_refuses_a_path_that_does_not_fit);
     CU_ADD_TEST(s, test_fs_sweeps_only_entries_of_dead_owners_with_the_prefix);
     return TEST_RUN;

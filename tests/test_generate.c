@@ -81,7 +81,7 @@ static void assert_refused(const char *name, const char *mlf, const char *crt, c
     proj_path(name, dir, sizeof dir);
     cJSON *o = options(json);
     struct err err = {0};
-    int rc = proj__generate(MTQ_TEMPLATE_DIR, mlf, crt, dir, o, &err);
+    int rc = proj_generate(MTQ_TEMPLATE_DIR, mlf, crt, dir, o, &err);
     cJSON_Delete(o);
     ASSERT_EQ(rc, code);
     if (!strstr(err.msg, want) || (want2 && !strstr(err.msg, want2)))
@@ -98,7 +98,7 @@ static void test_generate_makes_an_echo_project_without_a_model(void)
     proj_path("echo", dir, sizeof dir);
     cJSON *o = options("{\"project_type\": \"echo\", \"board\": \"mps2-an385\"}");
     struct err err = {0};
-    ASSERT_OK_FATAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), &err);
+    ASSERT_OK_FATAL(proj_generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), &err);
     cJSON_Delete(o);
     ASSERT_TRUE(has(dir, "launch_microtvm_api_server.sh"));
     ASSERT_TRUE(has(dir, "microtvm-qemu-server"));
@@ -148,7 +148,7 @@ static void test_generate_makes_an_aot_standalone_project(void)
                        " \"opt_level\": \"s\", \"compile_definitions\": [\"-DFOO=1\", \"BAR\"],"
                        " \"warning_as_error\": true}");
     struct err err = {0};
-    int rc = proj__generate(MTQ_TEMPLATE_DIR, digits_tar, "", dir, o, &err);
+    int rc = proj_generate(MTQ_TEMPLATE_DIR, digits_tar, "", dir, o, &err);
     if (rc < 0)
         fprintf(stderr, "\n%s\n", err.msg);
     ASSERT_EQ_FATAL(rc, 0);
@@ -176,14 +176,14 @@ static void test_generate_makes_an_aot_standalone_project(void)
                             "set(MTQ_AOT_INPUTS \"input|int8|64\")\n"
                             "set(MTQ_AOT_OUTPUTS \"output|int8|10\")\n");
     free(mt);
-    struct proj_settings s;
-    ASSERT_OK_FATAL(proj__settings_read(&s, dir, &err), &err);
+    struct project_record s;
+    ASSERT_OK_FATAL(record_read(&s, dir, &err), &err);
     ASSERT_STR_EQ(s.board, "riscv32-virt");
     ASSERT_STR_EQ(s.project_type, "aot_standalone");
     ASSERT_STR_EQ(s.compile_definitions, "FOO=1;BAR");
     ASSERT_EQ(s.workspace_bytes, 1344);
     ASSERT_TRUE(s.warning_as_error);
-    proj__settings_close(&s);
+    record_close(&s);
     char *pj = slurp(dir, "project.json");
     cJSON *j = pj ? cJSON_Parse(pj) : NULL;
     ASSERT_NOT_NULL_FATAL(j);
@@ -201,7 +201,7 @@ static void test_generate_takes_the_workspace_option_over_the_model(void)
     cJSON *o = options("{\"project_type\": \"aot_standalone\", \"board\": \"mps2-an385\","
                        " \"workspace_size_bytes\": \"8192\"}");
     struct err err = {0};
-    ASSERT_OK_FATAL(proj__generate(MTQ_TEMPLATE_DIR, digits_tar, NULL, dir, o, &err), &err);
+    ASSERT_OK_FATAL(proj_generate(MTQ_TEMPLATE_DIR, digits_tar, NULL, dir, o, &err), &err);
     cJSON_Delete(o);
     char *cm = slurp(dir, "project.cmake");
     ASSERT_TRUE(cm && strstr(cm, "set(MTQ_WORKSPACE_BYTES 8192)"));
@@ -215,7 +215,7 @@ static void test_generate_brings_the_crt_for_host_driven(void)
     snprintf(crt, sizeof crt, "%s/tests/fixtures/fake_crt", MTQ_SOURCE_DIR);
     cJSON *o = options("{\"project_type\": \"host_driven\", \"board\": \"mps2-an385\"}");
     struct err err = {0};
-    ASSERT_OK_FATAL(proj__generate(MTQ_TEMPLATE_DIR, digits_tar, crt, dir, o, &err), &err);
+    ASSERT_OK_FATAL(proj_generate(MTQ_TEMPLATE_DIR, digits_tar, crt, dir, o, &err), &err);
     cJSON_Delete(o);
     ASSERT_TRUE(has(dir, "crt/FAKE_CRT"));
     char *cm = slurp(dir, "project.cmake");
@@ -245,7 +245,7 @@ static void test_generate_unpacks_extra_files_into_the_project(void)
              " \"extra_files_tar\": \"%s\"}", extra);
     cJSON *o = options(json);
     struct err err = {0};
-    ASSERT_OK_FATAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), &err);
+    ASSERT_OK_FATAL(proj_generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), &err);
     cJSON_Delete(o);
     ASSERT_TRUE(has(dir, "include/mtq_default_input.h"));
 }
@@ -257,7 +257,7 @@ static void test_generate_refuses_an_existing_project_dir(void)
     ASSERT_EQ_FATAL(fs_mkdir_p(dir, NULL), 0);
     cJSON *o = options("{\"project_type\": \"echo\", \"board\": \"mps2-an385\"}");
     struct err err = {0};
-    ASSERT_EQ(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), ERR_INVALID);
+    ASSERT_EQ(proj_generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), ERR_INVALID);
     cJSON_Delete(o);
     ASSERT_STR_CONTAINS(err.msg, "already exists");
     ASSERT_STR_CONTAINS(err.msg, dir);
@@ -272,7 +272,7 @@ static void test_generate_refuses_an_unknown_board(void)
     proj_path("noboard", dir, sizeof dir);
     cJSON *o = cJSON_Parse("{\"project_type\": \"echo\", \"board\": \"pdp-11\"}");
     struct err err = {0};
-    ASSERT_LT(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), 0);
+    ASSERT_LT(proj_generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), 0);
     cJSON_Delete(o);
     ASSERT_STR_CONTAINS(err.msg, "pdp-11");
     ASSERT_STR_CONTAINS(err.msg, "mps2-an385"); /* lists the boards there are */
@@ -372,7 +372,7 @@ static void test_generate_makes_a_host_driven_project_of_an_operator_library(voi
     proj_path("operator", dir, sizeof dir);
     cJSON *o = options("{\"project_type\": \"host_driven\", \"board\": \"riscv32-virt\"}");
     struct err err = {0};
-    int rc = proj__generate(MTQ_TEMPLATE_DIR, tar, crt, dir, o, &err);
+    int rc = proj_generate(MTQ_TEMPLATE_DIR, tar, crt, dir, o, &err);
     cJSON_Delete(o);
     if (rc < 0)
         fprintf(stderr, "\n%s\n", err.msg);
@@ -415,7 +415,7 @@ static void test_generate_takes_every_archive_tvm_0_18_writes(void)
         snprintf(json, sizeof json, "{\"project_type\": \"%s\", \"board\": \"mps2-an385\"}",
                  cases[i].type);
         cJSON *o = options(json);
-        int rc = proj__generate(MTQ_TEMPLATE_DIR, tar, crt, dir, o, &err);
+        int rc = proj_generate(MTQ_TEMPLATE_DIR, tar, crt, dir, o, &err);
         cJSON_Delete(o);
         if (rc < 0)
             fprintf(stderr, "\n%s as %s: %s\n", cases[i].tar, cases[i].type, err.msg);
@@ -440,13 +440,13 @@ static void test_generate_renames_the_finished_project_into_place_and_leaves_no_
     snprintf(bad, sizeof bad, "%s/p2", parent);
     cJSON *o = options("{\"project_type\": \"echo\", \"board\": \"mps2-an385\"}");
     struct err err = {0};
-    ASSERT_OK_FATAL(proj__generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), &err);
+    ASSERT_OK_FATAL(proj_generate(MTQ_TEMPLATE_DIR, "", "", dir, o, &err), &err);
     /* a failure after the staging directory exists (the MLF is not a tar) */
     char notar[PATH_MAX];
     snprintf(notar, sizeof notar, "%s/notar.tar", tmpdir);
     ASSERT_EQ_FATAL(fs_write_file(notar, "text", 4, NULL), 0);
     cJSON *o2 = options("{\"project_type\": \"aot_standalone\", \"board\": \"mps2-an385\"}");
-    ASSERT_LT(proj__generate(MTQ_TEMPLATE_DIR, notar, "", bad, o2, &err), 0);
+    ASSERT_LT(proj_generate(MTQ_TEMPLATE_DIR, notar, "", bad, o2, &err), 0);
     cJSON_Delete(o);
     cJSON_Delete(o2);
     DIR *d = opendir(parent);

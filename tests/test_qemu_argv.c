@@ -168,7 +168,7 @@ static void test_every_fast_link_kind_reaches_the_host_only_through_fd_3(void)
             for (size_t j = 0; outward[j]; j++)
                 if (strstr(v, outward[j])) {
                     fprintf(stderr, "\n    %s: \"%s\" holds \"%s\"\n", kind->name, v, outward[j]);
-                    CU_FAIL("a link argument reaches outside fd 3");
+                    TEST_FAIL("a link argument reaches outside fd 3");
                 }
             if (strstr(v, "fd=")) {
                 const char *f = strstr(v, "fd=3"); /* fd=3 itself, not fd=30 */

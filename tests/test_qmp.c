@@ -7,7 +7,7 @@
 
 #include "asserts.h"
 #include "runner.h"
-
+#include "mono.h"
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -40,13 +40,6 @@ static void sleep_ms(int ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Reads one line (up to '\n') with a 2 s bound; returns its length or -1. */
@@ -166,9 +159,9 @@ static void test_qmp_gives_err_timeout_when_the_answer_does_not_come_in_time(voi
     struct err err = {0};
     struct qmp *q = qmp_open_fd(double_start(&d, steps), 2000, &err);
     ASSERT_NOT_NULL_FATAL(q);
-    int64_t t0 = now_ms();
+    int64_t t0 = mono_now_ms();
     ASSERT_EQ(qmp_execute(q, "stop", NULL, 100, &err), ERR_TIMEOUT);
-    int64_t dt = now_ms() - t0;
+    int64_t dt = mono_now_ms() - t0;
     ASSERT_TRUE(dt >= 100 && dt < 350);
     qmp_close(q);
     double_join(&d);
@@ -231,10 +224,10 @@ static void test_qmp_open_retries_until_the_socket_appears(void)
     d.delay_ms = 150;
     ASSERT_EQ_FATAL(pthread_create(&d.thread, NULL, double_run, &d), 0);
     struct err err = {0};
-    int64_t t0 = now_ms();
+    int64_t t0 = mono_now_ms();
     struct qmp *q = qmp_open(path, 3000, &err);
     ASSERT_NOT_NULL(q);
-    ASSERT_GE(now_ms() - t0, 150);
+    ASSERT_GE(mono_now_ms() - t0, 150);
     qmp_close(q);
     double_join(&d);
     ASSERT_EQ(d.mismatches, 0);
@@ -249,9 +242,9 @@ static void test_qmp_open_gives_err_timeout_when_no_socket_ever_appears(void)
     char path[108];
     snprintf(path, sizeof path, "%s/none.sock", dir);
     struct err err = {0};
-    int64_t t0 = now_ms();
+    int64_t t0 = mono_now_ms();
     ASSERT_NULL(qmp_open(path, 120, &err));
-    int64_t dt = now_ms() - t0;
+    int64_t dt = mono_now_ms() - t0;
     ASSERT_EQ(err.code, ERR_TIMEOUT);
     ASSERT_STR_CONTAINS(err.msg, path);
     ASSERT_TRUE(dt >= 120 && dt < 600);

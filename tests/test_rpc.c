@@ -1,12 +1,13 @@
 /*
- * The JSON-RPC layer: the bounded line reader, the envelope check with every error's code and
- * message, and reply writing (one line, all bytes, EPIPE as "client gone").
+ * The JSON-RPC layer: the envelope check with every error's code and message, and reply
+ * writing (one line, all bytes, EPIPE as "client gone"). Its lines are read by
+ * common/line_reader.c (tests/test_line_reader.c).
  */
 #include "rpc.h"
 
 #include "asserts.h"
 #include "runner.h"
-
+#include "mono.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,169 +16,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-/* ---- the line reader ---- */
-
-/* A pipe whose write end the test fills and closes. */
-struct feed {
-    int rd, wr;
-};
-
-static void feed_open(struct feed *f)
-{
-    int p[2];
-    ASSERT_EQ_FATAL(pipe(p), 0);
-    f->rd = p[0];
-    f->wr = p[1];
-}
-
-static void feed_write(struct feed *f, const char *s)
-{
-    ASSERT_EQ((size_t)write(f->wr, s, strlen(s)), strlen(s));
-}
-
-static void feed_close(struct feed *f)
-{
-    if (f->wr >= 0)
-        close(f->wr);
-    if (f->rd >= 0)
-        close(f->rd);
-    f->rd = f->wr = -1;
-}
-
-/* Takes the next line, filling as needed; returns what take returned, or -1 at EOF. */
-static int next(struct rpc_reader *r, char **line, size_t *len)
-{
-    for (;;) {
-        enum rpc_take t = rpc_reader_take(r, line, len);
-        if (t != RPC_TAKE_NEED_MORE)
-            return (int)t;
-        if (r->eof)
-            return -1;
-        struct err err = {0};
-        int rc = rpc_reader_fill(r, &err);
-        ASSERT_GE(rc, 0);
-        if (rc < 0)
-            return -1;
-    }
-}
-
-static void test_rpc_reader_splits_lines_and_hands_out_a_last_line_without_newline(void)
-{
-    struct feed f;
-    feed_open(&f);
-    feed_write(&f, "one\ntwo\n\nthree");
-    close(f.wr);
-    f.wr = -1;
-    struct rpc_reader r;
-    rpc_reader_init(&r, f.rd, 0);
-    char *line;
-    size_t len;
-    ASSERT_EQ(next(&r, &line, &len), RPC_TAKE_LINE);
-    ASSERT_STR_EQ(line, "one");
-    ASSERT_EQ(next(&r, &line, &len), RPC_TAKE_LINE);
-    ASSERT_STR_EQ(line, "two");
-    ASSERT_EQ(next(&r, &line, &len), RPC_TAKE_LINE);
-    ASSERT_EQ(len, 0);
-    ASSERT_EQ(next(&r, &line, &len), RPC_TAKE_LINE);
-    ASSERT_STR_EQ(line, "three");
-    ASSERT_EQ(len, 5);
-    ASSERT_EQ(next(&r, &line, &len), -1);
-    rpc_reader_close(&r);
-    feed_close(&f);
-}
-
-static void test_rpc_reader_joins_a_line_that_arrives_in_pieces(void)
-{
-    struct feed f;
-    feed_open(&f);
-    struct rpc_reader r;
-    rpc_reader_init(&r, f.rd, 0);
-    char *line;
-    size_t len;
-    struct err err = {0};
-    feed_write(&f, "{\"a\":");
-    ASSERT_EQ(rpc_reader_fill(&r, &err), 1);
-    ASSERT_EQ(rpc_reader_take(&r, &line, &len), RPC_TAKE_NEED_MORE);
-    feed_write(&f, "1}\n{\"b\"");
-    ASSERT_EQ(rpc_reader_fill(&r, &err), 1);
-    ASSERT_EQ(rpc_reader_take(&r, &line, &len), RPC_TAKE_LINE);
-    ASSERT_STR_EQ(line, "{\"a\":1}");
-    ASSERT_EQ(rpc_reader_take(&r, &line, &len), RPC_TAKE_NEED_MORE);
-    rpc_reader_close(&r);
-    feed_close(&f);
-}
-
-static void test_rpc_reader_skips_a_too_long_line_and_serves_the_next(void)
-{
-    struct feed f;
-    feed_open(&f);
-    struct rpc_reader r;
-    rpc_reader_init(&r, f.rd, 16);
-    char *line;
-    size_t len;
-    /* exactly the limit is fine; one more byte is not */
-    feed_write(&f, "0123456789abcdef\n0123456789abcdefX and much more text\nnext\n");
-    close(f.wr);
-    f.wr = -1;
-    ASSERT_EQ(next(&r, &line, &len), RPC_TAKE_LINE);
-    ASSERT_EQ(len, 16);
-    ASSERT_EQ(next(&r, &line, &len), RPC_TAKE_TOO_LONG);
-    ASSERT_EQ(next(&r, &line, &len), RPC_TAKE_LINE);
-    ASSERT_STR_EQ(line, "next");
-    ASSERT_EQ(next(&r, &line, &len), -1);
-    ASSERT_LE(r.cap, 16 + 2);
-    rpc_reader_close(&r);
-    feed_close(&f);
-}
-
-/* A child writes a line of 3 MiB (limit 1 MiB), then a short one: the reader reports the long
- * one once, never buffers more than the limit, and serves the short one. */
-static void test_rpc_reader_stays_bounded_on_a_line_far_over_the_limit(void)
-{
-    struct feed f;
-    feed_open(&f);
-    pid_t pid = fork();
-    ASSERT_GE_FATAL(pid, 0);
-    if (pid == 0) {
-        close(f.rd);
-        static char chunk[65536];
-        memset(chunk, 'x', sizeof chunk);
-        for (int i = 0; i < 48; i++)
-            if (write(f.wr, chunk, sizeof chunk) != (ssize_t)sizeof chunk)
-                _exit(1);
-        _exit(write(f.wr, "\nok\n", 4) == 4 ? 0 : 1);
-    }
-    close(f.wr);
-    f.wr = -1;
-    struct rpc_reader r;
-    rpc_reader_init(&r, f.rd, (size_t)1 << 20);
-    char *line;
-    size_t len;
-    size_t max_cap = 0;
-    int too_long = 0, lines = 0;
-    for (;;) {
-        int t = next(&r, &line, &len);
-        if (r.cap > max_cap)
-            max_cap = r.cap;
-        if (t == -1)
-            break;
-        if (t == RPC_TAKE_TOO_LONG)
-            too_long++;
-        else if (t == RPC_TAKE_LINE) {
-            lines++;
-            ASSERT_STR_EQ(line, "ok");
-        }
-    }
-    ASSERT_EQ(too_long, 1);
-    ASSERT_EQ(lines, 1);
-    ASSERT_LE(max_cap, ((size_t)1 << 20) + 2);
-    int status = -1;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    rpc_reader_close(&r);
-    feed_close(&f);
-}
 
 /* ---- the envelope ---- */
 
@@ -303,11 +141,9 @@ static void test_rpc_refuses_a_very_wide_request_in_linear_time(void)
     for (size_t i = 0; i < n; i++)
         used += (size_t)snprintf(text + used, cap - used, ",\"m%zu\":0", i);
     snprintf(text + used, cap - used, "}");
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = mono_now_s();
     BAD(text, RPC_INVALID_REQUEST, "unexpected member \"m0\"");
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    double secs = mono_now_s() - t0;
     if (secs >= 10)
         fprintf(stderr, "\n%zu members took %.1f s\n", n, secs);
     ASSERT_LT(secs, 10); /* quadratic: ~10^10 comparisons, minutes; linear: well under 1 s */
@@ -464,10 +300,6 @@ static void test_rpc_reports_a_closed_reader_as_err_closed(void)
 int test_register(void)
 {
     CU_pSuite s = CU_add_suite("rpc", NULL, NULL);
-    CU_ADD_TEST(s, test_rpc_reader_splits_lines_and_hands_out_a_last_line_without_newline);
-    CU_ADD_TEST(s, test_rpc_reader_joins_a_line_that_arrives_in_pieces);
-    CU_ADD_TEST(s, test_rpc_reader_skips_a_too_long_line_and_serves_the_next);
-    CU_ADD_TEST(s, test_rpc_reader_stays_bounded_on_a_line_far_over_the_limit);
     CU_ADD_TEST(s, test_rpc_rejects_text_that_is_not_json_with_the_byte_offset);
     CU_ADD_TEST(s, test_rpc_rejects_invalid_utf8_and_raw_control_characters);
     CU_ADD_TEST(s, test_rpc_rejects_deep_nesting_without_recursing);

@@ -10,6 +10,7 @@
 #include "runner.h"
 
 #include "err.h"
+#include "mono.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -188,13 +189,6 @@ static int register_mode(const char *mode)
 
 /* ---- running this program in a mode ---- */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs this program with mode; *out gets stdout and stderr together (caller frees). Returns
  * the exit status, or -1 when it did not exit (killed after CHILD_TIMEOUT_MS). */
 static int run_mode(const char *mode, char **out)
@@ -212,9 +206,9 @@ static int run_mode(const char *mode, char **out)
         _exit(127);
     }
     close(pipefd[1]);
-    int64_t deadline = now_ms() + CHILD_TIMEOUT_MS;
+    int64_t deadline = mono_now_ms() + CHILD_TIMEOUT_MS;
     struct pollfd p = {pipefd[0], POLLIN, 0};
-    while (pid > 0 && now_ms() < deadline && poll(&p, 1, 100) >= 0) {
+    while (pid > 0 && mono_now_ms() < deadline && poll(&p, 1, 100) >= 0) {
         if (!p.revents)
             continue;
         ssize_t n = read(pipefd[0], *out + len, cap - 1 - len);
@@ -226,7 +220,7 @@ static int run_mode(const char *mode, char **out)
     }
     close(pipefd[0]);
     int status = 0;
-    if (pid > 0 && now_ms() >= deadline)
+    if (pid > 0 && mono_now_ms() >= deadline)
         kill(pid, SIGKILL);
     CU_ASSERT_EQUAL_FATAL(waitpid(pid, &status, 0), pid);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -1,16 +1,10 @@
 /* What the transport benchmarks share (bench_echo.h). */
 #include "bench_echo.h"
 
+#include "mono.h"
+
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-double bench_now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -28,7 +22,7 @@ int bench_start(const char *dir, struct cli_client **c, struct err *err)
 {
     int rc = cli_client_start(dir, false, c, err);
     if (rc == 0)
-        cli_client_set_deadline(*c, bench_now_s() + 600); /* a stuck server ends the bench */
+        cli_client_set_deadline(*c, mono_now_s() + 600); /* a stuck server ends the bench */
     return rc;
 }
 
@@ -58,11 +52,11 @@ int bench_echo_project(const char *proj, const char *board, cJSON *options, stru
 int bench_server_echo(struct cli_client *c, const uint8_t *out, uint8_t *in, size_t n,
                       double *h2d, double *d2h, struct err *err)
 {
-    double t0 = bench_now_s();
+    double t0 = mono_now_s();
     int rc = cli_write_transport(c, out, n, 120.0, err);
     if (rc < 0)
         return rc;
-    *h2d = bench_now_s() - t0;
+    *h2d = mono_now_s() - t0;
     size_t got = 0;
     while (got < n) {
         size_t k = 0;
@@ -70,7 +64,7 @@ int bench_server_echo(struct cli_client *c, const uint8_t *out, uint8_t *in, siz
             return rc;
         got += k;
     }
-    *d2h = bench_now_s() - t0;
+    *d2h = mono_now_s() - t0;
     return memcmp(in, out, n) ? err_set(err, ERR_INVALID, "server echo: bytes differ") : 0;
 }
 
@@ -84,7 +78,7 @@ int bench_server_banner(struct cli_client *c, double t0, double *first, struct e
         if (rc < 0)
             return rc;
         if (all == 0 && first)
-            *first = bench_now_s() - t0;
+            *first = mono_now_s() - t0;
         all += k;
         if (all == sizeof buf)
             return err_set(err, ERR_INVALID, "no banner line");

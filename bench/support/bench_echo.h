@@ -1,6 +1,6 @@
 /*
- * What the transport benchmarks share (bench_transport.c, bench_fast_link.c): a clock, medians,
- * a project server with a deadline, an echo project generated and built through the Project
+ * What the transport benchmarks share (bench_transport.c, bench_fast_link.c): medians, a project
+ * server with a deadline, an echo project generated and built through the Project
  * API, and echo and banner measurements through a project's server. Progress goes to stderr.
  */
 #ifndef MTQ_BENCH_ECHO_H
@@ -12,9 +12,6 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* Seconds on the monotonic clock. */
-double bench_now_s(void);
 
 /* The median of v's n values (sorts v). */
 double bench_median(double *v, size_t n);

@@ -83,7 +83,7 @@ struct emu *emu_start(const struct emu_config *config, struct err *err);
 
 /* Lets the CPU run (QMP cont). With gdb_port > 0 it sends nothing and returns 0: the board stays
  * halted until the debugger continues it, so a debugger sees the firmware from its first
- * instruction (emu_wait_banner then waits for that). Blocks up to ~2 s for QMP's answer.
+ * instruction (waiting for the banner then waits for that). Blocks up to ~2 s for QMP's answer.
  * ERR_CLOSED once QEMU has exited. */
 int emu_run(struct emu *e, struct err *err);
 
@@ -94,38 +94,14 @@ int emu_run(struct emu *e, struct err *err);
 int emu_wake(struct emu *e, struct err *err);
 
 /* Resets the board (QMP system_reset): the firmware boots again from its first instruction and
- * prints a new banner; call emu_wait_banner (which wakes QEMU) again afterwards. Bytes already in
- * the pty stay there. Blocks up to ~2 s. */
+ * prints a new banner; wait for it and call emu_wake again afterwards. Bytes already in the pty
+ * stay there. Blocks up to ~2 s. */
 int emu_reset(struct emu *e, struct err *err);
 
-/* Reads from the UART until delim (a non-empty string) has been read, never past it: bytes after
- * the delimiter stay in the pty for the next read. On success returns 0 with *got bytes in buf
- * (including the delimiter; not NUL-terminated). Blocks up to timeout_ms. ERR_TIMEOUT: not seen
- * in time; ERR_INVALID: cap bytes without it; ERR_CLOSED: QEMU exited first. On every error *got
- * still says how many bytes were read into buf. */
-int emu_read_until(struct emu *e, const char *delim, char *buf, size_t cap, size_t *got,
-                   int timeout_ms, struct err *err);
-
-/* The boot handshake: reads the banner line (up to and including its '\n') like
- * emu_read_until, then emu_wake. The server keeps the banner as the first bytes it hands over.
- * Blocks up to timeout_ms (plus the wake's QMP round trip, about 1 ms). */
-int emu_wait_banner(struct emu *e, char *buf, size_t cap, size_t *got, int timeout_ms,
-                    struct err *err);
-
-/* Reads what the UART has, up to cap bytes, waiting up to timeout_ms for the first byte.
- * Returns the number of bytes read (> 0). ERR_TIMEOUT: nothing came; ERR_CLOSED: QEMU has
- * exited and everything it sent has been read (the pty itself never reports a hangup, because
- * we hold its slave open). timeout_ms 0 polls without waiting. */
-ssize_t emu_read(struct emu *e, void *buf, size_t cap, int timeout_ms, struct err *err);
-
-/* Writes all len bytes to the UART, waiting for room up to timeout_ms. Returns 0.
- * ERR_TIMEOUT: the board did not take them in time (*written, if not NULL, says how many went);
- * ERR_CLOSED: QEMU has exited. The board takes roughly 3 to 11 KB/s (QEMU_NOTES.md). */
-int emu_write(struct emu *e, const void *data, size_t len, size_t *written, int timeout_ms,
-              struct err *err);
-
-/* The pty master: non-blocking, close-on-exec, owned by e. For callers that poll it together
- * with other fds; it never signals QEMU's exit (see emu_exit_fd). */
+/* The pty master: non-blocking, close-on-exec, owned by e. The bytes on it are read and written
+ * by the byte link (server/transport.c: the server's session, and tests and benchmarks that
+ * start a board themselves), which waits on it and emu_exit_fd together: it never signals
+ * QEMU's exit itself. */
 int emu_uart_fd(const struct emu *e);
 
 /* An fd that becomes readable when QEMU exits (a pidfd), owned by e; -1 if the kernel has no

@@ -61,7 +61,7 @@ static void die(const char *fmt, ...)
     abort();
 }
 
-/* ---- Test doubles for server/project.c and server/session.c (fuzzing only) ---- */
+/* ---- Test doubles for project.h's and session.h's functions (fuzzing only) ---- */
 
 /* Options reach the work as a complete normalized object: check that, and read it as the real
  * code would. */
@@ -73,10 +73,10 @@ static void check_options(const cJSON *options)
     opt_get(options, &o);
 }
 
-int proj_generate(struct server *s, const char *mlf_path, const char *crt_dir,
+int proj_generate(const char *template_dir, const char *mlf_path, const char *crt_dir,
                   const char *project_dir, const cJSON *options, struct err *err)
 {
-    (void)s;
+    (void)template_dir;
     check_options(options);
     if (!project_dir[0])
         die("generate_project reached the work with an empty project_dir");

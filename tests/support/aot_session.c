@@ -6,6 +6,7 @@
 #include "aot_session.h"
 
 #include "b85.h"
+#include "mono.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,13 +22,6 @@
 #include <unistd.h>
 
 #define END_MS 10000 /* a server given EOF must be gone by then */
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static const char *reply_text(const cJSON *reply, const char *a, const char *b)
 {
@@ -147,7 +141,7 @@ static int read_some(struct aot_session *s, long timeout_ms, struct err *err)
 int aot_session_read_line(struct aot_session *s, int timeout_ms, char *line, size_t cap,
                           struct err *err)
 {
-    long deadline = now_ms() + timeout_ms;
+    long deadline = mono_now_ms() + timeout_ms;
     for (;;) {
         char *nl = memchr(s->pending, '\n', s->len);
         if (nl) {
@@ -163,7 +157,7 @@ int aot_session_read_line(struct aot_session *s, int timeout_ms, char *line, siz
         }
         if (s->len == sizeof s->pending)
             return err_set(err, ERR_INVALID, "no line end in %zu bytes from the board", s->len);
-        long left = deadline - now_ms();
+        long left = deadline - mono_now_ms();
         if (left <= 0)
             return err_set(err, ERR_TIMEOUT, "no whole line from the board in %d ms (%zu bytes "
                            "pending: \"%.*s\")", timeout_ms, s->len, (int)s->len, s->pending);
@@ -194,7 +188,7 @@ int aot_session_command(struct aot_session *s, const char *cmd, int timeout_ms, 
                         size_t cap, struct err *err)
 {
     bool run = strcmp(cmd, "run%") == 0, info = strcmp(cmd, "info%") == 0;
-    long deadline = now_ms() + timeout_ms;
+    long deadline = mono_now_ms() + timeout_ms;
     size_t used = 0;
     char line[AOT_HEX_MAX + 256];
     int rc = aot_session_write(s, cmd, err);
@@ -202,7 +196,7 @@ int aot_session_command(struct aot_session *s, const char *cmd, int timeout_ms, 
         return err_set(err, ERR_INVALID, "%s: no room for the reply", cmd);
     reply[0] = '\0';
     while (rc == 0) {
-        long left = deadline - now_ms();
+        long left = deadline - mono_now_ms();
         rc = aot_session_read_line(s, left > 0 ? (int)left : 0, line, sizeof line, err);
         if (rc < 0)
             break;
@@ -363,7 +357,7 @@ static int exchange(int *fd_in, int *fd_out, const char *input, long deadline, c
         close_fd(fd_in);
     while (*fd_out >= 0) {
         struct pollfd pf[2] = {{*fd_out, POLLIN, 0}, {*fd_in, POLLOUT, 0}};
-        long left = deadline - now_ms();
+        long left = deadline - mono_now_ms();
         if (left <= 0)
             return err_set(err, ERR_TIMEOUT, "no end of output in time (%zu bytes so far)",
                            *len);
@@ -403,7 +397,7 @@ int aot_host_run(const char *program, const char *input, int timeout_ms, char **
                  struct err *err)
 {
     int in[2] = {-1, -1}, outp[2] = {-1, -1}, ep[2] = {-1, -1}, rc = 0, status = 0;
-    long deadline = now_ms() + timeout_ms;
+    long deadline = mono_now_ms() + timeout_ms;
     size_t len = 0;
     pid_t pid = -1;
     *out = NULL;
@@ -439,7 +433,7 @@ int aot_host_run(const char *program, const char *input, int timeout_ms, char **
         goto out;
     }
     while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
+        if (mono_now_ms() > deadline) {
             rc = err_set(err, ERR_TIMEOUT, "%s: did not exit within %d ms of EOF", program,
                          timeout_ms);
             goto out;

@@ -4,6 +4,7 @@
 #include "asserts.h"
 #include "b85.h"
 #include "fs.h"
+#include "mono.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -12,13 +13,6 @@
 #include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
-
-double e2e_now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 bool e2e_spawn(struct rpc_client *c, const char *dir)
 {

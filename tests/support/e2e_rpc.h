@@ -7,6 +7,7 @@
 #ifndef MTQ_TEST_E2E_RPC_H
 #define MTQ_TEST_E2E_RPC_H
 
+#include "mono.h"
 #include "rpc_client.h"
 
 #include <cjson/cJSON.h>
@@ -16,9 +17,6 @@
 
 /* A reply slower than this means the server is stuck (a client's call_ms overrides it). */
 #define E2E_CALL_MS 60000
-
-/* Seconds on the monotonic clock. */
-double e2e_now_s(void);
 
 /* Starts dir's server as TVM does; false (with the reason on stderr) if it could not. */
 bool e2e_spawn(struct rpc_client *c, const char *dir);

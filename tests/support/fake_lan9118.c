@@ -7,6 +7,8 @@
  */
 #include "fake_lan9118.h"
 
+#include "mono.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -51,13 +53,6 @@ struct fake_dev {
     struct line net_queue;
     struct fake_counts counts;
 };
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* xorshift64*: deterministic per seed, so a failing run can be repeated. */
 static uint32_t rnd(struct fake_dev *d, uint32_t below)
@@ -140,7 +135,7 @@ static void inject(struct fake_dev *d, struct line *delay, const void *data, siz
     if (copies == 2)
         d->counts.duplicated++;
     for (int i = 0; i < copies; i++) {
-        int64_t now = now_ns();
+        int64_t now = mono_now_ns();
         bool hold = delay->count > 0 && !d->faults.reorder; /* keep the order behind it */
         if (chance(d, d->faults.delay_pct) || hold) {
             if (!hold)
@@ -201,7 +196,7 @@ static void pump(struct fake_dev *d)
             break;
         inject(d, &d->in_delay, buf, (size_t)n, fifo_deliver);
     }
-    int64_t now = now_ns();
+    int64_t now = mono_now_ns();
     int i;
     while ((i = line_due(&d->in_delay, now, d->faults.reorder)) >= 0) {
         struct slot *s = line_at(&d->in_delay, (unsigned)i);
@@ -263,8 +258,8 @@ static void nic_wait(void *ctx)
 
 void fake_dev_busy(struct fake_dev *d, unsigned us)
 {
-    int64_t end = now_ns() + (int64_t)us * 1000;
-    while (now_ns() < end) {
+    int64_t end = mono_now_ns() + (int64_t)us * 1000;
+    while (mono_now_ns() < end) {
         pump(d);
         struct timespec ts = {0, 100 * 1000};
         nanosleep(&ts, NULL);

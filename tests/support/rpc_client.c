@@ -6,6 +6,8 @@
  */
 #include "rpc_client.h"
 
+#include "mono.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,13 +20,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 static void close_fd(int *fd)
 {
@@ -137,7 +132,7 @@ int rpc_client_send_line(struct rpc_client *c, const char *line, struct err *err
 
 int rpc_client_read_line(struct rpc_client *c, int timeout_ms, char **line, struct err *err)
 {
-    long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    long deadline = timeout_ms < 0 ? -1 : mono_now_ms() + timeout_ms;
     for (;;) {
         char *nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
         if (nl) {
@@ -156,7 +151,7 @@ int rpc_client_read_line(struct rpc_client *c, int timeout_ms, char **line, stru
             return err_set(err, ERR_CLOSED, "the reply pipe is closed");
         int wait = -1;
         if (deadline >= 0) {
-            long left = deadline - now_ms();
+            long left = deadline - mono_now_ms();
             if (left <= 0)
                 return err_set(err, ERR_TIMEOUT, "no reply line within %d ms", timeout_ms);
             wait = (int)left;
@@ -243,7 +238,7 @@ int rpc_client_wait(struct rpc_client *c, int timeout_ms, int *status, struct er
 {
     if (c->pid < 0)
         return err_set(err, ERR_STATE, "the server was already reaped");
-    long deadline = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+    long deadline = mono_now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
     int st = 0;
     for (;;) {
         pid_t r = waitpid(c->pid, &st, WNOHANG);
@@ -251,7 +246,7 @@ int rpc_client_wait(struct rpc_client *c, int timeout_ms, int *status, struct er
             break;
         if (r < 0 && errno != EINTR)
             return err_errno(err, "waitpid %d", (int)c->pid);
-        if (now_ms() >= deadline) {
+        if (mono_now_ms() >= deadline) {
             kill(c->pid, SIGKILL);
             waitpid(c->pid, NULL, 0);
             c->pid = -1;

@@ -5,6 +5,8 @@
  */
 #include "utvm_rpc.h"
 
+#include "mono.h"
+
 #include <string.h>
 #include <time.h>
 
@@ -229,13 +231,6 @@ int utvm_check_start_session_reply(const struct utvm_message *m, uint8_t initiat
     return 0;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int utvm_handshake(const struct utvm_io *io, uint8_t initiator_nonce, int timeout_ms,
                    struct utvm_handshake_result *res, struct err *err)
 {
@@ -244,7 +239,7 @@ int utvm_handshake(const struct utvm_io *io, uint8_t initiator_nonce, int timeou
     uint8_t chunk[256];
     size_t len = 0;
     struct utvm_decoder d;
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = mono_now_ms() + timeout_ms;
 
     memset(res, 0, sizeof(*res));
     int rc = utvm_encode_start_session_init(initiator_nonce, frame, sizeof(frame), &len, err);
@@ -254,7 +249,7 @@ int utvm_handshake(const struct utvm_io *io, uint8_t initiator_nonce, int timeou
         return err_prefix(err, "utvm: sending StartSessionInit");
     utvm_decoder_init(&d, payload, sizeof(payload));
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - mono_now_ms();
         if (left <= 0)
             return err_set(err, ERR_TIMEOUT, "utvm: no StartSessionReply within %d ms (saw %u "
                            "packets, %u dropped, %zu bytes of text)", timeout_ms, d.n_packets,
