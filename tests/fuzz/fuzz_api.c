@@ -7,8 +7,9 @@
  * error, use only the codes TVM accepts, and echo the request's id.
  *
  * The work behind the methods is replaced by TEST DOUBLES (the "Test doubles" section below):
- * this file defines every function of server/project.c and server/session.c, so the linker
- * never takes those objects from libmtq_server.a, and no input can create a file, start a
+ * this file defines every function project.h and session.h declare (the server library has
+ * them in generate.c, build.c and flash.c), so the linker never takes those objects from
+ * libmtq_server.a, and no input can create a file, start a
  * process or QEMU. The server context lives in a mkdtemp'd directory that is removed right
  * after server_init, which reads all it needs from it once.
  */
