@@ -7,6 +7,7 @@
 #include "fast_link.h"
 
 #include "frame_relay.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,8 +45,23 @@ static int lan9118_start(int sock_fd, int exit_fd, int *stream_fd, void **adapte
     return rc;
 }
 
+/* The relay's counters go to the debug log (-v): a slow link shows why (timeouts, rewinds,
+ * a window that never fills). */
 static void lan9118_stop(void *adapter)
 {
+    struct frame_host_stats st;
+    if (!adapter)
+        return;
+    frame_relay_stats(adapter, &st);
+    log_debug("lan9118 link: %llu frames in, %llu out; %llu bytes in, %llu out; %llu timeouts, "
+              "%llu rewinds, %llu resend requests; %llu malformed, %llu stale, %llu duplicate, "
+              "%llu out of order; at most %u FIFO words and %u frames in flight",
+              (unsigned long long)st.frames_in, (unsigned long long)st.frames_out,
+              (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out,
+              (unsigned long long)st.timeouts, (unsigned long long)st.rewinds,
+              (unsigned long long)st.resend_requests, (unsigned long long)st.malformed,
+              (unsigned long long)st.stale, (unsigned long long)st.duplicates,
+              (unsigned long long)st.out_of_order, st.max_flight_words, st.max_flight_frames);
     frame_relay_stop(adapter);
 }
 

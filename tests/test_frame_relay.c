@@ -126,6 +126,7 @@ struct app {
     size_t flood_len;
     unsigned flood_n;
     bool hostile;            /* and frames of its own session the host must not believe */
+    bool bulk;               /* echo through frames_read, not a byte at a time */
 };
 
 /* Frames of the board's own session that break the rules: DATA far beyond the window the
@@ -152,6 +153,26 @@ static void echo_bytes(struct frames *f, size_t n)
     }
 }
 
+/* As echo_bytes through frames_read, asking for 1, 2, ... 4999 bytes in turn (sizes below,
+ * at and beyond a frame's payload and the receive buffer's report point). Each read must
+ * give at least one byte and never more than asked. */
+static void echo_reads(struct frames *f, size_t n, size_t *bad_reads)
+{
+    static uint8_t buf[5000];
+    size_t want = 0;
+    while (n > 0) {
+        want = want % (sizeof buf - 1) + 1;
+        size_t ask = want < n ? want : n;
+        size_t got = frames_read(f, buf, ask);
+        if (got == 0 || got > ask) {
+            (*bad_reads)++;
+            return;
+        }
+        frames_write(f, buf, got);
+        n -= got;
+    }
+}
+
 static void echo_app(struct fake_dev *d, struct frames *f, void *ctx)
 {
     struct app *a = ctx;
@@ -167,6 +188,8 @@ static void echo_app(struct fake_dev *d, struct frames *f, void *ctx)
         frames_write(f, reset_marker, sizeof reset_marker - 1);
         frames_flush(f);
         echo_bytes(f, a->after_reset);
+    } else if (a->bulk) {
+        echo_reads(f, a->bytes, &a->mismatches);
     } else {
         echo_bytes(f, a->bytes);
     }
@@ -217,13 +240,14 @@ static void check_bounds(const struct rig *r)
     ASSERT_TRUE(r->counts.net_queue_max <= 64);
 }
 
-static void run_echo(const struct fake_faults *faults, size_t bytes, struct rig *r)
+static void run_echo_app(const struct fake_faults *faults, size_t bytes, bool bulk,
+                         struct rig *r)
 {
     uint8_t *out = malloc(bytes), *in = malloc(bytes);
     ASSERT_NOT_NULL_FATAL(out);
     ASSERT_NOT_NULL_FATAL(in);
     fill_pattern(out, bytes, 5);
-    struct app a = {.bytes = bytes, .flush = true};
+    struct app a = {.bytes = bytes, .flush = true, .bulk = bulk};
     rig_start(r, faults, echo_app, &a);
     double t0 = mono_now_s();
     size_t got = exchange(r->stream, out, bytes, in, bytes, TIMEOUT_S, NULL);
@@ -232,6 +256,7 @@ static void run_echo(const struct fake_faults *faults, size_t bytes, struct rig 
     ASSERT_TRUE(memcmp(in, out, got) == 0);
     rig_finish(r);
     check_bounds(r);
+    ASSERT_EQ(a.mismatches, 0); /* frames_read kept its promise (bulk) */
     fprintf(stderr, "\n    echo %zu B: %.2f s, FIFO max %u words %u frames, overflows %llu, "
             "injected drop %llu dup %llu delay %llu, relay timeouts %llu rewinds %llu "
             "resends %llu dups %llu ooo %llu ",
@@ -243,6 +268,11 @@ static void run_echo(const struct fake_faults *faults, size_t bytes, struct rig 
             (unsigned long long)r->stats.duplicates, (unsigned long long)r->stats.out_of_order);
     free(out);
     free(in);
+}
+
+static void run_echo(const struct fake_faults *faults, size_t bytes, struct rig *r)
+{
+    run_echo_app(faults, bytes, false, r);
 }
 
 /* ---- tests ---- */
@@ -268,6 +298,19 @@ static void test_1_mib_echoes_byte_exact_through_drops_duplicates_delays_and_reo
     ASSERT_TRUE(r.counts.delayed > 0);
     ASSERT_TRUE(r.stats.rewinds + r.stats.resend_requests > 0); /* it really had to recover */
     ASSERT_TRUE(r.stats.duplicates > 0);
+}
+
+static void test_1_mib_echoes_byte_exact_through_reads_of_every_size_with_losses(void)
+{
+    struct fake_faults f = {.drop_pct = 2, .dup_pct = 2, .delay_pct = 3, .delay_max_us = 2000,
+                            .reorder = true, .seed = 23};
+    struct rig r;
+    run_echo_app(NULL, MIB, true, &r);
+    ASSERT_EQ(r.stats.bytes_in, MIB);
+    ASSERT_EQ(r.stats.bytes_out, MIB);
+    run_echo_app(&f, MIB, true, &r);
+    ASSERT_TRUE(r.counts.dropped > 0);
+    ASSERT_EQ(r.stats.bytes_in, MIB);
 }
 
 static void test_the_window_never_overflows_the_fifo_of_a_device_that_stops_reading(void)
@@ -567,6 +610,7 @@ int test_register(void)
     CU_pSuite s = CU_add_suite("frame_relay", NULL, NULL);
     CU_ADD_TEST(s, test_1_mib_echoes_byte_exact_both_ways_on_a_clean_link);
     CU_ADD_TEST(s, test_1_mib_echoes_byte_exact_through_drops_duplicates_delays_and_reordering);
+    CU_ADD_TEST(s, test_1_mib_echoes_byte_exact_through_reads_of_every_size_with_losses);
     CU_ADD_TEST(s, test_the_window_never_overflows_the_fifo_of_a_device_that_stops_reading);
     CU_ADD_TEST(s, test_1_mib_goes_each_way_alone_with_losses);
     CU_ADD_TEST(s, test_a_session_that_does_not_read_stops_the_device_and_loses_nothing);

@@ -20,7 +20,9 @@ double bench_median(double *v, size_t n)
 
 int bench_start(const char *dir, struct cli_client **c, struct err *err)
 {
-    int rc = cli_client_start(dir, false, c, err);
+    /* MTQ_BENCH_DEBUG=1: the servers' debug logs on stderr (the fast link's counters, say) */
+    const char *debug = getenv("MTQ_BENCH_DEBUG");
+    int rc = cli_client_start(dir, debug && strcmp(debug, "1") == 0, c, err);
     if (rc == 0)
         cli_client_set_deadline(*c, mono_now_s() + 600); /* a stuck server ends the bench */
     return rc;

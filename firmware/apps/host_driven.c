@@ -61,10 +61,11 @@ int main(void)
         TVMPlatformAbort(err);
 #endif
 
+    static uint8_t received[512];
     for (;;) {
-        uint8_t byte = (uint8_t)link_getc();
-        uint8_t *cursor = &byte;
-        size_t left = 1;
+        /* what has come, at once: the RPC server takes any number of bytes */
+        uint8_t *cursor = received;
+        size_t left = link_read(received, sizeof received);
         while (left > 0) {
             err = MicroTVMRpcServerLoop(server, &cursor, &left);
             /* Framing errors (a packet cut short by a new one, a bad escape) are the host

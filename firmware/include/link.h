@@ -17,6 +17,8 @@ void link_write(const void *data, size_t n);   /* may buffer */
 void link_flush(void);     /* pushes buffered output out */
 int link_getc(void);       /* next byte, waiting; flushes pending output before it waits */
 int link_try_getc(void);   /* next byte or -1 at once; flushes pending output when none */
+size_t link_read(void *buf, size_t max); /* up to max bytes, at least one (max > 0), waiting
+                            * for the first as link_getc; what has come, in one call */
 #define LINK_UP_MARKER "#microtvm-qemu:link-up\n"
 
 #endif

@@ -61,6 +61,8 @@
 #ifndef MTQ_LINK_FRAME_H
 #define MTQ_LINK_FRAME_H
 
+#include "link_copy.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -96,7 +98,7 @@ enum link_frame_type {
 #define LINK_WINDOW_FRAMES (LINK_FIFO_FRAMES - LINK_PROBES_MAX) /* 168 */
 
 /* The device's receive buffer: the most host -> device data it can hold unread. */
-#define LINK_DEVICE_RX_BYTES 16384u
+#define LINK_DEVICE_RX_BYTES 65536u
 
 /* Locally administered addresses; QEMU's lan9118 runs promiscuous, so they only label. */
 #define LINK_FRAME_MAC_HOST {0x02, 0x6d, 0x74, 0x71, 0x00, 0x01}
@@ -134,14 +136,13 @@ static inline uint32_t link_frame_get32(const uint8_t *p)
 }
 
 /* Copies n bytes out of a ring buffer of size bytes (a power of two), starting at stream
- * offset at, into dst; n <= size. Both ends keep their streams in such rings. (The builtin
- * is the C library's memcpy, which both the firmware and the host have.) */
+ * offset at, into dst; n <= size. Both ends keep their streams in such rings. */
 static inline void link_ring_read(uint8_t *dst, const uint8_t *ring, uint32_t size, uint32_t at,
                                   uint32_t n)
 {
     uint32_t i = at & (size - 1u), first = n < size - i ? n : size - i;
-    __builtin_memcpy(dst, ring + i, first);
-    __builtin_memcpy(dst + first, ring, n - first);
+    link_copy(dst, ring + i, first);
+    link_copy(dst + first, ring, n - first);
 }
 
 /* Copies n bytes from src into the ring at stream offset at; n <= size. */
@@ -149,8 +150,8 @@ static inline void link_ring_write(uint8_t *ring, uint32_t size, uint32_t at, co
                                    uint32_t n)
 {
     uint32_t i = at & (size - 1u), first = n < size - i ? n : size - i;
-    __builtin_memcpy(ring + i, src, first);
-    __builtin_memcpy(ring, src + first, n - first);
+    link_copy(ring + i, src, first);
+    link_copy(ring, src + first, n - first);
 }
 
 /* Writes the Ethernet header (from_host: who sends) and h into buf's first

@@ -323,3 +323,19 @@ int frames__try_getc_slow(struct frames *f)
         send_ack(f);
     return c;
 }
+
+/* The first byte through frames_getc's slow path when none is waiting (it reports, pumps and
+ * waits), then as many as frames_getc's fast path would have given. */
+size_t frames_read(struct frames *f, void *buf, size_t max)
+{
+    uint8_t *p = buf;
+    size_t got = 0;
+    if (max == 0)
+        return 0;
+    if (f->rx_taken == f->rx_fast_end)
+        p[got++] = (uint8_t)frames__getc_slow(f);
+    uint32_t n = min_u32(f->rx_fast_end - f->rx_taken, (uint32_t)(max - got));
+    link_ring_read(p + got, f->rx, LINK_DEVICE_RX_BYTES, f->rx_taken, n);
+    f->rx_taken += n;
+    return got + n;
+}

@@ -117,4 +117,8 @@ static inline int frames_try_getc(struct frames *f)
     return frames__try_getc_slow(f);
 }
 
+/* Up to max bytes from the host, at least one (when max > 0), waiting for the first: what
+ * the fast path of frames_getc would give a byte at a time, in one copy. */
+size_t frames_read(struct frames *f, void *buf, size_t max);
+
 #endif

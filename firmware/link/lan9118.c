@@ -226,3 +226,8 @@ int link_try_getc(void)
 {
     return frames_try_getc(&link);
 }
+
+size_t link_read(void *buf, size_t max)
+{
+    return frames_read(&link, buf, max);
+}

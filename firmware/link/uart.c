@@ -1,7 +1,8 @@
 /*
  * link.h on the board's UART: the default link, what real boards have. Every call is the
  * board layer's UART call of the same meaning (board/board.c), so a UART build behaves byte for
- * byte as it did before the link existed: nothing buffers, so nothing needs flushing.
+ * byte as it did before the link existed: nothing buffers, so nothing needs flushing. link_read
+ * is link_getc for the first byte, then link_try_getc while bytes are waiting.
  */
 #include "link.h"
 
@@ -28,4 +29,20 @@ int link_getc(void)
 int link_try_getc(void)
 {
     return uart_try_getc();
+}
+
+size_t link_read(void *buf, size_t max)
+{
+    unsigned char *p = buf;
+    size_t got = 0;
+    if (max == 0)
+        return 0;
+    p[got++] = (unsigned char)uart_getc();
+    while (got < max) {
+        int c = uart_try_getc();
+        if (c < 0)
+            break;
+        p[got++] = (unsigned char)c;
+    }
+    return got;
 }

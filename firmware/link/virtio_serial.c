@@ -13,6 +13,7 @@
 
 #include "board.h"
 #include "internal.h"
+#include "link_copy.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -440,7 +441,7 @@ __attribute__((noinline)) static void write_slow(const uint8_t *p, size_t n)
         size_t k = BUF_BYTES - lk.tx_fill;
         if (k > n)
             k = n;
-        memcpy(tx_buf[lk.tx_id] + lk.tx_fill, p, k);
+        link_copy(tx_buf[lk.tx_id] + lk.tx_fill, p, k);
         lk.tx_fill += (uint32_t)k;
         p += k;
         n -= k;
@@ -534,4 +535,21 @@ int link_getc(void)
         return *lk.rx_ptr++;
     }
     return getc_slow();
+}
+
+/* As many bytes as the buffer being read holds, up to max: one copy instead of a call a
+ * byte (echo and the RPC server take what comes). */
+size_t link_read(void *buf, size_t max)
+{
+    if (max == 0)
+        return 0;
+    uint8_t *p = buf;
+    size_t got = 0;
+    if (lk.rx_left == 0)
+        p[got++] = (uint8_t)getc_slow();
+    size_t k = lk.rx_left < max - got ? lk.rx_left : max - got;
+    link_copy(p + got, lk.rx_ptr, k);
+    lk.rx_ptr += k;
+    lk.rx_left -= (uint32_t)k;
+    return got + k;
 }
