@@ -411,26 +411,26 @@ static void test_hostile_mlf_members_are_refused_and_leave_no_project(void)
         size_t n;
         const char *want;
     } cases[] = {
-        {"absolute", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL},
-                      {"/tmp/mtq-evil", AE_IFREG, "x", NULL, NULL}}, 2,
+        {"absolute", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL, 0, false},
+                      {"/tmp/mtq-evil", AE_IFREG, "x", NULL, NULL, 0, false}}, 2,
          "/tmp/mtq-evil: member has an absolute path"},
-        {"dotdot", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL},
-                    {"./codegen/../../evil", AE_IFREG, "x", NULL, NULL}}, 2,
+        {"dotdot", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL, 0, false},
+                    {"./codegen/../../evil", AE_IFREG, "x", NULL, NULL, 0, false}}, 2,
          "./codegen/../../evil: member escapes the project directory"},
-        {"symlink", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL},
-                     {"./codegen", AE_IFLNK, NULL, "../../../etc", NULL}}, 2,
+        {"symlink", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL, 0, false},
+                     {"./codegen", AE_IFLNK, NULL, "../../../etc", NULL, 0, false}}, 2,
          "./codegen: symbolic link to '../../../etc'"},
-        {"symlink_abs", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL},
-                         {"./src", AE_IFLNK, NULL, "/etc", NULL}}, 2,
+        {"symlink_abs", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL, 0, false},
+                         {"./src", AE_IFLNK, NULL, "/etc", NULL, 0, false}}, 2,
          "./src: symbolic link to '/etc'"},
-        {"hardlink", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL},
-                      {"./h", AE_IFREG, NULL, NULL, "../../etc/passwd"}}, 2,
+        {"hardlink", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL, 0, false},
+                      {"./h", AE_IFREG, NULL, NULL, "../../etc/passwd", 0, false}}, 2,
          "./h: hard link to '../../etc/passwd'"},
-        {"hardlink_abs", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL},
-                          {"./h", AE_IFREG, NULL, NULL, "/etc/passwd"}}, 2,
+        {"hardlink_abs", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL, 0, false},
+                          {"./h", AE_IFREG, NULL, NULL, "/etc/passwd", 0, false}}, 2,
          "./h: hard link to '/etc/passwd'"},
-        {"device", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL},
-                    {"./dev/null", AE_IFCHR, NULL, NULL, NULL}}, 2,
+        {"device", {{"./metadata.json", AE_IFREG, GOOD_META, NULL, NULL, 0, false},
+                    {"./dev/null", AE_IFCHR, NULL, NULL, NULL, 0, false}}, 2,
          "./dev/null: member is a device file"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -481,8 +481,8 @@ static void test_a_bad_metadata_json_is_named_and_leaves_no_project(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct tar_member m[2] = {
-            {"./codegen/host/src/default_lib0.c", AE_IFREG, "int x;\n", NULL, NULL},
-            {"./metadata.json", AE_IFREG, cases[i].meta, NULL, NULL},
+            {"./codegen/host/src/default_lib0.c", AE_IFREG, "int x;\n", NULL, NULL, 0, false},
+            {"./metadata.json", AE_IFREG, cases[i].meta, NULL, NULL, 0, false},
         };
         char tar[PATH_MAX];
         mlf_tar(cases[i].name, m, cases[i].meta ? 2 : 1, tar, sizeof tar);
@@ -497,13 +497,15 @@ static void test_a_hostile_extra_files_tar_is_refused_and_leaves_no_project(void
         struct tar_member m;
         const char *want;
     } cases[] = {
-        {"x_absolute", {"/tmp/mtq-evil", AE_IFREG, "x", NULL, NULL},
+        {"x_absolute", {"/tmp/mtq-evil", AE_IFREG, "x", NULL, NULL, 0, false},
          "extra_files_tar: "},
-        {"x_dotdot", {"../evil.c", AE_IFREG, "x", NULL, NULL}, "../evil.c: member escapes"},
-        {"x_symlink", {"include", AE_IFLNK, NULL, "../..", NULL},
+        {"x_dotdot", {"../evil.c", AE_IFREG, "x", NULL, NULL, 0, false},
+         "../evil.c: member escapes"},
+        {"x_symlink", {"include", AE_IFLNK, NULL, "../..", NULL, 0, false},
          "include: symbolic link to '../..'"},
-        {"x_hardlink", {"h", AE_IFREG, NULL, NULL, "/etc/shadow"}, "h: hard link to '/etc/shadow'"},
-        {"x_device", {"tty", AE_IFCHR, NULL, NULL, NULL}, "tty: member is a device file"},
+        {"x_hardlink", {"h", AE_IFREG, NULL, NULL, "/etc/shadow", 0, false},
+         "h: hard link to '/etc/shadow'"},
+        {"x_device", {"tty", AE_IFCHR, NULL, NULL, NULL, 0, false}, "tty: member is a device file"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char tar[PATH_MAX];
@@ -531,29 +533,29 @@ static void test_extra_files_that_replace_or_shadow_the_project_are_refused_by_n
         struct tar_member m;
         const char *want;
     } cases[] = {
-        {"r_cmake", {"CMakeLists.txt", AE_IFREG, payload, NULL, NULL},
+        {"r_cmake", {"CMakeLists.txt", AE_IFREG, payload, NULL, NULL, 0, false},
          "member CMakeLists.txt would replace a file the project owns"},
-        {"r_launcher", {"./launch_microtvm_api_server.sh", AE_IFREG, script, NULL, NULL},
+        {"r_launcher", {"./launch_microtvm_api_server.sh", AE_IFREG, script, NULL, NULL, 0, false},
          "member launch_microtvm_api_server.sh would replace a file the project owns"},
-        {"r_machine", {"machines/x.json", AE_IFREG, "{}", NULL, NULL},
+        {"r_machine", {"machines/x.json", AE_IFREG, "{}", NULL, NULL, 0, false},
          "member machines/x.json is inside a directory the project owns"},
-        {"r_fwcmake", {"firmware/cmake/toolchain.cmake", AE_IFREG, payload, NULL, NULL},
+        {"r_fwcmake", {"firmware/cmake/toolchain.cmake", AE_IFREG, payload, NULL, NULL, 0, false},
          "member firmware/cmake/toolchain.cmake is inside a directory the project owns"},
-        {"r_project_cmake", {"project.cmake", AE_IFREG, payload, NULL, NULL},
+        {"r_project_cmake", {"project.cmake", AE_IFREG, payload, NULL, NULL, 0, false},
          "member project.cmake would replace a file the project owns"},
-        {"r_boards", {"boards.json", AE_IFREG, "{}", NULL, NULL},
+        {"r_boards", {"boards.json", AE_IFREG, "{}", NULL, NULL, 0, false},
          "member boards.json would replace"},
-        {"r_model", {"model/metadata.json", AE_IFREG, "{}", NULL, NULL},
+        {"r_model", {"model/metadata.json", AE_IFREG, "{}", NULL, NULL, 0, false},
          "member model/metadata.json is inside a directory the project owns"},
-        {"r_build", {"build/build.ninja", AE_IFREG, "x", NULL, NULL},
+        {"r_build", {"build/build.ninja", AE_IFREG, "x", NULL, NULL, 0, false},
          "member build/build.ninja is inside a directory the project owns"},
-        {"r_shadow", {"include/board.h", AE_IFREG, "#error\n", NULL, NULL},
+        {"r_shadow", {"include/board.h", AE_IFREG, "#error\n", NULL, NULL, 0, false},
          "member include/board.h would shadow the project's firmware/include/board.h"},
-        {"r_generated", {"include/board_config.h", AE_IFREG, "#error\n", NULL, NULL},
+        {"r_generated", {"include/board_config.h", AE_IFREG, "#error\n", NULL, NULL, 0, false},
          "member include/board_config.h would shadow a header the firmware build generates"},
-        {"r_hidden", {".extra-files", AE_IFREG, "x", NULL, NULL},
+        {"r_hidden", {".extra-files", AE_IFREG, "x", NULL, NULL, 0, false},
          "member .extra-files"},
-        {"r_link", {"src/x.c", AE_IFLNK, NULL, "y.c", NULL}, "src/x.c: symbolic link"},
+        {"r_link", {"src/x.c", AE_IFLNK, NULL, "y.c", NULL, 0, false}, "src/x.c: symbolic link"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char tar[PATH_MAX];

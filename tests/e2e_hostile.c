@@ -111,9 +111,9 @@ static int suite_clean(void)
 
 static void test_a_link_that_comes_alive_once_renamed_is_refused(void)
 {
-    static const struct hostile_member m[] = {
-        {"./u", AE_IFLNK, NULL, ".", 0, false},
-        {"./passwd", AE_IFLNK, NULL, "u/u/u/../model/../../../../canary", 0, false},
+    static const struct tar_member m[] = {
+        {"./u", AE_IFLNK, NULL, ".", NULL, 0, false},
+        {"./passwd", AE_IFLNK, NULL, "u/u/u/../model/../../../../canary", NULL, 0, false},
     };
     char tar[PATH_MAX];
     snprintf(tar, sizeof tar, "%s/reroot.tar", tars);
@@ -127,22 +127,22 @@ static void test_extra_files_with_a_link_out_or_a_chain_are_refused(void)
     char mlf[PATH_MAX], extra[PATH_MAX], more[PATH_MAX + 64];
     snprintf(mlf, sizeof mlf, "%s/good.tar", tars);
     ASSERT_TRUE_FATAL(hostile_mlf(mlf, NULL, 0));
-    static const struct hostile_member out[] = {
-        {"./build/", AE_IFDIR, NULL, NULL, 0, false},
-        {"./build/build.log", AE_IFLNK, NULL, "../../../canary", 0, false},
+    static const struct tar_member out[] = {
+        {"./build/", AE_IFDIR, NULL, NULL, NULL, 0, false},
+        {"./build/build.log", AE_IFLNK, NULL, "../../../canary", NULL, 0, false},
     };
     snprintf(extra, sizeof extra, "%s/extra_out.tar", tars);
-    ASSERT_TRUE_FATAL(hostile_tar(extra, out, 2, false));
+    ASSERT_TRUE_FATAL(tar_write_archive(extra, out, 2, false));
     snprintf(more, sizeof more, ",\"extra_files_tar\":\"%s\"", extra);
     expect_generate_refused("extra_out", mlf, "aot_standalone", more, -32000,
                             "build/build.log: symbolic link to '../../../canary'");
-    static const struct hostile_member chain[] = {
-        {"./include/a.h", AE_IFREG, "#define A 1\n", NULL, 0, false},
-        {"./include/b.h", AE_IFLNK, NULL, "a.h", 0, false},
-        {"./include/c.h", AE_IFLNK, NULL, "b.h", 0, false},
+    static const struct tar_member chain[] = {
+        {"./include/a.h", AE_IFREG, "#define A 1\n", NULL, NULL, 0, false},
+        {"./include/b.h", AE_IFLNK, NULL, "a.h", NULL, 0, false},
+        {"./include/c.h", AE_IFLNK, NULL, "b.h", NULL, 0, false},
     };
     snprintf(extra, sizeof extra, "%s/extra_chain.tar", tars);
-    ASSERT_TRUE_FATAL(hostile_tar(extra, chain, 3, false));
+    ASSERT_TRUE_FATAL(tar_write_archive(extra, chain, 3, false));
     snprintf(more, sizeof more, ",\"extra_files_tar\":\"%s\"", extra);
     expect_generate_refused("extra_chain", mlf, "aot_standalone", more, -32000,
                             "include/c.h: symbolic link to 'b.h' goes through another link");
@@ -197,8 +197,8 @@ static void test_a_deep_leftover_staging_directory_is_swept(void)
 
 static void test_a_sparse_200_mb_member_is_refused_by_its_apparent_size(void)
 {
-    static const struct hostile_member m[] = {
-        {"./runtime/big.bin", AE_IFREG, NULL, NULL, 200ll << 20, true},
+    static const struct tar_member m[] = {
+        {"./runtime/big.bin", AE_IFREG, NULL, NULL, NULL, 200ll << 20, true},
     };
     char tar[PATH_MAX];
     snprintf(tar, sizeof tar, "%s/sparse.tar", tars);
@@ -210,11 +210,11 @@ static void test_a_sparse_200_mb_member_is_refused_by_its_apparent_size(void)
 
 static void test_an_archive_expanding_past_the_byte_cap_is_refused(void)
 {
-    struct hostile_member m[6];
+    struct tar_member m[6];
     char names[6][32];
     for (int i = 0; i < 6; i++) { /* 6 x 60 MiB, sparse: a 40 kB tar that expands to 360 MiB */
         snprintf(names[i], sizeof names[i], "./w%d.bin", i);
-        m[i] = (struct hostile_member){names[i], AE_IFREG, NULL, NULL, 60ll << 20, true};
+        m[i] = (struct tar_member){names[i], AE_IFREG, NULL, NULL, NULL, 60ll << 20, true};
     }
     char tar[PATH_MAX];
     snprintf(tar, sizeof tar, "%s/bytes.tar", tars);
@@ -243,11 +243,11 @@ static void test_metadata_names_that_would_be_c_are_refused(void)
     char fixed[1200];
     snprintf(fixed, sizeof fixed, "%.*s\"int8\\\"\\n#include \\\"/etc/hostname\\\"\"%s",
              (int)(at - meta), meta, at + 6);
-    struct hostile_member m[] = {{"./metadata.json", AE_IFREG, fixed, NULL, 0, false},
-                                 {"./codegen/host/src/a.c", AE_IFREG, "int a;\n", NULL, 0,
-                                  false}};
+    struct tar_member m[] = {
+        {"./metadata.json", AE_IFREG, fixed, NULL, NULL, 0, false},
+        {"./codegen/host/src/a.c", AE_IFREG, "int a;\n", NULL, NULL, 0, false}};
     snprintf(tar, sizeof tar, "%s/dtype.tar", tars);
-    ASSERT_TRUE_FATAL(hostile_tar(tar, m, 2, false));
+    ASSERT_TRUE_FATAL(tar_write_archive(tar, m, 2, false));
     expect_generate_refused("dtype", tar, "aot_standalone", "", -32000,
                             "dtype \"int8\"\\x0a#include \"/etc/hostname\"\" is not one TVM "
                             "writes");
@@ -257,9 +257,9 @@ static void test_metadata_names_that_would_be_c_are_refused(void)
 
 static void test_the_command_line_reports_a_hostile_model_in_one_line(void)
 {
-    static const struct hostile_member m[] = {
-        {"./u", AE_IFLNK, NULL, ".", 0, false},
-        {"./passwd", AE_IFLNK, NULL, "u/u/../../canary", 0, false},
+    static const struct tar_member m[] = {
+        {"./u", AE_IFLNK, NULL, ".", NULL, 0, false},
+        {"./passwd", AE_IFLNK, NULL, "u/u/../../canary", NULL, 0, false},
     };
     char tar[PATH_MAX], proj[PATH_MAX];
     snprintf(tar, sizeof tar, "%s/cli_reroot.tar", tars);

@@ -74,12 +74,12 @@ static void assert_refused(const char *name, const struct tar_member *m, size_t 
 }
 
 static const struct tar_member good_dot[] = {
-    {"./", AE_IFDIR, NULL, NULL, NULL},
-    {"./metadata.json", AE_IFREG, "{\"version\": 7}", NULL, NULL},
-    {"./codegen/", AE_IFDIR, NULL, NULL, NULL},
-    {"./codegen/host/src/default_lib0.c", AE_IFREG, "int x;\n", NULL, NULL},
-    {"./codegen/link.c", AE_IFLNK, NULL, "host/src/default_lib0.c", NULL},
-    {"./codegen/hard.c", AE_IFREG, NULL, NULL, "./codegen/host/src/default_lib0.c"},
+    {"./", AE_IFDIR, NULL, NULL, NULL, 0, false},
+    {"./metadata.json", AE_IFREG, "{\"version\": 7}", NULL, NULL, 0, false},
+    {"./codegen/", AE_IFDIR, NULL, NULL, NULL, 0, false},
+    {"./codegen/host/src/default_lib0.c", AE_IFREG, "int x;\n", NULL, NULL, 0, false},
+    {"./codegen/link.c", AE_IFLNK, NULL, "host/src/default_lib0.c", NULL, 0, false},
+    {"./codegen/hard.c", AE_IFREG, NULL, NULL, "./codegen/host/src/default_lib0.c", 0, false},
 };
 
 static void test_extract_accepts_members_with_a_leading_dot_slash(void)
@@ -103,8 +103,8 @@ static void test_extract_accepts_members_with_a_leading_dot_slash(void)
 static void test_extract_accepts_members_without_a_leading_dot_slash(void)
 {
     static const struct tar_member m[] = {
-        {"metadata.json", AE_IFREG, "{}", NULL, NULL},
-        {"codegen/host/src/a.c", AE_IFREG, "int a;\n", NULL, NULL},
+        {"metadata.json", AE_IFREG, "{}", NULL, NULL, 0, false},
+        {"codegen/host/src/a.c", AE_IFREG, "int a;\n", NULL, NULL, 0, false},
     };
     char dir[PATH_MAX], tar[PATH_MAX + 16], dest[PATH_MAX + 16], path[PATH_MAX * 2];
     workdir("good_plain", dir, sizeof dir);
@@ -120,8 +120,8 @@ static void test_extract_accepts_members_without_a_leading_dot_slash(void)
 static void test_extract_refuses_an_absolute_path(void)
 {
     static const struct tar_member m[] = {
-        {"metadata.json", AE_IFREG, "{}", NULL, NULL},
-        {"/tmp/evil", AE_IFREG, "x", NULL, NULL},
+        {"metadata.json", AE_IFREG, "{}", NULL, NULL, 0, false},
+        {"/tmp/evil", AE_IFREG, "x", NULL, NULL, 0, false},
     };
     assert_refused("abs", m, 2, "/tmp/evil: member has an absolute path", NULL);
 }
@@ -129,8 +129,8 @@ static void test_extract_refuses_an_absolute_path(void)
 static void test_extract_refuses_a_dotdot_component(void)
 {
     static const struct tar_member m[] = {
-        {"./metadata.json", AE_IFREG, "{}", NULL, NULL},
-        {"../evil", AE_IFREG, "x", NULL, NULL},
+        {"./metadata.json", AE_IFREG, "{}", NULL, NULL, 0, false},
+        {"../evil", AE_IFREG, "x", NULL, NULL, 0, false},
     };
     assert_refused("dotdot", m, 2,
                    "model.tar: ../evil: member escapes the project directory; rebuild the "
@@ -139,20 +139,22 @@ static void test_extract_refuses_a_dotdot_component(void)
 
 static void test_extract_refuses_dotdot_in_the_middle_of_a_path(void)
 {
-    static const struct tar_member m[] = {{"./a/../b", AE_IFREG, "x", NULL, NULL}};
+    static const struct tar_member m[] = {{"./a/../b", AE_IFREG, "x", NULL, NULL, 0, false}};
     assert_refused("dotdot_mid", m, 1, "./a/../b: member escapes", NULL);
 }
 
 static void test_extract_refuses_a_symlink_that_climbs_out(void)
 {
-    static const struct tar_member m[] = {{"codegen/up", AE_IFLNK, NULL, "../../etc", NULL}};
+    static const struct tar_member m[] = {
+        {"codegen/up", AE_IFLNK, NULL, "../../etc", NULL, 0, false}};
     assert_refused("symlink_up", m, 1, "codegen/up: symbolic link to '../../etc'",
                    "outside the project directory");
 }
 
 static void test_extract_refuses_a_symlink_to_an_absolute_path(void)
 {
-    static const struct tar_member m[] = {{"passwd", AE_IFLNK, NULL, "/etc/passwd", NULL}};
+    static const struct tar_member m[] = {
+        {"passwd", AE_IFLNK, NULL, "/etc/passwd", NULL, 0, false}};
     assert_refused("symlink_abs", m, 1, "passwd: symbolic link to '/etc/passwd'", NULL);
 }
 
@@ -160,8 +162,8 @@ static void test_extract_refuses_a_chain_of_symlinks_that_escapes(void)
 {
     /* each link looks harmless as text; followed for real, t is the parent of the root */
     static const struct tar_member m[] = {
-        {"s", AE_IFLNK, NULL, ".", NULL},
-        {"t", AE_IFLNK, NULL, "s/..", NULL},
+        {"s", AE_IFLNK, NULL, ".", NULL, 0, false},
+        {"t", AE_IFLNK, NULL, "s/..", NULL, 0, false},
     };
     assert_refused("symlink_chain", m, 2, "s: symbolic link to '.' names a directory", NULL);
 }
@@ -169,9 +171,9 @@ static void test_extract_refuses_a_chain_of_symlinks_that_escapes(void)
 static void test_extract_refuses_a_link_that_chains_through_another(void)
 {
     static const struct tar_member m[] = {
-        {"a.c", AE_IFREG, "int a;\n", NULL, NULL},
-        {"b.c", AE_IFLNK, NULL, "a.c", NULL},
-        {"c.c", AE_IFLNK, NULL, "b.c", NULL},
+        {"a.c", AE_IFREG, "int a;\n", NULL, NULL, 0, false},
+        {"b.c", AE_IFLNK, NULL, "a.c", NULL, 0, false},
+        {"c.c", AE_IFLNK, NULL, "b.c", NULL, 0, false},
     };
     assert_refused("symlink_via", m, 3, "c.c: symbolic link to 'b.c' goes through another link",
                    NULL);
@@ -181,11 +183,11 @@ static void test_extract_refuses_a_dangling_link_that_could_come_alive_elsewhere
 {
     /* the re-rooting attack: dangling in the staging directory, alive once renamed */
     static const struct tar_member m[] = {
-        {"u", AE_IFLNK, NULL, ".", NULL},
-        {"passwd", AE_IFLNK, NULL, "u/u/u/../model/../../../../../etc/passwd", NULL},
+        {"u", AE_IFLNK, NULL, ".", NULL, 0, false},
+        {"passwd", AE_IFLNK, NULL, "u/u/u/../model/../../../../../etc/passwd", NULL, 0, false},
     };
     assert_refused("reroot", m, 2, "model.tar: ", "symbolic link to");
-    static const struct tar_member d[] = {{"x.h", AE_IFLNK, NULL, "missing/y.h", NULL}};
+    static const struct tar_member d[] = {{"x.h", AE_IFLNK, NULL, "missing/y.h", NULL, 0, false}};
     assert_refused("dangling", d, 1, "x.h: symbolic link to 'missing/y.h' leads to nothing",
                    NULL);
 }
@@ -193,8 +195,8 @@ static void test_extract_refuses_a_dangling_link_that_could_come_alive_elsewhere
 static void test_extract_refuses_a_link_to_a_directory(void)
 {
     static const struct tar_member m[] = {
-        {"inc/", AE_IFDIR, NULL, NULL, NULL},
-        {"alias", AE_IFLNK, NULL, "inc", NULL},
+        {"inc/", AE_IFDIR, NULL, NULL, NULL, 0, false},
+        {"alias", AE_IFLNK, NULL, "inc", NULL, 0, false},
     };
     assert_refused("dirlink", m, 2, "alias: symbolic link to 'inc' is not a regular file", NULL);
 }
@@ -203,8 +205,9 @@ static void test_extract_refuses_a_link_to_a_directory(void)
 static void test_extract_caps_members_and_depth_and_the_environment_moves_them(void)
 {
     static const struct tar_member m[] = {
-        {"a", AE_IFREG, "1", NULL, NULL}, {"b", AE_IFREG, "2", NULL, NULL},
-        {"c", AE_IFREG, "3", NULL, NULL}, {"d/e/f/g.c", AE_IFREG, "4", NULL, NULL},
+        {"a", AE_IFREG, "1", NULL, NULL, 0, false}, {"b", AE_IFREG, "2", NULL, NULL, 0, false},
+        {"c", AE_IFREG, "3", NULL, NULL, 0, false},
+        {"d/e/f/g.c", AE_IFREG, "4", NULL, NULL, 0, false},
     };
     setenv("MTQ_EXTRACT_MAX_MEMBERS", "3", 1);
     assert_refused("members", m, 4, "model.tar: more than 3 members, the cap",
@@ -231,27 +234,28 @@ static void test_extract_caps_members_and_depth_and_the_environment_moves_them(v
 
 static void test_extract_refuses_a_hard_link_out(void)
 {
-    static const struct tar_member m[] = {{"h", AE_IFREG, NULL, NULL, "../../etc/passwd"}};
+    static const struct tar_member m[] = {
+        {"h", AE_IFREG, NULL, NULL, "../../etc/passwd", 0, false}};
     assert_refused("hardlink", m, 1, "h: hard link to '../../etc/passwd'", NULL);
 }
 
 static void test_extract_refuses_a_hard_link_to_an_absolute_path(void)
 {
-    static const struct tar_member m[] = {{"h", AE_IFREG, NULL, NULL, "/etc/passwd"}};
+    static const struct tar_member m[] = {{"h", AE_IFREG, NULL, NULL, "/etc/passwd", 0, false}};
     assert_refused("hardlink_abs", m, 1, "h: hard link to '/etc/passwd'", NULL);
 }
 
 static void test_extract_refuses_device_files(void)
 {
-    static const struct tar_member c[] = {{"dev/null", AE_IFCHR, NULL, NULL, NULL}};
+    static const struct tar_member c[] = {{"dev/null", AE_IFCHR, NULL, NULL, NULL, 0, false}};
     assert_refused("chr", c, 1, "dev/null: member is a device file", NULL);
-    static const struct tar_member b[] = {{"dev/sda", AE_IFBLK, NULL, NULL, NULL}};
+    static const struct tar_member b[] = {{"dev/sda", AE_IFBLK, NULL, NULL, NULL, 0, false}};
     assert_refused("blk", b, 1, "dev/sda: member is a device file", NULL);
 }
 
 static void test_extract_refuses_a_fifo(void)
 {
-    static const struct tar_member m[] = {{"pipe", AE_IFIFO, NULL, NULL, NULL}};
+    static const struct tar_member m[] = {{"pipe", AE_IFIFO, NULL, NULL, NULL, 0, false}};
     assert_refused("fifo", m, 1, "pipe: member is a FIFO", NULL);
 }
 
@@ -266,8 +270,8 @@ static void test_extract_reports_a_truncated_archive(void)
     memset(big, 'x', 19999);
     big[19999] = '\0';
     struct tar_member m[] = {
-        {"metadata.json", AE_IFREG, "{}", NULL, NULL},
-        {"codegen/host/src/big.c", AE_IFREG, big, NULL, NULL},
+        {"metadata.json", AE_IFREG, "{}", NULL, NULL, 0, false},
+        {"codegen/host/src/big.c", AE_IFREG, big, NULL, NULL, 0, false},
     };
     tar_write(tar, m, 2);
     free(big);

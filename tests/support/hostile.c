@@ -1,7 +1,6 @@
 /* Builders of the hostile corpus: see hostile.h. */
 #include "hostile.h"
 
-#include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <limits.h>
@@ -17,65 +16,22 @@ const char HOSTILE_META[] =
     "[{\"workspace_size_bytes\": 64, \"inputs\": {\"x\": {\"size\": 4, \"dtype\": \"int8\"}}, "
     "\"outputs\": {\"y\": {\"size\": 4, \"dtype\": \"int8\"}}}]}}}}}";
 
-static bool add(struct archive *a, const struct hostile_member *m)
-{
-    struct archive_entry *e = archive_entry_new();
-    archive_entry_set_pathname(e, m->name);
-    archive_entry_set_filetype(e, m->type);
-    archive_entry_set_perm(e, m->type == AE_IFDIR ? 0755 : 0644);
-    long long size = m->content ? (long long)strlen(m->content) : m->size;
-    if (m->type == AE_IFREG)
-        archive_entry_set_size(e, size);
-    if (m->sparse)
-        archive_entry_sparse_add_entry(e, 0, 4096);
-    if (m->link)
-        archive_entry_set_symlink(e, m->link);
-    bool ok = archive_write_header(a, e) == ARCHIVE_OK;
-    if (ok && m->type == AE_IFREG && size > 0) {
-        static const char zeros[65536];
-        long long left = m->sparse ? 4096 : size;
-        while (ok && left > 0) {
-            size_t n = left < (long long)sizeof zeros ? (size_t)left : sizeof zeros;
-            ok = archive_write_data(a, m->content ? m->content + (size - left) : zeros, n) ==
-                 (la_ssize_t)n;
-            left -= (long long)n;
-        }
-    }
-    if (!ok)
-        fprintf(stderr, "\n    hostile tar: %s: %s\n", m->name, archive_error_string(a));
-    archive_entry_free(e);
-    return ok;
-}
-
-bool hostile_tar(const char *path, const struct hostile_member *m, size_t n, bool gz)
-{
-    struct archive *a = archive_write_new();
-    archive_write_set_format_pax_restricted(a);
-    if (gz)
-        archive_write_add_filter_gzip(a);
-    bool ok = archive_write_open_filename(a, path) == ARCHIVE_OK;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = add(a, &m[i]);
-    ok = archive_write_close(a) == ARCHIVE_OK && ok;
-    archive_write_free(a);
-    return ok;
-}
-
-static const struct hostile_member GOOD[] = {
-    {"./metadata.json", AE_IFREG, HOSTILE_META, NULL, 0, false},
-    {"./codegen/host/src/default_lib0.c", AE_IFREG, "int tvmgen_default_x;\n", NULL, 0, false},
+static const struct tar_member GOOD[] = {
+    {"./metadata.json", AE_IFREG, HOSTILE_META, NULL, NULL, 0, false},
+    {"./codegen/host/src/default_lib0.c", AE_IFREG, "int tvmgen_default_x;\n", NULL, NULL, 0,
+     false},
 };
 #define N_GOOD (sizeof GOOD / sizeof GOOD[0])
 
-bool hostile_mlf(const char *path, const struct hostile_member *extra, size_t n)
+bool hostile_mlf(const char *path, const struct tar_member *extra, size_t n)
 {
-    struct hostile_member *all = calloc(N_GOOD + n, sizeof *all);
+    struct tar_member *all = calloc(N_GOOD + n, sizeof *all);
     if (!all)
         return false;
     memcpy(all, GOOD, sizeof GOOD);
     if (n)
         memcpy(all + N_GOOD, extra, n * sizeof *extra);
-    bool ok = hostile_tar(path, all, N_GOOD + n, false);
+    bool ok = tar_write_archive(path, all, N_GOOD + n, false);
     free(all);
     return ok;
 }
@@ -89,7 +45,7 @@ bool hostile_deep_mlf(const char *path, int depth)
     for (int i = 0; i < depth; i++)
         strcat(name, "d/");
     strcat(name, "f.c");
-    struct hostile_member m = {name, AE_IFREG, "int f;\n", NULL, 0, false};
+    struct tar_member m = {name, AE_IFREG, "int f;\n", NULL, NULL, 0, false};
     bool ok = hostile_mlf(path, &m, 1);
     free(name);
     return ok;
@@ -97,20 +53,22 @@ bool hostile_deep_mlf(const char *path, int depth)
 
 bool hostile_many_mlf(const char *path, int count)
 {
-    struct archive *a = archive_write_new();
-    archive_write_set_format_pax_restricted(a);
-    archive_write_add_filter_gzip(a);
-    bool ok = archive_write_open_filename(a, path) == ARCHIVE_OK;
-    for (size_t i = 0; ok && i < N_GOOD; i++)
-        ok = add(a, &GOOD[i]);
-    for (int i = 0; ok && i < count; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "./f%d", i);
-        struct hostile_member m = {name, AE_IFREG, "", NULL, 0, false};
-        ok = add(a, &m);
+    enum { NAME = 16 };
+    size_t n = N_GOOD + (size_t)count;
+    struct tar_member *all = calloc(n, sizeof *all);
+    char *names = calloc((size_t)count + 1, NAME);
+    bool ok = all && names;
+    if (ok) {
+        memcpy(all, GOOD, sizeof GOOD);
+        for (int i = 0; i < count; i++) {
+            char *name = names + (size_t)i * NAME;
+            snprintf(name, NAME, "./f%d", i);
+            all[N_GOOD + (size_t)i] = (struct tar_member){name, AE_IFREG, "", NULL, NULL, 0, false};
+        }
+        ok = tar_write_archive(path, all, n, true);
     }
-    ok = archive_write_close(a) == ARCHIVE_OK && ok;
-    archive_write_free(a);
+    free(all);
+    free(names);
     return ok;
 }
 

@@ -6,29 +6,16 @@
 #ifndef MTQ_TEST_HOSTILE_H
 #define MTQ_TEST_HOSTILE_H
 
+#include "tarmaker.h"
+
 #include <stdbool.h>
 #include <stddef.h>
-
-/* One tar member: AE_IFREG (content, or size bytes of zeros when content is NULL; sparse: only
- * the first 4 KiB is data, the rest a hole), AE_IFDIR, or AE_IFLNK (link). */
-struct hostile_member {
-    const char *name;
-    unsigned type;
-    const char *content;
-    const char *link;
-    long long size;
-    bool sparse;
-};
 
 /* A minimal, valid version 7 AOT metadata.json with one module and one tensor each way. */
 extern const char HOSTILE_META[];
 
-/* Writes a pax tar (gzip-compressed when gz) of the members to path; false on a libarchive
- * failure (printed). */
-bool hostile_tar(const char *path, const struct hostile_member *m, size_t n, bool gz);
-
 /* An MLF whose metadata.json and one source are good, plus the extra members. */
-bool hostile_mlf(const char *path, const struct hostile_member *extra, size_t n);
+bool hostile_mlf(const char *path, const struct tar_member *extra, size_t n);
 
 /* An MLF with a directory nested depth levels deep ("d/d/d/...", one file at the bottom). */
 bool hostile_deep_mlf(const char *path, int depth);
