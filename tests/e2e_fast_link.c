@@ -49,8 +49,6 @@
 #define FAST "\"link\":\"fast\""
 #define MIB (1024 * 1024)
 static struct boards board_list; /* every machine file of the template; those with a fast link run */
-#define N_BOARDS ((int)board_list.n)
-#define BOARD_NAMES board_list.name
 
 /* Suite fixtures (CUnit suites take no arguments): the scratch directory with its private
  * $XDG_RUNTIME_DIR and cache, and per usable board its projects: echo, and the test doubles
@@ -70,8 +68,8 @@ static struct board boards[BOARDS_MAX];
 static char model_tar[PATH_MAX];
 
 /* Loops over the usable boards, or over the first usable board of each kind. */
-#define FOR_EACH_BOARD(b) for (int b = 0; b < N_BOARDS; b++) if (boards[b].usable)
-#define FOR_EACH_KIND(b) for (int b = 0; b < N_BOARDS; b++) if (boards[b].kind_first)
+#define FOR_EACH_BOARD(b) for (int b = 0; b < (int)board_list.n; b++) if (boards[b].usable)
+#define FOR_EACH_KIND(b) for (int b = 0; b < (int)board_list.n; b++) if (boards[b].kind_first)
 
 static void banner_of(const char *board, char *out, size_t outsz)
 {
@@ -106,13 +104,13 @@ static void test_every_fast_board_hands_its_banner_first_and_echoes_a_mebibyte_e
 {
     FOR_EACH_BOARD(b) {
         struct rpc_client c;
-        ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, BOARD_NAMES[b]));
+        ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, board_list.name[b]));
         /* one write_transport of 1 MiB: the server drains the echo while it writes */
         double t0 = mono_now_s();
         ASSERT_TRUE(e2e_echo_random(&c, MIB));
         double took = mono_now_s() - t0;
         fprintf(stderr, "\n    %s: 1 MiB echoed through the server in %.2f s (%.2f MB/s each "
-                "way)", BOARD_NAMES[b], took, MIB / took / 1e6);
+                "way)", board_list.name[b], took, MIB / took / 1e6);
         ASSERT_TRUE(e2e_echo_random(&c, 1)); /* and the smallest message after it */
         ASSERT_TRUE(e2e_call_ok(&c, "close_transport", "{}"));
         pid_t server = c.pid;
@@ -124,7 +122,7 @@ static void test_every_fast_board_hands_its_banner_first_and_echoes_a_mebibyte_e
 static void read_timeouts_give_io_timeout_in_time_and_null_waits_for_data_on(int b)
 {
     struct rpc_client c;
-    ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, BOARD_NAMES[b]));
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, board_list.name[b]));
     uint8_t buf[64];
     size_t got = 0;
     char msg[128];
@@ -145,7 +143,7 @@ static void read_timeouts_give_io_timeout_in_time_and_null_waits_for_data_on(int
     while (all < 4 && e2e_read(&c, 4 - all, "null", buf + all, &got, msg, sizeof msg) == 0)
         all += got;
     ASSERT_TRUE(all == 4 && memcmp(buf, "ping", 4) == 0);
-    fprintf(stderr, "\n    %s: timeout 0 answered in %.1f ms, 0.2 s in %.1f ms", BOARD_NAMES[b],
+    fprintf(stderr, "\n    %s: timeout 0 answered in %.1f ms, 0.2 s in %.1f ms", board_list.name[b],
             took0 * 1e3,
             took2 * 1e3);
     ASSERT_TRUE(e2e_close_server(&c));
@@ -162,7 +160,7 @@ static void test_read_timeouts_give_io_timeout_in_time_and_null_waits_for_data(v
 static void a_write_the_board_does_not_take_times_out_saying_how_much_went_on(int b)
 {
     struct rpc_client c;
-    ASSERT_TRUE_FATAL(open_board(&c, boards[b].hang, BOARD_NAMES[b]));
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].hang, board_list.name[b]));
     size_t n = 8 * MIB;
     uint8_t *data = calloc(1, n);
     ASSERT_TRUE_FATAL(data != NULL);
@@ -207,7 +205,7 @@ static void a_firmware_that_never_brings_the_link_up_fails_open_in_time_saying_s
     double t0 = mono_now_s();
     e2e_call_fails(&c, "open_transport", OPTS, "calling method open_transport", want);
     double took = mono_now_s() - t0;
-    fprintf(stderr, "\n    %s: open_transport failed after %.1f s", BOARD_NAMES[b], took);
+    fprintf(stderr, "\n    %s: open_transport failed after %.1f s", board_list.name[b], took);
     ASSERT_TRUE(took >= 9.5 && took < SESS_BANNER_SEC + 5.0);
     ASSERT_EQ(qemu_procs_children(c.pid), 0); /* the board is off again */
     char lock[PATH_MAX + 32];
@@ -228,7 +226,7 @@ static void test_a_firmware_that_never_brings_the_link_up_fails_open_in_time_say
 static void a_board_that_dies_is_transport_closed_with_its_exit_and_uart_line_on(int b)
 {
     struct rpc_client c;
-    ASSERT_TRUE_FATAL(open_board(&c, boards[b].abort, BOARD_NAMES[b]));
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].abort, board_list.name[b]));
     ASSERT_TRUE(e2e_echo_random(&c, 16));
     uint8_t buf[16];
     size_t got = 0;
@@ -246,7 +244,7 @@ static void a_board_that_dies_is_transport_closed_with_its_exit_and_uart_line_on
     ASSERT_STR_CONTAINS(tb, "exited with code 5");
     ASSERT_STR_CONTAINS(tb, "its UART's last line: #microtvm-qemu:abort:test:after "
                                   "16 bytes");
-    fprintf(stderr, "\n    %s: %s", BOARD_NAMES[b], tb);
+    fprintf(stderr, "\n    %s: %s", board_list.name[b], tb);
     cJSON_Delete(reply);
     /* every later call says so too, and the server still serves */
     ASSERT_EQ(e2e_read(&c, sizeof buf, "0", buf, &got, msg, sizeof msg), 1);
@@ -265,7 +263,7 @@ static void qemu_killed_mid_read_is_transport_closed_and_the_board_boots_again_o
 {
     struct rpc_client c;
     struct err err = {0};
-    ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, BOARD_NAMES[b]));
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, board_list.name[b]));
     pid_t qemu = qemu_of(boards[b].echo);
     ASSERT_TRUE_FATAL(qemu > 0);
     long id = e2e_send_call(&c, "read_transport", "{\"n\":16,\"timeout_sec\":null}");
@@ -281,7 +279,7 @@ static void qemu_killed_mid_read_is_transport_closed_and_the_board_boots_again_o
     cJSON_Delete(reply);
     ASSERT_FALSE(qemu_procs_alive(qemu));
     char banner[128];
-    banner_of(BOARD_NAMES[b], banner, sizeof banner);
+    banner_of(board_list.name[b], banner, sizeof banner);
     ASSERT_TRUE_FATAL(e2e_call_ok(&c, "open_transport", OPTS));
     ASSERT_TRUE(e2e_banner_first(&c, banner));
     ASSERT_TRUE(qemu_of(boards[b].echo) > 0 && qemu_of(boards[b].echo) != qemu);
@@ -301,7 +299,7 @@ static void test_qemu_killed_mid_read_is_transport_closed_and_the_board_boots_ag
 static void a_board_that_resets_itself_keeps_its_transport_on(int b)
 {
     struct rpc_client c;
-    ASSERT_TRUE_FATAL(open_board(&c, boards[b].reset, BOARD_NAMES[b]));
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].reset, board_list.name[b]));
     ASSERT_TRUE(e2e_echo_random(&c, 4096)); /* never an 'R' in there */
     char *params = e2e_write_params((const uint8_t *)"R", 1, "5");
     ASSERT_TRUE(e2e_call_ok(&c, "write_transport", params));
@@ -327,8 +325,8 @@ static void close_is_idempotent_and_reopen_and_open_on_open_boot_again_on(int b)
 {
     struct rpc_client c;
     char banner[128];
-    banner_of(BOARD_NAMES[b], banner, sizeof banner);
-    ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, BOARD_NAMES[b]));
+    banner_of(board_list.name[b], banner, sizeof banner);
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, board_list.name[b]));
     pid_t first = qemu_of(boards[b].echo);
     ASSERT_TRUE(e2e_call_ok(&c, "close_transport", "{}"));
     ASSERT_TRUE(e2e_call_ok(&c, "close_transport", "{}"));
@@ -358,7 +356,7 @@ static void test_close_is_idempotent_and_reopen_and_open_on_open_boot_again(void
 static void a_second_server_on_the_same_board_is_told_it_is_in_use_on(int b)
 {
     struct rpc_client a, c;
-    ASSERT_TRUE_FATAL(open_board(&a, boards[b].echo, BOARD_NAMES[b]));
+    ASSERT_TRUE_FATAL(open_board(&a, boards[b].echo, board_list.name[b]));
     ASSERT_TRUE_FATAL(e2e_spawn(&c, boards[b].echo));
     char want[128];
     snprintf(want, sizeof want, "board in use by another server (pid %ld)", (long)a.pid);
@@ -366,7 +364,7 @@ static void a_second_server_on_the_same_board_is_told_it_is_in_use_on(int b)
     ASSERT_TRUE(e2e_echo_random(&a, 4096)); /* the first session is untouched */
     ASSERT_TRUE(e2e_close_server(&a));
     char banner[128];
-    banner_of(BOARD_NAMES[b], banner, sizeof banner);
+    banner_of(board_list.name[b], banner, sizeof banner);
     ASSERT_TRUE(e2e_call_ok(&c, "open_transport", OPTS));
     ASSERT_TRUE(e2e_banner_first(&c, banner));
     ASSERT_TRUE(e2e_close_server(&c));
@@ -381,7 +379,7 @@ static void test_a_second_server_on_the_same_board_is_told_it_is_in_use(void)
 static void a_server_killed_with_sigkill_leaves_no_qemu_socket_or_lock_on(int b)
 {
     struct rpc_client c;
-    ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, BOARD_NAMES[b]));
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, board_list.name[b]));
     ASSERT_TRUE(e2e_echo_random(&c, 4096));
     pid_t qemu = qemu_of(boards[b].echo);
     ASSERT_TRUE_FATAL(qemu > 0);
@@ -394,7 +392,8 @@ static void a_server_killed_with_sigkill_leaves_no_qemu_socket_or_lock_on(int b)
     if (d)
         closedir(d);
     ASSERT_EQ(entries, 0); /* no QMP socket or runtime directory left */
-    ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, BOARD_NAMES[b])); /* the kernel dropped the lock */
+    /* the kernel dropped the lock */
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].echo, board_list.name[b]));
     ASSERT_TRUE(e2e_close_server(&c));
 }
 
@@ -413,7 +412,7 @@ static void modern_virtio_mmio_on(int b)
     struct fast_link l;
     struct err err = {0};
     char path[PATH_MAX + 64], image[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/machines/%s.json", boards[b].echo, BOARD_NAMES[b]);
+    snprintf(path, sizeof path, "%s/machines/%s.json", boards[b].echo, board_list.name[b]);
     snprintf(image, sizeof image, "%s/flash/firmware.elf", boards[b].echo);
     ASSERT_EQ_FATAL(mach_load(&m, path, &err), 0);
     ASSERT_EQ_FATAL(fast_link_open(&l, fast_link_kind_find(m.fast_link_kind), &err), 0);
@@ -435,7 +434,7 @@ static void modern_virtio_mmio_on(int b)
     board_io_open(&uart, e);
     ASSERT_EQ(board_io_banner(&uart, banner, sizeof banner, &got, 10000, &err), 0);
     board_io_close(&uart);
-    banner_of(BOARD_NAMES[b], want, sizeof want);
+    banner_of(board_list.name[b], want, sizeof want);
     ASSERT_TRUE(got == strlen(want) && memcmp(banner, want, got) == 0);
     /* the link's first line, then 64 KiB echoed byte for byte */
     struct sess__link link;
@@ -496,7 +495,7 @@ static long rss_kib(pid_t pid)
 static void a_flooding_guest_cannot_wedge_or_grow_the_server_on(int b)
 {
     struct rpc_client c;
-    ASSERT_TRUE_FATAL(open_board(&c, boards[b].flood, BOARD_NAMES[b]));
+    ASSERT_TRUE_FATAL(open_board(&c, boards[b].flood, board_list.name[b]));
     ASSERT_TRUE(e2e_echo_random(&c, 4096));
     long before = rss_kib(c.pid);
     char *params = e2e_write_params((const uint8_t *)"FLOOD!", 6, "5");
@@ -524,7 +523,7 @@ static void a_flooding_guest_cannot_wedge_or_grow_the_server_on(int b)
     ASSERT_TRUE(e2e_echo_random(&c, 64 * 1024));
     long after = rss_kib(c.pid);
     fprintf(stderr, "\n    %s: flood of 20000 frames, link up again after %.1f s, %d calls "
-            "answered meanwhile, server RSS %ld -> %ld KiB", BOARD_NAMES[b], took, calls,
+            "answered meanwhile, server RSS %ld -> %ld KiB", board_list.name[b], took, calls,
             before, after);
     ASSERT_TRUE(before > 0 && after > 0 && after - before < 16 * 1024);
     pid_t qemu = qemu_of(boards[b].flood);
@@ -556,8 +555,8 @@ static void test_link_values_other_than_uart_or_fast_are_refused_everywhere(void
         snprintf(dir, sizeof dir, "%s/hostile-%zu", workdir, i);
         snprintf(params, sizeof params, "{\"model_library_format_path\":\"\","
                  "\"standalone_crt_dir\":\"\",\"project_dir\":\"%s\",\"options\":"
-                 "{\"project_type\":\"echo\",\"board\":\"%s\",\"link\":\"%s\"}}", dir, BOARD_NAMES[b],
-                 hostile[i]);
+                 "{\"project_type\":\"echo\",\"board\":\"%s\",\"link\":\"%s\"}}", dir,
+                 board_list.name[b], hostile[i]);
         e2e_call_fails(&t, "generate_project", params, "calling method generate_project",
                        "is not one of: uart, fast");
         ASSERT_FALSE(fs_exists(dir));
@@ -631,8 +630,8 @@ static bool cli_run_input(const char *dir, const char *input, char *hex, size_t 
 static void run_with_an_input_over_the_fast_link_matches_the_uart_exactly_on(int b)
 {
     char fast_dir[PATH_MAX], uart_dir[PATH_MAX], input[PATH_MAX];
-    ASSERT_TRUE_FATAL(cli_aot_project(BOARD_NAMES[b], "fast", fast_dir, sizeof fast_dir));
-    ASSERT_TRUE_FATAL(cli_aot_project(BOARD_NAMES[b], "uart", uart_dir, sizeof uart_dir));
+    ASSERT_TRUE_FATAL(cli_aot_project(board_list.name[b], "fast", fast_dir, sizeof fast_dir));
+    ASSERT_TRUE_FATAL(cli_aot_project(board_list.name[b], "uart", uart_dir, sizeof uart_dir));
     /* sample 7 of the digits set, and the output the generator recorded for it */
     char *text = NULL;
     ASSERT_EQ_FATAL(fs_read_file(MTQ_SOURCE_DIR "/tests/fixtures/mlf/"
@@ -663,7 +662,7 @@ static void run_with_an_input_over_the_fast_link_matches_the_uart_exactly_on(int
     /* the driver leaves the model's data where the UART build has it: the same exact count */
     ASSERT_EQ(fast_count, uart_count);
     ASSERT_EQ(again, fast_count);
-    fprintf(stderr, "\n    run --input on %s: %.0f instructions on both links", BOARD_NAMES[b],
+    fprintf(stderr, "\n    run --input on %s: %.0f instructions on both links", board_list.name[b],
             fast_count);
     cJSON_Delete(samples);
 }
@@ -682,7 +681,7 @@ static void serial_echoes_a_pipe_over_the_fast_link_on(int b)
     ASSERT_EQ_FATAL(fs_write_file(in, text, sizeof text - 1, NULL), 0);
     const char *args[] = {"serial", boards[b].echo, NULL};
     ASSERT_EQ(cli_run_binary(workdir, args, in, 60, &out, &errs), 0);
-    banner_of(BOARD_NAMES[b], want, sizeof want);
+    banner_of(board_list.name[b], want, sizeof want);
     strncat(want, text, sizeof want - strlen(want) - 1);
     ASSERT_STR_EQ(out, want);
     free(out);
@@ -700,11 +699,11 @@ static void test_serial_echoes_a_pipe_over_the_fast_link(void)
 static void the_demo_runs_over_the_fast_link_on(int b)
 {
     char *out = NULL, *errs = NULL;
-    const char *args[] = {"demo", "--board", BOARD_NAMES[b], "--link", "fast", NULL};
+    const char *args[] = {"demo", "--board", board_list.name[b], "--link", "fast", NULL};
     int st = cli_run_binary(workdir, args, NULL, 300, &out, &errs);
     ASSERT_EQ(st, 0);
     char row[64];
-    snprintf(row, sizeof row, "\n%s ", BOARD_NAMES[b]);
+    snprintf(row, sizeof row, "\n%s ", board_list.name[b]);
     const char *r = out ? strstr(out, row) : NULL;
     ASSERT_TRUE(r && strstr(r, " 10/10 ") && strstr(strstr(r, " 10/10 ") + 1, " 10/10 "));
     if (st != 0 || !r)
@@ -747,7 +746,7 @@ static int make_projects(void)
         return -1;
     FOR_EACH_BOARD(b) {
         struct board *d = &boards[b];
-        const char *n = BOARD_NAMES[b];
+        const char *n = board_list.name[b];
         snprintf(d->echo, sizeof d->echo, "%s/echo-%s", workdir, n);
         snprintf(d->no_link, sizeof d->no_link, "%s/no-link-up-%s", workdir, n);
         snprintf(d->abort, sizeof d->abort, "%s/abort-after-%s", workdir, n);
@@ -801,9 +800,9 @@ int test_register(void)
         printf("e2e_fast_link: %s\n", err.msg);
         return 1;
     }
-    for (int b = 0; b < N_BOARDS; b++) {
+    for (int b = 0; b < (int)board_list.n; b++) {
         char why[512];
-        if (board_usable(BOARD_NAMES[b], &boards[b], why, sizeof why)) {
+        if (board_usable(board_list.name[b], &boards[b], why, sizeof why)) {
             boards[b].usable = true;
             boards[b].kind_first = true;
             for (int a = 0; a < b; a++)
@@ -811,7 +810,7 @@ int test_register(void)
                     boards[b].kind_first = false;
             usable++;
         } else {
-            printf("e2e_fast_link: skipping %s: %s\n", BOARD_NAMES[b], why);
+            printf("e2e_fast_link: skipping %s: %s\n", board_list.name[b], why);
         }
     }
     if (usable == 0) {
