@@ -52,7 +52,7 @@ static void lan9118_stop(void *adapter)
     struct frame_host_stats st;
     if (!adapter)
         return;
-    frame_relay_stats(adapter, &st);
+    frame_relay_stop(adapter, &st);
     log_debug("lan9118 link: %llu frames in, %llu out; %llu bytes in, %llu out; %llu timeouts, "
               "%llu rewinds, %llu resend requests; %llu malformed, %llu stale, %llu duplicate, "
               "%llu out of order; at most %u FIFO words and %u frames in flight",
@@ -62,7 +62,6 @@ static void lan9118_stop(void *adapter)
               (unsigned long long)st.resend_requests, (unsigned long long)st.malformed,
               (unsigned long long)st.stale, (unsigned long long)st.duplicates,
               (unsigned long long)st.out_of_order, st.max_flight_words, st.max_flight_frames);
-    frame_relay_stop(adapter);
 }
 
 static const struct fast_link_kind kinds[] = {

@@ -265,7 +265,7 @@ fail:
     return rc;
 }
 
-void frame_relay_stop(struct frame_relay *r)
+void frame_relay_stop(struct frame_relay *r, struct frame_host_stats *final)
 {
     if (!r)
         return;
@@ -273,6 +273,8 @@ void frame_relay_stop(struct frame_relay *r)
     while (write(r->wake_fd, &one, sizeof one) < 0 && errno == EINTR)
         ;
     pthread_join(r->thread, NULL);
+    if (final)
+        *final = r->host.stats; /* the thread is gone: nothing moves them now */
     if (r->stream_fd >= 0)
         close(r->stream_fd);
     close(r->dgram_fd);
