@@ -32,9 +32,8 @@ struct frame_relay {
     int wake_fd;   /* written by frame_relay_stop */
     bool draining; /* QEMU is gone: only deliver what is left, then end */
     pthread_mutex_t lock;
-    struct frame_host_stats stats; /* under lock: a copy for frame_relay_stats */
-    bool ended;                    /* under lock */
-    size_t out_len;                /* a frame the socket has not taken yet */
+    bool ended;     /* under lock */
+    size_t out_len; /* a frame the socket has not taken yet */
     uint8_t out[LINK_FRAME_MAX_BYTES];
     uint8_t in[LINK_FRAME_MAX_BYTES + 1]; /* one more: a longer datagram shows as too long */
     struct frame_host host;
@@ -152,11 +151,10 @@ static int timeout_ms(const struct frame_relay *r)
     return ms > 60000 ? 60000 : (int)ms;
 }
 
-static void publish(struct frame_relay *r, bool ended)
+static void mark_ended(struct frame_relay *r)
 {
     pthread_mutex_lock(&r->lock);
-    r->stats = r->host.stats;
-    r->ended = ended;
+    r->ended = true;
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -200,11 +198,11 @@ static void *relay_main(void *arg)
 {
     struct frame_relay *r = arg;
     send_frames(r);
-    while (round_trip(r))
-        publish(r, false);
+    while (round_trip(r)) {
+    }
     close(r->stream_fd); /* the session reads EOF after the last byte */
     r->stream_fd = -1;
-    publish(r, true);
+    mark_ended(r);
     return NULL;
 }
 
@@ -281,13 +279,6 @@ void frame_relay_stop(struct frame_relay *r, struct frame_host_stats *final)
     close(r->wake_fd);
     pthread_mutex_destroy(&r->lock);
     free(r);
-}
-
-void frame_relay_stats(struct frame_relay *r, struct frame_host_stats *out)
-{
-    pthread_mutex_lock(&r->lock);
-    *out = r->stats;
-    pthread_mutex_unlock(&r->lock);
 }
 
 bool frame_relay_ended(struct frame_relay *r)

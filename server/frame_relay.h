@@ -29,13 +29,9 @@ int frame_relay_start(int dgram_fd, int exit_fd, int *stream_fd, struct frame_re
 
 /* Stops the thread (at once, whatever it was doing), joins it, closes the relay's fds
  * (dgram_fd and its end of the stream) and frees r. final, if not NULL, gets the protocol's
- * counters as they ended: exact, unlike frame_relay_stats's. Accepts NULL. */
+ * counters as they ended (read once the thread is gone, so nothing the session already
+ * holds is missing from them). Accepts NULL. */
 void frame_relay_stop(struct frame_relay *r, struct frame_host_stats *final);
-
-/* A copy of the protocol's counters as of the relay's last round (thread-safe). The thread
- * publishes them between rounds, so the session may already hold bytes they count only
- * after the next one: for exact figures, take frame_relay_stop's. */
-void frame_relay_stats(struct frame_relay *r, struct frame_host_stats *out);
 
 /* Whether the relay has ended (QEMU exited, or the link or the session hung up) and closed
  * its end of the stream. */
