@@ -194,6 +194,9 @@ static void pump(struct fake_dev *d)
         ssize_t n = recv(d->fd, buf, sizeof buf, MSG_DONTWAIT);
         if (n < 0)
             break;
+        struct link_frame f;
+        if (link_frame_decode(buf, (size_t)n, &f) == 0 && f.type == LINK_FRAME_HELLO_ACK)
+            d->counts.hello_acks++;
         inject(d, &d->in_delay, buf, (size_t)n, fifo_deliver);
     }
     int64_t now = mono_now_ns();
@@ -264,6 +267,19 @@ void fake_dev_busy(struct fake_dev *d, unsigned us)
         struct timespec ts = {0, 100 * 1000};
         nanosleep(&ts, NULL);
     }
+}
+
+uint64_t fake_dev_hello_acks(const struct fake_dev *d)
+{
+    return d->counts.hello_acks;
+}
+
+bool fake_dev_await_hello_acks(struct fake_dev *d, uint64_t n, double timeout_s)
+{
+    double end = mono_now_s() + timeout_s;
+    while (d->counts.hello_acks < n && mono_now_s() < end)
+        fake_dev_busy(d, 100);
+    return d->counts.hello_acks >= n;
 }
 
 static void boot(struct fake_dev *d, struct frames *f)

@@ -37,6 +37,7 @@ struct fake_counts {
     uint64_t dropped, duplicated, delayed;    /* by the fault injector */
     uint32_t net_queue_max;                   /* QEMU's queue of frames the socket refused */
     uint32_t sessions;                        /* boots (frames_hello) */
+    uint64_t hello_acks;                      /* HELLO_ACKs that came from the host */
 };
 
 struct fake_dev;
@@ -61,6 +62,11 @@ void fake_dev_send_raw(struct fake_dev *d, const void *frame, size_t len);
 
 /* From the app: the device is busy for us microseconds (QEMU keeps filling the FIFO). */
 void fake_dev_busy(struct fake_dev *d, unsigned us);
+/* From the app: the HELLO_ACKs that came from the host so far, and a wait (at most
+ * timeout_s, the frames kept moving meanwhile) until n have: a guest that must hear each
+ * answer before it speaks again, whatever the host's scheduling. Returns whether they came. */
+uint64_t fake_dev_hello_acks(const struct fake_dev *d);
+bool fake_dev_await_hello_acks(struct fake_dev *d, uint64_t n, double timeout_s);
 
 /* Waits (at most timeout_s) for the app to return, then ends the board's thread whatever it
  * was doing (so a failed test never hangs), fills *counts (NULL: not wanted), closes the
